@@ -1,0 +1,1 @@
+"""One parser per artifact format, format detection, and assembly into a snapshot."""

@@ -1,0 +1,288 @@
+"""What every parser shares: artifacts (decoded, hashed, streamed), the Parser protocol, the snapshot Builder."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import CaptureError
+from ..model import sids
+
+# Artifacts larger than this are refused (icacls /T listings of huge trees stream, so the limit is generous).
+MAX_ARTIFACT_BYTES = int(os.environ.get("IISGUARD_MAX_ARTIFACT_BYTES", str(2 * 1024 * 1024 * 1024)))
+# Whole-text formats (XML, JSON) are read into memory; they have their own, lower limit.
+MAX_DOCUMENT_BYTES = int(os.environ.get("IISGUARD_MAX_DOCUMENT_BYTES", str(256 * 1024 * 1024)))
+HEAD_BYTES = 64 * 1024
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(codec, BOM length) from the first bytes: BOMs first, then NUL patterns of BOM-less UTF-16."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", 3
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    sample = head[:4096]
+    if len(sample) >= 4:
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        half = len(sample) // 2
+        if odd_nuls > half * 0.4 and even_nuls < half * 0.1:
+            return "utf-16-le", 0
+        if even_nuls > half * 0.4 and odd_nuls < half * 0.1:
+            return "utf-16-be", 0
+    try:
+        head.decode("utf-8")
+        return "utf-8", 0
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the head boundary is still UTF-8.
+        if exc.start >= len(head) - 4:
+            return "utf-8", 0
+        return "cp1252", 0
+
+
+@dataclass
+class Artifact:
+    """One captured file: where it is, how it is recorded in the snapshot, and its decoded text."""
+
+    source: Path  # the file on disk
+    path: str  # as recorded in the snapshot (relative to the snapshot's folder, POSIX separators)
+    hint: dict[str, Any] = field(default_factory=dict)  # manifest facts: {"token_identity": "..."}
+    data: bytes | None = None  # in-memory content (remote collection), instead of `source`
+
+    @cached_property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.source.stat().st_size
+
+    @cached_property
+    def head_bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data[:HEAD_BYTES]
+        with self.source.open("rb") as fh:
+            return fh.read(HEAD_BYTES)
+
+    @cached_property
+    def encoding(self) -> tuple[str, int]:
+        return sniff_encoding(self.head_bytes)
+
+    @cached_property
+    def head(self) -> str:
+        """The first 64 KB as text, for format detection."""
+        codec, bom = self.encoding
+        return self.head_bytes[bom:].decode(codec, "replace")
+
+    @cached_property
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        if self.data is not None:
+            h.update(self.data)
+        else:
+            with self.source.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        return h.hexdigest()
+
+    def check_size(self, limit: int = MAX_ARTIFACT_BYTES) -> None:
+        if self.size > limit:
+            raise CaptureError(
+                f"file is {self.size:,} bytes, over the {limit:,}-byte limit for this format", where=self.path
+            )
+
+    def lines(self) -> Iterator[str]:
+        """Decoded lines without line endings, streamed (CRLF, LF and lone CR all end a line)."""
+        self.check_size()
+        codec, bom = self.encoding
+        decoder = codecs.getincrementaldecoder(codec)("replace")
+        chunks = iter([self.data[bom:]]) if self.data is not None else _file_chunks(self.source, bom)
+        buf = ""
+        skip_lf = False  # a CRLF split across two chunks
+        for chunk in chunks:
+            text = decoder.decode(chunk)
+            if skip_lf and text.startswith("\n"):
+                text = text[1:]
+            skip_lf = False
+            buf += text
+            if not buf:
+                continue
+            parts = _EOL.split(buf)
+            if buf[-1] in "\r\n":
+                skip_lf = buf[-1] == "\r"
+                parts.pop()  # the empty string after the final terminator
+                buf = ""
+            else:
+                buf = parts.pop()
+            yield from parts
+        buf += decoder.decode(b"", final=True)
+        if skip_lf and buf.startswith("\n"):
+            buf = buf[1:]
+        if buf:
+            yield from _EOL.split(buf)
+
+    def text(self, limit: int = MAX_DOCUMENT_BYTES) -> str:
+        """The whole decoded text, for formats that need the document at once (XML, JSON)."""
+        self.check_size(limit)
+        codec, bom = self.encoding
+        raw = self.data if self.data is not None else self.source.read_bytes()
+        return raw[bom:].decode(codec, "replace")
+
+
+def _file_chunks(path: Path, skip: int) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        fh.read(skip)
+        # Even-sized chunks keep UTF-16 code units whole.
+        yield from iter(lambda: fh.read(1 << 20), b"")
+
+
+class Parser(Protocol):
+    """A parser for one artifact format (see hookspecs.iisguard_register_parsers)."""
+
+    kind: str
+    sections: tuple[str, ...]
+
+    def detect(self, head: str, name: str) -> float:
+        """Confidence 0..1 that text starting with `head` (file name `name`, a hint only) is this format."""
+        ...
+
+    def parse(self, artifact: Artifact, builder: Builder) -> None:
+        """Add the artifact's facts to the builder; report skipped lines with builder.warn()."""
+        ...
+
+
+def _norm_name(name: str) -> str:
+    return name.strip().casefold()
+
+
+class Builder:
+    """Assembles one snapshot from many artifacts; merges principals by SID, else by DOMAIN\\name."""
+
+    def __init__(self, host: str | None = None) -> None:
+        self.host: dict[str, Any] = {"name": host} if host else {}
+        self.host_candidates: list[str] = []
+        self.artifacts: list[dict[str, Any]] = []
+        self.sections: dict[str, dict[str, Any]] = {}
+        self.warnings: list[dict[str, Any]] = []
+        self.unrecognized: list[dict[str, Any]] = []
+        self.data: dict[str, Any] = {}
+        self._principals: list[dict[str, Any]] = []
+        self._by_sid: dict[str, dict[str, Any]] = {}
+        self._by_name: dict[str, dict[str, Any]] = {}
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    def warn(self, artifact: Artifact | str | None, line: int | None, message: str) -> None:
+        path = artifact.path if isinstance(artifact, Artifact) else artifact
+        self.warnings.append({"artifact": path, "line": line, "message": message})
+
+    def section(self, name: str, status: str, message: str = "") -> None:
+        """Record a section's status; a worse status never gets overwritten by a better one."""
+        order = {"ok": 0, "partial": 1, "failed": 2, "absent": -1}
+        old = self.sections.get(name)
+        if old is None or order[status] >= order[old["status"]]:
+            entry = {"name": name, "status": status}
+            if message:
+                entry["message"] = message
+            self.sections[name] = entry
+
+    def artifact(self, artifact: Artifact, kind: str) -> None:
+        self.artifacts.append(
+            {"path": artifact.path, "kind": kind, "sha256": artifact.sha256, "bytes": artifact.size}
+        )
+
+    def evidence(self, artifact: Artifact, line: int | None) -> dict[str, Any]:
+        return {"artifact": artifact.path, "line": line}
+
+    def suggest_host(self, name: str) -> None:
+        if name and name not in self.host_candidates:
+            self.host_candidates.append(name)
+
+    # -- principals -----------------------------------------------------------------------------
+    def principal(self, name: str | None = None, sid: str | None = None, **facts: Any) -> dict[str, Any]:
+        """Find or create the principal for a name and/or SID, then merge facts into it.
+
+        Lists (member_of, spns, sources, members) are unioned; other facts fill gaps, and a later
+        source overrides only values that were None.
+        """
+        if sid:
+            sid = sids.normalize_sid(sid)
+        elif name:
+            sid = sids.well_known_sid(name)
+        entry = None
+        if sid:
+            entry = self._by_sid.get(sid)
+        if entry is None and name:
+            entry = self._by_name.get(_norm_name(name))
+            if entry is not None and sid and entry.get("sid") and entry["sid"] != sid:
+                entry = None  # same name, different account (e.g. a local and a domain 'svc')
+        if entry is None:
+            entry = {}
+            self._principals.append(entry)
+        if name and not entry.get("name"):
+            entry["name"] = name
+        if sid and not entry.get("sid"):
+            entry["sid"] = sid
+        if entry.get("sid"):
+            self._by_sid[entry["sid"]] = entry
+        if name:
+            self._by_name.setdefault(_norm_name(name), entry)
+        for key, value in facts.items():
+            if value is None:
+                continue
+            if isinstance(value, list):
+                merged = entry.setdefault(key, [])
+                for item in value:
+                    if item not in merged:
+                        merged.append(item)
+            elif isinstance(value, dict) and isinstance(entry.get(key), dict):
+                for k, v in value.items():
+                    if v is not None and entry[key].get(k) is None:
+                        entry[key][k] = v
+            elif entry.get(key) is None:
+                entry[key] = value
+        if "kind" not in entry:
+            entry["kind"] = _guess_kind(entry)
+        return entry
+
+    @property
+    def principals(self) -> list[dict[str, Any]]:
+        return self._principals
+
+    # -- result ---------------------------------------------------------------------------------
+    def finish(self, *, source: str, tool_version: str, collected_at: str) -> dict[str, Any]:
+        host = dict(self.host)
+        if not host.get("name"):
+            host["name"] = self.host_candidates[0] if self.host_candidates else "unknown"
+        snapshot: dict[str, Any] = {
+            "schema_version": "1.0",
+            "host": host,
+            "collection": {
+                "source": source,
+                "tool_version": tool_version,
+                "collected_at": collected_at,
+                "artifacts": self.artifacts,
+                "sections": list(self.sections.values()),
+                "warnings": self.warnings,
+                "unrecognized": self.unrecognized,
+            },
+        }
+        snapshot.update(self.data)
+        if self._principals:
+            snapshot["principals"] = self._principals
+        return snapshot
+
+
+def _guess_kind(p: dict[str, Any]) -> str:
+    sid = p.get("sid") or ""
+    name = (p.get("name") or "").casefold()
+    if sid in sids.NAME_OF or sid.startswith("S-1-5-32-"):
+        return "builtin"
+    if sid.startswith((sids.APPPOOL_PREFIX, sids.NT_SERVICE_PREFIX)) or name.startswith(("iis apppool\\", "nt service\\")):
+        return "virtual"
+    return "unknown"

@@ -1,0 +1,1 @@
+"""Rule metadata, evaluation, outcomes, fingerprints, profiles, waivers, baselines."""

@@ -1,0 +1,167 @@
+"""Run selected rules over snapshots, each rule on its own, into findings and a report."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model.snapshot import Snapshot
+from .findings import Evidence, Finding, Outcome, Result, Severity
+from .rule import Rule
+
+_PRIORITY = {Outcome.FAIL: 4, Outcome.ERROR: 3, Outcome.NOT_REVIEWED: 2, Outcome.PASS: 1, Outcome.NOT_APPLICABLE: 0}
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A rule as it will run: effective severity and parameters after profiles and policies."""
+
+    rule: Rule
+    severity: Severity
+    parameters: Mapping[str, Any]
+
+
+@dataclass
+class HostResult:
+    host: str
+    snapshot_path: str | None
+    findings: list[Finding]
+    sections: list[dict[str, Any]] = field(default_factory=list)
+    collected_at: str | None = None
+    source: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed_sections(self) -> list[dict[str, Any]]:
+        return [s for s in self.sections if s.get("status") == "failed"]
+
+
+@dataclass
+class Notice:
+    """Something the report must say that is not a finding: an expired or unused waiver, a broken pack."""
+
+    level: str  # "error" / "warning" / "note"
+    message: str
+    kind: str = ""
+
+
+@dataclass
+class Report:
+    hosts: list[HostResult]
+    rules: dict[str, Rule]  # effective rules (severity after overrides), every selected rule
+    tool_version: str
+    started_at: str
+    finished_at: str = ""
+    fail_on: Severity | None = Severity.MEDIUM
+    notices: list[Notice] = field(default_factory=list)
+    profile: str | None = None
+
+    def findings(self) -> Iterable[Finding]:
+        for h in self.hosts:
+            yield from h.findings
+
+    def counts(self) -> dict[str, int]:
+        out = {o.value: 0 for o in Outcome}
+        out["waived"] = 0
+        for f in self.findings():
+            out[f.outcome.value] += 1
+            if f.outcome is Outcome.FAIL and not f.active_failure:
+                out["waived"] += 1
+        return out
+
+    def gating_failures(self) -> list[Finding]:
+        if self.fail_on is None:
+            return []
+        return [f for f in self.findings() if f.active_failure and f.severity.rank >= self.fail_on.rank]
+
+    @property
+    def errored(self) -> bool:
+        return any(f.outcome is Outcome.ERROR for f in self.findings()) or any(h.failed_sections for h in self.hosts)
+
+    def exit_code(self) -> int:
+        if self.gating_failures():
+            return 1
+        if self.errored:
+            return 3
+        return 0
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def evaluate(snapshot: Snapshot, selected: Sequence[Selected], *, strict: bool = False) -> HostResult:
+    """One outcome per rule × resource for one snapshot. A crashing rule becomes `error` unless strict."""
+    start = time.perf_counter()
+    host = snapshot.host
+    findings: list[Finding] = []
+    for sel in selected:
+        findings.extend(_run_rule(snapshot, sel, host, strict))
+    coll = snapshot.data.get("collection") or {}
+    return HostResult(
+        host=host,
+        snapshot_path=snapshot.path,
+        findings=findings,
+        sections=list(coll.get("sections") or []),
+        collected_at=coll.get("collected_at"),
+        source=coll.get("source"),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> list[Finding]:
+    rule = sel.rule
+    missing = [s for s in rule.needs if not snapshot.has_section(s)]
+    if missing:
+        states = ", ".join(f"{s} {snapshot.section_status(s)}" for s in missing)
+        return [_finding(snapshot, sel, host, Result(Outcome.NOT_REVIEWED, "host", f"data not collected ({states})"))]
+    by_resource: dict[str, Finding] = {}
+    try:
+        for result in rule.evaluate(snapshot, sel.parameters):
+            if not isinstance(result, Result):
+                raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
+            f = _finding(snapshot, sel, host, result)
+            old = by_resource.get(f.resource)
+            if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:
+                by_resource[f.resource] = f
+    except Exception as exc:
+        if strict:
+            raise
+        tb = traceback.extract_tb(exc.__traceback__)
+        origin = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+        message = f"rule crashed: {type(exc).__name__}: {exc}{origin}"
+        return [_finding(snapshot, sel, host, Result(Outcome.ERROR, "host", message))]
+    if not by_resource:
+        return [_finding(snapshot, sel, host, Result(Outcome.NOT_APPLICABLE, "host", "nothing on this host to check"))]
+    return list(by_resource.values())
+
+
+def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Finding:
+    evidence = None
+    pointer = None
+    if result.at is not None:
+        ev = result.at.get("evidence")
+        if isinstance(ev, Mapping) and ev.get("artifact"):
+            evidence = Evidence(str(ev["artifact"]), ev.get("line"))
+        pointer = snapshot.pointer_of(result.at)
+    return Finding(
+        rule_id=sel.rule.id,
+        severity=sel.severity,
+        outcome=result.outcome,
+        host=host,
+        resource=result.resource,
+        message=result.message,
+        pack=sel.rule.pack,
+        pointer=pointer,
+        evidence=evidence,
+        snapshot_path=snapshot.path,
+        properties=dict(result.properties),
+    )
+
+
+def effective_rules(selected: Sequence[Selected]) -> dict[str, Rule]:
+    return {s.rule.id: replace(s.rule, severity=s.severity) for s in selected}

@@ -1,0 +1,157 @@
+"""Severities, outcomes and the records the engine produces."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def security_severity(self) -> str:
+        """GitHub code scanning reads this numeric string to bucket alerts."""
+        return _SECURITY_SEVERITY[self]
+
+    @property
+    def sarif_level(self) -> str:
+        return _SARIF_LEVEL[self]
+
+    @classmethod
+    def parse(cls, value: str | Severity) -> Severity:
+        if isinstance(value, Severity):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {value!r} (expected one of {names})") from None
+
+
+_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+_SARIF_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+
+
+class Outcome(enum.Enum):
+    FAIL = "fail"
+    PASS = "pass"
+    ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_REVIEWED = "not_reviewed"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where in a captured artifact the fact behind a finding stands."""
+
+    artifact: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a rule yields for one resource. The engine turns it into a Finding."""
+
+    outcome: Outcome
+    resource: str
+    message: str = ""
+    at: Mapping[str, Any] | None = None  # the snapshot object the result is about
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+def fail(resource: str, message: str, *, at: Mapping[str, Any] | None = None, **properties: Any) -> Result:
+    """The resource breaks the rule. `at` is the snapshot object that shows it."""
+    return Result(Outcome.FAIL, resource, message, at, properties)
+
+
+def passed(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
+    """The resource complies."""
+    return Result(Outcome.PASS, resource, message, at)
+
+
+def not_applicable(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
+    """The rule does not concern this resource (an allow-listed vendor pool, a disabled feature)."""
+    return Result(Outcome.NOT_APPLICABLE, resource, message, at)
+
+
+def not_reviewed(resource: str, message: str, *, at: Mapping[str, Any] | None = None) -> Result:
+    """The data the rule needs for this resource was not collected. Never a pass."""
+    return Result(Outcome.NOT_REVIEWED, resource, message, at)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A recorded, expiring exception that matched a failure."""
+
+    reason: str
+    owner: str
+    expires: str
+    source: str = ""
+    expired: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One outcome of one rule for one resource on one host."""
+
+    rule_id: str
+    severity: Severity
+    outcome: Outcome
+    host: str
+    resource: str
+    message: str
+    pack: str = ""
+    pointer: str | None = None
+    evidence: Evidence | None = None
+    snapshot_path: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    waiver: Waiver | None = None
+    baseline_state: str | None = None  # "new" / "unchanged" / "absent" when a baseline was given
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rule_id, self.host, self.resource)
+
+    @property
+    def suppressed(self) -> bool:
+        return self.waiver is not None and not self.waiver.expired
+
+    @property
+    def active_failure(self) -> bool:
+        """A failure that gates: not waived, not already known from the baseline."""
+        return (
+            self.outcome is Outcome.FAIL
+            and not self.suppressed
+            and self.baseline_state not in ("unchanged", "absent")
+        )
+
+
+def fingerprint(rule_id: str, host: str, resource: str) -> str:
+    """Stable across image builds: only the rule, the host and the resource key go in, never text or lines."""
+    key = "\x1f".join((rule_id, host.upper(), resource))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

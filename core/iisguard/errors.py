@@ -1,0 +1,39 @@
+"""The exceptions a user can act on. Each carries the exit code the CLI returns for it."""
+
+from __future__ import annotations
+
+
+class IisguardError(Exception):
+    """Base class: a message for a person, and an exit code."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class UsageError(IisguardError):
+    """The command line asked for something impossible."""
+
+
+class SnapshotError(IisguardError):
+    """A snapshot file is missing, unreadable, not JSON or not valid against the schema."""
+
+
+class CaptureError(IisguardError):
+    """A captured artifact cannot be read at all (not a format we know, too large, unsafe XML)."""
+
+
+class PolicyError(IisguardError):
+    """A profile, policy, waiver or YAML rule is malformed."""
+
+
+class PluginError(IisguardError):
+    """A rule pack failed to load or returned something the host rejects."""
+
+
+class CollectionError(IisguardError):
+    """Collecting from a server failed; `where` names the host."""
+
+    exit_code = 3

@@ -1,0 +1,1 @@
+"""The snapshot: schema, load/validate/save, principals and well-known SIDs."""

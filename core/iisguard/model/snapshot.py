@@ -1,0 +1,309 @@
+"""Load, validate and save snapshots, and the read-only view (with indexes) that rules use."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import SnapshotError
+from . import jsonpos
+
+SCHEMA_VERSION = "1.0"
+SUPPORTED_VERSIONS = ("1.0",)
+# Large shared-hosting snapshots run to a few hundred MB; above this a file is almost surely not a snapshot.
+MAX_SNAPSHOT_BYTES = int(os.environ.get("IISGUARD_MAX_SNAPSHOT_BYTES", str(1024 * 1024 * 1024)))
+SECTION_KEYS = {
+    "iis": "iis",
+    "user_rights": "user_rights",
+    "tokens": "tokens",
+    "acls": "acls",
+    "principals": "principals",
+    "spns": "spns",
+    "local_accounts": "principals",
+    "services": "services",
+    "ad": "ad",
+    "web_configs": "aspnet",
+}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("iisguard.model").joinpath("schema/snapshot-1.0.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _fast_validator() -> Any:
+    import fastjsonschema
+
+    return fastjsonschema.compile(schema())
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Large JSON documents allocate millions of containers; the cyclic GC would rescan them all."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        import orjson
+
+        return orjson.loads(raw)
+    except ImportError:  # pragma: no cover - orjson is optional
+        return json.loads(raw)
+
+
+def read_json(path: str | os.PathLike[str], *, limit: int = MAX_SNAPSHOT_BYTES) -> tuple[Any, bytes]:
+    """Read and parse a JSON file, turning every failure into a SnapshotError naming the file."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise SnapshotError("is a directory, not a snapshot file", where=str(p))
+        if size > limit:
+            raise SnapshotError(
+                f"file is {size:,} bytes, over the {limit:,}-byte limit for a snapshot "
+                "(set IISGUARD_MAX_SNAPSHOT_BYTES to raise it)",
+                where=str(p),
+            )
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SnapshotError("no such file", where=str(p)) from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot read: {exc.strerror or exc}", where=str(p)) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    with gc_paused():
+        try:
+            data = _loads(raw)
+        except ValueError as exc:
+            line, col = _json_error_position(raw, exc)
+            raise SnapshotError(f"not valid JSON ({_short(exc)})", where=f"{p}:{line}:{col}") from None
+    return data, raw
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).split(": line")[0].split(" (line")[0]
+
+
+def _json_error_position(raw: bytes, exc: ValueError) -> tuple[int, int]:
+    # orjson and json both raise JSONDecodeError subclasses with lineno/colno; recompute with json to be sure.
+    if isinstance(exc, json.JSONDecodeError) and exc.lineno:
+        return exc.lineno, exc.colno
+    try:
+        json.loads(raw.decode("utf-8", "replace"))
+    except json.JSONDecodeError as e:
+        return e.lineno, e.colno
+    return 1, 1
+
+
+class ValidationProblem:
+    __slots__ = ("pointer", "message", "line")
+
+    def __init__(self, pointer: str, message: str, line: int) -> None:
+        self.pointer, self.message, self.line = pointer, message, line
+
+    def format(self, path: str) -> str:
+        return f"{path}:{self.line}: {self.pointer or '/'}: {self.message}"
+
+
+def check_version(data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise SnapshotError(f"a snapshot is a JSON object, this file holds a {type(data).__name__}", where=where)
+    version = data.get("schema_version")
+    if version is None:
+        raise SnapshotError("no schema_version: this is not an iisguard snapshot", where=where)
+    if version not in SUPPORTED_VERSIONS:
+        raise SnapshotError(
+            f"schema_version {version!r} is not supported (this iisguard reads {', '.join(SUPPORTED_VERSIONS)})",
+            where=where,
+        )
+
+
+def problems(data: Any, text: str | None = None) -> list[ValidationProblem]:
+    """Every schema violation, with its JSON pointer and (when the text is given) its line."""
+    try:
+        _fast_validator()(data)
+        return []
+    except Exception:  # noqa: BLE001 - any failure: fall through to the precise validator
+        pass
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(x) for x in e.absolute_path])
+    pointers = [jsonpos.pointer(*e.absolute_path) for e in errors]
+    lines = jsonpos.lines_of(text, pointers) if text is not None else {}
+    return [ValidationProblem(p, _plain(e), lines.get(p, 1)) for p, e in zip(pointers, errors, strict=True)]
+
+
+def _plain(error: Any) -> str:
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field(s)")
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is missing")
+    return error.message
+
+
+def load(path: str | os.PathLike[str], *, validate: bool = True) -> Snapshot:
+    """Read a snapshot file; every problem is a SnapshotError naming the file (and line)."""
+    where = str(path)
+    data, raw = read_json(path)
+    check_version(data, where)
+    if validate:
+        found = problems(data, None)
+        if found:
+            text = raw.decode("utf-8", "replace")
+            lines = jsonpos.lines_of(text, [p.pointer for p in found])
+            first = found[0]
+            more = f" (and {len(found) - 1} more problem(s); run `iisguard validate {where}`)" if len(found) > 1 else ""
+            raise SnapshotError(
+                f"{first.pointer or '/'}: {first.message}{more}", where=f"{where}:{lines.get(first.pointer, 1)}"
+            )
+    return Snapshot(data, path=where)
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def save(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    from ..atomic import write_text
+
+    write_text(path, dumps(data))
+
+
+def find_snapshot_files(paths: Iterable[str]) -> list[str]:
+    """Expand directories (recursively) to the *.json files in them, in a stable order."""
+    out: list[str] = []
+    for item in paths:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(str(f) for f in sorted(p.rglob("*.json")) if f.is_file())
+        else:
+            out.append(item)
+    return out
+
+
+def norm_name(name: str) -> str:
+    return name.strip().casefold()
+
+
+def norm_path(path: str) -> str:
+    """Case-insensitive, backslash, no trailing separator, environment variables kept as written."""
+    p = path.strip().replace("/", "\\").rstrip("\\")
+    if p.startswith("\\\\?\\"):
+        p = p[4:]
+    return p.casefold()
+
+
+class Snapshot:
+    """A loaded snapshot: the raw data plus indexes by SID, name and path, built once on first use."""
+
+    def __init__(self, data: dict[str, Any], path: str | None = None) -> None:
+        self.data = data
+        self.path = path
+
+    # --- basic facts ---------------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return str(self.data.get("host", {}).get("name") or "unknown")
+
+    @property
+    def iis(self) -> dict[str, Any]:
+        return self.data.get("iis") or {}
+
+    @property
+    def app_pools(self) -> list[dict[str, Any]]:
+        return self.iis.get("app_pools") or []
+
+    @property
+    def sites(self) -> list[dict[str, Any]]:
+        return self.iis.get("sites") or []
+
+    @property
+    def acls(self) -> list[dict[str, Any]]:
+        return self.data.get("acls") or []
+
+    @property
+    def user_rights(self) -> dict[str, list[str]]:
+        return self.data.get("user_rights") or {}
+
+    @property
+    def tokens(self) -> list[dict[str, Any]]:
+        return self.data.get("tokens") or []
+
+    def section_status(self, name: str) -> str:
+        """`ok`, `partial`, `failed` or `absent`; from collection.sections, else from the data present."""
+        for section in self.data.get("collection", {}).get("sections") or []:
+            if section.get("name") == name:
+                return str(section.get("status"))
+        key = SECTION_KEYS.get(name, name)
+        value = self.data.get(key)
+        if name == "local_accounts":
+            value = [p for p in self.data.get("principals") or [] if p.get("kind") in ("local_user", "local_group")]
+        return "ok" if value else "absent"
+
+    def has_section(self, name: str) -> bool:
+        return self.section_status(name) in ("ok", "partial")
+
+    # --- indexes -------------------------------------------------------------------------------
+    @cached_property
+    def pools_by_name(self) -> dict[str, dict[str, Any]]:
+        return {norm_name(p["name"]): p for p in self.app_pools}
+
+    def pool(self, name: str | None) -> dict[str, Any] | None:
+        return self.pools_by_name.get(norm_name(name)) if name else None
+
+    @cached_property
+    def acls_by_path(self) -> dict[str, dict[str, Any]]:
+        return {norm_path(a["path"]): a for a in self.acls}
+
+    def acl(self, path: str | None) -> dict[str, Any] | None:
+        return self.acls_by_path.get(norm_path(path)) if path else None
+
+    @cached_property
+    def principals(self) -> Any:
+        from .principals import PrincipalIndex
+
+        return PrincipalIndex(self)
+
+    @cached_property
+    def _pointers(self) -> dict[int, str]:
+        """id(object) -> JSON pointer for every object inside an array, so findings can point at it."""
+        index: dict[int, str] = {}
+
+        def walk(value: Any, prefix: str) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if isinstance(v, (dict, list)):
+                        walk(v, prefix + "/" + jsonpos.escape(k))
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    if isinstance(v, dict):
+                        p = f"{prefix}/{i}"
+                        index[id(v)] = p
+                        walk(v, p)
+
+        walk(self.data, "")
+        return index
+
+    def pointer_of(self, obj: Mapping[str, Any] | None) -> str | None:
+        if obj is None:
+            return None
+        if obj is self.data:
+            return ""
+        return self._pointers.get(id(obj))

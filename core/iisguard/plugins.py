@@ -1,0 +1,254 @@
+"""The plugin host: built-ins, entry points of group `iisguard` one at a time, validation of what packs return."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .engine.rule import Rule, validate_rule
+from .errors import PluginError
+
+GROUP = "iisguard"
+hookimpl = pluggy.HookimplMarker("iisguard")
+# Set to 1 to load only iisguard's own packs (not third-party entry points), as pytest does.
+DISABLE_AUTOLOAD_ENV = "IISGUARD_DISABLE_PLUGIN_AUTOLOAD"
+TRACE_ENV = "IISGUARD_TRACE_HOOKS"
+BUILTIN_MODULES = (
+    "iisguard.report.text",
+    "iisguard.report.json",
+    "iisguard.report.sarif",
+    "iisguard.report.junit",
+)
+
+
+@dataclass
+class Pack:
+    """A loaded (or broken) plugin and what it provides."""
+
+    name: str
+    version: str
+    module: str
+    builtin: bool = False
+    error: str | None = None
+    description: str = ""
+    prefixes: tuple[str, ...] = ()
+    rules: list[str] = field(default_factory=list)
+    reporters: list[str] = field(default_factory=list)
+    parsers: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "module": self.module,
+            "builtin": self.builtin,
+            "status": "broken" if self.error else "loaded",
+            "error": self.error,
+            "description": self.description,
+            "rules": self.rules,
+            "reporters": self.reporters,
+            "parsers": self.parsers,
+        }
+
+
+@dataclass
+class Plugins:
+    """Everything the loaded packs provide, validated."""
+
+    pm: pluggy.PluginManager
+    packs: list[Pack]
+    rules: dict[str, Rule]
+    reporters: dict[str, Any]
+    parsers: list[Any]
+
+    @property
+    def broken(self) -> list[Pack]:
+        return [p for p in self.packs if p.error]
+
+
+def get_plugin_manager(
+    *,
+    plugins: Iterable[Any] = (),
+    rules_dirs: Iterable[str | os.PathLike[str]] = (),
+    entry_points: bool = True,
+) -> tuple[pluggy.PluginManager, list[Pack]]:
+    """A fresh plugin manager: specs, built-ins, entry points one at a time, extra plugins, check_pending()."""
+    pm = pluggy.PluginManager("iisguard")
+    pm.add_hookspecs(hookspecs)
+    packs: list[Pack] = []
+    version = _version("iisguard")
+    for modname in BUILTIN_MODULES:
+        module = importlib.import_module(modname)
+        pm.register(module, name=modname)
+        packs.append(Pack(modname.rsplit(".", 1)[-1], version, modname, builtin=True))
+    if entry_points:
+        packs.extend(_load_entry_points(pm))
+    for directory in rules_dirs:
+        packs.extend(_load_rules_dir(pm, Path(directory)))
+    for i, plugin in enumerate(plugins):
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
+        pm.register(plugin, name=name)
+        packs.append(Pack(name, getattr(plugin, "__version__", "0"), name))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        plugin_name = pm.get_name(exc.plugin) or "?"
+        pack = next((p for p in packs if p.module == plugin_name or p.name == plugin_name), None)
+        label = pack.label if pack else plugin_name
+        raise PluginError(f"{label}: {exc}") from None
+    if os.environ.get(TRACE_ENV):
+        pm.trace.root.setwriter(lambda msg: print(msg, end="", file=sys.stderr))
+        pm.enable_tracing()
+    return pm, packs
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> list[Pack]:
+    packs = []
+    only_own = os.environ.get(DISABLE_AUTOLOAD_ENV, "") not in ("", "0")
+    seen: set[tuple[str, str]] = set()
+    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)):
+        dist = ep.dist.name if ep.dist else "?"
+        if (dist, ep.name) in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add((dist, ep.name))
+        if only_own and dist != "iisguard":
+            continue
+        version = ep.dist.version if ep.dist else "?"
+        name = ep.name if pm.get_plugin(ep.name) is None else f"{dist}:{ep.name}"
+        pack = Pack(name, version, ep.value, builtin=dist == "iisguard")
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - a broken pack is reported, not fatal here
+            pack.error = f"{type(exc).__name__}: {exc}"
+        packs.append(pack)
+    return packs
+
+
+def _load_rules_dir(pm: pluggy.PluginManager, directory: Path) -> list[Pack]:
+    if not directory.is_dir():
+        raise PluginError(f"--rules-dir {directory}: not a directory")
+    packs = []
+    for file in sorted(directory.glob("*.py")):
+        if file.name.startswith("_"):
+            continue
+        modname = f"iisguard_rules_dir_{file.stem}"
+        pack = Pack(file.stem, "local", str(file))
+        try:
+            spec = importlib.util.spec_from_file_location(modname, file)
+            if spec is None or spec.loader is None:
+                raise ImportError("cannot load as a Python module")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[modname] = module
+            spec.loader.exec_module(module)
+            pm.register(module, name=modname)
+            pack.module = modname
+        except Exception as exc:  # noqa: BLE001
+            pack.error = f"{type(exc).__name__}: {exc}"
+        packs.append(pack)
+    return packs
+
+
+def _call(impl: Any) -> Any:
+    return impl.function()
+
+
+def load_plugins(
+    *,
+    skip_broken: bool = False,
+    plugins: Iterable[Any] = (),
+    rules_dirs: Iterable[str | os.PathLike[str]] = (),
+    entry_points: bool = True,
+) -> Plugins:
+    """Load and validate every pack. A broken pack raises PluginError unless `skip_broken`."""
+    pm, packs = get_plugin_manager(plugins=plugins, rules_dirs=rules_dirs, entry_points=entry_points)
+    broken = [p for p in packs if p.error]
+    if broken and not skip_broken:
+        lines = "; ".join(f"{p.label}: {p.error}" for p in broken)
+        raise PluginError(f"rule pack failed to load: {lines} (use --skip-broken-plugins to scan without it)")
+    by_module = {p.module: p for p in packs}
+    by_name = {p.name: p for p in packs}
+
+    def pack_of(impl: Any) -> Pack:
+        return by_module.get(impl.plugin_name) or by_name.get(impl.plugin_name) or Pack(impl.plugin_name, "?", "?")
+
+    for impl in pm.hook.iisguard_pack_info.get_hookimpls():
+        pack = pack_of(impl)
+        info = _safe(pack, "iisguard_pack_info", impl) or {}
+        pack.prefixes = tuple(info.get("prefixes") or ())
+        pack.description = str(info.get("description") or "")
+
+    rules: dict[str, Rule] = {}
+    problems: list[str] = []
+    for impl in reversed(pm.hook.iisguard_register_rules.get_hookimpls()):
+        pack = pack_of(impl)
+        for r in _safe(pack, "iisguard_register_rules", impl) or ():
+            issues = validate_rule(r, pack.label, pack.prefixes)
+            if not issues and r.id.startswith("IIS-") and not pack.builtin:
+                issues = [f"rule id {r.id!r} uses the IIS- prefix reserved for built-in packs"]
+            if not issues and r.id in rules:
+                issues = [f"rule id {r.id} is already registered by {rules[r.id].pack}"]
+            if issues:
+                problems.extend(f"{pack.label}: {i}" for i in issues)
+                continue
+            r = _with_pack(r, pack.name)
+            rules[r.id] = r
+            pack.rules.append(r.id)
+    reporters: dict[str, Any] = {}
+    for impl in pm.hook.iisguard_register_reporters.get_hookimpls():
+        pack = pack_of(impl)
+        for fmt, reporter in (_safe(pack, "iisguard_register_reporters", impl) or {}).items():
+            if fmt in reporters:
+                problems.append(f"{pack.label}: output format {fmt!r} is already registered")
+                continue
+            reporters[fmt] = reporter
+            pack.reporters.append(fmt)
+    parsers: list[Any] = []
+    for impl in pm.hook.iisguard_register_parsers.get_hookimpls():
+        pack = pack_of(impl)
+        for parser in _safe(pack, "iisguard_register_parsers", impl) or ():
+            parsers.append(parser)
+            pack.parsers.append(str(getattr(parser, "kind", type(parser).__name__)))
+    if problems:
+        raise PluginError("invalid rule pack: " + "; ".join(problems))
+    return Plugins(pm, packs, dict(sorted(rules.items())), reporters, parsers)
+
+
+def _with_pack(r: Rule, pack: str) -> Rule:
+    from dataclasses import replace
+
+    return replace(r, pack=pack)
+
+
+def _safe(pack: Pack, hook: str, impl: Any) -> Any:
+    try:
+        result = _call(impl)
+    except Exception as exc:  # noqa: BLE001
+        raise PluginError(f"{pack.label}: {hook} raised {type(exc).__name__}: {exc}") from exc
+    if hook in ("iisguard_register_rules", "iisguard_register_parsers") and result is not None:
+        if isinstance(result, (str, bytes, Mapping)) or not isinstance(result, Iterable):
+            raise PluginError(f"{pack.label}: {hook} must return a list, got {type(result).__name__}")
+        return list(result)
+    if hook == "iisguard_register_reporters" and result is not None and not isinstance(result, Mapping):
+        raise PluginError(f"{pack.label}: {hook} must return a mapping, got {type(result).__name__}")
+    return result

@@ -1,0 +1,1 @@
+"""Reporters: text, json, sarif, junit (built-in plugins, registered like any pack)."""
