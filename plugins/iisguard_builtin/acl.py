@@ -1,0 +1,17 @@
+"""Built-in rule pack: IIS-ACL-* rules (see ../shared/design/RULES.md)."""
+
+from __future__ import annotations
+
+from iisguard import hookimpl
+
+RULES: list = []
+
+
+@hookimpl
+def iisguard_pack_info():
+    return {"prefixes": ["IIS-ACL-"], "description": "Built-in IIS-ACL-* rules"}
+
+
+@hookimpl
+def iisguard_register_rules():
+    return RULES
