@@ -1,0 +1,59 @@
+"""Contracts every built-in rule keeps: metadata, docstring sections, fixtures, references."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from iisguard.engine.rule import BUILTIN_ID
+
+from .conftest import FIXTURES
+
+DOC_SECTIONS = ("Checks:", "Why:", "Bad:", "Good:", "Remediation:", "References:")
+
+
+def builtin(rules):
+    return [r for r in rules.values() if BUILTIN_ID.match(r.id)]
+
+
+def test_builtin_packs_register_rules(builtin_rules):
+    assert builtin(builtin_rules), "no built-in rules are registered"
+
+
+def test_every_rule_documents_its_sections_in_order(builtin_rules):
+    problems = []
+    for r in builtin(builtin_rules):
+        positions = [r.doc.find("\n" + s) for s in DOC_SECTIONS]
+        missing = [s for s, p in zip(DOC_SECTIONS, positions, strict=True) if p < 0]
+        if missing:
+            problems.append(f"{r.id}: docstring lacks {missing}")
+        elif positions != sorted(positions):
+            problems.append(f"{r.id}: docstring sections out of order")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_rule_has_good_and_bad_fixtures(builtin_rules):
+    problems = []
+    for r in builtin(builtin_rules):
+        folder = FIXTURES / "rules" / r.id
+        names = [p.stem for p in folder.glob("*.*")] if folder.is_dir() else []
+        if not any(n.startswith("good") for n in names) or not any(n.startswith("bad") for n in names):
+            problems.append(f"{r.id}: needs fixtures/rules/{r.id}/good*.yaml and bad*.yaml")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_rule_has_a_reference_and_remediation_command(builtin_rules):
+    problems = []
+    for r in builtin(builtin_rules):
+        if not r.references or not r.help_uri:
+            problems.append(f"{r.id}: needs at least one reference with a URL")
+        if not re.search(r"(icacls|appcmd|Set-|Remove-|Add-|setspn|net |secedit|Get-|ntrights|gpedit|New-)", r.remediation):
+            problems.append(f"{r.id}: remediation names no command that fixes it")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("field", ["title", "description", "rationale", "remediation", "name"])
+def test_metadata_is_filled(builtin_rules, field):
+    empty = [r.id for r in builtin(builtin_rules) if not str(getattr(r, field)).strip()]
+    assert not empty
