@@ -1,0 +1,123 @@
+"""`iisguard scan`: evaluate snapshots and write reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from .. import __version__
+from ..atomic import write_text
+from ..engine.evaluate import Notice, Report, effective_rules, evaluate, now
+from ..engine.findings import Severity
+from ..engine.selection import select
+from ..errors import SnapshotError, UsageError
+from ..model import snapshot as snapmod
+from ..plugins import load_plugins
+from . import subparser
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    format: str
+    path: str  # "-" for stdout
+
+
+def parse_format(value: str) -> OutputSpec:
+    fmt, sep, path = value.partition(":")
+    if not fmt:
+        raise argparse.ArgumentTypeError(f"bad --format {value!r}: expected FMT or FMT:PATH")
+    return OutputSpec(fmt.strip().lower(), path.strip() if sep and path.strip() else "-")
+
+
+def parse_fail_on(value: str) -> Severity | None:
+    if value.strip().lower() == "never":
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} or 'never'") from None
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = subparser(
+        sub,
+        name,
+        help="evaluate snapshots (files or folders of *.json) and write reports",
+        description="Evaluate one or more snapshots with the selected rules and write one report.",
+    )
+    p.add_argument("paths", nargs="+", metavar="SNAPSHOT_OR_DIR")
+    p.add_argument(
+        "--format",
+        "-f",
+        dest="formats",
+        action="append",
+        type=parse_format,
+        metavar="FMT[:PATH]",
+        help="output format (text, json, sarif, junit, or a plugin's) and file; repeatable; '-' or no path is stdout",
+    )
+    p.add_argument(
+        "--fail-on",
+        type=parse_fail_on,
+        default=Severity.MEDIUM,
+        metavar="SEVERITY",
+        help="exit 1 when an active failure is at or above this severity "
+        "(critical, high, medium, low, info, or never; default medium)",
+    )
+    p.add_argument("--rule", dest="rules", action="append", default=[], metavar="ID", help="run only these rules (globs)")
+    p.add_argument("--skip-rule", dest="skip_rules", action="append", default=[], metavar="ID", help="do not run these rules")
+    p.add_argument("--strict", action="store_true", help="re-raise rule crashes instead of reporting them (for rule authors)")
+    p.add_argument("--skip-broken-plugins", action="store_true", help="scan without packs that fail to load (reported)")
+    p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load rule-pack modules from a folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    plugins = load_plugins(skip_broken=args.skip_broken_plugins, rules_dirs=args.rules_dir)
+    outputs: list[OutputSpec] = args.formats or [OutputSpec("text", "-")]
+    for out in outputs:
+        if out.format not in plugins.reporters:
+            raise UsageError(f"unknown format {out.format!r} (available: {', '.join(sorted(plugins.reporters))})")
+    if sum(1 for o in outputs if o.path == "-") > 1:
+        raise UsageError("only one --format may write to stdout")
+
+    files = snapmod.find_snapshot_files(args.paths)
+    if not files:
+        raise UsageError(f"no snapshot files (*.json) found in {', '.join(args.paths)}")
+    snapshots = []
+    errors = []
+    for path in files:
+        try:
+            snapshots.append(snapmod.load(path))
+        except SnapshotError as exc:
+            errors.append(str(exc))
+    if errors:
+        for line in errors[:-1]:
+            print(f"iisguard: error: {line}", file=sys.stderr)
+        raise SnapshotError(errors[-1])
+
+    selected = select(plugins.rules, only=args.rules, skip=args.skip_rules)
+    report = Report(hosts=[], rules=effective_rules(selected), tool_version=__version__, started_at=now(), fail_on=args.fail_on)
+    for pack in plugins.broken:
+        report.notices.append(Notice("error", f"rule pack not loaded: {pack.label}: {pack.error}", "plugin"))
+    for snap in snapshots:
+        plugins.pm.hook.iisguard_snapshot_loaded(snapshot=snap)
+        report.hosts.append(evaluate(snap, selected, strict=args.strict))
+    report.finished_at = now()
+
+    for out in outputs:
+        reporter = plugins.reporters[out.format]
+        to_terminal = out.path == "-" and sys.stdout.isatty()
+        text = render(reporter, report, colour=to_terminal)
+        if out.path == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_text(out.path, text)
+    return report.exit_code()
+
+
+def render(reporter, report: Report, *, colour: bool) -> str:
+    if colour and hasattr(reporter, "render_terminal"):
+        return str(reporter.render_terminal(report))
+    return str(reporter.render(report))

@@ -1,0 +1,71 @@
+"""Where the shipped policies live, and framework mappings (benchmark item -> rule ids)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import PolicyError
+
+
+def policies_dir() -> Path:
+    """IISGUARD_POLICIES, else the `policies/` folder of the checkout iisguard runs from."""
+    env = os.environ.get("IISGUARD_POLICIES")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "policies"
+        if (candidate / "profiles").is_dir():
+            return candidate
+    return here.parents[3] / "policies"
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str
+    rules: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    title: str
+    version: str
+    items: tuple[Item, ...]
+    path: str
+
+    def rule_ids(self) -> set[str]:
+        return {r for item in self.items for r in item.rules}
+
+
+def available() -> list[str]:
+    folder = policies_dir() / "frameworks"
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+@cache
+def load(name: str) -> Framework:
+    path = policies_dir() / "frameworks" / f"{name}.yaml"
+    if not path.is_file():
+        raise PolicyError(f"unknown framework {name!r} (available: {', '.join(available()) or 'none'})")
+    try:
+        doc: Any = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PolicyError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=f"{path}:{mark.line + 1 if mark else 1}") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "Framework":
+        raise PolicyError("not a framework mapping (expected kind: Framework)", where=str(path))
+    items = []
+    for raw in doc.get("items") or []:
+        if not isinstance(raw, dict) or "id" not in raw:
+            raise PolicyError(f"framework item without an id: {raw!r}", where=str(path))
+        items.append(Item(str(raw["id"]), str(raw.get("title", "")), tuple(raw.get("rules") or ()), str(raw.get("note", ""))))
+    return Framework(str(doc.get("name", name)), str(doc.get("title", "")), str(doc.get("version", "")), tuple(items), str(path))
