@@ -26,7 +26,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     sp.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     sp.add_argument("--rules-dir", action="append", default=[], metavar="DIR")
     sp.set_defaults(func=run_show)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
 
 
 def rule_dict(r: Rule) -> dict[str, Any]:
@@ -70,7 +75,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _coverage(args: argparse.Namespace, rules: dict[str, Rule]) -> int:
     fw = frameworks.load(args.framework)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in fw.items:
         known = [r for r in item.rules if r in rules]
         missing = [r for r in item.rules if r not in rules]
