@@ -1,0 +1,527 @@
+"""A WS-Management server on loopback that behaves like a Windows host running the capture script.
+
+Real HTTP and HTTPS, real Basic authentication and real NTLM (pyspnego's acceptor) with MS-WSMV
+message encryption, and the shell resource: Create, Command, Send, Receive, Signal, Delete. Each
+simulated host listens on its own port. When a command is `powershell -NoProfile -NonInteractive
+-Command -` and its standard input carries the capture script invoked with `-Stream`, the host
+answers with what that script would print for its fixture folder, over several Receive responses.
+
+Faults are injected per host (`HostConfig.fault`):
+  reject-auth  every credential is refused (HTTP 401 once the handshake completes)
+  fault500     the `fault_action` request gets HTTP 500 with a WS-Man fault body
+  hang         the `fault_action` request never gets an answer (the client's read timeout fires)
+  busy         every Receive answers the WS-Man OperationTimeout fault (the command never ends)
+  cut          the second Receive response is cut off mid-body and the connection closed
+  malformed    the first Receive response is not well-formed XML
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import os
+import socket
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import spnego
+import spnego.exceptions
+
+from . import wsman
+from .tls import TlsFiles
+
+POWERSHELL_ARGS = "-NoProfile -NonInteractive -Command -"
+
+
+def clixml(errors: list[str], *, progress: bool = True) -> bytes:
+    """What powershell.exe writes on stderr under WinRM: CLIXML with progress records and error lines."""
+    objs = []
+    if progress:
+        objs.append(
+            '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T>'
+            '<T>System.Object</T></TN><MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for '
+            "first use.</AV><AI>0</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Completed</T><SR>-1</SR><SD> </SD></PR>"
+            "</MS></Obj>"
+        )
+    for message in errors:
+        for line in message.splitlines():
+            text = escape(line).replace("\r", "")
+            objs.append(f'<S S="Error">{text}_x000D__x000A_</S>')
+    xml = (
+        '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+        + "".join(objs)
+        + "</Objs>"
+    )
+    return b"#< CLIXML\r\n" + xml.encode("utf-8")
+
+
+@dataclass
+class HostConfig:
+    """One simulated Windows host."""
+
+    name: str = "IIS10-DEFAULT"
+    stdout: bytes = b""  # what the capture script prints with -Stream
+    stderr: bytes = b""
+    exit_code: int = 0
+    expect_script: str | None = None  # the capture script text to recognise on stdin (None: accept any)
+    receive_chunk: int = (
+        16 * 1024
+    )  # at most this many output bytes per Receive (MaxEnvelopeSize also caps it)
+    latency: float = 0.0  # seconds added before every HTTP response
+    auth: frozenset[str] = frozenset({"basic", "ntlm"})
+    fault: str | None = None
+    fault_action: str = "Receive"
+    fault_code: int = 2150859174
+    fault_text: str = (
+        "The WS-Management service cannot process the request. This user is allowed a maximum number of 5 "
+        "concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user."
+    )
+
+
+@dataclass
+class _Command:
+    id: str
+    command: str
+    arguments: str
+    stdin: bytearray = field(default_factory=bytearray)
+    stdin_done: bool = False
+    stdout: bytes = b""
+    stderr: bytes = b""
+    exit_code: int = 0
+    out_pos: int = 0
+    err_pos: int = 0
+    receives: int = 0
+
+
+@dataclass
+class HostStats:
+    """What one host saw: WS-Man requests by action, HTTP round trips (auth legs included), shells."""
+
+    actions: collections.Counter[str] = field(default_factory=collections.Counter)
+    http_requests: int = 0
+    shells_open: int = 0
+    commands: list[tuple[str, str]] = field(default_factory=list)
+    stdin_bytes: int = 0
+
+    @property
+    def wsman_requests(self) -> int:
+        return sum(self.actions.values())
+
+
+class _HostState:
+    def __init__(self, config: HostConfig, stop: threading.Event) -> None:
+        self.config = config
+        self.stop = stop
+        self.lock = threading.Lock()
+        self.shells: dict[str, dict[str, _Command]] = {}
+        self.stats = HostStats()
+        self.port = 0
+
+    # -- the shell resource ---------------------------------------------------------------------
+    def handle(self, req: wsman.Request) -> tuple[int, bytes]:
+        relates = req.message_id
+        action = req.action
+        if action == "Create":
+            shell_id = str(uuid.uuid4()).upper()
+            with self.lock:
+                self.shells[shell_id] = {}
+                self.stats.shells_open += 1
+            return 200, wsman.created(relates, shell_id, f"http://127.0.0.1:{self.port}/wsman")
+        shell = self.shells.get(req.shell_id or "")
+        if shell is None:
+            return 500, wsman.fault(
+                relates,
+                code=2150858843,
+                subcode="w:InvalidSelectors",
+                text="The request for the Windows Remote Shell with ShellId "
+                f"{req.shell_id} failed because the shell was not found on the server.",
+            )
+        if action == "Delete":
+            with self.lock:
+                self.shells.pop(req.shell_id or "", None)
+                self.stats.shells_open -= 1
+            return 200, wsman.delete_response(relates)
+        if action == "Command":
+            line = req.body.find("rsp:CommandLine", wsman.NS)
+            command = (line.findtext("rsp:Command", "", wsman.NS) if line is not None else "").strip()
+            arguments = (line.findtext("rsp:Arguments", "", wsman.NS) if line is not None else "").strip()
+            cmd = _Command(str(uuid.uuid4()).upper(), command, arguments)
+            shell[cmd.id] = cmd
+            with self.lock:
+                self.stats.commands.append((command, arguments))
+            return 200, wsman.command_response(relates, cmd.id)
+        if action == "Send":
+            stream = req.body.find("rsp:Send/rsp:Stream", wsman.NS)
+            cmd = shell.get(stream.get("CommandId", "") if stream is not None else "")
+            if stream is None or cmd is None:
+                return 500, wsman.fault(relates, code=2150858843, text="The command was not found.")
+            data = base64.b64decode(stream.text or "")
+            cmd.stdin += data
+            with self.lock:
+                self.stats.stdin_bytes += len(data)
+            if stream.get("End", "false").lower() == "true":
+                cmd.stdin_done = True
+                self._run(cmd)
+            return 200, wsman.send_response(relates)
+        if action == "Receive":
+            desired = req.body.find("rsp:Receive/rsp:DesiredStream", wsman.NS)
+            cmd = shell.get(desired.get("CommandId", "") if desired is not None else "")
+            if cmd is None:
+                return 500, wsman.fault(relates, code=2150858843, text="The command was not found.")
+            return self._receive(req, cmd)
+        if action == "Signal":
+            signal = req.body.find("rsp:Signal", wsman.NS)
+            shell.pop(signal.get("CommandId", "") if signal is not None else "", None)
+            return 200, wsman.signal_response(relates)
+        return 500, wsman.fault(
+            relates,
+            code=2150858765,
+            subcode="a:ActionNotSupported",
+            value="s:Sender",
+            text=f"The action is not supported by the service: {action}",
+        )
+
+    def _run(self, cmd: _Command) -> None:
+        """Decide what the command prints, once its standard input is closed."""
+        script = self.config.expect_script
+        text = bytes(cmd.stdin).decode("utf-8", "replace")
+        is_powershell = cmd.command.lower() in ("powershell", "powershell.exe")
+        recognised = (
+            is_powershell
+            and cmd.arguments == POWERSHELL_ARGS
+            and (script is None or (script in text and "-Stream" in text.replace(script, "")))
+        )
+        if recognised:
+            cmd.stdout, cmd.stderr, cmd.exit_code = (
+                self.config.stdout,
+                self.config.stderr,
+                self.config.exit_code,
+            )
+        else:
+            cmd.stderr = clixml(
+                [f"The test host does not recognise this command: {cmd.command} {cmd.arguments}"]
+            )
+            cmd.exit_code = 1
+
+    def _receive(self, req: wsman.Request, cmd: _Command) -> tuple[int, bytes]:
+        relates = req.message_id
+        cmd.receives += 1
+        fault = self.config.fault
+        if fault == "busy" or not cmd.stdin_done:
+            self.stop.wait(min(req.operation_timeout, 0.05))
+            return 500, wsman.fault(
+                relates,
+                code=wsman.OPERATION_TIMEOUT_CODE,
+                subcode="w:TimedOut",
+                text="The WS-Management service cannot complete the operation within the time specified in "
+                "OperationTimeout.",
+            )
+        # Room for output in one envelope: base64 grows 4/3 and each Stream element costs ~100 bytes.
+        room = (req.max_envelope - wsman.RECEIVE_OVERHEAD) * 3 // 4 - 2048
+        budget = max(1024, min(self.config.receive_chunk, room))
+        streams: list[tuple[str, str]] = []
+        for name in ("stdout", "stderr"):
+            data = cmd.stdout if name == "stdout" else cmd.stderr
+            pos = cmd.out_pos if name == "stdout" else cmd.err_pos
+            while budget > 0 and pos < len(data):
+                piece = data[pos : pos + min(budget, 8192)]
+                streams.append((name, base64.b64encode(piece).decode("ascii")))
+                pos += len(piece)
+                budget -= len(piece)
+            if name == "stdout":
+                cmd.out_pos = pos
+            else:
+                cmd.err_pos = pos
+        done = cmd.out_pos >= len(cmd.stdout) and cmd.err_pos >= len(cmd.stderr)
+        body = wsman.receive_response(relates, cmd.id, streams, done=done, exit_code=cmd.exit_code)
+        if len(body) > req.max_envelope:
+            raise AssertionError(f"test server built a {len(body)}-byte envelope over {req.max_envelope}")
+        return 200, body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Listener
+
+    def setup(self) -> None:
+        super().setup()
+        self.ntlm: Any = None
+        self.ntlm_ready = False
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # quiet: pytest shows server noise otherwise
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _reply(
+        self, status: int, body: bytes = b"", headers: dict[str, str] | list[tuple[str, str]] = ()
+    ) -> None:
+        self.send_response(status)
+        items = headers.items() if isinstance(headers, dict) else headers
+        for key, value in items:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _challenge(self) -> None:
+        allowed = self.server.host.config.auth
+        headers = []
+        if "ntlm" in allowed:
+            headers.append(("WWW-Authenticate", "Negotiate"))
+        if "basic" in allowed:
+            headers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        self._reply(401, b"", headers)
+
+    def _authenticate(self) -> bool:
+        """True when the request may proceed; otherwise a 401 (or challenge) has been sent."""
+        host = self.server.host
+        reject = host.config.fault == "reject-auth"
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic" and "basic" in host.config.auth:
+            user, _, password = base64.b64decode(token).decode("utf-8", "replace").partition(":")
+            if reject or self.server.users.get(user) != password:
+                self._challenge()
+                return False
+            return True
+        if scheme in ("negotiate", "ntlm") and "ntlm" in host.config.auth:
+            if self.ntlm is None or self.ntlm_ready:
+                self.ntlm = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+                self.ntlm_ready = False
+            try:
+                out = self.ntlm.step(base64.b64decode(token))
+            except spnego.exceptions.SpnegoError:
+                self.ntlm = None
+                self._challenge()
+                return False
+            if not self.ntlm.complete:
+                self._reply(
+                    401, b"", {"WWW-Authenticate": f"Negotiate {base64.b64encode(out or b'').decode()}"}
+                )
+                return False
+            if reject:
+                self.ntlm = None
+                self._challenge()
+                return False
+            self.ntlm_ready = True
+            return True
+        if not scheme and self.ntlm_ready:
+            return True  # NTLM authenticates the connection, not each request
+        self._challenge()
+        return False
+
+    # -- requests -------------------------------------------------------------------------------
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        host = self.server.host
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+        with host.lock:
+            host.stats.http_requests += 1
+        if host.config.latency:
+            host.stop.wait(host.config.latency)
+        if not self._authenticate():
+            return
+        encrypted = self.headers.get("Content-Type", "").startswith("multipart/encrypted")
+        if encrypted:
+            if not self.ntlm_ready:
+                self._reply(400)
+                return
+            try:
+                length, signature, sealed = wsman.split_encrypted(body)
+                xml = self.ntlm.unwrap_winrm(signature, sealed)
+            except (ValueError, spnego.exceptions.SpnegoError):
+                self._reply(400)
+                return
+            if len(xml) != length:
+                self._reply(400)
+                return
+        else:
+            xml = body
+        if not xml:
+            self._reply(200)  # pywinrm's empty POST that sets up the security context
+            return
+        try:
+            req = wsman.parse_request(xml)
+        except (ValueError, SyntaxError):
+            self._reply(
+                400,
+                wsman.fault(
+                    "",
+                    code=2150858817,
+                    subcode="w:InvalidMessageInformationHeader",
+                    value="s:Sender",
+                    text="The WS-Management request is not valid XML.",
+                ),
+            )
+            return
+        if len(xml) > req.max_envelope:
+            status, out = (
+                500,
+                wsman.fault(
+                    req.message_id,
+                    code=2150858909,
+                    subcode="w:EncodingLimit",
+                    value="s:Sender",
+                    text="The WS-Management service cannot process the request because the request size exceeds "
+                    "MaxEnvelopeSize.",
+                ),
+            )
+        else:
+            with host.lock:
+                host.stats.actions[req.action] += 1
+            if self._inject(req):
+                return
+            status, out = host.handle(req)
+        self._send_wsman(status, out, encrypted)
+
+    def _send_wsman(self, status: int, out: bytes, encrypted: bool) -> None:
+        if encrypted:
+            wrapped = self.ntlm.wrap_winrm(out)
+            self._reply(
+                status,
+                wsman.join_encrypted(len(out), wrapped.header, wrapped.data),
+                {"Content-Type": wsman.ENCRYPTED_CONTENT_TYPE},
+            )
+        else:
+            self._reply(status, out, {"Content-Type": "application/soap+xml;charset=UTF-8"})
+
+    def _inject(self, req: wsman.Request) -> bool:
+        """Carry out the host's fault for this request; True when the response has been dealt with."""
+        host = self.server.host
+        fault = host.config.fault
+        if fault == "fault500" and req.action == host.config.fault_action:
+            body = wsman.fault(
+                req.message_id,
+                code=host.config.fault_code,
+                text=host.config.fault_text,
+                subcode="w:QuotaLimit",
+            )
+            self._send_wsman(500, body, bool(self.ntlm_ready and self.ntlm))
+            return True
+        if fault == "hang" and req.action == host.config.fault_action:
+            host.stop.wait(60)
+            self.close_connection = True
+            return True
+        if fault == "cut" and req.action == "Receive" and host.stats.actions["Receive"] >= 2:
+            status, out = host.handle(req)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out[: len(out) // 3])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return True
+        if fault == "malformed" and req.action == "Receive":
+            out = wsman.envelope(
+                wsman.ACTION_BASE["Receive"] + "Response",
+                req.message_id,
+                "<rsp:ReceiveResponse><rsp:Stream Name='stdout'>AAAA</rsp:Strea",
+            )
+            out = out.replace(b"</s:Body></s:Envelope>", b"")
+            self._send_wsman(200, out, bool(self.ntlm_ready and self.ntlm))
+            return True
+        return False
+
+
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, host: _HostState, users: dict[str, str], ssl_context: ssl.SSLContext | None) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.host = host
+        self.users = users
+        self.ssl_context = ssl_context
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake runs here, in the connection's own thread, so a stuck client blocks no one.
+        if self.ssl_context is not None:
+            try:
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
+
+
+class WinRMTestServer:
+    """Simulated Windows hosts on 127.0.0.1, one port each. Use as a context manager."""
+
+    def __init__(
+        self, workdir: Path, *, users: dict[str, str] | None = None, tls: TlsFiles | None = None
+    ) -> None:
+        self.users = dict(users or {"scanner": "Passw0rd!"})
+        self.tls = tls
+        self._stop = threading.Event()
+        self._hosts: dict[int, _HostState] = {}
+        self._listeners: list[_Listener] = []
+        self._ssl: ssl.SSLContext | None = None
+        if tls is not None:
+            self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._ssl.load_cert_chain(tls.server_cert, tls.server_key)
+        # pyspnego's NTLM acceptor reads accounts from the file NTLM_USER_FILE names (DOMAIN:user:password).
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._user_file = workdir / "ntlm_users"
+        self._user_file.write_text("".join(f":{u}:{p}\n" for u, p in self.users.items()), encoding="utf-8")
+        self._old_user_file = os.environ.get("NTLM_USER_FILE")
+        os.environ["NTLM_USER_FILE"] = str(self._user_file)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    def add_host(self, config: HostConfig) -> int:
+        """Start listening for one more host; returns its port."""
+        state = _HostState(config, self._stop)
+        listener = _Listener(state, self.users, self._ssl)
+        state.port = listener.server_address[1]
+        self._hosts[state.port] = state
+        self._listeners.append(listener)
+        threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return state.port
+
+    def stats(self, port: int) -> HostStats:
+        return self._hosts[port].stats
+
+    def config(self, port: int) -> HostConfig:
+        return self._hosts[port].config
+
+    def close(self) -> None:
+        self._stop.set()
+        for listener in self._listeners:
+            listener.shutdown()
+            listener.server_close()
+        if self._old_user_file is None:
+            os.environ.pop("NTLM_USER_FILE", None)
+        else:
+            os.environ["NTLM_USER_FILE"] = self._old_user_file
+
+    def __enter__(self) -> WinRMTestServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (for 'connection refused')."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
