@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache, cached_property
@@ -210,6 +211,55 @@ def norm_path(path: str) -> str:
     return p.casefold()
 
 
+# Where a default Windows install keeps these; a snapshot's `host.environment` overrides them.
+DEFAULT_ENVIRONMENT: dict[str, str] = {
+    "systemdrive": "C:",
+    "systemroot": "%SystemDrive%\\Windows",
+    "windir": "%SystemRoot%",
+    "programfiles": "%SystemDrive%\\Program Files",
+    "programfiles(x86)": "%SystemDrive%\\Program Files (x86)",
+    "programdata": "%SystemDrive%\\ProgramData",
+    "allusersprofile": "%ProgramData%",
+    "public": "%SystemDrive%\\Users\\Public",
+}
+_ENV_VAR = re.compile(r"%([^%\\/]+)%")
+
+
+def environment(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The default environment with a host's own values on top, keys case-folded, values fully expanded."""
+    raw = dict(DEFAULT_ENVIRONMENT)
+    raw.update({str(k).casefold(): str(v) for k, v in (overrides or {}).items() if v})
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        for _ in range(5):  # values refer to each other (%windir% -> %SystemRoot% -> %SystemDrive%)
+            expanded = _ENV_VAR.sub(lambda m: raw.get(m.group(1).casefold(), m.group(0)), value)
+            if expanded == value:
+                break
+            value = expanded
+        out[key] = value
+    return out
+
+
+_DEFAULT_ENV = environment()
+
+
+def expand_path(path: str, env: Mapping[str, str] | None = None) -> str:
+    """Expand %SystemDrive%, %windir%, … (case-insensitively); unknown variables stay as written.
+
+    `env` is the result of `environment()`; without it, a default install's values are used.
+    """
+    values = _DEFAULT_ENV if env is None else env
+    return _ENV_VAR.sub(lambda m: values.get(m.group(1).casefold(), m.group(0)), path)
+
+
+def canon_path(path: str, env: Mapping[str, str] | None = None) -> str:
+    """The one way to compare Windows paths: variables expanded, then `norm_path`.
+
+    `%SystemDrive%\\inetpub\\wwwroot`, `C:\\inetpub\\wwwroot\\` and `c:/INETPUB/wwwroot` give the same key.
+    """
+    return norm_path(expand_path(path, env))
+
+
 class Snapshot:
     """A loaded snapshot: the raw data plus indexes by SID, name and path, built once on first use."""
 
@@ -269,11 +319,21 @@ class Snapshot:
         return self.pools_by_name.get(norm_name(name)) if name else None
 
     @cached_property
+    def environment(self) -> dict[str, str]:
+        """%SystemDrive%, %windir%, … for this host: `host.environment` where captured, else a default install's."""
+        return environment((self.data.get("host") or {}).get("environment"))
+
+    def path_key(self, path: str) -> str:
+        """Comparable key for a Windows path on this host (see `canon_path`)."""
+        return canon_path(path, self.environment)
+
+    @cached_property
     def acls_by_path(self) -> dict[str, dict[str, Any]]:
-        return {norm_path(a["path"]): a for a in self.acls}
+        """ACLs keyed by `path_key`, so `%SystemDrive%\\inetpub` finds the ACL captured for `C:\\inetpub`."""
+        return {self.path_key(a["path"]): a for a in self.acls}
 
     def acl(self, path: str | None) -> dict[str, Any] | None:
-        return self.acls_by_path.get(norm_path(path)) if path else None
+        return self.acls_by_path.get(self.path_key(path)) if path else None
 
     @cached_property
     def principals(self) -> Any:
