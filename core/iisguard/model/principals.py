@@ -108,6 +108,8 @@ class PrincipalIndex:
             seen = {id(p): p for p in [*self.by_sid.values(), *self.by_name.values()]}
             for p in seen.values():
                 pk = self.key(p.get("sid") or p.get("name"))
+                if isinstance(p.get("members"), list):
+                    index.setdefault(pk, set())  # a captured empty group is known to have no members
                 for m in p.get("members") or []:
                     mk = self.key(m.get("sid") or m.get("name"))
                     index.setdefault(pk, set()).add(mk)
