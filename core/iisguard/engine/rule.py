@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,7 +143,7 @@ def rule(
             needs=tuple(needs),
             aliases=tuple(aliases),
             default_enabled=default_enabled,
-            doc=func.__doc__ or "",
+            doc=inspect.cleandoc(func.__doc__ or ""),  # Python < 3.13 keeps the indentation
         )
 
     return wrap
