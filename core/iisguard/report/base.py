@@ -1,13 +1,22 @@
-"""What reporters share: the Reporter protocol and helpers to locate findings in files."""
+"""What reporters share: the Reporter protocol, where a finding's evidence is, and orderings.
+
+Every reporter receives the same :class:`~iisguard.engine.evaluate.Report` and returns the whole
+document as a string; the CLI writes it atomically.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from ..engine.evaluate import Report
-from ..engine.findings import Finding
+from ..engine.findings import Finding, Outcome, Severity
+from ..model import jsonpos
 
 
 class Reporter(Protocol):
@@ -20,24 +29,136 @@ class Reporter(Protocol):
     def render(self, report: Report) -> str: ...
 
 
-def artifact_uri(finding: Finding, base: str | os.PathLike[str] | None = None) -> tuple[str, int | None]:
-    """(relative URI, line) of the file that shows a finding: the captured artifact, else the snapshot.
+SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
 
-    Artifact paths in a snapshot are relative to the snapshot's folder; URIs are made relative to
-    `base` (the working directory by default), with forward slashes, as GitHub code scanning expects.
+# Characters that would corrupt a terminal or an XML 1.0 document: C0 controls except tab and
+# newline, DEL and C1 controls, lone surrogates and the two non-characters.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape_controls(text: str) -> str:
+    """Show control characters as `\\xNN` (`\\uNNNN`) so data from a server cannot inject any."""
+    return _CONTROL.sub(_escape_one, text.replace("\r\n", "\n"))
+
+
+def _escape_one(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def state(finding: Finding) -> str:
+    """How a failure counts: `active`, `waived` or `baselined`; other outcomes are their own value."""
+    if finding.outcome is not Outcome.FAIL:
+        return finding.outcome.value
+    if finding.suppressed:
+        return "waived"
+    if not finding.active_failure:
+        return "baselined"
+    return "active"
+
+
+def sort_key(finding: Finding) -> tuple[int, str, str, str]:
+    """Most severe first, then rule, host and resource: the order every reporter lists findings in."""
+    return (-finding.severity.rank, finding.rule_id, finding.host.upper(), finding.resource)
+
+
+def logical_name(finding: Finding) -> str:
+    """A readable address such as `WEB01/iis/app_pools/Payroll`: host, kind of object, resource.
+
+    Array indexes are left out of the pointer because they move between image builds.
     """
-    root = Path(base or os.getcwd()).resolve()
-    snap_dir = Path(finding.snapshot_path).resolve().parent if finding.snapshot_path else root
-    if finding.evidence is not None:
-        target = (snap_dir / finding.evidence.artifact).resolve()
-        line = finding.evidence.line
-    elif finding.snapshot_path:
-        target = Path(finding.snapshot_path).resolve()
-        line = None
-    else:
-        return "snapshot.json", None
+    kind = ""
+    if finding.pointer:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in finding.pointer.split("/")[1:]]
+        kind = "/".join(p for p in parts if not p.isdigit())
+    return "/".join(p for p in (finding.host, kind, finding.resource) if p)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A file that shows a finding, as a URI relative to the working directory, and a 1-based line."""
+
+    uri: str
+    line: int
+    path: str  # the same file as a relative path with forward slashes (unquoted)
+
+
+def artifact_uri(finding: Finding, base: str | os.PathLike[str] | None = None) -> tuple[str, int]:
+    """(relative path, line) of the file that shows one finding; see :class:`Locator` for many."""
+    loc = Locator([finding], base).locate(finding)
+    return loc.path, loc.line
+
+
+class Locator:
+    """Finds the file and line behind each finding of a report, reading each snapshot file once.
+
+    The captured artifact named by the finding's evidence wins when it exists next to the snapshot;
+    otherwise the finding points at the snapshot file itself, at the line of `finding.pointer` in
+    it. Those lines are computed once per snapshot file for all its pointers.
+    """
+
+    def __init__(self, findings: Iterable[Finding], base: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(base or os.getcwd()).resolve()
+        self._files: dict[
+            tuple[str | None, str | None], str | None
+        ] = {}  # (snapshot, artifact) -> relative path
+        self._lines: dict[str, dict[str, int]] = {}  # snapshot path -> pointer -> line
+        wanted: dict[str, set[str]] = {}
+        for f in findings:
+            if f.snapshot_path and f.pointer is not None and self._artifact(f) is None:
+                wanted.setdefault(f.snapshot_path, set()).add(f.pointer)
+        for snap, pointers in wanted.items():
+            self._lines[snap] = _pointer_lines(snap, pointers)
+
+    def locate(self, finding: Finding) -> Location:
+        path = self._artifact(finding)
+        if path is not None:
+            line = finding.evidence.line if finding.evidence and finding.evidence.line else 1
+            return Location(quote(path, safe="/"), max(1, int(line)), path)
+        snap = finding.snapshot_path
+        if snap:
+            path = self.relative(snap)
+            line = self._lines.get(snap, {}).get(finding.pointer or "", 1) if finding.pointer else 1
+            return Location(quote(path, safe="/"), line, path)
+        return Location("snapshot.json", 1, "snapshot.json")  # a report built in memory, not from files
+
+    def _artifact(self, finding: Finding) -> str | None:
+        if finding.evidence is None or not finding.evidence.artifact:
+            return None
+        key = (finding.snapshot_path, finding.evidence.artifact)
+        if key not in self._files:
+            snap_dir = Path(finding.snapshot_path).resolve().parent if finding.snapshot_path else self.root
+            target = snap_dir / _native(finding.evidence.artifact)
+            self._files[key] = _relative(target, self.root) if target.is_file() else None
+        return self._files[key]
+
+    def relative(self, path: str) -> str:
+        """A file path (a snapshot) relative to the base, with forward slashes."""
+        key = (path, None)
+        if key not in self._files:
+            self._files[key] = _relative(Path(path), self.root)
+        return self._files[key] or path
+
+
+def _native(artifact: str) -> str:
+    # Captures made on Windows may name artifacts with backslashes.
+    return artifact.replace("\\", "/")
+
+
+def _relative(target: Path, root: Path) -> str:
     try:
-        rel = target.relative_to(root)
+        rel = target.resolve().relative_to(root)
     except ValueError:
-        rel = Path(os.path.relpath(target, root))
-    return rel.as_posix(), line
+        try:
+            rel = Path(os.path.relpath(target.resolve(), root))
+        except ValueError:  # another drive on Windows: nothing relative exists
+            return target.resolve().as_posix().lstrip("/")
+    return rel.as_posix()
+
+
+def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
+    try:
+        text = Path(snapshot).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    return jsonpos.lines_of(text, pointers)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the external tools the test suite uses into <repo>/.tools/ (gitignored).
+#
+#   .ci/install-tools.sh          # idempotent: returns at once when the pinned versions are there
+#
+# Today that is Microsoft's SARIF Multitool, the validator GitHub code scanning points to; its npm
+# package carries a self-contained Linux binary, so no .NET runtime is needed:
+#   .tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+set -euo pipefail
+
+MULTITOOL_VERSION="5.7.0"
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$repo/.tools"
+pkg="$tools/node_modules/@microsoft/sarif-multitool/package.json"
+bin="$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+
+installed_version() {
+  [ -f "$pkg" ] && sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$pkg" | head -n 1
+}
+
+if [ -x "$bin" ] && [ "$(installed_version || true)" = "$MULTITOOL_VERSION" ]; then
+  exit 0
+fi
+
+command -v npm >/dev/null || { echo "install-tools: npm is not installed" >&2; exit 1; }
+mkdir -p "$tools"
+# A package.json of its own keeps npm from walking up into the repository.
+[ -f "$tools/package.json" ] || printf '{\n  "private": true,\n  "description": "iisguard test tools"\n}\n' >"$tools/package.json"
+npm install --prefix "$tools" --no-audit --no-fund --loglevel=error --save-exact \
+  "@microsoft/sarif-multitool@$MULTITOOL_VERSION"
+chmod +x "$bin"
+"$bin" --version >/dev/null 2>&1
+echo "install-tools: Sarif.Multitool $MULTITOOL_VERSION in $tools"
