@@ -1,0 +1,509 @@
+"""Helpers shared by the built-in rule packs: resource keys, references, pool and anonymous views, membership.
+
+Owned by the POOL/ANON/CRED packs; other packs may add small functions here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from iisguard import Reference, identities, sids
+
+# --- references (RULES.md §0 and §6) ---------------------------------------------------------------
+_TENABLE_IIS10 = "https://www.tenable.com/audits/items/CIS_v1.1.1_MS_IIS_10_Level_1.audit:"
+MITRE_SRV = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline"
+MITRE_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline"
+MITRE_85_SRV = "https://github.com/mitre/microsoft-iis-8.5-server-stig-baseline"
+MITRE_85_SITE = "https://github.com/mitre/microsoft-iis-8.5-site-stig-baseline"
+PINGCASTLE = "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules"
+_LEARN = "https://learn.microsoft.com/en-us"
+
+CIS_1_4 = Reference(
+    "CIS-IIS10-1.4",
+    _TENABLE_IIS10 + "0047d23638ebea09ea65a7b107f19e6b",
+    "Ensure 'application pool identity' is configured for all application pools",
+)
+CIS_1_5 = Reference(
+    "CIS-IIS10-1.5",
+    "https://tenable.com/audits/items/CIS_v1.1.1_MS_IIS_10_Level_1.audit:42d095aa7eeaf001e1837a7a0d396db7",
+    "Ensure 'unique application pools' is set for sites",
+)
+CIS_1_6 = Reference(
+    "CIS-IIS10-1.6",
+    "https://www.tenable.com/audits/items/CIS_v1.5.0_MS_IIS_8_Level_1.audit:3a4b1b4e7f879dca0eb8534da9ac4397",
+    "Ensure 'application pool identity' is configured for anonymous user identity",
+)
+CIS_2_1 = Reference("CIS-IIS10-2.1", "", "Ensure 'global authorization rule' is set to restrict access")
+CIS_2_2 = Reference(
+    "CIS-IIS10-2.2", "", "Ensure access to sensitive site features is restricted to authenticated principals"
+)
+CIS_2_7 = Reference(
+    "CIS-IIS10-2.7",
+    "https://tenable.com/audits/items/CIS_MS_IIS_10_v1.2.1_Level_1.audit:3e974b9603c053fb80bfd79e761296ee",
+    "Ensure 'passwordFormat' is not set to clear",
+)
+CIS_2_8 = Reference("CIS-IIS10-2.8", "", "Ensure 'credentials' are not stored in configuration files")
+CIS_4_8 = Reference("CIS-IIS10-4.8", "", "Ensure handler is not granted Write and Script/Execute")
+
+
+def stig(vid: str, url: str, title: str) -> Reference:
+    return Reference(f"STIG-V-{vid}", url, title)
+
+
+STIG_218802 = stig(
+    "218802", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000131: non-privileged accounts for IIS processes"
+)
+STIG_218796 = stig(
+    "218796", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000121: only required accounts on the web server"
+)
+STIG_218823 = stig(
+    "218823", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000156: IIS account passwords changed from default"
+)
+STIG_218825 = stig("218825", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000159: .NET authorization rules")
+STIG_218750 = stig(
+    "218750", MITRE_SITE, "IIS 10.0 Site STIG IIST-SI-000221: anonymous account not privileged"
+)
+STIG_218771 = stig(
+    "218771", MITRE_SITE, "IIS 10.0 Site STIG IIST-SI-000251: unique application pool per site"
+)
+STIG_218780 = stig("218780", MITRE_SITE, "IIS 10.0 Site STIG IIST-SI-000262: content write access restricted")
+STIG_214484 = stig("214484", MITRE_85_SITE, "IIS 8.5 Site STIG: unique application pool per site")
+STIG_214461 = stig("214461", MITRE_85_SITE, "IIS 8.5 Site STIG: anonymous account not privileged")
+STIG_214411 = stig("214411", MITRE_85_SRV, "IIS 8.5 Server STIG: only required accounts on the web server")
+STIG_13713 = stig("13713", "", "IIS 6 Site STIG WA000-WI6040: unique non-privileged worker process identity")
+STIG_6537 = stig("6537", "", "IIS 7.0 STIG WG195: anonymous account not in privileged groups")
+
+MS_BPA = Reference(
+    "MS-BPA",
+    "https://technet.microsoft.com/en-us/library/dd378907.aspx",
+    "IIS BPA: application pools should be set to run as application pool identities",
+)
+MS_PROCMODEL = Reference(
+    "MS-PROCMODEL",
+    f"{_LEARN}/iis/configuration/system.applicationhost/applicationpools/add/processmodel",
+    "<processModel> configuration reference",
+)
+MS_APID = Reference(
+    "MS-APID",
+    f"{_LEARN}/iis/manage/configuring-security/application-pool-identities",
+    "Application Pool Identities",
+)
+MS_BUILTIN = Reference(
+    "MS-BUILTIN",
+    f"{_LEARN}/iis/get-started/planning-for-security/understanding-built-in-user-and-group-accounts-in-iis",
+    "Understanding Built-In User and Group Accounts in IIS",
+)
+MS_IDENT = Reference(
+    "MS-IDENT",
+    f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization/understanding-identities",
+    "Understanding identities in IIS",
+)
+KB981949 = Reference(
+    "KB981949",
+    f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization/"
+    "default-permissions-user-rights",
+    "Default permissions and user rights for IIS",
+)
+MS_ANON = Reference(
+    "MS-ANON",
+    f"{_LEARN}/iis/configuration/system.webserver/security/authentication/anonymousauthentication",
+    "<anonymousAuthentication> configuration reference",
+)
+MS_APASANON = Reference(
+    "MS-APASANON",
+    f"{_LEARN}/iis/web-hosting/web-server-for-shared-hosting/application-pool-identity-as-anonymous-user",
+    "Application Pool Identity as Anonymous User",
+)
+MS_CNG = Reference(
+    "MS-CNG", "https://blogs.iis.net/iisteam/cng-data-encryption", "CNG Data Encryption Providers in IIS 10"
+)
+MS_IIS6ACCT = Reference(
+    "MS-IIS6ACCT",
+    f"{_LEARN}/previous-versions/windows/it-pro/windows-server-2003/cc784675(v=ws.10)",
+    "IIS and Built-in Accounts (IIS 6.0)",
+)
+MS_WAMUSERPASS = Reference(
+    "MS-WAMUSERPASS",
+    "http://technet.microsoft.com/nl-nl/library/cc778405(v=ws.10).aspx",
+    "WAMUserPass metabase property",
+)
+MS_GMSA = Reference(
+    "MS-GMSA",
+    f"{_LEARN}/windows-server/security/group-managed-service-accounts/"
+    "group-managed-service-accounts-overview",
+    "Group Managed Service Accounts overview",
+)
+MS_CERTMAP = Reference(
+    "MS-CERTMAP",
+    f"{_LEARN}/iis/configuration/system.webserver/security/authentication/"
+    "iisclientcertificatemappingauthentication/",
+    "<iisClientCertificateMappingAuthentication>",
+)
+MS_CONNSTR = Reference(
+    "MS-CONNSTR",
+    f"{_LEARN}/dotnet/framework/data/adonet/protecting-connection-information",
+    "Protecting connection information",
+)
+
+
+def pingcastle(rule_id: str) -> Reference:
+    return Reference(f"PC-{rule_id}", PINGCASTLE, f"PingCastle {rule_id}")
+
+
+# --- resource keys ---------------------------------------------------------------------------------
+SERVER_LOCATION = "MACHINE/WEBROOT/APPHOST"  # the key used for server-level (location "") settings
+
+
+def pool_key(name: str) -> str:
+    return f"app_pools/{name}"
+
+
+def location_key(path: str) -> str:
+    return f"locations/{path.rstrip('/') or SERVER_LOCATION}"
+
+
+def site_key(name: str) -> str:
+    return f"sites/{name}"
+
+
+def principal_key(name: str) -> str:
+    return f"principals/{name}"
+
+
+def aspnet_key(location: str) -> str:
+    return f"aspnet/{location.rstrip('/') or SERVER_LOCATION}"
+
+
+def vdir_key(site: str, app_path: str, vdir_path: str) -> str:
+    app = "" if app_path in ("", "/") else "/" + app_path.strip("/")
+    vdir = "" if vdir_path in ("", "/") else "/" + vdir_path.strip("/")
+    return f"virtual_directories/{site}{app}{vdir or '/'}"
+
+
+# --- small facts -----------------------------------------------------------------------------------
+def matches_any(name: str, patterns: Iterable[str]) -> str | None:
+    """The first glob (case-insensitive) the name matches, else None."""
+    folded = name.casefold()
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(folded, str(pattern).casefold()):
+            return str(pattern)
+    return None
+
+
+def is_idle(pool: Mapping[str, Any]) -> bool:
+    """Stopped and not started automatically: the pool serves nothing until an administrator starts it."""
+    return str(pool.get("state") or "").casefold() == "stopped" and pool.get("auto_start") is False
+
+
+def iis_version(snap: Any) -> str:
+    """The IIS version as captured ("10.0", "6.0"), or "" when unknown."""
+    host_iis = (snap.data.get("host") or {}).get("iis") or {}
+    return str(host_iis.get("version") or snap.iis.get("version") or "")
+
+
+def iis_major(snap: Any) -> int | None:
+    head = iis_version(snap).split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def reference_time(snap: Any) -> datetime | None:
+    """When the snapshot was taken: ages are measured from here so a rule stays a pure function."""
+    return parse_time((snap.data.get("collection") or {}).get("collected_at"))
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def ref_of(key: str) -> str:
+    """A principal reference the index accepts, from a key (SID, or `name:<domain\\name>`)."""
+    return key[5:] if key.startswith("name:") else key
+
+
+def is_managed_account_name(name: str) -> bool:
+    """gMSA/MSA (and computer) accounts are always written DOMAIN\\name$."""
+    return name.strip().endswith("$")
+
+
+_LOCAL_DOMAINS = ("", ".", "builtin", "nt authority", "nt service", "iis apppool", "localhost")
+
+
+def account_scope(snap: Any, name: str) -> str:
+    """`local`, `domain` or `builtin` for an account name, from the principal's kind or its domain part."""
+    if sids.well_known_sid(name):
+        return "builtin"
+    p = snap.principals.get(name)
+    kind = (p or {}).get("kind")
+    if kind in ("local_user", "local_group"):
+        return "local"
+    if kind in ("domain_user", "domain_group", "gmsa", "msa", "computer"):
+        return "domain"
+    if kind in ("builtin", "virtual"):
+        return "builtin"
+    text = name.strip()
+    if "@" in text:
+        return "domain"
+    domain, sep, _ = text.rpartition("\\")
+    if not sep or domain.casefold() in _LOCAL_DOMAINS or domain.casefold() == snap.host.casefold():
+        return "local"
+    return "domain"
+
+
+def has_ad_data(snap: Any, name: str) -> bool:
+    """Whether Active Directory facts were collected for this account."""
+    p = snap.principals.get(name)
+    return bool(p and p.get("ad_collected"))
+
+
+# --- application pools, including IIS 6 metabase pools ---------------------------------------------
+LEGACY_IDENTITY_TYPES = {0: "LocalSystem", 1: "LocalService", 2: "NetworkService", 3: "SpecificUser"}
+LEGACY_DEFAULT_IDENTITY = 2  # IIS 6 metabase default for AppPoolIdentityType (NetworkService)
+LEGACY_POOLS_NODE = "AppPools"  # /LM/W3SVC/AppPools: the defaults every IIS 6 pool inherits
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """An application pool as rules judge it: from applicationHost.config, or from an IIS 6 metabase."""
+
+    name: str
+    type: str
+    user: str
+    at: Mapping[str, Any]
+    legacy: bool = False
+
+    @property
+    def key(self) -> str:
+        return pool_key(self.name)
+
+    @property
+    def source(self) -> str:
+        return "IIS 6 metabase AppPoolIdentityType" if self.legacy else "processModel.identityType"
+
+
+def pool_views(snap: Any) -> list[PoolView]:
+    """Every pool: applicationHost.config pools, then metabase pools not already listed by name."""
+    views = []
+    for pool in snap.app_pools:
+        ident = pool.get("identity") or {}
+        views.append(
+            PoolView(
+                pool["name"], ident.get("type") or "ApplicationPoolIdentity", ident.get("user") or "", pool
+            )
+        )
+    legacy = snap.iis.get("legacy") or {}
+    if not legacy:
+        return views
+    seen = {v.name.casefold() for v in views}
+    default = legacy.get("app_pool_identity_type")
+    legacy_pools = legacy.get("app_pools") or []
+    for lp in legacy_pools:
+        name = lp.get("name")
+        if not name or name.casefold() in seen:
+            continue
+        code = lp.get("identity_type")
+        code = code if code is not None else default if default is not None else LEGACY_DEFAULT_IDENTITY
+        kind = LEGACY_IDENTITY_TYPES.get(code)
+        if kind:
+            user = (lp.get("wam_user") or legacy.get("wam_user") or "") if kind == "SpecificUser" else ""
+            views.append(PoolView(name, kind, user, lp, legacy=True))
+    if not legacy_pools and default is not None and default in LEGACY_IDENTITY_TYPES:
+        kind = LEGACY_IDENTITY_TYPES[default]
+        user = legacy.get("wam_user") or "" if kind == "SpecificUser" else ""
+        views.append(PoolView(LEGACY_POOLS_NODE, kind, user, legacy, legacy=True))
+    return views
+
+
+def pool_sites(snap: Any) -> dict[str, dict[str, list[str]]]:
+    """Pool name (casefolded) -> site name -> application paths that run in it."""
+    usage: dict[str, dict[str, list[str]]] = {}
+    for site in snap.sites:
+        for app in site.get("applications") or []:
+            pool = app.get("app_pool")
+            if pool:
+                usage.setdefault(pool.casefold(), {}).setdefault(site["name"], []).append(
+                    app.get("path") or "/"
+                )
+    return usage
+
+
+# --- group membership ------------------------------------------------------------------------------
+DOMAIN_ADMIN_RIDS = (
+    sids.RID_DOMAIN_ADMINS,
+    sids.RID_SCHEMA_ADMINS,
+    sids.RID_ENTERPRISE_ADMINS,
+    sids.RID_KEY_ADMINS,
+    sids.RID_ENTERPRISE_KEY_ADMINS,
+)
+_DOMAIN_ADMIN_NAMES = {
+    "domain admins",
+    "schema admins",
+    "enterprise admins",
+    "key admins",
+    "enterprise key admins",
+}
+GROUP_KINDS = ("local_group", "domain_group")
+
+
+def membership_known(snap: Any, group: str) -> bool:
+    """Whether 'not a member of this group' can be judged: its members were captured, or local groups
+    were enumerated and this one does not exist on the host (e.g. Account Operators on a member server)."""
+    index = snap.principals
+    if index.members_known(group):
+        return True
+    return snap.section_status("local_accounts") == "ok" and index.get(group) is None
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Privileged groups a set of principals is in, and what could not be judged."""
+
+    hits: tuple[
+        str, ...
+    ]  # "BUILTIN\\Administrators" or "BUILTIN\\Administrators (through BUILTIN\\IIS_IUSRS)"
+    unknown: tuple[str, ...]  # privileged groups whose members were not captured
+    needs_ad: tuple[str, ...]  # domain accounts whose domain group memberships were not collected
+
+    @property
+    def judged(self) -> bool:
+        return not self.unknown and not self.needs_ad
+
+
+def privileged_membership(
+    snap: Any,
+    keys: Sequence[str],
+    groups: Iterable[str],
+    domain_rids: Iterable[int] = DOMAIN_ADMIN_RIDS,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> Membership:
+    """Which privileged groups (local groups by SID or name, domain groups by RID) the principals are in.
+
+    `keys` are principal keys (SID or `name:…`); `names` maps a key to the account name used to look
+    it up (so an AD-less domain account is noticed). Membership is transitive, through members[] and
+    member_of[] alike.
+    """
+    index = snap.principals
+    wanted = {index.key(g): g for g in groups}
+    rids = set(domain_rids)
+    hits: list[str] = []
+    needs_ad: list[str] = []
+    for key in keys:
+        ref = ref_of(key)
+        label = index.display(ref) if key != ref else ref
+        for g in sorted(index.groups_of(ref)):
+            if g in wanted or _is_domain_admin_group(g, rids):
+                shown = index.display(ref_of(g))
+                hits.append(shown if len(keys) == 1 or key == keys[0] else f"{shown} (through {label})")
+        name = (names or {}).get(key) or ref
+        if not sids.is_sid(name) and account_scope(snap, name) == "domain" and not has_ad_data(snap, name):
+            needs_ad.append(name)
+    unknown = tuple(index.display(ref_of(k)) for k, g in wanted.items() if not membership_known(snap, g))
+    return Membership(tuple(dict.fromkeys(hits)), unknown, tuple(needs_ad))
+
+
+def _is_domain_admin_group(key: str, rids: set[int]) -> bool:
+    if key.startswith("name:"):
+        domain, _, account = key[5:].rpartition("\\")
+        return bool(domain) and domain not in _LOCAL_DOMAINS and account in _DOMAIN_ADMIN_NAMES
+    rid = sids.domain_rid(key)
+    return rid is not None and rid in rids
+
+
+def membership_result_text(m: Membership) -> str:
+    """Why membership could not be judged, for a not_reviewed message."""
+    parts = []
+    if m.unknown:
+        shown = ", ".join(m.unknown[:4]) + (f" and {len(m.unknown) - 4} more" if len(m.unknown) > 4 else "")
+        parts.append(f"members of {shown} were not captured")
+    if m.needs_ad:
+        parts.append(
+            f"no Active Directory data for {', '.join(m.needs_ad)} (domain group memberships unknown)"
+        )
+    return "; ".join(parts)
+
+
+# --- anonymous authentication per location ---------------------------------------------------------
+@dataclass(frozen=True)
+class AnonLocation:
+    """The anonymous setting in force at a site, application or configured folder."""
+
+    path: str  # configuration path: "Site", "Site/app", "Site/app/folder"
+    site: str
+    pool: Mapping[str, Any] | None
+    anonymous: Mapping[str, Any] | None  # the effective <anonymousAuthentication> facts, None when unknown
+    entry: Mapping[str, Any] | None  # the authentication[] entry that holds them
+    identity: identities.Identity | None  # None when anonymous is off or cannot be resolved
+
+    @property
+    def key(self) -> str:
+        return location_key(self.path)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.anonymous and self.anonymous.get("enabled"))
+
+
+def effective_section(
+    index: Mapping[str, Mapping[str, Any]], path: str, section: str
+) -> Mapping[str, Any] | None:
+    """The authentication entry nearest to `path` (itself, then its parents, then the server) with `section`."""
+    p = path.casefold().rstrip("/")
+    while True:
+        entry = index.get(p)
+        if entry is not None and isinstance(entry.get(section), Mapping):
+            return entry
+        if not p:
+            return None
+        p = p.rsplit("/", 1)[0] if "/" in p else ""
+
+
+def anonymous_locations(snap: Any) -> list[AnonLocation]:
+    """Every site and application, plus every deeper configured path, with its effective anonymous identity."""
+    index = identities.auth_index(snap)
+    out: list[AnonLocation] = []
+    app_pools: dict[str, str | None] = {}
+    seen: set[str] = set()
+    for loc in identities.locations(snap):
+        app_pools[loc.path.casefold()] = loc.pool_name
+        out.append(_anon_at(snap, index, loc.path, loc.site["name"], loc.pool_name))
+        seen.add(loc.path.casefold())
+    site_names = {s["name"].casefold(): s["name"] for s in snap.sites}
+    for entry in snap.iis.get("authentication") or []:
+        path = str(entry.get("location") or "").rstrip("/")
+        if not path or path.casefold() in seen:
+            continue
+        site = site_names.get(path.split("/", 1)[0].casefold())
+        if site is None:
+            continue
+        seen.add(path.casefold())
+        out.append(_anon_at(snap, index, path, site, _nearest_pool(app_pools, path)))
+    return out
+
+
+def _nearest_pool(app_pools: Mapping[str, str | None], path: str) -> str | None:
+    p = path.casefold()
+    while p:
+        if p in app_pools:
+            return app_pools[p]
+        p = p.rsplit("/", 1)[0] if "/" in p else ""
+    return None
+
+
+def _anon_at(
+    snap: Any, index: Mapping[str, Mapping[str, Any]], path: str, site: str, pool_name: str | None
+) -> AnonLocation:
+    entry = effective_section(index, path, "anonymous")
+    anon = entry.get("anonymous") if entry else None
+    pool = snap.pool(pool_name)
+    ident = identities.anonymous_identity(snap, dict(anon), pool) if anon else None
+    return AnonLocation(path, site, pool, anon, entry, ident)
