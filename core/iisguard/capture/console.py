@@ -1,0 +1,267 @@
+"""What Windows console output has in common: prompts, echoed commands, tables, lists, wrapped lines.
+
+Parsers of command output share these helpers so that every format tolerates the same mess: a
+prompt and the echoed command before the output, fixed-width tables with dash separators,
+`Format-List` records whose long values wrap onto indented lines, CSV rows, and localized words.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import Artifact, Builder
+
+# `C:\inetpub>icacls wwwroot`, `PS C:\> whoami /priv`, `[WEB01]: PS C:\Users\me\Documents> ...`, `PS>`
+_CMD_PROMPT = re.compile(r'^([A-Za-z]:\\[^<>|"*?\r\n]*)>(.*)$')
+_PS_PROMPT = re.compile(r"^(?:\[([^\]\s]{1,64})\]:\s*)?PS(?:\s+([^>]*))?>(.*)$")
+_SID_TEXT = re.compile(r"(?<![\w-])\*?S-1-\d+(?:-\d+)+(?![\w-])", re.IGNORECASE)
+DASH_LINE = re.compile(r"^\s*-{3,}(?:\s+-{3,})*\s*$|^\s*-{1,}(?:\s+-+)+\s*$")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A shell prompt line: the echoed command, the working folder, and the remote host if shown."""
+
+    command: str
+    cwd: str | None
+    host: str | None
+
+
+def prompt(line: str) -> Prompt | None:
+    """The prompt on this line, or None when it is output."""
+    text = line.strip("\ufeff").rstrip()
+    m = _PS_PROMPT.match(text)
+    if m:
+        cwd = (m.group(2) or "").strip() or None
+        if cwd and "::" in cwd:  # PS Microsoft.PowerShell.Core\FileSystem::\\srv\share>
+            cwd = cwd.split("::", 1)[1]
+        return Prompt(m.group(3).strip(), cwd, m.group(1))
+    m = _CMD_PROMPT.match(text)
+    if m:
+        return Prompt(m.group(2).strip(), m.group(1), None)
+    return None
+
+
+def note_prompt(p: Prompt, builder: Builder) -> None:
+    """A remote prompt (`[WEB01]: PS C:\\>`) names the host the capture came from."""
+    if p.host and not sids_like(p.host):
+        builder.suggest_host(p.host.split(".")[0].upper())
+
+
+def sids_like(text: str) -> bool:
+    return bool(_SID_TEXT.fullmatch(text.strip()))
+
+
+def find_sid(text: str) -> re.Match[str] | None:
+    return _SID_TEXT.search(text)
+
+
+def command_args(command: str) -> list[str]:
+    """Split an echoed command line into words, honouring double and single quotes."""
+    out: list[str] = []
+    for m in re.finditer(r'"([^"]*)"|\'([^\']*)\'|(\S+)', command):
+        out.append(next(g for g in m.groups() if g is not None))
+    return out
+
+
+def numbered(artifact: Artifact) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without trailing whitespace); a leading BOM character is dropped."""
+    for no, line in enumerate(artifact.lines(), 1):
+        if no == 1:
+            line = line.lstrip("\ufeff")
+        yield no, line.rstrip()
+
+
+def csv_fields(line: str) -> list[str] | None:
+    """The fields of one CSV row (`"a","b"` as PowerShell and whoami write it), or None."""
+    text = line.strip()
+    if not text.startswith('"'):
+        return None
+    try:
+        rows = list(csv.reader([text]))
+    except (csv.Error, ValueError):
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
+# -- wrapped values ---------------------------------------------------------------------------------
+
+def join_wrapped(parts: Iterable[str]) -> str:
+    """Join a value that the console wrapped onto several lines.
+
+    PowerShell breaks at a space when the text has one (the space is dropped), and mid-word only when
+    a single word is longer than the line; so a fragment that holds a space was broken at a space.
+    """
+    out = ""
+    for raw in parts:
+        part = raw.strip()
+        if not part:
+            continue
+        if not out:
+            out = part
+        elif " " in out.rsplit("\n", 1)[-1] or out.endswith(","):
+            out += " " + part
+        else:
+            out += part
+    return out
+
+
+# -- Format-List records ------------------------------------------------------------------------------
+
+_LIST_KEY = re.compile(r"^([A-Za-z][\w.\-]{0,80})\s*: ?(.*)$")
+
+
+@dataclass
+class ListField:
+    key: str
+    line: int
+    parts: list[str] = field(default_factory=list)  # first line's value, then continuation lines
+
+    @property
+    def value(self) -> str:
+        return join_wrapped(self.parts)
+
+
+@dataclass
+class ListRecord:
+    line: int
+    fields: list[ListField] = field(default_factory=list)
+
+    def get(self, key: str) -> ListField | None:
+        want = key.casefold()
+        for f in self.fields:
+            if f.key.casefold() == want:
+                return f
+        return None
+
+
+def list_records(
+    lines: Iterable[tuple[int, str]],
+    *,
+    on_other: Callable[[int, str], None] | None = None,
+    starts_record: Callable[[str], bool] | None = None,
+) -> Iterator[ListRecord]:
+    """`Format-List` records: `Key : value` lines, indented continuation lines, blank lines between.
+
+    `on_other(line_no, text)` receives lines that are neither (prompts are the caller's business);
+    `starts_record(key)` may say that a key always begins a new record (Get-Acl's `Path`).
+    """
+    record: ListRecord | None = None
+    for no, line in lines:
+        if not line.strip():
+            if record is not None and record.fields:
+                yield record
+            record = None
+            continue
+        if line[:1].isspace():
+            if record is not None and record.fields:
+                record.fields[-1].parts.append(line)
+            elif on_other:
+                on_other(no, line)
+            continue
+        m = _LIST_KEY.match(line)
+        if not m:
+            if on_other:
+                on_other(no, line)
+            continue
+        key = m.group(1)
+        if record is not None and record.fields and starts_record and starts_record(key):
+            yield record
+            record = None
+        if record is None:
+            record = ListRecord(no)
+        record.fields.append(ListField(key, no, [m.group(2)]))
+    if record is not None and record.fields:
+        yield record
+
+
+def brace_list(value: str) -> tuple[list[str], bool] | None:
+    """`{a, b, c...}` as Format-List shows a collection: (items, truncated), or None when not a list."""
+    text = value.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    inner = text[1:-1].strip()
+    truncated = inner.endswith("...") or inner.endswith("\u2026")
+    inner = inner.rstrip(".\u2026").rstrip() if truncated else inner
+    if not inner:
+        return [], truncated
+    items = [i.strip() for i in re.split(r"(?<!\\),\s+", inner)]
+    return [i for i in items if i], truncated
+
+
+# -- fixed-width tables (Format-Table, net, whoami) -------------------------------------------------------
+
+def dash_columns(line: str, char: str = "-") -> list[tuple[int, int]] | None:
+    """Column spans (start, end) from a separator line such as `----  -------  ---` or `=== ===`."""
+    if not line.strip() or set(line.strip()) - {char, " "}:
+        return None
+    return [(m.start(), m.end()) for m in re.finditer(re.escape(char) + "+", line)]
+
+
+def cut_columns(line: str, spans: list[tuple[int, int]]) -> list[str]:
+    """Cells of a fixed-width row: each column runs from its start to the next column's start."""
+    cells = []
+    for i, (start, _end) in enumerate(spans):
+        stop = spans[i + 1][0] if i + 1 < len(spans) else len(line)
+        cells.append(line[start:stop].strip())
+    return cells
+
+
+def table_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """A Format-Table block: (headers, [(line, cells)]) when line 2 is a dash separator under line 1."""
+    for i in range(len(lines) - 1):
+        spans = dash_columns(lines[i + 1][1])
+        if spans and lines[i][1].strip():
+            header = lines[i][1]
+            headers = cut_columns(header, spans)
+            rows = [(no, cut_columns(text, spans)) for no, text in lines[i + 2:] if text.strip()]
+            return headers, rows
+    return None
+
+
+# -- JSON ---------------------------------------------------------------------------------------------------
+
+def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
+    """JSON values in a text that may start with a prompt or hold several ConvertTo-Json outputs.
+
+    Yields (line of the value's start, value, the value's own text). Raises ValueError with a line
+    number when a value that starts cannot be read.
+    """
+    decoder = json.JSONDecoder()
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = re.compile(r"[\[{]").search(text, pos)
+        if not m:
+            return
+        start = m.start()
+        line = text.count("\n", 0, start) + 1
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        yield line, value, text[start:end]
+        pos = end
+
+
+def ci_get(obj: dict[str, Any], *keys: str) -> Any:
+    """A value by key, ignoring case and dashes (`msDS-AllowedToDelegateTo` = `msdsallowedtodelegateto`)."""
+    norm = {_keynorm(k): v for k, v in obj.items()}
+    for key in keys:
+        k = _keynorm(key)
+        if k in norm:
+            return norm[k]
+    return None
+
+
+def _keynorm(key: str) -> str:
+    return key.replace("-", "").replace("_", "").casefold()
+
+
+def keynorm(key: str) -> str:
+    return _keynorm(key)
