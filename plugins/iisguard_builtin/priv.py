@@ -7,7 +7,7 @@ are the same holder. Runtime tokens come from `tokens[]` (what `whoami /all` sho
 
 from __future__ import annotations
 
-from iisguard import Parameter, Reference, fail, hookimpl, passed, rule
+from iisguard import Parameter, Reference, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
 
 from . import _principal_helpers as ph
 
@@ -114,7 +114,538 @@ def dangerous_to_iis_principal(snap, params):
             yield passed(f"principals/{person.name}", f"{person.name} holds none of the dangerous privileges")
 
 
-RULES = [dangerous_to_iis_principal]
+CIS_WIN = Reference(
+    "CIS-WIN-2.2-Impersonate",
+    "https://www.cisecurity.org/benchmark/microsoft_windows_server",
+    "CIS Windows Server: Impersonate a client after authentication (IIS_IUSRS allowed with the Web Server role)",
+)
+WIN_STIG = Reference(
+    "WN25-UR-000130",
+    "https://stighub.com/check/192a196d-4f1d-4f5f-95af-47eb5f12a6d4",
+    "Windows Server 2025 STIG V-278253: Impersonate a client after authentication (documented requirement is not a finding)",
+)
+MS_PR_9187 = Reference(
+    "MS-DOCS-PR-9187",
+    "https://github.com/MicrosoftDocs/windows-itpro-docs/pull/9187",
+    "Removing IIS_IUSRS from Impersonate breaks IIS authentication (0x80070542)",
+)
+IMPERSONATE_DEFAULT = [
+    sids.ADMINISTRATORS,
+    sids.SERVICE,
+    sids.LOCAL_SERVICE,
+    sids.NETWORK_SERVICE,
+    sids.IIS_IUSRS,
+]
+ASSIGN_PRIMARY_DEFAULT = [sids.LOCAL_SERVICE, sids.NETWORK_SERVICE]
+
+
+@rule(
+    id="IIS-PRIV-001",
+    name="priv.impersonate_beyond_expected",
+    title="Impersonate / AssignPrimaryToken granted beyond the IIS-expected set",
+    severity="medium",
+    category="privileges",
+    description=(
+        "Fails when SeImpersonatePrivilege is held by anyone other than Administrators, SERVICE, LOCAL SERVICE, "
+        "NETWORK SERVICE, IIS_IUSRS and application pool accounts, or SeAssignPrimaryTokenPrivilege by anyone "
+        "other than LOCAL SERVICE, NETWORK SERVICE and application pool accounts (plus documented exceptions). "
+        "IIS_IUSRS and IIS APPPOOL\\* holders are the IIS defaults and never fail."
+    ),
+    rationale=(
+        "Together these two privileges are what 'Potato' attacks need to turn a coerced SYSTEM logon into a SYSTEM "
+        "process. Windows and IIS grant them to service identities by design; any other holder widens that path."
+    ),
+    remediation=(
+        "Remove the extra holder from the right in the GPO or local policy (secpol.msc > User Rights Assignment), "
+        "or record it as a documented application requirement in this rule's parameters. Keep IIS_IUSRS in "
+        "'Impersonate a client after authentication': removing it breaks IIS (0x80070542).\n" + REMOVE_RIGHT
+    ),
+    references=[KB981949, CIS_WIN, WIN_STIG, MS_PR_9187],
+    parameters=[
+        Parameter(
+            "impersonate_allowed", IMPERSONATE_DEFAULT, "Holders of SeImpersonatePrivilege that are expected"
+        ),
+        Parameter(
+            "assign_primary_allowed",
+            ASSIGN_PRIMARY_DEFAULT,
+            "Holders of SeAssignPrimaryTokenPrivilege that are expected",
+        ),
+        Parameter(
+            "documented_principals",
+            [],
+            "Application SIDs or names documented as needing these rights (a documented requirement is not a finding)",
+        ),
+    ],
+    needs=("user_rights",),
+)
+def impersonate_beyond_expected(snap, params):
+    """Impersonate / AssignPrimaryToken granted beyond the IIS-expected set.
+
+    Checks: each holder of SeImpersonatePrivilege and SeAssignPrimaryTokenPrivilege, by SID; a holder
+    passes when it is in the expected set (Impersonate: Administrators, SERVICE, LOCAL SERVICE,
+    NETWORK SERVICE, IIS_IUSRS; AssignPrimaryToken: LOCAL SERVICE, NETWORK SERVICE), is an
+    application pool account (S-1-5-82-*) or is in `documented_principals`; any other holder fails.
+    A right nobody holds passes.
+    Why: these are the two halves of the Potato privilege escalation; IIS needs them for its own
+    identities only (KB981949). Unlike a verbatim copy of the Windows STIG list, IIS_IUSRS and pool
+    SIDs are expected here: removing IIS_IUSRS breaks IIS authentication (MS docs PR #9187).
+    Bad: `SeImpersonatePrivilege = *S-1-5-32-544,*S-1-5-6,*S-1-5-19,*S-1-5-20,*S-1-5-32-568,*S-1-5-32-545`.
+    Good: `SeAssignPrimaryTokenPrivilege = *S-1-5-19,*S-1-5-20,*S-1-5-82-3006700770-...` (DefaultAppPool).
+    Remediation: remove the holder in secpol.msc / the GPO (`secedit /configure ... /areas USER_RIGHTS`),
+    or list it in `documented_principals` when an application requires it.
+    References: KB981949; CIS Windows 2.2.x (IIS_IUSRS exception); Windows STIG WN25-UR-000130.
+    """
+    documented = ph.keys_of(snap, params["documented_principals"])
+    expected = {
+        "SeImpersonatePrivilege": ph.keys_of(snap, params["impersonate_allowed"]) | documented,
+        "SeAssignPrimaryTokenPrivilege": ph.keys_of(snap, params["assign_primary_allowed"]) | documented,
+    }
+    index = ph.rights_index(snap)
+    for wanted, allowed in expected.items():
+        right, shown_list = ph.holders(index, wanted)
+        if not shown_list:
+            yield passed(f"user_rights/{right}", f"No principal holds {right}")
+            continue
+        for shown in shown_list:
+            key = ph.key_of(snap, shown)
+            resource = f"user_rights/{right}/{shown}"
+            if key in allowed or sids.is_app_pool_sid(key):
+                yield passed(resource, f"{ph.display(snap, shown)} is an expected holder of {right}")
+                continue
+            why = ph.POTATO_PRIVILEGES[wanted]
+            yield fail(
+                resource,
+                f"{right} is granted to {ph.display(snap, shown)}, which is not a service or IIS identity. A process "
+                f"that holds it {why}. Remove it in the policy that grants it, or list the principal in "
+                "documented_principals if an application documents the need.",
+            )
+
+
+@rule(
+    id="IIS-PRIV-003",
+    name="priv.dangerous_to_broad",
+    title="Dangerous privilege granted to broad principals",
+    severity="critical",
+    category="privileges",
+    description=(
+        "Fails when an administrator-equivalent privilege (RULES.md §4, including SeImpersonate and "
+        "SeAssignPrimaryToken) is granted to Everyone, Authenticated Users, Users, Guests, Anonymous Logon, "
+        "or Domain Users / Computers / Guests."
+    ),
+    rationale=(
+        "Every account on the host, every domain user or even anonymous callers then hold a privilege that leads "
+        "to SYSTEM; IIS workers are members of Users and Authenticated Users, so web code inherits it too."
+    ),
+    remediation=REMOVE_RIGHT.replace("BUILTIN\\IIS_IUSRS", "Everyone"),
+    references=[PC_PRIVILEGE_EVERYONE, KB981949, MS_USER_RIGHTS],
+    parameters=[
+        Parameter(
+            "privileges",
+            [*ph.DANGEROUS_PRIVILEGES, *ph.POTATO_PRIVILEGES],
+            "Privileges no broad principal may hold",
+        ),
+        Parameter("extra_broad_principals", [], "More principals (SIDs or names) to treat as broad"),
+    ],
+    needs=("user_rights",),
+)
+def dangerous_to_broad(snap, params):
+    """Dangerous privilege granted to broad principals.
+
+    Checks: every holder of each privilege in `privileges` (the §4 list plus SeImpersonate and
+    SeAssignPrimaryToken); fails when the holder's SID is Everyone (S-1-1-0), Authenticated Users
+    (S-1-5-11), Users (S-1-5-32-545), Guests, Anonymous Logon (S-1-5-7) or a Domain Users /
+    Computers / Guests group (RID 513/515/514), or is in `extra_broad_principals`. Each privilege
+    with no broad holder passes.
+    Why: a grant to a broad group is a grant to every logged-on user and to every IIS worker (which
+    carry Users and Authenticated Users in their tokens); PingCastle P-PrivilegeEveryone.
+    Bad: `SeDebugPrivilege = *S-1-5-32-544,*S-1-5-11`; `SeImpersonatePrivilege = ...,*S-1-1-0`.
+    Good: `SeDebugPrivilege = *S-1-5-32-544`.
+    Remediation: remove the broad principal from the right in the GPO or local policy
+    (secpol.msc, `secedit /configure ... /areas USER_RIGHTS`, `ntrights -u Everyone -r <right>`).
+    References: PingCastle P-PrivilegeEveryone; KB981949; Microsoft User Rights Assignment.
+    """
+    extra = ph.keys_of(snap, params["extra_broad_principals"])
+    index = ph.rights_index(snap)
+    for wanted in params["privileges"]:
+        right, shown_list = ph.holders(index, wanted)
+        broad = [
+            s for s in shown_list if ph.is_broad(snap, ph.key_of(snap, s)) or ph.key_of(snap, s) in extra
+        ]
+        for shown in broad:
+            why = ph.DANGEROUS_PRIVILEGES.get(right) or ph.POTATO_PRIVILEGES.get(right, "leads to SYSTEM")
+            yield fail(
+                f"user_rights/{right}/{shown}",
+                f"{right} is granted to {ph.display(snap, shown)}, so every account in it (and every IIS worker, "
+                f"whose token carries Users and Authenticated Users) holds a privilege that {why}. Remove "
+                f"{ph.display(snap, shown)} from {right} in the policy that grants it.",
+            )
+        if not broad:
+            yield passed(f"user_rights/{right}", f"No broad principal holds {right}")
+
+
+TOKEN_BASELINE = [
+    "SeAssignPrimaryTokenPrivilege",
+    "SeIncreaseQuotaPrivilege",
+    "SeAuditPrivilege",
+    "SeChangeNotifyPrivilege",
+    "SeImpersonatePrivilege",
+    "SeCreateGlobalPrivilege",
+    "SeIncreaseWorkingSetPrivilege",
+]
+WHOAMI_HINT = "run `whoami /all` inside the worker (e.g. from a diagnostic page) and import its output"
+
+
+def _worker_tokens(snap, results_for_others):
+    """(resource, token, pool identity name or None) for tokens that belong to application pool workers.
+
+    A token whose identity is an application pool identity (or an IIS APPPOOL SID) is a worker's; a
+    token without an identity is taken as a worker's (that is what token captures are for) and the
+    message says so; any other identity gets `not_applicable` through `results_for_others`.
+    """
+    from iisguard import identities
+
+    pools_by_key: dict[str, str] = {}
+    for pool in snap.app_pools:
+        ident = identities.pool_identity(snap, pool)
+        pools_by_key.setdefault(ident.key, ident.name)
+    out = []
+    for i, token in enumerate(snap.tokens):
+        who = token.get("identity") or token.get("user_sid")
+        resource = f"tokens/{who or token.get('source_artifact') or i}"
+        if not who:
+            out.append((resource, token, None))
+            continue
+        key = token.get("user_sid") and sids.normalize_sid(token["user_sid"]) or ph.key_of(snap, who)
+        if key in pools_by_key or sids.is_app_pool_sid(key):
+            out.append((resource, token, pools_by_key.get(key, who)))
+        else:
+            results_for_others.append(
+                not_applicable(resource, f"{who} is not an application pool identity on this host", at=token)
+            )
+    return out, pools_by_key
+
+
+def _missing_tokens(snap, pools_by_key, seen):
+    """not_reviewed for every pool identity no token was captured for."""
+    for key, name in pools_by_key.items():
+        if key not in seen:
+            yield not_reviewed(f"tokens/{name}", f"No worker token was captured for {name}; {WHOAMI_HINT}")
+
+
+def _token_key(snap, token):
+    who = token.get("user_sid") or token.get("identity")
+    return ph.key_of(snap, who) if who else None
+
+
+@rule(
+    id="IIS-PRIV-004",
+    name="priv.worker_token_extra_privileges",
+    title="Runtime worker token has privileges beyond the baseline",
+    severity="high",
+    category="privileges",
+    description=(
+        "Fails when a captured application pool worker token (whoami /priv inside w3wp) holds any privilege, "
+        "enabled or not, outside the IIS worker baseline: SeAssignPrimaryToken, SeIncreaseQuota, SeAudit, "
+        "SeChangeNotify, SeImpersonate, SeCreateGlobal, SeIncreaseWorkingSet."
+    ),
+    rationale=(
+        "The token is the ground truth of what web code can do, whatever the policy files say: a privilege "
+        "present in it, even disabled, can be enabled by the process itself (AdjustTokenPrivileges)."
+    ),
+    remediation=(
+        "Find where the extra privilege comes from (a user right granted to the pool identity, IIS_IUSRS, or a "
+        "group it is in) and remove it: secpol.msc > User Rights Assignment, or\n"
+        "secedit /export /cfg C:\\temp\\rights.inf /areas USER_RIGHTS\n"
+        "Then recycle the pool so new workers get a clean token: appcmd recycle apppool /apppool.name:<pool>"
+    ),
+    references=[KB981949, PC_PRIVILEGE_EVERYONE, MS_BPA],
+    parameters=[
+        Parameter("allowed_privileges", TOKEN_BASELINE, "Privileges a worker token may hold"),
+    ],
+    needs=("tokens",),
+)
+def worker_token_extra_privileges(snap, params):
+    """Runtime worker token has privileges beyond the baseline.
+
+    Checks: every token in `tokens[]` that belongs to an application pool worker (identity is a pool
+    identity or an IIS APPPOOL SID; a token with no identity is judged as a worker's); fails when it
+    lists a privilege, enabled or disabled, outside `allowed_privileges`. Tokens of other identities
+    are not applicable; pools with no captured token are not_reviewed.
+    Why: what the token holds is what web code can use; a disabled privilege can be enabled by the
+    process itself. The baseline is what `whoami /priv` shows in an `IIS APPPOOL\\X` worker on
+    Windows Server (KB981949, RULES.md §1; confirm on your build).
+    Bad: a worker token listing `SeDebugPrivilege  Debug programs  Disabled`.
+    Good: SeAssignPrimaryToken, SeIncreaseQuota, SeAudit, SeChangeNotify, SeImpersonate,
+    SeCreateGlobal, SeIncreaseWorkingSet only.
+    Remediation: remove the right that adds it (secpol.msc, `secedit`), then
+    `appcmd recycle apppool /apppool.name:<pool>`.
+    References: KB981949; PingCastle P-PrivilegeEveryone; MS BPA dd378907.
+    """
+    allowed = {p.casefold() for p in params["allowed_privileges"]}
+    others: list = []
+    workers, pools_by_key = _worker_tokens(snap, others)
+    yield from others
+    if not snap.tokens:
+        yield not_reviewed("host", f"No worker token was captured; {WHOAMI_HINT}")
+        return
+    seen = set()
+    for resource, token, pool_name in workers:
+        seen.add(_token_key(snap, token))
+        extra = [
+            p["name"]
+            for p in token.get("privileges") or []
+            if str(p.get("name", "")).casefold() not in allowed
+        ]
+        who = pool_name or "a worker process (the capture does not say which pool)"
+        if extra:
+            yield fail(
+                resource,
+                f"The token of {who} holds {', '.join(extra)}, beyond the IIS worker baseline. Web code running there "
+                "can enable and use them; remove the user right that grants them and recycle the pool.",
+                at=token,
+            )
+        else:
+            yield passed(resource, f"The token of {who} holds only baseline privileges", at=token)
+    yield from _missing_tokens(snap, pools_by_key, seen)
+
+
+def _integrity(token) -> str:
+    """'system', 'high', 'medium', 'low' or '' from token.integrity or the Mandatory Label group."""
+    text = str(token.get("integrity") or "")
+    if not text:
+        for g in token.get("groups") or []:
+            name = str(g.get("name") or "")
+            sid = str(g.get("sid") or "")
+            if sid.startswith("S-1-16-") or name.casefold().startswith("mandatory label\\"):
+                text = {"S-1-16-16384": "system", "S-1-16-12288": "high", "S-1-16-8192": "medium"}.get(
+                    sid, name
+                )
+                break
+    low = text.casefold()
+    for level in ("system", "high", "medium", "low", "untrusted"):
+        if level in low:
+            return level
+    return ""
+
+
+def _enabled_admin_group(snap, token) -> bool:
+    for g in token.get("groups") or []:
+        ref = g.get("sid") or g.get("name")
+        if not ref or ph.key_of(snap, ref) != sids.ADMINISTRATORS:
+            continue
+        attrs = " ".join(g.get("attributes") or []).casefold()
+        if g.get("enabled") is False or "deny only" in attrs:
+            continue
+        return True
+    return False
+
+
+@rule(
+    id="IIS-PRIV-005",
+    name="priv.worker_token_elevated",
+    title="Runtime worker token is elevated",
+    severity="critical",
+    category="privileges",
+    description=(
+        "Fails when a captured application pool worker token runs as SYSTEM (user SID S-1-5-18), carries "
+        "Administrators (S-1-5-32-544) as an enabled group, or runs at an integrity level in "
+        "`elevated_integrity` (System by default)."
+    ),
+    rationale=(
+        "Such a worker is an administrator of the server: any code the site runs, a web shell included, owns the "
+        "machine. High integrity alone is normal for service-logon workers (whoami /groups inside an "
+        "IIS APPPOOL worker shows Mandatory Label\\High Mandatory Level), so it does not fail by default."
+    ),
+    remediation=(
+        "Run the pool as ApplicationPoolIdentity and take its identity out of Administrators:\n"
+        "appcmd set apppool <pool> /processModel.identityType:ApplicationPoolIdentity\n"
+        'net localgroup Administrators "<pool user>" /delete\n'
+        "appcmd recycle apppool /apppool.name:<pool>"
+    ),
+    references=[
+        MS_BPA,
+        KB981949,
+        Reference(
+            "IIS6-STIG-V-13713", "", "IIS 6 STIG WA000-WI6040: unique non-privileged worker process identity"
+        ),
+    ],
+    parameters=[
+        Parameter(
+            "elevated_integrity",
+            ["System"],
+            "Integrity levels that count as elevated (add 'High' only for hosts whose workers run at Medium)",
+        ),
+    ],
+    needs=("tokens",),
+)
+def worker_token_elevated(snap, params):
+    """Runtime worker token is elevated.
+
+    Checks: every application pool worker token in `tokens[]` (as for IIS-PRIV-004): fails when the
+    user is SYSTEM (S-1-5-18), when BUILTIN\\Administrators is an enabled group (a deny-only
+    Administrators group, as in a filtered token, is not), or when the integrity level (token
+    integrity, else the Mandatory Label group) is in `elevated_integrity`. Pools with no captured
+    token are not_reviewed.
+    Why: the worker is then an administrator of the host (MS BPA; IIS 6 STIG V-13713). RULES.md
+    listed High integrity too, but captured `IIS APPPOOL\\X` tokens show High Mandatory Level on a
+    default install, so High is only flagged when configured.
+    Bad: `whoami /groups` in w3wp lists `BUILTIN\\Administrators ... Enabled group` or
+    `Mandatory Label\\System Mandatory Level`.
+    Good: user `IIS APPPOOL\\DefaultAppPool`, groups Users, SERVICE, IIS_IUSRS, High Mandatory Level.
+    Remediation: `appcmd set apppool <pool> /processModel.identityType:ApplicationPoolIdentity`;
+    `net localgroup Administrators <user> /delete`; recycle the pool.
+    References: MS BPA dd378907; IIS 6 STIG V-13713; KB981949.
+    """
+    elevated = {str(level).casefold() for level in params["elevated_integrity"]}
+    others: list = []
+    workers, pools_by_key = _worker_tokens(snap, others)
+    yield from others
+    if not snap.tokens:
+        yield not_reviewed("host", f"No worker token was captured; {WHOAMI_HINT}")
+        return
+    seen = set()
+    for resource, token, pool_name in workers:
+        key = _token_key(snap, token)
+        seen.add(key)
+        who = pool_name or "a worker process (the capture does not say which pool)"
+        reasons = []
+        if key == sids.LOCAL_SYSTEM:
+            reasons.append("it runs as NT AUTHORITY\\SYSTEM")
+        if _enabled_admin_group(snap, token):
+            reasons.append("BUILTIN\\Administrators is an enabled group in it")
+        level = _integrity(token)
+        if level and level in elevated:
+            reasons.append(f"it runs at {level.capitalize()} integrity")
+        if reasons:
+            yield fail(
+                resource,
+                f"The token of {who} is elevated: {'; '.join(reasons)}. Any code the site runs is an administrator "
+                "of the server; run the pool as ApplicationPoolIdentity and remove its identity from Administrators.",
+                at=token,
+            )
+        else:
+            yield passed(resource, f"The token of {who} is not elevated", at=token)
+    yield from _missing_tokens(snap, pools_by_key, seen)
+
+
+LOGON_RIGHTS = {
+    "SeInteractiveLogonRight": ("SeDenyInteractiveLogonRight", "log on locally"),
+    "SeRemoteInteractiveLogonRight": ("SeDenyRemoteInteractiveLogonRight", "log on through Remote Desktop"),
+}
+
+
+@rule(
+    id="IIS-PRIV-006",
+    name="priv.interactive_logon_for_iis_identity",
+    title="Interactive/RDP logon rights for IIS service identities",
+    severity="medium",
+    category="privileges",
+    description=(
+        "Fails when an IIS identity (a pool account, IIS_IUSRS, IUSR, a custom anonymous, connect-as or "
+        "impersonation user) holds 'Allow log on locally' or 'Allow log on through Remote Desktop Services', "
+        "directly or through a group other than the broad default holders (Users, Authenticated Users, "
+        "INTERACTIVE, Everyone), and is not denied the same logon."
+    ),
+    rationale=(
+        "A service identity that can log on interactively gives a stolen password (a pool password decrypted "
+        "from applicationHost.config, a connect-as account) a desktop on the server; non-admin shell access must "
+        "be documented (STIG V-218802)."
+    ),
+    remediation=(
+        "Remove the identity (or the group that carries it, e.g. Remote Desktop Users) from the right, or deny it:\n"
+        'net localgroup "Remote Desktop Users" "CORP\\svc_web" /delete\n'
+        "secpol.msc > User Rights Assignment > Deny log on locally / Deny log on through Remote Desktop Services\n"
+        "secedit /export /cfg C:\\temp\\rights.inf /areas USER_RIGHTS"
+    ),
+    references=[
+        Reference(
+            "STIG-V-218802",
+            "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls/SV-218802.rb",
+            "",
+        ),
+        Reference(
+            "BloodHound-CanRDP",
+            "https://github.com/SpecterOps/bloodhound-docs/tree/main/docs/resources/edges",
+            "CanRDP",
+        ),
+        MS_USER_RIGHTS,
+    ],
+    parameters=[
+        Parameter(
+            "ignore_via_groups",
+            [sids.USERS, sids.AUTHENTICATED_USERS, sids.INTERACTIVE, sids.EVERYONE],
+            "Groups whose default holding of the right is not attributed to IIS identities (every account is in them)",
+        ),
+    ],
+    needs=("user_rights",),
+)
+def interactive_logon_for_iis_identity(snap, params):
+    """Interactive/RDP logon rights for IIS service identities.
+
+    Checks: holders of SeInteractiveLogonRight and SeRemoteInteractiveLogonRight; fails when an IIS
+    principal holds one directly, or through a group it is a member of (transitively) other than
+    `ignore_via_groups` (Users, Authenticated Users, INTERACTIVE, Everyone hold "log on locally" by
+    default on member servers), unless the principal or one of its groups holds the matching deny
+    right. Passes every IIS principal with no such right.
+    Why: service identities never need a desktop; with one, a leaked pool or connect-as password is
+    an interactive foothold (STIG V-218802; BloodHound CanRDP).
+    Bad: `SeRemoteInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-555` with `CORP\\svc_web` in Remote
+    Desktop Users; `SeInteractiveLogonRight = ...,*S-1-5-32-568`.
+    Good: `SeInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-551,*S-1-5-32-545` (the defaults).
+    Remediation: `net localgroup "Remote Desktop Users" <user> /delete`, or add the identity to the
+    Deny log on rights (secpol.msc, `secedit`).
+    References: STIG V-218802; BloodHound CanRDP; Microsoft User Rights Assignment.
+    """
+    people = ph.iis_principals(snap)
+    ignored_groups = ph.keys_of(snap, params["ignore_via_groups"])
+    reach = ph.reach_index(snap, people.values())
+    index = ph.rights_index(snap)
+    hit: set[str] = set()
+    for wanted, (deny_right, verb) in LOGON_RIGHTS.items():
+        right, shown_list = ph.holders(index, wanted)
+        denied = {ph.key_of(snap, s) for s in ph.holders(index, deny_right)[1]}
+        for shown in shown_list:
+            key = ph.key_of(snap, shown)
+            if key in ignored_groups:
+                continue
+            reached = reach.get(key) or []
+            extra = ph.apppool_principal(key, shown)
+            if not reached and extra:
+                reached = [(extra, None)]
+            blocked = []
+            for person, via in reached:
+                groups = snap.principals.groups_of(ph.ref_of(person.key))
+                if person.key in denied or denied & set(groups):
+                    continue
+                blocked.append((person, via))
+            if not blocked:
+                continue
+            hit.update(p.key for p, _ in blocked)
+            names = "; ".join(
+                f"{p.name} ({p.role}{'' if via is None else ', through ' + ph.display(snap, ph.ref_of(via))})"
+                for p, via in blocked[:3]
+            )
+            yield fail(
+                f"user_rights/{right}/{shown}",
+                f"{right} is granted to {ph.display(snap, shown)}, so IIS identities can {verb}: {names}. A leaked "
+                "service password then gives a desktop on the server; remove them from the right or the group, "
+                f"or add them to {deny_right}.",
+            )
+    for key, person in people.items():
+        if key not in hit:
+            yield passed(
+                f"principals/{person.name}", f"{person.name} cannot log on interactively or over RDP"
+            )
+
+
+RULES = [
+    impersonate_beyond_expected,
+    dangerous_to_iis_principal,
+    dangerous_to_broad,
+    worker_token_extra_privileges,
+    worker_token_elevated,
+    interactive_logon_for_iis_identity,
+]
 
 
 @hookimpl
