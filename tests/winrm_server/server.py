@@ -109,6 +109,7 @@ class HostStats:
     shells_open: int = 0
     commands: list[tuple[str, str]] = field(default_factory=list)
     stdin_bytes: int = 0
+    encrypted_requests: int = 0  # WS-Man requests that arrived sealed (MS-WSMV message encryption)
 
     @property
     def wsman_requests(self) -> int:
@@ -251,9 +252,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Listener
 
     def setup(self) -> None:
+        # Headers and body go out in two writes; without NODELAY, Nagle plus delayed ACK add 40 ms to each.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().setup()
         self.ntlm: Any = None
         self.ntlm_ready = False
+        self.encrypted = False
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # quiet: pytest shows server noise otherwise
@@ -328,6 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authenticate():
             return
         encrypted = self.headers.get("Content-Type", "").startswith("multipart/encrypted")
+        self.encrypted = encrypted  # answer in kind
         if encrypted:
             if not self.ntlm_ready:
                 self._reply(400)
@@ -375,6 +380,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             with host.lock:
                 host.stats.actions[req.action] += 1
+                host.stats.encrypted_requests += encrypted
             if self._inject(req):
                 return
             status, out = host.handle(req)
@@ -402,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
                 text=host.config.fault_text,
                 subcode="w:QuotaLimit",
             )
-            self._send_wsman(500, body, bool(self.ntlm_ready and self.ntlm))
+            self._send_wsman(500, body, self.encrypted)
             return True
         if fault == "hang" and req.action == host.config.fault_action:
             host.stop.wait(60)
@@ -426,7 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "<rsp:ReceiveResponse><rsp:Stream Name='stdout'>AAAA</rsp:Strea",
             )
             out = out.replace(b"</s:Body></s:Envelope>", b"")
-            self._send_wsman(200, out, bool(self.ntlm_ready and self.ntlm))
+            self._send_wsman(200, out, self.encrypted)
             return True
         return False
 

@@ -447,6 +447,8 @@ def explain(exc: BaseException, target: Target, phase: str) -> str:
         "ConnectionResetError",
     }:
         return f"the server closed the connection while {phase} (response cut off)"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"unreadable response while {phase}: the body is not UTF-8 text"
     if isinstance(exc, (ET.ParseError, ExpatError)):
         return f"malformed WS-Management response while {phase}: not well-formed XML ({exc})"
     if isinstance(exc, (StopIteration, KeyError, IndexError, AssertionError, AttributeError)):
