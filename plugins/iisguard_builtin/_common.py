@@ -260,9 +260,17 @@ def account_scope(snap: Any, name: str) -> str:
 
 
 def has_ad_data(snap: Any, name: str) -> bool:
-    """Whether Active Directory facts were collected for this account."""
+    """Whether Active Directory facts were collected for this account (ad_collected, or named in ad.accounts)."""
     p = snap.principals.get(name)
-    return bool(p and p.get("ad_collected"))
+    if p and p.get("ad_collected"):
+        return True
+    listed = {str(a).strip().casefold() for a in (snap.data.get("ad") or {}).get("accounts") or []}
+    if not listed:
+        return False
+    names = {name.strip().casefold(), name.strip().rpartition("\\")[2].casefold()}
+    if p:
+        names |= {str(p.get("name") or "").casefold(), str(p.get("sid") or "").casefold()}
+    return bool(names & listed)
 
 
 # --- application pools, including IIS 6 metabase pools ---------------------------------------------
@@ -321,6 +329,32 @@ def pool_views(snap: Any) -> list[PoolView]:
         user = legacy.get("wam_user") or "" if kind == "SpecificUser" else ""
         views.append(PoolView(LEGACY_POOLS_NODE, kind, user, legacy, legacy=True))
     return views
+
+
+def view_identity(snap: Any, view: PoolView) -> identities.Identity:
+    """The identity a pool runs as, for applicationHost.config and IIS 6 metabase pools alike."""
+    if not view.legacy:
+        ident = identities.pool_identity(snap, dict(view.at))
+        if (
+            view.type == "SpecificUser"
+            and "@" in view.user
+            and not (view.at.get("identity") or {}).get("sid")
+        ):
+            return identities.Identity(snap.principals.key(account_ref(view.user)), view.user, view.type)
+        return ident
+    if view.type in identities.BUILTIN_IDENTITY_SIDS:
+        sid = identities.BUILTIN_IDENTITY_SIDS[view.type]
+        return identities.Identity(sid, sids.name_of(sid) or view.type, view.type)
+    return identities.Identity(snap.principals.key(account_ref(view.user)), view.user, view.type)
+
+
+def account_ref(name: str) -> str:
+    """`user@corp.example` becomes `corp\\user` so it matches the DOMAIN\\name spelling; others unchanged."""
+    text = name.strip()
+    if "@" in text and "\\" not in text:
+        user, _, domain = text.partition("@")
+        return f"{domain.split('.', 1)[0]}\\{user}"
+    return text
 
 
 def pool_sites(snap: Any) -> dict[str, dict[str, list[str]]]:
@@ -399,7 +433,7 @@ def privileged_membership(
     needs_ad: list[str] = []
     for key in keys:
         ref = ref_of(key)
-        label = index.display(ref) if key != ref else ref
+        label = index.display(ref)
         for g in sorted(index.groups_of(ref)):
             if g in wanted or _is_domain_admin_group(g, rids):
                 shown = index.display(ref_of(g))
@@ -475,7 +509,7 @@ def anonymous_locations(snap: Any) -> list[AnonLocation]:
     seen: set[str] = set()
     for loc in identities.locations(snap):
         app_pools[loc.path.casefold()] = loc.pool_name
-        out.append(_anon_at(snap, index, loc.path, loc.site["name"], loc.pool_name))
+        out.append(anonymous_at(snap, index, loc.path, loc.site["name"], loc.pool_name))
         seen.add(loc.path.casefold())
     site_names = {s["name"].casefold(): s["name"] for s in snap.sites}
     for entry in snap.iis.get("authentication") or []:
@@ -486,7 +520,7 @@ def anonymous_locations(snap: Any) -> list[AnonLocation]:
         if site is None:
             continue
         seen.add(path.casefold())
-        out.append(_anon_at(snap, index, path, site, _nearest_pool(app_pools, path)))
+        out.append(anonymous_at(snap, index, path, site, _nearest_pool(app_pools, path)))
     return out
 
 
@@ -499,7 +533,7 @@ def _nearest_pool(app_pools: Mapping[str, str | None], path: str) -> str | None:
     return None
 
 
-def _anon_at(
+def anonymous_at(
     snap: Any, index: Mapping[str, Mapping[str, Any]], path: str, site: str, pool_name: str | None
 ) -> AnonLocation:
     entry = effective_section(index, path, "anonymous")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iisguard import Parameter, fail, hookimpl, not_applicable, passed, rule
+from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_reviewed, passed, rule, sids
 
 from . import _common as c
 
@@ -165,7 +165,785 @@ def pool_shared_builtin(snap, params):
         )
 
 
-RULES: list = [pool_localsystem, pool_shared_builtin]
+PRIVILEGED_GROUP_PARAMS = [
+    Parameter(
+        "privileged_groups",
+        list(sids.PRIVILEGED_LOCAL_GROUPS),
+        "Local groups (SIDs or names) a pool identity must not belong to, directly or transitively",
+    ),
+    Parameter(
+        "privileged_domain_rids",
+        list(c.DOMAIN_ADMIN_RIDS),
+        "Relative ids of domain groups that count as privileged (512 Domain Admins, 518, 519, 526, 527)",
+    ),
+]
+
+
+def _worker_keys(snap, view: c.PoolView, ident) -> list[str]:
+    """The identity first, then IIS_IUSRS, which WAS puts into the token unless manualGroupMembership."""
+    keys = [ident.key]
+    if not view.legacy and not view.at.get("manual_group_membership"):
+        keys.append(sids.IIS_IUSRS)
+    return keys
+
+
+@rule(
+    id="IIS-POOL-002",
+    name="pool.privileged_group",
+    title="App pool identity is in a privileged local or domain group",
+    severity="critical",
+    category="pool",
+    description="An application pool's identity (or IIS_IUSRS, which every worker carries) is, directly or "
+    "through nested groups, a member of Administrators, another privileged local group, or a domain Tier-0 group.",
+    rationale="The worker process then holds that group's rights: site code, and whoever exploits it, "
+    "administers the server (or the domain).",
+    remediation="Remove-LocalGroupMember -Group Administrators -Member <pool identity>\n"
+    'net localgroup "Backup Operators" <pool identity> /delete\n'
+    "Remove-ADGroupMember -Identity 'Domain Admins' -Members <account>",
+    references=[c.STIG_218802, c.STIG_13713, c.MS_BPA, c.pingcastle("P-ServiceDomainAdmin")],
+    parameters=PRIVILEGED_GROUP_PARAMS,
+    needs=("iis", "principals"),
+)
+def pool_privileged_group(snap, params):
+    """App pool identity is in a privileged local or domain group.
+
+    Checks: for every pool, its identity (IIS APPPOOL\\<pool> by SID, NetworkService, LocalService or the
+    configured account, however the capture spells it) and IIS_IUSRS (injected into the worker token
+    unless manualGroupMembership) against `privileged_groups` (by SID) and domain groups whose RID is
+    in `privileged_domain_rids`, transitively through members[] and member_of[]. LocalSystem pools are
+    left to IIS-POOL-001. When a privileged group's members were not captured, or a domain account has
+    no Active Directory data, the pool is not_reviewed, never passed.
+    Why: a worker in Administrators or Backup Operators can read and change anything on the server; one
+    in Domain Admins owns the domain. Web code must run with the least privilege that serves it.
+    Bad: `net localgroup Administrators` lists `IIS APPPOOL\\Shop` or `CORP\\svc_web`; `IIS_IUSRS` nested
+    in Backup Operators.
+    Good: the pool identity is in no privileged group; IIS_IUSRS holds only its default rights.
+    Remediation: `Remove-LocalGroupMember -Group Administrators -Member "IIS APPPOOL\\Shop"` (or the
+    account), then grant the pool only the file rights it needs.
+    References: IIS 10.0 Server STIG V-218802; IIS 6 STIG V-13713; IIS BPA dd378907; PingCastle P-ServiceDomainAdmin.
+    """
+    groups, rids = params["privileged_groups"], params["privileged_domain_rids"]
+    for view in c.pool_views(snap):
+        if view.type == "LocalSystem":
+            yield not_applicable(
+                view.key,
+                f"Application pool '{view.name}' runs as LocalSystem (see IIS-POOL-001).",
+                at=view.at,
+            )
+            continue
+        ident = c.view_identity(snap, view)
+        if view.type == "SpecificUser" and not view.user:
+            yield not_reviewed(view.key, f"Application pool '{view.name}' names no account.", at=view.at)
+            continue
+        keys = _worker_keys(snap, view, ident)
+        m = c.privileged_membership(snap, keys, groups, rids, names={ident.key: c.account_ref(ident.name)})
+        if m.hits:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' runs as {ident.name}, which is a member of {', '.join(m.hits)}, "
+                "so its sites run with that group's power over the server; remove the account from the group "
+                "and grant the pool only the rights it needs.",
+                at=view.at,
+                identity=ident.name,
+                groups=list(m.hits),
+            )
+        elif not m.judged:
+            yield not_reviewed(
+                view.key,
+                f"Cannot tell whether {ident.name} (pool '{view.name}') is in a privileged group: "
+                f"{c.membership_result_text(m)}.",
+                at=view.at,
+            )
+        else:
+            yield passed(
+                view.key, f"Pool identity {ident.name} ('{view.name}') is in no privileged group.", at=view.at
+            )
+
+
+DANGEROUS_RIGHTS = [
+    "SeTcbPrivilege",
+    "SeDebugPrivilege",
+    "SeLoadDriverPrivilege",
+    "SeBackupPrivilege",
+    "SeRestorePrivilege",
+    "SeTakeOwnershipPrivilege",
+    "SeCreateTokenPrivilege",
+    "SeManageVolumePrivilege",
+    "SeSecurityPrivilege",
+    "SeEnableDelegationPrivilege",
+    "SeRelabelPrivilege",
+    "SeTrustedCredManAccessPrivilege",
+]
+# Groups every service worker token carries whatever the group listings say.
+IMPLICIT_WORKER_GROUPS = (sids.EVERYONE, sids.AUTHENTICATED_USERS, sids.USERS, sids.SERVICE)
+
+
+@rule(
+    id="IIS-POOL-003",
+    name="pool.admin_equivalent_privilege",
+    title="App pool identity (or IIS_IUSRS, or IIS APPPOOL\\*) holds admin-equivalent privileges",
+    severity="critical",
+    category="pool",
+    description="A privilege that amounts to administrator (SeTcb, SeDebug, SeBackup, SeRestore, "
+    "SeTakeOwnership, SeLoadDriver, SeCreateToken, SeManageVolume, SeSecurity, SeEnableDelegation, SeRelabel, "
+    "SeTrustedCredManAccess) is granted to a pool's identity, to IIS_IUSRS, or to a group the worker is in.",
+    rationale="Each of these lets code in the worker take over the machine: read LSASS or the SAM, overwrite "
+    "system binaries, load a kernel driver or forge tokens.",
+    remediation="secpol.msc > Local Policies > User Rights Assignment: remove the IIS identity from the right\n"
+    'ntrights -u "IIS APPPOOL\\<pool>" -r SeDebugPrivilege\n'
+    "secedit /configure /db secedit.sdb /cfg fixed.inf /areas USER_RIGHTS (or the GPO that grants it)",
+    references=[
+        c.MS_BPA,
+        c.pingcastle("P-PrivilegeEveryone"),
+        c.pingcastle("P-TrustedCredManAccessPrivilege"),
+        c.KB981949,
+    ],
+    parameters=[
+        Parameter(
+            "dangerous_rights", DANGEROUS_RIGHTS, "User rights that count as admin-equivalent (RULES.md §4)"
+        ),
+    ],
+    needs=("iis", "user_rights"),
+)
+def pool_admin_equivalent_privilege(snap, params):
+    """App pool identity (or IIS_IUSRS, or IIS APPPOOL\\*) holds admin-equivalent privileges.
+
+    Checks: for every pool, the principals whose user rights reach its worker token: the identity (by SID,
+    so a secedit `*S-1-5-82-…` entry matches `IIS APPPOOL\\Shop`), IIS_IUSRS unless manualGroupMembership,
+    Everyone / Authenticated Users / Users / SERVICE, and every group the identity is known to be in
+    (transitively). Any `dangerous_rights` granted to one of them fails. A right held by a group whose
+    members were not captured gives not_reviewed. LocalSystem pools are left to IIS-POOL-001.
+    Why: these privileges are equivalent to administrator (RULES.md §4): SeDebug opens LSASS, SeBackup and
+    SeRestore bypass every ACL, SeLoadDriver loads kernel code, SeTcb and SeCreateToken forge tokens.
+    SeImpersonate and SeAssignPrimaryToken are IIS defaults and are not judged here (see IIS-PRIV-001).
+    Bad: `SeDebugPrivilege = *S-1-5-32-544,*S-1-5-32-568` (IIS_IUSRS: every pool gets it).
+    Good: the KB981949 defaults: pools hold SeAssignPrimaryToken, SeIncreaseQuota, SeAudit, SeServiceLogon;
+    IIS_IUSRS holds SeImpersonate and SeBatchLogon.
+    Remediation: remove the grant in Local Security Policy or in the GPO that sets it (`gpresult /h` names
+    it), e.g. `ntrights -u BUILTIN\\IIS_IUSRS -r SeDebugPrivilege`, and restart the pools.
+    References: IIS BPA dd378907; PingCastle P-PrivilegeEveryone, P-TrustedCredManAccessPrivilege; KB981949.
+    """
+    index = snap.principals
+    holders: dict[str, dict[str, str]] = {}  # right -> holder key -> holder as written
+    for right in params["dangerous_rights"]:
+        for ref in snap.user_rights.get(right) or []:
+            holders.setdefault(right, {})[index.key(c.account_ref(str(ref)))] = str(ref)
+    holder_keys = {k for by_key in holders.values() for k in by_key}
+    unknown_cache: dict[str, bool] = {}
+
+    def group_unknown(key: str) -> bool:
+        if key not in unknown_cache:
+            ref = c.ref_of(key)
+            p = index.get(ref)
+            is_group = (p or {}).get("kind") in c.GROUP_KINDS or key.startswith("S-1-5-32-")
+            unknown_cache[key] = is_group and not c.membership_known(snap, ref)
+        return unknown_cache[key]
+
+    for view in c.pool_views(snap):
+        if view.legacy:
+            continue
+        if view.type == "LocalSystem":
+            yield not_applicable(
+                view.key,
+                f"Application pool '{view.name}' runs as LocalSystem (see IIS-POOL-001).",
+                at=view.at,
+            )
+            continue
+        ident = c.view_identity(snap, view)
+        reach = {ident.key: ident.name}
+        for key in _worker_keys(snap, view, ident)[1:]:
+            reach[key] = "IIS_IUSRS (in every worker token)"
+        for key in IMPLICIT_WORKER_GROUPS:
+            reach.setdefault(key, index.display(key))
+        for key in list(reach):
+            for group in index.groups_of(c.ref_of(key)):
+                reach.setdefault(group, f"{index.display(c.ref_of(group))} (a group {reach[key]} is in)")
+        found = []
+        for right, by_key in holders.items():
+            found.extend(f"{right} (through {reach[k]})" for k in by_key if k in reach)
+        if found:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' ({ident.name}) holds {', '.join(found)}, which is equivalent to "
+                "administrator on this server; remove the grant from Local Security Policy or the GPO that sets it.",
+                at=view.at,
+                identity=ident.name,
+                privileges=found,
+            )
+            continue
+        unknown = sorted(
+            index.display(c.ref_of(k)) for k in holder_keys if k not in reach and group_unknown(k)
+        )
+        if unknown:
+            yield not_reviewed(
+                view.key,
+                f"Admin-equivalent rights are granted to {', '.join(unknown)}, whose members were not captured, "
+                f"so whether pool '{view.name}' holds them cannot be told.",
+                at=view.at,
+            )
+        else:
+            yield passed(
+                view.key, f"Application pool '{view.name}' holds no admin-equivalent privilege.", at=view.at
+            )
+
+
+@rule(
+    id="IIS-POOL-005",
+    name="pool.shared_specific_user",
+    title="Same SpecificUser account used by several pools on one host",
+    severity="medium",
+    category="pool",
+    description="Two or more application pools on the host run as the same configured account.",
+    rationale="Pools sharing an account share every file, registry and network permission granted to it, so "
+    "a compromise of one site reaches the others: the pools are not isolated.",
+    remediation="appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity\n"
+    "Set-ItemProperty IIS:\\AppPools\\<name> -Name processModel -Value @{userName='CORP\\svc_<site>$';identityType=3}",
+    references=[c.CIS_1_4, c.MS_APID],
+    parameters=[
+        Parameter(
+            "allowed_accounts",
+            [],
+            "Accounts allowed to run several pools (globs), e.g. a SharePoint farm account",
+        ),
+    ],
+    needs=("iis",),
+)
+def pool_shared_specific_user(snap, params):
+    """Same SpecificUser account used by several pools on one host.
+
+    Checks: SpecificUser pools (and IIS 6 pools with AppPoolIdentityType 3) grouped by the account's
+    principal key (SID where known, so `CORP\\svc_web`, `svc_web@corp.example` and its SID agree). Every
+    pool whose account also runs another pool fails, unless the account matches `allowed_accounts`.
+    Sharing an account across hosts of a farm is fine and not judged (this rule is per host).
+    Why: CIS asks for a unique least-privilege principal per pool; a shared account makes every ACL and
+    right for one site valid for the others.
+    Bad: pools `Shop` and `Api` both `userName="CORP\\svc_web"`.
+    Good: one gMSA or ApplicationPoolIdentity per pool.
+    Remediation: give each pool its own identity (`appcmd set apppool Api
+    /processModel.identityType:ApplicationPoolIdentity`) and re-grant content ACLs to it.
+    References: CIS IIS 10 1.4; Application Pool Identities (Microsoft).
+    """
+    by_account: dict[str, list[c.PoolView]] = {}
+    for view in c.pool_views(snap):
+        if view.type == "SpecificUser" and view.user:
+            by_account.setdefault(c.view_identity(snap, view).key, []).append(view)
+    for views in by_account.values():
+        user = views[0].user
+        allowed = c.matches_any(user, params["allowed_accounts"])
+        for view in views:
+            others = [v.name for v in views if v is not view]
+            if not others:
+                yield passed(
+                    view.key,
+                    f"Application pool '{view.name}' is the only pool running as {user}.",
+                    at=view.at,
+                )
+            elif allowed:
+                yield not_applicable(
+                    view.key, f"{user} runs several pools but is allow-listed ('{allowed}').", at=view.at
+                )
+            else:
+                yield fail(
+                    view.key,
+                    f"Application pool '{view.name}' runs as {view.user}, the same account as pool(s) "
+                    f"{', '.join(repr(o) for o in others)}, so the sites are not isolated from each other; give "
+                    "each pool its own identity.",
+                    at=view.at,
+                    account=view.user,
+                    shared_with=others,
+                )
+
+
+@rule(
+    id="IIS-POOL-006",
+    name="pool.serves_several_sites",
+    title="An app pool serves more than one site",
+    severity="medium",
+    category="pool",
+    description="Applications of two or more different sites run in the same application pool.",
+    rationale="Sites in one pool share a worker process and an identity: a flaw in one site reads and "
+    "changes the other's files, sessions and secrets.",
+    remediation="New-WebAppPool -Name <site>\n"
+    "Set-ItemProperty 'IIS:\\Sites\\<site>' -Name applicationPool -Value <site>\n"
+    'appcmd set app "<site>/" /applicationPool:<site>',
+    references=[c.CIS_1_5, c.STIG_218771, c.STIG_214484],
+    parameters=[
+        Parameter(
+            "allowed_pools",
+            ["MSExchange*", "SharePoint*", "SecurityTokenServiceApplicationPool"],
+            "Pools allowed to serve several sites (globs): products the STIG marks not applicable",
+        ),
+    ],
+    needs=("iis",),
+)
+def pool_serves_several_sites(snap, params):
+    """An app pool serves more than one site.
+
+    Checks: for every pool, the distinct sites whose applications (root or nested) reference it. Two or
+    more sites fail; pools matching `allowed_pools` (Exchange and SharePoint, where the STIG is not
+    applicable) and pools that serve no site are not applicable.
+    Why: CIS 1.5 and STIG V-218771 require a unique pool per site, because the pool is the unit of
+    process and identity isolation in IIS.
+    Bad: `Default Web Site` and `Intranet` both use `DefaultAppPool`.
+    Good: each site has its own pool (`Shop` -> pool `Shop`, `Intranet` -> pool `Intranet`).
+    Remediation: `New-WebAppPool Intranet; Set-ItemProperty IIS:\\Sites\\Intranet -Name applicationPool
+    -Value Intranet`, then grant the new pool's SID the content ACLs.
+    References: CIS IIS 10 1.5; IIS 10.0 Site STIG V-218771; IIS 8.5 Site STIG V-214484.
+    """
+    usage = c.pool_sites(snap)
+    for pool in snap.app_pools:
+        key = c.pool_key(pool["name"])
+        sites = sorted(usage.get(pool["name"].casefold(), {}))
+        allowed = c.matches_any(pool["name"], params["allowed_pools"])
+        if not sites:
+            yield not_applicable(key, f"Application pool '{pool['name']}' serves no site.", at=pool)
+        elif len(sites) == 1:
+            yield passed(key, f"Application pool '{pool['name']}' serves only site '{sites[0]}'.", at=pool)
+        elif allowed:
+            yield not_applicable(
+                key,
+                f"Application pool '{pool['name']}' serves several sites but is allow-listed ('{allowed}').",
+                at=pool,
+            )
+        else:
+            yield fail(
+                key,
+                f"Application pool '{pool['name']}' serves {len(sites)} sites ({', '.join(sites)}), so they share "
+                "one process and identity and a flaw in one exposes the others; give each site its own pool.",
+                at=pool,
+                sites=sites,
+            )
+
+
+MANAGED_CLASSES = ("msds-groupmanagedserviceaccount", "msds-managedserviceaccount", "computer")
+
+
+@rule(
+    id="IIS-POOL-007",
+    name="pool.plain_domain_user",
+    title="SpecificUser is a plain domain user and not a gMSA or virtual account",
+    severity="low",
+    category="pool",
+    description="An application pool runs as an ordinary domain user account (IIS 6: AppPoolIdentityType 3 "
+    "with a domain WAMUserName) instead of a group managed service account or ApplicationPoolIdentity.",
+    rationale="A user account's password is chosen, stored and rotated by people (and usually never expires); "
+    "a gMSA's is 120 random characters rotated by the domain, and it cannot log on interactively.",
+    remediation="New-ADServiceAccount -Name svc_web -DNSHostName web.corp.example "
+    "-PrincipalsAllowedToRetrieveManagedPassword WebServers\n"
+    "Install-ADServiceAccount svc_web\n"
+    "appcmd set apppool <name> /processModel.identityType:SpecificUser /processModel.userName:CORP\\svc_web$ "
+    '/processModel.password:""',
+    references=[c.MS_GMSA, c.pingcastle("S-PwdNeverExpires"), c.pingcastle("A-NoServicePolicy")],
+    needs=("iis",),
+)
+def pool_plain_domain_user(snap, params):
+    """SpecificUser is a plain domain user and not a gMSA or virtual account.
+
+    Checks: SpecificUser pools (and IIS 6 pools with AppPoolIdentityType 3) whose account is a domain
+    account. With Active Directory data, objectClass/kind decide (gMSA, MSA and computer objects pass).
+    Without it the name decides: managed service accounts are always written `DOMAIN\\name$`, so a domain
+    account without the trailing `$` is a user object. Local accounts are left to IIS-POOL-008.
+    Why: PingCastle's service-account advice: human-managed passwords are weak, shared and rarely rotated;
+    a gMSA removes the stored password altogether (no processModel password, nothing in LSA secrets).
+    Bad: `userName="CORP\\svc_web" password="[enc:…:enc]"`.
+    Good: `userName="CORP\\svc_web$"` with an empty password (a gMSA), or ApplicationPoolIdentity.
+    Remediation: create a gMSA (`New-ADServiceAccount`), `Install-ADServiceAccount` it on the web servers,
+    and set the pool to `CORP\\svc_web$` with an empty password.
+    References: gMSA overview (Microsoft); PingCastle S-PwdNeverExpires, A-NoServicePolicy.
+    """
+    for view in c.pool_views(snap):
+        if view.type != "SpecificUser":
+            continue
+        if not view.user:
+            yield not_reviewed(
+                view.key, f"Application pool '{view.name}' is SpecificUser but names no account.", at=view.at
+            )
+            continue
+        scope = c.account_scope(snap, c.account_ref(view.user))
+        if scope != "domain":
+            yield not_applicable(
+                view.key,
+                f"Application pool '{view.name}' runs as {scope} account {view.user} (see IIS-POOL-008).",
+                at=view.at,
+            )
+            continue
+        p = snap.principals.get(c.account_ref(view.user)) or {}
+        kind = p.get("kind")
+        klass = str(p.get("object_class") or "").casefold()
+        managed = kind in ("gmsa", "msa", "computer") or klass in MANAGED_CLASSES
+        if c.has_ad_data(snap, c.account_ref(view.user)) and (klass or kind):
+            plain = not managed and (klass in ("user", "inetorgperson") or kind == "domain_user")
+            basis = "its Active Directory object class"
+        else:
+            plain = not managed and not c.is_managed_account_name(view.user)
+            basis = "its name, which has no trailing $; no Active Directory data"
+        if plain:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' runs as {view.user}, a plain domain user (judged from {basis}) "
+                "whose password is set and rotated by people; use a group managed service account (gMSA) instead.",
+                at=view.at,
+                account=view.user,
+            )
+        else:
+            yield passed(
+                view.key, f"Application pool '{view.name}' runs as managed account {view.user}.", at=view.at
+            )
+
+
+@rule(
+    id="IIS-POOL-008",
+    name="pool.local_account_password_hygiene",
+    title="SpecificUser local (SAM) account: weak password hygiene",
+    severity="medium",
+    category="pool",
+    description="A pool runs as a local account whose password never expires, is older than the policy, is "
+    "not required, or which is disabled while the pool starts automatically.",
+    rationale="A pool account's password is a standing credential for the server; if it never changes, a "
+    "password leaked years ago still works.",
+    remediation="Set-LocalUser -Name <account> -PasswordNeverExpires $false\n"
+    "net user <account> /passwordreq:yes\n"
+    "Set-LocalUser -Name <account> -Password (Read-Host -AsSecureString); "
+    "appcmd set apppool <name> /processModel.password:<new password>",
+    references=[c.STIG_218823, c.STIG_218796],
+    parameters=[
+        Parameter(
+            "max_password_age_days", 365, "Oldest acceptable password, in days before the capture", type="int"
+        ),
+    ],
+    needs=("iis", "local_accounts"),
+)
+def pool_local_account_hygiene(snap, params):
+    """SpecificUser local (SAM) account: weak password hygiene.
+
+    Checks: for SpecificUser pools whose account is local (`.\\svc`, `HOST\\svc`, or a principal of kind
+    local_user): password_never_expires, password_last_set older than `max_password_age_days` before the
+    capture time, password_required false, and enabled false while the pool starts automatically. An
+    account missing from the capture, or whose expiry and last-set facts were not captured, is
+    not_reviewed. Domain accounts are judged by the KRB rules.
+    Why: STIG V-218823 (CAT I) requires passwords of accounts used by IIS to be changed from defaults and
+    managed; a never-expiring local service password is the classic lateral-movement credential.
+    Bad: `net user svc_web` shows "Password expires Never", "Password last set 2015-06-01".
+    Good: password set within the policy, expiring, required (or use ApplicationPoolIdentity: no password).
+    Remediation: `Set-LocalUser svc_web -PasswordNeverExpires $false`, set a new password and update the
+    pool (`appcmd set apppool Shop /processModel.password:<new>`); better, switch to ApplicationPoolIdentity.
+    References: IIS 10.0 Server STIG V-218823, V-218796.
+    """
+    now = c.reference_time(snap)
+    max_age = params["max_password_age_days"]
+    for view in c.pool_views(snap):
+        if view.type != "SpecificUser" or not view.user:
+            continue
+        ref = c.account_ref(view.user)
+        if c.account_scope(snap, ref) != "local":
+            continue
+        p = snap.principals.get(ref)
+        if p is None:
+            yield not_reviewed(
+                view.key, f"Local account {view.user} (pool '{view.name}') was not captured.", at=view.at
+            )
+            continue
+        problems = []
+        if p.get("password_never_expires") is True:
+            problems.append("its password never expires")
+        last = c.parse_time(p.get("password_last_set"))
+        if last and now and (now - last).days > max_age:
+            problems.append(
+                f"its password was last set {(now - last).days} days before the capture (policy {max_age})"
+            )
+        if p.get("password_required") is False:
+            problems.append("no password is required")
+        if p.get("enabled") is False and not (not view.legacy and c.is_idle(view.at)):
+            problems.append("the account is disabled while the pool starts automatically")
+        if problems:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' runs as local account {view.user}: {'; '.join(problems)}; rotate "
+                "the password under an expiring policy or switch the pool to ApplicationPoolIdentity.",
+                at=view.at,
+                account=view.user,
+                problems=problems,
+            )
+        elif p.get("password_never_expires") is None or last is None or now is None:
+            yield not_reviewed(
+                view.key,
+                f"Password expiry or last-set date of {view.user} (pool '{view.name}') was not captured.",
+                at=view.at,
+            )
+        else:
+            yield passed(
+                view.key,
+                f"Local account {view.user} (pool '{view.name}') has an expiring, recent password.",
+                at=view.at,
+            )
+
+
+@rule(
+    id="IIS-POOL-009",
+    name="pool.credential_reused_by_service",
+    title="App pool credential reused by Windows services or scheduled tasks",
+    severity="low",
+    category="pool",
+    description="The account a pool runs as is also the logon account of a Windows service or scheduled task "
+    "on the host.",
+    rationale="Service and task passwords are kept in LSA secrets, where anyone with administrator rights can "
+    "read them in clear; reusing the pool account widens where its secret lives and what it can do.",
+    remediation='sc.exe config <service> obj= "NT SERVICE\\<service>"\n'
+    "Set-ScheduledTask -TaskName <task> -Principal (New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\\LOCAL SERVICE')\n"
+    "or give the pool its own account: appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity",
+    references=[c.pingcastle("P-ServiceDomainAdmin"), c.STIG_218802],
+    needs=("iis", "services"),
+)
+def pool_credential_reused(snap, params):
+    """App pool credential reused by Windows services or scheduled tasks.
+
+    Checks: for every SpecificUser pool with a password-bearing account (not a gMSA, `name$`), whether a
+    service's logon account (`services[].start_name`) or a scheduled task's run-as account
+    (`scheduled_tasks[].run_as`) is the same principal, compared by key (`.\\svc`, `HOST\\svc`,
+    `svc@corp.example` and `CORP\\svc` are matched through the principal index).
+    Why: PingCastle P-ServiceDomainAdmin explains that service passwords sit in LSA secrets and are
+    dumpable by any local administrator; the same account in IIS and a service also mixes two workloads'
+    privileges.
+    Bad: pool `Shop` as `CORP\\svc_web`, and service `ReportSync` logs on as `CORP\\svc_web`.
+    Good: the service runs as its own virtual account (`NT SERVICE\\ReportSync`) or a gMSA.
+    Remediation: `sc.exe config ReportSync obj= "NT SERVICE\\ReportSync"` (then grant that account what
+    the service needs), or move the pool to its own identity.
+    References: PingCastle P-ServiceDomainAdmin; IIS 10.0 Server STIG V-218802.
+    """
+    index = snap.principals
+    users: dict[str, list[str]] = {}
+    for svc in snap.data.get("services") or []:
+        if svc.get("start_name"):
+            users.setdefault(index.key(c.account_ref(svc["start_name"])), []).append(
+                f"service '{svc['name']}'"
+            )
+    for task in snap.data.get("scheduled_tasks") or []:
+        if task.get("run_as"):
+            users.setdefault(index.key(c.account_ref(task["run_as"])), []).append(
+                f"scheduled task '{task['name']}'"
+            )
+    for view in c.pool_views(snap):
+        if view.type != "SpecificUser" or not view.user:
+            continue
+        if c.is_managed_account_name(view.user):
+            yield not_applicable(
+                view.key, f"{view.user} is a managed service account; no password is stored.", at=view.at
+            )
+            continue
+        used_by = users.get(c.view_identity(snap, view).key)
+        if used_by:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' runs as {view.user}, which is also the logon account of "
+                f"{', '.join(used_by)}, so its password is also kept in LSA secrets; give the service or task its "
+                "own account (a virtual service account or gMSA).",
+                at=view.at,
+                account=view.user,
+                used_by=used_by,
+            )
+        else:
+            yield passed(view.key, f"No service or scheduled task logs on as {view.user}.", at=view.at)
+
+
+@rule(
+    id="IIS-POOL-010",
+    name="pool.manual_group_membership",
+    title="manualGroupMembership=true",
+    severity="low",
+    category="pool",
+    description="A pool sets processModel manualGroupMembership=true, so WAS does not put IIS_IUSRS into its "
+    "worker token.",
+    rationale="Informational: ACLs and rights then have to name the pool's own SID. If the identity was also "
+    "added to IIS_IUSRS by hand, the setting gives no isolation benefit at all.",
+    remediation="appcmd set apppool <name> /processModel.manualGroupMembership:false\n"
+    "or, to keep it: Remove-LocalGroupMember -Group IIS_IUSRS -Member <pool identity>",
+    references=[c.MS_BUILTIN, c.MS_IDENT, c.MS_PROCMODEL],
+    needs=("iis",),
+)
+def pool_manual_group_membership(snap, params):
+    """manualGroupMembership=true.
+
+    Checks: each pool's processModel.manualGroupMembership. True fails as a note, and says so when the
+    identity is nevertheless a member of IIS_IUSRS (directly or nested), which defeats the setting.
+    Why: with the default (false) the IIS_IUSRS SID is injected into every worker, so grants to IIS_IUSRS
+    reach all pools; with true, only grants to the pool SID apply, which administrators must know when
+    writing ACLs. Adding the identity to IIS_IUSRS anyway undoes the isolation it was meant to buy.
+    Bad: `<processModel manualGroupMembership="true"/>` and `IIS APPPOOL\\Shop` in IIS_IUSRS.
+    Good: the default `manualGroupMembership="false"`, or true with ACLs naming `IIS APPPOOL\\Shop`.
+    Remediation: `appcmd set apppool Shop /processModel.manualGroupMembership:false`, or keep it and
+    `Remove-LocalGroupMember IIS_IUSRS "IIS APPPOOL\\Shop"`.
+    References: built-in IIS accounts; Understanding identities in IIS; processModel reference (Microsoft).
+    """
+    for pool in snap.app_pools:
+        key = c.pool_key(pool["name"])
+        if not pool.get("manual_group_membership"):
+            yield passed(
+                key, f"Application pool '{pool['name']}' uses the default group membership.", at=pool
+            )
+            continue
+        ident = identities.pool_identity(snap, pool)
+        in_group = sids.IIS_IUSRS in snap.principals.groups_of(c.ref_of(ident.key))
+        extra = (
+            f", yet {ident.name} is a member of IIS_IUSRS, so the setting isolates nothing; remove it from the group"
+            if in_group
+            else "; ACLs and user rights must name its own SID"
+        )
+        yield fail(
+            key,
+            f"Application pool '{pool['name']}' sets manualGroupMembership=true (IIS_IUSRS is not injected){extra}.",
+            at=pool,
+            also_in_iis_iusrs=in_group,
+        )
+
+
+@rule(
+    id="IIS-POOL-011",
+    name="pool.unused_started",
+    title="Started app pools with no applications",
+    severity="low",
+    category="pool",
+    description="A pool that is started (or starts automatically) serves no application.",
+    rationale="An unused pool is attack surface and an identity nobody reviews; IIS creates several by default "
+    "(DefaultAppPool, .NET v4.5, .NET v4.5 Classic).",
+    remediation="Remove-WebAppPool -Name <name>\n"
+    "appcmd delete apppool <name>\n"
+    "or keep it stopped: appcmd set apppool <name> /autoStart:false",
+    references=[c.CIS_1_5],
+    parameters=[Parameter("allowed_pools", [], "Pools allowed to run without applications (globs)")],
+    needs=("iis",),
+    default_enabled=False,
+)
+def pool_unused_started(snap, params):
+    """Started app pools with no applications.
+
+    Checks: every pool that is Started or autoStart (the default) and that no application of any site
+    references. Pools matching `allowed_pools` are not applicable; stopped pools that do not auto-start
+    pass. Off in the baseline profile: IIS creates such pools on every install.
+    Why: CIS 1.5's rationale: stop what is not used; a leftover pool keeps an identity, rights and a
+    configuration that nobody reviews.
+    Bad: `.NET v4.5` and `.NET v4.5 Classic` started with no application.
+    Good: only pools that serve applications are started.
+    Remediation: `Remove-WebAppPool ".NET v4.5"` or `appcmd set apppool ".NET v4.5" /autoStart:false`
+    and stop it.
+    References: CIS IIS 10 1.5.
+    """
+    usage = c.pool_sites(snap)
+    for pool in snap.app_pools:
+        key = c.pool_key(pool["name"])
+        if pool["name"].casefold() in usage:
+            yield passed(key, f"Application pool '{pool['name']}' serves applications.", at=pool)
+        elif c.is_idle(pool):
+            yield passed(key, f"Application pool '{pool['name']}' serves nothing but is stopped.", at=pool)
+        elif c.matches_any(pool["name"], params["allowed_pools"]):
+            yield not_applicable(key, f"Application pool '{pool['name']}' is allow-listed.", at=pool)
+        else:
+            yield fail(
+                key,
+                f"Application pool '{pool['name']}' is started but serves no application; remove it or "
+                "set autoStart to false and stop it.",
+                at=pool,
+            )
+
+
+@rule(
+    id="IIS-POOL-012",
+    name="pool.identity_unresolved",
+    title="App pool identity cannot be resolved or is disabled",
+    severity="low",
+    category="pool",
+    description="A SpecificUser pool names an account that does not exist, is disabled or has expired.",
+    rationale="A pool whose account is gone fails to start or falls back to errors; a stale account left "
+    "configured is an unreviewed credential that someone may re-enable or re-create.",
+    remediation="appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity\n"
+    "Enable-LocalUser <account> / Enable-ADAccount <account> (if it is still needed)\n"
+    "Remove-WebAppPool -Name <name> (if the pool is obsolete)",
+    references=[c.STIG_218796, c.pingcastle("S-Inactive")],
+    needs=("iis", "principals"),
+)
+def pool_identity_unresolved(snap, params):
+    """App pool identity cannot be resolved or is disabled.
+
+    Checks: for SpecificUser pools (and IIS 6 AppPoolIdentityType 3), the configured account: no account
+    named at all; a local account missing although local accounts were
+    enumerated (`local_accounts` section ok); enabled=false; account_expires before the capture. An
+    account the capture did not resolve otherwise (a domain account without AD data) is not_reviewed.
+    Why: STIG V-218796 asks for no stale accounts on the web server; PingCastle S-Inactive flags unused
+    accounts. A configured but dead identity hides a broken or forgotten pool.
+    Bad: pool `Reports` as `CORP\\svc_old`, disabled in AD since the application was retired.
+    Good: the account exists and is enabled, or the pool was removed.
+    Remediation: switch the pool to ApplicationPoolIdentity or a live account, or `Remove-WebAppPool`.
+    References: IIS 10.0 Server STIG V-218796; PingCastle S-Inactive.
+    """
+    now = c.reference_time(snap)
+    enumerated = snap.section_status("local_accounts") == "ok"
+    for view in c.pool_views(snap):
+        if view.type != "SpecificUser":
+            continue
+        if not view.user:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' is set to SpecificUser but names no account, so it "
+                "cannot start; set an account or use ApplicationPoolIdentity.",
+                at=view.at,
+            )
+            continue
+        ref = c.account_ref(view.user)
+        p = snap.principals.get(ref)
+        if p is None or (p.get("kind") in (None, "unknown") and not p.get("sid")):
+            if enumerated and c.account_scope(snap, ref) == "local":
+                yield fail(
+                    view.key,
+                    f"Application pool '{view.name}' runs as {view.user}, but no such local account exists on the "
+                    "host (local accounts were enumerated); remove the pool or give it a live identity.",
+                    at=view.at,
+                    account=view.user,
+                )
+            else:
+                yield not_reviewed(
+                    view.key,
+                    f"Account {view.user} (pool '{view.name}') was not resolved by the capture.",
+                    at=view.at,
+                )
+            continue
+        expires = c.parse_time(p.get("account_expires"))
+        if p.get("enabled") is False:
+            problem = "is disabled"
+        elif expires and now and expires < now:
+            problem = f"expired on {expires.date().isoformat()}"
+        else:
+            problem = ""
+        if problem:
+            yield fail(
+                view.key,
+                f"Application pool '{view.name}' runs as {view.user}, which {problem}; remove the "
+                "pool or give it a live identity.",
+                at=view.at,
+                account=view.user,
+            )
+        elif p.get("enabled") is True:
+            yield passed(
+                view.key, f"Account {view.user} (pool '{view.name}') exists and is enabled.", at=view.at
+            )
+        else:
+            yield not_reviewed(
+                view.key, f"Whether {view.user} (pool '{view.name}') is enabled was not captured.", at=view.at
+            )
+
+
+RULES: list = [
+    pool_localsystem,
+    pool_privileged_group,
+    pool_admin_equivalent_privilege,
+    pool_shared_builtin,
+    pool_shared_specific_user,
+    pool_serves_several_sites,
+    pool_plain_domain_user,
+    pool_local_account_hygiene,
+    pool_credential_reused,
+    pool_manual_group_membership,
+    pool_unused_started,
+    pool_identity_unresolved,
+]
 
 
 @hookimpl
