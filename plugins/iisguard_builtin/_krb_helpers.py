@@ -99,14 +99,14 @@ def is_dn(text: str) -> bool:
     return t[:3].upper() in ("CN=", "OU=") and "=" in t[3:]
 
 
-def dn_cn(dn: str) -> str:
-    """The value of the first RDN of a DN (escaped commas kept), casefolded."""
-    first = dn.strip()
+def dn_first_value(dn: str) -> str:
+    """The value of a DN's first RDN as written (escaped commas kept): `CN=Domain Admins,...` -> `Domain Admins`."""
     out, i = [], 0
-    while i < len(first):
-        ch = first[i]
-        if ch == "\\" and i + 1 < len(first):
-            out.append(first[i + 1])
+    text = dn.strip()
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
             i += 2
             continue
         if ch == ",":
@@ -114,7 +114,12 @@ def dn_cn(dn: str) -> str:
         out.append(ch)
         i += 1
     value = "".join(out)
-    return fold(value.split("=", 1)[1]) if "=" in value else fold(value)
+    return value.split("=", 1)[1].strip() if "=" in value else value.strip()
+
+
+def dn_cn(dn: str) -> str:
+    """The first RDN's value, casefolded, for comparisons."""
+    return fold(dn_first_value(dn))
 
 
 def globs_match(name: str, patterns: Iterable[str]) -> bool:
@@ -835,7 +840,7 @@ def _privileged_label(ref: str, wanted: set[str]) -> str | None:
         return PRIVILEGED_RIDS.get(rid) if rid is not None else None
     name = dn_cn(ref) if is_dn(ref) else bare(ref)
     if name in wanted:
-        return dn_cn(ref) if is_dn(ref) else ref.rsplit("\\", 1)[-1]
+        return dn_first_value(ref) if is_dn(ref) else ref.rsplit("\\", 1)[-1]
     return None
 
 

@@ -517,7 +517,11 @@ def identity_privileged_in_ad(snap, params):
                 at=acct.at,
             )
         else:
-            yield passed(ident.resource, f"{ident.name} has adminCount 0 and no privileged group", at=acct.at)
+            yield passed(
+                ident.resource,
+                f"{ident.name} is not adminCount-protected and in no privileged group",
+                at=acct.at,
+            )
 
 
 # --- IIS-KRB-006 --------------------------------------------------------------------------------------
@@ -1247,13 +1251,13 @@ def extended_protection_off(snap, params):
             yield fail(
                 res,
                 f"'{wl.loc.path}' accepts NTLM over HTTPS with extendedProtection tokenChecking={level}, so relayed "
-                f"NTLM authentication is accepted; set tokenChecking to {params['required_level']} or Require",
+                "NTLM authentication is accepted; set tokenChecking to Require (or Allow where some clients send no "
+                "channel binding)",
                 at=wl.windows,
             )
         else:
-            yield passed(
-                res, f"'{wl.loc.path}' checks channel binding (tokenChecking={level})", at=wl.windows
-            )
+            how = "requires" if level.casefold() == "require" else "checks, when the client sends it,"
+            yield passed(res, f"'{wl.loc.path}' {how} channel binding (tokenChecking={level})", at=wl.windows)
 
 
 RULES = [
