@@ -1,0 +1,79 @@
+"""Which parser reads a file: every parser scores the decoded head; the file name is only a hint."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .base import Artifact
+
+log = logging.getLogger(__name__)
+THRESHOLD = 0.5  # below this no parser is confident enough to claim a file
+
+
+@dataclass(frozen=True)
+class Detection:
+    parser: Any | None
+    score: float
+    reason: str
+
+
+def _score(parser: Any, head: str, name: str) -> float:
+    """A parser's confidence; a crashing or odd detect() counts as 0 (detect must never raise)."""
+    try:
+        params = inspect.signature(parser.detect).parameters
+        takes_name = len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params.values())
+        value = parser.detect(head, name) if takes_name else parser.detect(head)
+        return max(0.0, min(1.0, float(value)))
+    except Exception as exc:  # noqa: BLE001 - a plugin's detect() must not stop the import
+        log.debug("detect() of %s raised %s", getattr(parser, "kind", parser), exc)
+        return 0.0
+
+
+def is_binary(head: str) -> bool:
+    if "\x00" in head:
+        return True
+    sample = head[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f\x1a")
+    return bool(sample) and controls / len(sample) > 0.1
+
+
+def detect(artifact: Artifact, parsers: list[Any], *, kind: str | None = None) -> Detection:
+    """Pick the parser for an artifact: --kind, else the manifest's kind, else the content."""
+    if kind is not None:
+        forced = next((p for p in parsers if p.kind == kind), None)
+        return (
+            Detection(forced, 1.0, "forced with --kind")
+            if forced
+            else Detection(None, 0.0, f"unknown kind {kind!r}")
+        )
+    hinted = artifact.hint.get("kind")
+    if hinted:
+        named = next((p for p in parsers if p.kind == hinted), None)
+        if named is not None:
+            return Detection(named, 1.0, "kind named in capture.yaml")
+    if artifact.size == 0:
+        return Detection(None, 0.0, "empty file")
+    if artifact.head_bytes.startswith(b"PK\x03\x04"):
+        return Detection(None, 0.0, "a zip archive: import it as a PATH of its own to read the files in it")
+    head = artifact.head
+    if not head.strip():
+        return Detection(None, 0.0, "holds only blank space")
+    if is_binary(head):
+        return Detection(None, 0.0, "binary data, not text any parser reads")
+    name = artifact.path.replace("\\", "/").rsplit("/", 1)[-1]
+    best: Any = None
+    best_score = 0.0
+    for parser in parsers:
+        score = _score(parser, head, name)
+        if score > best_score:
+            best, best_score = parser, score
+    if best is None:
+        return Detection(None, 0.0, "no parser recognized the content")
+    if best_score < THRESHOLD:
+        return Detection(
+            None, best_score, f"no parser recognized the content (closest: {best.kind}, {best_score:.2f})"
+        )
+    return Detection(best, best_score, "detected from content")

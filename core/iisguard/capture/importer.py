@@ -1,0 +1,505 @@
+"""Captured files in, one validated snapshot out (`iisguard import`, and the end of remote collection).
+
+Each file's format is detected from its content (capture.yaml or --kind may name it). Every file is
+hashed and listed in collection.artifacts; a file no parser claims goes to collection.unrecognized
+with the reason; every skipped or unreadable line goes to collection.warnings with file and line;
+a file a parser refuses (unsafe XML, over the size limit) is a warning, and its sections become
+`partial` or `failed`. The host name comes from --host, else the manifest, else the captured data,
+else the folder name.
+
+capture.yaml (written by the capture script, optional for hand-made folders)::
+
+    host: WEB01
+    collected_at: "2026-03-01T10:00:00Z"
+    host_facts: {fqdn: web01.corp.example, domain: CORP, domain_joined: true,
+                 os: {version: "10.0.20348"}, iis: {version: "10.0"}}
+    environment: {SystemDrive: "C:", windir: "C:\\\\Windows"}
+    files:                          # a list of entries, or a mapping path -> kind
+      - {path: iis/applicationHost.config, kind: applicationhost_config}
+      - {path: "webconfig/Default Web Site/web.config", kind: web_config, location: Default Web Site}
+    tokens: {"tokens/whoami-apppool.txt": "IIS APPPOOL\\\\DefaultAppPool"}
+    sections:
+      - {name: ad, status: absent, message: the server is not domain-joined}
+
+Paths in a manifest are relative to its folder (a bare file name also matches).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from ..errors import CaptureError, CollectionError, IisguardError
+from ..model import snapshot as snapmod
+from . import registry
+from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
+from .detect import detect
+
+log = logging.getLogger(__name__)
+MANIFEST = "capture.yaml"
+SECTIONS = (
+    "iis",
+    "user_rights",
+    "tokens",
+    "acls",
+    "principals",
+    "spns",
+    "local_accounts",
+    "services",
+    "ad",
+    "web_configs",
+)
+MAX_ZIP_MEMBERS = 20000
+_ORDER = {"ok": 0, "partial": 1, "failed": 2}
+
+
+class StrictImportError(CaptureError):
+    """--strict and the import produced warnings or unrecognized files; the snapshot is attached."""
+
+    def __init__(self, message: str, snapshot: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.snapshot = snapshot
+
+
+# -- manifests ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Manifest:
+    """What a capture.yaml says, with file facts keyed by relative path (casefolded)."""
+
+    where: str = MANIFEST
+    host: str | None = None
+    collected_at: str | None = None
+    host_facts: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sections: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_data(cls, data: Any, where: str = MANIFEST) -> Manifest:
+        if data is None:
+            return cls(where=where)
+        if not isinstance(data, dict):
+            raise CaptureError("a capture manifest is a mapping (host:, files:, ...)", where=where)
+        m = cls(where=where)
+        m.host = _text(data.get("host"))
+        collected = data.get("collected_at")
+        m.collected_at = collected.isoformat() if isinstance(collected, dt.datetime) else _text(collected)
+        facts = data.get("host_facts")
+        m.host_facts = facts if isinstance(facts, dict) else {}
+        env = data.get("environment")
+        if isinstance(env, dict):
+            m.environment = {str(k): str(v) for k, v in env.items() if v is not None}
+        files = data.get("files") or []
+        if isinstance(files, dict):
+            files = [{"path": k, "kind": v} for k, v in files.items()]
+        for entry in files if isinstance(files, list) else []:
+            if isinstance(entry, str):
+                entry = {"path": entry}
+            if isinstance(entry, dict) and entry.get("path"):
+                m.files[_key(str(entry["path"]))] = {k: v for k, v in entry.items() if k != "path"}
+        tokens = data.get("tokens") or {}
+        for path, identity in tokens.items() if isinstance(tokens, dict) else ():
+            m.files.setdefault(_key(str(path)), {})["token"] = identity
+        for s in data.get("sections") or []:
+            if (
+                isinstance(s, dict)
+                and s.get("name")
+                and s.get("status") in ("ok", "partial", "failed", "absent")
+            ):
+                entry = {"name": str(s["name"]), "status": s["status"]}
+                if s.get("message"):
+                    entry["message"] = str(s["message"])
+                m.sections.append(entry)
+        return m
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = yaml.safe_load(path.read_bytes().decode("utf-8-sig", "replace"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            raise CaptureError(
+                f"not valid YAML ({getattr(exc, 'problem', None) or 'syntax error'})", where=where
+            ) from None
+        except OSError as exc:
+            raise CaptureError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
+        return cls.from_data(data, where=str(path))
+
+    def facts_for(self, relpath: str) -> dict[str, Any] | None:
+        """Facts for a file, by its path below the manifest's folder, a shorter suffix of it, or its name."""
+        parts = PurePosixPath(relpath.replace("\\", "/")).parts
+        for i in range(len(parts)):
+            found = self.files.get(_key("/".join(parts[i:])))
+            if found is not None:
+                return found
+        return None
+
+    def apply(self, artifact: Artifact, relpath: str) -> None:
+        facts = self.facts_for(relpath)
+        hint = artifact.hint
+        if self.environment:
+            hint.setdefault("environment", self.environment)
+        if not facts:
+            return
+        if facts.get("kind"):
+            hint.setdefault("kind", str(facts["kind"]))
+        if facts.get("location") is not None:
+            hint.setdefault("location", str(facts["location"]))
+        token = facts.get("token") or facts.get("token_identity")
+        if token:
+            hint.setdefault("token_identity", str(token))
+
+
+def _key(path: str) -> str:
+    return PurePosixPath(path.replace("\\", "/").lstrip("./")).as_posix().casefold()
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() or None if value is not None else None
+
+
+# -- building the snapshot ----------------------------------------------------------------------
+
+
+def _split_where(exc: IisguardError, path: str) -> tuple[int | None, str]:
+    """(line, message without the 'file:line: ' prefix) of an error raised while parsing a file."""
+    message = str(exc)
+    where = exc.where or ""
+    if where and message.startswith(f"{where}: "):
+        message = message[len(where) + 2 :]
+    _, _, tail = where.rpartition(":")
+    line = int(tail) if where.startswith(path) and tail.isdigit() else None
+    return line, message
+
+
+def build_snapshot(
+    artifacts: list[Artifact],
+    *,
+    host: str | None = None,
+    kind: str | None = None,
+    manifest: Any = None,
+    source: str = "import",
+    sections: list[dict[str, Any]] | None = None,
+    parsers: list[Any] | None = None,
+    fallback_host: str | None = None,
+    collected_at: str | None = None,
+) -> dict[str, Any]:
+    """Detect, parse and assemble artifacts into a snapshot valid against the schema."""
+    if parsers is None:
+        parsers = registry.all_parsers()
+    if kind is not None:
+        registry.by_kind(parsers, kind)
+    m = manifest if isinstance(manifest, Manifest) else Manifest.from_data(manifest)
+    for artifact in artifacts:
+        m.apply(artifact, str(artifact.hint.get("relpath") or artifact.path))
+    builder = Builder(host)
+    for key in ("fqdn", "domain", "domain_joined", "is_domain_controller", "os", "iis"):
+        if m.host_facts.get(key) is not None:
+            builder.host[key] = m.host_facts[key]
+    if m.environment:
+        builder.host["environment"] = dict(m.environment)
+    outcomes: dict[str, list[str]] = {}
+    used: list[Any] = []
+    for artifact in artifacts:
+        found = detect(artifact, parsers, kind=kind)
+        parser = found.parser
+        if parser is None:
+            builder.unrecognized.append({"path": artifact.path, "reason": found.reason})
+            _record(builder, artifact, "unrecognized")
+            continue
+        _record(builder, artifact, parser.kind)
+        if parser not in used:
+            used.append(parser)
+        status = "ok"
+        try:
+            parser.parse(artifact, builder)
+        except IisguardError as exc:
+            line, message = _split_where(exc, artifact.path)
+            builder.warn(artifact, line, message)
+            status = "failed"
+        except Exception as exc:  # noqa: BLE001 - one file's parser bug must not lose the others
+            log.debug("parser %s crashed on %s", parser.kind, artifact.path, exc_info=True)
+            builder.warn(
+                artifact,
+                None,
+                f"the {parser.kind} parser failed on this file ({type(exc).__name__}); skipped",
+            )
+            status = "failed"
+        for section in getattr(parser, "sections", ()) or ():
+            outcomes.setdefault(section, []).append(status)
+    for parser in used:
+        finish = getattr(parser, "finish", None)
+        if callable(finish):
+            finish(builder)
+    _sections(builder, outcomes, list(m.sections) + list(sections or []))
+    if not builder.host.get("name"):
+        name = m.host or (builder.host_candidates[0] if builder.host_candidates else None) or fallback_host
+        if name:
+            builder.host["name"] = name
+    when = collected_at or m.collected_at or _now()
+    from .. import __version__
+
+    data = builder.finish(source=source, tool_version=__version__, collected_at=when)
+    problems = snapmod.problems(data)
+    if problems:
+        first = problems[0]
+        raise CaptureError(
+            f"internal error: the snapshot built from these files is not valid ({first.pointer or '/'}: {first.message}); "
+            "please report it"
+        )
+    return data
+
+
+def _record(builder: Builder, artifact: Artifact, kind: str) -> None:
+    try:
+        builder.artifact(artifact, kind)
+    except OSError as exc:
+        raise CaptureError(f"cannot read: {exc.strerror or exc}", where=artifact.path) from None
+
+
+def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[dict[str, Any]]) -> None:
+    for name, results in outcomes.items():
+        if all(r == "ok" for r in results):
+            builder.section(name, "ok")
+        elif any(r == "ok" for r in results):
+            builder.section(
+                name, "partial", f"{results.count('failed')} of {len(results)} file(s) could not be read"
+            )
+        else:
+            builder.section(name, "failed", "no captured file for this section could be read")
+    for s in reported:  # what the capture script said (a command that failed there)
+        if s["status"] == "absent" and s["name"] in builder.sections:
+            continue
+        builder.section(s["name"], s["status"], s.get("message", ""))
+    if "principals" not in builder.sections and builder.principals:
+        accounts = [builder.sections.get(n, {}).get("status") for n in ("local_accounts", "ad")]
+        builder.section(
+            "principals",
+            "ok" if "ok" in accounts else "partial",
+            "" if "ok" in accounts else "accounts named in the captures; no account listing was captured",
+        )
+    for name in SECTIONS:
+        if name not in builder.sections:
+            builder.section(name, "absent", "not captured")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stamp(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- reading paths ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    artifacts: list[Artifact] = field(default_factory=list)
+    manifests: dict[Path, Manifest | None] = field(default_factory=dict)
+    extra_sections: list[dict[str, Any]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    newest: float = 0.0
+
+
+def _recorded(path: Path, base: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path.as_posix()
+
+
+def _manifest_for(found: _Found, folder: Path, root: Path) -> Manifest | None:
+    """The nearest capture.yaml from the file's folder up to the root given on the command line."""
+    chain = []
+    current = folder
+    while True:
+        chain.append(current)
+        if current == root or current.parent == current:
+            break
+        current = current.parent
+    for d in chain:
+        if d not in found.manifests:
+            candidate = d / MANIFEST
+            found.manifests[d] = Manifest.read(candidate) if candidate.is_file() else None
+        if found.manifests[d] is not None:
+            return found.manifests[d]
+    return None
+
+
+def _walk(found: _Found, item: Path, base: Path, skip: set[Path]) -> None:
+    root = item if item.is_dir() else item.parent
+    files = sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
+    for file in files:
+        rel = file.relative_to(root) if file != item else Path(file.name)
+        if file.resolve() in skip or any(part.startswith(".") for part in rel.parts):
+            continue
+        if file.name.casefold() == MANIFEST:
+            continue
+        found.newest = max(found.newest, file.stat().st_mtime)
+        if zipfile.is_zipfile(file):
+            if file == item:
+                _zip(found, file, base)
+            else:
+                found.artifacts.append(Artifact(source=file, path=_recorded(file, base)))
+                found.artifacts[-1].hint["relpath"] = rel.as_posix()
+            continue
+        manifest = _manifest_for(found, file.parent, root)
+        artifact = Artifact(source=file, path=_recorded(file, base))
+        artifact.hint["relpath"] = rel.as_posix()
+        if manifest is not None:
+            manifest.apply(artifact, _recorded(file, manifest_dir(found, manifest)))
+            if manifest.host:
+                found.hosts.append(manifest.host)
+        if _is_stream(artifact):
+            _stream(found, artifact)
+            continue
+        found.artifacts.append(artifact)
+
+
+def manifest_dir(found: _Found, manifest: Manifest) -> Path:
+    return next(d for d, m in found.manifests.items() if m is manifest)
+
+
+def _is_stream(artifact: Artifact) -> bool:
+    head = artifact.head[:65536]
+    return any(line.lstrip().startswith("IISGUARD-CAPTURE ") for line in head.splitlines()[:200])
+
+
+def _stream(found: _Found, artifact: Artifact) -> None:
+    """A saved capture stream (the script's -Stream output) expands into its files."""
+    from . import stream as capture_stream
+
+    try:
+        decoded = capture_stream.decode(artifact.text(), where=artifact.path)
+    except CollectionError as exc:
+        raise CaptureError(str(exc).split(": ", 1)[-1], where=artifact.path) from None
+    manifest = Manifest.from_data(decoded.manifest, where=f"{artifact.path}!/{MANIFEST}")
+    for name, data in decoded.files:
+        if name.casefold() == MANIFEST:
+            continue
+        member = Artifact(source=Path(name), path=f"{artifact.path}!/{name}", data=data)
+        member.hint["relpath"] = name
+        manifest.apply(member, name)
+        found.artifacts.append(member)
+    if decoded.host:
+        found.hosts.append(decoded.host)
+    elif manifest.host:
+        found.hosts.append(manifest.host)
+    found.extra_sections.extend(manifest.sections + decoded.sections)
+
+
+def _zip(found: _Found, file: Path, base: Path) -> None:
+    """A capture folder's zip: members become in-memory artifacts named zip!/member."""
+    recorded = _recorded(file, base)
+    try:
+        with zipfile.ZipFile(file) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise CaptureError(
+                    f"the archive holds {len(members):,} files, over the {MAX_ZIP_MEMBERS:,} limit",
+                    where=recorded,
+                )
+            manifest = Manifest()
+            for info in members:
+                if PurePosixPath(info.filename).name.casefold() == MANIFEST:
+                    manifest = Manifest.from_data(
+                        yaml.safe_load(zf.read(info).decode("utf-8-sig", "replace")),
+                        where=f"{recorded}!/{info.filename}",
+                    )
+            for info in members:
+                name = info.filename
+                if PurePosixPath(name).name.casefold() == MANIFEST or any(
+                    p.startswith(".") for p in PurePosixPath(name).parts
+                ):
+                    continue
+                if info.file_size > MAX_ARTIFACT_BYTES:
+                    raise CaptureError(f"{name} is {info.file_size:,} bytes, over the limit", where=recorded)
+                with zf.open(info) as fh:
+                    data = fh.read(MAX_ARTIFACT_BYTES + 1)
+                member = Artifact(source=Path(name), path=f"{recorded}!/{name}", data=data)
+                member.hint["relpath"] = name
+                manifest.apply(member, name)
+                found.artifacts.append(member)
+            if manifest.host:
+                found.hosts.append(manifest.host)
+            found.extra_sections.extend(manifest.sections)
+    except (zipfile.BadZipFile, OSError, yaml.YAMLError) as exc:
+        raise CaptureError(f"cannot read the archive ({type(exc).__name__})", where=recorded) from None
+
+
+def collect(paths: Iterable[str], *, output: str | None = None) -> tuple[_Found, Path]:
+    base = Path(output).resolve().parent if output and output != "-" else Path.cwd()
+    skip = {Path(output).resolve()} if output and output != "-" else set()
+    found = _Found()
+    for raw in paths:
+        item = Path(raw)
+        if not item.exists():
+            raise CaptureError("no such file or folder", where=raw)
+        _walk(found, item.resolve(), base, skip)
+    return found, base
+
+
+def import_paths(
+    paths: list[str],
+    *,
+    output: str | None,
+    host: str | None = None,
+    kind: str | None = None,
+    strict: bool = False,
+    parsers: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Import files and folders into one snapshot; write it atomically to `output` when given."""
+    if not paths:
+        raise CaptureError("nothing to import: give at least one file or folder")
+    found, _base = collect(paths, output=output)
+    if not found.artifacts:
+        raise CaptureError(f"no files to import in {', '.join(paths)}")
+    manifests = [m for m in found.manifests.values() if m is not None]
+    main = Manifest()
+    main.host = next((h for h in found.hosts if h), None)
+    if len({h.casefold() for h in found.hosts if h}) > 1:
+        log.warning(
+            "the captures name several hosts (%s); using %s", ", ".join(sorted(set(found.hosts))), main.host
+        )
+    for m in manifests:
+        main.collected_at = main.collected_at or m.collected_at
+        for k, v in m.host_facts.items():
+            main.host_facts.setdefault(k, v)
+        for k, v in m.environment.items():
+            main.environment.setdefault(k, v)
+        main.sections.extend(m.sections)
+    first = Path(paths[0]).resolve()
+    fallback = (first if first.is_dir() else first.parent).name or None
+    data = build_snapshot(
+        found.artifacts,
+        host=host,
+        kind=kind,
+        manifest=main,
+        parsers=parsers,
+        sections=found.extra_sections,
+        fallback_host=fallback,
+        collected_at=None if main.collected_at else (_stamp(found.newest) if found.newest else None),
+    )
+    if output and output != "-":
+        snapmod.save(data, output)
+    collection = data["collection"]
+    if strict and (collection.get("warnings") or collection.get("unrecognized")):
+        raise StrictImportError(
+            f"--strict: {len(collection.get('warnings') or [])} warning(s) and "
+            f"{len(collection.get('unrecognized') or [])} unrecognized file(s)",
+            data,
+        )
+    return data

@@ -1,0 +1,179 @@
+"""The capture stream: what the capture script prints with -Stream (remote collection reads it).
+
+    IISGUARD-CAPTURE 1 host=<NAME>
+    IISGUARD-SECTION name=<section> status=<ok|partial|failed|absent> message=<text>
+    IISGUARD-FILE name=<relative/path> bytes=<n> sha256=<hex>
+    <base64 of the file's raw bytes, wrapped at 76 characters per line>
+    IISGUARD-END-FILE
+    ... (more SECTION / FILE blocks, any order)
+    IISGUARD-DONE files=<n>
+
+Header values are percent-encoded (RFC 3986, UTF-8). The decoder ignores noise before the CAPTURE
+line and after DONE, tolerates CRLF and blank lines, and raises CollectionError on truncation, a
+size or sha256 mismatch, or bad base64. The folder the script writes without -Stream holds the same
+files; its capture.yaml travels in the stream as a FILE too, so file kinds and token owners survive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import yaml
+
+from ..errors import CollectionError
+
+VERSION = "1"
+WRAP = 76
+MANIFEST = "capture.yaml"
+STATUSES = ("ok", "partial", "failed", "absent")
+_HEADER = re.compile(r"^IISGUARD-(CAPTURE|SECTION|FILE|END-FILE|DONE)(?:\s+(.*))?$")
+
+
+@dataclass
+class CaptureStream:
+    host: str | None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    sections: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """capture.yaml from the stream, parsed, if the script sent one."""
+        for name, data in self.files:
+            if name.replace("\\", "/").casefold() == MANIFEST:
+                loaded = yaml.safe_load(data.decode("utf-8-sig", "replace"))
+                return loaded if isinstance(loaded, dict) else None
+        return None
+
+
+def _value(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _pairs(rest: str | None, where: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for token in (rest or "").split():
+        key, sep, value = token.partition("=")
+        if not sep:
+            raise CollectionError(f"capture stream: malformed header field {token[:40]!r}", where=where)
+        out[key] = unquote(value)
+    return out
+
+
+def encode(folder: Path, host: str | None = None, sections: list[dict[str, Any]] | None = None) -> str:
+    """What the capture script prints for a capture folder (host and sections default to its capture.yaml)."""
+    folder = Path(folder)
+    manifest: dict[str, Any] = {}
+    if (folder / MANIFEST).is_file():
+        loaded = yaml.safe_load((folder / MANIFEST).read_text("utf-8-sig"))
+        manifest = loaded if isinstance(loaded, dict) else {}
+    host = host or manifest.get("host") or folder.resolve().name
+    if sections is None:
+        sections = [s for s in manifest.get("sections") or [] if isinstance(s, dict)]
+    lines = [f"IISGUARD-CAPTURE {VERSION} host={_value(str(host))}"]
+    for s in sections:
+        lines.append(
+            f"IISGUARD-SECTION name={_value(str(s.get('name', '')))} status={_value(str(s.get('status', '')))} "
+            f"message={_value(str(s.get('message', '')))}"
+        )
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        data = path.read_bytes()
+        name = path.relative_to(folder).as_posix()
+        lines.append(
+            f"IISGUARD-FILE name={_value(name)} bytes={len(data)} sha256={hashlib.sha256(data).hexdigest()}"
+        )
+        b64 = base64.b64encode(data).decode("ascii")
+        lines.extend(b64[i : i + WRAP] for i in range(0, len(b64), WRAP))
+        lines.append("IISGUARD-END-FILE")
+    lines.append(f"IISGUARD-DONE files={len(files)}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def decode(text: str, where: str = "capture stream") -> CaptureStream:
+    """Parse the script's output; see the module docstring for what is tolerated and what is refused."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("IISGUARD-CAPTURE")), None)
+    if start is None:
+        raise CollectionError("no IISGUARD-CAPTURE line: this is not capture-script output", where=where)
+    m = _HEADER.match(lines[start].strip())
+    head = (m.group(2) if m else "") or ""
+    version, _, rest = head.partition(" ")
+    if version != VERSION:
+        raise CollectionError(
+            f"capture stream version {version or '?'} is not supported (expected {VERSION})", where=where
+        )
+    stream = CaptureStream(host=_pairs(rest, where).get("host") or None)
+    current: dict[str, Any] | None = None
+    chunks: list[str] = []
+    i = start + 1
+    while i < len(lines):
+        raw = lines[i].strip()
+        i += 1
+        if current is not None:
+            if raw == "IISGUARD-END-FILE":
+                stream.files.append((current["name"], _file_bytes(current, chunks, where)))
+                current, chunks = None, []
+            elif raw.startswith("IISGUARD-"):
+                raise CollectionError(
+                    f"file {current['name']!r} is not closed by IISGUARD-END-FILE "
+                    f"(output truncated after {len(stream.files)} files)",
+                    where=where,
+                )
+            elif raw:
+                chunks.append(raw)
+            continue
+        if not raw:
+            continue
+        m = _HEADER.match(raw)
+        if m is None:
+            continue  # noise between blocks (a warning the shell printed)
+        word, fields = m.group(1), _pairs(m.group(2), where)
+        if word == "SECTION":
+            status = fields.get("status", "")
+            if not fields.get("name") or status not in STATUSES:
+                raise CollectionError(f"capture stream: bad SECTION line {raw[:80]!r}", where=where)
+            entry = {"name": fields["name"], "status": status}
+            if fields.get("message"):
+                entry["message"] = fields["message"]
+            stream.sections.append(entry)
+        elif word == "FILE":
+            if not fields.get("name"):
+                raise CollectionError("capture stream: FILE without a name", where=where)
+            current = fields
+        elif word == "DONE":
+            expected = fields.get("files", "")
+            if not expected.isdigit() or int(expected) != len(stream.files):
+                raise CollectionError(
+                    f"capture stream announces {expected or '?'} files but holds {len(stream.files)}",
+                    where=where,
+                )
+            return stream
+        elif word == "CAPTURE":
+            raise CollectionError("capture stream: a second IISGUARD-CAPTURE line before DONE", where=where)
+    raise CollectionError(
+        f"output truncated after {len(stream.files)} files (no IISGUARD-DONE line)", where=where
+    )
+
+
+def _file_bytes(fields: dict[str, str], chunks: list[str], where: str) -> bytes:
+    name = fields["name"]
+    try:
+        data = base64.b64decode("".join(chunks), validate=True)
+    except (binascii.Error, ValueError):
+        raise CollectionError(f"file {name!r}: bad base64", where=where) from None
+    expected = fields.get("bytes", "")
+    if not expected.isdigit() or int(expected) != len(data):
+        raise CollectionError(
+            f"file {name!r}: {len(data)} bytes, the header says {expected or '?'}", where=where
+        )
+    digest = fields.get("sha256", "").lower()
+    if digest != hashlib.sha256(data).hexdigest():
+        raise CollectionError(f"file {name!r}: sha256 mismatch (damaged in transit)", where=where)
+    return data

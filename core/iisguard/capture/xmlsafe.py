@@ -1,0 +1,172 @@
+"""Untrusted XML in, a small element tree with line numbers out.
+
+Parsing goes through defusedxml's expat parser with DTDs forbidden: every XML bomb (entity expansion,
+external entities, parameter entities) needs a DTD, so refusing the DTD refuses them all. ElementTree
+elements carry no line numbers, so a target records expat's CurrentLineNumber at each start tag.
+Comments are dropped (real applicationHost.config files hold commented-out `<location>` examples).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import DefusedXMLParser
+
+from ..errors import CaptureError
+from .base import Artifact
+
+# Real configuration files nest about a dozen levels; anything this deep is hostile or broken.
+MAX_DEPTH = 256
+FRAGMENT = "#fragment"
+_JUNK_AFTER_ROOT = 9  # expat XML_ERROR_JUNK_AFTER_DOC_ELEMENT
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
+
+
+@dataclass(eq=False)
+class Node:
+    """One element: local tag name (namespace dropped), attributes, 1-based line of its start tag."""
+
+    tag: str
+    attrs: dict[str, str]
+    line: int
+    children: list[Node] = field(default_factory=list)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.attrs.get(name, default)
+
+    def child(self, tag: str) -> Node | None:
+        return next((c for c in self.children if c.tag == tag), None)
+
+    def all(self, tag: str) -> list[Node]:
+        return [c for c in self.children if c.tag == tag]
+
+    def find(self, *tags: str) -> Node | None:
+        """The first descendant along a path of tags, e.g. find("security", "authentication")."""
+        node: Node | None = self
+        for tag in tags:
+            node = node.child(tag) if node is not None else None
+        return node
+
+    def iter(self) -> Iterator[Node]:
+        """This element and every descendant, in document order (iterative: no recursion limit)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+class _Target:
+    """ElementTree parser target that builds Nodes and stamps each with the line expat is on."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.parser: Any = None
+        self.stack: list[Node] = []
+        self.root: Node | None = None
+        self.last_end_line = 0  # where the most recent top-level element closed
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        line = int(self.parser.CurrentLineNumber) if self.parser is not None else 0
+        if len(self.stack) >= MAX_DEPTH:
+            raise CaptureError(
+                f"XML nested deeper than {MAX_DEPTH} elements; refused", where=f"{self.where}:{line}"
+            )
+        node = Node(tag.rsplit("}", 1)[-1], dict(attrs), line)
+        if self.stack:
+            self.stack[-1].children.append(node)
+        else:
+            self.root = node
+        self.stack.append(node)
+
+    def end(self, tag: str) -> None:
+        self.stack.pop()
+        if len(self.stack) == 1 and self.parser is not None:
+            self.last_end_line = int(self.parser.CurrentLineNumber)
+
+    def data(self, text: str) -> None:
+        pass
+
+    def close(self) -> Node | None:
+        return self.root
+
+
+def _parse(text: str, where: str) -> tuple[Node, _Target]:
+    target = _Target(where)
+    parser = DefusedXMLParser(target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    target.parser = parser.parser
+    try:
+        parser.feed(text)
+        parser.close()
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        line = int(parser.parser.CurrentLineNumber or 1)
+        what = {
+            DTDForbidden: "declares a DTD (<!DOCTYPE ...>)",
+            EntitiesForbidden: "declares an entity",
+            ExternalReferenceForbidden: "references an external entity",
+        }[type(exc)]
+        raise CaptureError(
+            f"refused: the XML {what}; DTDs and entities allow expansion bombs and reading other files, "
+            "so iisguard never processes them (IIS configuration files have none)",
+            where=f"{where}:{line}",
+        ) from None
+    except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
+        code = getattr(exc, "code", None)
+        line = (getattr(exc, "position", None) or (1, 0))[0]
+        reason = str(exc).split(": line ", 1)[0]
+        error = CaptureError(f"not well-formed XML ({reason})", where=f"{where}:{line}")
+        error.xml_code = code  # type: ignore[attr-defined]
+        raise error from None
+    except (UnicodeError, ValueError) as exc:
+        raise CaptureError(f"cannot read as XML ({type(exc).__name__})", where=where) from None
+    if target.root is None:
+        raise CaptureError("no XML element found", where=where)
+    return target.root, target
+
+
+def _blank(text: str) -> str:
+    """Same length and line breaks, no content: keeps expat's line numbers right after an edit."""
+    return re.sub(r"[^\r\n]", " ", text)
+
+
+def parse_text(text: str, where: str, *, fragments: bool = False) -> tuple[Node, list[tuple[int, str]]]:
+    """Parse XML text; returns the root and notes `(line, message)` about text that was skipped.
+
+    Leading lines before the first `<` (a console prompt, an echoed command) are skipped. With
+    `fragments`, several top-level elements (a pasted section or two) are read under a synthetic root
+    whose tag is FRAGMENT, and text after the document element is ignored with a note.
+    """
+    notes: list[tuple[int, str]] = []
+    text = text.lstrip("\ufeff")
+    first = text.find("<")
+    if first > 0 and text[:first].strip():
+        skipped = text[:first].count("\n") + (0 if text[:first].endswith("\n") else 1)
+        notes.append((1, f"skipped {skipped} line(s) before the XML starts"))
+        cut = text.rfind("\n", 0, first) + 1
+        text = _blank(text[:cut]) + text[cut:]
+    # We feed decoded text, so the declaration's encoding is moot; expat also rejects one that is not
+    # at the very start (after a skipped prompt, or inside the fragment wrapper): blank it.
+    decl = _XML_DECL.match(text)
+    if decl:
+        text = _blank(decl.group(0)) + text[decl.end() :]
+    try:
+        return _parse(text, where)[0], notes
+    except CaptureError as exc:
+        if not fragments or getattr(exc, "xml_code", None) != _JUNK_AFTER_ROOT:
+            raise
+    # Several top-level elements, or trailing text: parse again inside a wrapper on the same line.
+    root, target = _parse(f"<{FRAGMENT[1:]}>{text}</{FRAGMENT[1:]}>", where)
+    root.tag = FRAGMENT
+    if len(root.children) == 1:
+        notes.append((target.last_end_line, "ignored text after the end of the XML document"))
+        return root.children[0], notes
+    return root, notes
+
+
+def load(artifact: Artifact, *, fragments: bool = False) -> tuple[Node, list[tuple[int, str]]]:
+    """Parse an artifact's whole text (size-limited by Artifact.text)."""
+    return parse_text(artifact.text(), artifact.path, fragments=fragments)
