@@ -47,6 +47,19 @@ def prompt(line: str) -> Prompt | None:
     return None
 
 
+_BANNER = re.compile(
+    r"^(?:Microsoft Windows \[Vers\S* [\d.]+\]|\(c\) .*Microsoft Corporation.*|Copyright \(C\) .*Microsoft Corporation.*"
+    r"|Windows PowerShell|PowerShell \d+\.\d+\.\d+|Install the latest PowerShell.*|Try the new cross-platform PowerShell.*"
+    r"|Loading personal and system profiles took \d+ms\.)$",
+    re.IGNORECASE,
+)
+
+
+def is_banner(line: str) -> bool:
+    """Console start-up lines that precede a pasted capture (`Microsoft Windows [Version ...]`)."""
+    return bool(_BANNER.match(line.strip()))
+
+
 def note_prompt(p: Prompt, builder: Builder) -> None:
     """A remote prompt (`[WEB01]: PS C:\\>`) names the host the capture came from."""
     if p.host and not sids_like(p.host):

@@ -173,6 +173,8 @@ def sid_for(name: str | None) -> str | None:
     if sep and domain.casefold() not in BUILTIN_DOMAINS:
         return None
     sid = _LOCAL_BY_NAME.get((account if sep else text).casefold())
+    if sid is None and sep:
+        sid = sids.well_known_sid(account)  # VORDEFINIERT\IIS_IUSRS, NT-AUTORITÄT\IUSR
     if sid and not sep and not _bare_ok(sid):
         return None  # `RED` or `DIENST` alone may be anyone's account; only qualified names count
     return sid
@@ -180,3 +182,11 @@ def sid_for(name: str | None) -> str | None:
 
 def _bare_ok(sid: str) -> bool:
     return sid.startswith(("S-1-1-", "S-1-3-", "S-1-5-32-"))
+
+
+def bare_names() -> tuple[str, ...]:
+    """Principal names Windows prints without a domain (`Everyone`, `CREATOR OWNER`, `Jeder`), longest first."""
+    names = {n for n in sids.WELL_KNOWN if "\\" not in n}
+    names |= {"OWNER RIGHTS", "CONSOLE LOGON", "LOCAL"}
+    names |= {n for sid, group in _LOCALIZED.items() if sid.startswith(("S-1-1-", "S-1-3-")) for n in group}
+    return tuple(sorted(names, key=len, reverse=True))
