@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .. import __version__
 from ..atomic import write_text
+from ..engine import baseline, policy, waivers
 from ..engine.evaluate import Notice, Report, effective_rules, evaluate, now
 from ..engine.findings import Severity
 from ..engine.selection import select
@@ -64,11 +66,51 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="exit 1 when an active failure is at or above this severity "
         "(critical, high, medium, low, info, or never; default medium)",
     )
-    p.add_argument("--rule", dest="rules", action="append", default=[], metavar="ID", help="run only these rules (globs)")
-    p.add_argument("--skip-rule", dest="skip_rules", action="append", default=[], metavar="ID", help="do not run these rules")
-    p.add_argument("--strict", action="store_true", help="re-raise rule crashes instead of reporting them (for rule authors)")
-    p.add_argument("--skip-broken-plugins", action="store_true", help="scan without packs that fail to load (reported)")
-    p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load rule-pack modules from a folder")
+    p.add_argument(
+        "--rule", dest="rules", action="append", default=[], metavar="ID", help="run only these rules (globs)"
+    )
+    p.add_argument(
+        "--skip-rule",
+        dest="skip_rules",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="do not run these rules",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="re-raise rule crashes instead of reporting them (for rule authors)",
+    )
+    p.add_argument(
+        "--skip-broken-plugins", action="store_true", help="scan without packs that fail to load (reported)"
+    )
+    p.add_argument(
+        "--rules-dir", action="append", default=[], metavar="DIR", help="load rule-pack modules from a folder"
+    )
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="profile to start from: a name in policies/profiles (baseline, cis-iis10, stig-iis10) or a file; "
+        "default baseline",
+    )
+    p.add_argument(
+        "--policy",
+        dest="policies",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="organization policy (repeatable; later files override earlier ones); "
+        f"default ./{policy.AUTO_POLICY} when it exists",
+    )
+    p.add_argument(
+        "--no-waivers", action="store_true", help="ignore waivers: every failure shows and gates (audits)"
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="PREVIOUS.sarif",
+        help="a previous SARIF report: failures already in it are 'unchanged' and do not gate, fixed ones are 'absent'",
+    )
     p.set_defaults(func=run)
 
 
@@ -77,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     outputs: list[OutputSpec] = args.formats or [OutputSpec("text", "-")]
     for out in outputs:
         if out.format not in plugins.reporters:
-            raise UsageError(f"unknown format {out.format!r} (available: {', '.join(sorted(plugins.reporters))})")
+            raise UsageError(
+                f"unknown format {out.format!r} (available: {', '.join(sorted(plugins.reporters))})"
+            )
     if sum(1 for o in outputs if o.path == "-") > 1:
         raise UsageError("only one --format may write to stdout")
 
@@ -96,13 +140,45 @@ def run(args: argparse.Namespace) -> int:
             print(f"iisguard: error: {line}", file=sys.stderr)
         raise SnapshotError(errors[-1])
 
-    selected = select(plugins.rules, only=args.rules, skip=args.skip_rules)
-    report = Report(hosts=[], rules=effective_rules(selected), tool_version=__version__, started_at=now(), fail_on=args.fail_on)
+    today = datetime.now(UTC).date()
+    policy_files = list(args.policies)
+    auto = None if policy_files else policy.auto_policy()
+    if auto is not None:
+        policy_files.append(str(auto))
+    chosen = policy.resolve(plugins.rules, profile=args.profile, policies=policy_files, today=today)
+    previous = baseline.load(args.baseline) if args.baseline else None
+
+    selected = select(
+        chosen.catalog(plugins.rules),
+        only=args.rules,
+        skip=args.skip_rules,
+        enabled=chosen.enabled,
+        overrides=chosen.overrides,
+    )
+    report = Report(
+        hosts=[],
+        rules=effective_rules(selected),
+        tool_version=__version__,
+        started_at=now(),
+        fail_on=args.fail_on,
+        profile=chosen.profile,
+    )
     for pack in plugins.broken:
         report.notices.append(Notice("error", f"rule pack not loaded: {pack.label}: {pack.error}", "plugin"))
+    if auto is not None:
+        report.notices.append(Notice("note", f"using policy {auto} found in the working directory", "policy"))
     for snap in snapshots:
         plugins.pm.hook.iisguard_snapshot_loaded(snapshot=snap)
         report.hosts.append(evaluate(snap, selected, strict=args.strict))
+    if args.no_waivers:
+        if chosen.waivers:
+            report.notices.append(
+                Notice("note", f"--no-waivers: {len(chosen.waivers)} waiver(s) ignored", "waiver")
+            )
+    else:
+        waivers.apply(report, chosen.waivers, today)
+    if previous is not None:
+        baseline.apply(report, previous)
     report.finished_at = now()
 
     for out in outputs:
