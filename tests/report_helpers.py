@@ -344,4 +344,6 @@ def assert_golden(name: str, text: str, root: Path) -> None:
         return
     assert path.is_file(), f"{path} is missing: run the tests once with IISGUARD_UPDATE_GOLDEN=1"
     want = path.read_text(encoding="utf-8")
-    assert got == want, f"{name} differs from {path}; if the change is intended, rerun with IISGUARD_UPDATE_GOLDEN=1"
+    assert got == want, (
+        f"{name} differs from {path}; if the change is intended, rerun with IISGUARD_UPDATE_GOLDEN=1"
+    )

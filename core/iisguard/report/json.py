@@ -50,7 +50,6 @@ Top level::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +57,7 @@ from typing import Any
 from ..engine.evaluate import HostResult, Report, now
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
-from .base import SEVERITIES, Locator, state
+from .base import SEVERITIES, Locator, json_text, state
 
 FORMAT = "iisguard-findings"
 VERSION = 1
@@ -72,7 +71,7 @@ class JsonReporter:
     base: str | None = field(default=None, repr=False)  # locations are relative to this (default: cwd)
 
     def render(self, report: Report) -> str:
-        return json.dumps(self.build(report), indent=2, ensure_ascii=False, default=str) + "\n"
+        return json_text(self.build(report))
 
     def build(self, report: Report) -> dict[str, Any]:
         locator = Locator(report.findings(), self.base)

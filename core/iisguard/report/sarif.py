@@ -13,8 +13,7 @@ The document is built with the ``sarif-om`` object model and serialized without 
 
 from __future__ import annotations
 
-import json
-import math
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -27,7 +26,7 @@ from ..engine.evaluate import HostResult, Notice, Report
 from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..plugins import hookimpl
-from .base import Locator, logical_name, sort_key
+from .base import Locator, json_text, logical_name, sort_key
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "iisguard/v1"
@@ -58,12 +57,8 @@ class SarifReporter:
 
     def render(self, report: Report) -> str:
         log = to_json(self.build(report))
-        ordered = {
-            "$schema": log.pop("$schema"),
-            "version": log.pop("version"),
-            **log,
-        }  # header first for readers
-        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+        # The header first, for readers.
+        return json_text({"$schema": log.pop("$schema"), "version": log.pop("version"), **log})
 
     def build(self, report: Report) -> om.SarifLog:
         locator = Locator((f for f in report.findings() if f.outcome is Outcome.FAIL), self.base)
@@ -166,13 +161,21 @@ class _Note:
 
 
 def _notices_for(report: Report, host: HostResult) -> Iterable[_Note]:
+    # One notification per rule, not per resource: a rule can lack data for thousands of objects.
+    grouped: dict[tuple[str, Outcome], list[Finding]] = {}
     for f in sorted(host.findings, key=sort_key):
-        if f.outcome is Outcome.ERROR:
-            yield _Note(f"{f.rule_id} errored on {f.host} ({f.resource}): {f.message}", "error", f.rule_id)
-        elif f.outcome is Outcome.NOT_REVIEWED:
-            yield _Note(
-                f"{f.rule_id} not reviewed on {f.host} ({f.resource}): {f.message}", "warning", f.rule_id
-            )
+        if f.outcome in (Outcome.ERROR, Outcome.NOT_REVIEWED):
+            grouped.setdefault((f.rule_id, f.outcome), []).append(f)
+    for (rule_id, outcome), findings in grouped.items():
+        what = "errored" if outcome is Outcome.ERROR else "not reviewed"
+        first = findings[0]
+        if len(findings) == 1:
+            where = f"({first.resource})"
+        else:
+            names = ", ".join(f.resource for f in findings[:3])
+            where = f"for {len(findings)} resources ({names}{', ...' if len(findings) > 3 else ''})"
+        level = "error" if outcome is Outcome.ERROR else "warning"
+        yield _Note(f"{rule_id} {what} on {host.host} {where}: {first.message}", level, rule_id)
     for section in host.sections:
         status = section.get("status")
         if status in ("failed", "partial"):
@@ -226,9 +229,6 @@ def _descriptor(rule: Rule | None, rule_id: str) -> om.ReportingDescriptor:
         "tags": list(rule.all_tags),
         "security-severity": rule.severity.security_severity,
         "precision": "high",
-        "problem.severity": rule.severity.sarif_level
-        if rule.severity.sarif_level != "note"
-        else "recommendation",
     }
     if rule.category:
         properties["category"] = rule.category
@@ -336,6 +336,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+@functools.cache
 def _information_uri() -> str | None:
     try:
         meta = metadata.metadata("iisguard")
@@ -351,36 +352,47 @@ def _information_uri() -> str | None:
 
 # --- serialization -------------------------------------------------------------------------------
 
-# Defaults sarif-om fills in that mean "not set" (-1 indexes) or restate the schema default.
-_UNSET_DEFAULTS = {-1, -1.0}
-
 
 def to_json(value: Any) -> Any:
     """A sarif-om object tree as plain JSON data: camelCase keys, no nulls, no placeholder defaults."""
-    if attr.has(type(value)):
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    fields = _fields(type(value))
+    if fields is not None:
         out: dict[str, Any] = {}
-        for f in attr.fields(type(value)):
-            item = getattr(value, f.name)
-            if item is None:
+        for name, key, unset in fields:
+            item = getattr(value, name)
+            if item is None or (unset is not None and item == unset and not isinstance(item, bool)):
                 continue
-            if isinstance(f.default, attr.Factory) or f.name == "language":  # type: ignore[arg-type]
-                continue  # newlineSequences, contents, language: the schema's own defaults
-            if (
-                isinstance(item, (int, float))
-                and not isinstance(item, bool)
-                and item in _UNSET_DEFAULTS
-                and item == f.default
-            ):
-                continue
-            out[f.metadata.get("schema_property_name", f.name)] = to_json(item)
+            out[key] = to_json(item)
         return out
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
+    return str(value)
+
+
+_FIELDS: dict[type, list[tuple[str, str, Any]] | None] = {}
+
+
+def _fields(cls: type) -> list[tuple[str, str, Any]] | None:
+    """(attribute, JSON key, value meaning "not set") per attrs field of a sarif-om class, or None."""
+    if cls in _FIELDS:
+        return _FIELDS[cls]
+    if not attr.has(cls):
+        _FIELDS[cls] = None
+        return None
+    out = []
+    for f in attr.fields(cls):
+        if isinstance(f.default, attr.Factory) or f.name == "language":  # type: ignore[arg-type]
+            continue  # newlineSequences, contents, language: sarif-om fills in the schema's own defaults
+        unset = (
+            f.default if f.default in (-1, -1.0) and not isinstance(f.default, bool) else None
+        )  # -1 indexes
+        out.append((f.name, f.metadata.get("schema_property_name", f.name), unset))
+    _FIELDS[cls] = out
+    return out
 
 
 REPORTER = SarifReporter()

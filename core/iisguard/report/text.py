@@ -46,6 +46,10 @@ class TextReporter:
             report, color, Locator((f for f in report.findings() if f.outcome is Outcome.FAIL), self.base)
         ).text()
 
+    def render_terminal(self, report: Report) -> str:
+        """The same text with colour, for a terminal (the CLI calls this when stdout is a TTY)."""
+        return self.render(report, color=True)
+
 
 class _Writer:
     def __init__(self, report: Report, color: bool, locator: Locator) -> None:
