@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from iisguard import Parameter, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
+from dataclasses import replace
 
+from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_reviewed, passed, rule, sids
+
+from . import _acl_helpers as acl_helpers
 from . import _common as c
 
 PRIVILEGED_GROUP_PARAMS = [
@@ -141,7 +144,603 @@ def _judge(resource, where, name, m: c.Membership, at):
     return passed(resource, f"Anonymous identity {name} {where} is in no privileged group.", at=at)
 
 
-RULES: list = [anon_privileged_group]
+def _is_pool_identity(loc: c.AnonLocation) -> bool:
+    return loc.identity is not None and loc.identity.type not in ("IUSR", "custom")
+
+
+def _undecided(loc: c.AnonLocation):
+    """not_reviewed / not_applicable for a location whose anonymous identity cannot be judged, else None."""
+    if loc.anonymous is None:
+        return not_reviewed(loc.key, f"No anonymous authentication settings were captured for '{loc.path}'.")
+    if not loc.enabled:
+        return not_applicable(
+            loc.key, f"Anonymous authentication is disabled at '{loc.path}'.", at=loc.anonymous
+        )
+    if loc.identity is None:
+        return not_reviewed(
+            loc.key,
+            f"Anonymous requests at '{loc.path}' run as the application pool identity, but the pool was not captured.",
+            at=loc.anonymous,
+        )
+    return None
+
+
+@rule(
+    id="IIS-ANON-002",
+    name="anon.not_pool_identity",
+    title="Anonymous identity is not the app pool identity",
+    severity="low",
+    category="anon",
+    description="Anonymous authentication runs requests as IUSR or a configured account instead of the "
+    'application pool identity (userName="").',
+    rationale="With IUSR, every site's anonymous requests share one identity, so content ACLs for it cannot "
+    "separate sites; with the pool identity, each site's anonymous requests are confined to its own pool's SID.",
+    remediation="appcmd set config -section:system.webServer/security/authentication/anonymousAuthentication "
+    '/userName:"" /commit:apphost\n'
+    "Set-WebConfigurationProperty -PSPath IIS:\\ -Filter system.webServer/security/authentication/"
+    "anonymousAuthentication -Name userName -Value ''",
+    references=[c.CIS_1_6, c.MS_APASANON],
+    needs=("iis",),
+    default_enabled=False,
+)
+def anon_not_pool_identity(snap, params):
+    """Anonymous identity is not the app pool identity.
+
+    Checks: at every site, application and configured folder with anonymous authentication enabled,
+    whether the effective userName is empty (the pool identity). An absent userName inherits IUSR and
+    fails, as does any configured account. Off in the baseline profile: IUSR is the install default
+    everywhere; on in the CIS profile.
+    Why: CIS 1.6 recommends the pool identity as anonymous identity so that anonymous access to one site's
+    content can be restricted to that site's pool SID; IUSR is shared by all sites (MS-APASANON).
+    Bad: `<anonymousAuthentication enabled="true" userName="IUSR"/>` (the default).
+    Good: `<anonymousAuthentication enabled="true" userName=""/>`.
+    Remediation: `appcmd set config -section:anonymousAuthentication /userName:"" /commit:apphost` and
+    grant each site's content to `IIS APPPOOL\\<pool>` instead of IUSR.
+    References: CIS IIS 10 1.6; Application Pool Identity as Anonymous User (Microsoft).
+    """
+    for loc in c.anonymous_locations(snap):
+        undecided = _undecided(loc)
+        if undecided is not None:
+            yield undecided
+        elif _is_pool_identity(loc):
+            yield passed(
+                loc.key, f"Anonymous requests at '{loc.path}' run as the pool identity.", at=loc.anonymous
+            )
+        else:
+            yield fail(
+                loc.key,
+                f"Anonymous requests at '{loc.path}' run as {loc.identity.name}, an identity shared across sites, "
+                'so content ACLs cannot isolate this site; set anonymous userName to "" (the pool identity).',
+                at=loc.anonymous,
+                identity=loc.identity.name,
+            )
+
+
+@rule(
+    id="IIS-ANON-003",
+    name="anon.custom_account",
+    title="Anonymous identity is a domain or custom account with network credentials",
+    severity="medium",
+    category="anon",
+    description="Anonymous authentication runs requests as a configured local or domain account rather than "
+    "IUSR or the pool identity.",
+    rationale="Such an account has a password stored in configuration and can authenticate to other machines, "
+    "so every anonymous visitor's requests carry real network credentials.",
+    remediation='appcmd set config "<site>" -section:system.webServer/security/authentication/'
+    'anonymousAuthentication /userName:"" /password:"" /commit:apphost\n'
+    "Set-WebConfigurationProperty -PSPath IIS:\\ -Location '<site>' -Filter "
+    "system.webServer/security/authentication/anonymousAuthentication -Name userName -Value 'IUSR'",
+    references=[c.MS_BUILTIN, c.CIS_2_8, c.MS_ANON],
+    parameters=[Parameter("allowed_accounts", [], "Anonymous accounts allowed by policy (globs)")],
+    needs=("iis",),
+)
+def anon_custom_account(snap, params):
+    """Anonymous identity is a domain or custom account with network credentials.
+
+    Checks: at every location with anonymous authentication enabled, whether the effective anonymous
+    identity is a configured account (userName set to something other than IUSR, compared by SID, so
+    `IUSR`, `NT AUTHORITY\\IUSR` and `S-1-5-17` are all IUSR). Built-in accounts and the pool identity pass;
+    accounts matching `allowed_accounts` are not applicable.
+    Why: IUSR has no password and acts anonymously on the network (MS-BUILTIN); a custom account needs a
+    stored password (CIS 2.8) and gives anonymous visitors that account's network access.
+    Bad: `<anonymousAuthentication userName="CORP\\webanon" password="[enc:…:enc]"/>`.
+    Good: `userName="IUSR"` or `userName=""`.
+    Remediation: `appcmd set config "Shop" -section:anonymousAuthentication /userName:"" /password:""
+    /commit:apphost`; if network content is needed, use a virtual directory with the pool identity's
+    computer account granted on the share.
+    References: built-in IIS accounts (Microsoft); CIS IIS 10 2.8; anonymousAuthentication reference.
+    """
+    for loc in c.anonymous_locations(snap):
+        undecided = _undecided(loc)
+        if undecided is not None:
+            yield undecided
+            continue
+        ident = loc.identity
+        if ident.type != "custom" or c.account_scope(snap, ident.name) == "builtin":
+            yield passed(
+                loc.key, f"Anonymous requests at '{loc.path}' run as {ident.name}.", at=loc.anonymous
+            )
+            continue
+        allowed = c.matches_any(ident.name, params["allowed_accounts"])
+        if allowed:
+            yield not_applicable(
+                loc.key, f"Anonymous account {ident.name} is allow-listed ('{allowed}').", at=loc.anonymous
+            )
+            continue
+        scope = c.account_scope(snap, c.account_ref(ident.name))
+        yield fail(
+            loc.key,
+            f"Anonymous requests at '{loc.path}' run as {scope} account {ident.name}, whose password is stored in "
+            "configuration and which can authenticate on the network; use IUSR or the pool identity "
+            '(userName="") instead.',
+            at=loc.anonymous,
+            identity=ident.name,
+        )
+
+
+STRONGER_AUTH = (
+    ("windows", "Windows"),
+    ("basic", "Basic"),
+    ("digest", "Digest"),
+    ("client_certificate", "client certificate mapping"),
+)
+
+
+@rule(
+    id="IIS-ANON-004",
+    name="anon.mixed_with_stronger_auth",
+    title="Anonymous enabled where stronger auth is also configured, or on paths declared sensitive",
+    severity="low",
+    category="anon",
+    description="At one location anonymous authentication is enabled together with Windows, Basic, Digest or "
+    "client-certificate authentication, or at a path the organization declares sensitive.",
+    rationale="IIS serves a request anonymously whenever anonymous is enabled; the other methods are only "
+    "used when anonymous access is denied, so the stronger method is likely not protecting what was intended.",
+    remediation='appcmd set config "<site>/<path>" -section:system.webServer/security/authentication/'
+    "anonymousAuthentication /enabled:false /commit:apphost\n"
+    "Set-WebConfigurationProperty -PSPath IIS:\\ -Location '<site>/<path>' -Filter "
+    "system.webServer/security/authentication/anonymousAuthentication -Name enabled -Value False",
+    references=[c.CIS_2_2, c.MS_ANON],
+    parameters=[
+        Parameter(
+            "sensitive_paths",
+            [],
+            "Configuration paths (globs, e.g. 'Shop/admin*') that must not allow anonymous",
+        ),
+    ],
+    needs=("iis",),
+)
+def anon_mixed_with_stronger_auth(snap, params):
+    """Anonymous enabled where stronger auth is also configured, or on paths declared sensitive.
+
+    Checks: at every site, application and configured folder, the effective anonymous, Windows, Basic,
+    Digest and client-certificate-mapping settings (each read from the nearest configuration path that
+    sets it). Fails when anonymous is enabled together with any of the others, or when anonymous is
+    enabled at a path matching `sensitive_paths`.
+    Why: CIS 2.2 asks that sensitive features be restricted to authenticated principals; with anonymous
+    enabled IIS never challenges, so Windows or Basic authentication configured alongside it gives a
+    false sense of protection (MS-ANON).
+    Bad: `Shop/admin` with `anonymousAuthentication enabled="true"` and `windowsAuthentication enabled="true"`.
+    Good: `Shop/admin` with anonymous disabled and Windows authentication enabled.
+    Remediation: `appcmd set config "Shop/admin" -section:anonymousAuthentication /enabled:false
+    /commit:apphost`.
+    References: CIS IIS 10 2.2; anonymousAuthentication reference (Microsoft).
+    """
+    index = identities.auth_index(snap)
+    sensitive = params["sensitive_paths"]
+    for loc in c.anonymous_locations(snap):
+        if loc.anonymous is None:
+            yield not_reviewed(
+                loc.key, f"No anonymous authentication settings were captured for '{loc.path}'."
+            )
+            continue
+        if not loc.enabled:
+            yield passed(loc.key, f"Anonymous authentication is disabled at '{loc.path}'.", at=loc.anonymous)
+            continue
+        also = []
+        for section, label in STRONGER_AUTH:
+            entry = c.effective_section(index, loc.path, section)
+            if entry and entry[section].get("enabled"):
+                also.append(label)
+        marked = c.matches_any(loc.path, sensitive)
+        if also or marked:
+            why = (
+                f"together with {', '.join(also)} authentication, which IIS then never asks for"
+                if also
+                else f"although the path is declared sensitive ('{marked}')"
+            )
+            yield fail(
+                loc.key,
+                f"Anonymous authentication is enabled at '{loc.path}' {why}; disable anonymous there so only "
+                "authenticated users reach it.",
+                at=loc.anonymous,
+                also_enabled=also,
+            )
+        else:
+            yield passed(
+                loc.key, f"Only anonymous authentication is enabled at '{loc.path}'.", at=loc.anonymous
+            )
+
+
+@rule(
+    id="IIS-ANON-005",
+    name="anon.can_write_content",
+    title="Anonymous identity can write or modify web content",
+    severity="critical",
+    category="anon",
+    description="An allow ACE on a content folder (a virtual directory's physical path or a captured folder "
+    "below it) grants write, modify, delete, change-permissions or take-ownership to the anonymous identity "
+    "(IUSR, the custom account or the pool identity), to a group it is in, or to Everyone / Anonymous Logon.",
+    rationale="Anyone on the network can then plant or change content the server executes: a web shell is one "
+    "upload away.",
+    remediation='icacls "<folder>" /remove:g IUSR /remove:g Everyone /remove:g "ANONYMOUS LOGON"\n'
+    'icacls "<folder>" /grant "IIS APPPOOL\\<pool>:(OI)(CI)RX"',
+    references=[c.STIG_218750, c.STIG_218780, c.CIS_4_8, c.KB981949],
+    parameters=[
+        Parameter(
+            "allowed_writable_paths",
+            [],
+            "Folders anonymous users may write (globs on the path relative to the content root, e.g. 'uploads')",
+        ),
+    ],
+    needs=("iis", "acls"),
+)
+def anon_can_write_content(snap, params):
+    """Anonymous identity can write or modify web content.
+
+    Checks: for every virtual directory's physical path (compared with %SystemDrive% and friends expanded)
+    and every captured ACL below one, the anonymous identity in force at that configuration path (IUSR, a
+    custom account, or the pool identity plus IIS_IUSRS when userName=""), the groups it is known to be
+    in, Everyone and ANONYMOUS LOGON: any allow ACE granting a write-class right (F, M, W, D, WD, AD, DC,
+    WDAC, WO, GA, GW) to one of them fails, unless the folder matches `allowed_writable_paths`. A content
+    root whose ACL was not captured is not_reviewed.
+    Why: the default wwwroot grants IUSR nothing and IIS_IUSRS only read; write access for the anonymous
+    identity lets unauthenticated users change what the site serves and executes (STIG V-218750,
+    V-218780).
+    Bad: `icacls D:\\Sites\\Public` shows `Everyone:(OI)(CI)(M)` or `NT AUTHORITY\\IUSR:(OI)(CI)(W)`.
+    Good: `IIS APPPOOL\\Public:(OI)(CI)(RX)`, administrators and SYSTEM full, nothing writable by anonymous.
+    Remediation: `icacls D:\\Sites\\Public /remove:g Everyone /remove:g IUSR` and grant the pool SID read:
+    `icacls D:\\Sites\\Public /grant "IIS APPPOOL\\Public:(OI)(CI)RX"`.
+    References: IIS 10.0 Site STIG V-218750, V-218780; CIS IIS 10 4.8; KB981949 default ACLs.
+    """
+    index = identities.auth_index(snap)
+    allowed = params["allowed_writable_paths"]
+    roots: dict[
+        str, list[tuple[str, str, str | None, str]]
+    ] = {}  # path key -> (config path, site, pool, path)
+    for site in snap.sites:
+        for app in site.get("applications") or []:
+            app_path = str(app.get("path") or "/").rstrip("/")
+            for vdir in app.get("virtual_directories") or []:
+                phys = vdir.get("physical_path_expanded") or vdir.get("physical_path")
+                if not phys:
+                    continue
+                vpath = str(vdir.get("path") or "/").rstrip("/")
+                config = f"{site['name']}{app_path}{vpath}"
+                roots.setdefault(snap.path_key(phys), []).append(
+                    (config, site["name"], app.get("app_pool"), phys)
+                )
+    targets: dict[str, tuple[str, dict | None]] = {k: ("", snap.acl(v[0][3])) for k, v in roots.items()}
+    for acl in snap.acls:
+        key = snap.path_key(acl["path"])
+        if key in targets:
+            continue
+        root = acl_helpers.root_of(key, roots)
+        if root is not None:
+            targets[key] = (acl_helpers.relative(key, root), acl)
+
+    keys_cache: dict[tuple[str, str | None], dict[str, str]] = {}
+
+    def anonymous_keys(config: str, site: str, pool_name: str | None) -> dict[str, str] | None:
+        loc = c.anonymous_at(snap, index, config, site, pool_name)
+        if not loc.enabled or loc.identity is None:
+            return None
+        cache_key = (loc.identity.key, pool_name if _is_pool_identity(loc) else None)
+        if cache_key not in keys_cache:
+            found = {k: loc.identity.name for k in _anonymous_keys(loc)}
+            for k in list(found):
+                for g in snap.principals.groups_of(c.ref_of(k)):
+                    found.setdefault(g, f"{snap.principals.display(c.ref_of(g))} (a group {found[k]} is in)")
+            found.setdefault(sids.EVERYONE, "Everyone")
+            found.setdefault(sids.ANONYMOUS_LOGON, "ANONYMOUS LOGON")
+            keys_cache[cache_key] = found
+        return keys_cache[cache_key]
+
+    for key, (rel, acl) in targets.items():
+        root = acl_helpers.root_of(key, roots)
+        uses = roots[root]
+        shown = acl["path"] if acl else uses[0][3]
+        resource = f"acls/{shown}"
+        if acl is None:
+            yield not_reviewed(
+                resource, f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
+            )
+            continue
+        if rel and acl_helpers.under_patterns(rel, allowed):
+            yield not_applicable(resource, f"{shown} is an allow-listed writable folder.", at=acl)
+            continue
+        sub = "/" + rel.replace("\\", "/") if rel else ""
+        reach: dict[str, str] = {}
+        for config, site, pool_name, _ in uses:
+            found = anonymous_keys(config + sub, site, pool_name)
+            if found:
+                reach.update({k: v for k, v in found.items() if k not in reach})
+        if not reach:
+            yield not_applicable(
+                resource, f"Anonymous authentication is off wherever {shown} is served.", at=acl
+            )
+            continue
+        bad = [
+            f"{acl_helpers.ace_text(ace)} ({reach[k]})"
+            for ace in acl_helpers.allow_aces(acl)
+            if acl_helpers.is_write_class(ace.get("rights") or [])
+            and (k := acl_helpers.ace_key(snap, ace)) in reach
+        ]
+        if bad:
+            yield fail(
+                resource,
+                f"Content folder {shown} grants write access to the anonymous identity: {'; '.join(bad)}, so "
+                "unauthenticated users can change what the site serves; remove these ACEs and grant the pool "
+                "identity read only.",
+                at=acl,
+                aces=bad,
+            )
+        else:
+            yield passed(resource, f"Anonymous users cannot write {shown}.", at=acl)
+
+
+@rule(
+    id="IIS-ANON-006",
+    name="anon.shared_across_pools",
+    title="One anonymous identity shared by sites in different pools",
+    severity="low",
+    category="anon",
+    description="Two or more sites in different application pools serve anonymous requests as the same "
+    "identity (IUSR or one custom account).",
+    rationale="Content ACLs for that identity then open every such site's files to anonymous requests of the "
+    "others, which breaks the isolation the separate pools were meant to give.",
+    remediation='appcmd set config "<site>" -section:system.webServer/security/authentication/'
+    'anonymousAuthentication /userName:"" /commit:apphost',
+    references=[c.CIS_1_6, c.MS_APASANON],
+    needs=("iis",),
+    default_enabled=False,
+)
+def anon_shared_across_pools(snap, params):
+    """One anonymous identity shared by sites in different pools.
+
+    Checks: each site's root location: when anonymous is enabled with IUSR or a custom account (not the
+    pool identity), sites are grouped by that identity's SID; a site fails when another site in a
+    different pool uses the same identity. Off in the baseline profile: IUSR on every site is the default.
+    Why: CIS 1.6's rationale: IUSR is one SID for every site, so any folder IUSR can read on one site it can
+    read on all; the pool identity as anonymous identity keeps each site to its own pool SID.
+    Bad: `Shop` (pool Shop) and `Api` (pool Api) both with anonymous userName IUSR.
+    Good: both with `userName=""`, each anonymous request running as its own pool's identity.
+    Remediation: `appcmd set config "Shop" -section:anonymousAuthentication /userName:"" /commit:apphost`
+    for each site.
+    References: CIS IIS 10 1.6; Application Pool Identity as Anonymous User (Microsoft).
+    """
+    roots = [loc for loc in c.anonymous_locations(snap) if loc.path == loc.site]
+    shared: dict[str, set[str]] = {}
+    for loc in roots:
+        if loc.enabled and loc.identity is not None and not _is_pool_identity(loc):
+            shared.setdefault(loc.identity.key, set()).add(str((loc.pool or {}).get("name") or "").casefold())
+    for loc in roots:
+        key = c.site_key(loc.site)
+        undecided = _undecided(loc)
+        if undecided is not None:
+            yield replace_resource(undecided, key)
+        elif _is_pool_identity(loc):
+            yield passed(
+                key, f"Site '{loc.site}' serves anonymous requests as its pool identity.", at=loc.anonymous
+            )
+        elif len(shared[loc.identity.key]) > 1:
+            yield fail(
+                key,
+                f"Site '{loc.site}' serves anonymous requests as {loc.identity.name}, the same identity as sites in "
+                f"{len(shared[loc.identity.key]) - 1} other pool(s), so anonymous content ACLs cross site "
+                'boundaries; set anonymous userName to "" (the pool identity).',
+                at=loc.anonymous,
+                identity=loc.identity.name,
+            )
+        else:
+            yield passed(
+                key,
+                f"No site in another pool shares anonymous identity {loc.identity.name}.",
+                at=loc.anonymous,
+            )
+
+
+def replace_resource(result, resource):
+    """The same outcome and message for another resource key."""
+    return replace(result, resource=resource)
+
+
+LEGACY_ACCOUNT_PATTERNS = ("IUSR_*", "IWAM_*", "ASPNET", "IIS_WPG")
+
+
+@rule(
+    id="IIS-ANON-007",
+    name="anon.iis6_accounts_left",
+    title="Leftover IIS 6-era accounts on IIS 7+",
+    severity="medium",
+    category="anon",
+    description="On IIS 7 or later, a local IUSR_<host>, IWAM_<host>, ASPNET or IIS_WPG account or group "
+    "exists (or the metabase-compatibility configuration still names one) without the IIS 6 FTP service "
+    "that needs IUSR_<host>.",
+    rationale="These accounts have passwords, are no longer used by IIS 7+, and are exactly the stale accounts "
+    "STIG V-218796 asks to remove.",
+    remediation="Remove-LocalUser -Name IUSR_<host>\n"
+    "net user IWAM_<host> /delete\n"
+    "net localgroup IIS_WPG /delete",
+    references=[c.STIG_218796, c.STIG_214411, c.KB981949, c.MS_IIS6ACCT],
+    parameters=[Parameter("allowed_accounts", [], "Legacy accounts kept on purpose (globs)")],
+    needs=("iis", "local_accounts"),
+)
+def anon_iis6_accounts_left(snap, params):
+    """Leftover IIS 6-era accounts on IIS 7+.
+
+    Checks: on IIS 7 or later, local accounts and groups named IUSR_*, IWAM_*, ASPNET or IIS_WPG, and the
+    IIS 6 metabase AnonymousUserName / WAMUserName when the compatibility configuration still names such
+    an account. IUSR_<host> is not applicable while the IIS 6 FTP service (MSFTPSVC) is installed, which
+    creates it (KB981949). Accounts matching `allowed_accounts` are not applicable. IIS 6 and earlier
+    hosts are not applicable (these are their own accounts).
+    Why: since IIS 7 anonymous requests use the built-in IUSR (S-1-5-17, no password) and workers use pool
+    identities; the old accounts keep passwords nobody rotates and memberships nobody reviews.
+    Bad: `net user` lists `IUSR_WEB01` and `IWAM_WEB01` on Windows Server 2019.
+    Good: only IUSR (built-in) and per-pool virtual accounts.
+    Remediation: `Remove-LocalUser IUSR_WEB01; Remove-LocalUser IWAM_WEB01; net localgroup IIS_WPG /delete`
+    after checking no service or site still uses them.
+    References: IIS 10.0 Server STIG V-218796; IIS 8.5 V-214411; KB981949; IIS 6 built-in accounts.
+    """
+    major = c.iis_major(snap)
+    if major is None:
+        yield not_reviewed("host", "The IIS version was not captured.")
+        return
+    if major < 7:
+        yield not_applicable("host", f"IIS {c.iis_version(snap)} uses these accounts itself.")
+        return
+    ftp6 = any(str(s.get("name") or "").casefold() == "msftpsvc" for s in snap.data.get("services") or [])
+    found: dict[str, tuple[str, dict]] = {}
+    for p in snap.data.get("principals") or []:
+        name = str(p.get("name") or "")
+        account = name.rpartition("\\")[2]
+        if not account or not c.matches_any(account, LEGACY_ACCOUNT_PATTERNS):
+            continue
+        if c.account_scope(snap, name) != "local" and p.get("kind") not in ("local_user", "local_group"):
+            continue
+        found.setdefault(account.casefold(), (name, p))
+    legacy = snap.iis.get("legacy") or {}
+    for field in ("anonymous_user", "wam_user"):
+        name = legacy.get(field)
+        if name and c.matches_any(name.rpartition("\\")[2], LEGACY_ACCOUNT_PATTERNS):
+            found.setdefault(name.rpartition("\\")[2].casefold(), (name, legacy))
+    if not found:
+        yield passed("host", "No IIS 6-era accounts (IUSR_*, IWAM_*, ASPNET, IIS_WPG) are present.")
+        return
+    for name, at in found.values():
+        key = c.principal_key(name)
+        account = name.rpartition("\\")[2]
+        allowed = c.matches_any(account, params["allowed_accounts"])
+        if allowed:
+            yield not_applicable(key, f"{name} is allow-listed ('{allowed}').", at=at)
+        elif ftp6 and account.casefold().startswith("iusr_"):
+            yield not_applicable(
+                key, f"{name} is used by the IIS 6 FTP service (MSFTPSVC) installed on this host.", at=at
+            )
+        else:
+            yield fail(
+                key,
+                f"IIS 6-era account {name} exists on IIS {c.iis_version(snap)}, which no longer uses it; its password "
+                "and memberships go unreviewed, so remove it (Remove-LocalUser / net localgroup /delete).",
+                at=at,
+                account=name,
+            )
+
+
+SERVER_LEVEL_LOCATIONS = ("", "machine", "machine/webroot", "machine/webroot/apphost", "apphost", "root")
+
+
+@rule(
+    id="IIS-ANON-008",
+    name="anon.no_global_authorization_rule",
+    title="No global .NET authorization rule restricting anonymous",
+    severity="medium",
+    category="anon",
+    description="The server-level (root web.config / applicationHost) ASP.NET authorization rules do not deny "
+    "anonymous users before allowing everyone.",
+    rationale="Without a global rule, any ASP.NET content that forgets its own authorization is readable by "
+    "anonymous users; STIG V-218825 asks for 'Allow All Users' and 'Deny Anonymous Users' at server level.",
+    remediation="Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT' -Filter system.web/authorization "
+    "-Name '.' -AtIndex 0 -Value @{users='?'} -Type deny\n"
+    '(root web.config: <authorization><deny users="?"/><allow users="*"/></authorization>)',
+    references=[c.STIG_218825, c.CIS_2_1],
+    parameters=[
+        Parameter(
+            "public_facing",
+            False,
+            "The server intentionally serves anonymous users (STIG: not applicable)",
+            type="bool",
+        ),
+        Parameter(
+            "vendor_pools",
+            ["MSExchange*", "SharePoint*", "WsusPool"],
+            "Pools whose presence marks an Exchange, SharePoint or WSUS server (STIG: not applicable)",
+        ),
+    ],
+    needs=("iis", "web_configs"),
+    default_enabled=False,
+)
+def anon_no_global_authorization_rule(snap, params):
+    """No global .NET authorization rule restricting anonymous.
+
+    Checks: the `aspnet[]` entry for the server level (location "", MACHINE/WEBROOT or APPHOST): reading
+    its authorization rules in order as ASP.NET does, the first rule that applies to anonymous users
+    (`users` contains `?` or `*`, no roles, no verbs) must be a deny. Not applicable when `public_facing`
+    is set, or on Exchange, SharePoint or WSUS servers (recognised by `vendor_pools`), as the STIG says.
+    Off in the baseline profile: the .NET default is allow `*`.
+    Why: a global deny of anonymous makes every ASP.NET application authenticated unless it opts out,
+    instead of public unless it opts in.
+    Bad: root web.config `<authorization><allow users="*"/></authorization>` (the default).
+    Good: `<authorization><deny users="?"/><allow users="*"/></authorization>`.
+    Remediation: `Add-WebConfigurationProperty -PSPath MACHINE/WEBROOT -Filter system.web/authorization
+    -Name . -AtIndex 0 -Value @{users='?'} -Type deny`.
+    References: IIS 10.0 Server STIG V-218825; CIS IIS 10 2.1.
+    """
+    if params["public_facing"]:
+        yield not_applicable("host", "The server is declared public-facing (parameter public_facing).")
+        return
+    vendor = next(
+        (p["name"] for p in snap.app_pools if c.matches_any(p["name"], params["vendor_pools"])), None
+    )
+    if vendor:
+        yield not_applicable(
+            "host",
+            f"Application pool '{vendor}' marks an Exchange, SharePoint or WSUS server, "
+            "where the STIG does not apply this rule.",
+        )
+        return
+    roots = [
+        a
+        for a in snap.data.get("aspnet") or []
+        if str(a.get("location") or "").strip("/").casefold() in SERVER_LEVEL_LOCATIONS
+    ]
+    if not roots:
+        yield not_reviewed("host", "The server-level web.config (authorization rules) was not captured.")
+        return
+    for entry in roots:
+        key = c.aspnet_key(str(entry.get("location") or ""))
+        first = next((r for r in entry.get("authorization") or [] if _applies_to_anonymous(r)), None)
+        if first is not None and first.get("action") == "deny":
+            yield passed(key, "The server-level authorization rules deny anonymous users first.", at=first)
+        else:
+            what = (
+                "allows anonymous users first"
+                if first is not None
+                else "has no rule for anonymous users (the .NET default allows them)"
+            )
+            yield fail(
+                key,
+                f"The server-level ASP.NET authorization {what}, so any application without its own rules is "
+                'open to anonymous users; add <deny users="?"/> before <allow users="*"/> in the root web.config.',
+                at=first or entry,
+            )
+
+
+def _applies_to_anonymous(r) -> bool:
+    users = {str(u).strip() for u in r.get("users") or []}
+    return bool(users & {"?", "*"}) and not r.get("roles") and not r.get("verbs")
+
+
+RULES: list = [
+    anon_privileged_group,
+    anon_not_pool_identity,
+    anon_custom_account,
+    anon_mixed_with_stronger_auth,
+    anon_can_write_content,
+    anon_shared_across_pools,
+    anon_iis6_accounts_left,
+    anon_no_global_authorization_rule,
+]
 
 
 @hookimpl
