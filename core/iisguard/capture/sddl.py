@@ -170,9 +170,9 @@ def resolve_account(account: str) -> tuple[str, str | None]:
         sid = sids.normalize_sid(a)
         return sids.name_of(sid) or sid, sid
     up = a.upper()
-    sid = sids.SDDL_ALIASES.get(up) or _MORE_ALIASES.get(up)
-    if sid:
-        return sids.name_of(sid) or sid, sid
+    alias_sid = sids.SDDL_ALIASES.get(up) or _MORE_ALIASES.get(up)
+    if alias_sid:
+        return sids.name_of(alias_sid) or alias_sid, alias_sid
     if up in DOMAIN_RELATIVE:
         return DOMAIN_RELATIVE[up], None
     return a, None
