@@ -244,8 +244,8 @@ class Builder:
                 for k, v in value.items():
                     if v is not None and entry[key].get(k) is None:
                         entry[key][k] = v
-            elif entry.get(key) is None:
-                entry[key] = value
+            elif entry.get(key) is None or (key == "kind" and entry[key] == "unknown"):
+                entry[key] = value  # a guessed "unknown" kind is a gap that a source which knows fills
         if "kind" not in entry:
             entry["kind"] = _guess_kind(entry)
         return entry
