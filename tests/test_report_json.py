@@ -33,6 +33,7 @@ SUMMARY = [
     "failures",
     "failures_by_severity",
     "active_by_severity",
+    "baseline",
     "fail_on",
     "exit_code",
 ]
@@ -124,6 +125,7 @@ def test_one_object_per_outcome_with_counts_that_agree(doc, report):
         "low": 1,
         "info": 0,
     }
+    assert doc["summary"]["baseline"] == {"new": 1, "unchanged": 1, "absent": 0}
     assert doc["summary"]["exit_code"] == report.exit_code() == 1
     assert doc["summary"]["fail_on"] == "medium"
     assert doc["summary"]["hosts"] == 2 and doc["summary"]["rules"] == len(RULES)

@@ -289,7 +289,10 @@ def test_rule_error_and_failed_section_make_execution_unsuccessful(log):
 
 
 def test_not_reviewed_resources_are_one_notification_per_rule(workdir):
-    findings = [finding("IIS-KRB-001", Outcome.NOT_REVIEWED, f"svc{i}", "no AD data for this account") for i in range(5)]
+    findings = [
+        finding("IIS-KRB-001", Outcome.NOT_REVIEWED, f"svc{i}", "no AD data for this account")
+        for i in range(5)
+    ]
     rep = Report([HostResult("WEB01", None, findings)], dict(RULES), "1", STARTED)
     (note,) = json.loads(REPORTER.render(rep))["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert note["associatedRule"] == {"id": "IIS-KRB-001", "index": 0}
@@ -451,3 +454,22 @@ def test_multitool_with_github_rules_finds_no_errors(report, workdir):
     assert any(e.startswith("GH2012") for e in errors) and any(e.startswith("SARIF1004") for e in errors), (
         errors
     )
+
+
+@pytest.mark.parametrize(
+    ("pointer", "resource", "expected"),
+    [
+        ("/iis/app_pools/3", "Payroll", "WEB01/iis/app_pools/Payroll"),
+        ("/iis/app_pools/3", "app_pools/Payroll", "WEB01/iis/app_pools/Payroll"),
+        ("/acls/7", "acls/D:\\Sites\\Public", "WEB01/acls/D:\\Sites\\Public"),
+        (
+            "/iis/sites/0/applications/2",
+            "Default Web Site/app",
+            "WEB01/iis/sites/applications/Default Web Site/app",
+        ),
+        (None, "host", "WEB01/host"),
+        ("/x~1y/0", "z", "WEB01/x/y/z"),
+    ],
+)
+def test_logical_names(pointer, resource, expected):
+    assert report_base.logical_name(finding(pointer=pointer, resource=resource)) == expected

@@ -115,6 +115,17 @@ def test_terminal_escapes_in_data_are_neutralised(workdir):
     )
 
 
+def test_fixed_since_the_baseline_is_counted(workdir):
+    fixed = finding(
+        outcome=Outcome.PASS, resource="Gone", message="fixed since the baseline", baseline_state="absent"
+    )
+    text = REPORTER.render(Report([HostResult("WEB01", None, [fixed])], dict(RULES), "1", STARTED))
+    assert (
+        "1 passed, 0 not applicable, 0 error(s), 0 not reviewed, 1 fixed since the baseline; exit 0" in text
+    )
+    assert "Gone" not in text
+
+
 def test_clean_report(workdir):
     rep = Report([HostResult("WEB01", None, [finding(outcome=Outcome.PASS)])], dict(RULES), "1", STARTED)
     text = REPORTER.render(rep)

@@ -79,13 +79,16 @@ def sort_key(finding: Finding) -> tuple[int, str, str, str]:
 def logical_name(finding: Finding) -> str:
     """A readable address such as `WEB01/iis/app_pools/Payroll`: host, kind of object, resource.
 
-    Array indexes are left out of the pointer because they move between image builds.
+    Array indexes are left out of the pointer because they move between image builds, and a
+    resource key that already starts with the kind (`app_pools/Payroll`) is not repeated.
     """
-    kind = ""
+    kind: list[str] = []
     if finding.pointer:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in finding.pointer.split("/")[1:]]
-        kind = "/".join(p for p in parts if not p.isdigit())
-    return "/".join(p for p in (finding.host, kind, finding.resource) if p)
+        parts = (p.replace("~1", "/").replace("~0", "~") for p in finding.pointer.split("/")[1:])
+        kind = [p for p in parts if not p.isdigit()]
+    resource = finding.resource.split("/")
+    overlap = next((k for k in range(min(len(kind), len(resource)), 0, -1) if kind[-k:] == resource[:k]), 0)
+    return "/".join(p for p in (finding.host, *kind[: len(kind) - overlap], finding.resource) if p)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ Top level::
     failures              {"active", "waived", "baselined"} -> count of fail outcomes in each state
     failures_by_severity  {"critical", "high", "medium", "low", "info"} -> count of fail outcomes
     active_by_severity    the same, counting active failures only (not waived, not baselined)
+    baseline              {"new", "unchanged", "absent"} -> count of findings in each state (all 0 without --baseline)
     fail_on               the --fail-on severity, or null when failures never gate
     exit_code             what `iisguard scan` exits with for this report (0, 1 or 3)
 
@@ -105,7 +106,10 @@ def _summary(report: Report) -> dict[str, Any]:
     failures = {"active": 0, "waived": 0, "baselined": 0}
     by_severity = {s.value: 0 for s in SEVERITIES}
     active_by_severity = dict(by_severity)
+    baseline = {"new": 0, "unchanged": 0, "absent": 0}
     for f in report.findings():
+        if f.baseline_state in baseline:
+            baseline[f.baseline_state] += 1
         if f.outcome is Outcome.FAIL:
             failures[state(f)] += 1
             by_severity[f.severity.value] += 1
@@ -119,6 +123,7 @@ def _summary(report: Report) -> dict[str, Any]:
         "failures": failures,
         "failures_by_severity": by_severity,
         "active_by_severity": active_by_severity,
+        "baseline": baseline,
         "fail_on": report.fail_on.value if report.fail_on else None,
         "exit_code": report.exit_code(),
     }

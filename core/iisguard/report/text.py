@@ -177,6 +177,13 @@ class _Writer:
             f"{counts[Outcome.ERROR]} error(s)",
             f"{counts[Outcome.NOT_REVIEWED]} not reviewed",
         ]
+        fixed = sum(
+            1
+            for f in self.report.findings()
+            if f.baseline_state == "absent" and f.outcome is not Outcome.FAIL
+        )
+        if fixed:
+            parts.append(f"{fixed} fixed since the baseline")
         code = self.report.exit_code()
         fail_on = self.report.fail_on.value if self.report.fail_on else "none"
         text = f"Summary: {', '.join(parts)}; exit {code} (fail-on {fail_on})"
