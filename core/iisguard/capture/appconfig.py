@@ -452,12 +452,12 @@ class AppHostParser:
     def detect(self, head: str, name: str) -> float:
         if "<system.applicationHost" in head or 'name="system.applicationHost"' in head:
             return 0.95
+        if name.casefold() == "applicationhost.config" and "<configuration" in head:
+            return 0.92  # a trimmed copy: the name breaks the tie with web.config
         if re.search(r"<(applicationPools|sites)[\s>]", head):
             return 0.9
         if re.search(r"<site\s[^>]*\bid=", head) or re.search(r"<anonymousAuthentication[\s/>]", head):
             return 0.6 if name.casefold().endswith(".config") else 0.5
-        if name.casefold() == "applicationhost.config" and "<configuration" in head:
-            return 0.7
         return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:

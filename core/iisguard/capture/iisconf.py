@@ -1,9 +1,11 @@
 """What the IIS configuration parsers share: secrets, booleans, configuration paths, and the resolver
 that turns every `<location>` and web.config override into the authentication IIS would use.
 
-IIS merges configuration file by file, top down: applicationHost.config first (its server-level
-sections, then its `<location path=...>` tags from the shortest path to the longest), then the site
-root's web.config, then each application's and folder's web.config. A web.config may only set a
+IIS merges configuration path by path, from the server down (server, site, application, folder).
+At each path, what a higher file says about it comes first (applicationHost.config's top level for
+the server, its `<location path="Site/app">` for that path, a site web.config's `<location path="app">`),
+then the web.config that sits at that path; so an application's web.config overrides an
+applicationHost.config location tag for the same application. A web.config may only set a
 section that is unlocked for its path (`overrideModeDefault` in `<configSections>`, changed by a
 `<location overrideMode=...>` that contains the section); a locked section makes IIS answer 500.19,
 so its settings never take effect. Attributes merge one by one; collections (`<providers>`,
@@ -106,7 +108,9 @@ class Layer:
 
     @property
     def rank(self) -> tuple[int, int, int]:
-        return (self.level, self.depth, self.order)
+        # Path by path from the server down; at each path, location tags of higher files first,
+        # then the web.config that sits at that path, then document order.
+        return (self.depth, self.level, self.order)
 
 
 @dataclass

@@ -1,0 +1,84 @@
+"""IIS 6 metabase.xml import: accounts, isolation, pool identities, whether secrets are stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iisguard.capture import registry
+from iisguard.capture.base import Artifact
+from iisguard.capture.importer import build_snapshot
+
+DATA = Path(__file__).parent / "data" / "import" / "metabase.xml"
+PARSERS = registry.builtin_parsers()
+
+
+def build(text: str, name: str = "MetaBase.xml") -> dict[str, Any]:
+    artifact = Artifact(source=Path(name), path=name, data=text.encode("utf-8"))
+    return build_snapshot([artifact], parsers=PARSERS)
+
+
+def line(needle: str) -> int:
+    return next(i for i, text in enumerate(DATA.read_text().splitlines(), 1) if needle in text)
+
+
+@pytest.fixture(scope="module")
+def snap() -> dict[str, Any]:
+    return build(DATA.read_text())
+
+
+def test_service_level_accounts_and_isolation(snap: dict[str, Any]) -> None:
+    legacy = snap["iis"]["legacy"]
+    assert snap["collection"]["artifacts"][0]["kind"] == "metabase_xml"
+    assert legacy["anonymous_user"] == "IUSR_WEB6" and legacy["wam_user"] == "IWAM_WEB6"
+    assert legacy["iis5_isolation_mode"] is False
+    assert legacy["app_pool_identity_type"] == 2
+    assert legacy["evidence"] == {"artifact": "MetaBase.xml", "line": line("<IIsWebService")}
+    assert snap["iis"]["version"] == "6.0" and snap["host"]["iis"]["version"] == "6.0"
+
+
+def test_secrets_are_present_encrypted_and_never_copied(snap: dict[str, Any]) -> None:
+    legacy = snap["iis"]["legacy"]
+    for field in ("anonymous_password", "wam_password", "unc_password"):
+        assert legacy[field] == {"present": True, "encrypted": True, "provider": None}
+    assert legacy["secret_evidence"]["line"] == line("AnonymousUserPass=")
+    text = json.dumps(snap)
+    for blob in ("8a6b2c1d0e9f", "11aa22bb33cc", "99887766554433", "5566778899aabb", "1293e4a0d2c3"):
+        assert blob not in text
+
+
+def test_pools_inherit_the_identity_type(snap: dict[str, Any]) -> None:
+    pools = {p["name"]: p for p in snap["iis"]["legacy"]["app_pools"]}
+    assert pools["DefaultAppPool"]["identity_type"] == 2 and pools["DefaultAppPool"]["wam_user"] is None
+    assert pools["Payroll"]["identity_type"] == 3 and pools["Payroll"]["wam_user"] == "CORP\\svc_payroll"
+    assert pools["Batch"]["identity_type"] == 0
+    assert pools["Payroll"]["evidence"]["line"] == line("AppPools/Payroll")
+
+
+def test_applications_with_isolation_and_inherited_pool(snap: dict[str, Any]) -> None:
+    apps = {a["path"]: a for a in snap["iis"]["legacy"]["applications"]}
+    assert (
+        apps["/LM/W3SVC/1/ROOT"]["isolation"] == 2
+        and apps["/LM/W3SVC/1/ROOT"]["app_pool"] == "DefaultAppPool"
+    )
+    assert apps["/LM/W3SVC/1/ROOT/Payroll"]["app_pool"] == "Payroll"
+    assert apps["/LM/W3SVC/1/ROOT/Legacy"]["isolation"] == 0  # in-process
+    assert apps["/LM/W3SVC/1/ROOT/Legacy"]["evidence"]["line"] == line('AppIsolated="0"')
+
+
+def test_host_name_from_the_per_host_accounts_and_principals(snap: dict[str, Any]) -> None:
+    assert snap["host"]["name"] == "WEB6"
+    names = {p["name"] for p in snap["principals"]}
+    assert {"IUSR_WEB6", "IWAM_WEB6", "CORP\\svc_payroll"} <= names
+
+
+def test_isolation_mode_and_missing_secrets() -> None:
+    text = DATA.read_text().replace('IIs5IsolationModeEnabled="FALSE"', 'IIs5IsolationModeEnabled="TRUE"')
+    text = "\n".join(line for line in text.splitlines() if "Pass=" not in line and "UNCPassword" not in line)
+    legacy = build(text)["iis"]["legacy"]
+    assert legacy["iis5_isolation_mode"] is True
+    assert legacy["anonymous_password"] == {"present": False}
+    assert legacy["unc_password"] == {"present": False}
