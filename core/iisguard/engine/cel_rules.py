@@ -307,7 +307,8 @@ def compile_expr(src: str, label: str) -> Expr:
         msg = " ".join(line.strip() for line in msg.splitlines() if line.strip() and not line.startswith("|"))
         pos = re.match(r"ERROR: <input>:(\d+):(\d+): (.*)", msg)
         if pos:
-            msg = f"{pos.group(3)} (expression line {pos.group(1)}, column {pos.group(2)})"
+            text = pos.group(3).split(" expecting {")[0]  # the token list ANTLR expected is noise to a person
+            msg = f"{text} (expression line {pos.group(1)}, column {pos.group(2)})"
         raise RuleProblem(label, f"bad CEL in {label}: {msg}") from None
     usage = analyse(src)
     unknown = sorted(v for v in usage.variables if v not in VARIABLES)

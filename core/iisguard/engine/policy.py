@@ -40,6 +40,10 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
+    def order(self) -> tuple[str, int]:
+        path, _, line = self.where.rpartition(":")
+        return (path, int(line)) if line.isdigit() else (self.where, 0)
+
 
 @dataclass(frozen=True)
 class WaiverSpec:
@@ -236,10 +240,10 @@ class Loader:
                     source.where(""), "a policy is a YAML mapping (apiVersion: iisguard/v1, kind: Policy)"
                 )
             else:
-                found = schema_problems(source)
-                self.problems.extend(found)
-                if not found:
-                    doc = Document(str(path), source)
+                # Kept even when invalid, so that `extends` is still followed and a cycle still reported;
+                # nothing is applied while any problem stands.
+                self.problems.extend(schema_problems(source))
+                doc = Document(str(path), source)
         self.cache[k] = doc
         return doc
 
@@ -286,8 +290,9 @@ def apply(docs: Sequence[Document], rules: Mapping[str, Rule], today: date, into
     catalog.update(into.custom_rules)
     for r in catalog.values():
         into.enabled.setdefault(r.id, r.default_enabled)
+    broken: set[str] = set()  # custom rules that failed to build: their other mentions are not errors again
     for doc in docs:
-        problems.extend(_custom_rules(doc, catalog, into))
+        problems.extend(_custom_rules(doc, catalog, into, broken))
         for verb, value in (("enable", True), ("disable", False)):
             for i, sel in enumerate(doc.data.get(verb) or ()):
                 try:
@@ -295,12 +300,14 @@ def apply(docs: Sequence[Document], rules: Mapping[str, Rule], today: date, into
                         into.enabled[rid] = value
                 except PolicyError as exc:
                     problems.append(Problem(doc.where(f"/{verb}/{i}"), str(exc)))
-        problems.extend(_overrides(doc, catalog, into))
-        problems.extend(_waivers(doc, catalog, today, into))
+        problems.extend(_overrides(doc, catalog, into, broken))
+        problems.extend(_waivers(doc, catalog, today, into, broken))
     return problems
 
 
-def _custom_rules(doc: Document, catalog: dict[str, Rule], into: Effective) -> list[Problem]:
+def _custom_rules(
+    doc: Document, catalog: dict[str, Rule], into: Effective, broken: set[str]
+) -> list[Problem]:
     problems = []
     raw_rules = doc.data.get("custom_rules") or []
     prefix = doc.data.get("prefix")
@@ -312,6 +319,7 @@ def _custom_rules(doc: Document, catalog: dict[str, Rule], into: Effective) -> l
         try:
             r = cel_rules.build_rule(raw, pack=f"policy:{Path(doc.path).name}", prefix=prefix)
         except cel_rules.RuleProblem as exc:
+            broken.add(str(raw.get("id", "")).upper())
             problems.append(
                 Problem(doc.where(f"{base}/{exc.field}"), f"custom rule {raw.get('id')}: {exc.message}")
             )
@@ -326,16 +334,19 @@ def _custom_rules(doc: Document, catalog: dict[str, Rule], into: Effective) -> l
     return problems
 
 
-def _overrides(doc: Document, catalog: Mapping[str, Rule], into: Effective) -> list[Problem]:
+def _overrides(
+    doc: Document, catalog: Mapping[str, Rule], into: Effective, broken: set[str]
+) -> list[Problem]:
     problems = []
     names = _canonical(catalog)
     for written, ov in (doc.data.get("rules") or {}).items():
         base = f"/rules/{escape(written)}"
         rid = names.get(written.upper())
         if rid is None:
-            problems.append(
-                Problem(doc.where(base), f"unknown rule id {written!r} (see `iisguard rules list`)")
-            )
+            if written.upper() not in broken:
+                problems.append(
+                    Problem(doc.where(base), f"unknown rule id {written!r} (see `iisguard rules list`)")
+                )
             continue
         rule = catalog[rid]
         if "enabled" in ov:
@@ -358,26 +369,20 @@ def _overrides(doc: Document, catalog: Mapping[str, Rule], into: Effective) -> l
     return problems
 
 
-def _waivers(doc: Document, catalog: Mapping[str, Rule], today: date, into: Effective) -> list[Problem]:
+def _waivers(
+    doc: Document, catalog: Mapping[str, Rule], today: date, into: Effective, broken: set[str]
+) -> list[Problem]:
     problems = []
     names = _canonical(catalog)
     max_days = doc.waiver_max_days()
     for i, raw in enumerate(doc.data.get("waivers") or ()):
         base = f"/waivers/{i}"
-        rid = names.get(str(raw["rule"]).upper())
-        if rid is None:
-            problems.append(Problem(doc.where(f"{base}/rule"), f"waiver for unknown rule id {raw['rule']!r}"))
-            continue
         try:
             expires = date.fromisoformat(str(raw["expires"]))
         except ValueError:
             problems.append(
                 Problem(doc.where(f"{base}/expires"), f"bad date {raw['expires']!r} (expected YYYY-MM-DD)")
             )
-            continue
-        blank = [k for k in ("reason", "owner") if not str(raw[k]).strip()]
-        if blank:
-            problems.append(Problem(doc.where(f"{base}/{blank[0]}"), f"waiver {blank[0]} is empty"))
             continue
         horizon = (expires - today).days
         if horizon > max_days:
@@ -388,6 +393,17 @@ def _waivers(doc: Document, catalog: Mapping[str, Rule], today: date, into: Effe
                     "(waiver_max_days)",
                 )
             )
+            continue
+        blank = [k for k in ("reason", "owner") if not str(raw[k]).strip()]
+        if blank:
+            problems.append(Problem(doc.where(f"{base}/{blank[0]}"), f"waiver {blank[0]} is empty"))
+            continue
+        rid = names.get(str(raw["rule"]).upper())
+        if rid is None:
+            if str(raw["rule"]).upper() not in broken:
+                problems.append(
+                    Problem(doc.where(f"{base}/rule"), f"waiver for unknown rule id {raw['rule']!r}")
+                )
             continue
         into.waivers.append(
             WaiverSpec(
@@ -456,10 +472,11 @@ def check(
     problems = list(loader.problems)
     if docs and not problems:
         problems = apply(docs, rules, today, effective)
-    return effective, problems
+    return effective, sorted(problems, key=Problem.order)
 
 
 def format_problems(problems: Sequence[Problem]) -> str:
+    problems = sorted(problems, key=Problem.order)
     head = str(problems[0])
     if len(problems) == 1:
         return head
