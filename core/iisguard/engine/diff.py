@@ -243,7 +243,7 @@ def _user_rights(old: Snapshot, new: Snapshot) -> Iterable[Change]:
 def _ace(snap: Snapshot, ace: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
     principal = str(ace.get("sid") or ace.get("principal") or "")
     rights = tuple(sorted(str(r) for r in ace.get("rights") or ()))
-    flags = tuple(sorted((str(f) for f in ace.get("inheritance") or ()), key=_FLAG_ORDER.get))
+    flags = tuple(sorted((str(f) for f in ace.get("inheritance") or ()), key=lambda f: _FLAG_ORDER.get(f, f)))
     key = (snap.principals.key(principal), ace.get("type"), rights, bool(ace.get("inherited")), flags)
     inherited = " inherited" if ace.get("inherited") else ""
     shown = f"{ace.get('type', 'allow')} {snap.principals.display(str(ace.get('principal') or principal))}:({','.join(rights)})"
