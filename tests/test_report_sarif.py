@@ -156,6 +156,19 @@ def test_uris_are_percent_encoded(workdir):
     assert (workdir / unquote(uri["artifactLocation"]["uri"])).is_file()
 
 
+def test_windows_artifact_paths_and_missing_lines(report, workdir):
+    web01 = report.hosts[0]
+    web01.findings = [
+        replace(f, evidence=Evidence("captures\\web01\\applicationHost.config", None))
+        for f in web01.findings
+        if f.resource == "Payroll"
+    ]
+    (result,) = json.loads(REPORTER.render(report))["runs"][0]["results"]
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "scans/captures/web01/applicationHost.config"
+    assert physical["region"]["startLine"] == 1
+
+
 def test_snapshot_lines_are_computed_once_per_snapshot_file(report, monkeypatch):
     calls = []
     real = jsonpos.lines_of

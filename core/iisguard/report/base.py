@@ -116,9 +116,8 @@ class Locator:
 
     def __init__(self, findings: Iterable[Finding], base: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(base or os.getcwd()).resolve()
-        self._files: dict[
-            tuple[str | None, str | None], str | None
-        ] = {}  # (snapshot, artifact) -> relative path
+        self._artifacts: dict[tuple[str | None, str], str | None] = {}  # (snapshot, artifact) -> path or None
+        self._relatives: dict[str, str] = {}  # snapshot path -> relative path
         self._lines: dict[str, dict[str, int]] = {}  # snapshot path -> pointer -> line
         wanted: dict[str, set[str]] = {}
         for f in findings:
@@ -130,31 +129,39 @@ class Locator:
     def locate(self, finding: Finding) -> Location:
         path = self._artifact(finding)
         if path is not None:
-            line = finding.evidence.line if finding.evidence and finding.evidence.line else 1
-            return Location(quote(path, safe="/"), max(1, int(line)), path)
+            return Location(
+                quote(path, safe="/"), _line(finding.evidence.line if finding.evidence else None), path
+            )
         snap = finding.snapshot_path
         if snap:
             path = self.relative(snap)
-            line = self._lines.get(snap, {}).get(finding.pointer or "", 1) if finding.pointer else 1
+            line = self._lines.get(snap, {}).get(finding.pointer, 1) if finding.pointer is not None else 1
             return Location(quote(path, safe="/"), line, path)
         return Location("snapshot.json", 1, "snapshot.json")  # a report built in memory, not from files
 
     def _artifact(self, finding: Finding) -> str | None:
+        """The evidence artifact relative to the base, when that file exists."""
         if finding.evidence is None or not finding.evidence.artifact:
             return None
         key = (finding.snapshot_path, finding.evidence.artifact)
-        if key not in self._files:
+        if key not in self._artifacts:
             snap_dir = Path(finding.snapshot_path).resolve().parent if finding.snapshot_path else self.root
             target = snap_dir / _native(finding.evidence.artifact)
-            self._files[key] = _relative(target, self.root) if target.is_file() else None
-        return self._files[key]
+            self._artifacts[key] = _relative(target, self.root) if target.is_file() else None
+        return self._artifacts[key]
 
     def relative(self, path: str) -> str:
         """A file path (a snapshot) relative to the base, with forward slashes."""
-        key = (path, None)
-        if key not in self._files:
-            self._files[key] = _relative(Path(path), self.root)
-        return self._files[key] or path
+        if path not in self._relatives:
+            self._relatives[path] = _relative(Path(path), self.root)
+        return self._relatives[path]
+
+
+def _line(value: object) -> int:
+    try:
+        return max(1, int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 1
 
 
 def _native(artifact: str) -> str:
