@@ -472,7 +472,9 @@ def cred_certificate_mapping_passwords(snap, params):
     rationale="Database passwords in clear text next to the content are read by anyone who can read the file: "
     "a path-traversal bug, a backup, a deployment share or source control.",
     remediation="aspnet_regiis -pef connectionStrings <physical path of the application>\n"
-    "or use Integrated Security=SSPI with the pool identity (a gMSA) and drop the password",
+    "or drop the password and use the pool identity (a gMSA): Set-WebConfigurationProperty -PSPath "
+    "'IIS:\\Sites\\<site>' -Filter \"connectionStrings/add[@name='<name>']\" -Name connectionString "
+    "-Value 'Server=<sql>;Database=<db>;Integrated Security=SSPI'",
     references=[c.CIS_2_8, c.MS_CONNSTR],
     needs=("web_configs",),
 )
