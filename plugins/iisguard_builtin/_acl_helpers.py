@@ -9,31 +9,17 @@ Paths are compared with `Snapshot.path_key`, so `%SystemDrive%\\inetpub` and `C:
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from iisguard import Snapshot, identities, sids
-
-try:  # the capture package owns the icacls vocabulary; fall back only while it is being written
-    from iisguard.capture.rights import is_write_class as _core_is_write_class
-except ImportError:  # pragma: no cover - exercised only on checkouts without capture/rights.py
-    _core_is_write_class = None
-
-# icacls codes that let a principal change content, delete it, or rewrite its ACL or owner
-# (simple F/M/W/D, specific DE/WDAC/WO/WD/AD/DC, generic GA/GW, MAXIMUM_ALLOWED).
-_WRITE_CODES = frozenset({"F", "M", "W", "D", "DE", "WDAC", "WO", "WD", "AD", "DC", "GA", "GW", "MA"})
+from iisguard.capture.rights import is_write_class
 
 # Who may hold any right on IIS system folders (KB981949).
 ADMIN_SIDS = frozenset({sids.LOCAL_SYSTEM, sids.ADMINISTRATORS, sids.TRUSTED_INSTALLER})
-
-
-def is_write_class(rights: Iterable[str]) -> bool:
-    """Whether an ACE's rights include write, modify, delete, change permissions or take ownership."""
-    codes = [str(r) for r in rights]
-    if _core_is_write_class is not None:
-        return bool(_core_is_write_class(codes))
-    return any(c.strip().upper() in _WRITE_CODES for c in codes)
 
 
 def ace_key(snap: Snapshot, ace: Mapping[str, Any]) -> str:
@@ -58,7 +44,10 @@ def ace_text(ace: Mapping[str, Any]) -> str:
     """An ACE the way icacls prints it: `Everyone:(OI)(CI)(M)`."""
     flags = "".join(f"({f})" for f in ace.get("inheritance") or [])
     inherited = "(I)" if ace.get("inherited") else ""
-    return f"{ace.get('principal')}:{inherited}{flags}({','.join(ace.get('rights') or [])})"
+    who = str(ace.get("principal") or ace.get("sid") or "")
+    if sids.is_sid(who):  # SDDL and secedit captures name well-known principals by SID
+        who = sids.name_of(sids.normalize_sid(who)) or who
+    return f"{who}:{inherited}{flags}({','.join(ace.get('rights') or [])})"
 
 
 def write_aces(
@@ -164,3 +153,23 @@ def worker_keys_of(snap: Snapshot, pools: Iterable[dict[str, Any]]) -> dict[str,
         if not pool.get("manual_group_membership"):
             out.setdefault(sids.IIS_IUSRS, "IIS_IUSRS (in every worker's token)")
     return out
+
+
+def key_file_prefixes(container: str) -> tuple[str, str]:
+    """File-name prefixes (before `_<MachineGuid>`) of a machine key container: (CryptoAPI, CNG).
+
+    CryptoAPI keeps `iisWasKey` in Crypto\\RSA\\MachineKeys\\76944fb3…_<guid>, CNG keeps `IISCngWasKey`
+    in Crypto\\Keys\\597367cc…_<guid>: the MD5 of the lower-cased name plus a NUL (ANSI for
+    CryptoAPI, UTF-16LE for CNG), printed as four little-endian 32-bit words.
+    """
+    name = container.casefold() + "\0"
+
+    def words(data: bytes) -> str:
+        digest = hashlib.md5(data, usedforsecurity=False).digest()
+        return "".join(f"{w:08x}" for w in struct.unpack("<4I", digest))
+
+    return words(name.encode("latin-1", "replace")), words(name.encode("utf-16-le"))
+
+
+def leaf(path: str) -> str:
+    return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
