@@ -878,7 +878,7 @@ SHARED_KEYS = ["iisConfigurationKey", "IISCngConfigurationKey"]
             "CNG Data Encryption Providers in IIS 10",
         ),
         Reference(
-            "CIS-IIS10-encryption-providers",
+            "IIS7-8-CIS-encryption-providers",
             "https://www.cisecurity.org/benchmark/microsoft_iis",
             "encryption providers locked down (IIS 7/8 benchmarks)",
         ),

@@ -311,7 +311,7 @@ def admin_tools_writable(snap, params):
                 f"acls/{path}", f'The ACL of {path} was not captured; capture it with: icacls "{path}"'
             )
             continue
-        bad = ah.write_aces(snap, acl, allowed, creator_owner_ok=False)
+        bad = ah.write_aces(snap, acl, allowed)
         resource = f"acls/{acl['path']}"
         if bad:
             yield fail(

@@ -115,7 +115,7 @@ def dangerous_to_iis_principal(snap, params):
 
 
 CIS_WIN = Reference(
-    "CIS-WIN-2.2-Impersonate",
+    "Windows-CIS-2.2.x-Impersonate",
     "https://www.cisecurity.org/benchmark/microsoft_windows_server",
     "CIS Windows Server: Impersonate a client after authentication (IIS_IUSRS allowed with the Web Server role)",
 )
