@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from .policy_support import SNAPSHOT, cli, day, findings_by, write  # noqa: F401
+from . import policy_support
+from .policy_support import SNAPSHOT, day, findings_by, write
+
+cli = policy_support.cli  # the fixture
 
 ORG_POLICY = """\
 apiVersion: iisguard/v1
