@@ -248,11 +248,12 @@ def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
     decoder = json.JSONDecoder()
     pos = 0
     n = len(text)
+    start_of_value = re.compile(r"(?m)^[ \t\ufeff]*([\[{])")  # at a line start: a prompt may hold braces
     while pos < n:
-        m = re.compile(r"[\[{]").search(text, pos)
+        m = start_of_value.search(text, pos)
         if not m:
             return
-        start = m.start()
+        start = m.start(1)
         line = text.count("\n", 0, start) + 1
         try:
             value, end = decoder.raw_decode(text, start)
