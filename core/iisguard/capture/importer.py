@@ -139,11 +139,11 @@ class Manifest:
     def facts_for(self, relpath: str) -> dict[str, Any] | None:
         """Facts for a file, by its path below the manifest's folder, a shorter suffix of it, or its name."""
         parts = PurePosixPath(relpath.replace("\\", "/")).parts
-        for i in range(len(parts)):
-            found = self.files.get(_key("/".join(parts[i:])))
-            if found is not None:
-                return found
-        return None
+        merged: dict[str, Any] = {}
+        for i in range(len(parts)):  # the longest matching path wins for each fact
+            for key, value in (self.files.get(_key("/".join(parts[i:]))) or {}).items():
+                merged.setdefault(key, value)
+        return merged or None
 
     def apply(self, artifact: Artifact, relpath: str) -> None:
         facts = self.facts_for(relpath)
