@@ -193,8 +193,8 @@ class _Run:
             self.net_user_detail(body)
             return
         for no, t in body:
-            if t.strip():
-                self.warn(no, f"local accounts: skipped a line outside any known listing: {_clip(t.strip())}")
+            if t.strip():  # not quoted: comments and descriptions may hold passwords
+                self.warn(no, "local accounts: skipped a line outside any known listing")
 
     # -- net user / net localgroup -----------------------------------------------------------------------------------
     def net_list(self, cmd: list[str], verb: str, head: list[tuple[int, str]], items: list[tuple[int, str]]) -> None:
@@ -247,8 +247,8 @@ class _Run:
             for f, (pos, _labels) in _NET_USER_FIELDS.items():  # an unknown language: by position
                 found.setdefault(f, (fields[pos][0], fields[pos][2]))
         if "name" not in found or not found["name"][1].strip():
-            for no, label, _value in fields:
-                self.warn(no, f"local accounts: skipped a line of an unrecognized listing: {_clip(label)}")
+            for no, _label, _value in fields:
+                self.warn(no, "local accounts: skipped a line of an unrecognized listing")
             return
         no, name = found["name"]
         user = _User(name.strip(), no)
