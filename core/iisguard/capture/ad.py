@@ -81,7 +81,7 @@ class _Rec:
 
 class AdParser:
     kind = "ad"
-    sections = ("ad", "principals")
+    sections = ("ad",)
 
     def detect(self, head: str, name: str) -> float:
         try:
@@ -105,7 +105,6 @@ class AdParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         _Run(artifact, builder).run()
 
 
@@ -226,6 +225,7 @@ class _Run:
             del ad["domain_controllers"]
         if not read:
             self.b.warn(self.a, None, "ad: no account, domain or domain controller found in this file")
+            self.problems += 1
         self.b.section("ad", "partial" if self.problems else "ok", "some AD values are incomplete" if self.problems else "")
 
     def is_dc_listing(self, rec: _Rec) -> bool:

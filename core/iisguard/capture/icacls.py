@@ -51,7 +51,6 @@ class IcaclsParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         _Run(artifact, builder).run()
 
 
@@ -320,8 +319,7 @@ class _Run:
     def finish(self) -> None:
         if not self.count:
             self.b.warn(self.a, None, "icacls: no path with an ACL found in this file")
-            if self.problems:
-                self.b.section("acls", "partial", "icacls could not read some paths")
+            self.b.section("acls", "partial", f"nothing readable in {self.a.path}")
             return
         if self.problems:
             self.b.section("acls", "partial", "icacls could not read some paths (see warnings)")

@@ -114,7 +114,6 @@ class LocalAccountsParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         _Run(artifact, builder).run()
 
 
@@ -434,8 +433,7 @@ class _Run:
     def emit(self) -> None:
         if not (self.users or self.groups):
             self.b.warn(self.a, None, "local accounts: no user, group or member found in this file")
-            if self.problems:
-                self.b.section("local_accounts", "partial", "some accounts could not be read")
+            self.b.section("local_accounts", "partial", f"nothing readable in {self.a.path}")
             return
         for u in self.users:
             facts = {k: v for k, v in u.facts.items() if v is not None and k != "sid"}
@@ -520,10 +518,6 @@ def _member_kind(o: dict[str, Any], sid: str | None) -> str | None:
     if cls in _GROUP_WORDS:
         return {"local": "local_group", "activedirectory": "domain_group"}.get(source or "")
     return None
-
-
-def _clip(text: str, n: int = 80) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 PARSERS = [LocalAccountsParser()]

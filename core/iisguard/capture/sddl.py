@@ -216,7 +216,6 @@ class SddlParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         _Run(artifact, builder).run()
 
 
@@ -240,8 +239,7 @@ class _Run:
         self.flush_held()
         if not self.count:
             self.b.warn(self.a, None, "sddl: no security descriptor found in this file")
-            if self.problems:
-                self.b.section("acls", "partial", "some ACLs could not be read")
+            self.b.section("acls", "partial", f"nothing readable in {self.a.path}")
             return
         self.b.section("acls", "partial" if self.problems else "ok")
 

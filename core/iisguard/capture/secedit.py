@@ -39,7 +39,6 @@ class SeceditParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         rights: dict[str, list[str]] = builder.data.setdefault("user_rights", {})
         section: str | None = None
         saw_rights = False
@@ -80,6 +79,7 @@ class SeceditParser:
                 _principal(builder, h, artifact, no)
         if not saw_rights:
             builder.warn(artifact, None, "secedit: no [Privilege Rights] section in this file")
+            builder.section("user_rights", "partial", f"no [Privilege Rights] in {artifact.path}")
             return
         builder.section("user_rights", "partial" if problems else "ok")
         if not read:

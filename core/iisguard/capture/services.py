@@ -41,7 +41,6 @@ class ServicesParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         out: list[dict[str, Any]] = builder.data.setdefault("services", [])
         lines = [(no, t) for no, t in console.numbered(artifact)]
         body = [(no, t) for no, t in lines if t.strip() and console.prompt(t) is None and not console.is_banner(t)]
@@ -55,8 +54,7 @@ class ServicesParser:
             problems = _table(artifact, builder, out, body)
         if len(out) == before:
             builder.warn(artifact, None, "services: no service found in this file")
-            if problems:
-                builder.section("services", "partial", "some services could not be read")
+            builder.section("services", "partial", f"nothing readable in {artifact.path}")
             return
         builder.section("services", "partial" if problems else "ok")
 

@@ -97,7 +97,6 @@ class SetspnParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         _Run(artifact, builder).run()
 
 
@@ -304,8 +303,7 @@ class _Run:
             self.warn(None, f"setspn: the output reports {self.reported_dups} duplicate group(s) but shows {len(self.dups)}", problem=True)
         if not (self.accounts or self.queries or self.dups or self.reported_dups is not None):
             self.b.warn(self.a, None, "setspn: no account, query result or duplicate report found in this file")
-            if self.problems:
-                self.b.section("spns", "partial", "setspn reported errors")
+            self.b.section("spns", "partial", f"nothing readable in {self.a.path}")
             return
         if not spns:
             del self.b.data["spns"]

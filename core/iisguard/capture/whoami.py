@@ -72,7 +72,7 @@ class _Token:
 
 class WhoamiParser:
     kind = "whoami"
-    sections = ("tokens", "principals")
+    sections = ("tokens",)
 
     def detect(self, head: str, name: str) -> float:
         try:
@@ -93,7 +93,6 @@ class WhoamiParser:
             return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        builder.artifact(artifact, self.kind)
         _Run(artifact, builder).run()
 
 
@@ -310,6 +309,7 @@ class _Run:
         tokens = [t for t in self.tokens if not t.empty()]
         if not tokens:
             self.b.warn(self.a, None, "whoami: no privileges, user or groups found in this file")
+            self.b.section("tokens", "partial", f"nothing readable in {self.a.path}")
             return
         hint = self.a.hint.get("token_identity") if isinstance(self.a.hint, dict) else None
         out = self.b.data.setdefault("tokens", [])
