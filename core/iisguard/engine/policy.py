@@ -134,7 +134,13 @@ def schema_problems(source: yamlsource.Source) -> list[Problem]:
     out = []
     for err in sorted(validator.iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path]):
         ptr = pointer(*err.absolute_path)
-        out.append(Problem(source.where(ptr), _plain(err, ptr)))
+        at = ptr
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            at = f"{ptr}/{escape(extra[0])}" if extra else ptr  # the line of the unknown key itself
+        elif "propertyNames" in err.schema_path and isinstance(err.instance, str):
+            at = f"{ptr}/{escape(err.instance)}"
+        out.append(Problem(source.where(at), _plain(err, ptr)))
     return out
 
 
@@ -151,16 +157,12 @@ def _plain(err: Any, ptr: str) -> str:
         return f"{at}: {err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
     if err.validator == "const":
         return f"{at}: expected {err.validator_value!r}, got {err.instance!r}"
+    if "propertyNames" in err.schema_path:
+        return f"{at}: {err.instance!r} is not a rule id (PREFIX-AREA-NNN, such as IIS-POOL-004)"
     if err.validator == "pattern" and ptr.endswith("/expires"):
         return f"{at}: bad date {err.instance!r} (expected YYYY-MM-DD)"
     if err.validator == "pattern":
         return f"{at}: {err.instance!r} does not have the expected form ({err.validator_value})"
-    if err.validator == "propertyNames":
-        return (
-            f"{at}: {err.instance!r} is not a rule id (PREFIX-AREA-NNN)"
-            if "rule" in str(err.schema)
-            else err.message
-        )
     if err.validator == "type":
         return f"{at}: expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
     return f"{at}: {err.message}"
