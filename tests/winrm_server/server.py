@@ -116,10 +116,25 @@ class HostStats:
         return sum(self.actions.values())
 
 
+class Gauge:
+    """Open shells across every host of a server, and the most ever open at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def add(self, delta: int) -> None:
+        with self.lock:
+            self.now += delta
+            self.peak = max(self.peak, self.now)
+
+
 class _HostState:
-    def __init__(self, config: HostConfig, stop: threading.Event) -> None:
+    def __init__(self, config: HostConfig, stop: threading.Event, gauge: Gauge) -> None:
         self.config = config
         self.stop = stop
+        self.gauge = gauge
         self.lock = threading.Lock()
         self.shells: dict[str, dict[str, _Command]] = {}
         self.stats = HostStats()
@@ -134,6 +149,7 @@ class _HostState:
             with self.lock:
                 self.shells[shell_id] = {}
                 self.stats.shells_open += 1
+            self.gauge.add(1)
             return 200, wsman.created(relates, shell_id, f"http://127.0.0.1:{self.port}/wsman")
         shell = self.shells.get(req.shell_id or "")
         if shell is None:
@@ -148,6 +164,7 @@ class _HostState:
             with self.lock:
                 self.shells.pop(req.shell_id or "", None)
                 self.stats.shells_open -= 1
+            self.gauge.add(-1)
             return 200, wsman.delete_response(relates)
         if action == "Command":
             line = req.body.find("rsp:CommandLine", wsman.NS)
@@ -467,6 +484,7 @@ class WinRMTestServer:
         self.users = dict(users or {"scanner": "Passw0rd!"})
         self.tls = tls
         self._stop = threading.Event()
+        self.shells = Gauge()  # shells open across all hosts (fleet concurrency)
         self._hosts: dict[int, _HostState] = {}
         self._listeners: list[_Listener] = []
         self._ssl: ssl.SSLContext | None = None
@@ -486,7 +504,7 @@ class WinRMTestServer:
 
     def add_host(self, config: HostConfig) -> int:
         """Start listening for one more host; returns its port."""
-        state = _HostState(config, self._stop)
+        state = _HostState(config, self._stop, self.shells)
         listener = _Listener(state, self.users, self._ssl)
         state.port = listener.server_address[1]
         self._hosts[state.port] = state

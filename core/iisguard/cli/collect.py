@@ -184,14 +184,13 @@ def _write(got: Any, output: str | None, label: str) -> int:
         sys.stdout.flush()
         dest = "standard output"
     failed = got.failed_sections
-    sections = got.snapshot.get("collection", {}).get("sections", [])
     host = got.snapshot.get("host", {}).get("name", "?")
     print(
-        f"iisguard: collected {label} (host {host}): {len(sections) - len(failed)} of {len(sections)} "
-        f"section(s) collected, {sum(got.requests.values())} request(s), {got.seconds:.1f} s -> {dest}",
+        f"iisguard: collected {label} (host {host}): sections {got.section_summary()}; "
+        f"{sum(got.requests.values())} request(s), {got.seconds:.1f} s -> {dest}",
         file=sys.stderr,
     )
-    for section in sections:
+    for section in got.sections:
         if section.get("status") == "failed":
             print(
                 f"iisguard: warning: section {section['name']} failed on the server: "

@@ -28,9 +28,22 @@ class Collected:
     seconds: float
 
     @property
+    def sections(self) -> list[dict[str, Any]]:
+        return list(self.snapshot.get("collection", {}).get("sections", []))
+
+    @property
     def failed_sections(self) -> list[str]:
-        sections = self.snapshot.get("collection", {}).get("sections", [])
-        return [s["name"] for s in sections if s.get("status") == "failed"]
+        return [s["name"] for s in self.sections if s.get("status") == "failed"]
+
+    def section_summary(self) -> str:
+        """`8 ok, 1 absent, 1 failed (acls)`: what a person reads in a summary."""
+        by_status: dict[str, list[str]] = {}
+        for s in self.sections:
+            by_status.setdefault(str(s.get("status")), []).append(str(s.get("name")))
+        parts = [f"{len(by_status[k])} {k}" for k in ("ok", "partial", "absent") if k in by_status]
+        if "failed" in by_status:
+            parts.append(f"{len(by_status['failed'])} failed ({', '.join(by_status['failed'])})")
+        return ", ".join(parts) or "no sections"
 
 
 def safe_name(name: str, where: str) -> PurePosixPath:
@@ -93,26 +106,28 @@ def build(
     keep = Path(keep_artifacts) if keep_artifacts is not None else None
     # Artifact paths are recorded relative to the folder the snapshot is written to.
     base = Path(snapshot_path).resolve().parent if snapshot_path not in (None, "-") else Path.cwd()
-    manifest = None
+    try:
+        manifest = decoded.manifest
+    except yaml.YAMLError as exc:
+        raise CollectionError(
+            f"the capture manifest {MANIFEST} is not valid YAML: {exc}", where=where
+        ) from None
     artifacts = []
     for name, data in decoded.files:
         rel = safe_name(name, where)
         if keep is not None:
             write_bytes(keep / rel, data)
-        if rel.as_posix() == MANIFEST:
-            try:
-                manifest = yaml.safe_load(data.decode("utf-8", "replace"))
-            except yaml.YAMLError as exc:
-                raise CollectionError(
-                    f"the capture manifest {MANIFEST} is not valid YAML: {exc}", where=where
-                ) from None
+        if rel.as_posix().casefold() == MANIFEST:
             continue
         if keep is not None:
             on_disk = (keep / rel).resolve()
-            recorded = Path(os.path.relpath(on_disk, base)).as_posix()
-            artifacts.append(Artifact(source=on_disk, path=recorded, data=data))
+            artifact = Artifact(
+                source=on_disk, path=Path(os.path.relpath(on_disk, base)).as_posix(), data=data
+            )
         else:
-            artifacts.append(Artifact(source=Path(rel), path=rel.as_posix(), data=data))
+            artifact = Artifact(source=Path(rel), path=rel.as_posix(), data=data)
+        artifact.hint["relpath"] = rel.as_posix()  # what the manifest's file facts are keyed by
+        artifacts.append(artifact)
     snapshot = build_snapshot(
         artifacts,
         host=decoded.host or None,

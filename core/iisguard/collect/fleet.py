@@ -259,18 +259,6 @@ def failed_snapshot(name: str, reason: str, source: str = "winrm") -> dict[str, 
     }
 
 
-def _section_summary(snapshot: dict[str, Any]) -> tuple[str, bool]:
-    sections = snapshot.get("collection", {}).get("sections", [])
-    counts: dict[str, list[str]] = {}
-    for s in sections:
-        counts.setdefault(s.get("status", "?"), []).append(s.get("name", "?"))
-    parts = [f"{len(counts[k])} {k}" for k in ("ok", "partial", "absent") if k in counts]
-    failed = counts.get("failed", [])
-    if failed:
-        parts.append(f"{len(failed)} failed ({', '.join(failed)})")
-    return ", ".join(parts) or "-", bool(failed)
-
-
 def collect_one(
     host: FleetHost,
     target: winrm.Target,
@@ -299,12 +287,11 @@ def collect_one(
         save(failed_snapshot(host.name, reason), path)
         return HostResult(host, "failed", time.monotonic() - started, "-", reason, path=str(path))
     save(got.snapshot, path)
-    summary, any_failed = _section_summary(got.snapshot)
     return HostResult(
         host,
-        "partial" if any_failed else "ok",
+        "partial" if got.failed_sections else "ok",
         time.monotonic() - started,
-        summary,
+        got.section_summary(),
         requests=sum(got.requests.values()),
         path=str(path),
     )
