@@ -148,6 +148,8 @@ def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Fi
         if isinstance(ev, Mapping) and ev.get("artifact"):
             evidence = Evidence(str(ev["artifact"]), ev.get("line"))
         pointer = snapshot.pointer_of(result.at)
+    if result.pointer is not None:
+        pointer = result.pointer
     return Finding(
         rule_id=sel.rule.id,
         severity=sel.severity,

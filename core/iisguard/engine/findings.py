@@ -82,11 +82,14 @@ class Result:
     message: str = ""
     at: Mapping[str, Any] | None = None  # the snapshot object the result is about
     properties: Mapping[str, Any] = field(default_factory=dict)
+    pointer: str | None = None  # JSON pointer, for facts that are not objects (a SID in user_rights)
 
 
-def fail(resource: str, message: str, *, at: Mapping[str, Any] | None = None, **properties: Any) -> Result:
-    """The resource breaks the rule. `at` is the snapshot object that shows it."""
-    return Result(Outcome.FAIL, resource, message, at, properties)
+def fail(
+    resource: str, message: str, *, at: Mapping[str, Any] | None = None, pointer: str | None = None, **properties: Any
+) -> Result:
+    """The resource breaks the rule. `at` is the snapshot object that shows it (or give its JSON `pointer`)."""
+    return Result(Outcome.FAIL, resource, message, at, properties, pointer)
 
 
 def passed(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
