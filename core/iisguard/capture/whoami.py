@@ -219,12 +219,12 @@ class _Run:
             return
         if sid.startswith("S-1-5-5-") and not before.strip():
             return  # whoami /logonid
-        is_user = (
-            not after
-            and not self.tok.groups
-            and self.columns is not None
-            and len(self.columns) == 2
-        ) or (not after and not self.tok.groups and self.tok.user_sid is None and self.columns is None)
+        if after:
+            is_user = False
+        elif self.columns is not None:
+            is_user = len(self.columns) == 2  # the user table has two columns: name and SID
+        else:
+            is_user = not self.tok.groups and self.tok.user_sid is None
         if is_user:
             self.user(no, before.strip(), sid)
             return
