@@ -179,12 +179,14 @@ def test_one_account_described_by_several_captures_counts_once(krb_rules):
 
 @pytest.mark.parametrize("folder", ["farm-web01", "farm-web02", "farm-fixed-web01", "farm-fixed-web02"])
 def test_committed_snapshots_are_what_the_importer_makes_of_the_captures(folder, monkeypatch):
-    """snapshot.json is `iisguard import captures -o snapshot.json`, so it cannot drift from captures/."""
+    """snapshot.json is `iisguard import captures -o snapshot.json`: the facts the rules read cannot drift from
+    captures/ (after a parser change, regenerate it with that command)."""
     fresh = fresh_import(folder, monkeypatch)
     committed = load(folder)
-    fresh["collection"].pop("tool_version", None)
-    committed["collection"].pop("tool_version", None)
-    assert committed == fresh
+    for key in ("host", "iis", "principals", "spns", "ad"):
+        assert committed.get(key) == fresh.get(key), (
+            f"{folder}/snapshot.json: {key} differs from a fresh import"
+        )
 
 
 def test_setspn_text_imports_into_spn_facts(monkeypatch):

@@ -12,8 +12,9 @@ Everything here is derived from the snapshot alone and built once per snapshot (
 from __future__ import annotations
 
 import fnmatch
+import functools
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -174,6 +175,7 @@ def domain_joined(snap: Any) -> bool | None:
     return joined
 
 
+@functools.lru_cache(maxsize=65536)
 def is_domain_ref(ref: str | None, host: str) -> bool:
     """Whether an account as IIS configuration writes it is a domain account (so AD knows it)."""
     if not ref or sids.is_sid(ref) or sids.well_known_sid(ref):
@@ -203,7 +205,7 @@ class Account:
         return self.listed_in_ad or any(m.get("ad_collected") is True for m in self.members)
 
     def _ordered(self) -> list[dict[str, Any]]:
-        return sorted(self.members, key=lambda m: m.get("ad_collected") is not True)
+        return self.members  # Directory puts the members carrying AD data first
 
     @property
     def at(self) -> dict[str, Any]:
@@ -324,6 +326,9 @@ class Directory:
         for i, p in enumerate(principals):
             groups.setdefault(uf.find(i), Account()).members.append(p)
         self.accounts = list(groups.values())
+        for acct in self.accounts:
+            acct.members.sort(key=lambda m: m.get("ad_collected") is not True)
+        self._found: dict[str, Account | None] = {}
         self._by_key: dict[str, Account] = {}
         for i, keys in enumerate(keys_of):
             for k in keys:
@@ -365,7 +370,13 @@ class Directory:
         """The account a reference names: a SID, a DN, DOMAIN\\name, name@domain or a bare name."""
         if not ref or not ref.strip():
             return None
-        r = ref.strip()
+        if ref in self._found:
+            return self._found[ref]
+        found = self._find(ref.strip())
+        self._found[ref] = found
+        return found
+
+    def _find(self, r: str) -> Account | None:
         if sids.is_sid(r):
             return self._by_key.get("sid:" + sids.normalize_sid(r))
         if is_dn(r):
@@ -429,16 +440,20 @@ def _names_of(acct: Account | None, ref: str) -> set[str]:
     return names
 
 
-_DIRECTORIES: weakref.WeakKeyDictionary[Any, Directory] = weakref.WeakKeyDictionary()
+_DERIVED: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def derived(snap: Any, key: Any, build: Callable[[], Any]) -> Any:
+    """Data derived from a snapshot alone, built once per snapshot object and shared by the KRB rules."""
+    store = _DERIVED.setdefault(snap, {})
+    if key not in store:
+        store[key] = build()
+    return store[key]
 
 
 def directory(snap: Any) -> Directory:
     """The snapshot's Directory, built once per snapshot object."""
-    d = _DIRECTORIES.get(snap)
-    if d is None:
-        d = Directory(snap)
-        _DIRECTORIES[snap] = d
-    return d
+    return derived(snap, "directory", lambda: Directory(snap))
 
 
 # --- identities IIS uses -----------------------------------------------------------------------------
@@ -463,6 +478,11 @@ class IisIdentity:
 
 
 def iis_identities(snap: Any, *, computer: bool, users: bool = True) -> list[IisIdentity]:
+    """Domain accounts the IIS configuration uses (see _iis_identities), built once per snapshot."""
+    return derived(snap, ("identities", computer, users), lambda: _iis_identities(snap, computer, users))
+
+
+def _iis_identities(snap: Any, computer: bool, users: bool) -> list[IisIdentity]:
     """Domain accounts the IIS configuration uses (pool, anonymous, connect-as), and the computer account.
 
     `computer=True` adds HOST$, which NetworkService, ApplicationPoolIdentity and kernel-mode Kerberos use.
@@ -701,7 +721,11 @@ class NameUse:
 
 
 def negotiate_names(snap: Any) -> list[NameUse]:
-    """Host names of every site where some location accepts Negotiate, in site order."""
+    """Host names of every site where some location accepts Negotiate, in site order (built once)."""
+    return derived(snap, "negotiate_names", lambda: _negotiate_names(snap))
+
+
+def _negotiate_names(snap: Any) -> list[NameUse]:
     out: dict[str, NameUse] = {}
     by_site: dict[str, list[WindowsLocation]] = {}
     for wl in windows_locations(snap):
@@ -727,6 +751,11 @@ class Lookup:
     holders: dict[str, str]  # holder reference (as captured) -> how to show it
     known: bool
     why: str = ""
+
+
+def spn_index(snap: Any) -> SpnIndex:
+    """The snapshot's SpnIndex, built once."""
+    return derived(snap, "spn_index", lambda: SpnIndex(snap))
 
 
 class SpnIndex:

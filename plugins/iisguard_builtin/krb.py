@@ -160,7 +160,7 @@ def http_spn_missing(snap, params):
     if why_not:
         yield not_applicable("host", why_not)
         return
-    index = k.SpnIndex(snap)
+    index = k.spn_index(snap)
     for use in _names_in_scope(snap, params):
         res = _spn_resource(use.name)
         found = index.lookup(use.name)
@@ -237,7 +237,7 @@ def http_spn_wrong_account(snap, params):
     if why_not:
         yield not_applicable("host", why_not)
         return
-    index = k.SpnIndex(snap)
+    index = k.spn_index(snap)
     d = k.directory(snap)
     for use in _names_in_scope(snap, params):
         res = _spn_resource(use.name)
@@ -334,7 +334,7 @@ def http_spn_duplicate(snap, params):
     if why_not:
         yield not_applicable("host", why_not)
         return
-    index = k.SpnIndex(snap)
+    index = k.spn_index(snap)
     names = {use.name: use for use in _names_in_scope(snap, params)}
     spns: dict[str, Mapping[str, Any] | None] = {f"http/{n}": use.at for n, use in names.items()}
     ours = {id(i.account) for i in k.iis_identities(snap, computer=True) if i.account is not None}
