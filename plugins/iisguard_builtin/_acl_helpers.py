@@ -145,11 +145,14 @@ def under_patterns(rel: str, patterns: Iterable[str]) -> bool:
 
 
 def worker_keys_of(snap: Snapshot, pools: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """principal key -> what it is, for every principal whose grants reach these pools' workers."""
+    """principal key -> what it is, for every principal whose grants reach these pools' workers (not SYSTEM)."""
     out: dict[str, str] = {}
     for pool in pools:
         ident = identities.pool_identity(snap, pool)
-        out.setdefault(ident.key, f"the identity of pool '{pool['name']}' ({ident.name})")
+        if (
+            ident.key != sids.LOCAL_SYSTEM
+        ):  # SYSTEM can write everything anyway; IIS-POOL-001 reports the pool
+            out.setdefault(ident.key, f"the identity of pool '{pool['name']}' ({ident.name})")
         if not pool.get("manual_group_membership"):
             out.setdefault(sids.IIS_IUSRS, "IIS_IUSRS (in every worker's token)")
     return out

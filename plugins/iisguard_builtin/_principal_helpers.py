@@ -105,14 +105,20 @@ def apppool_principal(key: str, shown: str) -> IisPrincipal | None:
 
 
 def reach_index(
-    snap: Snapshot, people: Iterable[IisPrincipal]
+    snap: Snapshot, people: Iterable[IisPrincipal], skip_groups: Iterable[str] = ()
 ) -> dict[str, list[tuple[IisPrincipal, str | None]]]:
-    """holder key -> [(IIS principal, group it is reached through or None)], through transitive membership."""
+    """holder key -> [(IIS principal, group it is reached through or None)], through transitive membership.
+
+    Groups in `skip_groups` are not followed: membership of Administrators or Backup Operators is a
+    finding of its own (IIS-POOL-002, IIS-ANON-001, IIS-HOST-002), not one per right those groups hold.
+    """
+    skip = set(skip_groups)
     index: dict[str, list[tuple[IisPrincipal, str | None]]] = {}
     for person in people:
         index.setdefault(person.key, []).append((person, None))
         for group in snap.principals.groups_of(ref_of(person.key)):
-            index.setdefault(group, []).append((person, group))
+            if group not in skip:
+                index.setdefault(group, []).append((person, group))
     return index
 
 

@@ -292,7 +292,8 @@ def log_directory(snap, params):
     else the IIS default %SystemDrive%\\inetpub\\logs\\LogFiles); (a) fails on a write-class allow ACE
     for anyone other than SYSTEM, Administrators, TrustedInstaller, CREATOR OWNER or `log_shippers`;
     (b) with `flag_non_admin_read`, fails on any allow ACE for other principals (the default
-    `Users:(RX)` inherited from \\inetpub included); (c) with `flag_default_location`, fails a
+    `Users:(RX)` inherited from \\inetpub included; service accounts such as NT SERVICE\\WMSvc are
+    exempt, as the STIG says); (c) with `flag_default_location`, fails a
     directory under %SystemDrive%\\inetpub\\logs. Not reviewed when the ACL was not captured.
     Why: whoever can write the logs can erase an intrusion (STIG V-218790); CIS 5.1 moves logs off
     the system drive. (b) and (c) fail every default host, so they are on only in strict profiles.
@@ -332,10 +333,13 @@ def log_directory(snap, params):
                 f"it is writable by {', '.join(ah.ace_text(a) for a in writers)}, who can erase evidence"
             )
         if params["flag_non_admin_read"]:
+            # STIG V-218790 exempts service accounts that process logs (NT SERVICE\WMSvc lists them by default)
             readers = [
                 a
                 for a in ah.allow_aces(acl)
-                if a not in writers and ah.ace_key(snap, a) not in admins | shippers | {sids.CREATOR_OWNER}
+                if a not in writers
+                and ah.ace_key(snap, a) not in admins | shippers | {sids.CREATOR_OWNER}
+                and not ah.ace_key(snap, a).startswith(sids.NT_SERVICE_PREFIX)
             ]
             if readers:
                 problems.append(

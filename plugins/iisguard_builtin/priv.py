@@ -76,7 +76,9 @@ def dangerous_to_iis_principal(snap, params):
     Checks: every holder of each privilege in `privileges` (user_rights, by SID or name); fails when
     the holder is an IIS principal (pool identities except LocalSystem, IIS_IUSRS, IUSR, custom
     anonymous / connect-as / impersonation users, any S-1-5-82-* account) or a group one of them is
-    a member of (transitively). Passes each IIS principal that holds none of them.
+    a member of (transitively; privileged groups such as Administrators, whose membership IIS-POOL-002,
+    IIS-ANON-001 and IIS-HOST-002 report, are not followed). Passes each IIS principal that holds
+    none of them.
     Why: a worker holds every privilege of its identity, and IIS_IUSRS is in every worker's token.
     SeDebugPrivilege opens LSASS, SeBackup/SeRestore bypass every ACL, SeTcb and SeCreateToken forge
     SYSTEM tokens (RULES.md §4). None of these is an IIS default.
@@ -88,7 +90,10 @@ def dangerous_to_iis_principal(snap, params):
     """
     people = ph.iis_principals(snap)
     ignored = ph.keys_of(snap, params["ignore_principals"])
-    reach = ph.reach_index(snap, [p for k, p in people.items() if k not in ignored])
+    # Privileged-group membership is reported by IIS-POOL-002/IIS-ANON-001/IIS-HOST-002, not once per right here.
+    reach = ph.reach_index(
+        snap, [p for k, p in people.items() if k not in ignored], skip_groups=sids.PRIVILEGED_LOCAL_GROUPS
+    )
     hit: set[str] = set()
     for right, shown, key in ph.iter_rights(snap, params["privileges"]):
         reached = reach.get(key)
@@ -573,8 +578,17 @@ LOGON_RIGHTS = {
     parameters=[
         Parameter(
             "ignore_via_groups",
-            [sids.USERS, sids.AUTHENTICATED_USERS, sids.INTERACTIVE, sids.EVERYONE],
-            "Groups whose default holding of the right is not attributed to IIS identities (every account is in them)",
+            [
+                sids.USERS,
+                sids.AUTHENTICATED_USERS,
+                sids.INTERACTIVE,
+                sids.EVERYONE,
+                sids.ADMINISTRATORS,
+                sids.BACKUP_OPERATORS,
+            ],
+            "Groups whose holding of the right is not attributed to IIS identities: every account is in the broad "
+            "ones, and Administrators / Backup Operators membership is reported by IIS-POOL-002, IIS-ANON-001 and "
+            "IIS-HOST-002",
         ),
     ],
     needs=("user_rights",),
@@ -585,7 +599,8 @@ def interactive_logon_for_iis_identity(snap, params):
     Checks: holders of SeInteractiveLogonRight and SeRemoteInteractiveLogonRight; fails when an IIS
     principal holds one directly, or through a group it is a member of (transitively) other than
     `ignore_via_groups` (Users, Authenticated Users, INTERACTIVE, Everyone hold "log on locally" by
-    default on member servers), unless the principal or one of its groups holds the matching deny
+    default on member servers; Administrators and Backup Operators membership is reported by
+    IIS-POOL-002, IIS-ANON-001 and IIS-HOST-002), unless the principal or one of its groups holds the matching deny
     right. Passes every IIS principal with no such right.
     Why: service identities never need a desktop; with one, a leaked pool or connect-as password is
     an interactive foothold (STIG V-218802; BloodHound CanRDP).

@@ -1,0 +1,102 @@
+"""A hand-built misconfigured server, not written against the rules, is caught rule by rule.
+
+fixtures/hosts/misconfigured-handbuilt/snapshot.json is the default host of
+fixtures/hosts/iis10-default-hand/ with the mistakes an inherited legacy box carries: a pool left on
+LocalSystem, an anonymous account somebody made an administrator, Everyone:(M) on a content root,
+"Debug programs" granted to IIS_IUSRS, and a pool password pasted into applicationHost.config in clear.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from iisguard.engine import policy, selection
+from iisguard.engine.evaluate import evaluate
+from iisguard.engine.findings import Outcome, Severity
+from iisguard.model import snapshot as snapmod
+
+from .conftest import FIXTURES
+
+BROKEN = FIXTURES / "hosts" / "misconfigured-handbuilt" / "snapshot.json"
+DEFAULT = FIXTURES / "hosts" / "iis10-default-hand" / "snapshot.json"
+
+# (rule, resource, words the message must contain: the resource's name and what to do about it)
+EXPECTED = [
+    # a LocalSystem pool
+    ("IIS-POOL-001", "app_pools/Legacy", ["Legacy", "LocalSystem", "ApplicationPoolIdentity"]),
+    # an anonymous account in Administrators
+    ("IIS-ANON-001", "locations/Intranet", ["webanon", "Administrators"]),
+    ("IIS-ANON-003", "locations/Intranet", ["webanon"]),
+    # Everyone:(M) on a content root
+    ("IIS-ACL-003", "acls/D:\\sites\\intranet", ["D:\\sites\\intranet", "Everyone", "icacls"]),
+    ("IIS-ANON-005", "acls/D:\\sites\\intranet", ["D:\\sites\\intranet", "Everyone"]),
+    # SeDebugPrivilege granted to IIS_IUSRS
+    (
+        "IIS-PRIV-002",
+        "user_rights/SeDebugPrivilege/*S-1-5-32-568",
+        ["IIS_IUSRS", "SeDebugPrivilege", "Remove"],
+    ),
+    ("IIS-POOL-003", "app_pools/Intranet", ["Intranet", "SeDebugPrivilege"]),
+    ("IIS-PRIV-004", "tokens/IIS APPPOOL\\DefaultAppPool", ["DefaultAppPool", "SeDebugPrivilege", "remove"]),
+    # a clear-text SpecificUser password
+    ("IIS-CRED-001", "app_pools/Payroll", ["Payroll", "svc_payroll", "clear"]),
+]
+
+
+@pytest.fixture(scope="module")
+def broken_findings(builtin_rules):
+    return scan(builtin_rules, BROKEN)
+
+
+@pytest.fixture(scope="module")
+def default_findings(builtin_rules):
+    return scan(builtin_rules, DEFAULT)
+
+
+def scan(rules, path):
+    data, _ = snapmod.read_json(path)
+    assert not snapmod.problems(data), f"{path} is not a valid snapshot"
+    effective = policy.resolve(rules, profile="baseline", today=date.today())
+    chosen = selection.select(rules, enabled=effective.enabled, overrides=effective.overrides)
+    return evaluate(snapmod.Snapshot(data), chosen, strict=True).findings
+
+
+@pytest.mark.parametrize(("rule_id", "resource", "words"), EXPECTED, ids=[f"{r}-{k}" for r, k, _ in EXPECTED])
+def test_misconfiguration_is_caught(builtin_rules, broken_findings, rule_id, resource, words):
+    assert rule_id in builtin_rules, f"{rule_id} is not implemented yet"
+    got = [f for f in broken_findings if f.rule_id == rule_id and f.resource == resource]
+    seen = sorted(f"{f.resource} ({f.outcome.value})" for f in broken_findings if f.rule_id == rule_id)
+    assert got, f"{rule_id} reported nothing for {resource}; it reported {seen}"
+    finding = got[0]
+    assert finding.outcome is Outcome.FAIL, finding.message
+    assert finding.severity.rank >= Severity.MEDIUM.rank
+    missing = [w for w in words if w.casefold() not in finding.message.casefold()]
+    assert not missing, f"message lacks {missing}: {finding.message}"
+
+
+@pytest.mark.parametrize("rule_id", sorted({r for r, _, _ in EXPECTED}))
+def test_the_same_rule_is_quiet_on_the_default_host(default_findings, rule_id):
+    """The failures come from the misconfigurations, not from the rest of the host both snapshots share."""
+    assert any(f.rule_id == rule_id for f in default_findings), f"{rule_id} did not run on the default host"
+    assert not [f for f in default_findings if f.rule_id == rule_id and f.outcome is Outcome.FAIL]
+
+
+def test_failures_are_the_misconfigurations_and_nothing_else(broken_findings):
+    """Every failure points at one of the five planted mistakes (no collateral noise on the shared parts)."""
+    planted = (
+        "Legacy",
+        "Intranet",
+        "webanon",
+        "D:\\sites\\intranet",
+        "IIS_IUSRS",
+        "SeDebugPrivilege",
+        "Payroll",
+    )
+    stray = [
+        f"{f.rule_id} {f.resource}: {f.message}"
+        for f in broken_findings
+        if f.outcome is Outcome.FAIL and not any(p in f.resource or p in f.message for p in planted)
+    ]
+    assert not stray, "\n".join(stray)
