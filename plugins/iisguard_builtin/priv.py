@@ -180,6 +180,13 @@ ASSIGN_PRIMARY_DEFAULT = [sids.LOCAL_SERVICE, sids.NETWORK_SERVICE]
             [],
             "Application SIDs or names documented as needing these rights (a documented requirement is not a finding)",
         ),
+        Parameter(
+            "allow_service_sids",
+            True,
+            "Per-service virtual accounts (NT SERVICE\\*, S-1-5-80-*) are service identities and expected holders "
+            "(SQL Server, for one, grants its service SID these rights)",
+            "bool",
+        ),
     ],
     needs=("user_rights",),
 )
@@ -189,7 +196,8 @@ def impersonate_beyond_expected(snap, params):
     Checks: each holder of SeImpersonatePrivilege and SeAssignPrimaryTokenPrivilege, by SID; a holder
     passes when it is in the expected set (Impersonate: Administrators, SERVICE, LOCAL SERVICE,
     NETWORK SERVICE, IIS_IUSRS; AssignPrimaryToken: LOCAL SERVICE, NETWORK SERVICE), is an
-    application pool account (S-1-5-82-*) or is in `documented_principals`; any other holder fails.
+    application pool account (S-1-5-82-*), a per-service virtual account (NT SERVICE\\*, when
+    `allow_service_sids`) or is in `documented_principals`; any other holder fails.
     A right nobody holds passes.
     Why: these are the two halves of the Potato privilege escalation; IIS needs them for its own
     identities only (KB981949). Unlike a verbatim copy of the Windows STIG list, IIS_IUSRS and pool
@@ -214,7 +222,8 @@ def impersonate_beyond_expected(snap, params):
         for shown in shown_list:
             key = ph.key_of(snap, shown)
             resource = f"user_rights/{right}/{shown}"
-            if key in allowed or sids.is_app_pool_sid(key):
+            service = params["allow_service_sids"] and key.startswith(sids.NT_SERVICE_PREFIX)
+            if key in allowed or sids.is_app_pool_sid(key) or service:
                 yield passed(resource, f"{ph.display(snap, shown)} is an expected holder of {right}")
                 continue
             why = ph.POTATO_PRIVILEGES[wanted]
