@@ -17,6 +17,7 @@ capture.yaml (written by the capture script, optional for hand-made folders)::
     files:                          # a list of entries, or a mapping path -> kind
       - {path: iis/applicationHost.config, kind: applicationhost_config}
       - {path: "webconfig/Default Web Site/web.config", kind: web_config, location: Default Web Site}
+      - {path: spns/query-1.txt, kind: setspn, spn_query: HTTP/web01}   # other keys: parser hints
     tokens: {"tokens/whoami-apppool.txt": "IIS APPPOOL\\\\DefaultAppPool"}
     sections:
       - {name: ad, status: absent, message: the server is not domain-joined}
@@ -152,13 +153,15 @@ class Manifest:
             hint.setdefault("environment", self.environment)
         if not facts:
             return
-        if facts.get("kind"):
-            hint.setdefault("kind", str(facts["kind"]))
-        if facts.get("location") is not None:
-            hint.setdefault("location", str(facts["location"]))
-        token = facts.get("token") or facts.get("token_identity")
-        if token:
-            hint.setdefault("token_identity", str(token))
+        # Every fact of a file entry becomes a parser hint (kind, location, spn_query, group,
+        # acl_path, netbios_domain, ...); `token` is the manifest's short name for token_identity.
+        for key, value in facts.items():
+            if value is None or isinstance(value, (dict, list)):
+                continue
+            hint.setdefault(
+                "token_identity" if key == "token" else str(key),
+                value if isinstance(value, (bool, int)) else str(value),
+            )
 
 
 def _key(path: str) -> str:

@@ -1,0 +1,494 @@
+<#
+.SYNOPSIS
+    iisguard capture script: what the identities of this IIS server are, as raw captures.
+.NOTES
+    Runs on Windows PowerShell 5.1 and PowerShell 7 with no module required (the
+    ActiveDirectory module is used only when present; account facts come from [adsisearcher]).
+    Every section runs in its own try/catch, so one failing command does not stop the rest;
+    a failed section is reported in capture.yaml (and in the -Stream output) with its error.
+    Secret VALUES never leave the server: passwords, session and machine keys and encrypted
+    section ciphertext in the copied configuration files are replaced before writing
+    ([enc:Provider:blob:enc] keeps its provider name, a clear-text value becomes
+    [iisguard:removed]), and no free-text directory attribute is ever requested.
+    Usage: powershell -NoProfile -ExecutionPolicy Bypass -File capture.ps1 [-OutputPath DIR]
+           [-NoZip] [-NoRecurse] [-SkipDuplicateSpnScan] [-Stream]
+    Without -Stream it writes a folder (and DIR.zip); -Stream prints the capture stream instead.
+#>
+[CmdletBinding()]
+param(
+    [string]$OutputPath = '',
+    [switch]$Stream,
+    [switch]$NoZip,
+    [switch]$NoRecurse,
+    [switch]$SkipDuplicateSpnScan
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+#
+# ---- state shared by the sections (a hashtable: functions change its contents, not the variable) ----
+$Capture = @{
+    Root     = ''
+    Host     = [string]$env:COMPUTERNAME
+    Files    = New-Object System.Collections.ArrayList
+    Sections = [ordered]@{}
+    Facts    = [ordered]@{}
+    Env      = [ordered]@{}
+    Sites    = New-Object System.Collections.ArrayList
+    Accounts = New-Object System.Collections.ArrayList
+    Hosts    = New-Object System.Collections.ArrayList
+    ConfigDir = ''
+    Domain   = $false
+}
+#
+# ---- helpers --------------------------------------------------------------------------------------
+function Get-SafeName([string]$Text) {
+    # A file-name-safe form: characters Windows forbids in names are percent-encoded.
+    $sb = New-Object System.Text.StringBuilder
+    foreach ($ch in $Text.ToCharArray()) {
+        if ('\/:*?"<>|%'.IndexOf($ch) -ge 0 -or [int]$ch -lt 32) { [void]$sb.Append(('%{0:X2}' -f [int]$ch)) }
+        else { [void]$sb.Append($ch) }
+    }
+    return $sb.ToString()
+}
+function Set-Section([string]$Name, [string]$Status, [string]$Message) {
+    # A worse status is never replaced by a better one.
+    $order = @{ ok = 0; absent = 0; partial = 1; failed = 2 }
+    if ($Capture.Sections.Contains($Name) -and $order[$Capture.Sections[$Name].status] -ge $order[$Status]) { return }
+    $Capture.Sections[$Name] = [ordered]@{ name = $Name; status = $Status; message = $Message }
+}
+function Invoke-Section([string]$Name, [scriptblock]$Body) {
+    try {
+        & $Body
+        Set-Section $Name 'ok' ''
+    }
+    catch {
+        Set-Section $Name 'failed' ([string]$_.Exception.Message)
+    }
+}
+function Add-CaptureFile([string]$Name, [string]$Kind, [hashtable]$Facts) {
+    # Every file the script writes is named here, so capture.yaml lists it with its kind.
+    $entry = [ordered]@{ path = $Name; kind = $Kind }
+    if ($null -ne $Facts) { foreach ($key in $Facts.Keys) { $entry[$key] = $Facts[$key] } }
+    [void]$Capture.Files.Add($entry)
+}
+function Get-CapturePath([string]$Name) {
+    $path = Join-Path $Capture.Root ($Name -replace '/', '\')
+    $dir = Split-Path -Parent $path
+    if (-not (Test-Path -LiteralPath $dir)) { [void](New-Item -ItemType Directory -Path $dir -Force) }
+    return $path
+}
+function Save-CaptureText([string]$Name, [string]$Kind, [AllowEmptyString()][string]$Text, [hashtable]$Facts = $null) {
+    [System.IO.File]::WriteAllText((Get-CapturePath $Name), $Text, (New-Object System.Text.UTF8Encoding $true))
+    Add-CaptureFile $Name $Kind $Facts
+}
+function Save-CaptureBytes([string]$Name, [string]$Kind, [byte[]]$Bytes, [hashtable]$Facts = $null) {
+    [System.IO.File]::WriteAllBytes((Get-CapturePath $Name), $Bytes)
+    Add-CaptureFile $Name $Kind $Facts
+}
+function Save-CommandOutput([string]$Name, [string]$Kind, [string]$Exe, [string[]]$Arguments, [hashtable]$Facts = $null) {
+    # Native output (stdout and stderr) with the command echoed first, as a console shows it.
+    # Stop would turn the first stderr line into a terminating error in Windows PowerShell.
+    $ErrorActionPreference = 'Continue'
+    $quoted = @($Arguments | ForEach-Object { if ($_ -match '\s') { '"' + $_ + '"' } else { $_ } })
+    $lines = New-Object System.Collections.ArrayList
+    [void]$lines.Add('PS C:\> ' + ($Exe -replace '\.exe$', '') + ' ' + ($quoted -join ' '))
+    & $Exe @Arguments 2>&1 | ForEach-Object { [void]$lines.Add([string]$_) }
+    $code = $LASTEXITCODE
+    Save-CaptureText $Name $Kind ((@($lines) -join "`r`n") + "`r`n") $Facts
+    return $code
+}
+function Save-Json([string]$Name, [string]$Kind, $Value, [hashtable]$Facts = $null) {
+    $json = ConvertTo-Json -InputObject @($Value) -Depth 6
+    Save-CaptureText $Name $Kind $json $Facts
+}
+function Protect-ConfigText([string]$Text) {
+    # Secret values are replaced before anything is written: the parser only needs to know that
+    # a secret is there, and how it is protected.
+    $attr = '(?i)(\s(?:password|sessionKey|validationKey|decryptionKey)\s*=\s*)("[^"]*"|''[^'']*'')'
+    $Text = [regex]::Replace($Text, $attr, {
+            param($m)
+            $raw = $m.Groups[2].Value
+            $quote = $raw.Substring(0, 1)
+            $value = $raw.Substring(1, $raw.Length - 2)
+            if ($value -eq '') { return $m.Value }
+            $enc = [regex]::Match($value, '^\[enc:([^:\]]*):')
+            if ($enc.Success) { $new = '[enc:' + $enc.Groups[1].Value + ':removed-by-iisguard:enc]' }
+            else { $new = '[iisguard:removed]' }
+            return $m.Groups[1].Value + $quote + $new + $quote
+        })
+    $Text = [regex]::Replace($Text, '(?i)(connectionString\s*=\s*")([^"]*)(")', {
+            param($m)
+            $inner = [regex]::Replace($m.Groups[2].Value, '(?i)((?:^|;)\s*(?:password|pwd)\s*=\s*)([^;]*)', {
+                    param($n)
+                    if ($n.Groups[2].Value.Trim() -eq '') { return $n.Value }
+                    return $n.Groups[1].Value + '[iisguard:removed]'
+                })
+            return $m.Groups[1].Value + $inner + $m.Groups[3].Value
+        })
+    return [regex]::Replace($Text, '(?is)(<CipherValue>)(.*?)(</CipherValue>)', '${1}removed-by-iisguard${3}')
+}
+function Save-ConfigFile([string]$Source, [string]$Name, [string]$Kind, [hashtable]$Facts = $null) {
+    $text = [System.IO.File]::ReadAllText($Source)
+    Save-CaptureText $Name $Kind (Protect-ConfigText $text) $Facts
+    return $text
+}
+function Get-Attr($Node, [string]$Name) {
+    if ($null -eq $Node) { return '' }
+    return [string]$Node.GetAttribute($Name)
+}
+function Expand-Path([string]$Path) {
+    if ([string]::IsNullOrEmpty($Path)) { return '' }
+    return [Environment]::ExpandEnvironmentVariables($Path)
+}
+function Add-Account([string]$Name) {
+    # Accounts worth an AD lookup: domain accounts (DOMAIN\name or name@domain), not built-ins.
+    if ([string]::IsNullOrWhiteSpace($Name)) { return }
+    $n = $Name.Trim()
+    if ($n -match '^(?i)(iusr|nt authority\\.*|iis apppool\\.*|builtin\\.*|localsystem|networkservice|localservice)$') { return }
+    if ($n -match '^(?<dom>[^\\]+)\\(?<sam>.+)$') {
+        if ($Matches['dom'] -eq '.' -or $Matches['dom'] -ieq $env:COMPUTERNAME) { return }
+        $sam = $Matches['sam']
+    }
+    elseif ($n -match '^(?<sam>[^@]+)@.+$') { $sam = $Matches['sam'] }
+    else { return }
+    if (-not ($Capture.Accounts -contains $sam)) { [void]$Capture.Accounts.Add($sam) }
+}
+function ConvertTo-Sid([byte[]]$Bytes) {
+    return (New-Object System.Security.Principal.SecurityIdentifier($Bytes, 0)).Value
+}
+function Get-AccountFacts([string]$Sam) {
+    # Directory facts by allow-list: no free-text attribute is ever requested.
+    $props = @('sAMAccountName', 'distinguishedName', 'objectClass', 'objectSid', 'userAccountControl',
+        'servicePrincipalName', 'msDS-AllowedToDelegateTo', 'msDS-AllowedToActOnBehalfOfOtherIdentity',
+        'msDS-SupportedEncryptionTypes', 'pwdLastSet', 'adminCount', 'memberOf', 'dNSHostName', 'primaryGroupID')
+    $searcher = New-Object System.DirectoryServices.DirectorySearcher
+    $searcher.Filter = '(sAMAccountName=' + ($Sam -replace '([\\*()])', '\$1') + ')'
+    $searcher.PropertiesToLoad.Clear()
+    foreach ($p in $props) { [void]$searcher.PropertiesToLoad.Add($p) }
+    $found = $searcher.FindOne()
+    if ($null -eq $found) { return $null }
+    $r = $found.Properties
+    $out = [ordered]@{}
+    foreach ($p in $props) {
+        $key = $p.ToLowerInvariant()
+        if (-not $r.Contains($key)) { continue }
+        $values = @($r[$key])
+        if ($p -eq 'objectSid') { $out['SID'] = ConvertTo-Sid ([byte[]]$values[0]); continue }
+        if ($p -eq 'msDS-AllowedToActOnBehalfOfOtherIdentity') {
+            $sd = New-Object System.Security.AccessControl.RawSecurityDescriptor(([byte[]]$values[0]), 0)
+            $out[$p] = @($sd.DiscretionaryAcl | ForEach-Object { $_.SecurityIdentifier.Value })
+            continue
+        }
+        if ($p -in @('servicePrincipalName', 'memberOf', 'objectClass', 'msDS-AllowedToDelegateTo')) { $out[$p] = @($values | ForEach-Object { [string]$_ }) }
+        else { $out[$p] = $values[0] }
+    }
+    try {
+        $entry = New-Object System.DirectoryServices.DirectorySearcher(([adsi]('LDAP://' + $found.Properties['distinguishedname'][0])), '(objectClass=*)', @('tokenGroups'), 'Base')
+        $tg = $entry.FindOne()
+        if ($null -ne $tg -and $tg.Properties.Contains('tokengroups')) {
+            $out['tokenGroups'] = @($tg.Properties['tokengroups'] | ForEach-Object { ConvertTo-Sid ([byte[]]$_) })
+        }
+    }
+    catch { $out['tokenGroupsError'] = [string]$_.Exception.Message }
+    return [pscustomobject]$out
+}
+#
+# ---- where to write ---------------------------------------------------------------------------------
+$stamp = (Get-Date).ToUniversalTime()
+if ($Stream) {
+    $Capture.Root = Join-Path ([System.IO.Path]::GetTempPath()) ('iisguard-' + [guid]::NewGuid().ToString('N'))
+}
+elseif ($OutputPath) { $Capture.Root = $OutputPath }
+else { $Capture.Root = Join-Path (Get-Location).Path ('iisguard-capture-' + $env:COMPUTERNAME + '-' + $stamp.ToString('yyyyMMddTHHmmssZ')) }
+[void](New-Item -ItemType Directory -Path $Capture.Root -Force)
+$Capture.Root = (Resolve-Path -LiteralPath $Capture.Root).Path
+try {
+    #
+    # ---- host facts ----------------------------------------------------------------------------------
+    Invoke-Section 'host' {
+        $cs = Get-CimInstance -ClassName Win32_ComputerSystem
+        $os = Get-CimInstance -ClassName Win32_OperatingSystem
+        $Capture.Domain = [bool]$cs.PartOfDomain
+        $Capture.Facts['domain_joined'] = [bool]$cs.PartOfDomain
+        if ($cs.PartOfDomain) {
+            $Capture.Facts['domain'] = [string]$cs.Domain
+            $Capture.Facts['fqdn'] = ([string]$cs.DNSHostName + '.' + [string]$cs.Domain).ToLowerInvariant()
+        }
+        $Capture.Facts['is_domain_controller'] = ([int]$cs.DomainRole -ge 4)
+        $Capture.Facts['os'] = [ordered]@{ version = [string]$os.Version; build = [string]$os.BuildNumber; caption = [string]$os.Caption }
+        $inetstp = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\InetStp' -ErrorAction SilentlyContinue
+        if ($null -ne $inetstp -and $inetstp.PSObject.Properties['MajorVersion']) {
+            $Capture.Facts['iis'] = [ordered]@{ version = ('{0}.{1}' -f $inetstp.MajorVersion, $inetstp.MinorVersion); installed = $true }
+        }
+        foreach ($name in @('SystemDrive', 'SystemRoot', 'windir', 'ProgramData', 'ProgramFiles', 'ProgramFiles(x86)', 'ALLUSERSPROFILE')) {
+            $value = [Environment]::GetEnvironmentVariable($name)
+            if ($value) { $Capture.Env[$name] = $value }
+        }
+    }
+    #
+    # ---- iis: the configuration files, secrets replaced ---------------------------------------------
+    Invoke-Section 'iis' {
+        $system = Join-Path $env:windir 'System32'
+        if ([Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) { $system = Join-Path $env:windir 'Sysnative' }
+        $Capture.ConfigDir = Join-Path $system 'inetsrv\config'
+        $apphost = Join-Path $Capture.ConfigDir 'applicationHost.config'
+        if (-not (Test-Path -LiteralPath $apphost)) {
+            Set-Section 'iis' 'absent' 'IIS is not installed (no applicationHost.config)'
+            return
+        }
+        $text = Save-ConfigFile $apphost 'iis/applicationHost.config' 'applicationhost_config'
+        foreach ($extra in @(@('administration.config', 'administration_config'), @('redirection.config', 'redirection_config'))) {
+            $path = Join-Path $Capture.ConfigDir $extra[0]
+            if (Test-Path -LiteralPath $path) { [void](Save-ConfigFile $path ('iis/' + $extra[0]) $extra[1]) }
+        }
+        $doc = New-Object System.Xml.XmlDocument
+        $doc.XmlResolver = $null
+        $doc.LoadXml($text)
+        foreach ($site in @($doc.SelectNodes('/configuration/system.applicationHost/sites/site'))) {
+            $info = [ordered]@{ name = (Get-Attr $site 'name'); id = (Get-Attr $site 'id'); apps = New-Object System.Collections.ArrayList; log = '' }
+            $log = $site.SelectSingleNode('logFile')
+            if ($null -eq $log) { $log = $doc.SelectSingleNode('/configuration/system.applicationHost/sites/siteDefaults/logFile') }
+            $info.log = Get-Attr $log 'directory'
+            if (-not $info.log) { $info.log = '%SystemDrive%\inetpub\logs\LogFiles' }
+            foreach ($app in @($site.SelectNodes('application'))) {
+                $dirs = New-Object System.Collections.ArrayList
+                foreach ($vd in @($app.SelectNodes('virtualDirectory'))) {
+                    [void]$dirs.Add([ordered]@{ path = (Get-Attr $vd 'path'); physical = (Expand-Path (Get-Attr $vd 'physicalPath')) })
+                    Add-Account (Get-Attr $vd 'userName')
+                }
+                [void]$info.apps.Add([ordered]@{ path = (Get-Attr $app 'path'); dirs = $dirs })
+            }
+            foreach ($binding in @($site.SelectNodes('bindings/binding'))) {
+                $parts = (Get-Attr $binding 'bindingInformation').Split(':')
+                if ($parts.Length -ge 3 -and $parts[-1] -and $parts[-1] -ne '*' -and -not ($Capture.Hosts -contains $parts[-1])) { [void]$Capture.Hosts.Add($parts[-1]) }
+            }
+            [void]$Capture.Sites.Add($info)
+        }
+        foreach ($pm in @($doc.SelectNodes('//processModel[@identityType="SpecificUser"]'))) { Add-Account (Get-Attr $pm 'userName') }
+        foreach ($anon in @($doc.SelectNodes('//anonymousAuthentication[@userName]'))) { Add-Account (Get-Attr $anon 'userName') }
+    }
+    #
+    # ---- web_configs: each application root's web.config, secrets replaced -----------------------------
+    Invoke-Section 'web_configs' {
+        foreach ($site in $Capture.Sites) {
+            foreach ($app in $site.apps) {
+                $root = @($app.dirs | Where-Object { $_.path -eq '/' })
+                if ($root.Count -eq 0 -or -not $root[0].physical) { continue }
+                $file = Join-Path $root[0].physical 'web.config'
+                try {
+                    if (-not (Test-Path -LiteralPath $file)) { continue }
+                    $location = ($site.name + $app.path).TrimEnd('/')
+                    $segments = @($site.name) + @($app.path.Split('/') | Where-Object { $_ })
+                    $name = 'webconfig/' + ((@($segments | ForEach-Object { Get-SafeName $_ })) -join '/') + '/web.config'
+                    [void](Save-ConfigFile $file $name 'web_config' @{ location = $location })
+                }
+                catch { Set-Section 'web_configs' 'partial' ([string]$_.Exception.Message) }
+            }
+        }
+    }
+    #
+    # ---- acls: icacls of every physical path, the content roots recursively, and IIS's own folders ------
+    Invoke-Section 'acls' {
+        $drive = [string]$env:SystemDrive
+        $inetsrv = Split-Path -Parent $Capture.ConfigDir
+        $targets = New-Object System.Collections.ArrayList
+        foreach ($p in @("$drive\inetpub", "$drive\inetpub\wwwroot", "$drive\inetpub\logs", "$drive\inetpub\logs\LogFiles",
+                "$drive\inetpub\logs\FailedReqLogFiles", "$drive\inetpub\temp", "$drive\inetpub\temp\IIS Temporary Compressed Files",
+                "$inetsrv", "$($Capture.ConfigDir)", "$($Capture.ConfigDir)\applicationHost.config",
+                "$($Capture.ConfigDir)\administration.config", "$($Capture.ConfigDir)\redirection.config", "$($Capture.ConfigDir)\schema",
+                "$env:windir\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files",
+                "$env:windir\Microsoft.NET\Framework\v4.0.30319\Temporary ASP.NET Files")) {
+            [void]$targets.Add(@($p, $false))
+        }
+        [void]$targets.Add(@("$drive\inetpub\temp\appPools", $true))
+        foreach ($site in $Capture.Sites) {
+            [void]$targets.Add(@((Expand-Path $site.log), $false))
+            foreach ($app in $site.apps) {
+                foreach ($dir in $app.dirs) {
+                    if ($dir.physical) { [void]$targets.Add(@($dir.physical, (-not $NoRecurse -and $dir.path -eq '/' -and $app.path -eq '/'))) }
+                }
+            }
+        }
+        $seen = @{}
+        $n = 0
+        foreach ($t in $targets) {
+            $path = [string]$t[0]
+            if (-not $path -or $seen.ContainsKey($path.ToLowerInvariant()) -or -not (Test-Path -LiteralPath $path)) { continue }
+            $seen[$path.ToLowerInvariant()] = $true
+            $n++
+            $arguments = @($path)
+            if ($t[1]) { $arguments += @('/T', '/C') }
+            $name = 'acls/{0:D3}-{1}.txt' -f $n, (Get-SafeName (Split-Path -Leaf $path))
+            try {
+                $code = Save-CommandOutput $name 'icacls' 'icacls.exe' $arguments @{ acl_path = $path }
+                if ($code -ne 0) { Set-Section 'acls' 'partial' ('icacls exited with code ' + $code + ' for ' + $path) }
+            }
+            catch { Set-Section 'acls' 'partial' ([string]$_.Exception.Message) }
+        }
+    }
+    #
+    # ---- user_rights: secedit export of the user rights assignments -------------------------------------
+    Invoke-Section 'user_rights' {
+        $inf = Join-Path ([System.IO.Path]::GetTempPath()) ('iisguard-' + [guid]::NewGuid().ToString('N') + '.inf')
+        try {
+            $ErrorActionPreference = 'Continue'
+            $output = & secedit.exe /export /cfg $inf /areas USER_RIGHTS /quiet 2>&1
+            if ($LASTEXITCODE -ne 0 -or -not (Test-Path -LiteralPath $inf)) {
+                throw ('secedit /export failed (exit code ' + $LASTEXITCODE + '): ' + ((@($output) | ForEach-Object { [string]$_ }) -join ' '))
+            }
+            Save-CaptureBytes 'user_rights/secedit-user-rights.inf' 'secedit' ([System.IO.File]::ReadAllBytes($inf))
+        }
+        finally { Remove-Item -LiteralPath $inf -Force -ErrorAction SilentlyContinue }
+    }
+    #
+    # ---- tokens: whoami /all of the account running this script ----------------------------------------
+    Invoke-Section 'tokens' {
+        $me = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+        $code = Save-CommandOutput 'tokens/whoami-all.txt' 'whoami' 'whoami.exe' @('/all') @{ token = $me }
+        if ($code -ne 0) { Set-Section 'tokens' 'partial' ('whoami exited with code ' + $code) }
+    }
+    #
+    # ---- local_accounts: local users and every local group with its members -----------------------------
+    Invoke-Section 'local_accounts' {
+        [void](Save-CommandOutput 'local_accounts/net-user.txt' 'local_accounts' 'net.exe' @('user'))
+        $groups = @(Get-CimInstance -ClassName Win32_Group -Filter 'LocalAccount=True' | ForEach-Object { [string]$_.Name })
+        foreach ($group in $groups) {
+            try {
+                $code = Save-CommandOutput ('local_accounts/net-localgroup-' + (Get-SafeName $group) + '.txt') 'local_accounts' 'net.exe' @('localgroup', $group) @{ group = $group }
+                if ($code -ne 0) { Set-Section 'local_accounts' 'partial' ('net localgroup exited with code ' + $code + ' for ' + $group) }
+            }
+            catch { Set-Section 'local_accounts' 'partial' ([string]$_.Exception.Message) }
+        }
+        if (Get-Command -Name Get-LocalUser -ErrorAction SilentlyContinue) {
+            $users = @(Get-LocalUser | ForEach-Object {
+                    [ordered]@{ Name = [string]$_.Name; SID = [string]$_.SID.Value; Enabled = [bool]$_.Enabled
+                        PasswordRequired = [bool]$_.PasswordRequired; PasswordExpires = $_.PasswordExpires
+                        PasswordLastSet = $_.PasswordLastSet; LastLogon = $_.LastLogon; PrincipalSource = [string]$_.PrincipalSource }
+                })
+            Save-Json 'local_accounts/local-users.json' 'local_accounts' $users
+        }
+    }
+    #
+    # ---- services: the account each service runs as ----------------------------------------------------
+    Invoke-Section 'services' {
+        $services = @(Get-CimInstance -ClassName Win32_Service | ForEach-Object {
+                [ordered]@{ Name = [string]$_.Name; StartName = [string]$_.StartName; State = [string]$_.State; StartMode = [string]$_.StartMode }
+            })
+        Save-Json 'services/services.json' 'services' $services
+    }
+    #
+    # ---- ad, spns, principals: directory facts for each identity, and SPN queries (domain members only) ---
+    if (-not $Capture.Domain) {
+        foreach ($name in @('ad', 'spns')) { Set-Section $name 'absent' 'the server is not joined to a domain' }
+    }
+    else {
+        Invoke-Section 'ad' {
+            $netbios = ''
+            try {
+                $rootDse = [adsi]'LDAP://RootDSE'
+                $nc = [string]$rootDse.Properties['defaultNamingContext'][0]
+                $cfg = [string]$rootDse.Properties['configurationNamingContext'][0]
+                $part = New-Object System.DirectoryServices.DirectorySearcher(([adsi]('LDAP://CN=Partitions,' + $cfg)), ('(&(objectClass=crossRef)(nCName=' + $nc + '))'), @('nETBIOSName', 'dnsRoot'))
+                $hit = $part.FindOne()
+                if ($null -ne $hit) {
+                    $netbios = [string]$hit.Properties['netbiosname'][0]
+                    Save-Json 'ad/domain.json' 'ad' ([ordered]@{ NetBIOSName = $netbios; DNSRoot = [string]$hit.Properties['dnsroot'][0] })
+                }
+            }
+            catch { Set-Section 'ad' 'partial' ('domain name lookup: ' + [string]$_.Exception.Message) }
+            $facts = @{}
+            if ($netbios) { $facts['netbios_domain'] = $netbios }
+            $accounts = @($env:COMPUTERNAME + '$') + @($Capture.Accounts)
+            foreach ($sam in $accounts) {
+                try {
+                    $record = Get-AccountFacts $sam
+                    if ($null -eq $record) { Set-Section 'ad' 'partial' ('account not found: ' + $sam); continue }
+                    Save-Json ('ad/account-' + (Get-SafeName $sam) + '.json') 'ad' $record $facts
+                }
+                catch { Set-Section 'ad' 'partial' ($sam + ': ' + [string]$_.Exception.Message) }
+            }
+            try {
+                if (Get-Module -ListAvailable -Name ActiveDirectory) {
+                    Import-Module ActiveDirectory -ErrorAction Stop
+                    $dcs = @(Get-ADDomainController -Filter * | ForEach-Object {
+                            [ordered]@{ Name = [string]$_.Name; HostName = [string]$_.HostName; IsGlobalCatalog = [bool]$_.IsGlobalCatalog; IsReadOnly = [bool]$_.IsReadOnly }
+                        })
+                }
+                else {
+                    $dcs = @([System.DirectoryServices.ActiveDirectory.Domain]::GetComputerDomain().DomainControllers | ForEach-Object {
+                            [ordered]@{ Name = ([string]$_.Name).Split('.')[0]; HostName = [string]$_.Name; IsGlobalCatalog = [bool]$_.IsGlobalCatalog(); IsReadOnly = $false }
+                        })
+                }
+                Save-Json 'ad/domain-controllers.json' 'ad' $dcs $facts
+            }
+            catch { Set-Section 'ad' 'partial' ('domain controllers: ' + [string]$_.Exception.Message) }
+        }
+        Invoke-Section 'spns' {
+            $names = New-Object System.Collections.ArrayList
+            foreach ($h in @($Capture.Hosts) + @($env:COMPUTERNAME) + @([string]$Capture.Facts['fqdn'])) {
+                if ($h -and -not ($names -contains $h)) { [void]$names.Add($h) }
+            }
+            $n = 0
+            foreach ($h in $names) {
+                $n++
+                $spn = 'HTTP/' + $h
+                $code = Save-CommandOutput ('spns/{0:D3}-query-{1}.txt' -f $n, (Get-SafeName $h)) 'setspn' 'setspn.exe' @('-Q', $spn) @{ spn_query = $spn }
+                if ($code -ne 0 -and $code -ne 1) { Set-Section 'spns' 'partial' ('setspn -Q exited with code ' + $code + ' for ' + $spn) }
+            }
+            foreach ($sam in @($env:COMPUTERNAME + '$') + @($Capture.Accounts)) {
+                [void](Save-CommandOutput ('spns/list-' + (Get-SafeName $sam) + '.txt') 'setspn' 'setspn.exe' @('-L', $sam))
+            }
+            if (-not $SkipDuplicateSpnScan) { [void](Save-CommandOutput 'spns/duplicates.txt' 'setspn' 'setspn.exe' @('-X')) }
+        }
+    }
+    #
+    # ---- the manifest, then the zip or the stream ----------------------------------------------------
+    $manifest = [ordered]@{
+        host         = $Capture.Host
+        collected_at = $stamp.ToString('yyyy-MM-ddTHH:mm:ssZ')
+        tool         = 'iisguard capture script 1'
+        host_facts   = $Capture.Facts
+        environment  = $Capture.Env
+        files        = @($Capture.Files)
+        sections     = @($Capture.Sections.Values | Where-Object { $_.name -ne 'host' })
+    }
+    if ($Capture.Sections.Contains('host') -and $Capture.Sections['host'].status -ne 'ok') {
+        $manifest.sections += $Capture.Sections['host']
+    }
+    # capture.yaml is JSON, which is YAML too: no YAML module is needed here.
+    [System.IO.File]::WriteAllText((Join-Path $Capture.Root 'capture.yaml'), (ConvertTo-Json -InputObject $manifest -Depth 6), (New-Object System.Text.UTF8Encoding $false))
+    if ($Stream) {
+        Write-Output ('IISGUARD-CAPTURE 1 host=' + [Uri]::EscapeDataString($Capture.Host))
+        foreach ($s in $Capture.Sections.Values) {
+            if ($s.name -eq 'host') { continue }
+            Write-Output ('IISGUARD-SECTION name={0} status={1} message={2}' -f [Uri]::EscapeDataString($s.name), $s.status, [Uri]::EscapeDataString([string]$s.message))
+        }
+        $all = @(Get-ChildItem -LiteralPath $Capture.Root -Recurse -File | Sort-Object FullName)
+        $sha = [System.Security.Cryptography.SHA256]::Create()
+        foreach ($f in $all) {
+            $bytes = [System.IO.File]::ReadAllBytes($f.FullName)
+            $rel = $f.FullName.Substring($Capture.Root.Length).TrimStart('\').Replace('\', '/')
+            $digest = ([System.BitConverter]::ToString($sha.ComputeHash($bytes))).Replace('-', '').ToLowerInvariant()
+            Write-Output ('IISGUARD-FILE name={0} bytes={1} sha256={2}' -f [Uri]::EscapeDataString($rel), $bytes.Length, $digest)
+            $b64 = [Convert]::ToBase64String($bytes)
+            for ($i = 0; $i -lt $b64.Length; $i += 76) { Write-Output $b64.Substring($i, [Math]::Min(76, $b64.Length - $i)) }
+            Write-Output 'IISGUARD-END-FILE'
+        }
+        Write-Output ('IISGUARD-DONE files=' + $all.Count)
+    }
+    elseif (-not $NoZip) {
+        try {
+            Add-Type -AssemblyName System.IO.Compression.FileSystem
+            $zip = $Capture.Root.TrimEnd('\') + '.zip'
+            if (Test-Path -LiteralPath $zip) { Remove-Item -LiteralPath $zip -Force }
+            [System.IO.Compression.ZipFile]::CreateFromDirectory($Capture.Root, $zip)
+            Write-Host ('iisguard: capture written to ' + $Capture.Root + ' and ' + $zip)
+        }
+        catch { Write-Host ('iisguard: capture written to ' + $Capture.Root + ' (no zip: ' + $_.Exception.Message + ')') }
+    }
+    else { Write-Host ('iisguard: capture written to ' + $Capture.Root) }
+}
+finally {
+    if ($Stream) { Remove-Item -LiteralPath $Capture.Root -Recurse -Force -ErrorAction SilentlyContinue }
+}
