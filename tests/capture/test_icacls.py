@@ -91,9 +91,13 @@ def test_recursive_listing(parse):
     assert summary(r.acl("C:\\inetpub\\wwwroot\\uploads\\read me.txt")) == [
         ("BUILTIN\\Administrators", "allow", ["F"], False, [])
     ]
-    # icacls prints `Rc` in mixed case; the vocabulary is upper case
-    assert r.acl("C:\\inetpub\\wwwroot\\web.config")["aces"][2]["rights"] == ["RC", "S", "RD", "REA", "X", "RA"]
-    assert not rights.is_write_class(["RC", "S", "RD", "REA", "X", "RA"])
+    append = r.acl("C:\\inetpub\\wwwroot\\web.config")["aces"][2]
+    assert (append["principal"], append["sid"], append["rights"]) == (
+        "NT AUTHORITY\\Authenticated Users",
+        sids.AUTHENTICATED_USERS,
+        ["AD"],
+    )
+    assert rights.is_write_class(append["rights"])
     assert r.warnings == []
 
 
