@@ -336,14 +336,29 @@ def _worker_tokens(snap, results_for_others):
             results_for_others.append(
                 not_applicable(resource, f"{who} is not an application pool identity on this host", at=token)
             )
-    return out, pools_by_key
+    return out
 
 
-def _missing_tokens(snap, pools_by_key, seen):
-    """not_reviewed for every pool identity no token was captured for."""
-    for key, name in pools_by_key.items():
-        if key not in seen:
-            yield not_reviewed(f"tokens/{name}", f"No worker token was captured for {name}; {WHOAMI_HINT}")
+def _missing_tokens(snap, seen):
+    """not_reviewed for the identity of every pool that serves an application but has no captured token.
+
+    A pool no application uses never starts a worker, so there is no token to capture for it.
+    """
+    from iisguard import identities
+
+    serving = {
+        str(a.get("app_pool") or "").casefold() for site in snap.sites for a in site.get("applications") or []
+    }
+    reported = set(seen)
+    for pool in snap.app_pools:
+        if pool["name"].casefold() not in serving:
+            continue
+        ident = identities.pool_identity(snap, pool)
+        if ident.key not in reported:
+            reported.add(ident.key)
+            yield not_reviewed(
+                f"tokens/{ident.name}", f"No worker token was captured for {ident.name}; {WHOAMI_HINT}"
+            )
 
 
 def _token_key(snap, token):
@@ -384,7 +399,7 @@ def worker_token_extra_privileges(snap, params):
     Checks: every token in `tokens[]` that belongs to an application pool worker (identity is a pool
     identity or an IIS APPPOOL SID; a token with no identity is judged as a worker's); fails when it
     lists a privilege, enabled or disabled, outside `allowed_privileges`. Tokens of other identities
-    are not applicable; pools with no captured token are not_reviewed.
+    are not applicable; pools that serve an application but have no captured token are not_reviewed.
     Why: what the token holds is what web code can use; a disabled privilege can be enabled by the
     process itself. The baseline is what `whoami /priv` shows in an `IIS APPPOOL\\X` worker on
     Windows Server (KB981949, RULES.md §1; confirm on your build).
@@ -397,7 +412,7 @@ def worker_token_extra_privileges(snap, params):
     """
     allowed = {p.casefold() for p in params["allowed_privileges"]}
     others: list = []
-    workers, pools_by_key = _worker_tokens(snap, others)
+    workers = _worker_tokens(snap, others)
     yield from others
     if not snap.tokens:
         yield not_reviewed("host", f"No worker token was captured; {WHOAMI_HINT}")
@@ -420,7 +435,7 @@ def worker_token_extra_privileges(snap, params):
             )
         else:
             yield passed(resource, f"The token of {who} holds only baseline privileges", at=token)
-    yield from _missing_tokens(snap, pools_by_key, seen)
+    yield from _missing_tokens(snap, seen)
 
 
 def _integrity(token) -> str:
@@ -499,7 +514,7 @@ def worker_token_elevated(snap, params):
     user is SYSTEM (S-1-5-18), when BUILTIN\\Administrators is an enabled group (a deny-only
     Administrators group, as in a filtered token, is not), or when the integrity level (token
     integrity, else the Mandatory Label group) is in `elevated_integrity`. Pools with no captured
-    token are not_reviewed.
+    token (among those serving an application) are not_reviewed.
     Why: the worker is then an administrator of the host (MS BPA; IIS 6 STIG V-13713). RULES.md
     listed High integrity too, but captured `IIS APPPOOL\\X` tokens show High Mandatory Level on a
     default install, so High is only flagged when configured.
@@ -512,7 +527,7 @@ def worker_token_elevated(snap, params):
     """
     elevated = {str(level).casefold() for level in params["elevated_integrity"]}
     others: list = []
-    workers, pools_by_key = _worker_tokens(snap, others)
+    workers = _worker_tokens(snap, others)
     yield from others
     if not snap.tokens:
         yield not_reviewed("host", f"No worker token was captured; {WHOAMI_HINT}")
@@ -539,7 +554,7 @@ def worker_token_elevated(snap, params):
             )
         else:
             yield passed(resource, f"The token of {who} is not elevated", at=token)
-    yield from _missing_tokens(snap, pools_by_key, seen)
+    yield from _missing_tokens(snap, seen)
 
 
 LOGON_RIGHTS = {
