@@ -100,3 +100,28 @@ def test_failures_are_the_misconfigurations_and_nothing_else(broken_findings):
         if f.outcome is Outcome.FAIL and not any(p in f.resource or p in f.message for p in planted)
     ]
     assert not stray, "\n".join(stray)
+
+
+@pytest.mark.parametrize(
+    ("configured", "captured", "environment"),
+    [
+        ("%SystemDrive%\\inetpub\\wwwroot", "C:\\inetpub\\wwwroot", None),
+        ("%systemdrive%/inetpub/wwwroot/", "c:\\INETPUB\\wwwroot", None),
+        ("%windir%\\system32\\inetsrv\\config", "C:\\Windows\\System32\\inetsrv\\config", None),
+        ("%SystemRoot%\\system32\\inetsrv\\config", "\\\\?\\C:\\Windows\\System32\\inetsrv\\config", None),
+        ("%SystemDrive%\\inetpub", "D:\\inetpub", {"SystemDrive": "D:"}),
+        ("%windir%\\Temp", "E:\\WINNT\\Temp", {"SystemRoot": "E:\\WINNT"}),
+    ],
+)
+def test_one_path_normaliser_matches_every_spelling(configured, captured, environment):
+    """Rules find the ACL captured for a path whatever the configuration's spelling (RULES.md §5.3)."""
+    host = {"name": "H", **({"environment": environment} if environment else {})}
+    snap = snapmod.Snapshot({"host": host, "acls": [{"path": captured, "aces": []}]})
+    assert snap.path_key(configured) == snap.path_key(captured)
+    assert snap.acl(configured) is snap.acls[0]
+
+
+def test_unknown_variables_are_kept_not_guessed():
+    snap = snapmod.Snapshot({"host": {"name": "H"}, "acls": [{"path": "C:\\sites", "aces": []}]})
+    assert snap.path_key("%SITES_ROOT%\\shop") == "%sites_root%\\shop"
+    assert snap.acl("%SITES_ROOT%") is None
