@@ -970,7 +970,11 @@ def resource_based_delegation(snap, params):
             who = ", ".join(_shown(d, r) for r in rbcd)
             problems.append(
                 f"{who} may act on behalf of any user to {ident.name} (resource-based delegation), "
-                "which makes them administrators of this web server"
+                + (
+                    "which makes them administrators of this web server"
+                    if ident.computer
+                    else "so they can reach its services as anyone"
+                )
             )
         dcs = allowed_to_dc.get(id(acct))
         if dcs:
