@@ -150,9 +150,14 @@ def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Fi
         pointer = snapshot.pointer_of(result.at)
     if result.pointer is not None:
         pointer = result.pointer
+    severity = sel.severity
+    escalate = result.properties.get("severity")
+    if escalate:
+        # A rule may raise one finding above its default ("warning, error if unencrypted").
+        severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
     return Finding(
         rule_id=sel.rule.id,
-        severity=sel.severity,
+        severity=severity,
         outcome=result.outcome,
         host=host,
         resource=result.resource,

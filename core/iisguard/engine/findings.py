@@ -88,7 +88,10 @@ class Result:
 def fail(
     resource: str, message: str, *, at: Mapping[str, Any] | None = None, pointer: str | None = None, **properties: Any
 ) -> Result:
-    """The resource breaks the rule. `at` is the snapshot object that shows it (or give its JSON `pointer`)."""
+    """The resource breaks the rule. `at` is the snapshot object that shows it (or give its JSON `pointer`).
+
+    `severity="high"` in properties raises this one finding to at least that severity.
+    """
     return Result(Outcome.FAIL, resource, message, at, properties, pointer)
 
 
