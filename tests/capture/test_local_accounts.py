@@ -91,7 +91,7 @@ def test_json_group_members_with_sids(parse):
     pool = sids.app_pool_sid("Shop")
     assert ("IIS APPPOOL\\Shop", pool, None) in members(r.principal(sids.IIS_IUSRS))
     assert r.principal(pool)["kind"] == "virtual"
-    assert r.principal(f"{MACHINE}-500")["evidence"]["line"] == 2
+    assert r.principal(f"{MACHINE}-500")["evidence"]["line"] == 3  # the object, after the prompt and "["
 
 
 def test_json_users(parse):
