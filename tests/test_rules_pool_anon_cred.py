@@ -302,3 +302,20 @@ def test_default_iis10_host_has_no_failure_at_medium_or_above(builtin_rules):
     noisy = {f.rule_id for f in findings if f.outcome is Outcome.FAIL}
     assert noisy == {"IIS-ANON-002", "IIS-ANON-008", "IIS-POOL-011"}
     assert all(not builtin_rules[r].default_enabled for r in noisy)
+
+
+def test_clear_text_anonymous_password_escalates_to_high(builtin_rules):
+    from iisguard.engine.evaluate import Selected, evaluate
+    from iisguard.model.snapshot import Snapshot
+    from iisguard.testing import DEFAULT_BASE, deep_merge
+
+    rule = builtin_rules["IIS-CRED-003"]
+    data = deep_merge(DEFAULT_BASE, {"iis": {"authentication": [
+        {"location": "Clear", "anonymous": {"enabled": True, "user": "WEB\\anon", "user_state": "set",
+                                            "password": {"present": True, "encrypted": False, "provider": None}}},
+        {"location": "Sealed", "anonymous": {"enabled": True, "user": "WEB\\anon", "user_state": "set",
+                                             "password": {"present": True, "encrypted": True, "provider": "IISCngProvider"}}},
+    ]}})
+    found = evaluate(Snapshot(data), [Selected(rule, rule.severity, rule.default_parameters())]).findings
+    severity = {f.resource: f.severity.value for f in found}
+    assert severity == {"locations/Clear": "high", "locations/Sealed": "medium"}

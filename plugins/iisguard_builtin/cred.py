@@ -173,7 +173,7 @@ def cred_anonymous_password(snap, params):
 
     Checks: every captured authentication entry (server level as MACHINE/WEBROOT/APPHOST, sites,
     applications, web.config locations) whose anonymous section carries a password. An encrypted
-    password fails as a warning; a clear one says so in the message (it is the worse case).
+    password fails as a warning; a clear one fails as high (the worse case).
     Why: CIS 1.6 and 2.8: use IUSR or the pool identity, which need no stored password; the
     anonymous-user password is encrypted with the IISCngProvider/AES key that IIS_IUSRS can use, so a
     compromised worker can likely recover it (MS-CNG; RULES.md marks this per-attribute detail as
@@ -207,6 +207,8 @@ def cred_anonymous_password(snap, params):
             at=anon,
             account=user,
             protection=state,
+            # RULES.md: warning, error if unencrypted.
+            **({"severity": "high"} if state == "clear" else {}),
         )
 
 
@@ -238,7 +240,7 @@ def cred_connect_as(snap, params):
 
     Checks: every virtual directory (including application roots) whose connect-as password is present.
     The message says when the password is in clear and when the account is in a privileged group (by
-    SID, transitively), which make it worse.
+    SID, transitively); either raises the finding to high.
     Why: MS-IDENT ("IUSR versus Connect as"): fixed credentials in applicationHost.config are a stored
     secret; passthrough authentication with the pool identity (acting as the computer account or a gMSA
     on the network) needs none. CIS 2.8 asks that credentials not be stored in configuration.
@@ -276,6 +278,8 @@ def cred_connect_as(snap, params):
                     at=vdir,
                     account=user,
                     protection=state,
+                    # RULES.md: escalate to error when unencrypted or the account is privileged.
+                    **({"severity": "high"} if extra else {}),
                 )
 
 

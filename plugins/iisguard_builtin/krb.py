@@ -601,7 +601,7 @@ def kerberoastable_identity(snap, params):
     (0x10000), unless the password changed within `recent_change_days` (40, PingCastle's grace); no
     AES bit (0x8|0x10) in msDS-SupportedEncryptionTypes (RC4 tickets). When the account is also
     privileged (IIS-KRB-005), the age limit drops to `recent_change_days`, as PingCastle P-Kerberoasting
-    does, and the finding carries `escalated_severity: high`. Ages count to collection.collected_at.
+    does, and that finding is raised to high. Ages count to collection.collected_at.
     Why: any domain user can request a ticket for an SPN and crack the account's password offline.
     Bad: CORP\\svc_webfarm with HTTP/www.corp.example.com, password set in 2016, never expires, no AES.
     Good: the pool runs as the gMSA CORP\\gmsa_webfarm$ (not applicable), or the user account has AES
@@ -646,7 +646,7 @@ def kerberoastable_identity(snap, params):
             continue
         shown = ", ".join(spns[:3]) + (f" and {len(spns) - 3} more" if len(spns) > 3 else "")
         if reasons:
-            extra = {"escalated_severity": "high"} if privileged else {}
+            extra = {"severity": "high"} if privileged else {}
             yield fail(
                 ident.resource,
                 f"{ident.name} ({ident.uses()}) has SPNs ({shown}), so any domain user can request a ticket and "
