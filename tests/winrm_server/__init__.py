@@ -1,6 +1,6 @@
 """A WS-Management test server on loopback: simulated Windows hosts for the collection tests."""
 
-from .server import HostConfig, HostStats, WinRMTestServer, clixml, closed_port
+from .server import HostConfig, HostStats, WinRMTestServer, clixml, closed_port, receive_capacity
 from .tls import TlsFiles, make_tls_files
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "clixml",
     "closed_port",
     "make_tls_files",
+    "receive_capacity",
 ]

@@ -62,6 +62,11 @@ def clixml(errors: list[str], *, progress: bool = True) -> bytes:
     return b"#< CLIXML\r\n" + xml.encode("utf-8")
 
 
+def receive_capacity(max_envelope: int = 153600) -> int:
+    """Output bytes one Receive response carries: base64 grows them 4/3, each Stream element costs ~100."""
+    return (max_envelope - wsman.RECEIVE_OVERHEAD) * 3 // 4 - 2048
+
+
 @dataclass
 class HostConfig:
     """One simulated Windows host."""
@@ -109,6 +114,7 @@ class HostStats:
     shells_open: int = 0
     commands: list[tuple[str, str]] = field(default_factory=list)
     stdin_bytes: int = 0
+    users: set[str] = field(default_factory=set)  # accounts that authenticated
     encrypted_requests: int = 0  # WS-Man requests that arrived sealed (MS-WSMV message encryption)
 
     @property
@@ -208,7 +214,9 @@ class _HostState:
 
     def _run(self, cmd: _Command) -> None:
         """Decide what the command prints, once its standard input is closed."""
-        script = self.config.expect_script
+        script = (
+            self.config.expect_script.rstrip() if self.config.expect_script else None
+        )  # trailing blanks are moot
         text = bytes(cmd.stdin).decode("utf-8", "replace")
         is_powershell = cmd.command.lower() in ("powershell", "powershell.exe")
         recognised = (
@@ -241,9 +249,7 @@ class _HostState:
                 text="The WS-Management service cannot complete the operation within the time specified in "
                 "OperationTimeout.",
             )
-        # Room for output in one envelope: base64 grows 4/3 and each Stream element costs ~100 bytes.
-        room = (req.max_envelope - wsman.RECEIVE_OVERHEAD) * 3 // 4 - 2048
-        budget = max(1024, min(self.config.receive_chunk, room))
+        budget = max(1024, min(self.config.receive_chunk, receive_capacity(req.max_envelope)))
         streams: list[tuple[str, str]] = []
         for name in ("stdout", "stderr"):
             data = cmd.stdout if name == "stdout" else cmd.stderr
@@ -311,6 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
             if reject or self.server.users.get(user) != password:
                 self._challenge()
                 return False
+            with host.lock:
+                host.stats.users.add(user)
             return True
         if scheme in ("negotiate", "ntlm") and "ntlm" in host.config.auth:
             if self.ntlm is None or self.ntlm_ready:
@@ -332,6 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._challenge()
                 return False
             self.ntlm_ready = True
+            with host.lock:
+                host.stats.users.add(str(self.ntlm.client_principal or "").lstrip("\\"))
             return True
         if not scheme and self.ntlm_ready:
             return True  # NTLM authenticates the connection, not each request
