@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 VARIABLES = ("resource", "key", "parent", "params", "snapshot", "host")
 HELPERS = ("pool", "acl", "principal", "sid", "in_group")
+JOINABLE = ("pool", "acl", "principal", "sid")  # one-argument helpers that can be hoisted
+HELPER_ITEMS = {"pool": "iis.app_pools", "acl": "acls", "principal": "principals"}
 # Global (not method) functions of CEL, so that a misspelled one is caught at load time.
 CEL_GLOBALS = frozenset(
     [
@@ -73,6 +75,8 @@ _STRING = re.compile(
     re.S,
 )
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NULL_TEST = re.compile(r"\s*[!=]=\s*null\b")
+_ARG_PATH = re.compile(r"^\s*(resource|parent)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)+)\s*$")
 _FIELD = re.compile(r"\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _MACRO_VAR = re.compile(r"\.\s*(?:" + "|".join(MACROS) + r")\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
 
@@ -259,7 +263,9 @@ def analyse(src: str) -> Usage:
                 open_at = m.end() + (len(rest) - len(rest.lstrip()))
                 end = _closing(text, open_at)
                 chain, _ = _field_chain(text, end)
-                usage.add(name, chain)
+                usage.paths.setdefault(name, set())
+                if chain or not _NULL_TEST.match(text, end):  # `pool(x) == null` needs no fields at all
+                    usage.add(name, chain)
             continue
         if name in ("true", "false", "null", "in"):
             continue
@@ -269,33 +275,92 @@ def analyse(src: str) -> Usage:
                 usage.add(name, ())
             continue
         usage.variables.add(name)
-        if name in ("resource", "parent", "snapshot", "params"):
-            chain, _ = _field_chain(text, m.end())
-            usage.add(name, chain)
+        if name in ("resource", "parent", "snapshot", "params") or name.startswith("_join_"):
+            chain, end = _field_chain(text, m.end())
+            usage.paths.setdefault(name, set())
+            if chain or not (name.startswith("_join_") and _NULL_TEST.match(text, end)):
+                usage.add(name, chain)
     return usage
+
+
+Plan = dict[str, "Plan | None"]
+
+
+def plan(paths: set[tuple[str, ...]] | None) -> Plan | None:
+    """A pruning plan for field paths: None keeps everything, else field -> plan for what is under it."""
+    if paths is None or () in paths:
+        return None
+    groups: dict[str, set[tuple[str, ...]]] = {}
+    for p in paths:
+        groups.setdefault(p[0], set()).add(p[1:])
+    return {k: plan(sub) for k, sub in groups.items()}
+
+
+def cut(value: Any, how: Plan | None) -> Any:
+    """Only the parts of `value` a plan keeps."""
+    if how is None or not isinstance(value, dict):
+        return value
+    return {k: value[k] if sub is None else cut(value[k], sub) for k, sub in how.items() if k in value}
 
 
 def prune(value: Any, paths: set[tuple[str, ...]] | None) -> Any:
     """Only the parts of `value` the paths read; `None` or an empty path keeps everything."""
-    if paths is None or () in paths or not isinstance(value, Mapping):
-        return value
-    groups: dict[str, set[tuple[str, ...]]] = {}
-    for p in paths:
-        groups.setdefault(p[0], set()).add(p[1:])
-    return {k: prune(value[k], sub) for k, sub in groups.items() if k in value}
+    return cut(value, plan(paths))
 
 
 # -- compiling a custom rule ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Join:
+    """A helper call on a field of the item (`pool(resource.app_pool)`), resolved in Python per item."""
+
+    helper: str
+    base: str  # "resource" or "parent"
+    path: tuple[str, ...]
+
+
+def hoist(src: str, prefix: str) -> tuple[str, dict[str, Join]]:
+    """The expression with each `helper(resource.a.b)` replaced by a variable, and what each variable is.
+
+    Calling Python from CEL converts the result on every call, and expressions often call the same
+    helper twice (`pool(x) == null || pool(x).identity...`); a variable is converted once per item,
+    and only the fields the expression reads. An argument that is missing on the item gives null.
+    """
+    text = _blank_strings(src)
+    spans: list[tuple[int, int, Join]] = []
+    for m in _IDENT.finditer(text):
+        name = m.group()
+        if name not in JOINABLE or text[: m.start()].rstrip().endswith("."):
+            continue
+        rest = text[m.end() :]
+        if not rest.lstrip().startswith("("):
+            continue
+        open_at = m.end() + (len(rest) - len(rest.lstrip()))
+        end = _closing(text, open_at)
+        arg = _ARG_PATH.match(text[open_at + 1 : end - 1])
+        if arg:
+            path = tuple(part.strip() for part in arg.group(2).split(".")[1:])
+            spans.append((m.start(), end, Join(name, arg.group(1), path)))
+    names: dict[Join, str] = {}
+    for _, _, join in spans:
+        names.setdefault(join, f"_join_{prefix}{len(names)}")
+    out = src
+    for start, end, join in reversed(spans):
+        out = out[:start] + names[join] + out[end:]
+    return out, {var: join for join, var in names.items()}
+
+
 @dataclass
 class Expr:
     source: str
-    program: Any  # cel.Program
-    usage: Usage
+    program: Any  # cel.Program, of the source after hoisting
+    usage: Usage  # what the source reads, for checks
+    run_usage: Usage  # what the hoisted program reads, for binding
+    joins: dict[str, Join] = field(default_factory=dict)
 
 
-def compile_expr(src: str, label: str) -> Expr:
+def compile_expr(src: str, label: str, prefix: str = "") -> Expr:
     import cel
 
     try:
@@ -321,7 +386,10 @@ def compile_expr(src: str, label: str) -> Expr:
         raise RuleProblem(
             label, f"bad CEL in {label}: unknown function {bad_calls[0]!r} (helpers: {', '.join(HELPERS)})"
         )
-    return Expr(src, program, usage)
+    hoisted, joins = hoist(src, prefix)
+    if not joins:
+        return Expr(src, program, usage, usage)
+    return Expr(src, cel.compile(hoisted), usage, analyse(hoisted), joins)
 
 
 @dataclass
@@ -335,6 +403,7 @@ class Compiled:
     check: Expr
     message: str
     usage: Usage
+    joins: dict[str, Join] = field(default_factory=dict)
 
 
 def build_rule(raw: Mapping[str, Any], *, pack: str, prefix: str | None) -> Rule:
@@ -352,12 +421,13 @@ def build_rule(raw: Mapping[str, Any], *, pack: str, prefix: str | None) -> Rule
     if key:
         _check_fields(item_schema, key, f"resource {raw['resource']}", "key")
     params = dict(raw.get("parameters") or {})
-    when = compile_expr(str(raw["when"]), "when") if raw.get("when") else None
-    check = compile_expr(str(raw["assert"]), "assert")
-    usage = Usage()
-    usage.merge(check.usage)
+    when = compile_expr(str(raw["when"]), "when", "w") if raw.get("when") else None
+    check = compile_expr(str(raw["assert"]), "assert", "a")
+    usage = Usage()  # what running the programs needs bound
+    usage.merge(check.run_usage)
     if when:
-        usage.merge(when.usage)
+        usage.merge(when.run_usage)
+    joins = {**check.joins, **(when.joins if when else {})}
     message = str(raw["message"])
     for name, path in _placeholders(message):
         if name not in ("key", "host", "resource", "parent", "params"):
@@ -373,6 +443,9 @@ def build_rule(raw: Mapping[str, Any], *, pack: str, prefix: str | None) -> Rule
             _check_fields(item_schema, path, f"resource {raw['resource']}", label)
         for path in expr.usage.paths.get("snapshot", ()):
             _check_fields(_snapshot_schema(), path, "the snapshot", label)
+        for helper, items_path in HELPER_ITEMS.items():
+            for path in expr.usage.paths.get(helper, ()):
+                _check_fields(parse_resource(items_path)[1], path, f"{helper}(...)", label)
         for path in expr.usage.paths.get("params", ()):
             if path and path[0] not in params:
                 raise RuleProblem(
@@ -392,7 +465,7 @@ def build_rule(raw: Mapping[str, Any], *, pack: str, prefix: str | None) -> Rule
             if parent_schema is None:
                 raise RuleProblem("message", f"{{parent.…}}: {raw['resource']} is not nested")
             _check_fields(parent_schema, path, "the parent", "message")
-    compiled = Compiled(rule_id, segments, key, when, check, message, usage)
+    compiled = Compiled(rule_id, segments, key, when, check, message, usage, joins)
     needs = set(raw.get("needs") or ())
     if segments[0].name in SECTION_OF:
         needs.add(SECTION_OF[segments[0].name])
@@ -492,24 +565,27 @@ def items(
         yield Item(host, str(host.get("name") or "host"))
         return
 
-    def walk(node: Any, depth: int, prefix: str, parent: Any) -> Iterator[Item]:
-        seg = segments[depth]
-        value = node.get(seg.name) if isinstance(node, Mapping) else None
-        if not seg.each:
-            if value is not None:
-                yield from walk(value, depth + 1, prefix, parent)
-            return
-        for i, element in enumerate(value or ()):
-            if not isinstance(element, Mapping):
+    level: list[tuple[Any, str, Any]] = [(data, "", None)]  # (node, key so far, parent item)
+    last = len(segments) - 1
+    for depth, seg in enumerate(segments):
+        deeper: list[tuple[Any, str, Any]] = []
+        own_key = key if depth == last else None
+        for node, prefix, parent in level:
+            value = node.get(seg.name) if isinstance(node, dict) else None
+            if not seg.each:
+                if value is not None:
+                    deeper.append((value, prefix, parent))
                 continue
-            own = _key_of(element, key if depth == len(segments) - 1 else None) or f"#{i}"
-            name = f"{prefix}/{own.lstrip('/')}" if prefix else own
-            if depth == len(segments) - 1:
-                yield Item(element, name, parent, seg.name)
-            else:
-                yield from walk(element, depth + 1, name, element)
-
-    yield from walk(data, 0, "", None)
+            for i, element in enumerate(value or ()):
+                if not isinstance(element, dict):
+                    continue
+                own = _key_of(element, own_key) or f"#{i}"
+                name = f"{prefix}/{own.lstrip('/')}" if prefix else own
+                if depth == last:
+                    yield Item(element, name, parent, seg.name)
+                else:
+                    deeper.append((element, name, element))
+        level = deeper
 
 
 def _key_of(element: Mapping[str, Any], key: tuple[str, ...] | None) -> str | None:
@@ -525,7 +601,7 @@ def _key_of(element: Mapping[str, Any], key: tuple[str, ...] | None) -> str | No
 
 def _get(value: Any, path: Sequence[str]) -> Any:
     for part in path:
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             return None
         value = value.get(part)
     return value
@@ -561,8 +637,12 @@ class _Env:
         import cel
 
         self.usage = compiled.usage
+        self.joins = compiled.joins
+        self.lookup = _lookups(snapshot)
         used = self.usage.variables
         paths = self.usage.paths
+        self.plans = {name: plan(p) for name, p in paths.items()}
+        self.want = [v for v in ("resource", "parent", "key") if v in used]
         fixed: dict[str, Any] = {}
         if "params" in used:
             fixed["params"] = dict(params)
@@ -583,15 +663,17 @@ class _Env:
             self.context = ctx
 
     def bindings(self, item: Item) -> Any:
-        used = self.usage.variables
-        paths = self.usage.paths
+        plans = self.plans
         values: dict[str, Any] = {}
-        if "resource" in used:
-            values["resource"] = prune(item.value, paths.get("resource"))
-        if "parent" in used:
-            values["parent"] = prune(item.parent, paths.get("parent"))
-        if "key" in used:
-            values["key"] = item.key
+        for name in self.want:
+            if name == "key":
+                values["key"] = item.key
+            else:
+                values[name] = cut(item.value if name == "resource" else item.parent, plans.get(name))
+        for var, join in self.joins.items():
+            arg = _get(item.value if join.base == "resource" else item.parent, join.path)
+            found = self.lookup[join.helper](arg) if isinstance(arg, str) else None
+            values[var] = cut(found, plans.get(var))
         if self.context is not None:
             self.current.clear()
             self.current.update(values)
@@ -599,6 +681,12 @@ class _Env:
         if self.per_item_snapshot:
             values["snapshot"] = self.snapshot_view
         return {**self.fixed, **values}
+
+
+def _lookups(snapshot: Snapshot) -> dict[str, Callable[[str], Any]]:
+    """The one-argument helpers as plain Python lookups (for hoisted calls)."""
+    principals = snapshot.principals
+    return {"pool": snapshot.pool, "acl": snapshot.acl, "principal": principals.get, "sid": principals.sid_of}
 
 
 def _small(value: Any, budget: int = 64) -> bool:
@@ -652,7 +740,7 @@ def _make_func(compiled: Compiled) -> Callable[[Snapshot, Mapping[str, Any]], It
         env = _Env(snapshot, compiled, params)
         host = snapshot.host
         for item in items(snapshot.data, compiled.segments, compiled.key):
-            at = item.value if isinstance(item.value, Mapping) else None
+            at = item.value if isinstance(item.value, dict) else None
             resource = item.resource
             bindings = env.bindings(item)
             stage = "when"
