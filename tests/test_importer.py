@@ -445,3 +445,35 @@ def test_bad_manifest_is_a_clear_error(tmp_path: Path) -> None:
     write(tmp_path, {"capture.yaml": "host: [unclosed\n", "x.config": APPHOST})
     with pytest.raises(CaptureError, match=r"capture.yaml:\d+: not valid YAML"):
         imported(tmp_path)
+
+
+# -- the fixture host ----------------------------------------------------------------------------
+
+
+def test_fixture_iis10_default_imports_cleanly_into_its_committed_snapshot(tmp_path: Path) -> None:
+    import shutil
+
+    host = ROOT / "fixtures" / "hosts" / "iis10-default"
+    shutil.copytree(host / "captures", tmp_path / "iis10-default" / "captures")
+    out = tmp_path / "iis10-default" / "snapshot.json"
+    snap = import_paths(
+        [str(tmp_path / "iis10-default" / "captures")],
+        output=str(out),
+        parsers=registry.builtin_parsers(),
+        strict=True,
+    )
+    committed = json.loads((host / "snapshot.json").read_text())
+    for data in (snap, committed):
+        data["collection"]["tool_version"] = "x"
+    assert snap == committed, (
+        "re-import the fixture: iisguard import fixtures/hosts/iis10-default/captures -o fixtures/hosts/iis10-default/snapshot.json"
+    )
+    assert snap["host"]["name"] == "IIS10-DEFAULT"
+    assert {p["name"] for p in snap["iis"]["app_pools"]} == {
+        "DefaultAppPool",
+        ".NET v4.5",
+        ".NET v4.5 Classic",
+    }
+    anonymous = snap["iis"]["authentication"][0]["anonymous"]
+    assert (anonymous["enabled"], anonymous["user"]) == (True, "IUSR")
+    assert snap["tokens"][0]["identity"] == "IIS APPPOOL\\DefaultAppPool"

@@ -297,6 +297,7 @@ try {
                 "$drive\inetpub\logs\FailedReqLogFiles", "$drive\inetpub\temp", "$drive\inetpub\temp\IIS Temporary Compressed Files",
                 "$inetsrv", "$($Capture.ConfigDir)", "$($Capture.ConfigDir)\applicationHost.config",
                 "$($Capture.ConfigDir)\administration.config", "$($Capture.ConfigDir)\redirection.config", "$($Capture.ConfigDir)\schema",
+                "$inetsrv\InetMgr.exe", "$inetsrv\appcmd.exe",
                 "$env:windir\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files",
                 "$env:windir\Microsoft.NET\Framework\v4.0.30319\Temporary ASP.NET Files")) {
             [void]$targets.Add(@($p, $false))
@@ -324,6 +325,13 @@ try {
                 $code = Save-CommandOutput $name 'icacls' 'icacls.exe' $arguments @{ acl_path = $path }
                 if ($code -ne 0) { Set-Section 'acls' 'partial' ('icacls exited with code ' + $code + ' for ' + $path) }
             }
+            catch { Set-Section 'acls' 'partial' ([string]$_.Exception.Message) }
+        }
+        # the configuration encryption keys (CryptoAPI and CNG machine key containers), file by file
+        foreach ($keys in @("$env:ProgramData\Microsoft\Crypto\RSA\MachineKeys", "$env:ProgramData\Microsoft\Crypto\Keys")) {
+            if (-not (Test-Path -LiteralPath $keys)) { continue }
+            $n++
+            try { [void](Save-CommandOutput ('acls/{0:D3}-{1}.txt' -f $n, (Split-Path -Leaf $keys)) 'icacls' 'icacls.exe' @("$keys\*", '/C')) }
             catch { Set-Section 'acls' 'partial' ([string]$_.Exception.Message) }
         }
     }
