@@ -580,7 +580,7 @@ def items(
                 if not isinstance(element, dict):
                     continue
                 own = _key_of(element, own_key) or f"#{i}"
-                name = f"{prefix}/{own.lstrip('/')}" if prefix else own
+                name = f"{prefix.rstrip('/')}/{own.lstrip('/')}" if prefix else own
                 if depth == last:
                     yield Item(element, name, parent, seg.name)
                 else:
