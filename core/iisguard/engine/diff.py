@@ -8,6 +8,7 @@ in the other is not reported as a change.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -72,6 +73,37 @@ def compare(old: Snapshot, new: Snapshot) -> list[Change]:
 # -- helpers --------------------------------------------------------------------------------------
 
 
+class _Names:
+    """The model's principal key and display name, remembered per reference (they repeat a lot)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.index = snap.principals
+        self.keys: dict[str | None, str] = {}
+        self.shown: dict[str, str] = {}
+
+    def key(self, ref: str | None) -> str:
+        k = self.keys.get(ref)
+        if k is None:
+            k = self.keys[ref] = self.index.key(ref)
+        return k
+
+    def display(self, ref: str) -> str:
+        d = self.shown.get(ref)
+        if d is None:
+            d = self.shown[ref] = self.index.display(ref)
+        return d
+
+
+_NAMES: weakref.WeakKeyDictionary[Snapshot, _Names] = weakref.WeakKeyDictionary()
+
+
+def _names(snap: Snapshot) -> _Names:
+    names = _NAMES.get(snap)
+    if names is None:
+        names = _NAMES[snap] = _Names(snap)
+    return names
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "(unset)"
@@ -102,7 +134,7 @@ def _set_changes(
 
 
 def _principal_map(snap: Snapshot, refs: Iterable[Any]) -> dict[str, str]:
-    index = snap.principals
+    index = _names(snap)
     return {index.key(str(r)): index.display(str(r)) for r in refs if r}
 
 
@@ -244,9 +276,9 @@ def _ace(snap: Snapshot, ace: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
     principal = str(ace.get("sid") or ace.get("principal") or "")
     rights = tuple(sorted(str(r) for r in ace.get("rights") or ()))
     flags = tuple(sorted((str(f) for f in ace.get("inheritance") or ()), key=lambda f: _FLAG_ORDER.get(f, f)))
-    key = (snap.principals.key(principal), ace.get("type"), rights, bool(ace.get("inherited")), flags)
+    key = (_names(snap).key(principal), ace.get("type"), rights, bool(ace.get("inherited")), flags)
     inherited = " inherited" if ace.get("inherited") else ""
-    shown = f"{ace.get('type', 'allow')} {snap.principals.display(str(ace.get('principal') or principal))}:({','.join(rights)})"
+    shown = f"{ace.get('type', 'allow')} {_names(snap).display(str(ace.get('principal') or principal))}:({','.join(rights)})"
     return key, shown + (f" {''.join(f'({f})' for f in flags)}" if flags else "") + inherited
 
 
@@ -281,12 +313,12 @@ def _acls(old: Snapshot, new: Snapshot) -> Iterable[Change]:
 
 
 def _principals_by_key(snap: Snapshot) -> dict[str, Mapping[str, Any]]:
-    index = snap.principals
+    index = _names(snap)
     return _keyed(snap.data.get("principals") or [], lambda p: index.key(p.get("sid") or p.get("name")))
 
 
 def _principal_name(snap: Snapshot, p: Mapping[str, Any]) -> str:
-    return str(p.get("name") or snap.principals.display(str(p.get("sid"))))
+    return str(p.get("name") or _names(snap).display(str(p.get("sid"))))
 
 
 def _principals(old: Snapshot, new: Snapshot) -> Iterable[Change]:
@@ -326,7 +358,7 @@ def _principals(old: Snapshot, new: Snapshot) -> Iterable[Change]:
 
 def _edges(snap: Snapshot) -> dict[str, tuple[str, str]]:
     """(member, group) pairs from both directions of the data, keyed for comparison."""
-    index = snap.principals
+    index = _names(snap)
     out: dict[str, tuple[str, str]] = {}
     for p in snap.data.get("principals") or []:
         me = str(p.get("sid") or p.get("name") or "")
@@ -350,7 +382,7 @@ def _membership(old: Snapshot, new: Snapshot) -> Iterable[Change]:
 
 
 def _spn_index(snap: Snapshot) -> dict[str, tuple[str, dict[str, str]]]:
-    index = snap.principals
+    index = _names(snap)
     out: dict[str, tuple[str, dict[str, str]]] = {}
 
     def add(account: str, spn: str) -> None:
