@@ -251,3 +251,18 @@ def test_custom_rules_appear_in_rules_selection(cli, tmp_path):
         "never",
     )
     assert "ORG-POOL-001" not in {f["rule_id"] for f in r.json()["findings"]}
+
+
+def test_shipped_example_policy_and_profiles_are_valid(capsys):
+    """policies/examples/acme-policy.yaml and the shipped profiles pass `policy check` with the real packs."""
+    from iisguard.cli import main
+
+    root = SNAPSHOT.parents[3]
+    files = [
+        root / "policies" / "examples" / "acme-policy.yaml",
+        *sorted((root / "policies" / "profiles").glob("*.yaml")),
+    ]
+    code = main(["policy", "check", *map(str, files)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "acme-policy.yaml: 3 custom rule(s), 4 override(s), 2 waiver(s)" in out.out
