@@ -63,6 +63,7 @@ def snapshot_from_output(
     source: str,
     keep_artifacts: str | os.PathLike[str] | None = None,
     snapshot_path: str | os.PathLike[str] | None = None,
+    parsers: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Decode the script's output and build the snapshot; the script's own errors become one line."""
     from ..capture import stream as capture_stream
@@ -85,7 +86,25 @@ def snapshot_from_output(
         keep_artifacts=keep_artifacts,
         snapshot_path=snapshot_path,
         script_errors=errors,
+        parsers=parsers,
     )
+
+
+def _manifest(files: list[tuple[str, bytes]], where: str) -> dict[str, Any] | None:
+    """capture.yaml from the stream, parsed with libyaml when present (a fleet parses one per host)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for name, data in files:
+        if name.replace("\\", "/").casefold() == MANIFEST:
+            try:
+                loaded = yaml.load(data.decode("utf-8-sig", "replace"), Loader=loader)  # noqa: S506 - a safe loader
+            except yaml.YAMLError as exc:
+                raise CollectionError(
+                    f"the capture manifest {MANIFEST} is not valid YAML: {exc}", where=where
+                ) from None
+            return loaded if isinstance(loaded, dict) else None
+    return None
 
 
 def build(
@@ -96,22 +115,19 @@ def build(
     keep_artifacts: str | os.PathLike[str] | None = None,
     snapshot_path: str | os.PathLike[str] | None = None,
     script_errors: list[str] | None = None,
+    parsers: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """Artifacts in memory (and on disk with keep_artifacts), then the importer's build_snapshot."""
-    import yaml
+    """Artifacts in memory (and on disk with keep_artifacts), then the importer's build_snapshot.
 
+    `parsers` (from capture.registry.all_parsers) lets a fleet load the parser plugins once.
+    """
     from ..capture.base import Artifact
     from ..capture.importer import build_snapshot
 
     keep = Path(keep_artifacts) if keep_artifacts is not None else None
     # Artifact paths are recorded relative to the folder the snapshot is written to.
     base = Path(snapshot_path).resolve().parent if snapshot_path not in (None, "-") else Path.cwd()
-    try:
-        manifest = decoded.manifest
-    except yaml.YAMLError as exc:
-        raise CollectionError(
-            f"the capture manifest {MANIFEST} is not valid YAML: {exc}", where=where
-        ) from None
+    manifest = _manifest(decoded.files, where)
     artifacts = []
     for name, data in decoded.files:
         rel = safe_name(name, where)
@@ -130,10 +146,12 @@ def build(
         artifacts.append(artifact)
     snapshot = build_snapshot(
         artifacts,
-        host=decoded.host or None,
+        # As `iisguard import` does: the manifest names the host, the stream's CAPTURE line is the fallback.
+        fallback_host=decoded.host or None,
         manifest=manifest,
         source=source,
         sections=decoded.sections,
+        parsers=parsers,
     )
     warnings = snapshot.setdefault("collection", {}).setdefault("warnings", [])
     for line in script_errors or []:

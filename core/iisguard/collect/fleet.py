@@ -265,6 +265,7 @@ def collect_one(
     credentials: creds.Credentials,
     out_dir: Path,
     keep_artifacts: Path | None,
+    parsers: list[Any] | None = None,
 ) -> HostResult:
     from ..model.snapshot import save
 
@@ -276,6 +277,7 @@ def collect_one(
             credentials,
             keep_artifacts=keep_artifacts / host.name if keep_artifacts else None,
             snapshot_path=path,
+            parsers=parsers,
         )
     except IisguardError as exc:
         reason = str(exc)
@@ -350,12 +352,19 @@ def run_fleet(
             if generic not in seen_notices:
                 seen_notices.add(generic)
                 print(f"iisguard: note: {notice}", file=sys.stderr)
+    from ..capture.registry import all_parsers
+    from .script import capture_script
+
+    parsers = all_parsers()  # parser plugins load once, not once per host
+    capture_script()  # read once here rather than racing in the threads
     stream = progress_stream or sys.stderr
     reporter = _Progress(len(hosts), stream)
     results: dict[str, HostResult] = {}
     with reporter, ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="collect") as pool:
         futures = {
-            pool.submit(collect_one, h, targets[h.name], credentials[h.name], out_dir, keep_artifacts): h
+            pool.submit(
+                collect_one, h, targets[h.name], credentials[h.name], out_dir, keep_artifacts, parsers
+            ): h
             for h in hosts
         }
         for future in as_completed(futures):

@@ -471,6 +471,7 @@ def collect(
     keep_artifacts: str | os.PathLike[str] | None = None,
     snapshot_path: str | os.PathLike[str] | None = None,
     script: str | None = None,
+    parsers: list[Any] | None = None,
 ) -> Collected:
     """Run the capture script on the host and import what it printed into a snapshot."""
     if script is None:
@@ -486,5 +487,6 @@ def collect(
         source="winrm",
         keep_artifacts=keep_artifacts,
         snapshot_path=snapshot_path,
+        parsers=parsers,
     )
     return Collected(snapshot, raw.requests, raw.seconds)
