@@ -253,3 +253,10 @@ def test_detect():
     p = PARSERS[0]
     assert p.detect("C:\\x NT AUTHORITY\\SYSTEM:(F)\n    BUILTIN\\Users:(I)(RX)\n", "x.txt") >= 0.9
     assert p.detect("PRIVILEGES INFORMATION\nSeShutdownPrivilege x Disabled", "acl.txt") == 0.0
+
+
+def test_an_admin_share_names_the_host(parse):
+    r = parse("icacls", "\\\\WEB01\\c$\\inetpub\\wwwroot NT AUTHORITY\\SYSTEM:(OI)(CI)(F)\n")
+    assert r.builder.host_candidates == ["WEB01"]
+    r = parse("icacls", "\\\\fileserver\\content\\shop NT AUTHORITY\\SYSTEM:(OI)(CI)(F)\n")
+    assert r.builder.host_candidates == []  # a content share is another machine

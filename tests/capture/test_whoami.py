@@ -216,3 +216,40 @@ def test_detect(captures, fixture, expected):
     head = (captures / fixture).read_text("utf-8")
     assert PARSERS[0].detect(head, "capture.txt") >= expected
     assert PARSERS[0].detect("<configuration/>", "whoami.txt") == 0.0
+
+
+def test_groups_as_a_list_and_all_as_csv(parse):
+    listing = (
+        "GROUP INFORMATION\n-----------------\n\n"
+        "Group Name: Everyone\nType:       Well-known group\nSID:        S-1-1-0\n"
+        "Attributes: Mandatory group, Enabled by default, Enabled group\n\n"
+        "Group Name: BUILTIN\\Administrators\nType:       Alias\nSID:        S-1-5-32-544\n"
+        "Attributes: Group used for deny only\n\n"
+        "Group Name: Mandatory Label\\Medium Mandatory Level\nType:       Label\nSID:        S-1-16-8192\nAttributes:\n"
+    )
+    r = parse("whoami", listing)
+    token = r.data["tokens"][0]
+    assert [(g["name"], g["type"], g["enabled"]) for g in token["groups"]] == [
+        ("Everyone", "Well-known group", True),
+        ("BUILTIN\\Administrators", "Alias", False),
+    ]
+    assert token["groups"][1]["deny_only"] is True
+    assert token["integrity"] == "Medium"
+    csv = (
+        'PS C:\\> whoami /all /fo csv\n"User Name","SID"\n"corp\\alice","S-1-5-21-1-2-3-1104"\n\n'
+        '"Group Name","Type","SID","Attributes"\n'
+        '"Everyone","Well-known group","S-1-1-0","Mandatory group, Enabled by default, Enabled group"\n'
+        '"Mandatory Label\\High Mandatory Level","Label","S-1-16-12288",""\n\n'
+        '"Privilege Name","Description","State"\n"SeDebugPrivilege","Debug programs","Enabled"\n'
+    )
+    r = parse("whoami", csv)
+    token = r.data["tokens"][0]
+    assert (token["identity"], token["user_sid"], token["integrity"]) == ("corp\\alice", "S-1-5-21-1-2-3-1104", "High")
+    assert [g["sid"] for g in token["groups"]] == ["S-1-1-0"]
+    assert privs(r) == {"SeDebugPrivilege": True}
+    assert r.warnings == []
+
+
+def test_a_remote_prompt_names_the_host(parse):
+    r = parse("whoami", "[web01.corp.contoso.com]: PS C:\\> whoami /priv\nSeChangeNotifyPrivilege x Enabled\n")
+    assert r.builder.host_candidates == ["WEB01"]
