@@ -93,6 +93,11 @@ def test_fixed_problems_are_absent(cli, tmp_path):
     ]
     assert "fixed since the baseline" in gone[0]["message"]
     assert doc["summary"]["baseline"] == {"new": 0, "unchanged": 1, "absent": 1}
+    # SARIF carries it as a `pass` result with baselineState absent, so viewers can close the alert.
+    cli("scan", snap, "--baseline", "previous.sarif", "-f", "sarif:now.sarif", "--fail-on", "never")
+    results = json.loads((tmp_path / "now.sarif").read_text())["runs"][0]["results"]
+    fixed = [r for r in results if r.get("baselineState") == "absent"]
+    assert [(r["ruleId"], r["kind"], r["level"]) for r in fixed] == [("TEST-POOL-001", "pass", "none")]
 
     # Shop fixed in place: its current pass finding carries `absent`.
     snapshot_copy(

@@ -2,7 +2,8 @@
 
 One run per host, named by ``automationDetails.id`` = ``iisguard/<HOST>/`` so uploads for different
 hosts do not replace each other. Failures become results (waived ones carry a suppression,
-baselined ones a ``baselineState``); passes and not-applicable outcomes are not results. Rule
+baselined ones a ``baselineState``; a baseline failure fixed since is a ``kind: pass`` result with
+baselineState ``absent``); other passes and not-applicable outcomes are not results. Rule
 errors, not-reviewed rules, failed collection sections and report notices become
 ``toolExecutionNotifications``. Every result points at a real file relative to the working
 directory (the captured artifact, else the snapshot) with a line, and carries a fingerprint made
@@ -61,7 +62,7 @@ class SarifReporter:
         return json_text({"$schema": log.pop("$schema"), "version": log.pop("version"), **log})
 
     def build(self, report: Report) -> om.SarifLog:
-        locator = Locator((f for f in report.findings() if f.outcome is Outcome.FAIL), self.base)
+        locator = Locator((f for f in report.findings() if _is_result(f)), self.base)
         runs: list[om.Run] = []
         used_ids: set[str] = set()
         for host in report.hosts:
@@ -82,7 +83,7 @@ class SarifReporter:
     def _host_runs(
         self, report: Report, host: HostResult, locator: Locator, used_ids: set[str]
     ) -> list[om.Run]:
-        failures = sorted((f for f in host.findings if f.outcome is Outcome.FAIL), key=sort_key)
+        failures = sorted((f for f in host.findings if _is_result(f)), key=sort_key)
         size = max(1, self.max_results)
         chunks: list[list[Finding]] = [failures[i : i + size] for i in range(0, len(failures), size)] or [[]]
         notifications = list(_notices_for(report, host))
@@ -283,6 +284,11 @@ def _help_markdown(rule: Rule) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
+def _is_result(finding: Finding) -> bool:
+    """Failures, and failures of the baseline that are fixed now (baselineState "absent")."""
+    return finding.outcome is Outcome.FAIL or finding.baseline_state == "absent"
+
+
 def _result(finding: Finding, rule_index: int, rule: Rule | None, locator: Locator) -> om.Result:
     loc = locator.locate(finding)
     message = finding.message or (rule.title if rule else finding.rule_id)
@@ -309,8 +315,8 @@ def _result(finding: Finding, rule_index: int, rule: Rule | None, locator: Locat
     return om.Result(
         rule_id=finding.rule_id,
         rule_index=rule_index,
-        kind="fail",
-        level=finding.severity.sarif_level,
+        kind="fail" if finding.outcome is Outcome.FAIL else "pass",
+        level=finding.severity.sarif_level if finding.outcome is Outcome.FAIL else "none",
         message=om.Message(text=_sentence(message)),
         locations=[
             om.Location(
