@@ -107,20 +107,23 @@ def csv_fields(line: str) -> list[str] | None:
 def join_wrapped(parts: Iterable[str]) -> str:
     """Join a value that the console wrapped onto several lines.
 
-    PowerShell breaks at a space when the text has one (the space is dropped), and mid-word only when
-    a single word is longer than the line; so a fragment that holds a space was broken at a space.
+    PowerShell word-wraps: it breaks at a space (and drops it) and cuts a word only when the word
+    alone is longer than a line. So a line that holds a space ended at a word boundary, and a line
+    without one is a piece of a long word that the next line continues.
     """
     out = ""
+    prev = ""
     for raw in parts:
         part = raw.strip()
         if not part:
             continue
         if not out:
             out = part
-        elif " " in out.rsplit("\n", 1)[-1] or out.endswith(","):
+        elif " " in prev or prev.endswith(","):
             out += " " + part
         else:
             out += part
+        prev = part
     return out
 
 
