@@ -206,7 +206,9 @@ def build_snapshot(
     m = manifest if isinstance(manifest, Manifest) else Manifest.from_data(manifest)
     for artifact in artifacts:
         m.apply(artifact, str(artifact.hint.get("relpath") or artifact.path))
-    builder = Builder(host)
+    # The name is known before parsing when given or in the manifest, so every parser sees the same one
+    # (local account names are qualified with it) whether the files came from a folder or a stream.
+    builder = Builder(host or m.host)
     for key in ("fqdn", "domain", "domain_joined", "is_domain_controller", "os", "iis"):
         if m.host_facts.get(key) is not None:
             builder.host[key] = m.host_facts[key]
@@ -247,7 +249,7 @@ def build_snapshot(
             finish(builder)
     _sections(builder, outcomes, list(m.sections) + list(sections or []))
     if not builder.host.get("name"):
-        name = m.host or (builder.host_candidates[0] if builder.host_candidates else None) or fallback_host
+        name = (builder.host_candidates[0] if builder.host_candidates else None) or fallback_host
         if name:
             builder.host["name"] = name
     when = collected_at or m.collected_at or _now()
