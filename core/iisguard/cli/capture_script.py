@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         sub,
         name,
         help="print the PowerShell capture script for air-gapped servers",
-        description="Print the PowerShell script that captures what iisguard needs from one IIS server.\n\n" + USAGE,
+        description="Print the PowerShell script that captures what iisguard needs from one IIS server.\n\n"
+        + USAGE,
     )
     p.add_argument("--out", metavar="FILE", help="write the script to FILE instead of standard output")
     p.set_defaults(func=run)
