@@ -34,7 +34,7 @@ def test_group_specific_variables(monkeypatch):
 
 def test_prompt_on_a_terminal(monkeypatch):
     asked = []
-    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "scanner")
+    monkeypatch.setattr(creds, "_ask", lambda prompt: asked.append(prompt) or "scanner")
     monkeypatch.setattr(creds.getpass, "getpass", lambda prompt: asked.append(prompt) or "typed-secret")
     got = creds.resolve("ntlm", interactive=True, prompt_for="web01:5986")
     assert (got.username, got.password) == ("scanner", "typed-secret")

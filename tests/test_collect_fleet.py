@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from iisguard.capture.stream import encode
 from iisguard.cli import main
+from iisguard.collect import fleet
 from iisguard.collect.script import capture_script
 
 from .winrm_server import HostConfig, WinRMTestServer, closed_port, make_tls_files
@@ -188,3 +190,32 @@ def test_inventory_problems_exit_2_before_any_connection(server, host, tls, tmp_
     assert server.stats(port).http_requests == 0
     assert main(["collect", "--inventory", str(inv)]) == 2
     assert "--inventory needs --out-dir DIR" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_gets_a_progress_bar_and_a_table(server, host, tls, tmp_path):
+    ok = server.add_host(host("WEB0"))
+    bad = server.add_host(host("LOCKED", fault="reject-auth"))
+    inv = inventory(
+        tmp_path,
+        tls,
+        {"g": [f"{{host: '127.0.0.1:{ok}', name: web0}}", f"{{host: '127.0.0.1:{bad}', name: locked}}"]},
+    )
+    progress, table = _Terminal(), _Terminal()
+    results = fleet.run_fleet(
+        fleet.load_inventory(inv),
+        out_dir=tmp_path / "out",
+        concurrency=2,
+        cli_settings={},
+        progress_stream=progress,
+    )
+    fleet.print_summary(results, table)
+    assert "locked" in progress.getvalue() and "authentication rejected" in progress.getvalue()
+    text = table.getvalue()
+    assert "collection summary" in text and "web0" in text and "ok" in text and "failed" in text
+    assert "2 host(s): 1 collected, 1 failed" in text
+    assert fleet.exit_code(results) == 3

@@ -333,3 +333,28 @@ def test_local_runs_the_same_script_through_powershell(tmp_path, monkeypatch, ca
     strip = str(Path(os.path.relpath(PRIMARY, Path.cwd())).as_posix()) + "/"
     want = json.loads(json.dumps(want).replace(f'"{strip}', '"'))
     assert without_metadata(got) == without_metadata(want)
+
+
+def test_certificate_transport_needs_no_password(server, tls, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("IISGUARD_USERNAME")
+    monkeypatch.delenv("IISGUARD_PASSWORD")
+    port = server.add_host(fixture_host(PRIMARY, auth=frozenset({"certificate"})))
+    out = tmp_path / "snap.json"
+    code, _, err = run(
+        capsys,
+        "collect",
+        f"127.0.0.1:{port}",
+        "--transport",
+        "certificate",
+        "--cert",
+        str(tls.client_cert),
+        "--cert-key",
+        str(tls.client_key),
+        "--ca-bundle",
+        str(tls.ca_cert),
+        "-o",
+        str(out),
+    )
+    assert code == 0, err
+    assert server.stats(port).users == {"scanner"}
+    assert json.loads(out.read_text("utf-8"))["collection"]["source"] == "winrm"

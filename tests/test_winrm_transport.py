@@ -196,3 +196,35 @@ def test_missing_extras_are_named(monkeypatch):
         winrm.make_target("web01", transport="kerberos")
     with pytest.raises(UsageError, match=r"pip install 'iisguard\[credssp\]'"):
         winrm.make_target("web01", transport="credssp")
+
+
+def test_certificate_authentication(https_server, tls):
+    port = https_server.add_host(HostConfig(stdout=b"by certificate", expect_script=SCRIPT))
+    target = _target(
+        port,
+        transport="certificate",
+        ca_bundle=str(tls.ca_cert),
+        cert_pem=str(tls.client_cert),
+        cert_key_pem=str(tls.client_key),
+    )
+    raw = winrm.run_script(target, Credentials(None, None), SCRIPT)
+    assert raw.stdout == b"by certificate"
+    assert https_server.stats(port).users == {"scanner"}  # mapped from the certificate's subject
+
+
+def test_unmapped_client_certificate_is_rejected(tmp_path, tls):
+    with WinRMTestServer(tmp_path / "srv", users={"someone-else": "x"}, tls=tls) as server:
+        port = server.add_host(HostConfig(stdout=b"x", expect_script=SCRIPT))
+        target = _target(
+            port,
+            transport="certificate",
+            ca_bundle=str(tls.ca_cert),
+            cert_pem=str(tls.client_cert),
+            cert_key_pem=str(tls.client_key),
+        )
+        with pytest.raises(CollectionError) as err:
+            winrm.run_script(target, Credentials(None, None), SCRIPT)
+    assert str(err.value) == (
+        f"127.0.0.1:{port}: authentication rejected (transport certificate); likely causes: the client "
+        "certificate is not mapped to a local account, or Certificate auth is disabled"
+    )

@@ -38,6 +38,7 @@ from . import wsman
 from .tls import TlsFiles
 
 POWERSHELL_ARGS = "-NoProfile -NonInteractive -Command -"
+CERT_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 
 
 def clixml(errors: list[str], *, progress: bool = True) -> bytes:
@@ -80,7 +81,7 @@ class HostConfig:
         16 * 1024
     )  # at most this many output bytes per Receive (MaxEnvelopeSize also caps it)
     latency: float = 0.0  # seconds added before every HTTP response
-    auth: frozenset[str] = frozenset({"basic", "ntlm"})
+    auth: frozenset[str] = frozenset({"basic", "ntlm", "certificate"})
     fault: str | None = None
     fault_action: str = "Receive"
     fault_code: int = 2150859174
@@ -310,7 +311,18 @@ class _Handler(BaseHTTPRequestHandler):
         """True when the request may proceed; otherwise a 401 (or challenge) has been sent."""
         host = self.server.host
         reject = host.config.fault == "reject-auth"
-        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        header = self.headers.get("Authorization", "")
+        if header == CERT_AUTH and "certificate" in host.config.auth:
+            # A client certificate (verified against the CA during the handshake) mapped by its CN.
+            peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+            names = [v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
+            if reject or not names or names[0] not in self.server.users:
+                self._challenge()
+                return False
+            with host.lock:
+                host.stats.users.add(names[0])
+            return True
+        scheme, _, token = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic" and "basic" in host.config.auth:
             user, _, password = base64.b64decode(token).decode("utf-8", "replace").partition(":")
@@ -501,6 +513,9 @@ class WinRMTestServer:
         if tls is not None:
             self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self._ssl.load_cert_chain(tls.server_cert, tls.server_key)
+            # Client certificates are optional (Basic and NTLM need none) and checked against the CA.
+            self._ssl.verify_mode = ssl.CERT_OPTIONAL
+            self._ssl.load_verify_locations(tls.ca_cert)
         # pyspnego's NTLM acceptor reads accounts from the file NTLM_USER_FILE names (DOMAIN:user:password).
         workdir.mkdir(parents=True, exist_ok=True)
         self._user_file = workdir / "ntlm_users"

@@ -65,7 +65,7 @@ def resolve(
                 f"no user name: set {username_env} (and {password_env}); "
                 "passwords are never accepted on the command line"
             )
-        username = input(f"User name{where} (DOMAIN\\user or user): ").strip() or None
+        username = _ask(f"User name{where} (DOMAIN\\user or user): ") or None
         if not username:
             raise UsageError("no user name given")
     if password is None:
@@ -79,6 +79,13 @@ def resolve(
         # Basic puts base64("user:password") in a header; redact that form too.
         register_secret(base64.b64encode(f"{username}:{password}".encode()).decode("ascii"))
     return Credentials(username, password)
+
+
+def _ask(prompt: str) -> str:
+    """A line from the terminal, prompting on stderr (stdout may be carrying the snapshot)."""
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip()
 
 
 # -- redaction ---------------------------------------------------------------------------------
