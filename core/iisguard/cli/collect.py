@@ -93,7 +93,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="seconds the server may hold one request (default 20; less than --read-timeout)",
     )
     conn.add_argument(
-        "--deadline", type=float, metavar="S", help="overall seconds allowed per host (default 900)"
+        "--deadline",
+        type=float,
+        metavar="S",
+        help="overall seconds allowed per host (default 900; checked between requests, each bounded by --read-timeout)",
     )
     conn.add_argument("--cert", metavar="FILE", help="client certificate (PEM) for --transport certificate")
     conn.add_argument("--cert-key", metavar="FILE", help="its private key (PEM) for --transport certificate")
