@@ -7,6 +7,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from ..errors import IisguardError
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except IisguardError as exc:
         if debug:
-            raise
+            traceback.print_exc()  # the traceback only with --debug; the exit code stays the documented one
         print(f"iisguard: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
