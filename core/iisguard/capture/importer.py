@@ -217,6 +217,13 @@ def build_snapshot(
     outcomes: dict[str, list[str]] = {}
     used: list[Any] = []
     for artifact in artifacts:
+        try:
+            artifact.size, artifact.head  # noqa: B018 - read now, so an unreadable file is named here
+        except OSError as exc:
+            builder.unrecognized.append(
+                {"path": artifact.path, "reason": f"cannot read: {exc.strerror or exc}"}
+            )
+            continue
         found = detect(artifact, parsers, kind=kind)
         parser = found.parser
         if parser is None:
@@ -232,6 +239,9 @@ def build_snapshot(
         except IisguardError as exc:
             line, message = _split_where(exc, artifact.path)
             builder.warn(artifact, line, message)
+            status = "failed"
+        except OSError as exc:
+            builder.warn(artifact, None, f"cannot read: {exc.strerror or exc}")
             status = "failed"
         except Exception as exc:  # noqa: BLE001 - one file's parser bug must not lose the others
             log.debug("parser %s crashed on %s", parser.kind, artifact.path, exc_info=True)
