@@ -59,8 +59,10 @@ def iisguard_register_reporters() -> Mapping[str, Reporter]:
 def iisguard_register_parsers() -> Iterable[Parser]:
     """Return parsers for further artifact formats (an organization's inventory export, say).
 
-    A parser has a ``kind`` (a short unique name such as ``"icacls"``), ``detect(text) -> float``
-    giving its confidence (0 to 1) that a file's decoded text is its format, and
+    A parser has a ``kind`` (a short unique name such as ``"icacls"``), ``sections`` (the
+    snapshot sections it fills), ``detect(head, name) -> float`` giving its confidence (0 to 1)
+    that a file whose decoded text starts with ``head`` is its format (the file name ``name`` is a
+    hint only), and
     ``parse(artifact, builder)`` that adds facts to the snapshot being assembled. Import detects
     each file's format from its content by asking every parser, so ``detect`` must be cheap and
     must never raise.
