@@ -36,7 +36,6 @@ from .engine.rule import Rule
 from .errors import PolicyError
 from .model import snapshot as snapmod
 
-SECTIONS_OK = ["iis", "user_rights", "tokens", "acls", "principals", "spns", "local_accounts", "services", "web_configs"]
 DEFAULT_BASE: dict[str, Any] = {
     "schema_version": "1.0",
     "host": {"name": "FIXTURE", "iis": {"version": "10.0"}, "domain_joined": False},
@@ -44,7 +43,7 @@ DEFAULT_BASE: dict[str, Any] = {
         "source": "synthetic",
         "tool_version": "fixture",
         "collected_at": "2026-01-01T00:00:00Z",
-        "sections": [{"name": s, "status": "ok"} for s in SECTIONS_OK] + [{"name": "ad", "status": "absent"}],
+        "sections": [{"name": s, "status": "absent" if s == "ad" else "ok"} for s in snapmod.SECTIONS],
     },
 }
 _NAMED = re.compile(r"(?:^|[/_\\ .-])(fail|pass|na|nr)_", re.IGNORECASE)

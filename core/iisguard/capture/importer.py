@@ -46,18 +46,6 @@ from .detect import detect
 
 log = logging.getLogger(__name__)
 MANIFEST = "capture.yaml"
-SECTIONS = (
-    "iis",
-    "user_rights",
-    "tokens",
-    "acls",
-    "principals",
-    "spns",
-    "local_accounts",
-    "services",
-    "ad",
-    "web_configs",
-)
 MAX_ZIP_MEMBERS = 20000
 _ORDER = {"ok": 0, "partial": 1, "failed": 2}
 
@@ -304,7 +292,7 @@ def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[d
             "ok" if "ok" in accounts else "partial",
             "" if "ok" in accounts else "accounts named in the captures; no account listing was captured",
         )
-    for name in SECTIONS:
+    for name in snapmod.SECTIONS:
         if name not in builder.sections:
             builder.section(name, "absent", "not captured")
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import IisguardError, UsageError
+from ..model.snapshot import SECTIONS
 from . import credentials as creds
 from . import winrm
 
@@ -60,18 +61,6 @@ SETTINGS = {
 PATH_SETTINGS = ("ca_bundle", "cert", "cert_key")
 SECRET_KEYS = {"password", "passwd", "secret", "credential", "credentials"}
 MAX_CONCURRENCY = 256
-ALL_SECTIONS = (
-    "iis",
-    "user_rights",
-    "tokens",
-    "acls",
-    "principals",
-    "spns",
-    "local_accounts",
-    "services",
-    "ad",
-    "web_configs",
-)
 
 
 # -- the inventory -----------------------------------------------------------------------------
@@ -253,7 +242,7 @@ def failed_snapshot(name: str, reason: str, source: str = "winrm") -> dict[str, 
             "tool_version": __version__,
             "collected_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "artifacts": [],
-            "sections": [{"name": s, "status": "failed", "message": message} for s in ALL_SECTIONS],
+            "sections": [{"name": s, "status": "failed", "message": message} for s in SECTIONS],
             "warnings": [{"artifact": None, "line": None, "message": message}],
         },
     }

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..model.snapshot import SECTIONS
 from .findings import Result, Severity
 
 if TYPE_CHECKING:
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*-\d{3}$")
 BUILTIN_ID = re.compile(r"^IIS-(POOL|ANON|HOST|PRIV|ACL|CRED|KRB)-\d{3}$")
-SECTIONS = ("iis", "user_rights", "tokens", "acls", "principals", "spns", "local_accounts", "services", "ad", "web_configs")
 
 RuleFunc = Callable[["Snapshot", Mapping[str, Any]], Iterable[Result]]
 

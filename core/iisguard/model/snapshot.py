@@ -20,6 +20,7 @@ SCHEMA_VERSION = "1.0"
 SUPPORTED_VERSIONS = ("1.0",)
 # Large shared-hosting snapshots run to a few hundred MB; above this a file is almost surely not a snapshot.
 MAX_SNAPSHOT_BYTES = int(os.environ.get("IISGUARD_MAX_SNAPSHOT_BYTES", str(1024 * 1024 * 1024)))
+# The sections a collection reports on (collection.sections[].name), and the data each one fills.
 SECTION_KEYS = {
     "iis": "iis",
     "user_rights": "user_rights",
@@ -32,6 +33,7 @@ SECTION_KEYS = {
     "ad": "ad",
     "web_configs": "aspnet",
 }
+SECTIONS: tuple[str, ...] = tuple(SECTION_KEYS)
 
 
 @cache
