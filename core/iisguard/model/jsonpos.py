@@ -1,7 +1,12 @@
 """Line numbers of JSON pointers in a JSON text, for error messages and SARIF regions.
 
-Only used on the slow paths (an invalid file, a finding without captured evidence), so it is a plain
-tokenizer: it walks the text once and records the line of every value whose pointer was asked for.
+Reporters ask for the line of every finding's pointer in snapshots of a hundred MB and more, so
+`lines_of` walks only down the paths to the wanted pointers and skips every other value whole.
+A skipped object or array ends, in indented JSON, at the first later line that starts with its
+closing bracket at its own indentation: that guess is checked by parsing the slice with orjson
+(a slice that parses as one JSON value is exactly that value), and when the guess fails (compact
+JSON, odd layouts) or orjson is missing, a tokenizer finds the end. Text that is not plain JSON
+(a prompt before it, a truncated file) goes to the original token-by-token walk.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\],:\n]')
 
@@ -21,9 +27,208 @@ def pointer(*parts: str | int) -> str:
     return "".join("/" + escape(str(p)) for p in parts)
 
 
-def lines_of(text: str, pointers: Iterable[str]) -> dict[str, int]:
-    """Map each wanted pointer ("" is the root) to the 1-based line where its value starts."""
+def lines_of(text: str | bytes, pointers: Iterable[str]) -> dict[str, int]:
+    """Map each wanted pointer ("" is the root) to the 1-based line where its value starts.
+
+    A key's line is its value's line; an array element that is a number, `true`, `false` or `null`,
+    and a pointer that is not in the document, get the line of their nearest ancestor that is (so
+    the answer for one pointer does not depend on which others were asked for).
+    """
     wanted = set(pointers)
+    if not wanted:
+        return {}
+    every = set(wanted)
+    for p in wanted:
+        while p:
+            p = p.rsplit("/", 1)[0]
+            if p in every:
+                break
+            every.add(p)
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    try:
+        found = _Walk(data, every).run()
+    except (_NotPlain, ValueError, IndexError):
+        found = _lines_by_tokens(text if isinstance(text, str) else text.decode("utf-8", "replace"), every)
+    return {p: _nearest(found, p) for p in wanted}
+
+
+def _nearest(found: dict[str, int], pointer: str) -> int:
+    while pointer not in found:
+        if not pointer:
+            return 1
+        pointer = pointer.rsplit("/", 1)[0]
+    return found[pointer]
+
+
+class _NotPlain(Exception):
+    """The text is not one plain JSON value: use the tolerant token-by-token walk."""
+
+
+_WS = re.compile(rb"[ \t\r\n]*")
+_INDENT = re.compile(rb" *")
+_SEPARATOR = re.compile(rb"[ \t\r\n]*([,\]])[ \t\r\n]*")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*|true|false|null")
+_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_CLOSER = {ord("{"): b"}", ord("["): b"]"}
+_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY = ord('"'), ord("{"), ord("[")
+
+
+def _check_value() -> Any:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
+        return None
+    return orjson.loads
+
+
+class _Walk:
+    """Down the paths to the wanted pointers, over bytes; every other value is skipped whole."""
+
+    def __init__(self, data: bytes, wanted: set[str]) -> None:
+        self.data = data
+        self.view = memoryview(data)
+        self.found: dict[str, int] = {}
+        self.mark, self.mark_line = 0, 1  # positions only move forward: count newlines since the last one
+        self.tree: dict[Any, Any] = {}  # pointer tokens -> subtree; key None holds the pointer when wanted
+        for p in wanted:
+            node = self.tree
+            if p:
+                for token in p.split("/")[1:]:
+                    node = node.setdefault(token, {})
+            node[None] = p
+        self.parse = _check_value()
+        # (text before a value on its line, its bracket) -> the text that ends it in an indented layout
+        self.ends: dict[tuple[bytes, int], bytes] = {}
+
+    def run(self) -> dict[str, int]:
+        pos = self.space(0)
+        if pos >= len(self.data):
+            raise _NotPlain
+        if self.data[pos] in (_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY) and None in self.tree:
+            self.record(self.tree[None], pos)
+        pos = self.value(pos, self.tree)
+        if self.space(pos) != len(self.data):
+            raise _NotPlain
+        return self.found
+
+    def line(self, pos: int) -> int:
+        self.mark_line += self.data.count(b"\n", self.mark, pos)
+        self.mark = pos
+        return self.mark_line
+
+    def record(self, pointer: str, pos: int) -> None:
+        if pointer not in self.found:
+            self.found[pointer] = self.line(pos)
+
+    def space(self, pos: int) -> int:
+        m = _WS.match(self.data, pos)
+        return m.end() if m else pos
+
+    def value(self, pos: int, node: dict[Any, Any]) -> int:
+        """Walk the value at `pos` (no leading space); return the position after it."""
+        first = self.data[pos] if pos < len(self.data) else -1
+        if len(node) > (None in node):  # wanted pointers below this one
+            if first == _OPEN_OBJECT:
+                return self.object(pos, node)
+            if first == _OPEN_ARRAY:
+                return self.array(pos, node)
+        return self.skip(pos)
+
+    def object(self, pos: int, node: dict[Any, Any]) -> int:
+        data = self.data
+        pos = self.space(pos + 1)
+        if data[pos : pos + 1] == b"}":
+            return pos + 1
+        while True:
+            m = _STRING.match(data, pos)
+            if m is None:
+                raise _NotPlain
+            raw = m.group()
+            key = raw[1:-1].decode("utf-8") if b"\\" not in raw else json.loads(raw)
+            child = node.get(escape(key))
+            if child is not None and None in child:
+                self.record(child[None], pos)
+            pos = self.space(m.end())
+            if data[pos : pos + 1] != b":":
+                raise _NotPlain
+            pos = self.space(pos + 1)
+            pos = self.value(pos, child) if child is not None else self.skip(pos)
+            pos = self.space(pos)
+            c = data[pos : pos + 1]
+            if c == b"}":
+                return pos + 1
+            if c != b",":
+                raise _NotPlain
+            pos = self.space(pos + 1)
+
+    def array(self, pos: int, node: dict[Any, Any]) -> int:
+        data = self.data
+        pos = self.space(pos + 1)
+        if data[pos : pos + 1] == b"]":
+            return pos + 1
+        index = 0
+        last = max((int(k) for k in node if k is not None and k.isdigit()), default=-1)
+        while True:
+            child = node.get(str(index)) if index <= last else None
+            if child is not None:
+                if None in child and data[pos] in (_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY):
+                    self.record(child[None], pos)
+                pos = self.value(pos, child)
+            else:
+                pos = self.skip(pos)
+            m = _SEPARATOR.match(data, pos)
+            if m is None:
+                raise _NotPlain
+            if m.group(1) == b"]":
+                return m.end()
+            pos = m.end()
+            index += 1
+
+    def skip(self, pos: int) -> int:
+        """The position after the value at `pos`, without looking inside it when the layout tells."""
+        data = self.data
+        first = data[pos] if pos < len(data) else -1
+        if first == _QUOTE:
+            m = _STRING.match(data, pos)
+        elif first in _CLOSER:
+            if self.parse is not None:
+                start = data.rfind(b"\n", 0, pos) + 1
+                pad = data[start:pos]
+                ends = self.ends.get((pad, first))
+                if ends is None:  # the value starts its line: it ends on a line with its indentation
+                    indent = _INDENT.match(pad).end()  # type: ignore[union-attr]
+                    ends = self.ends[(pad, first)] = b"\n" + pad[:indent] + _CLOSER[first]
+                end = data.find(ends, pos)
+                if end >= 0:
+                    end += len(ends)
+                    try:
+                        self.parse(self.view[pos:end])
+                        return end
+                    except ValueError:
+                        pass  # not where the layout said: find the end token by token
+            return self.skip_tokens(pos)
+        else:
+            m = _SCALAR.match(data, pos)
+        if m is None:
+            raise _NotPlain
+        return m.end()
+
+    def skip_tokens(self, pos: int) -> int:
+        depth = 0
+        for m in _BRACKETS.finditer(self.data, pos):
+            c = m.group()
+            if c in (b"{", b"["):
+                depth += 1
+            elif c in (b"}", b"]"):
+                depth -= 1
+                if depth == 0:
+                    return m.end()
+        raise _NotPlain
+
+
+def _lines_by_tokens(text: str, wanted: set[str]) -> dict[str, int]:
+    """The tolerant walk: every token in order (for text around or inside the JSON that is not JSON)."""
     found: dict[str, int] = {}
     if not wanted:
         return found
@@ -73,10 +278,4 @@ def lines_of(text: str, pointers: Iterable[str]) -> dict[str, int]:
                 expecting_key = True
         if len(found) == len(wanted):
             break
-    # Scalars other than strings (numbers, true, null) are not tokens: fall back to the parent's line.
-    for p in wanted - found.keys():
-        parent = p
-        while parent and parent not in found:
-            parent = parent.rsplit("/", 1)[0]
-        found[p] = found.get(parent, 1)
-    return found
+    return found  # numbers, true and null are not tokens: lines_of gives them their parent's line

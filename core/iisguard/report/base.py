@@ -180,9 +180,19 @@ def _relative(target: Path, root: Path) -> str:
     return rel.as_posix()
 
 
+# (path, size, mtime) -> pointer -> line, shared by the reporters of one run: a scan writing SARIF,
+# JUnit and JSON reads a large snapshot for its lines once, not three times.
+_LINES: dict[tuple[str, int, int], dict[str, int]] = {}
+
+
 def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
     try:
-        text = Path(snapshot).read_text(encoding="utf-8", errors="replace")
+        st = os.stat(snapshot)
+        key = (os.path.abspath(snapshot), st.st_size, st.st_mtime_ns)
+        known = _LINES.setdefault(key, {})
+        missing = pointers - known.keys()
+        if missing:
+            known.update(jsonpos.lines_of(Path(snapshot).read_bytes(), missing))
     except OSError:
         return {}
-    return jsonpos.lines_of(text, pointers)
+    return {p: known[p] for p in pointers}
