@@ -35,6 +35,10 @@ class PrincipalIndex:
                 for variant in self._variants(name):
                     self.by_name.setdefault(variant, p)
         self._groups_cache: dict[str, frozenset[str]] = {}
+        # Rules resolve the same few references (one per ACE of 100,000 ACLs) again and again.
+        self._get_cache: dict[str, dict[str, Any] | None] = {}
+        self._sid_cache: dict[str, str | None] = {}
+        self._key_cache: dict[str, str] = {}
         self._members_of_group: dict[str, set[str]] | None = None
         self._parents_index: dict[str, set[str]] | None = None
 
@@ -50,6 +54,13 @@ class PrincipalIndex:
     def get(self, ref: str | None) -> dict[str, Any] | None:
         if not ref:
             return None
+        try:
+            return self._get_cache[ref]
+        except KeyError:
+            found = self._get_cache[ref] = self._get(ref)
+            return found
+
+    def _get(self, ref: str) -> dict[str, Any] | None:
         if sids.is_sid(ref):
             return self.by_sid.get(sids.normalize_sid(ref))
         for variant in self._variants(ref):
@@ -62,6 +73,13 @@ class PrincipalIndex:
         """The SID for a reference, from the snapshot or the well-known table; None when unknowable."""
         if not ref:
             return None
+        try:
+            return self._sid_cache[ref]
+        except KeyError:
+            found = self._sid_cache[ref] = self._sid_of(ref)
+            return found
+
+    def _sid_of(self, ref: str) -> str | None:
         if sids.is_sid(ref):
             return sids.normalize_sid(ref)
         known = sids.well_known_sid(ref)
@@ -71,6 +89,14 @@ class PrincipalIndex:
         return p.get("sid") if p else None
 
     def key(self, ref: str | None) -> str:
+        ref = ref or ""
+        try:
+            return self._key_cache[ref]
+        except KeyError:
+            found = self._key_cache[ref] = self._key(ref)
+            return found
+
+    def _key(self, ref: str) -> str:
         sid = self.sid_of(ref)
         if sid:
             return sid

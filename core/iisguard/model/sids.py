@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+from functools import lru_cache
 
 SID_RE = re.compile(r"^\*?(S-1-\d+(?:-\d+)+)$", re.IGNORECASE)
 
@@ -146,6 +147,7 @@ BROAD_PRINCIPALS: tuple[str, ...] = (EVERYONE, AUTHENTICATED_USERS, USERS, ANONY
 BROAD_DOMAIN_RIDS: tuple[int, ...] = (RID_DOMAIN_USERS, RID_DOMAIN_COMPUTERS, RID_DOMAIN_GUESTS)
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and asked the same few names again and again
 def is_sid(value: str) -> bool:
     return bool(SID_RE.match(value.strip()))
 
@@ -166,6 +168,7 @@ def domain_rid(sid: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and asked the same few names again and again
 def virtual_account_sid(authority: int, name: str, *, upper: bool) -> str:
     """S-1-5-<authority>- followed by SHA-1 of the name (UTF-16LE) as five little-endian 32-bit integers."""
     text = name.upper() if upper else name.lower()
@@ -183,6 +186,7 @@ def service_sid(service: str) -> str:
     return virtual_account_sid(80, service, upper=True)
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and asked the same few names again and again
 def well_known_sid(name: str) -> str | None:
     """SID of a well-known or virtual account by name, or None when the name is not machine-independent."""
     text = name.strip()

@@ -217,12 +217,22 @@ def save(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 def find_snapshot_files(paths: Iterable[str]) -> list[str]:
-    """Expand directories (recursively) to the *.json files in them, in a stable order."""
+    """Expand directories (recursively) to the *.json files in them, in a stable order.
+
+    A folder holding capture.yaml is a capture folder (raw `ConvertTo-Json` output, not snapshots)
+    and is skipped, so a host folder with its captures beside its snapshot scans as that snapshot.
+    """
     out: list[str] = []
     for item in paths:
         p = Path(item)
         if p.is_dir():
-            out.extend(str(f) for f in sorted(p.rglob("*.json")) if f.is_file())
+            found: list[Path] = []
+            for folder, dirs, files in os.walk(p):
+                if "capture.yaml" in files and Path(folder) != p:
+                    dirs.clear()
+                    continue
+                found.extend(Path(folder) / f for f in files if f.endswith(".json"))
+            out.extend(str(f) for f in sorted(found) if f.is_file())
         else:
             out.append(item)
     return out
@@ -354,7 +364,15 @@ class Snapshot:
 
     def path_key(self, path: str) -> str:
         """Comparable key for a Windows path on this host (see `canon_path`)."""
-        return canon_path(path, self.environment)
+        try:
+            return self._path_keys[path]
+        except KeyError:
+            key = self._path_keys[path] = canon_path(path, self.environment)
+            return key
+
+    @cached_property
+    def _path_keys(self) -> dict[str, str]:
+        return {}
 
     @cached_property
     def acls_by_path(self) -> dict[str, dict[str, Any]]:
@@ -385,24 +403,46 @@ class Snapshot:
 class _PointerIndex:
     """id(object) -> JSON pointer for every object inside an array, so findings can point at it.
 
-    Built breadth-first, one depth at a time, only as deep as the objects asked for: findings point
-    at ACLs and ACEs (depth 2 and 4), and the level below the ACEs (their rights and flags, most of
-    a large snapshot's containers) is then never walked.
+    Built breadth-first, one depth at a time, only as deep as the objects asked for (ACLs, then
+    ACEs). A short array whose objects hold no further objects (an ACL's ACEs: their rights and
+    flags are most of a large snapshot's containers) is indexed without walking into them: orjson
+    counts the braces of its text, and any `{` inside a string only means walking it after all.
+    Pointers are spelled out only for the objects asked for.
     """
 
     def __init__(self, data: Any) -> None:
-        self.index: dict[int, str] = {}
+        self.index: dict[int, int] = {}  # id(element) -> number of the array holding it
+        self.arrays: list[tuple[list[Any], str]] = []  # (array, its pointer)
+        self.positions: dict[int, dict[int, int]] = {}  # number of a long array -> id(element) -> index
         self.frontier: list[tuple[Any, str]] = [(data, "")]
+        try:
+            import orjson
+
+            self.text: Callable[[Any], bytes] | None = orjson.dumps
+        except ImportError:  # pragma: no cover - orjson is optional
+            self.text = None
 
     def find(self, obj: Any) -> str | None:
-        found = self.index.get(id(obj))
-        while found is None and self.frontier:
+        while True:
+            number = self.index.get(id(obj))
+            if number is not None and isinstance(obj, dict):
+                return self._pointer(number, obj)
+            if not self.frontier:
+                return None
             self._deepen()
-            found = self.index.get(id(obj))
-        return found
+
+    def _pointer(self, number: int, obj: Any) -> str:
+        array, prefix = self.arrays[number]
+        if len(array) <= 16:
+            i = next(i for i in range(len(array) - 1, -1, -1) if array[i] is obj)  # the last, as a walk finds
+        else:
+            if number not in self.positions:
+                self.positions[number] = dict(zip(map(id, array), range(len(array)), strict=True))
+            i = self.positions[number][id(obj)]
+        return f"{prefix}/{i}"
 
     def _deepen(self) -> None:
-        index = self.index
+        index, arrays = self.index, self.arrays
         below: list[tuple[Any, str]] = []
         push = below.append
         for value, prefix in self.frontier:
@@ -410,10 +450,27 @@ class _PointerIndex:
                 for k, v in value.items():
                     if isinstance(v, (dict, list)):
                         push((v, prefix + "/" + (jsonpos.escape(k) if "~" in k or "/" in k else k)))
-            else:
-                for i, v in enumerate(value):
-                    if isinstance(v, dict):
-                        p = f"{prefix}/{i}"
-                        index[id(v)] = p
-                        push((v, p))
+                continue
+            if not value:
+                continue
+            index.update(dict.fromkeys(map(id, value), len(arrays)))  # non-objects are never asked for
+            arrays.append((value, prefix))
+            if self._flat(value):
+                continue
+            for i, v in enumerate(value):
+                if isinstance(v, dict):
+                    push((v, f"{prefix}/{i}"))
         self.frontier = below
+
+    def _flat(self, array: list[Any]) -> bool:
+        """Whether no object inside the array's objects holds another object (short arrays only)."""
+        if self.text is None or len(array) > 64:
+            return False
+        try:
+            braces = self.text(array).count(b"{")
+        except Exception:  # noqa: BLE001 - a value orjson does not write: walk it
+            return False
+        objects = list(map(type, array)).count(dict)
+        if objects != len(array):
+            objects = sum(1 for v in array if isinstance(v, dict))
+        return braces == objects
