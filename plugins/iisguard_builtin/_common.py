@@ -1,4 +1,6 @@
-"""Helpers shared by the built-in rule packs: resource keys, references, pool and anonymous views, membership.
+"""Helpers shared by the built-in rule packs: resource keys, pool and anonymous views, membership.
+
+References (CIS, STIG, Microsoft docs, PingCastle, BloodHound) live in `_references`.
 
 Owned by the POOL/ANON/CRED packs; other packs may add small functions here.
 """
@@ -12,150 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from iisguard import Reference, identities, sids
+from iisguard import identities, sids
 
 T = TypeVar("T")
-
-# --- references (RULES.md §0 and §6) ---------------------------------------------------------------
-_TENABLE_IIS10 = "https://www.tenable.com/audits/items/CIS_v1.1.1_MS_IIS_10_Level_1.audit:"
-MITRE_SRV = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline"
-MITRE_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline"
-MITRE_85_SRV = "https://github.com/mitre/microsoft-iis-8.5-server-stig-baseline"
-MITRE_85_SITE = "https://github.com/mitre/microsoft-iis-8.5-site-stig-baseline"
-PINGCASTLE = "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules"
-_LEARN = "https://learn.microsoft.com/en-us"
-
-CIS_1_4 = Reference(
-    "CIS-IIS10-1.4",
-    _TENABLE_IIS10 + "0047d23638ebea09ea65a7b107f19e6b",
-    "Ensure 'application pool identity' is configured for all application pools",
-)
-CIS_1_5 = Reference(
-    "CIS-IIS10-1.5",
-    "https://tenable.com/audits/items/CIS_v1.1.1_MS_IIS_10_Level_1.audit:42d095aa7eeaf001e1837a7a0d396db7",
-    "Ensure 'unique application pools' is set for sites",
-)
-CIS_1_6 = Reference(
-    "CIS-IIS10-1.6",
-    "https://www.tenable.com/audits/items/CIS_v1.5.0_MS_IIS_8_Level_1.audit:3a4b1b4e7f879dca0eb8534da9ac4397",
-    "Ensure 'application pool identity' is configured for anonymous user identity",
-)
-CIS_2_1 = Reference("CIS-IIS10-2.1", "", "Ensure 'global authorization rule' is set to restrict access")
-CIS_2_2 = Reference(
-    "CIS-IIS10-2.2", "", "Ensure access to sensitive site features is restricted to authenticated principals"
-)
-CIS_2_7 = Reference(
-    "CIS-IIS10-2.7",
-    "https://tenable.com/audits/items/CIS_MS_IIS_10_v1.2.1_Level_1.audit:3e974b9603c053fb80bfd79e761296ee",
-    "Ensure 'passwordFormat' is not set to clear",
-)
-CIS_2_8 = Reference("CIS-IIS10-2.8", "", "Ensure 'credentials' are not stored in configuration files")
-CIS_4_8 = Reference("CIS-IIS10-4.8", "", "Ensure handler is not granted Write and Script/Execute")
-
-
-def stig(vid: str, url: str, title: str) -> Reference:
-    return Reference(f"STIG-V-{vid}", url, title)
-
-
-STIG_218802 = stig(
-    "218802", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000131: non-privileged accounts for IIS processes"
-)
-STIG_218796 = stig(
-    "218796", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000121: only required accounts on the web server"
-)
-STIG_218823 = stig(
-    "218823", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000156: IIS account passwords changed from default"
-)
-STIG_218825 = stig("218825", MITRE_SRV, "IIS 10.0 Server STIG IIST-SV-000159: .NET authorization rules")
-STIG_218750 = stig(
-    "218750", MITRE_SITE, "IIS 10.0 Site STIG IIST-SI-000221: anonymous account not privileged"
-)
-STIG_218771 = stig(
-    "218771", MITRE_SITE, "IIS 10.0 Site STIG IIST-SI-000251: unique application pool per site"
-)
-STIG_218780 = stig("218780", MITRE_SITE, "IIS 10.0 Site STIG IIST-SI-000262: content write access restricted")
-STIG_214484 = stig("214484", MITRE_85_SITE, "IIS 8.5 Site STIG: unique application pool per site")
-STIG_214461 = stig("214461", MITRE_85_SITE, "IIS 8.5 Site STIG: anonymous account not privileged")
-STIG_214411 = stig("214411", MITRE_85_SRV, "IIS 8.5 Server STIG: only required accounts on the web server")
-STIG_13713 = stig("13713", "", "IIS 6 Site STIG WA000-WI6040: unique non-privileged worker process identity")
-STIG_6537 = stig("6537", "", "IIS 7.0 STIG WG195: anonymous account not in privileged groups")
-
-MS_BPA = Reference(
-    "MS-BPA",
-    "https://technet.microsoft.com/en-us/library/dd378907.aspx",
-    "IIS BPA: application pools should be set to run as application pool identities",
-)
-MS_PROCMODEL = Reference(
-    "MS-PROCMODEL",
-    f"{_LEARN}/iis/configuration/system.applicationhost/applicationpools/add/processmodel",
-    "<processModel> configuration reference",
-)
-MS_APID = Reference(
-    "MS-APID",
-    f"{_LEARN}/iis/manage/configuring-security/application-pool-identities",
-    "Application Pool Identities",
-)
-MS_BUILTIN = Reference(
-    "MS-BUILTIN",
-    f"{_LEARN}/iis/get-started/planning-for-security/understanding-built-in-user-and-group-accounts-in-iis",
-    "Understanding Built-In User and Group Accounts in IIS",
-)
-MS_IDENT = Reference(
-    "MS-IDENT",
-    f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization/understanding-identities",
-    "Understanding identities in IIS",
-)
-KB981949 = Reference(
-    "KB981949",
-    f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization/"
-    "default-permissions-user-rights",
-    "Default permissions and user rights for IIS",
-)
-MS_ANON = Reference(
-    "MS-ANON",
-    f"{_LEARN}/iis/configuration/system.webserver/security/authentication/anonymousauthentication",
-    "<anonymousAuthentication> configuration reference",
-)
-MS_APASANON = Reference(
-    "MS-APASANON",
-    f"{_LEARN}/iis/web-hosting/web-server-for-shared-hosting/application-pool-identity-as-anonymous-user",
-    "Application Pool Identity as Anonymous User",
-)
-MS_CNG = Reference(
-    "MS-CNG", "https://blogs.iis.net/iisteam/cng-data-encryption", "CNG Data Encryption Providers in IIS 10"
-)
-MS_IIS6ACCT = Reference(
-    "MS-IIS6ACCT",
-    f"{_LEARN}/previous-versions/windows/it-pro/windows-server-2003/cc784675(v=ws.10)",
-    "IIS and Built-in Accounts (IIS 6.0)",
-)
-MS_WAMUSERPASS = Reference(
-    "MS-WAMUSERPASS",
-    "http://technet.microsoft.com/nl-nl/library/cc778405(v=ws.10).aspx",
-    "WAMUserPass metabase property",
-)
-MS_GMSA = Reference(
-    "MS-GMSA",
-    f"{_LEARN}/windows-server/security/group-managed-service-accounts/"
-    "group-managed-service-accounts-overview",
-    "Group Managed Service Accounts overview",
-)
-MS_CERTMAP = Reference(
-    "MS-CERTMAP",
-    f"{_LEARN}/iis/configuration/system.webserver/security/authentication/"
-    "iisclientcertificatemappingauthentication/",
-    "<iisClientCertificateMappingAuthentication>",
-)
-MS_CONNSTR = Reference(
-    "MS-CONNSTR",
-    f"{_LEARN}/dotnet/framework/data/adonet/protecting-connection-information",
-    "Protecting connection information",
-)
-
-
-def pingcastle(rule_id: str) -> Reference:
-    return Reference(f"PC-{rule_id}", PINGCASTLE, f"PingCastle {rule_id}")
-
 
 # --- resource keys ---------------------------------------------------------------------------------
 SERVER_LOCATION = "MACHINE/WEBROOT/APPHOST"  # the key used for server-level (location "") settings

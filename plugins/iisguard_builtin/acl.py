@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from iisguard import (
     Parameter,
-    Reference,
     fail,
     hookimpl,
     identities,
@@ -23,29 +22,7 @@ from iisguard import (
 
 from . import _acl_helpers as ah
 from . import _principal_helpers as ph
-
-STIG_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline/blob/HEAD/controls"
-STIG_SERVER = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls"
-KB981949 = Reference(
-    "MS-KB981949",
-    "https://learn.microsoft.com/en-us/troubleshoot/developer/webapps/iis/www-authentication-authorization/default-permissions-user-rights",
-    "Default permissions and user rights for IIS",
-)
-MS_APID = Reference(
-    "MS-APPPOOL-IDENTITIES",
-    "https://learn.microsoft.com/en-us/iis/manage/configuring-security/application-pool-identities",
-    "Application Pool Identities",
-)
-MS_IDENT = Reference(
-    "MS-KB4466942",
-    "https://learn.microsoft.com/en-us/troubleshoot/developer/webapps/iis/www-authentication-authorization/understanding-identities",
-    "Understanding identities in IIS",
-)
-CIS_48 = Reference(
-    "CIS-IIS10-4.8",
-    "https://www.tenable.com/audits/CIS_Microsoft_IIS_10_v1.2.1_Level_1",
-    "Ensure 'handler' is not granted 'Write' and 'Script/Execute'",
-)
+from . import _references as refs
 
 
 @rule(
@@ -72,12 +49,10 @@ CIS_48 = Reference(
         "on the content root (icacls <root> /inheritance:d) and remove the Users grants."
     ),
     references=[
-        Reference(
-            "STIG-V-218780", f"{STIG_SITE}/SV-218780.rb", "IIS 10.0 site: script/executable files and folders"
-        ),
-        Reference("STIG-V-218802", f"{STIG_SERVER}/SV-218802.rb", "IIS 10.0 server: non-privileged accounts"),
-        CIS_48,
-        KB981949,
+        refs.STIG_218780,
+        refs.STIG_218802,
+        refs.CIS_4_8,
+        refs.KB981949,
     ],
     parameters=[
         Parameter(
@@ -131,10 +106,6 @@ def content_writable_by_broad(snap, params):
             yield passed(root.resource, f"No broad principal can write to '{root.acl['path']}'", at=root.acl)
 
 
-def _stig(vid: str, server: bool, title: str) -> Reference:
-    return Reference(f"STIG-V-{vid}", f"{STIG_SERVER if server else STIG_SITE}/SV-{vid}.rb", title)
-
-
 def _icacls_hint(path: str) -> str:
     return f'capture it with: icacls "{path}"'
 
@@ -166,20 +137,10 @@ def _admin_keys(snap, extra=()) -> set[str]:
         'icacls "%SystemDrive%\\inetpub" /grant "BUILTIN\\Users:(OI)(CI)(RX)"'
     ),
     references=[
-        _stig(
-            "218814", True, "IIS 10.0 Server: system files conform to minimum file permission requirements"
-        ),
-        Reference(
-            "STIG-V-214429",
-            "https://github.com/mitre/microsoft-iis-8.5-server-stig-baseline",
-            "IIS 8.5 Server",
-        ),
-        KB981949,
-        Reference(
-            "PowerSTIG-452",
-            "https://github.com/microsoft/PowerStig/issues/452",
-            "exact-match ACL checks fail good hosts",
-        ),
+        refs.STIG_218814,
+        refs.STIG_214429,
+        refs.KB981949,
+        refs.POWERSTIG_452,
     ],
     parameters=[
         Parameter("path", "%SystemDrive%\\inetpub", "Where inetpub lives", "str"),
@@ -252,17 +213,9 @@ DEFAULT_LOG_DIR = "%SystemDrive%\\inetpub\\logs\\LogFiles"
         "appcmd set config /section:sites /siteDefaults.logFile.directory:D:\\Logs\\IIS"
     ),
     references=[
-        _stig(
-            "218790",
-            True,
-            "IIS 10.0 Server: log information protected from unauthorized modification or deletion",
-        ),
-        Reference(
-            "CIS-IIS10-5.1",
-            "https://www.cisecurity.org/benchmark/microsoft_iis",
-            "Ensure Default IIS web log location is moved",
-        ),
-        KB981949,
+        refs.STIG_218790,
+        refs.CIS_5_1,
+        refs.KB981949,
     ],
     parameters=[
         Parameter(
@@ -381,9 +334,9 @@ def log_directory(snap, params):
         'icacls "C:\\inetpub\\shop\\App_Data" /grant "IIS APPPOOL\\Shop:(OI)(CI)(M)"   # only where the app must write'
     ),
     references=[
-        _stig("218780", False, "IIS 10.0 Site: ApplicationPoolId read only on content"),
-        _stig("218779", False, "IIS 10.0 Site: content separated from system files"),
-        MS_APID,
+        refs.STIG_218780,
+        refs.STIG_218779,
+        refs.MS_APID,
     ],
     parameters=[
         Parameter(
@@ -506,11 +459,9 @@ SCRIPT_EXTENSIONS = [
         "Deploy with a dedicated account listed in allowed_writers instead of granting the pool write access."
     ),
     references=[
-        _stig("218780", False, "IIS 10.0 Site: script and executable files writable by admins only"),
-        Reference(
-            "STIG-V-214494", "https://github.com/mitre/microsoft-iis-8.5-site-stig-baseline", "IIS 8.5 Site"
-        ),
-        CIS_48,
+        refs.STIG_218780,
+        refs.STIG_214494,
+        refs.CIS_4_8,
     ],
     parameters=[
         Parameter("extensions", SCRIPT_EXTENSIONS, "File extensions treated as scripts or executables"),
@@ -615,13 +566,9 @@ def scripts_writable(snap, params):
         'icacls "D:\\sites\\shop" /inheritance:d   # first, if Users comes from the parent folder'
     ),
     references=[
-        MS_APID,
-        MS_IDENT,
-        Reference(
-            "CIS-IIS10-1.5",
-            "https://tenable.com/audits/items/CIS_v1.1.1_MS_IIS_10_Level_1.audit:42d095aa7eeaf001e1837a7a0d396db7",
-            "unique application pools (isolation)",
-        ),
+        refs.MS_APID,
+        refs.MS_IDENT,
+        refs.CIS_1_5,
     ],
     parameters=[
         Parameter(
@@ -701,9 +648,9 @@ CONFIG_FOLDERS = ["%windir%\\system32\\inetsrv\\config\\schema"]
         'icacls "%windir%\\system32\\inetsrv\\config" /reset /T   # restores the inherited SYSTEM/Administrators/TrustedInstaller ACL'
     ),
     references=[
-        MS_IDENT,
-        KB981949,
-        _stig("218814", True, "IIS 10.0 Server: system files minimum permissions"),
+        refs.MS_IDENT,
+        refs.KB981949,
+        refs.STIG_218814,
     ],
     parameters=[
         Parameter("files", CONFIG_FILES, "Configuration files judged for write and for worker read"),
@@ -788,7 +735,7 @@ def config_files(snap, params):
         'icacls "C:\\inetpub\\temp\\appPools\\Shop\\Shop.config" /remove:g "BUILTIN\\IIS_IUSRS" "BUILTIN\\Users"\n'
         "appcmd recycle apppool /apppool.name:Shop   # WAS rewrites the file with its restricted ACL"
     ),
-    references=[MS_IDENT, KB981949],
+    references=[refs.MS_IDENT, refs.KB981949],
     parameters=[
         Parameter(
             "app_pools_folder",
@@ -876,17 +823,9 @@ SHARED_KEYS = ["iisConfigurationKey", "IISCngConfigurationKey"]
         'icacls "%ProgramData%\\Microsoft\\Crypto\\RSA\\MachineKeys\\76944fb33636aeddb9590521c2e8815a_*" /remove:g "BUILTIN\\Users"'
     ),
     references=[
-        Reference(
-            "MS-IIS-CNG",
-            "https://blogs.iis.net/iisteam/cng-data-encryption",
-            "CNG Data Encryption Providers in IIS 10",
-        ),
-        Reference(
-            "IIS7-8-CIS-encryption-providers",
-            "https://www.cisecurity.org/benchmark/microsoft_iis",
-            "encryption providers locked down (IIS 7/8 benchmarks)",
-        ),
-        KB981949,
+        refs.MS_CNG,
+        refs.CIS_IIS78_ENCRYPTION_PROVIDERS,
+        refs.KB981949,
     ],
     parameters=[
         Parameter("was_only_keys", WAS_KEYS, "Key containers readable by SYSTEM and Administrators only"),
@@ -1003,12 +942,8 @@ TRACE_FOLDERS = ["%SystemDrive%\\inetpub\\logs\\FailedReqLogFiles"]
         'icacls "%SystemDrive%\\inetpub\\logs\\FailedReqLogFiles" /remove:g "BUILTIN\\Users"'
     ),
     references=[
-        KB981949,
-        Reference(
-            "MS-ASPNET-ACLS",
-            "https://learn.microsoft.com/en-us/previous-versions/aspnet/kwzs111e(v=vs.100)",
-            "ASP.NET Required Access Control Lists",
-        ),
+        refs.KB981949,
+        refs.MS_ASPNET_ACLS,
     ],
     parameters=[
         Parameter(

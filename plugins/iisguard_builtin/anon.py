@@ -8,6 +8,7 @@ from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_
 
 from . import _acl_helpers as acl_helpers
 from . import _common as c
+from . import _references as refs
 
 PRIVILEGED_GROUP_PARAMS = [
     Parameter(
@@ -47,7 +48,7 @@ def _anonymous_keys(loc: c.AnonLocation) -> list[str]:
     remediation="Remove-LocalGroupMember -Group Administrators -Member <anonymous account>\n"
     'net localgroup "Backup Operators" <anonymous account> /delete\n'
     "appcmd set config -section:system.webServer/security/authentication/anonymousAuthentication /userName:IUSR",
-    references=[c.STIG_218750, c.STIG_214461, c.STIG_6537, c.MS_BUILTIN],
+    references=[refs.STIG_218750, refs.STIG_214461, refs.STIG_6537, refs.MS_BUILTIN],
     parameters=PRIVILEGED_GROUP_PARAMS,
     needs=("iis", "principals"),
 )
@@ -179,7 +180,7 @@ def _undecided(loc: c.AnonLocation):
     '/userName:"" /commit:apphost\n'
     "Set-WebConfigurationProperty -PSPath IIS:\\ -Filter system.webServer/security/authentication/"
     "anonymousAuthentication -Name userName -Value ''",
-    references=[c.CIS_1_6, c.MS_APASANON],
+    references=[refs.CIS_1_6, refs.MS_APASANON],
     needs=("iis",),
     default_enabled=False,
 )
@@ -230,7 +231,7 @@ def anon_not_pool_identity(snap, params):
     'anonymousAuthentication /userName:"" /password:"" /commit:apphost\n'
     "Set-WebConfigurationProperty -PSPath IIS:\\ -Location '<site>' -Filter "
     "system.webServer/security/authentication/anonymousAuthentication -Name userName -Value 'IUSR'",
-    references=[c.MS_BUILTIN, c.CIS_2_8, c.MS_ANON],
+    references=[refs.MS_BUILTIN, refs.CIS_2_8, refs.MS_ANON],
     parameters=[Parameter("allowed_accounts", [], "Anonymous accounts allowed by policy (globs)")],
     needs=("iis",),
 )
@@ -300,7 +301,7 @@ STRONGER_AUTH = (
     "anonymousAuthentication /enabled:false /commit:apphost\n"
     "Set-WebConfigurationProperty -PSPath IIS:\\ -Location '<site>/<path>' -Filter "
     "system.webServer/security/authentication/anonymousAuthentication -Name enabled -Value False",
-    references=[c.CIS_2_2, c.MS_ANON],
+    references=[refs.CIS_2_2, refs.MS_ANON],
     parameters=[
         Parameter(
             "sensitive_paths",
@@ -375,7 +376,7 @@ def anon_mixed_with_stronger_auth(snap, params):
     "upload away.",
     remediation='icacls "<folder>" /remove:g IUSR /remove:g Everyone /remove:g "ANONYMOUS LOGON"\n'
     'icacls "<folder>" /grant "IIS APPPOOL\\<pool>:(OI)(CI)RX"',
-    references=[c.STIG_218750, c.STIG_218780, c.CIS_4_8, c.KB981949],
+    references=[refs.STIG_218750, refs.STIG_218780, refs.CIS_4_8, refs.KB981949],
     parameters=[
         Parameter(
             "allowed_writable_paths",
@@ -501,7 +502,7 @@ def anon_can_write_content(snap, params):
     "others, which breaks the isolation the separate pools were meant to give.",
     remediation='appcmd set config "<site>" -section:system.webServer/security/authentication/'
     'anonymousAuthentication /userName:"" /commit:apphost',
-    references=[c.CIS_1_6, c.MS_APASANON],
+    references=[refs.CIS_1_6, refs.MS_APASANON],
     needs=("iis",),
     default_enabled=False,
 )
@@ -572,7 +573,7 @@ LEGACY_ACCOUNT_PATTERNS = ("IUSR_*", "IWAM_*", "ASPNET", "IIS_WPG")
     remediation="Remove-LocalUser -Name IUSR_<host>\n"
     "net user IWAM_<host> /delete\n"
     "net localgroup IIS_WPG /delete",
-    references=[c.STIG_218796, c.STIG_214411, c.KB981949, c.MS_IIS6ACCT],
+    references=[refs.STIG_218796, refs.STIG_214411, refs.KB981949, refs.MS_IIS6ACCT],
     parameters=[Parameter("allowed_accounts", [], "Legacy accounts kept on purpose (globs)")],
     needs=("iis", "local_accounts"),
 )
@@ -653,7 +654,7 @@ SERVER_LEVEL_LOCATIONS = ("", "machine", "machine/webroot", "machine/webroot/app
     remediation="Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT' -Filter system.web/authorization "
     "-Name '.' -AtIndex 0 -Value @{users='?'} -Type deny\n"
     '(root web.config: <authorization><deny users="?"/><allow users="*"/></authorization>)',
-    references=[c.STIG_218825, c.CIS_2_1],
+    references=[refs.STIG_218825, refs.CIS_2_1],
     parameters=[
         Parameter(
             "public_facing",

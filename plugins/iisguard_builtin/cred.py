@@ -5,6 +5,7 @@ from __future__ import annotations
 from iisguard import Parameter, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
 
 from . import _common as c
+from . import _references as refs
 
 
 def secret_state(secret) -> str:
@@ -32,7 +33,7 @@ def secret_state(secret) -> str:
     "Set-ItemProperty IIS:\\AppPools\\<name> -Name processModel -Value @{userName='DOMAIN\\user';password='...';"
     "identityType=3}\n(both write the password encrypted with the WAS-only provider; better: use a gMSA, which "
     "stores no password)",
-    references=[c.MS_PROCMODEL, c.CIS_2_8, c.MS_CNG],
+    references=[refs.MS_PROCMODEL, refs.CIS_2_8, refs.MS_CNG],
     needs=("iis",),
 )
 def cred_pool_password_clear(snap, params):
@@ -96,7 +97,7 @@ WAS_ONLY_PROVIDERS = ["IISWASOnlyCngProvider", "IISWASOnlyAesProvider", "IISWASO
     "\"/[name='<name>'].processModel.password:<password>\" /commit:apphost  "
     "(IIS re-encrypts it with the section's WAS-only provider)\n"
     "Set-ItemProperty IIS:\\AppPools\\<name> -Name processModel.password -Value <password>",
-    references=[c.MS_CNG, c.MS_PROCMODEL],
+    references=[refs.MS_CNG, refs.MS_PROCMODEL],
     parameters=[
         Parameter(
             "was_only_providers",
@@ -165,7 +166,7 @@ def cred_pool_password_worker_key(snap, params):
     'anonymousAuthentication /userName:"" /password:"" /commit:apphost\n'
     "Clear-WebConfiguration -PSPath IIS:\\ -Location '<location>' -Filter "
     "system.webServer/security/authentication/anonymousAuthentication/@password",
-    references=[c.CIS_1_6, c.CIS_2_8, c.MS_CNG, c.MS_ANON],
+    references=[refs.CIS_1_6, refs.CIS_2_8, refs.MS_CNG, refs.MS_ANON],
     needs=("iis",),
 )
 def cred_anonymous_password(snap, params):
@@ -225,7 +226,7 @@ def cred_anonymous_password(snap, params):
     remediation='appcmd set vdir "<site>/<app>/<vdir>" /userName:"" /password:""\n'
     "Set-ItemProperty 'IIS:\\Sites\\<site>\\<vdir>' -Name userName -Value ''  "
     "(then grant the pool's computer account or gMSA access to the share)",
-    references=[c.MS_IDENT, c.CIS_2_8],
+    references=[refs.MS_IDENT, refs.CIS_2_8],
     parameters=[
         Parameter(
             "privileged_groups",
@@ -296,7 +297,7 @@ def cred_connect_as(snap, params):
     remediation="aspnet_regiis -pef system.web/identity <physical path of the application>\n"
     "or remove userName/password and run the pool as that identity: "
     "appcmd set apppool <name> /processModel.identityType:SpecificUser /processModel.userName:<gMSA$>",
-    references=[c.CIS_2_8, c.MS_IDENT],
+    references=[refs.CIS_2_8, refs.MS_IDENT],
     needs=("web_configs",),
 )
 def cred_aspnet_identity_password(snap, params):
@@ -356,7 +357,7 @@ def cred_aspnet_identity_password(snap, params):
     "system.web/authentication/forms/credentials -Name passwordFormat -Value SHA1  (interim)\n"
     "Remove-WebConfigurationProperty -PSPath 'IIS:\\Sites\\<site>' -Filter "
     "system.web/authentication/forms/credentials -Name . -AtElement @{}  (move users to a membership store)",
-    references=[c.CIS_2_7, c.CIS_2_8],
+    references=[refs.CIS_2_7, refs.CIS_2_8],
     parameters=[
         Parameter(
             "allow_hashed", False, "Accept hashed credentials (only passwordFormat=Clear fails)", type="bool"
@@ -423,7 +424,7 @@ def cred_forms_credentials(snap, params):
     remediation='appcmd set config "<site>" -section:system.webServer/security/authentication/'
     "iisClientCertificateMappingAuthentication /-oneToOneMappings /commit:apphost\n"
     "(use clientCertificateMappingAuthentication (AD mapping) instead)",
-    references=[c.CIS_2_8, c.MS_CERTMAP],
+    references=[refs.CIS_2_8, refs.MS_CERTMAP],
     needs=("iis",),
 )
 def cred_certificate_mapping_passwords(snap, params):
@@ -479,7 +480,7 @@ def cred_certificate_mapping_passwords(snap, params):
     "or drop the password and use the pool identity (a gMSA): Set-WebConfigurationProperty -PSPath "
     "'IIS:\\Sites\\<site>' -Filter \"connectionStrings/add[@name='<name>']\" -Name connectionString "
     "-Value 'Server=<sql>;Database=<db>;Integrated Security=SSPI'",
-    references=[c.CIS_2_8, c.MS_CONNSTR],
+    references=[refs.CIS_2_8, refs.MS_CONNSTR],
     needs=("web_configs",),
 )
 def cred_connection_string_passwords(snap, params):
@@ -535,7 +536,7 @@ LEGACY_SECRETS = (
     remediation="cscript adsutil.vbs DELETE W3SVC/UNCPassword\n"
     "cscript adsutil.vbs SET W3SVC/AnonymousUserName IUSR  (IIS 7+: Remove-WindowsFeature Web-Metabase)\n"
     "net user IUSR_<host> <new password> (rotate)",
-    references=[c.MS_IIS6ACCT, c.MS_WAMUSERPASS],
+    references=[refs.MS_IIS6ACCT, refs.MS_WAMUSERPASS],
     needs=("iis",),
 )
 def cred_legacy_metabase_secrets(snap, params):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from iisguard import (
     Parameter,
-    Reference,
     fail,
     hookimpl,
     identities,
@@ -22,32 +21,7 @@ from iisguard import (
 
 from . import _acl_helpers as ah
 from . import _principal_helpers as ph
-
-STIG_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline/blob/HEAD/controls"
-STIG_SERVER = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls"
-MS_BUILTIN = Reference(
-    "MS-IIS-BUILTIN-ACCOUNTS",
-    "https://learn.microsoft.com/en-us/iis/get-started/planning-for-security/understanding-built-in-user-and-group-accounts-in-iis",
-    "Understanding Built-In User and Group Accounts in IIS",
-)
-KB981949 = Reference(
-    "MS-KB981949",
-    "https://learn.microsoft.com/en-us/troubleshoot/developer/webapps/iis/www-authentication-authorization/default-permissions-user-rights",
-    "Default permissions and user rights for IIS",
-)
-MS_APID = Reference(
-    "MS-APPPOOL-IDENTITIES",
-    "https://learn.microsoft.com/en-us/iis/manage/configuring-security/application-pool-identities",
-    "Application Pool Identities (built-in identities act as the machine account on the network)",
-)
-PC_PRIVILEGE_EVERYONE = Reference(
-    "PingCastle-P-PrivilegeEveryone",
-    "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules",
-    "Dangerous privileges granted to everyone",
-)
-STIG_218750 = Reference(
-    "STIG-V-218750", f"{STIG_SITE}/SV-218750.rb", "IIS 10.0 Site: anonymous account not privileged"
-)
+from . import _references as refs
 
 
 def _expected_member(key: str, kind: str, iis_keys) -> str | None:
@@ -89,7 +63,7 @@ def _expected_member(key: str, kind: str, iis_keys) -> str | None:
         "Remove-LocalGroupMember -Group IIS_IUSRS -Member 'NT AUTHORITY\\Authenticated Users'\n"
         "Grant what a person needs on a specific folder instead (icacls), never through IIS_IUSRS."
     ),
-    references=[MS_BUILTIN, KB981949, PC_PRIVILEGE_EVERYONE],
+    references=[refs.MS_BUILTIN, refs.KB981949, refs.PC_PRIVILEGE_EVERYONE],
     parameters=[
         Parameter(
             "allowed_members", [], "Further expected members (SIDs or names), e.g. a vendor's service account"
@@ -180,11 +154,9 @@ def iis_iusrs_members(snap, params):
         "Check nested groups too: Get-LocalGroupMember -Group Administrators"
     ),
     references=[
-        STIG_218750,
-        Reference(
-            "IIS6-STIG-V-13713", "", "IIS 6 STIG WA000-WI6040: unique non-privileged worker process identity"
-        ),
-        MS_BUILTIN,
+        refs.STIG_218750,
+        refs.STIG_13713,
+        refs.MS_BUILTIN,
     ],
     parameters=[
         Parameter("extra_privileged_groups", [], "More groups (SIDs or names) to treat as privileged"),
@@ -270,15 +242,9 @@ ADMIN_TOOLS = ["%windir%\\system32\\inetsrv\\InetMgr.exe", "%windir%\\system32\\
         "sfc /scanfile=%windir%\\system32\\inetsrv\\InetMgr.exe"
     ),
     references=[
-        Reference(
-            "STIG-V-218816", f"{STIG_SERVER}/SV-218816.rb", "IIS 10.0 Server: InetMgr.exe access restricted"
-        ),
-        Reference(
-            "STIG-V-214431",
-            "https://github.com/mitre/microsoft-iis-8.5-server-stig-baseline",
-            "IIS 8.5 Server",
-        ),
-        KB981949,
+        refs.STIG_218816,
+        refs.STIG_214431,
+        refs.KB981949,
     ],
     parameters=[
         Parameter("paths", ADMIN_TOOLS, "IIS management tools whose ACL is checked"),
@@ -352,8 +318,8 @@ BUILTIN_ACCOUNT_RIDS = {500, 501, 503, 504}
         "net user <account> /active:no"
     ),
     references=[
-        Reference("STIG-V-218796", f"{STIG_SERVER}/SV-218796.rb", "IIS 10.0 Server: only required accounts"),
-        Reference("STIG-V-218802", f"{STIG_SERVER}/SV-218802.rb", "IIS 10.0 Server: non-privileged accounts"),
+        refs.STIG_218796,
+        refs.STIG_218802,
     ],
     parameters=[
         Parameter(
@@ -450,12 +416,8 @@ CONFLICTING_ROLES = [
         "Get-WindowsFeature | Where-Object Installed   # review what else the host carries"
     ),
     references=[
-        Reference(
-            "STIG-V-218817",
-            f"{STIG_SERVER}/SV-218817.rb",
-            "IIS 10.0 Server: not a domain controller / single role",
-        ),
-        MS_APID,
+        refs.STIG_218817,
+        refs.MS_APID,
     ],
     parameters=[
         Parameter(

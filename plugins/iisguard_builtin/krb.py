@@ -12,7 +12,6 @@ from typing import Any
 
 from iisguard import (
     Parameter,
-    Reference,
     Result,
     fail,
     hookimpl,
@@ -23,33 +22,7 @@ from iisguard import (
 )
 
 from . import _krb_helpers as k
-
-PC_URL = "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules"
-BH_EDGES = "https://github.com/SpecterOps/bloodhound-docs/blob/main/docs/resources/edges/"
-BH_USER = "https://github.com/SpecterOps/bloodhound-docs/blob/main/docs/resources/nodes/user.mdx"
-MS_SPN6 = "http://support.microsoft.com/kb/929650"
-MS_WINAUTH = "https://learn.microsoft.com/en-us/iis/configuration/system.webserver/security/authentication/windowsauthentication/"
-MS_EXTPROT = MS_WINAUTH + "extendedprotection/"
-MS_IDENT = (
-    "https://learn.microsoft.com/en-us/troubleshoot/developer/webapps/iis/www-authentication-authorization/"
-    "understanding-identities"
-)
-MS_DUPSPN = (
-    "https://techcommunity.microsoft.com/t5/ask-the-directory-services-team/"
-    "kerberos-authentication-problems-8211-service-principal-name-spn/ba-p/395433"
-)
-MS_KCD = "https://learn.microsoft.com/en-us/windows-server/security/kerberos/kerberos-constrained-delegation-overview"
-MS_EDGEDELEG = (
-    "https://learn.microsoft.com/en-us/troubleshoot/developer/webapps/iis/www-authentication-authorization/"
-    "kerberos-double-hop-authentication-edge-chromium"
-)
-MS_APID = "https://learn.microsoft.com/en-us/iis/manage/configuring-security/application-pool-identities"
-MS_GMSA = (
-    "https://learn.microsoft.com/en-us/windows-server/identity/ad-ds/manage/group-managed-service-accounts/"
-    "group-managed-service-accounts/group-managed-service-accounts-overview"
-)
-MS_ACCOUNTCONTROL = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-adaccountcontrol"
-STIG_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline"
+from . import _references as refs
 
 SPN_PARAMS = [
     Parameter(
@@ -132,9 +105,9 @@ def _kerberos_host(snap: Any) -> str | None:
         "setspn -Q HTTP/<host name>   (verify)"
     ),
     references=[
-        Reference("MS-SPN6", MS_SPN6, "How to use SPNs when you configure Web applications hosted on IIS"),
-        Reference("MS-IDENT", MS_IDENT, "Understanding identities in IIS"),
-        Reference("STIG-V-218748", STIG_SITE, "IIS 10 Site STIG: host headers"),
+        refs.MS_SPN6,
+        refs.MS_IDENT,
+        refs.STIG_218748,
     ],
     parameters=SPN_PARAMS,
     needs=("iis",),
@@ -208,9 +181,9 @@ def http_spn_missing(snap, params):
         "-Value $true"
     ),
     references=[
-        Reference("MS-WINAUTH", MS_WINAUTH, "windowsAuthentication: useKernelMode, useAppPoolCredentials"),
-        Reference("MS-SPN6", MS_SPN6, "How to use SPNs when you configure Web applications hosted on IIS"),
-        Reference("MS-APID", MS_APID, "Application Pool Identities"),
+        refs.MS_WINAUTH,
+        refs.MS_SPN6,
+        refs.MS_APID,
     ],
     parameters=SPN_PARAMS,
     needs=("iis",),
@@ -310,8 +283,8 @@ def http_spn_wrong_account(snap, params):
         "setspn -X   (verify no duplicates remain)"
     ),
     references=[
-        Reference("MS-DUPSPN", MS_DUPSPN, "Kerberos Authentication problems - SPN issues (duplicate SPNs)"),
-        Reference("MS-SPN6", MS_SPN6, "How to use SPNs when you configure Web applications hosted on IIS"),
+        refs.MS_DUPSPN,
+        refs.MS_SPN6,
     ],
     parameters=SPN_PARAMS,
     needs=("iis",),
@@ -391,8 +364,8 @@ def http_spn_duplicate(snap, params):
         "/useAppPoolCredentials:true /commit:apphost   (with a custom pool identity)"
     ),
     references=[
-        Reference("MS-WINAUTH", MS_WINAUTH, "windowsAuthentication: useKernelMode, useAppPoolCredentials"),
-        Reference("MS-APID", MS_APID, "Application Pool Identities"),
+        refs.MS_WINAUTH,
+        refs.MS_APID,
     ],
     needs=("iis",),
 )
@@ -470,10 +443,10 @@ def kernel_mode_inconsistent(snap, params):
         "/processModel.userName:<DOMAIN>\\<gmsa>$"
     ),
     references=[
-        Reference("PC-P-ServiceDomainAdmin", PC_URL, "PingCastle P-ServiceDomainAdmin (AD STIG V-36432)"),
-        Reference("PC-P-Kerberoasting", PC_URL, "PingCastle P-Kerberoasting"),
-        Reference("BH-admincount", BH_USER, "BloodHound user node: Admin Count"),
-        Reference("MS-GMSA", MS_GMSA, "Group Managed Service Accounts overview"),
+        refs.PC_SERVICE_DOMAIN_ADMIN,
+        refs.PC_KERBEROASTING,
+        refs.BH_ADMIN_COUNT,
+        refs.MS_GMSA,
     ],
     parameters=[Parameter("extra_privileged_groups", [], "More group names (bare or CN) to treat as Tier 0")],
     needs=("iis",),
@@ -570,14 +543,12 @@ def _kerberoast_reasons(acct: k.Account, now: Any, params: Mapping[str, Any], pr
         "Set-ADAccountControl <user> -PasswordNeverExpires $false; reset the password to 25+ random characters"
     ),
     references=[
-        Reference("PC-P-Kerberoasting", PC_URL, "PingCastle P-Kerberoasting"),
-        Reference("PC-S-AesNotEnabled", PC_URL, "PingCastle S-AesNotEnabled"),
-        Reference(
-            "PC-A-NoServicePolicy", PC_URL, "PingCastle A-NoServicePolicy (20+ character service passwords)"
-        ),
-        Reference("PC-S-PwdNeverExpires", PC_URL, "PingCastle S-PwdNeverExpires"),
-        Reference("BH-Serviceprincipalnames", BH_USER, "BloodHound user node: Serviceprincipalnames"),
-        Reference("MS-GMSA", MS_GMSA, "Group Managed Service Accounts overview"),
+        refs.PC_KERBEROASTING,
+        refs.PC_AES_NOT_ENABLED,
+        refs.PC_NO_SERVICE_POLICY,
+        refs.PC_PWD_NEVER_EXPIRES,
+        refs.BH_SERVICE_PRINCIPAL_NAMES,
+        refs.MS_GMSA,
     ],
     parameters=[
         Parameter("max_password_age_days", 365, "A password older than this is a finding", type="int"),
@@ -689,10 +660,10 @@ def kerberoastable_identity(snap, params):
         "service (msDS-AllowedToDelegateTo, Kerberos only) or resource-based constrained delegation on the back end"
     ),
     references=[
-        Reference("PC-P-UnconstrainedDelegation", PC_URL, "PingCastle P-UnconstrainedDelegation (ANSSI R18)"),
-        Reference("BH-CoerceToTGT", BH_EDGES + "coerce-to-tgt.mdx", "BloodHound CoerceToTGT"),
-        Reference("MS-EDGEDELEG", MS_EDGEDELEG, "Kerberos unconstrained double-hop authentication"),
-        Reference("MS-SetADAccountControl", MS_ACCOUNTCONTROL, "Set-ADAccountControl"),
+        refs.PC_UNCONSTRAINED_DELEGATION,
+        refs.BH_COERCE_TO_TGT,
+        refs.MS_EDGEDELEG,
+        refs.MS_SET_AD_ACCOUNT_CONTROL,
     ],
     needs=("iis",),
 )
@@ -761,12 +732,10 @@ def unconstrained_delegation(snap, params):
         "Set-ADUser <account> -Clear msDS-AllowedToDelegateTo   (if no delegation is needed)"
     ),
     references=[
-        Reference(
-            "BH-AllowedToDelegate", BH_EDGES + "allowed-to-delegate.mdx", "BloodHound AllowedToDelegate"
-        ),
-        Reference("PC-P-DelegationDCt2a4d", PC_URL, "PingCastle P-DelegationDCt2a4d"),
-        Reference("MS-KCD", MS_KCD, "Kerberos Constrained Delegation Overview"),
-        Reference("MS-SetADAccountControl", MS_ACCOUNTCONTROL, "Set-ADAccountControl"),
+        refs.BH_ALLOWED_TO_DELEGATE,
+        refs.PC_DELEGATION_DC_T2A4D,
+        refs.MS_KCD,
+        refs.MS_SET_AD_ACCOUNT_CONTROL,
     ],
     parameters=[
         Parameter(
@@ -845,12 +814,10 @@ def protocol_transition(snap, params):
         "Set-ADComputer <HOST> -Remove @{'msDS-AllowedToDelegateTo'='<spn on a DC>'}"
     ),
     references=[
-        Reference("PC-P-DelegationDCa2d2", PC_URL, "PingCastle P-DelegationDCa2d2"),
-        Reference("PC-P-DelegationDCt2a4d", PC_URL, "PingCastle P-DelegationDCt2a4d"),
-        Reference(
-            "BH-AllowedToDelegate", BH_EDGES + "allowed-to-delegate.mdx", "BloodHound AllowedToDelegate"
-        ),
-        Reference("MS-KCD", MS_KCD, "Kerberos Constrained Delegation Overview"),
+        refs.PC_DELEGATION_DC_A2D2,
+        refs.PC_DELEGATION_DC_T2A4D,
+        refs.BH_ALLOWED_TO_DELEGATE,
+        refs.MS_KCD,
     ],
     parameters=[
         Parameter("tier0_hosts", [], "More Tier-0 host names (FQDN or short) besides ad.tier0_hosts")
@@ -928,9 +895,9 @@ def delegation_to_tier0(snap, params):
         "Set-ADComputer <DC> -PrincipalsAllowedToDelegateToAccount $null   (for (b); review first)"
     ),
     references=[
-        Reference("BH-AllowedToAct", BH_EDGES + "allowed-to-act.mdx", "BloodHound AllowedToAct"),
-        Reference("PC-P-DelegationDCsourcedeleg", PC_URL, "PingCastle P-DelegationDCsourcedeleg"),
-        Reference("MS-KCD", MS_KCD, "Kerberos Constrained Delegation Overview"),
+        refs.BH_ALLOWED_TO_ACT,
+        refs.PC_DELEGATION_DC_SOURCEDELEG,
+        refs.MS_KCD,
     ],
     needs=("iis",),
 )
@@ -1034,14 +1001,12 @@ WEAK_FLAGS = (
         "Set-ADUser <account> -KerberosEncryptionType AES128,AES256; then reset the password"
     ),
     references=[
-        Reference("PC-S-NoPreAuth", PC_URL, "PingCastle S-NoPreAuth / S-NoPreAuthAdmin"),
-        Reference("PC-S-PwdNotRequired", PC_URL, "PingCastle S-PwdNotRequired"),
-        Reference("PC-S-DesEnabled", PC_URL, "PingCastle S-DesEnabled"),
-        Reference("PC-S-Reversible", PC_URL, "PingCastle S-Reversible"),
-        Reference(
-            "BH-dontreqpreauth", BH_USER, "BloodHound user node: Do Not Require Pre-Auth, Passwordnotreqd"
-        ),
-        Reference("MS-SetADAccountControl", MS_ACCOUNTCONTROL, "Set-ADAccountControl"),
+        refs.PC_NO_PREAUTH,
+        refs.PC_PWD_NOT_REQUIRED,
+        refs.PC_DES_ENABLED,
+        refs.PC_REVERSIBLE,
+        refs.BH_DONT_REQ_PREAUTH,
+        refs.MS_SET_AD_ACCOUNT_CONTROL,
     ],
     needs=("iis",),
 )
@@ -1108,13 +1073,9 @@ def weak_account_flags(snap, params):
         "password changes' policy)"
     ),
     references=[
-        Reference("PC-S-PwdLastSet-90", PC_URL, "PingCastle S-PwdLastSet-90"),
-        Reference("PC-S-PwdLastSet-45", PC_URL, "PingCastle S-PwdLastSet-45"),
-        Reference(
-            "MS-APID",
-            MS_APID,
-            "Application Pool Identities (built-in identities act as the computer account)",
-        ),
+        refs.PC_PWD_LAST_SET_90,
+        refs.PC_PWD_LAST_SET_45,
+        refs.MS_APID,
     ],
     parameters=[
         Parameter(
@@ -1206,13 +1167,9 @@ def computer_password_stale(snap, params):
         "/extendedProtection.tokenChecking:Require /commit:apphost"
     ),
     references=[
-        Reference("MS-WINAUTH-EP", MS_EXTPROT, "windowsAuthentication extendedProtection"),
-        Reference("MS-WINAUTH", MS_WINAUTH, "windowsAuthentication"),
-        Reference(
-            "BH-CoerceAndRelayNTLMToADCS",
-            BH_EDGES + "coerce-and-relay-ntlm-to-adcs.mdx",
-            "BloodHound CoerceAndRelayNTLMToADCS",
-        ),
+        refs.MS_WINAUTH_EP,
+        refs.MS_WINAUTH,
+        refs.BH_COERCE_AND_RELAY_NTLM_TO_ADCS,
     ],
     parameters=[
         Parameter(

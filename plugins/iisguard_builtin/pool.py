@@ -5,6 +5,7 @@ from __future__ import annotations
 from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_reviewed, passed, rule, sids
 
 from . import _common as c
+from . import _references as refs
 
 # Microsoft documents that Exchange's pools run as LocalSystem (MS-BPA).
 EXCHANGE_POOLS = ["MSExchange*"]
@@ -24,7 +25,7 @@ EXCHANGE_POOLS = ["MSExchange*"]
     "appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity\n"
     "IIS 6: cscript adsutil.vbs SET W3SVC/AppPools/<name>/AppPoolIdentityType 2 "
     "(then move to a dedicated account) and set IIs5IsolationModeEnabled to False",
-    references=[c.CIS_1_4, c.STIG_218802, c.STIG_13713, c.MS_BPA, c.MS_PROCMODEL],
+    references=[refs.CIS_1_4, refs.STIG_218802, refs.STIG_13713, refs.MS_BPA, refs.MS_PROCMODEL],
     parameters=[
         Parameter(
             "allowed_pools", EXCHANGE_POOLS, "Pools allowed to run as LocalSystem (globs, case-insensitive)"
@@ -115,7 +116,7 @@ def pool_localsystem(snap, params):
     "also acts as the computer account on the network.",
     remediation="Set-ItemProperty IIS:\\AppPools\\<name> -Name processModel.identityType -Value ApplicationPoolIdentity\n"
     "appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity",
-    references=[c.CIS_1_4, c.MS_APID, c.STIG_218802],
+    references=[refs.CIS_1_4, refs.MS_APID, refs.STIG_218802],
     parameters=[
         Parameter(
             "allowed_pools",
@@ -200,7 +201,7 @@ def _worker_keys(snap, view: c.PoolView, ident) -> list[str]:
     remediation="Remove-LocalGroupMember -Group Administrators -Member <pool identity>\n"
     'net localgroup "Backup Operators" <pool identity> /delete\n'
     "Remove-ADGroupMember -Identity 'Domain Admins' -Members <account>",
-    references=[c.STIG_218802, c.STIG_13713, c.MS_BPA, c.pingcastle("P-ServiceDomainAdmin")],
+    references=[refs.STIG_218802, refs.STIG_13713, refs.MS_BPA, refs.PC_SERVICE_DOMAIN_ADMIN],
     parameters=PRIVILEGED_GROUP_PARAMS,
     needs=("iis", "principals"),
 )
@@ -293,10 +294,10 @@ IMPLICIT_WORKER_GROUPS = (sids.EVERYONE, sids.AUTHENTICATED_USERS, sids.USERS, s
     'ntrights -u "IIS APPPOOL\\<pool>" -r SeDebugPrivilege\n'
     "secedit /configure /db secedit.sdb /cfg fixed.inf /areas USER_RIGHTS (or the GPO that grants it)",
     references=[
-        c.MS_BPA,
-        c.pingcastle("P-PrivilegeEveryone"),
-        c.pingcastle("P-TrustedCredManAccessPrivilege"),
-        c.KB981949,
+        refs.MS_BPA,
+        refs.PC_PRIVILEGE_EVERYONE,
+        refs.PC_TRUSTED_CRED_MAN_ACCESS,
+        refs.KB981949,
     ],
     parameters=[
         Parameter(
@@ -398,7 +399,7 @@ def pool_admin_equivalent_privilege(snap, params):
     "a compromise of one site reaches the others: the pools are not isolated.",
     remediation="appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity\n"
     "Set-ItemProperty IIS:\\AppPools\\<name> -Name processModel -Value @{userName='CORP\\svc_<site>$';identityType=3}",
-    references=[c.CIS_1_4, c.MS_APID],
+    references=[refs.CIS_1_4, refs.MS_APID],
     parameters=[
         Parameter(
             "allowed_accounts",
@@ -466,7 +467,7 @@ def pool_shared_specific_user(snap, params):
     remediation="New-WebAppPool -Name <site>\n"
     "Set-ItemProperty 'IIS:\\Sites\\<site>' -Name applicationPool -Value <site>\n"
     'appcmd set app "<site>/" /applicationPool:<site>',
-    references=[c.CIS_1_5, c.STIG_218771, c.STIG_214484],
+    references=[refs.CIS_1_5, refs.STIG_218771, refs.STIG_214484],
     parameters=[
         Parameter(
             "allowed_pools",
@@ -533,7 +534,7 @@ MANAGED_CLASSES = ("msds-groupmanagedserviceaccount", "msds-managedserviceaccoun
     "Install-ADServiceAccount svc_web\n"
     "appcmd set apppool <name> /processModel.identityType:SpecificUser /processModel.userName:CORP\\svc_web$ "
     '/processModel.password:""',
-    references=[c.MS_GMSA, c.pingcastle("S-PwdNeverExpires"), c.pingcastle("A-NoServicePolicy")],
+    references=[refs.MS_GMSA, refs.PC_PWD_NEVER_EXPIRES, refs.PC_NO_SERVICE_POLICY],
     needs=("iis",),
 )
 def pool_plain_domain_user(snap, params):
@@ -605,7 +606,7 @@ def pool_plain_domain_user(snap, params):
     "net user <account> /passwordreq:yes\n"
     "Set-LocalUser -Name <account> -Password (Read-Host -AsSecureString); "
     "appcmd set apppool <name> /processModel.password:<new password>",
-    references=[c.STIG_218823, c.STIG_218796],
+    references=[refs.STIG_218823, refs.STIG_218796],
     parameters=[
         Parameter(
             "max_password_age_days", 365, "Oldest acceptable password, in days before the capture", type="int"
@@ -691,7 +692,7 @@ def pool_local_account_hygiene(snap, params):
     remediation='sc.exe config <service> obj= "NT SERVICE\\<service>"\n'
     "Set-ScheduledTask -TaskName <task> -Principal (New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\\LOCAL SERVICE')\n"
     "or give the pool its own account: appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity",
-    references=[c.pingcastle("P-ServiceDomainAdmin"), c.STIG_218802],
+    references=[refs.PC_SERVICE_DOMAIN_ADMIN, refs.STIG_218802],
     needs=("iis", "services"),
 )
 def pool_credential_reused(snap, params):
@@ -757,7 +758,7 @@ def pool_credential_reused(snap, params):
     "added to IIS_IUSRS by hand, the setting gives no isolation benefit at all.",
     remediation="appcmd set apppool <name> /processModel.manualGroupMembership:false\n"
     "or, to keep it: Remove-LocalGroupMember -Group IIS_IUSRS -Member <pool identity>",
-    references=[c.MS_BUILTIN, c.MS_IDENT, c.MS_PROCMODEL],
+    references=[refs.MS_BUILTIN, refs.MS_IDENT, refs.MS_PROCMODEL],
     needs=("iis",),
 )
 def pool_manual_group_membership(snap, params):
@@ -808,7 +809,7 @@ def pool_manual_group_membership(snap, params):
     remediation="Remove-WebAppPool -Name <name>\n"
     "appcmd delete apppool <name>\n"
     "or keep it stopped: appcmd set apppool <name> /autoStart:false",
-    references=[c.CIS_1_5],
+    references=[refs.CIS_1_5],
     parameters=[Parameter("allowed_pools", [], "Pools allowed to run without applications (globs)")],
     needs=("iis",),
     default_enabled=False,
@@ -857,7 +858,7 @@ def pool_unused_started(snap, params):
     remediation="appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity\n"
     "Enable-LocalUser <account> / Enable-ADAccount <account> (if it is still needed)\n"
     "Remove-WebAppPool -Name <name> (if the pool is obsolete)",
-    references=[c.STIG_218796, c.pingcastle("S-Inactive")],
+    references=[refs.STIG_218796, refs.PC_INACTIVE],
     needs=("iis", "principals"),
 )
 def pool_identity_unresolved(snap, params):

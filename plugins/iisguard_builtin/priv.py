@@ -7,29 +7,11 @@ are the same holder. Runtime tokens come from `tokens[]` (what `whoami /all` sho
 
 from __future__ import annotations
 
-from iisguard import Parameter, Reference, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
+from iisguard import Parameter, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
 
 from . import _principal_helpers as ph
+from . import _references as refs
 
-KB981949 = Reference(
-    "MS-KB981949",
-    "https://learn.microsoft.com/en-us/troubleshoot/developer/webapps/iis/www-authentication-authorization/default-permissions-user-rights",
-    "Default permissions and user rights for IIS",
-)
-PC_RULES = "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules"
-PC_PRIVILEGE_EVERYONE = Reference(
-    "PingCastle-P-PrivilegeEveryone", PC_RULES, "Dangerous privileges granted to everyone"
-)
-MS_BPA = Reference(
-    "MS-BPA-dd378907",
-    "https://technet.microsoft.com/en-us/library/dd378907.aspx",
-    "IIS: Application pools should be set to run as application pool identities",
-)
-MS_USER_RIGHTS = Reference(
-    "MS-USER-RIGHTS",
-    "https://learn.microsoft.com/en-us/windows/security/threat-protection/security-policy-settings/user-rights-assignment",
-    "User Rights Assignment",
-)
 REMOVE_RIGHT = (
     "Remove the right from the principal in the Group Policy or local policy that grants it "
     "(secpol.msc > Local Policies > User Rights Assignment), for example:\n"
@@ -59,7 +41,7 @@ REMOVE_RIGHT = (
         "application bug into control of the whole server."
     ),
     remediation=REMOVE_RIGHT,
-    references=[PC_PRIVILEGE_EVERYONE, MS_BPA, KB981949, MS_USER_RIGHTS],
+    references=[refs.PC_PRIVILEGE_EVERYONE, refs.MS_BPA, refs.KB981949, refs.MS_USER_RIGHTS],
     parameters=[
         Parameter("privileges", list(ph.DANGEROUS_PRIVILEGES), "Privileges no IIS principal may hold"),
         Parameter(
@@ -119,21 +101,6 @@ def dangerous_to_iis_principal(snap, params):
             yield passed(f"principals/{person.name}", f"{person.name} holds none of the dangerous privileges")
 
 
-CIS_WIN = Reference(
-    "Windows-CIS-2.2.x-Impersonate",
-    "https://www.cisecurity.org/benchmark/microsoft_windows_server",
-    "CIS Windows Server: Impersonate a client after authentication (IIS_IUSRS allowed with the Web Server role)",
-)
-WIN_STIG = Reference(
-    "WN25-UR-000130",
-    "https://stighub.com/check/192a196d-4f1d-4f5f-95af-47eb5f12a6d4",
-    "Windows Server 2025 STIG V-278253: Impersonate a client after authentication (documented requirement is not a finding)",
-)
-MS_PR_9187 = Reference(
-    "MS-DOCS-PR-9187",
-    "https://github.com/MicrosoftDocs/windows-itpro-docs/pull/9187",
-    "Removing IIS_IUSRS from Impersonate breaks IIS authentication (0x80070542)",
-)
 IMPERSONATE_DEFAULT = [
     sids.ADMINISTRATORS,
     sids.SERVICE,
@@ -165,7 +132,7 @@ ASSIGN_PRIMARY_DEFAULT = [sids.LOCAL_SERVICE, sids.NETWORK_SERVICE]
         "or record it as a documented application requirement in this rule's parameters. Keep IIS_IUSRS in "
         "'Impersonate a client after authentication': removing it breaks IIS (0x80070542).\n" + REMOVE_RIGHT
     ),
-    references=[KB981949, CIS_WIN, WIN_STIG, MS_PR_9187],
+    references=[refs.KB981949, refs.CIS_WIN_IMPERSONATE, refs.STIG_278253, refs.MS_DOCS_PR_9187],
     parameters=[
         Parameter(
             "impersonate_allowed", IMPERSONATE_DEFAULT, "Holders of SeImpersonatePrivilege that are expected"
@@ -251,7 +218,7 @@ def impersonate_beyond_expected(snap, params):
         "to SYSTEM; IIS workers are members of Users and Authenticated Users, so web code inherits it too."
     ),
     remediation=REMOVE_RIGHT.replace("BUILTIN\\IIS_IUSRS", "Everyone"),
-    references=[PC_PRIVILEGE_EVERYONE, KB981949, MS_USER_RIGHTS],
+    references=[refs.PC_PRIVILEGE_EVERYONE, refs.KB981949, refs.MS_USER_RIGHTS],
     parameters=[
         Parameter(
             "privileges",
@@ -387,7 +354,7 @@ def _token_key(snap, token):
         "secedit /export /cfg C:\\temp\\rights.inf /areas USER_RIGHTS\n"
         "Then recycle the pool so new workers get a clean token: appcmd recycle apppool /apppool.name:<pool>"
     ),
-    references=[KB981949, PC_PRIVILEGE_EVERYONE, MS_BPA],
+    references=[refs.KB981949, refs.PC_PRIVILEGE_EVERYONE, refs.MS_BPA],
     parameters=[
         Parameter("allowed_privileges", TOKEN_BASELINE, "Privileges a worker token may hold"),
     ],
@@ -492,11 +459,9 @@ def _enabled_admin_group(snap, token) -> bool:
         "appcmd recycle apppool /apppool.name:<pool>"
     ),
     references=[
-        MS_BPA,
-        KB981949,
-        Reference(
-            "IIS6-STIG-V-13713", "", "IIS 6 STIG WA000-WI6040: unique non-privileged worker process identity"
-        ),
+        refs.MS_BPA,
+        refs.KB981949,
+        refs.STIG_13713,
     ],
     parameters=[
         Parameter(
@@ -587,17 +552,9 @@ LOGON_RIGHTS = {
         "secedit /export /cfg C:\\temp\\rights.inf /areas USER_RIGHTS"
     ),
     references=[
-        Reference(
-            "STIG-V-218802",
-            "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls/SV-218802.rb",
-            "",
-        ),
-        Reference(
-            "BloodHound-CanRDP",
-            "https://github.com/SpecterOps/bloodhound-docs/tree/main/docs/resources/edges",
-            "CanRDP",
-        ),
-        MS_USER_RIGHTS,
+        refs.STIG_218802,
+        refs.BH_CAN_RDP,
+        refs.MS_USER_RIGHTS,
     ],
     parameters=[
         Parameter(

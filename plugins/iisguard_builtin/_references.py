@@ -1,0 +1,318 @@
+"""Every source the built-in rule packs cite, one constant per source (RULES.md §0).
+
+Id spellings: `CIS-IIS10-x.y`, `STIG-V-nnnnnn` (the CIS and STIG ids become framework tags),
+`MS-…` for Microsoft documentation, `PingCastle-…` and `BloodHound-…` for those tools' rules.
+"""
+
+from __future__ import annotations
+
+from iisguard import Reference
+
+_LEARN = "https://learn.microsoft.com/en-us"
+_IIS_AUTH_ARTICLES = f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization"
+_TENABLE = "https://www.tenable.com/audits/items"
+_CIS_IIS = "https://www.cisecurity.org/benchmark/microsoft_iis"
+STIG_SERVER = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls"
+STIG_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline/blob/HEAD/controls"
+_STIG_85_SERVER = "https://github.com/mitre/microsoft-iis-8.5-server-stig-baseline"
+_STIG_85_SITE = "https://github.com/mitre/microsoft-iis-8.5-site-stig-baseline"
+_PINGCASTLE = "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules"
+_BH_EDGES = "https://github.com/SpecterOps/bloodhound-docs/blob/main/docs/resources/edges"
+_BH_USER = "https://github.com/SpecterOps/bloodhound-docs/blob/main/docs/resources/nodes/user.mdx"
+
+# --- CIS Microsoft IIS 10 Benchmark ----------------------------------------------------------------
+CIS_1_4 = Reference(
+    "CIS-IIS10-1.4",
+    f"{_TENABLE}/CIS_v1.1.1_MS_IIS_10_Level_1.audit:0047d23638ebea09ea65a7b107f19e6b",
+    "Ensure 'application pool identity' is configured for all application pools",
+)
+CIS_1_5 = Reference(
+    "CIS-IIS10-1.5",
+    "https://tenable.com/audits/items/CIS_v1.1.1_MS_IIS_10_Level_1.audit:42d095aa7eeaf001e1837a7a0d396db7",
+    "Ensure 'unique application pools' is set for sites",
+)
+CIS_1_6 = Reference(
+    "CIS-IIS10-1.6",
+    f"{_TENABLE}/CIS_v1.5.0_MS_IIS_8_Level_1.audit:3a4b1b4e7f879dca0eb8534da9ac4397",
+    "Ensure 'application pool identity' is configured for anonymous user identity",
+)
+CIS_2_1 = Reference("CIS-IIS10-2.1", "", "Ensure 'global authorization rule' is set to restrict access")
+CIS_2_2 = Reference(
+    "CIS-IIS10-2.2", "", "Ensure access to sensitive site features is restricted to authenticated principals"
+)
+CIS_2_7 = Reference(
+    "CIS-IIS10-2.7",
+    "https://tenable.com/audits/items/CIS_MS_IIS_10_v1.2.1_Level_1.audit:3e974b9603c053fb80bfd79e761296ee",
+    "Ensure 'passwordFormat' is not set to clear",
+)
+CIS_2_8 = Reference("CIS-IIS10-2.8", "", "Ensure 'credentials' are not stored in configuration files")
+CIS_4_8 = Reference(
+    "CIS-IIS10-4.8",
+    "https://www.tenable.com/audits/CIS_Microsoft_IIS_10_v1.2.1_Level_1",
+    "Ensure 'handler' is not granted 'Write' and 'Script/Execute'",
+)
+CIS_5_1 = Reference("CIS-IIS10-5.1", _CIS_IIS, "Ensure Default IIS web log location is moved")
+# Present in the CIS IIS 7 and 8 benchmarks; its IIS 10 number is unverified (RULES.md §3E), so no CIS-IIS10 id.
+CIS_IIS78_ENCRYPTION_PROVIDERS = Reference(
+    "IIS7-8-CIS-encryption-providers", _CIS_IIS, "encryption providers locked down (IIS 7/8 benchmarks)"
+)
+# The item number differs between CIS Windows Server benchmark versions.
+CIS_WIN_IMPERSONATE = Reference(
+    "Windows-CIS-2.2.x-Impersonate",
+    "https://www.cisecurity.org/benchmark/microsoft_windows_server",
+    "CIS Windows Server: Impersonate a client after authentication (IIS_IUSRS allowed with the Web Server role)",
+)
+
+
+# --- DISA STIGs (IIS 10.0 Server V3R1 / Site V2R9 via MITRE's InSpec baselines; IIS 8.5, 7.0, 6) ----
+def _stig(vid: str, url: str, title: str) -> Reference:
+    return Reference(f"STIG-V-{vid}", url, title)
+
+
+STIG_218790 = _stig(
+    "218790",
+    f"{STIG_SERVER}/SV-218790.rb",
+    "IIS 10.0 Server STIG IIST-SV-000115: log information protected from unauthorized modification or deletion",
+)
+STIG_218796 = _stig(
+    "218796",
+    f"{STIG_SERVER}/SV-218796.rb",
+    "IIS 10.0 Server STIG IIST-SV-000121: only required accounts on the web server",
+)
+STIG_218802 = _stig(
+    "218802",
+    f"{STIG_SERVER}/SV-218802.rb",
+    "IIS 10.0 Server STIG IIST-SV-000131: non-privileged accounts for IIS processes",
+)
+STIG_218814 = _stig(
+    "218814",
+    f"{STIG_SERVER}/SV-218814.rb",
+    "IIS 10.0 Server STIG IIST-SV-000144: system files conform to minimum file permission requirements",
+)
+STIG_218816 = _stig(
+    "218816", f"{STIG_SERVER}/SV-218816.rb", "IIS 10.0 Server STIG: InetMgr.exe access restricted"
+)
+STIG_218817 = _stig(
+    "218817",
+    f"{STIG_SERVER}/SV-218817.rb",
+    "IIS 10.0 Server STIG IIST-SV-000148: not a domain controller / single role",
+)
+STIG_218823 = _stig(
+    "218823",
+    f"{STIG_SERVER}/SV-218823.rb",
+    "IIS 10.0 Server STIG IIST-SV-000156: IIS account passwords changed from default",
+)
+STIG_218825 = _stig(
+    "218825", f"{STIG_SERVER}/SV-218825.rb", "IIS 10.0 Server STIG IIST-SV-000159: .NET authorization rules"
+)
+STIG_218748 = _stig("218748", f"{STIG_SITE}/SV-218748.rb", "IIS 10.0 Site STIG: host headers")
+STIG_218750 = _stig(
+    "218750",
+    f"{STIG_SITE}/SV-218750.rb",
+    "IIS 10.0 Site STIG IIST-SI-000221: anonymous account not privileged",
+)
+STIG_218771 = _stig(
+    "218771",
+    f"{STIG_SITE}/SV-218771.rb",
+    "IIS 10.0 Site STIG IIST-SI-000251: unique application pool per site",
+)
+STIG_218779 = _stig(
+    "218779", f"{STIG_SITE}/SV-218779.rb", "IIS 10.0 Site STIG: content separated from system files"
+)
+STIG_218780 = _stig(
+    "218780",
+    f"{STIG_SITE}/SV-218780.rb",
+    "IIS 10.0 Site STIG IIST-SI-000262: interactive scripts have restrictive access controls",
+)
+STIG_214411 = _stig(
+    "214411", _STIG_85_SERVER, "IIS 8.5 Server STIG: only required accounts on the web server"
+)
+STIG_214429 = _stig("214429", _STIG_85_SERVER, "IIS 8.5 Server STIG: system files minimum permissions")
+STIG_214431 = _stig("214431", _STIG_85_SERVER, "IIS 8.5 Server STIG: web administration tools restricted")
+STIG_214461 = _stig("214461", _STIG_85_SITE, "IIS 8.5 Site STIG: anonymous account not privileged")
+STIG_214484 = _stig("214484", _STIG_85_SITE, "IIS 8.5 Site STIG: unique application pool per site")
+STIG_214494 = _stig(
+    "214494", _STIG_85_SITE, "IIS 8.5 Site STIG: interactive scripts have restrictive access controls"
+)
+STIG_13713 = _stig("13713", "", "IIS 6 Site STIG WA000-WI6040: unique non-privileged worker process identity")
+STIG_6537 = _stig("6537", "", "IIS 7.0 STIG WG195: anonymous account not in privileged groups")
+STIG_278253 = _stig(
+    "278253",
+    "https://stighub.com/check/192a196d-4f1d-4f5f-95af-47eb5f12a6d4",
+    "Windows Server 2025 STIG WN25-UR-000130: Impersonate a client after authentication "
+    "(documented requirement is not a finding)",
+)
+
+# --- Microsoft documentation -----------------------------------------------------------------------
+KB981949 = Reference(
+    "MS-KB981949",
+    f"{_IIS_AUTH_ARTICLES}/default-permissions-user-rights",
+    "Default permissions and user rights for IIS",
+)
+MS_IDENT = Reference(
+    "MS-IDENT",
+    f"{_IIS_AUTH_ARTICLES}/understanding-identities",
+    "Understanding identities in IIS (KB 4466942)",
+)
+MS_BUILTIN = Reference(
+    "MS-BUILTIN",
+    f"{_LEARN}/iis/get-started/planning-for-security/understanding-built-in-user-and-group-accounts-in-iis",
+    "Understanding Built-In User and Group Accounts in IIS",
+)
+MS_APID = Reference(
+    "MS-APID",
+    f"{_LEARN}/iis/manage/configuring-security/application-pool-identities",
+    "Application Pool Identities",
+)
+MS_APASANON = Reference(
+    "MS-APASANON",
+    f"{_LEARN}/iis/web-hosting/web-server-for-shared-hosting/application-pool-identity-as-anonymous-user",
+    "Application Pool Identity as Anonymous User",
+)
+MS_PROCMODEL = Reference(
+    "MS-PROCMODEL",
+    f"{_LEARN}/iis/configuration/system.applicationhost/applicationpools/add/processmodel",
+    "<processModel> configuration reference",
+)
+MS_ANON = Reference(
+    "MS-ANON",
+    f"{_LEARN}/iis/configuration/system.webserver/security/authentication/anonymousauthentication",
+    "<anonymousAuthentication> configuration reference",
+)
+_WINAUTH = f"{_LEARN}/iis/configuration/system.webserver/security/authentication/windowsauthentication/"
+MS_WINAUTH = Reference(
+    "MS-WINAUTH", _WINAUTH, "<windowsAuthentication>: useKernelMode, useAppPoolCredentials"
+)
+MS_WINAUTH_EP = Reference(
+    "MS-WINAUTH-EP", _WINAUTH + "extendedprotection/", "<windowsAuthentication> extendedProtection"
+)
+MS_CERTMAP = Reference(
+    "MS-CERTMAP",
+    f"{_LEARN}/iis/configuration/system.webserver/security/authentication/"
+    "iisclientcertificatemappingauthentication/",
+    "<iisClientCertificateMappingAuthentication>",
+)
+MS_CNG = Reference(
+    "MS-CNG", "https://blogs.iis.net/iisteam/cng-data-encryption", "CNG Data Encryption Providers in IIS 10"
+)
+MS_BPA = Reference(
+    "MS-BPA",
+    "https://technet.microsoft.com/en-us/library/dd378907.aspx",
+    "IIS BPA: application pools should be set to run as application pool identities",
+)
+MS_IIS6ACCT = Reference(
+    "MS-IIS6ACCT",
+    f"{_LEARN}/previous-versions/windows/it-pro/windows-server-2003/cc784675(v=ws.10)",
+    "IIS and Built-in Accounts (IIS 6.0)",
+)
+MS_WAMUSERPASS = Reference(
+    "MS-WAMUSERPASS",
+    "http://technet.microsoft.com/nl-nl/library/cc778405(v=ws.10).aspx",
+    "WAMUserPass metabase property",
+)
+MS_ASPNET_ACLS = Reference(
+    "MS-ASPNET-ACLS",
+    f"{_LEARN}/previous-versions/aspnet/kwzs111e(v=vs.100)",
+    "ASP.NET Required Access Control Lists",
+)
+MS_CONNSTR = Reference(
+    "MS-CONNSTR",
+    f"{_LEARN}/dotnet/framework/data/adonet/protecting-connection-information",
+    "Protecting connection information",
+)
+MS_USER_RIGHTS = Reference(
+    "MS-USER-RIGHTS",
+    f"{_LEARN}/windows/security/threat-protection/security-policy-settings/user-rights-assignment",
+    "User Rights Assignment",
+)
+MS_DOCS_PR_9187 = Reference(
+    "MS-DOCS-PR-9187",
+    "https://github.com/MicrosoftDocs/windows-itpro-docs/pull/9187",
+    "Removing IIS_IUSRS from Impersonate breaks IIS authentication (0x80070542)",
+)
+MS_GMSA = Reference(
+    "MS-GMSA",
+    f"{_LEARN}/windows-server/identity/ad-ds/manage/group-managed-service-accounts/"
+    "group-managed-service-accounts/group-managed-service-accounts-overview",
+    "Group Managed Service Accounts overview",
+)
+MS_SET_AD_ACCOUNT_CONTROL = Reference(
+    "MS-SetADAccountControl",
+    f"{_LEARN}/powershell/module/activedirectory/set-adaccountcontrol",
+    "Set-ADAccountControl",
+)
+MS_SPN6 = Reference(
+    "MS-SPN6",
+    "http://support.microsoft.com/kb/929650",
+    "How to use SPNs when you configure Web applications hosted on IIS",
+)
+MS_DUPSPN = Reference(
+    "MS-DUPSPN",
+    "https://techcommunity.microsoft.com/t5/ask-the-directory-services-team/"
+    "kerberos-authentication-problems-8211-service-principal-name-spn/ba-p/395433",
+    "Kerberos Authentication problems - SPN issues (duplicate SPNs)",
+)
+MS_KCD = Reference(
+    "MS-KCD",
+    f"{_LEARN}/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+    "Kerberos Constrained Delegation Overview",
+)
+MS_EDGEDELEG = Reference(
+    "MS-EDGEDELEG",
+    f"{_IIS_AUTH_ARTICLES}/kerberos-double-hop-authentication-edge-chromium",
+    "Kerberos unconstrained double-hop authentication",
+)
+POWERSTIG_452 = Reference(
+    "PowerSTIG-452",
+    "https://github.com/microsoft/PowerStig/issues/452",
+    "exact-match ACL checks fail good hosts",
+)
+
+
+# --- PingCastle health-check rules -----------------------------------------------------------------
+def _pingcastle(rule_id: str, note: str = "") -> Reference:
+    return Reference(f"PingCastle-{rule_id}", _PINGCASTLE, f"PingCastle {rule_id}{note}")
+
+
+PC_PRIVILEGE_EVERYONE = _pingcastle("P-PrivilegeEveryone", ": dangerous privileges granted to everyone")
+PC_TRUSTED_CRED_MAN_ACCESS = _pingcastle("P-TrustedCredManAccessPrivilege")
+PC_SERVICE_DOMAIN_ADMIN = _pingcastle("P-ServiceDomainAdmin", " (AD STIG V-36432)")
+PC_KERBEROASTING = _pingcastle("P-Kerberoasting")
+PC_UNCONSTRAINED_DELEGATION = _pingcastle("P-UnconstrainedDelegation", " (ANSSI R18)")
+PC_DELEGATION_DC_A2D2 = _pingcastle("P-DelegationDCa2d2")
+PC_DELEGATION_DC_T2A4D = _pingcastle("P-DelegationDCt2a4d")
+PC_DELEGATION_DC_SOURCEDELEG = _pingcastle("P-DelegationDCsourcedeleg")
+PC_NO_SERVICE_POLICY = _pingcastle("A-NoServicePolicy", " (20+ character service passwords)")
+PC_AES_NOT_ENABLED = _pingcastle("S-AesNotEnabled")
+PC_DES_ENABLED = _pingcastle("S-DesEnabled")
+PC_INACTIVE = _pingcastle("S-Inactive")
+PC_NO_PREAUTH = _pingcastle("S-NoPreAuth", " / S-NoPreAuthAdmin")
+PC_PWD_LAST_SET_45 = _pingcastle("S-PwdLastSet-45")
+PC_PWD_LAST_SET_90 = _pingcastle("S-PwdLastSet-90")
+PC_PWD_NEVER_EXPIRES = _pingcastle("S-PwdNeverExpires")
+PC_PWD_NOT_REQUIRED = _pingcastle("S-PwdNotRequired")
+PC_REVERSIBLE = _pingcastle("S-Reversible")
+
+# --- BloodHound edges and node properties ----------------------------------------------------------
+BH_ALLOWED_TO_ACT = Reference(
+    "BloodHound-AllowedToAct", f"{_BH_EDGES}/allowed-to-act.mdx", "BloodHound AllowedToAct"
+)
+BH_ALLOWED_TO_DELEGATE = Reference(
+    "BloodHound-AllowedToDelegate", f"{_BH_EDGES}/allowed-to-delegate.mdx", "BloodHound AllowedToDelegate"
+)
+BH_CAN_RDP = Reference("BloodHound-CanRDP", f"{_BH_EDGES}/can-rdp.mdx", "BloodHound CanRDP")
+BH_COERCE_AND_RELAY_NTLM_TO_ADCS = Reference(
+    "BloodHound-CoerceAndRelayNTLMToADCS",
+    f"{_BH_EDGES}/coerce-and-relay-ntlm-to-adcs.mdx",
+    "BloodHound CoerceAndRelayNTLMToADCS",
+)
+BH_COERCE_TO_TGT = Reference(
+    "BloodHound-CoerceToTGT", f"{_BH_EDGES}/coerce-to-tgt.mdx", "BloodHound CoerceToTGT"
+)
+BH_ADMIN_COUNT = Reference("BloodHound-admincount", _BH_USER, "BloodHound user node: Admin Count")
+BH_SERVICE_PRINCIPAL_NAMES = Reference(
+    "BloodHound-Serviceprincipalnames", _BH_USER, "BloodHound user node: Serviceprincipalnames"
+)
+BH_DONT_REQ_PREAUTH = Reference(
+    "BloodHound-dontreqpreauth", _BH_USER, "BloodHound user node: Do Not Require Pre-Auth, Passwordnotreqd"
+)
