@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..model import jsonpos
 from .base import Artifact, Builder
 
 # `C:\inetpub>icacls wwwroot`, `PS C:\> whoami /priv`, `[WEB01]: PS C:\Users\me\Documents> ...`, `PS>`
@@ -88,6 +89,17 @@ def numbered(artifact: Artifact) -> Iterator[tuple[int, str]]:
         if no == 1:
             line = line.lstrip("\ufeff")
         yield no, line.rstrip()
+
+
+def name_bonus(score: float, name: str, words: tuple[str, ...], bonus: float = 0.05) -> float:
+    """A detect() score nudged up by `bonus` when the file name contains one of `words` (case-insensitive).
+
+    The name only breaks ties between formats whose content already matched: a zero score stays zero.
+    """
+    folded = name.casefold()
+    if score and any(w in folded for w in words):
+        return min(1.0, score + bonus)
+    return score
 
 
 def csv_fields(line: str) -> list[str] | None:
@@ -264,6 +276,18 @@ def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
             raise ValueError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
         yield line, value, text[start:end]
         pos = end
+
+
+def json_items(start: int, value: Any, text: str) -> Iterator[tuple[int, Any]]:
+    """(line, item) for each element of a JSON list, or for the value itself when it is not a list.
+
+    Takes what json_documents yields: the line the value starts on, the value, and its own text.
+    """
+    items = value if isinstance(value, list) else [value]
+    pointers = [jsonpos.pointer(i) for i in range(len(items))] if isinstance(value, list) else [""]
+    lines = jsonpos.lines_of(text, pointers)
+    for item, ptr in zip(items, pointers, strict=True):
+        yield start + lines.get(ptr, 1) - 1, item
 
 
 def ci_get(obj: dict[str, Any], *keys: str) -> Any:

@@ -35,20 +35,15 @@ class IcaclsParser:
     sections = ("acls",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            hits = len(_ACE_HINT.findall(head[:32768]))
-            score = 0.0
-            if hits >= 2:
-                score = 0.9
-            elif hits == 1:
-                score = 0.6
-            elif re.search(r"(?im)^\s*(?:\S+>\s*)?icacls\b", head):
-                score = 0.5
-            if score and "icacls" in name.casefold():
-                score = min(1.0, score + 0.05)
-            return score
-        except Exception:
-            return 0.0
+        hits = len(_ACE_HINT.findall(head[:32768]))
+        score = 0.0
+        if hits >= 2:
+            score = 0.9
+        elif hits == 1:
+            score = 0.6
+        elif re.search(r"(?im)^\s*(?:\S+>\s*)?icacls\b", head):
+            score = 0.5
+        return console.name_bonus(score, name, ("icacls",))
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         _Run(artifact, builder).run()

@@ -104,14 +104,9 @@ class LocalAccountsParser:
     sections = ("local_accounts",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            h = head[:32768]
-            score = max((sc for sc, test in _DETECT if test(h)), default=0.0)
-            if score and re.search(r"(?i)user|group|local|account|net", name):
-                score = min(1.0, score + 0.04)
-            return score
-        except Exception:
-            return 0.0
+        h = head[:32768]
+        score = max((sc for sc, test in _DETECT if test(h)), default=0.0)
+        return console.name_bonus(score, name, ("user", "group", "local", "account", "net"), 0.04)
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         _Run(artifact, builder).run()
@@ -364,15 +359,9 @@ class _Run:
         except ValueError as exc:
             self.warn(None, f"local accounts: {exc}", problem=True)
             return
-        from ..model import jsonpos
-
-        for start, value, doc in docs:
-            items = value if isinstance(value, list) else [value]
-            ptrs = [jsonpos.pointer(i) for i in range(len(items))] if isinstance(value, list) else [""]
-            where = jsonpos.lines_of(doc, ptrs)
+        for doc in docs:
             objs: list[tuple[int, dict[str, Any]]] = []
-            for item, ptr in zip(items, ptrs, strict=True):
-                no = start + where.get(ptr, 1) - 1
+            for no, item in console.json_items(*doc):
                 if not isinstance(item, dict):
                     self.warn(no, "local accounts: skipped a JSON value that is not an object", problem=True)
                     continue

@@ -199,21 +199,16 @@ class SddlParser:
     sections = ("acls",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            score = 0.0
-            if re.search(r"(?im)^Path\s*:\s*Microsoft\.PowerShell\.Core\\FileSystem::", head):
-                score = 0.95
-            elif re.search(r"(?im)^Sddl\s*:\s*[OGD]:", head):
-                score = 0.9
-            elif _SDDL_START.search(head) or (
-                re.search(r"(?im)^Access\w*\s*:.*\s(?:Allow|Deny)\s", head) and re.search(r"(?im)^Owner\s*:", head)
-            ):
-                score = 0.85
-            if score and ("sddl" in name.casefold() or "acl" in name.casefold()):
-                score = min(1.0, score + 0.05)
-            return score
-        except Exception:
-            return 0.0
+        score = 0.0
+        if re.search(r"(?im)^Path\s*:\s*Microsoft\.PowerShell\.Core\\FileSystem::", head):
+            score = 0.95
+        elif re.search(r"(?im)^Sddl\s*:\s*[OGD]:", head):
+            score = 0.9
+        elif _SDDL_START.search(head) or (
+            re.search(r"(?im)^Access\w*\s*:.*\s(?:Allow|Deny)\s", head) and re.search(r"(?im)^Owner\s*:", head)
+        ):
+            score = 0.85
+        return console.name_bonus(score, name, ("sddl", "acl"))
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         _Run(artifact, builder).run()

@@ -12,7 +12,6 @@ import io
 import re
 from typing import Any
 
-from ..model import jsonpos
 from . import console
 from .base import MAX_DOCUMENT_BYTES, Artifact, Builder
 
@@ -24,21 +23,16 @@ class ServicesParser:
     sections = ("services",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            score = 0.0
-            as_json = re.search(r'(?i)"StartName"\s*:', head) and re.search(r'(?i)"Name"\s*:', head)
-            as_csv = re.search(r'(?im)^\s*"?Name"?\s*,.*"?StartName"?', head) or re.search(
-                r'(?im)^\s*"?StartName"?\s*,.*"?Name"?', head
-            )
-            if as_json or as_csv:
-                score = 0.9
-            elif re.search(r"(?im)^\s*Name\s+.*\bStartName\b", head) and re.search(r"(?m)^\s*-{3,}\s+-{3,}", head):
-                score = 0.85
-            if score and "service" in name.casefold():
-                score = min(1.0, score + 0.05)
-            return score
-        except Exception:
-            return 0.0
+        score = 0.0
+        as_json = re.search(r'(?i)"StartName"\s*:', head) and re.search(r'(?i)"Name"\s*:', head)
+        as_csv = re.search(r'(?im)^\s*"?Name"?\s*,.*"?StartName"?', head) or re.search(
+            r'(?im)^\s*"?StartName"?\s*,.*"?Name"?', head
+        )
+        if as_json or as_csv:
+            score = 0.9
+        elif re.search(r"(?im)^\s*Name\s+.*\bStartName\b", head) and re.search(r"(?m)^\s*-{3,}\s+-{3,}", head):
+            score = 0.85
+        return console.name_bonus(score, name, ("service",))
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         out: list[dict[str, Any]] = builder.data.setdefault("services", [])
@@ -79,12 +73,8 @@ def _json(artifact: Artifact, builder: Builder, out: list[dict[str, Any]]) -> in
     except ValueError as exc:
         builder.warn(artifact, None, f"services: {exc}")
         return 1
-    for start, value, doc in docs:
-        items = value if isinstance(value, list) else [value]
-        ptrs = [jsonpos.pointer(i) for i in range(len(items))] if isinstance(value, list) else [""]
-        where = jsonpos.lines_of(doc, ptrs)
-        for item, ptr in zip(items, ptrs, strict=True):
-            no = start + where.get(ptr, 1) - 1
+    for doc in docs:
+        for no, item in console.json_items(*doc):
             entry = _entry(builder, artifact, no, item) if isinstance(item, dict) else None
             if entry is None:
                 problems += 1

@@ -75,22 +75,18 @@ class WhoamiParser:
     sections = ("tokens",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            score = 0.0
-            privs = len(_PRIV_ANYWHERE.findall(head))
-            if privs and re.search(r"(?im)^(?:\s*\"?|[^:\n]{1,40}:\s*)Se[A-Za-z]+Privilege\"?(?:[\s,]|$)", head):
-                score = 0.9 if privs >= 2 else 0.7
-            elif re.search(r"(?i)\bwhoami\b", head) and console.find_sid(head):
-                score = 0.7
-            elif re.search(r"(?m)^(?:Mandatory Label|Verbindliche Beschriftung|Étiquette obligatoire)\\", head):
-                score = 0.8
-            if score and "whoami" in name.casefold():
-                score = min(1.0, score + 0.05)
-            if re.search(r"(?im)^\s*\[Privilege Rights\]", head) or "Get-Acl" in head:
-                score = min(score, 0.3)  # secedit INF and Get-Acl listings mention privileges too
-            return score
-        except Exception:
-            return 0.0
+        score = 0.0
+        privs = len(_PRIV_ANYWHERE.findall(head))
+        if privs and re.search(r"(?im)^(?:\s*\"?|[^:\n]{1,40}:\s*)Se[A-Za-z]+Privilege\"?(?:[\s,]|$)", head):
+            score = 0.9 if privs >= 2 else 0.7
+        elif re.search(r"(?i)\bwhoami\b", head) and console.find_sid(head):
+            score = 0.7
+        elif re.search(r"(?m)^(?:Mandatory Label|Verbindliche Beschriftung|Étiquette obligatoire)\\", head):
+            score = 0.8
+        score = console.name_bonus(score, name, ("whoami",))
+        if re.search(r"(?im)^\s*\[Privilege Rights\]", head) or "Get-Acl" in head:
+            score = min(score, 0.3)  # secedit INF and Get-Acl listings mention privileges too
+        return score
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         _Run(artifact, builder).run()
