@@ -469,9 +469,7 @@ class AppHostParser:
                 f"an applicationHost.config was already imported ({st.apphost}); this one is ignored",
             )
             return
-        raw, notes = xmlsafe.load(artifact, fragments=True)
-        for line, message in notes:
-            builder.warn(artifact, line, message)
+        raw = xmlsafe.load(artifact, builder)
         root, pieces = _assemble(raw, artifact, builder)
         reader = _Reader(artifact, builder)
         st.apphost = artifact.path
@@ -519,9 +517,7 @@ class RedirectionParser:
         return 0.95 if "<configurationRedirection" in head else 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        root, notes = xmlsafe.load(artifact, fragments=True)
-        for line, message in notes:
-            builder.warn(artifact, line, message)
+        root = xmlsafe.load(artifact, builder)
         node = next((n for n in root.iter() if n.tag == "configurationRedirection"), None)
         if node is None:
             builder.warn(artifact, root.line, "no <configurationRedirection> element")
@@ -552,9 +548,7 @@ class AdministrationParser:
         return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        root, notes = xmlsafe.load(artifact, fragments=True)
-        for line, message in notes:
-            builder.warn(artifact, line, message)
+        root = xmlsafe.load(artifact, builder)
         management = next((n for n in root.iter() if n.tag == "management"), None)
         if management is None:
             builder.warn(artifact, root.line, "no <management> section")

@@ -81,9 +81,7 @@ class MetabaseParser:
         return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        root, notes = xmlsafe.load(artifact, fragments=True)
-        for line, message in notes:
-            builder.warn(artifact, line, message)
+        root = xmlsafe.load(artifact, builder)
         lines = artifact.text().splitlines()
         props = _Properties(root)
         if not props.keys:

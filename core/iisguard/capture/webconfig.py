@@ -206,9 +206,7 @@ class WebConfigParser:
         return score
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        root, notes = xmlsafe.load(artifact, fragments=True)
-        for line, message in notes:
-            builder.warn(artifact, line, message)
+        root = xmlsafe.load(artifact, builder)
         if root.tag != "configuration":
             builder.warn(
                 artifact,

@@ -17,7 +17,7 @@ from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReference
 from defusedxml.ElementTree import DefusedXMLParser
 
 from ..errors import CaptureError
-from .base import Artifact
+from .base import Artifact, Builder
 
 # Real configuration files nest about a dozen levels; anything this deep is hostile or broken.
 MAX_DEPTH = 256
@@ -167,6 +167,13 @@ def parse_text(text: str, where: str, *, fragments: bool = False) -> tuple[Node,
     return root, notes
 
 
-def load(artifact: Artifact, *, fragments: bool = False) -> tuple[Node, list[tuple[int, str]]]:
-    """Parse an artifact's whole text (size-limited by Artifact.text)."""
-    return parse_text(artifact.text(), artifact.path, fragments=fragments)
+def load(artifact: Artifact, builder: Builder) -> Node:
+    """Parse an artifact's whole text (size-limited by Artifact.text), fragments allowed.
+
+    What parsing had to step over (text after the document, several top-level elements) is reported
+    to the builder as warnings on their lines.
+    """
+    root, notes = parse_text(artifact.text(), artifact.path, fragments=True)
+    for line, message in notes:
+        builder.warn(artifact, line, message)
+    return root
