@@ -27,12 +27,6 @@ DOMAIN_RELATIVE: dict[str, str] = {
     "RO": "Enterprise Read-only Domain Controllers", "CN": "Cloneable Domain Controllers",
     "AP": "Protected Users", "KA": "Key Admins", "EK": "Enterprise Key Admins",
 }
-# Machine-independent aliases missing from model/sids.SDDL_ALIASES.
-_MORE_ALIASES: dict[str, str] = {
-    "RU": "S-1-5-32-554", "ED": "S-1-5-9", "MP": "S-1-16-8448", "CY": "S-1-5-32-569", "HA": "S-1-5-32-578",
-    "AA": "S-1-5-32-579", "RA": "S-1-5-32-575", "ES": "S-1-5-32-576", "MS": "S-1-5-32-577",
-    "UD": "S-1-5-84-0-0-0-0-0", "SS": "S-1-18-2", "AS": "S-1-18-1",
-}
 _ALLOW_TYPES = {"A", "OA", "XA", "ZA"}
 _DENY_TYPES = {"D", "OD", "XD"}
 _ACE_FLAGS = {"CI", "OI", "NP", "IO", "ID", "SA", "FA", "TP", "CR"}
@@ -170,7 +164,7 @@ def resolve_account(account: str) -> tuple[str, str | None]:
         sid = sids.normalize_sid(a)
         return sids.name_of(sid) or sid, sid
     up = a.upper()
-    alias_sid = sids.SDDL_ALIASES.get(up) or _MORE_ALIASES.get(up)
+    alias_sid = sids.SDDL_ALIASES.get(up)
     if alias_sid:
         return sids.name_of(alias_sid) or alias_sid, alias_sid
     if up in DOMAIN_RELATIVE:

@@ -128,6 +128,9 @@ SDDL_ALIASES: dict[str, str] = {
     "ER": EVENT_LOG_READERS, "CD": CERTIFICATE_SERVICE_DCOM_ACCESS, "RM": REMOTE_MANAGEMENT_USERS,
     "AC": ALL_APP_PACKAGES, "RC": "S-1-5-12", "PS": "S-1-5-10", "OW": "S-1-3-4", "WR": "S-1-5-33",
     "HI": "S-1-16-12288", "ME": "S-1-16-8192", "LW": "S-1-16-4096", "SI": "S-1-16-16384",
+    "RU": "S-1-5-32-554", "ED": "S-1-5-9", "MP": "S-1-16-8448", "CY": "S-1-5-32-569", "HA": "S-1-5-32-578",
+    "AA": "S-1-5-32-579", "RA": "S-1-5-32-575", "ES": "S-1-5-32-576", "MS": "S-1-5-32-577",
+    "UD": "S-1-5-84-0-0-0-0-0", "SS": "S-1-18-2", "AS": "S-1-18-1",
 }
 
 _BY_NAME: dict[str, str] = {}
