@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Specific rights (winnt.h file access bits), in the order icacls lists them.
 SPECIFIC: dict[str, int] = {
@@ -108,13 +109,16 @@ def normalize_codes(tokens: Iterable[str]) -> list[str]:
 
 def is_write_class(rights: Iterable[str]) -> bool:
     """Whether a grant of these icacls codes lets the holder write, delete, or change permissions/owner."""
-    for code in rights:
-        c = code.strip().upper()
-        if c in WRITE_CLASS:
-            return True
-        if re.fullmatch(r"0X[0-9A-F]+", c) and int(c, 16) & _WRITE_MASK:
-            return True
-    return False
+    return any(map(_writes, rights))
+
+
+@lru_cache(maxsize=4096)  # rules ask for every ACE of every ACL: a handful of distinct codes
+def _writes(code: str) -> bool:
+    c = code.strip().upper()
+    return c in WRITE_CLASS or bool(_HEX_MASK.fullmatch(c) and int(c, 16) & _WRITE_MASK)
+
+
+_HEX_MASK = re.compile(r"0X[0-9A-F]+")
 
 
 # -- SDDL right strings -----------------------------------------------------------------------------------

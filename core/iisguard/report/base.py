@@ -119,6 +119,7 @@ class Locator:
         self._artifacts: dict[tuple[str | None, str], str | None] = {}  # (snapshot, artifact) -> path or None
         self._relatives: dict[str, str] = {}  # snapshot path -> relative path
         self._lines: dict[str, dict[str, int]] = {}  # snapshot path -> pointer -> line
+        self._uris: dict[str, str] = {}  # relative path -> URI (every finding of a host has the same)
         wanted: dict[str, set[str]] = {}
         for f in findings:
             if f.snapshot_path and f.pointer is not None and self._artifact(f) is None:
@@ -130,13 +131,13 @@ class Locator:
         path = self._artifact(finding)
         if path is not None:
             return Location(
-                quote(path, safe="/"), _line(finding.evidence.line if finding.evidence else None), path
+                self._uri(path), _line(finding.evidence.line if finding.evidence else None), path
             )
         snap = finding.snapshot_path
         if snap:
             path = self.relative(snap)
             line = self._lines.get(snap, {}).get(finding.pointer, 1) if finding.pointer is not None else 1
-            return Location(quote(path, safe="/"), line, path)
+            return Location(self._uri(path), line, path)
         return Location("snapshot.json", 1, "snapshot.json")  # a report built in memory, not from files
 
     def _artifact(self, finding: Finding) -> str | None:
@@ -149,6 +150,12 @@ class Locator:
             target = snap_dir / _native(finding.evidence.artifact)
             self._artifacts[key] = _relative(target, self.root) if target.is_file() else None
         return self._artifacts[key]
+
+    def _uri(self, path: str) -> str:
+        uri = self._uris.get(path)
+        if uri is None:
+            uri = self._uris[path] = quote(path, safe="/")
+        return uri
 
     def relative(self, path: str) -> str:
         """A file path (a snapshot) relative to the base, with forward slashes."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
@@ -161,6 +162,7 @@ def _details(f: Finding, rule: Rule | None, locator: Locator) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=1024)  # one per pack and host, asked once per finding
 def _classname(pack: str, host: str) -> str:
     """`iisguard.<pack>.<host>`: dots separate the parts only, so CI trees group by pack, then host."""
     parts = ("iisguard", pack or "rules", host or "unknown")
