@@ -392,20 +392,6 @@ class AnonLocation:
         return bool(self.anonymous and self.anonymous.get("enabled"))
 
 
-def effective_section(
-    index: Mapping[str, Mapping[str, Any]], path: str, section: str
-) -> Mapping[str, Any] | None:
-    """The authentication entry nearest to `path` (itself, then its parents, then the server) with `section`."""
-    p = path.casefold().rstrip("/")
-    while True:
-        entry = index.get(p)
-        if entry is not None and isinstance(entry.get(section), Mapping):
-            return entry
-        if not p:
-            return None
-        p = p.rsplit("/", 1)[0] if "/" in p else ""
-
-
 def anonymous_locations(snap: Any) -> list[AnonLocation]:
     """Every site and application, plus every deeper configured path, with its effective anonymous identity."""
     return derived(snap, "anonymous_locations", lambda: _anonymous_locations(snap))
@@ -445,7 +431,7 @@ def _nearest_pool(app_pools: Mapping[str, str | None], path: str) -> str | None:
 def anonymous_at(
     snap: Any, index: Mapping[str, Mapping[str, Any]], path: str, site: str, pool_name: str | None
 ) -> AnonLocation:
-    entry = effective_section(index, path, "anonymous")
+    entry = identities.effective_auth(index, path, "anonymous")
     anon = entry.get("anonymous") if entry else None
     pool = snap.pool(pool_name)
     ident = identities.anonymous_identity(snap, dict(anon), pool) if anon else None

@@ -542,16 +542,10 @@ def _iis_identities(snap: Any, computer: bool, users: bool) -> list[IisIdentity]
     return list(out.values())
 
 
-def effective_section(index: dict[str, dict[str, Any]], path: str, section: str) -> dict[str, Any] | None:
-    """The nearest authentication entry at or above `path` that sets `section` (windows, anonymous, ...)."""
-    p = path.casefold().rstrip("/")
-    while True:
-        entry = index.get(p)
-        if entry is not None and isinstance(entry.get(section), dict):
-            return entry[section]
-        if not p:
-            return None
-        p = p.rsplit("/", 1)[0] if "/" in p else ""
+def effective_section(index: Mapping[str, Mapping[str, Any]], path: str, section: str) -> Mapping[str, Any] | None:
+    """The `section` (windows, anonymous, ...) of the nearest authentication entry at or above `path` that sets it."""
+    entry = identities.effective_auth(index, path, section)
+    return entry[section] if entry is not None else None
 
 
 # --- Windows authentication and the decrypting identity ---------------------------------------------

@@ -340,7 +340,7 @@ def anon_mixed_with_stronger_auth(snap, params):
             continue
         also = []
         for section, label in STRONGER_AUTH:
-            entry = c.effective_section(index, loc.path, section)
+            entry = identities.effective_auth(index, loc.path, section)
             if entry and entry[section].get("enabled"):
                 also.append(label)
         marked = c.matches_any(loc.path, sensitive)

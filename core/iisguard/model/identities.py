@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,12 +68,18 @@ def auth_index(snap: Snapshot) -> dict[str, dict[str, Any]]:
     return {str(a.get("location", "")).casefold().rstrip("/"): a for a in snap.iis.get("authentication") or []}
 
 
-def effective_auth(index: dict[str, dict[str, Any]], path: str) -> dict[str, Any] | None:
-    """The authentication entry in force at a configuration path: its own, else its nearest ancestor's."""
+def effective_auth(
+    index: Mapping[str, Mapping[str, Any]], path: str, section: str | None = None
+) -> Mapping[str, Any] | None:
+    """The authentication entry in force at a configuration path: its own, else its nearest ancestor's.
+
+    With `section` ("anonymous", "windows"...), the nearest entry that sets that section.
+    """
     p = path.casefold().rstrip("/")
     while True:
-        if p in index:
-            return index[p]
+        entry = index.get(p)
+        if entry is not None and (section is None or isinstance(entry.get(section), Mapping)):
+            return entry
         if not p:
             return None
         p = p.rsplit("/", 1)[0] if "/" in p else ""
