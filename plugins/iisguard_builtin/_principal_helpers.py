@@ -133,6 +133,25 @@ def holders(index: Mapping[str, tuple[str, list[str]]], right: str) -> tuple[str
     return index.get(right.casefold(), (right, []))
 
 
+def right_location(snap: Snapshot, right: str, shown: str) -> dict[str, Any]:
+    """fail() keywords that locate the grant of `right` (as captured) to `shown`.
+
+    The holder's JSON pointer in the snapshot, and the captured line that granted it where the
+    import recorded one (`user_rights_evidence`, parallel to the right's list), so SARIF names the
+    INF line rather than the snapshot.
+    """
+    granted = snap.user_rights.get(right) or []
+    if shown not in granted:
+        return {}
+    i = granted.index(shown)
+    token = right.replace("~", "~0").replace("/", "~1")
+    out: dict[str, Any] = {"pointer": f"/user_rights/{token}/{i}"}
+    lines = (snap.data.get("user_rights_evidence") or {}).get(right) or []
+    if len(lines) == len(granted) and isinstance(lines[i], dict):
+        out["at"] = {"evidence": lines[i]}
+    return out
+
+
 def display(snap: Snapshot, ref: str) -> str:
     """A readable name for a SID or name, keeping what the capture showed when they differ."""
     bare = ref.strip().lstrip("*")

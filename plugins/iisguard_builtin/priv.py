@@ -95,6 +95,7 @@ def dangerous_to_iis_principal(snap, params):
             f"user_rights/{right}/{shown}",
             f"{right} {how}: {holder} ({who}). A process with this privilege {why}, so a compromised web "
             f"application takes over the server. Remove {holder} from {right} in the policy that grants it.",
+            **ph.right_location(snap, right, shown),
         )
     for key, person in people.items():
         if key not in hit and key not in ignored:
@@ -199,6 +200,7 @@ def impersonate_beyond_expected(snap, params):
                 f"{right} is granted to {ph.display(snap, shown)}, which is not a service or IIS identity. A process "
                 f"that holds it {why}. Remove it in the policy that grants it, or list the principal in "
                 "documented_principals if an application documents the need.",
+                **ph.right_location(snap, right, shown),
             )
 
 
@@ -259,6 +261,7 @@ def dangerous_to_broad(snap, params):
                 f"{right} is granted to {ph.display(snap, shown)}, so every account in it (and every IIS worker, "
                 f"whose token carries Users and Authenticated Users) holds a privilege that {why}. Remove "
                 f"{ph.display(snap, shown)} from {right} in the policy that grants it.",
+                **ph.right_location(snap, right, shown),
             )
         if not broad:
             yield passed(f"user_rights/{right}", f"No broad principal holds {right}")
@@ -626,6 +629,7 @@ def interactive_logon_for_iis_identity(snap, params):
                 f"{right} is granted to {ph.display(snap, shown)}, so IIS identities can {verb}: {names}. A leaked "
                 "service password then gives a desktop on the server; remove them from the right or the group, "
                 f"or add them to {deny_right}.",
+                **ph.right_location(snap, right, shown),
             )
     for key, person in people.items():
         if key not in hit:

@@ -40,6 +40,8 @@ class SeceditParser:
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         rights: dict[str, list[str]] = builder.data.setdefault("user_rights", {})
+        # Where each holder was read, parallel to its right's list, so a finding names the INF line.
+        where: dict[str, list[dict[str, Any]]] = builder.data.setdefault("user_rights_evidence", {})
         section: str | None = None
         saw_rights = False
         read = 0
@@ -71,9 +73,11 @@ class SeceditParser:
             holders = [_holder(h) for h in e.group(2).split(",")]
             holders = [h for h in holders if h]
             merged = rights.setdefault(right, [])
+            lines = where.setdefault(right, [])
             for h in holders:
                 if h not in merged:
                     merged.append(h)
+                    lines.append(builder.evidence(artifact, no))
             read += 1
             for h in holders:
                 _principal(builder, h, artifact, no)

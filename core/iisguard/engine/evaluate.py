@@ -147,8 +147,9 @@ def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Fi
         ev = result.at.get("evidence")
         if isinstance(ev, Mapping) and ev.get("artifact"):
             evidence = Evidence(str(ev["artifact"]), ev.get("line"))
-        pointer = snapshot.pointer_of(result.at)
-    if result.pointer is not None:
+        if result.pointer is None:
+            pointer = snapshot.pointer_of(result.at)
+    if result.pointer is not None:  # a fact that is not an object; `at` may still carry its evidence
         pointer = result.pointer
     severity = sel.severity
     escalate = result.properties.get("severity")

@@ -83,6 +83,7 @@ class Result:
     at: Mapping[str, Any] | None = None  # the snapshot object the result is about
     properties: Mapping[str, Any] = field(default_factory=dict)
     pointer: str | None = None  # JSON pointer, for facts that are not objects (a SID in user_rights)
+    # With both, `at` only lends its evidence: fail(..., at={"evidence": ev}, pointer="/user_rights/X/1").
 
 
 def fail(
