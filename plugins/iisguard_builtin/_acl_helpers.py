@@ -66,10 +66,6 @@ def write_aces(
     return out
 
 
-def keys_of(snap: Snapshot, refs: Iterable[str]) -> set[str]:
-    return {str(snap.principals.key(str(r))) for r in refs if str(r).strip()}
-
-
 @dataclass
 class ContentRoot:
     """A folder IIS serves content from, with every site/application/virtual directory that uses it."""

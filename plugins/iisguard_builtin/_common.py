@@ -16,6 +16,8 @@ from typing import Any, TypeVar, cast
 
 from iisguard import identities, sids
 
+from ._principal_helpers import ref_of
+
 T = TypeVar("T")
 
 # --- resource keys ---------------------------------------------------------------------------------
@@ -99,11 +101,6 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def ref_of(key: str) -> str:
-    """A principal reference the index accepts, from a key (SID, or `name:<domain\\name>`)."""
-    return key[5:] if key.startswith("name:") else key
 
 
 def is_managed_account_name(name: str) -> bool:

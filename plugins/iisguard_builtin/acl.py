@@ -78,7 +78,7 @@ def content_writable_by_broad(snap, params):
     Remediation: `icacls <root> /remove:g Everyone BUILTIN\\Users`, grant read to the pool identity.
     References: STIG V-218780, V-218802; CIS IIS 10 4.8; KB981949.
     """
-    extra = ah.keys_of(snap, params["extra_broad_principals"])
+    extra = ph.keys_of(snap, params["extra_broad_principals"])
     for root in ah.content_roots(snap).values():
         if root.acl is None:
             yield not_reviewed(
@@ -111,7 +111,7 @@ def _icacls_hint(path: str) -> str:
 
 
 def _admin_keys(snap, extra=()) -> set[str]:
-    return set(ah.ADMIN_SIDS) | ah.keys_of(snap, extra)
+    return set(ah.ADMIN_SIDS) | ph.keys_of(snap, extra)
 
 
 @rule(
@@ -257,7 +257,7 @@ def log_directory(snap, params):
     References: STIG V-218790; CIS IIS 10 5.1; KB981949.
     """
     admins = _admin_keys(snap)
-    shippers = ah.keys_of(snap, params["log_shippers"])
+    shippers = ph.keys_of(snap, params["log_shippers"])
     default_root = snap.path_key("%SystemDrive%\\inetpub\\logs")
     dirs: dict[str, tuple[str, list[str]]] = {}
     fallback = (snap.iis.get("site_defaults") or {}).get("log_directory") or DEFAULT_LOG_DIR
@@ -594,7 +594,7 @@ def content_grants_shared_groups(snap, params):
     """
     roots = ah.content_roots(snap)
     pools = {id(p) for root in roots.values() for p in root.pools}
-    shared = ah.keys_of(snap, params["shared_principals"])
+    shared = ph.keys_of(snap, params["shared_principals"])
     for root in roots.values():
         if len(pools) < 2:
             yield not_applicable(root.resource, "Only one application pool serves content on this host")
@@ -873,7 +873,7 @@ def config_encryption_keys(snap, params):
             for prefix in ah.key_file_prefixes(name):
                 prefixes[prefix] = (name, was)
     admins = {sids.LOCAL_SYSTEM, sids.ADMINISTRATORS}
-    readers_ok = admins | ah.keys_of(snap, params["allowed_readers"])
+    readers_ok = admins | ph.keys_of(snap, params["allowed_readers"])
     found = False
     for acl in snap.acls:
         leaf = ah.leaf(acl["path"]).casefold()

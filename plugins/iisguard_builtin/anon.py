@@ -8,6 +8,7 @@ from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_
 
 from . import _acl_helpers as acl_helpers
 from . import _common as c
+from . import _principal_helpers as ph
 from . import _references as refs
 
 PRIVILEGED_GROUP_PARAMS = [
@@ -440,8 +441,8 @@ def anon_can_write_content(snap, params):
         if cache_key not in keys_cache:
             found = {k: loc.identity.name for k in _anonymous_keys(loc)}
             for k in list(found):
-                for g in snap.principals.groups_of(c.ref_of(k)):
-                    found.setdefault(g, f"{snap.principals.display(c.ref_of(g))} (a group {found[k]} is in)")
+                for g in snap.principals.groups_of(ph.ref_of(k)):
+                    found.setdefault(g, f"{snap.principals.display(ph.ref_of(g))} (a group {found[k]} is in)")
             found.setdefault(sids.EVERYONE, "Everyone")
             found.setdefault(sids.ANONYMOUS_LOGON, "ANONYMOUS LOGON")
             keys_cache[cache_key] = found

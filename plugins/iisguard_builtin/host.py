@@ -269,7 +269,7 @@ def admin_tools_writable(snap, params):
     or `sfc /scanfile=<file>`.
     References: STIG V-218816 (IIS 8.5 V-214431); KB981949.
     """
-    allowed = {sids.TRUSTED_INSTALLER} | ah.keys_of(snap, params["web_managers"])
+    allowed = {sids.TRUSTED_INSTALLER} | ph.keys_of(snap, params["web_managers"])
     for path in params["paths"]:
         acl = snap.acl(path)
         if acl is None:

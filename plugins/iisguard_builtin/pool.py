@@ -5,6 +5,7 @@ from __future__ import annotations
 from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_reviewed, passed, rule, sids
 
 from . import _common as c
+from . import _principal_helpers as ph
 from . import _references as refs
 
 # Microsoft documents that Exchange's pools run as LocalSystem (MS-BPA).
@@ -334,7 +335,7 @@ def pool_admin_equivalent_privilege(snap, params):
 
     def group_unknown(key: str) -> bool:
         if key not in unknown_cache:
-            ref = c.ref_of(key)
+            ref = ph.ref_of(key)
             p = index.get(ref)
             is_group = (p or {}).get("kind") in c.GROUP_KINDS or key.startswith("S-1-5-32-")
             unknown_cache[key] = is_group and not c.membership_known(snap, ref)
@@ -357,8 +358,8 @@ def pool_admin_equivalent_privilege(snap, params):
         for key in IMPLICIT_WORKER_GROUPS:
             reach.setdefault(key, index.display(key))
         for key in list(reach):
-            for group in index.groups_of(c.ref_of(key)):
-                reach.setdefault(group, f"{index.display(c.ref_of(group))} (a group {reach[key]} is in)")
+            for group in index.groups_of(ph.ref_of(key)):
+                reach.setdefault(group, f"{index.display(ph.ref_of(group))} (a group {reach[key]} is in)")
         found = []
         for right, by_key in holders.items():
             found.extend(f"{right} (through {reach[k]})" for k in by_key if k in reach)
@@ -373,7 +374,7 @@ def pool_admin_equivalent_privilege(snap, params):
             )
             continue
         unknown = sorted(
-            index.display(c.ref_of(k)) for k in holder_keys if k not in reach and group_unknown(k)
+            index.display(ph.ref_of(k)) for k in holder_keys if k not in reach and group_unknown(k)
         )
         if unknown:
             yield not_reviewed(
@@ -783,7 +784,7 @@ def pool_manual_group_membership(snap, params):
             )
             continue
         ident = identities.pool_identity(snap, pool)
-        in_group = sids.IIS_IUSRS in snap.principals.groups_of(c.ref_of(ident.key))
+        in_group = sids.IIS_IUSRS in snap.principals.groups_of(ph.ref_of(ident.key))
         extra = (
             f", yet {ident.name} is a member of IIS_IUSRS, so the setting isolates nothing; remove it from the group"
             if in_group
