@@ -26,6 +26,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ..model.snapshot import SECTION_KEYS
 from .findings import Outcome, Result, Severity
 from .rule import BUILTIN_ID, RULE_ID, SECTIONS, Parameter, Reference, Rule
 
@@ -58,17 +59,9 @@ CEL_GLOBALS = frozenset(
 )
 MACROS = ("all", "exists", "exists_one", "map", "filter")
 KEY_FIELDS = ("name", "path", "location", "principal", "spn", "right", "protocol", "identity")
-SECTION_OF = {
-    "iis": "iis",
-    "acls": "acls",
-    "principals": "principals",
-    "tokens": "tokens",
-    "spns": "spns",
-    "ad": "ad",
-    "aspnet": "web_configs",
-    "user_rights": "user_rights",
-    "services": "services",
-}
+# Snapshot key -> the section that fills it: model.snapshot.SECTION_KEYS read backwards, so that
+# `principals` (filled by both principals and local_accounts) belongs to the principals section.
+SECTION_OF = {key: section for section, key in reversed(SECTION_KEYS.items())}
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _STRING = re.compile(
     r"""[rRbB]{0,2}(?:'''(?:\\.|[^\\])*?'''|\"\"\"(?:\\.|[^\\])*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")""",
