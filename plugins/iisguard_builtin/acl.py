@@ -48,12 +48,7 @@ from . import _references as refs
         "Folders created under a drive root inherit Users:(CI)(AD) and (CI)(IO)(WD); break that inheritance "
         "on the content root (icacls <root> /inheritance:d) and remove the Users grants."
     ),
-    references=[
-        refs.STIG_218780,
-        refs.STIG_218802,
-        refs.CIS_4_8,
-        refs.KB981949,
-    ],
+    references=[refs.STIG_218780, refs.STIG_218802, refs.CIS_4_8, refs.KB981949],
     parameters=[
         Parameter(
             "extra_broad_principals",
@@ -136,12 +131,7 @@ def _admin_keys(snap, extra=()) -> set[str]:
         'icacls "%SystemDrive%\\inetpub" /remove:g "BUILTIN\\Users" "Everyone"\n'
         'icacls "%SystemDrive%\\inetpub" /grant "BUILTIN\\Users:(OI)(CI)(RX)"'
     ),
-    references=[
-        refs.STIG_218814,
-        refs.STIG_214429,
-        refs.KB981949,
-        refs.POWERSTIG_452,
-    ],
+    references=[refs.STIG_218814, refs.STIG_214429, refs.KB981949, refs.POWERSTIG_452],
     parameters=[
         Parameter("path", "%SystemDrive%\\inetpub", "Where inetpub lives", "str"),
         Parameter(
@@ -212,11 +202,7 @@ DEFAULT_LOG_DIR = "%SystemDrive%\\inetpub\\logs\\LogFiles"
         "-filter 'system.applicationHost/sites/siteDefaults/logFile' -name directory -value 'D:\\Logs\\IIS'\n"
         "appcmd set config /section:sites /siteDefaults.logFile.directory:D:\\Logs\\IIS"
     ),
-    references=[
-        refs.STIG_218790,
-        refs.CIS_5_1,
-        refs.KB981949,
-    ],
+    references=[refs.STIG_218790, refs.CIS_5_1, refs.KB981949],
     parameters=[
         Parameter(
             "log_shippers",
@@ -333,11 +319,7 @@ def log_directory(snap, params):
         'icacls "C:\\inetpub\\shop" /grant "IIS APPPOOL\\Shop:(OI)(CI)(RX)"\n'
         'icacls "C:\\inetpub\\shop\\App_Data" /grant "IIS APPPOOL\\Shop:(OI)(CI)(M)"   # only where the app must write'
     ),
-    references=[
-        refs.STIG_218780,
-        refs.STIG_218779,
-        refs.MS_APID,
-    ],
+    references=[refs.STIG_218780, refs.STIG_218779, refs.MS_APID],
     parameters=[
         Parameter(
             "writable_folders",
@@ -458,11 +440,7 @@ SCRIPT_EXTENSIONS = [
         'icacls "C:\\inetpub\\shop\\bin" /remove:g "BUILTIN\\IIS_IUSRS" /T\n'
         "Deploy with a dedicated account listed in allowed_writers instead of granting the pool write access."
     ),
-    references=[
-        refs.STIG_218780,
-        refs.STIG_214494,
-        refs.CIS_4_8,
-    ],
+    references=[refs.STIG_218780, refs.STIG_214494, refs.CIS_4_8],
     parameters=[
         Parameter("extensions", SCRIPT_EXTENSIONS, "File extensions treated as scripts or executables"),
         Parameter(
@@ -565,11 +543,7 @@ def scripts_writable(snap, params):
         'icacls "D:\\sites\\shop" /remove:g "BUILTIN\\IIS_IUSRS" "BUILTIN\\Users"\n'
         'icacls "D:\\sites\\shop" /inheritance:d   # first, if Users comes from the parent folder'
     ),
-    references=[
-        refs.MS_APID,
-        refs.MS_IDENT,
-        refs.CIS_1_5,
-    ],
+    references=[refs.MS_APID, refs.MS_IDENT, refs.CIS_1_5],
     parameters=[
         Parameter(
             "shared_principals",
@@ -647,11 +621,7 @@ CONFIG_FOLDERS = ["%windir%\\system32\\inetsrv\\config\\schema"]
         'icacls "%windir%\\system32\\inetsrv\\config\\applicationHost.config" /remove:g "BUILTIN\\Users" "BUILTIN\\IIS_IUSRS"\n'
         'icacls "%windir%\\system32\\inetsrv\\config" /reset /T   # restores the inherited SYSTEM/Administrators/TrustedInstaller ACL'
     ),
-    references=[
-        refs.MS_IDENT,
-        refs.KB981949,
-        refs.STIG_218814,
-    ],
+    references=[refs.MS_IDENT, refs.KB981949, refs.STIG_218814],
     parameters=[
         Parameter("files", CONFIG_FILES, "Configuration files judged for write and for worker read"),
         Parameter("folders", CONFIG_FOLDERS, "Folders judged for write only (schema files are not secret)"),
@@ -822,11 +792,7 @@ SHARED_KEYS = ["iisConfigurationKey", "IISCngConfigurationKey"]
         'icacls "%ProgramData%\\Microsoft\\Crypto\\Keys\\597367cc37b886d7ee6c493e3befb421_*" /remove:g "BUILTIN\\IIS_IUSRS" "BUILTIN\\Users"\n'
         'icacls "%ProgramData%\\Microsoft\\Crypto\\RSA\\MachineKeys\\76944fb33636aeddb9590521c2e8815a_*" /remove:g "BUILTIN\\Users"'
     ),
-    references=[
-        refs.MS_CNG,
-        refs.CIS_IIS78_ENCRYPTION_PROVIDERS,
-        refs.KB981949,
-    ],
+    references=[refs.MS_CNG, refs.CIS_IIS78_ENCRYPTION_PROVIDERS, refs.KB981949],
     parameters=[
         Parameter("was_only_keys", WAS_KEYS, "Key containers readable by SYSTEM and Administrators only"),
         Parameter(
@@ -941,10 +907,7 @@ TRACE_FOLDERS = ["%SystemDrive%\\inetpub\\logs\\FailedReqLogFiles"]
         'icacls "%windir%\\Microsoft.NET\\Framework64\\v4.0.30319\\Temporary ASP.NET Files" /remove:g "BUILTIN\\Users" "Everyone"\n'
         'icacls "%SystemDrive%\\inetpub\\logs\\FailedReqLogFiles" /remove:g "BUILTIN\\Users"'
     ),
-    references=[
-        refs.KB981949,
-        refs.MS_ASPNET_ACLS,
-    ],
+    references=[refs.KB981949, refs.MS_ASPNET_ACLS],
     parameters=[
         Parameter(
             "folders", TEMP_FOLDERS, "Compilation and compression folders judged for write by broad groups"

@@ -153,11 +153,7 @@ def iis_iusrs_members(snap, params):
         "Remove-LocalGroupMember -Group 'Administrators' -Member 'IIS APPPOOL\\DefaultAppPool'\n"
         "Check nested groups too: Get-LocalGroupMember -Group Administrators"
     ),
-    references=[
-        refs.STIG_218750,
-        refs.STIG_13713,
-        refs.MS_BUILTIN,
-    ],
+    references=[refs.STIG_218750, refs.STIG_13713, refs.MS_BUILTIN],
     parameters=[
         Parameter("extra_privileged_groups", [], "More groups (SIDs or names) to treat as privileged"),
     ],
@@ -241,11 +237,7 @@ ADMIN_TOOLS = ["%windir%\\system32\\inetsrv\\InetMgr.exe", "%windir%\\system32\\
         'icacls "%windir%\\system32\\inetsrv\\InetMgr.exe" /remove:g "BUILTIN\\Users" /grant:r "BUILTIN\\Users:(RX)"\n'
         "sfc /scanfile=%windir%\\system32\\inetsrv\\InetMgr.exe"
     ),
-    references=[
-        refs.STIG_218816,
-        refs.STIG_214431,
-        refs.KB981949,
-    ],
+    references=[refs.STIG_218816, refs.STIG_214431, refs.KB981949],
     parameters=[
         Parameter("paths", ADMIN_TOOLS, "IIS management tools whose ACL is checked"),
         Parameter(
@@ -317,10 +309,7 @@ BUILTIN_ACCOUNT_RIDS = {500, 501, 503, 504}
         "Remove-LocalUser -Name <account>\n"
         "net user <account> /active:no"
     ),
-    references=[
-        refs.STIG_218796,
-        refs.STIG_218802,
-    ],
+    references=[refs.STIG_218796, refs.STIG_218802],
     parameters=[
         Parameter(
             "allowed_accounts", BUILTIN_LOCAL_ACCOUNTS, "Local account names (globs) that are expected"
@@ -415,10 +404,7 @@ CONFLICTING_ROLES = [
         "Uninstall-WindowsFeature -Name <role>\n"
         "Get-WindowsFeature | Where-Object Installed   # review what else the host carries"
     ),
-    references=[
-        refs.STIG_218817,
-        refs.MS_APID,
-    ],
+    references=[refs.STIG_218817, refs.MS_APID],
     parameters=[
         Parameter(
             "conflicting_roles",

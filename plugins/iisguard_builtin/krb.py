@@ -104,11 +104,7 @@ def _kerberos_host(snap: Any) -> str | None:
         "defaults, the pool account with useAppPoolCredentials=true)\n"
         "setspn -Q HTTP/<host name>   (verify)"
     ),
-    references=[
-        refs.MS_SPN6,
-        refs.MS_IDENT,
-        refs.STIG_218748,
-    ],
+    references=[refs.MS_SPN6, refs.MS_IDENT, refs.STIG_218748],
     parameters=SPN_PARAMS,
     needs=("iis",),
 )
@@ -180,11 +176,7 @@ def http_spn_missing(snap, params):
         "-Filter system.webServer/security/authentication/windowsAuthentication -Name useAppPoolCredentials "
         "-Value $true"
     ),
-    references=[
-        refs.MS_WINAUTH,
-        refs.MS_SPN6,
-        refs.MS_APID,
-    ],
+    references=[refs.MS_WINAUTH, refs.MS_SPN6, refs.MS_APID],
     parameters=SPN_PARAMS,
     needs=("iis",),
 )
@@ -282,10 +274,7 @@ def http_spn_wrong_account(snap, params):
         "setspn -D HTTP/<host name> <DOMAIN\\account that must not hold it>\n"
         "setspn -X   (verify no duplicates remain)"
     ),
-    references=[
-        refs.MS_DUPSPN,
-        refs.MS_SPN6,
-    ],
+    references=[refs.MS_DUPSPN, refs.MS_SPN6],
     parameters=SPN_PARAMS,
     needs=("iis",),
 )
@@ -363,10 +352,7 @@ def http_spn_duplicate(snap, params):
         "appcmd set config '<site>' -section:system.webServer/security/authentication/windowsAuthentication "
         "/useAppPoolCredentials:true /commit:apphost   (with a custom pool identity)"
     ),
-    references=[
-        refs.MS_WINAUTH,
-        refs.MS_APID,
-    ],
+    references=[refs.MS_WINAUTH, refs.MS_APID],
     needs=("iis",),
 )
 def kernel_mode_inconsistent(snap, params):
@@ -442,12 +428,7 @@ def kernel_mode_inconsistent(snap, params):
         "Install-ADServiceAccount, then appcmd set apppool <pool> /processModel.identityType:SpecificUser "
         "/processModel.userName:<DOMAIN>\\<gmsa>$"
     ),
-    references=[
-        refs.PC_SERVICE_DOMAIN_ADMIN,
-        refs.PC_KERBEROASTING,
-        refs.BH_ADMIN_COUNT,
-        refs.MS_GMSA,
-    ],
+    references=[refs.PC_SERVICE_DOMAIN_ADMIN, refs.PC_KERBEROASTING, refs.BH_ADMIN_COUNT, refs.MS_GMSA],
     parameters=[Parameter("extra_privileged_groups", [], "More group names (bare or CN) to treat as Tier 0")],
     needs=("iis",),
 )
@@ -894,11 +875,7 @@ def delegation_to_tier0(snap, params):
         "Set-ADComputer <HOST> -PrincipalsAllowedToDelegateToAccount $null\n"
         "Set-ADComputer <DC> -PrincipalsAllowedToDelegateToAccount $null   (for (b); review first)"
     ),
-    references=[
-        refs.BH_ALLOWED_TO_ACT,
-        refs.PC_DELEGATION_DC_SOURCEDELEG,
-        refs.MS_KCD,
-    ],
+    references=[refs.BH_ALLOWED_TO_ACT, refs.PC_DELEGATION_DC_SOURCEDELEG, refs.MS_KCD],
     needs=("iis",),
 )
 def resource_based_delegation(snap, params):
@@ -1072,11 +1049,7 @@ def weak_account_flags(snap, params):
         "DisablePasswordChange -Value 0   (re-enable rotation; check the 'Domain member: Disable machine account "
         "password changes' policy)"
     ),
-    references=[
-        refs.PC_PWD_LAST_SET_90,
-        refs.PC_PWD_LAST_SET_45,
-        refs.MS_APID,
-    ],
+    references=[refs.PC_PWD_LAST_SET_90, refs.PC_PWD_LAST_SET_45, refs.MS_APID],
     parameters=[
         Parameter(
             "max_age_days",
@@ -1166,11 +1139,7 @@ def computer_password_stale(snap, params):
         "appcmd set config '<site>' -section:system.webServer/security/authentication/windowsAuthentication "
         "/extendedProtection.tokenChecking:Require /commit:apphost"
     ),
-    references=[
-        refs.MS_WINAUTH_EP,
-        refs.MS_WINAUTH,
-        refs.BH_COERCE_AND_RELAY_NTLM_TO_ADCS,
-    ],
+    references=[refs.MS_WINAUTH_EP, refs.MS_WINAUTH, refs.BH_COERCE_AND_RELAY_NTLM_TO_ADCS],
     parameters=[
         Parameter(
             "required_level",
