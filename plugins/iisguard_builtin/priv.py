@@ -17,7 +17,7 @@ REMOVE_RIGHT = (
     "(secpol.msc > Local Policies > User Rights Assignment), for example:\n"
     "secedit /export /cfg C:\\temp\\rights.inf /areas USER_RIGHTS   # delete the SID from the right's line\n"
     "secedit /configure /db C:\\temp\\rights.sdb /cfg C:\\temp\\rights.inf /areas USER_RIGHTS\n"
-    'ntrights -u "BUILTIN\\IIS_IUSRS" -r SeDebugPrivilege           # Windows Resource Kit alternative\n'
+    'ntrights -u "<principal>" -r <Privilege>                     # Windows Resource Kit alternative\n'
     "gpresult /h gp.html                                            # find the GPO if it comes back"
 )
 
