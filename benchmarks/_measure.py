@@ -1,0 +1,104 @@
+"""What the benchmarks share: run a command as a child process and read its wall time and peak RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = Path(__file__).resolve().parent / "out"
+PYTHON = sys.executable
+
+# The floor: parse the snapshot with orjson, the collector off, as `iisguard scan` itself does.
+FLOOR = """
+import gc, sys, time, orjson
+raw = open(sys.argv[1], "rb").read()
+gc.disable()
+t = time.perf_counter()
+orjson.loads(raw)
+print(time.perf_counter() - t)
+"""
+
+
+@dataclass
+class Run:
+    seconds: float  # wall time of the child process (or what it printed, for the floor)
+    peak_rss: int  # bytes: ru_maxrss of that child alone
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
+    """Run one child process; wall time from start to exit, peak RSS from its own rusage (wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, env=env or child_env())
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            seconds,
+            usage.ru_maxrss * 1024,  # kilobytes on Linux
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "core"), str(ROOT / "plugins"), env.get("PYTHONPATH", "")]
+    )
+    env.pop("IISGUARD_POLICY", None)
+    return env
+
+
+def floor(snapshot: Path) -> Run:
+    """orjson.loads of the file with the collector off, timed inside the child (reading excluded)."""
+    r = run([PYTHON, "-c", FLOOR, str(snapshot)])
+    if r.returncode:
+        raise SystemExit(f"floor failed: {r.stderr}")
+    r.seconds = float(r.stdout.strip())
+    return r
+
+
+def iisguard(*args: str) -> list[str]:
+    return [PYTHON, "-m", "iisguard", *args]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> str:
+    cpus = os.cpu_count() or 1
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        mem = f", {kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, IndexError, ValueError):
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpus} CPU(s) ({model}){mem}, Python {platform.python_version()}"
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"

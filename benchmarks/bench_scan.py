@@ -1,0 +1,137 @@
+"""`iisguard scan` of a large synthetic host against the floor of parsing the same file.
+
+    python benchmarks/bench_scan.py                 # scales 0.25, 0.5 and 1 of "large", 3 runs each
+    python benchmarks/bench_scan.py --scales 1 --repeat 1
+    python benchmarks/bench_scan.py --profile       # where the time goes (cProfile of one in-process scan)
+
+Each scan runs every built-in rule (the default profile) and writes SARIF, JUnit and JSON, as a
+child process: wall time from start to exit, peak RSS from that process's own rusage. The floor
+is `orjson.loads` of the same file with the garbage collector off, in its own child process,
+measured in the same run. Ratios are of medians. Targets (issue 8): scan <= 3x the floor, peak RSS
+<= 8x the file size, and time linear in size (1x / 0.5x <= 2.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _measure as m  # noqa: E402
+import generate  # noqa: E402
+
+TARGET_RATIO, TARGET_RSS, TARGET_LINEAR = 3.0, 8.0, 2.2
+
+
+def scan_once(snapshot: Path) -> m.Run:
+    with tempfile.TemporaryDirectory(prefix="iisguard-bench-") as tmp:
+        out = Path(tmp)
+        r = m.run(
+            m.iisguard(
+                "scan",
+                str(snapshot),
+                "-f",
+                f"sarif:{out / 'report.sarif'}",
+                "-f",
+                f"junit:{out / 'report.xml'}",
+                "-f",
+                f"json:{out / 'report.json'}",
+                "--fail-on",
+                "never",
+            ),
+            cwd=out,
+        )
+        if r.returncode != 0:
+            raise SystemExit(f"iisguard scan failed ({r.returncode}):\n{r.stderr[-3000:]}")
+        findings = json.loads((out / "report.json").read_bytes())["summary"]["outcomes"]
+        r.stdout = json.dumps(findings)
+    return r
+
+
+def measure(scale: float, repeat: int) -> dict:
+    folder = generate.generate("large", scale)
+    snapshot = folder / "snapshot.json"
+    size = snapshot.stat().st_size
+    floors, scans = [], []
+    for _ in range(repeat):  # interleaved, so a slow spell of the machine hits both
+        floors.append(m.floor(snapshot))
+        scans.append(scan_once(snapshot))
+    floor_s = m.median([r.seconds for r in floors])
+    scan_s = m.median([r.seconds for r in scans])
+    peak = max(r.peak_rss for r in scans)
+    return {
+        "scale": scale,
+        "snapshot": str(snapshot.relative_to(m.ROOT)),
+        "bytes": size,
+        "floor_s": round(floor_s, 3),
+        "floor_peak_rss": max(r.peak_rss for r in floors),
+        "scan_s": round(scan_s, 3),
+        "scan_runs_s": [round(r.seconds, 3) for r in scans],
+        "ratio": round(scan_s / floor_s, 2),
+        "peak_rss": peak,
+        "rss_per_byte": round(peak / size, 2),
+        "outcomes": json.loads(scans[-1].stdout),
+    }
+
+
+def profile(scale: float) -> None:
+    import cProfile
+    import pstats
+
+    snapshot = generate.generate("large", scale) / "snapshot.json"
+    sys.path.insert(0, str(m.ROOT / "core"))
+    from iisguard.cli import main
+
+    with tempfile.TemporaryDirectory(prefix="iisguard-bench-") as tmp:
+        args = ["scan", str(snapshot), "--fail-on", "never"]
+        for fmt, name in (("sarif", "r.sarif"), ("junit", "r.xml"), ("json", "r.json")):
+            args += ["-f", f"{fmt}:{Path(tmp) / name}"]
+        prof = cProfile.Profile()
+        prof.runcall(main, args)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scales", default="0.25,0.5,1", help="fractions of the large host (default 0.25,0.5,1)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per size; medians are compared (default 3)")
+    ap.add_argument("--profile", action="store_true", help="profile one scan in-process instead")
+    args = ap.parse_args(argv)
+    scales = [float(s) for s in args.scales.split(",")]
+    if args.profile:
+        profile(scales[-1])
+        return 0
+    print(f"machine: {m.machine()}")
+    rows = [measure(s, args.repeat) for s in scales]
+    print(
+        f"{'scale':>5} {'snapshot':>10} {'floor':>7} {'scan':>7} {'scan/floor':>10} {'peak RSS':>10} {'RSS/file':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r['scale']:>5g} {m.mb(r['bytes']):>10} {r['floor_s']:>6.2f}s {r['scan_s']:>6.2f}s "
+            f"{r['ratio']:>9.2f}x {m.mb(r['peak_rss']):>10} {r['rss_per_byte']:>7.2f}x"
+        )
+    by_scale = {r["scale"]: r for r in rows}
+    result: dict = {"machine": m.machine(), "rows": rows}
+    if 1.0 in by_scale and 0.5 in by_scale:
+        result["linearity"] = round(by_scale[1.0]["scan_s"] / by_scale[0.5]["scan_s"], 2)
+        print(f"linearity: scan time 1x / 0.5x = {result['linearity']:.2f} (target <= {TARGET_LINEAR})")
+    big = rows[-1]
+    print(
+        f"targets at scale {big['scale']:g}: scan/floor {big['ratio']:.2f} (<= {TARGET_RATIO}) "
+        f"{'met' if big['ratio'] <= TARGET_RATIO else 'NOT met'}; "
+        f"RSS/file {big['rss_per_byte']:.2f} (<= {TARGET_RSS}) "
+        f"{'met' if big['rss_per_byte'] <= TARGET_RSS else 'NOT met'}"
+    )
+    print(f"outcomes at scale {big['scale']:g}: {big['outcomes']}")
+    m.OUT.mkdir(parents=True, exist_ok=True)
+    (m.OUT / "bench_scan.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
