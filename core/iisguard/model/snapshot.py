@@ -176,7 +176,21 @@ def _plain(error: Any) -> str:
         return error.message.replace("Additional properties are not allowed", "unknown field(s)")
     if error.validator == "required":
         return error.message.replace("is a required property", "is missing")
-    return error.message
+    return _unquoted(error.message, error.instance)
+
+
+def _unquoted(message: str, instance: Any) -> str:
+    """The message without the offending value: a password pasted where {present, ...} belongs
+    must not be printed back. Strings, objects and arrays are described, never shown."""
+    if isinstance(instance, str):
+        what = f"a string of {len(instance)} character(s)"
+    elif isinstance(instance, dict):
+        what = f"an object with {len(instance)} field(s)"
+    elif isinstance(instance, list):
+        what = f"an array of {len(instance)} item(s)"
+    else:
+        return str(message)
+    return str(message).replace(repr(instance), what)
 
 
 def load(path: str | os.PathLike[str], *, validate: bool = True) -> Snapshot:
