@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from iisguard import identities, sids
 
-from ._principal_helpers import ref_of
+from ._principal_helpers import PRIVILEGED_DOMAIN_RIDS, ref_of
 
 T = TypeVar("T")
 
@@ -248,13 +248,7 @@ def pool_sites(snap: Any) -> dict[str, dict[str, list[str]]]:
 
 
 # --- group membership ------------------------------------------------------------------------------
-DOMAIN_ADMIN_RIDS = (
-    sids.RID_DOMAIN_ADMINS,
-    sids.RID_SCHEMA_ADMINS,
-    sids.RID_ENTERPRISE_ADMINS,
-    sids.RID_KEY_ADMINS,
-    sids.RID_ENTERPRISE_KEY_ADMINS,
-)
+DOMAIN_ADMIN_RIDS = tuple(sorted(PRIVILEGED_DOMAIN_RIDS))  # Domain, Schema, Enterprise, (Enterprise) Key Admins
 _DOMAIN_ADMIN_NAMES = {
     "domain admins",
     "schema admins",
