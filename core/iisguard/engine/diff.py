@@ -123,6 +123,22 @@ def _keyed(items: Iterable[Mapping[str, Any]], key: Any) -> dict[str, Mapping[st
     return out
 
 
+def _field_changes(
+    area: str, subject: str, before: Mapping[str, Any], after: Mapping[str, Any], fields: Iterable[str]
+) -> Iterable[Change]:
+    """A `changed` entry, `field old -> new`, for each of `fields` whose value differs."""
+    for f in fields:
+        if before.get(f) != after.get(f):
+            yield Change(
+                area,
+                subject,
+                "changed",
+                f"{f} {_show(before.get(f))} -> {_show(after.get(f))}",
+                before.get(f),
+                after.get(f),
+            )
+
+
 def _set_changes(
     area: str, subject: str, before: Mapping[str, str], after: Mapping[str, str], added: str, removed: str
 ) -> Iterable[Change]:
@@ -187,16 +203,7 @@ def _pools(old: Snapshot, new: Snapshot) -> Iterable[Change]:
         wa, wb = _password(pa.get("identity")), _password(pb.get("identity"))
         if wa != wb:
             yield Change("app_pools", name, "changed", f"stored password {_show(wa)} -> {_show(wb)}", wa, wb)
-        for f in POOL_FIELDS:
-            if pa.get(f) != pb.get(f):
-                yield Change(
-                    "app_pools",
-                    name,
-                    "changed",
-                    f"{f} {_show(pa.get(f))} -> {_show(pb.get(f))}",
-                    pa.get(f),
-                    pb.get(f),
-                )
+        yield from _field_changes("app_pools", name, pa, pb, POOL_FIELDS)
 
 
 def _apps(snap: Snapshot) -> dict[str, tuple[str, Mapping[str, Any]]]:
@@ -300,16 +307,7 @@ def _acls(old: Snapshot, new: Snapshot) -> Iterable[Change]:
         after_aces = {str(k2): v for k2, v in eb.items()}
         yield from _set_changes("acls", path, before_aces, after_aces, "ACE added:", "ACE removed:")
         if before is not None:
-            for f in ("owner", "protected"):
-                if before.get(f) != after.get(f):
-                    yield Change(
-                        "acls",
-                        path,
-                        "changed",
-                        f"{f} {_show(before.get(f))} -> {_show(after.get(f))}",
-                        before.get(f),
-                        after.get(f),
-                    )
+            yield from _field_changes("acls", path, before, after, ("owner", "protected"))
 
 
 def _principals_by_key(snap: Snapshot) -> dict[str, Mapping[str, Any]]:
@@ -415,16 +413,7 @@ def _delegation(old: Snapshot, new: Snapshot) -> Iterable[Change]:
         if not da and not db:
             continue
         name = _principal_name(new, b[k]) if k in b else _principal_name(old, a[k])
-        for f in DELEGATION_FIELDS:
-            if da.get(f) != db.get(f):
-                yield Change(
-                    "delegation",
-                    name,
-                    "changed",
-                    f"{f} {_show(da.get(f))} -> {_show(db.get(f))}",
-                    da.get(f),
-                    db.get(f),
-                )
+        yield from _field_changes("delegation", name, da, db, DELEGATION_FIELDS)
         for f in DELEGATION_LISTS:
             before = {str(v).casefold(): str(v) for v in da.get(f) or []}
             after = {str(v).casefold(): str(v) for v in db.get(f) or []}
