@@ -91,6 +91,11 @@ def numbered(artifact: Artifact) -> Iterator[tuple[int, str]]:
         yield no, line.rstrip()
 
 
+def clip(text: str, n: int = 100) -> str:
+    """A skipped line shortened for a warning message: at most `n` characters, `...` where cut."""
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def name_bonus(score: float, name: str, words: tuple[str, ...], bonus: float = 0.05) -> float:
     """A detect() score nudged up by `bonus` when the file name contains one of `words` (case-insensitive).
 

@@ -146,7 +146,7 @@ class _Run:
         if self.fragment is not None:
             no, text = self.fragment
             self.fragment = None
-            self.b.warn(self.a, no, f"icacls: skipped a line that is neither a path with an ACE nor an ACE: {_clip(text)}")
+            self.b.warn(self.a, no, f"icacls: skipped a line that is neither a path with an ACE nor an ACE: {console.clip(text)}")
 
     # -- paths -----------------------------------------------------------------------------------------------
     def continuation(self, no: int, line: str) -> None:
@@ -161,7 +161,7 @@ class _Run:
                 path, ace = self.split(first)
                 self.start_acl(pno, path, ace)
         if self.current is None:
-            self.b.warn(self.a, no, f"icacls: skipped an indented line with no path above it: {_clip(text)}")
+            self.b.warn(self.a, no, f"icacls: skipped an indented line with no path above it: {console.clip(text)}")
             return
         self.add_ace(no, text)
 
@@ -213,7 +213,7 @@ class _Run:
     def start_acl(self, no: int, path: str, ace: str) -> None:
         path = path.strip()
         if not path:
-            self.b.warn(self.a, no, f"icacls: skipped an ACE line without a path: {_clip(ace)}")
+            self.b.warn(self.a, no, f"icacls: skipped an ACE line without a path: {console.clip(ace)}")
             self.close()
             return
         if self.cwd and not _ABSOLUTE.match(path):
@@ -246,7 +246,7 @@ class _Run:
                 self.cache.clear()
             self.cache[text] = template
         if template is None:
-            self.b.warn(self.a, no, f"icacls: skipped an ACE that cannot be read: {_clip(text)}")
+            self.b.warn(self.a, no, f"icacls: skipped an ACE that cannot be read: {console.clip(text)}")
             return
         if not template:
             return  # an integrity label, not an access rule
@@ -329,10 +329,6 @@ def _looks_like_path(text: str) -> bool:
 def _int(text: str) -> int:
     digits = re.sub(r"\D", "", text)
     return int(digits) if digits else 0
-
-
-def _clip(text: str, n: int = 100) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 PARSERS = [IcaclsParser()]

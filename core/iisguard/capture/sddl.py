@@ -279,7 +279,7 @@ class _Run:
                 return
             self.flush_held()
             self.problems += 1
-            self.b.warn(self.a, no, f"sddl: skipped a line that is not a readable security descriptor: {_clip(text)}")
+            self.b.warn(self.a, no, f"sddl: skipped a line that is not a readable security descriptor: {console.clip(text)}")
             return
         evidence_line = no
         if path is None and self.held is not None:
@@ -298,7 +298,7 @@ class _Run:
         if self.held is not None:
             no, text = self.held
             self.held = None
-            self.b.warn(self.a, no, f"sddl: skipped a line that is neither a path nor SDDL: {_clip(text)}")
+            self.b.warn(self.a, no, f"sddl: skipped a line that is neither a path nor SDDL: {console.clip(text)}")
 
     # -- Get-Acl | Format-List --------------------------------------------------------------------------------
     def flush_record(self) -> None:
@@ -352,7 +352,7 @@ class _Run:
             mask = rights.filesystem_rights_mask(m.group(3)) if m else None
             if m is None or mask is None:
                 self.problems += 1
-                self.b.warn(self.a, no, f"sddl: skipped an Access entry that cannot be read: {_clip(text)}")
+                self.b.warn(self.a, no, f"sddl: skipped an Access entry that cannot be read: {console.clip(text)}")
                 continue
             principal = m.group(1).strip()
             sid = words.sid_for(principal)
@@ -396,10 +396,6 @@ class _Run:
 
 def _strip_provider(path: str) -> str:
     return _PROVIDER.sub("", path.strip())
-
-
-def _clip(text: str, n: int = 100) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 PARSERS = [SddlParser()]

@@ -180,7 +180,7 @@ class _Run:
             return
         if stripped.endswith((".", "!", "\u3002")):
             return  # sentences of the claims section ("User claims unknown.")
-        self.warn(no, f"whoami: skipped a line that is not a privilege, user or group row: {_clip(stripped)}")
+        self.warn(no, f"whoami: skipped a line that is not a privilege, user or group row: {console.clip(stripped, 80)}")
 
     # -- privileges -------------------------------------------------------------------------------------
     def privilege(self, no: int, name: str, rest: str) -> None:
@@ -286,7 +286,7 @@ class _Run:
         if sid_at is None:
             if csv or len(values) > 1:
                 return  # a header row ("Privilege Name","Description","State") or a claims record
-            self.warn(no, f"whoami: skipped a record without a SID or privilege: {_clip(' '.join(values))}")
+            self.warn(no, f"whoami: skipped a record without a SID or privilege: {console.clip(' '.join(values), 80)}")
             return
         sid = values[sid_at].lstrip("*").upper()
         if sid.startswith("S-1-16-"):
@@ -342,10 +342,6 @@ class _Run:
             elif gtype == "alias" and sid.startswith("S-1-5-21-"):
                 facts["kind"] = "local_group"
             self.b.principal(g["name"], sid, **facts)
-
-
-def _clip(text: str, n: int = 80) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 PARSERS = [WhoamiParser()]
