@@ -8,7 +8,6 @@ Owned by the POOL/ANON/CRED packs; other packs may add small functions here.
 from __future__ import annotations
 
 import fnmatch
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,12 +50,13 @@ def vdir_key(site: str, app_path: str, vdir_path: str) -> str:
 
 
 # --- derived views, built once per snapshot and shared by the rules that need them --------------
-_DERIVED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def derived(snap: Any, name: str, build: Callable[[], T]) -> T:
     """`build()` once per snapshot object: rules stay pure, and five ANON rules share one walk of 10k sites."""
-    cache = _DERIVED.setdefault(snap, {})
+    # On the snapshot object itself: in a WeakKeyDictionary the views (which hold the snapshot) kept
+    # their key alive, so no scanned snapshot was ever freed and a fleet scan grew without bound.
+    cache = snap.__dict__.setdefault("_iisguard_common_views", {})
     if name not in cache:
         cache[name] = build()
     return cast(T, cache[name])

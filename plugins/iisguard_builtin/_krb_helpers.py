@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -440,12 +439,12 @@ def _names_of(acct: Account | None, ref: str) -> set[str]:
     return names
 
 
-_DERIVED: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
-
 
 def derived(snap: Any, key: Any, build: Callable[[], Any]) -> Any:
     """Data derived from a snapshot alone, built once per snapshot object and shared by the KRB rules."""
-    store = _DERIVED.setdefault(snap, {})
+    # On the snapshot object itself: in a WeakKeyDictionary the views (which hold the snapshot) kept
+    # their key alive, so no scanned snapshot was ever freed and a fleet scan grew without bound.
+    store = snap.__dict__.setdefault("_iisguard_krb_views", {})
     if key not in store:
         store[key] = build()
     return store[key]

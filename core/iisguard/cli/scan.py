@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import partial
 
 from .. import __version__
 from ..atomic import write_text
-from ..engine import baseline, policy, waivers
-from ..engine.evaluate import Notice, Report, effective_rules, evaluate, now
+from ..engine import baseline, parallel, policy, waivers
+from ..engine.evaluate import Notice, Report, effective_rules, now
 from ..engine.findings import Severity
 from ..engine.selection import select
 from ..errors import SnapshotError, UsageError
@@ -39,6 +40,16 @@ def parse_fail_on(value: str) -> Severity | None:
         return Severity.parse(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc} or 'never'") from None
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return n
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -76,6 +87,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=[],
         metavar="ID",
         help="do not run these rules",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=positive_int,
+        metavar="N",
+        help="worker processes (default: one per CPU for 8 or more snapshots, else 1); "
+        "the report is the same whatever N",
     )
     p.add_argument(
         "--strict",
@@ -128,18 +147,6 @@ def run(args: argparse.Namespace) -> int:
     files = snapmod.find_snapshot_files(args.paths)
     if not files:
         raise UsageError(f"no snapshot files (*.json) found in {', '.join(args.paths)}")
-    snapshots = []
-    errors = []
-    for path in files:
-        try:
-            snapshots.append(snapmod.load(path))
-        except SnapshotError as exc:
-            errors.append(str(exc))
-    if errors:
-        for line in errors[:-1]:
-            print(f"iisguard: error: {line}", file=sys.stderr)
-        raise SnapshotError(errors[-1])
-
     today = datetime.now(UTC).date()
     policy_files = list(args.policies)
     auto = None if policy_files else policy.auto_policy()
@@ -167,9 +174,29 @@ def run(args: argparse.Namespace) -> int:
         report.notices.append(Notice("error", f"rule pack not loaded: {pack.label}: {pack.error}", "plugin"))
     if auto is not None:
         report.notices.append(Notice("note", f"using policy {auto} found in the working directory", "policy"))
-    for snap in snapshots:
-        plugins.pm.hook.iisguard_snapshot_loaded(snapshot=snap)
-        report.hosts.append(evaluate(snap, selected, strict=args.strict))
+    # Each snapshot is loaded, evaluated and dropped in turn (in worker processes with --jobs).
+    rebuild = partial(
+        worker_rules,
+        args.skip_broken_plugins,
+        args.rules_dir,
+        args.profile,
+        policy_files,
+        today,
+        args.rules,
+        args.skip_rules,
+    )
+    hosts, errors = parallel.evaluate_files(
+        files,
+        prepare=rebuild,
+        prepared=(plugins.pm.hook, selected),
+        jobs=args.jobs or parallel.default_jobs(len(files)),
+        strict=args.strict,
+    )
+    if errors:
+        for line in errors[:-1]:
+            print(f"iisguard: error: {line}", file=sys.stderr)
+        raise SnapshotError(errors[-1])
+    report.hosts.extend(hosts)
     if args.no_waivers:
         if chosen.waivers:
             report.notices.append(
@@ -191,6 +218,28 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_text(out.path, text)
     return report.exit_code()
+
+
+def worker_rules(
+    skip_broken: bool,
+    rules_dirs: list[str],
+    profile: str | None,
+    policies: list[str],
+    today: date,
+    only: list[str],
+    skip: list[str],
+) -> parallel.Prepared:
+    """The hook relay and selected rules, as `run` builds them: what each --jobs worker evaluates with."""
+    plugins = load_plugins(skip_broken=skip_broken, rules_dirs=rules_dirs)
+    chosen = policy.resolve(plugins.rules, profile=profile, policies=policies, today=today)
+    selected = select(
+        chosen.catalog(plugins.rules),
+        only=only,
+        skip=skip,
+        enabled=chosen.enabled,
+        overrides=chosen.overrides,
+    )
+    return plugins.pm.hook, selected
 
 
 def render(reporter, report: Report, *, colour: bool) -> str:

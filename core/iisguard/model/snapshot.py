@@ -196,6 +196,9 @@ def _unquoted(message: str, instance: Any) -> str:
 def load(path: str | os.PathLike[str], *, validate: bool = True) -> Snapshot:
     """Read a snapshot file; every problem is a SnapshotError naming the file (and line)."""
     where = str(path)
+    # A snapshot scanned before this one (a fleet) may be cyclic garbage by now: collect it before
+    # the freeze below, which would otherwise keep it forever (cheap: frozen objects are not walked).
+    gc.collect()
     data, raw = read_json(path)
     check_version(data, where)
     if validate:
@@ -208,8 +211,8 @@ def load(path: str | os.PathLike[str], *, validate: bool = True) -> Snapshot:
             raise SnapshotError(
                 f"{first.pointer or '/'}: {first.message}{more}", where=f"{where}:{lines.get(first.pointer, 1)}"
             )
-    # The snapshot's millions of containers live until the process ends and hold no cycles: move them
-    # out of the cyclic GC's view, or every later collection rescans them all (seconds per scan).
+    # The snapshot's millions of containers hold no cycles: move them out of the cyclic GC's view, or
+    # every later collection rescans them all (seconds per scan).
     gc.freeze()
     return Snapshot(data, path=where)
 

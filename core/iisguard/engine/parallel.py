@@ -1,0 +1,92 @@
+"""Evaluate many snapshot files, one at a time or on a pool of worker processes, in file order.
+
+Each file is loaded, enriched (`iisguard_snapshot_loaded`) and evaluated where it is read, then
+dropped, so memory holds one snapshot per worker and the findings, never the whole fleet. Workers
+build their rules with the same function the caller used (`prepare`), so every process runs the
+same selection; results come back in the order of the files whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from ..errors import SnapshotError
+from ..model import snapshot as snapmod
+from .evaluate import HostResult, Selected, evaluate
+
+# (hook relay with iisguard_snapshot_loaded, selected rules); a picklable callable builds it in workers.
+Prepared = tuple[Any, Sequence[Selected]]
+MANY = 8  # from this many files on, the default is one worker per CPU
+
+_worker: dict[str, Any] = {}
+
+
+def cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs(files: int) -> int:
+    """One process for a few snapshots (starting workers costs more than it saves), else one per CPU."""
+    return 1 if files < MANY else max(1, min(cpus(), files))
+
+
+def evaluate_files(
+    files: Sequence[str],
+    *,
+    prepare: Callable[[], Prepared],
+    prepared: Prepared | None = None,
+    jobs: int = 1,
+    strict: bool = False,
+) -> tuple[list[HostResult], list[str]]:
+    """(results in file order, one message per file that could not be loaded).
+
+    `prepare` must be picklable (a module-level function or a functools.partial of one) when
+    jobs > 1; `prepared` is what it returns, when the caller has it already (used with jobs == 1).
+    """
+    hosts: list[HostResult] = []
+    errors: list[str] = []
+    for result in _results(files, prepare, prepared, jobs, strict):
+        if isinstance(result, str):
+            errors.append(result)
+        else:
+            hosts.append(result)
+    return hosts, errors
+
+
+def _results(
+    files: Sequence[str], prepare: Callable[[], Prepared], prepared: Prepared | None, jobs: int, strict: bool
+) -> Iterator[HostResult | str]:
+    if jobs <= 1 or len(files) <= 1:
+        hook, selected = prepared or prepare()
+        for path in files:
+            yield _one(path, hook, selected, strict)
+        return
+    workers = min(jobs, len(files))
+    chunk = max(1, min(16, len(files) // (workers * 4)))  # small chunks keep the workers evenly busy
+    with ProcessPoolExecutor(workers, initializer=_start, initargs=(prepare, strict)) as pool:
+        yield from pool.map(_in_worker, files, chunksize=chunk)
+
+
+def _start(prepare: Callable[[], Prepared], strict: bool) -> None:
+    hook, selected = prepare()
+    _worker.update(hook=hook, selected=selected, strict=strict)
+
+
+def _in_worker(path: str) -> HostResult | str:
+    return _one(path, _worker["hook"], _worker["selected"], _worker["strict"])
+
+
+def _one(path: str, hook: Any, selected: Sequence[Selected], strict: bool) -> HostResult | str:
+    try:
+        snap = snapmod.load(path)
+    except SnapshotError as exc:
+        return str(exc)
+    hook.iisguard_snapshot_loaded(snapshot=snap)
+    return evaluate(snap, selected, strict=strict)
