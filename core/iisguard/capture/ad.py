@@ -39,7 +39,8 @@ FIELDS = frozenset(
         "trustedtoauthfordelegation", "accountnotdelegated", "msdsallowedtodelegateto",
         "principalsallowedtodelegatetoaccount", "msdsallowedtoactonbehalfofotheridentity",
         "passwordneverexpires", "passwordnotrequired", "passwordlastset", "pwdlastset", "admincount",
-        "memberof", "memberoftransitive", "transitivememberof", "tokengroups", "msdssupportedencryptiontypes",
+        "memberof", "memberoftransitive", "transitivememberof", "tokengroups", "tokengroupnames",
+        "msdssupportedencryptiontypes",
         "lastlogondate", "lastlogontimestamp", "accountexpirationdate", "accountexpires", "dnshostname",
         "primarygroupid", "hostname", "isglobalcatalog", "isreadonly", "computerobjectdn", "operationmasterroles",
         "netbiosname", "dnsroot", "domainsid", "site", "ldapport",
@@ -329,6 +330,7 @@ class _Run:
         groups += [self.ref(g) for g in _strings(rec.get("memberoftransitive", "transitivememberof", "tokengroups"))]
         if groups:
             facts["member_of"] = list(dict.fromkeys(g for g in groups if g))
+        self.token_group_names(rec)
         delegation = self.delegation(rec, uac, name or sid or "")
         if delegation:
             facts["delegation"] = delegation
@@ -340,6 +342,19 @@ class _Run:
             if short and not any(d.get("name", "").casefold() == short.casefold() for d in dcs):
                 dcs.append({"name": short, "fqdn": fqdn.lower() if fqdn else None, "sid": sid})
         return name or sid
+
+    def token_group_names(self, rec: _Rec) -> None:
+        """tokenGroupNames (the capture script's translation of tokenGroups, in the same order) names
+        each group SID, so a group without a well-known SID (DnsAdmins) is recognised by name."""
+        found, names = rec.get("tokengroups"), rec.get("tokengroupnames")
+        if not (isinstance(found, list) and isinstance(names, list) and len(found) == len(names)):
+            return
+        evidence = self.b.evidence(self.a, rec.fields["tokengroupnames"].line)
+        for sid, group in zip(found, names, strict=True):
+            if isinstance(sid, str) and isinstance(group, str) and group.strip() and sids.is_sid(sid):
+                sid = sids.normalize_sid(sid)
+                kind = "domain_group" if sid.startswith("S-1-5-21-") else None
+                self.b.principal(group.strip(), sid, kind=kind, evidence=evidence)
 
     def date(self, rec: _Rec, exact: str, shown: str) -> str | None:
         """The FILETIME attribute (UTC) when captured, else the displayed date."""
@@ -384,7 +399,9 @@ class _Run:
         if rec.has("principalsallowedtodelegatetoaccount"):
             rbcd += [r for r in (self.ref(v) for v in _strings(rec.get("principalsallowedtodelegatetoaccount"))) if r]
         raw = rec.get("msdsallowedtoactonbehalfofotheridentity")
-        if raw not in (None, "", [], {}):
+        if isinstance(raw, list) and raw and all(isinstance(v, str) and sids.is_sid(v) for v in raw):
+            rbcd += [sids.normalize_sid(v) for v in raw]  # the capture script writes the allowed SIDs
+        elif raw not in (None, "", [], {}):
             text = raw.get("Sddl") or raw.get("sddl") if isinstance(raw, dict) else raw
             sd = sddl.parse_sd(text) if isinstance(text, str) else None
             if sd is None:

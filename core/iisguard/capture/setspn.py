@@ -301,6 +301,10 @@ class _Run:
             )
         if self.reported_dups is not None and self.reported_dups != len(self.dups):
             self.warn(None, f"setspn: the output reports {self.reported_dups} duplicate group(s) but shows {len(self.dups)}", problem=True)
+        elif self.reported_dups is not None:
+            # `setspn -X` printed its closing count and every group it counted: an SPN absent from
+            # duplicates[] is not duplicated (rules may then judge it without an -Q query).
+            spns["duplicates_checked"] = True
         if not (self.accounts or self.queries or self.dups or self.reported_dups is not None):
             self.b.warn(self.a, None, "setspn: no account, query result or duplicate report found in this file")
             self.b.section("spns", "partial", f"nothing readable in {self.a.path}")

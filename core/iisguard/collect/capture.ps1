@@ -161,7 +161,7 @@ function Get-AccountFacts([string]$Sam) {
     # Directory facts by allow-list: no free-text attribute is ever requested.
     $props = @('sAMAccountName', 'distinguishedName', 'objectClass', 'objectSid', 'userAccountControl',
         'servicePrincipalName', 'msDS-AllowedToDelegateTo', 'msDS-AllowedToActOnBehalfOfOtherIdentity',
-        'msDS-SupportedEncryptionTypes', 'pwdLastSet', 'adminCount', 'memberOf', 'dNSHostName', 'primaryGroupID')
+        'msDS-SupportedEncryptionTypes', 'pwdLastSet', 'lastLogonTimestamp', 'adminCount', 'memberOf', 'dNSHostName', 'primaryGroupID')
     $searcher = New-Object System.DirectoryServices.DirectorySearcher
     $searcher.Filter = '(sAMAccountName=' + ($Sam -replace '([\\*()])', '\$1') + ')'
     $searcher.PropertiesToLoad.Clear()
@@ -177,7 +177,7 @@ function Get-AccountFacts([string]$Sam) {
         if ($p -eq 'objectSid') { $out['SID'] = ConvertTo-Sid ([byte[]]$values[0]); continue }
         if ($p -eq 'msDS-AllowedToActOnBehalfOfOtherIdentity') {
             $sd = New-Object System.Security.AccessControl.RawSecurityDescriptor(([byte[]]$values[0]), 0)
-            $out[$p] = @($sd.DiscretionaryAcl | ForEach-Object { $_.SecurityIdentifier.Value })
+            $out[$p] = @($sd.DiscretionaryAcl | Where-Object { [string]$_.AceQualifier -eq 'AccessAllowed' } | ForEach-Object { $_.SecurityIdentifier.Value })
             continue
         }
         if ($p -in @('servicePrincipalName', 'memberOf', 'objectClass', 'msDS-AllowedToDelegateTo')) { $out[$p] = @($values | ForEach-Object { [string]$_ }) }
@@ -188,6 +188,12 @@ function Get-AccountFacts([string]$Sam) {
         $tg = $entry.FindOne()
         if ($null -ne $tg -and $tg.Properties.Contains('tokengroups')) {
             $out['tokenGroups'] = @($tg.Properties['tokengroups'] | ForEach-Object { ConvertTo-Sid ([byte[]]$_) })
+            # the same groups by name, in the same order ('' where a SID does not translate), so nested
+            # membership of groups without a well-known SID (DnsAdmins) can be seen
+            $out['tokenGroupNames'] = @($out['tokenGroups'] | ForEach-Object {
+                    try { (New-Object System.Security.Principal.SecurityIdentifier($_)).Translate([System.Security.Principal.NTAccount]).Value }
+                    catch { '' }
+                })
         }
     }
     catch { $out['tokenGroupsError'] = [string]$_.Exception.Message }
@@ -429,6 +435,16 @@ try {
                         })
                 }
                 Save-Json 'ad/domain-controllers.json' 'ad' $dcs $facts
+                # each DC's own account: its msDS-AllowedToActOnBehalfOfOtherIdentity tells whether the web
+                # server (or a pool account) may act on behalf of any user to the DC
+                foreach ($dc in $dcs) {
+                    try {
+                        $record = Get-AccountFacts ([string]$dc.Name + '$')
+                        if ($null -eq $record) { Set-Section 'ad' 'partial' ('account not found: ' + $dc.Name + '$'); continue }
+                        Save-Json ('ad/dc-' + (Get-SafeName ([string]$dc.Name)) + '.json') 'ad' $record $facts
+                    }
+                    catch { Set-Section 'ad' 'partial' ('domain controller ' + $dc.Name + ': ' + [string]$_.Exception.Message) }
+                }
             }
             catch { Set-Section 'ad' 'partial' ('domain controllers: ' + [string]$_.Exception.Message) }
         }
