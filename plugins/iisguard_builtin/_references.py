@@ -12,8 +12,8 @@ _LEARN = "https://learn.microsoft.com/en-us"
 _IIS_AUTH_ARTICLES = f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization"
 _TENABLE = "https://www.tenable.com/audits/items"
 _CIS_IIS = "https://www.cisecurity.org/benchmark/microsoft_iis"
-STIG_SERVER = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls"
-STIG_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline/blob/HEAD/controls"
+_STIG_SERVER = "https://github.com/mitre/microsoft-iis-10.0-server-stig-baseline/blob/HEAD/controls"
+_STIG_SITE = "https://github.com/mitre/microsoft-iis-10.0-site-stig-baseline/blob/HEAD/controls"
 _STIG_85_SERVER = "https://github.com/mitre/microsoft-iis-8.5-server-stig-baseline"
 _STIG_85_SITE = "https://github.com/mitre/microsoft-iis-8.5-site-stig-baseline"
 _PINGCASTLE = "https://github.com/netwrix/pingcastle/tree/master/PingCastleCommon/Healthcheck/Rules"
@@ -71,57 +71,57 @@ def _stig(vid: str, url: str, title: str) -> Reference:
 
 STIG_218790 = _stig(
     "218790",
-    f"{STIG_SERVER}/SV-218790.rb",
+    f"{_STIG_SERVER}/SV-218790.rb",
     "IIS 10.0 Server STIG IIST-SV-000115: log information protected from unauthorized modification or deletion",
 )
 STIG_218796 = _stig(
     "218796",
-    f"{STIG_SERVER}/SV-218796.rb",
+    f"{_STIG_SERVER}/SV-218796.rb",
     "IIS 10.0 Server STIG IIST-SV-000121: only required accounts on the web server",
 )
 STIG_218802 = _stig(
     "218802",
-    f"{STIG_SERVER}/SV-218802.rb",
+    f"{_STIG_SERVER}/SV-218802.rb",
     "IIS 10.0 Server STIG IIST-SV-000131: non-privileged accounts for IIS processes",
 )
 STIG_218814 = _stig(
     "218814",
-    f"{STIG_SERVER}/SV-218814.rb",
+    f"{_STIG_SERVER}/SV-218814.rb",
     "IIS 10.0 Server STIG IIST-SV-000144: system files conform to minimum file permission requirements",
 )
 STIG_218816 = _stig(
-    "218816", f"{STIG_SERVER}/SV-218816.rb", "IIS 10.0 Server STIG: InetMgr.exe access restricted"
+    "218816", f"{_STIG_SERVER}/SV-218816.rb", "IIS 10.0 Server STIG: InetMgr.exe access restricted"
 )
 STIG_218817 = _stig(
     "218817",
-    f"{STIG_SERVER}/SV-218817.rb",
+    f"{_STIG_SERVER}/SV-218817.rb",
     "IIS 10.0 Server STIG IIST-SV-000148: not a domain controller / single role",
 )
 STIG_218823 = _stig(
     "218823",
-    f"{STIG_SERVER}/SV-218823.rb",
+    f"{_STIG_SERVER}/SV-218823.rb",
     "IIS 10.0 Server STIG IIST-SV-000156: IIS account passwords changed from default",
 )
 STIG_218825 = _stig(
-    "218825", f"{STIG_SERVER}/SV-218825.rb", "IIS 10.0 Server STIG IIST-SV-000159: .NET authorization rules"
+    "218825", f"{_STIG_SERVER}/SV-218825.rb", "IIS 10.0 Server STIG IIST-SV-000159: .NET authorization rules"
 )
-STIG_218748 = _stig("218748", f"{STIG_SITE}/SV-218748.rb", "IIS 10.0 Site STIG: host headers")
+STIG_218748 = _stig("218748", f"{_STIG_SITE}/SV-218748.rb", "IIS 10.0 Site STIG: host headers")
 STIG_218750 = _stig(
     "218750",
-    f"{STIG_SITE}/SV-218750.rb",
+    f"{_STIG_SITE}/SV-218750.rb",
     "IIS 10.0 Site STIG IIST-SI-000221: anonymous account not privileged",
 )
 STIG_218771 = _stig(
     "218771",
-    f"{STIG_SITE}/SV-218771.rb",
+    f"{_STIG_SITE}/SV-218771.rb",
     "IIS 10.0 Site STIG IIST-SI-000251: unique application pool per site",
 )
 STIG_218779 = _stig(
-    "218779", f"{STIG_SITE}/SV-218779.rb", "IIS 10.0 Site STIG: content separated from system files"
+    "218779", f"{_STIG_SITE}/SV-218779.rb", "IIS 10.0 Site STIG: content separated from system files"
 )
 STIG_218780 = _stig(
     "218780",
-    f"{STIG_SITE}/SV-218780.rb",
+    f"{_STIG_SITE}/SV-218780.rb",
     "IIS 10.0 Site STIG IIST-SI-000262: interactive scripts have restrictive access controls",
 )
 STIG_214411 = _stig(
