@@ -13,7 +13,12 @@ ID_SPELLING = re.compile(
     r"^(CIS-IIS10-\d+\.\d+|STIG-V-\d+|MS-[A-Za-z0-9-]+|PingCastle-[A-Za-z0-9-]+|BloodHound-\w+)$"
 )
 # Sources outside those families, kept as they are named (RULES.md §3D, §3E).
-OTHER_IDS = {"PowerSTIG-452", "IIS7-8-CIS-encryption-providers", "Windows-CIS-2.2.x-Impersonate"}
+OTHER_IDS = {
+    "PowerSTIG-452",
+    "IIS7-8-CIS-encryption-providers",
+    "Windows-CIS-2.2.x-Impersonate",
+    "Windows-STIG-WN25-UR-000130",
+}
 CATALOG = {name: ref for name, ref in vars(_references).items() if isinstance(ref, Reference)}
 
 

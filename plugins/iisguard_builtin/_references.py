@@ -136,11 +136,12 @@ STIG_214494 = _stig(
 )
 STIG_13713 = _stig("13713", "", "IIS 6 Site STIG WA000-WI6040: unique non-privileged worker process identity")
 STIG_6537 = _stig("6537", "", "IIS 7.0 STIG WG195: anonymous account not in privileged groups")
-STIG_278253 = _stig(
-    "278253",
-    "https://stighub.com/check/192a196d-4f1d-4f5f-95af-47eb5f12a6d4",
+# The Windows Server 2025 STIG is cited by its rule id (RULES.md names no V-ID for it); not an IIS framework tag.
+WIN_STIG_IMPERSONATE = Reference(
+    "Windows-STIG-WN25-UR-000130",
+    "",
     "Windows Server 2025 STIG WN25-UR-000130: Impersonate a client after authentication "
-    "(documented requirement is not a finding)",
+    "(a documented application requirement is not a finding)",
 )
 
 # --- Microsoft documentation -----------------------------------------------------------------------

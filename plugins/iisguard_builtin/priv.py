@@ -133,7 +133,7 @@ ASSIGN_PRIMARY_DEFAULT = [sids.LOCAL_SERVICE, sids.NETWORK_SERVICE]
         "or record it as a documented application requirement in this rule's parameters. Keep IIS_IUSRS in "
         "'Impersonate a client after authentication': removing it breaks IIS (0x80070542).\n" + REMOVE_RIGHT
     ),
-    references=[refs.KB981949, refs.CIS_WIN_IMPERSONATE, refs.STIG_278253, refs.MS_DOCS_PR_9187],
+    references=[refs.KB981949, refs.CIS_WIN_IMPERSONATE, refs.WIN_STIG_IMPERSONATE, refs.MS_DOCS_PR_9187],
     parameters=[
         Parameter(
             "impersonate_allowed", IMPERSONATE_DEFAULT, "Holders of SeImpersonatePrivilege that are expected"
