@@ -48,7 +48,9 @@ def test_every_rule_has_a_reference_and_remediation_command(builtin_rules):
     for r in builtin(builtin_rules):
         if not r.references or not r.help_uri:
             problems.append(f"{r.id}: needs at least one reference with a URL")
-        if not re.search(r"(icacls|appcmd|Set-|Remove-|Add-|setspn|net |secedit|Get-|ntrights|gpedit|New-)", r.remediation):
+        if not re.search(
+            r"(icacls|appcmd|Set-|Remove-|Add-|setspn|net |secedit|Get-|ntrights|gpedit|New-)", r.remediation
+        ):
             problems.append(f"{r.id}: remediation names no command that fixes it")
     assert not problems, "\n".join(problems)
 
@@ -57,3 +59,24 @@ def test_every_rule_has_a_reference_and_remediation_command(builtin_rules):
 def test_metadata_is_filled(builtin_rules, field):
     empty = [r.id for r in builtin(builtin_rules) if not str(getattr(r, field)).strip()]
     assert not empty
+
+
+@pytest.mark.parametrize(
+    ("framework", "tag", "item_prefix"), [("stig-iis10", "STIG-V-", "V-"), ("cis-iis10", "CIS-IIS10-", "")]
+)
+def test_framework_tags_and_mappings_agree(builtin_rules, framework, tag, item_prefix):
+    """A rule citing an item of a framework is listed under that item, and the mapping names only real rules."""
+    from iisguard.engine import frameworks
+
+    fw = frameworks.load(framework)
+    items = {item.id: set(item.rules) for item in fw.items}
+    problems = []
+    for r in builtin(builtin_rules):
+        for ref in r.references:
+            item = item_prefix + ref.id[len(tag) :]
+            if ref.id.startswith(tag) and item in items and r.id not in items[item]:
+                problems.append(f"{r.id} cites {ref.id} but {framework} does not list it under {item}")
+    problems += [
+        f"{framework} {i}: unknown rule {x}" for i, xs in items.items() for x in xs if x not in builtin_rules
+    ]
+    assert not problems, "\n".join(problems)
