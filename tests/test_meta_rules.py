@@ -76,7 +76,12 @@ def test_framework_tags_and_mappings_agree(builtin_rules, framework, tag, item_p
             item = item_prefix + ref.id[len(tag) :]
             if ref.id.startswith(tag) and item in items and r.id not in items[item]:
                 problems.append(f"{r.id} cites {ref.id} but {framework} does not list it under {item}")
+    # Catalog ids out of scope so far (RULES.md): mapped, shown as "missing" in coverage, never silently dropped.
+    planned = {"IIS-CRED-007", "IIS-CRED-008", "IIS-KRB-011", "IIS-KRB-012", "IIS-KRB-013"}
     problems += [
-        f"{framework} {i}: unknown rule {x}" for i, xs in items.items() for x in xs if x not in builtin_rules
+        f"{framework} {i}: unknown rule {x}"
+        for i, xs in items.items()
+        for x in xs
+        if x not in builtin_rules and x not in planned
     ]
     assert not problems, "\n".join(problems)
