@@ -6,11 +6,12 @@ import codecs
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from ..errors import CaptureError
 from ..model import sids
@@ -20,6 +21,9 @@ MAX_ARTIFACT_BYTES = int(os.environ.get("IISGUARD_MAX_ARTIFACT_BYTES", str(2 * 1
 # Whole-text formats (XML, JSON) are read into memory; they have their own, lower limit.
 MAX_DOCUMENT_BYTES = int(os.environ.get("IISGUARD_MAX_DOCUMENT_BYTES", str(256 * 1024 * 1024)))
 HEAD_BYTES = 64 * 1024
+# An import written to a file keeps at most this many parsed ACLs in memory; the others wait in a
+# temporary file (an `icacls /T` listing of a whole drive holds millions).
+SPILL_ACLS = int(os.environ.get("IISGUARD_SPILL_ACLS", "10000"))
 _EOL = re.compile(r"\r\n|\r|\n")
 
 
@@ -164,8 +168,11 @@ def _norm_name(name: str) -> str:
 class Builder:
     """Assembles one snapshot from many artifacts; merges principals by SID, else by DOMAIN\\name."""
 
-    def __init__(self, host: str | None = None) -> None:
+    def __init__(self, host: str | None = None, *, spill: bool = False) -> None:
         self.host: dict[str, Any] = {"name": host} if host else {}
+        self._spill_allowed = spill  # only an import that writes a file can stream ACLs back out
+        self._spill: IO[bytes] | None = None
+        self.spilled = 0  # ACLs in the spill file; data["acls"] holds the ones after them
         self.host_candidates: list[str] = []
         self.artifacts: list[dict[str, Any]] = []
         self.sections: dict[str, dict[str, Any]] = {}
@@ -202,6 +209,39 @@ class Builder:
     def suggest_host(self, name: str) -> None:
         if name and name not in self.host_candidates:
             self.host_candidates.append(name)
+
+    # -- ACLs -----------------------------------------------------------------------------------
+    def add_acl(self, acl: dict[str, Any]) -> None:
+        """Append a finished ACL. With spilling on, every SPILL_ACLS held ACLs go to a temporary file."""
+        acls = self.data.setdefault("acls", [])
+        acls.append(acl)
+        if self._spill_allowed and len(acls) >= SPILL_ACLS:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile(prefix="iisguard-acls-")  # noqa: SIM115 - closed by close()
+            dump = _line_dumper()
+            self._spill.writelines(dump(a) for a in acls)
+            self.spilled += len(acls)
+            acls.clear()  # the same list: parsers holding it keep appending in order
+
+    def spilled_acls(self) -> Iterator[dict[str, Any]]:
+        """The spilled ACLs in the order they were added (data["acls"] holds the ones after them)."""
+        if self._spill is None:
+            return
+        loads: Any
+        try:
+            from orjson import loads
+        except ImportError:  # pragma: no cover - orjson is optional
+            from json import loads
+        self._spill.flush()
+        self._spill.seek(0)
+        for line in self._spill:
+            yield loads(line)
+
+    def close(self) -> None:
+        """Drop the spill file (a TemporaryFile: the system removes it even if this is never called)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
     # -- principals -----------------------------------------------------------------------------
     def principal(self, name: str | None = None, sid: str | None = None, **facts: Any) -> dict[str, Any]:
@@ -276,6 +316,18 @@ class Builder:
         if self._principals:
             snapshot["principals"] = self._principals
         return snapshot
+
+
+def _line_dumper() -> Any:
+    """One JSON line per object, orjson when installed."""
+    try:
+        import orjson
+
+        return lambda obj: orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    except ImportError:  # pragma: no cover - orjson is optional
+        import json
+
+        return lambda obj: (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _guess_kind(p: dict[str, Any]) -> str:

@@ -53,7 +53,6 @@ class _Run:
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
         self.a = artifact
         self.b = builder
-        self.acls: list[dict[str, Any]] = builder.data.setdefault("acls", [])
         self.cwd: str | None = None
         self.pending: tuple[int, str] | None = None  # first line of a path, width not known yet
         self.fragment: tuple[int, str] | None = None  # a line that may be the first half of a wrapped path
@@ -231,7 +230,7 @@ class _Run:
     def close(self) -> None:
         """Hand the finished ACL to the builder (only whole ACLs are appended, so the list may spill)."""
         if self.current is not None:
-            self.acls.append(self.current)
+            self.b.add_acl(self.current)
             self.current = None
 
     # -- ACEs ----------------------------------------------------------------------------------------------------

@@ -28,10 +28,11 @@ Paths in a manifest are relative to its folder (a bare file name also matches).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -187,6 +188,35 @@ def build_snapshot(
     collected_at: str | None = None,
 ) -> dict[str, Any]:
     """Detect, parse and assemble artifacts into a snapshot valid against the schema."""
+    data, _builder = _assemble(
+        artifacts,
+        host=host,
+        kind=kind,
+        manifest=manifest,
+        source=source,
+        sections=sections,
+        parsers=parsers,
+        fallback_host=fallback_host,
+        collected_at=collected_at,
+    )
+    return data
+
+
+def _assemble(
+    artifacts: list[Artifact],
+    *,
+    host: str | None = None,
+    kind: str | None = None,
+    manifest: Any = None,
+    source: str = "import",
+    sections: list[dict[str, Any]] | None = None,
+    parsers: list[Any] | None = None,
+    fallback_host: str | None = None,
+    collected_at: str | None = None,
+    spill: bool = False,
+) -> tuple[dict[str, Any], Builder]:
+    """build_snapshot; with `spill`, ACLs past SPILL_ACLS wait in the builder's spill file (see
+    `_write_spilled`) and the returned snapshot's `acls` holds only the ones after them."""
     if parsers is None:
         parsers = registry.all_parsers()
     if kind is not None:
@@ -196,7 +226,7 @@ def build_snapshot(
         m.apply(artifact, str(artifact.hint.get("relpath") or artifact.path))
     # The name is known before parsing when given or in the manifest, so every parser sees the same one
     # (local account names are qualified with it) whether the files came from a folder or a stream.
-    builder = Builder(host or m.host)
+    builder = Builder(host or m.host, spill=spill)
     for key in ("fqdn", "domain", "domain_joined", "is_domain_controller", "os", "iis"):
         if m.host_facts.get(key) is not None:
             builder.host[key] = m.host_facts[key]
@@ -261,7 +291,25 @@ def build_snapshot(
             f"internal error: the snapshot built from these files is not valid ({first.pointer or '/'}: {first.message}); "
             "please report it"
         )
-    return data
+    return data, builder
+
+
+def _write_spilled(data: dict[str, Any], builder: Builder, output: str) -> None:
+    """Write a snapshot whose first ACLs were spilled: streamed, each ACL checked against the schema."""
+    tail = data.get("acls") or []
+
+    def acls() -> Iterator[dict[str, Any]]:
+        for i, acl in enumerate(itertools.chain(builder.spilled_acls(), tail)):
+            problems = snapmod.item_problems("acls", acl, i)
+            if problems:
+                first = problems[0]
+                raise CaptureError(
+                    f"internal error: the snapshot built from these files is not valid ({first.pointer}: "
+                    f"{first.message}); please report it"
+                )
+            yield acl
+
+    snapmod.save_streamed(data, output, "acls", acls())
 
 
 def _record(builder: Builder, artifact: Artifact, kind: str) -> None:
@@ -464,7 +512,12 @@ def import_paths(
     strict: bool = False,
     parsers: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """Import files and folders into one snapshot; write it atomically to `output` when given."""
+    """Import files and folders into one snapshot; write it atomically to `output` when given.
+
+    Memory stays bounded when writing a file: past SPILL_ACLS parsed ACLs wait in a temporary file
+    and the snapshot is written by streaming them. The returned snapshot then leaves `acls` out
+    (they are in the file; load it to read them); everything else is there.
+    """
     if not paths:
         raise CaptureError("nothing to import: give at least one file or folder")
     found, _base = collect(paths, output=output)
@@ -486,7 +539,8 @@ def import_paths(
         main.sections.extend(m.sections)
     first = Path(paths[0]).resolve()
     fallback = (first if first.is_dir() else first.parent).name or None
-    data = build_snapshot(
+    to_file = bool(output and output != "-")
+    data, builder = _assemble(
         found.artifacts,
         host=host,
         kind=kind,
@@ -495,9 +549,16 @@ def import_paths(
         sections=found.extra_sections,
         fallback_host=fallback,
         collected_at=None if main.collected_at else (_stamp(found.newest) if found.newest else None),
+        spill=to_file,
     )
-    if output and output != "-":
-        snapmod.save(data, output)
+    try:
+        if to_file and builder.spilled:
+            _write_spilled(data, builder, str(output))
+            del data["acls"]
+        elif to_file:
+            snapmod.save(data, str(output))
+    finally:
+        builder.close()
     collection = data["collection"]
     if strict and (collection.get("warnings") or collection.get("unrecognized")):
         raise StrictImportError(

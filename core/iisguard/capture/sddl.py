@@ -212,7 +212,6 @@ class _Run:
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
         self.a = artifact
         self.b = builder
-        self.acls: list[dict[str, Any]] = builder.data.setdefault("acls", [])
         self.record: dict[str, tuple[int, list[str]]] | None = None
         self.last_key: str | None = None
         self.held: tuple[int, str] | None = None  # a path line waiting for its SDDL line (icacls /save)
@@ -370,7 +369,7 @@ class _Run:
             acl["owner"] = owner
         acl["aces"] = aces
         acl["evidence"] = self.b.evidence(self.a, pno)
-        self.acls.append(acl)
+        self.b.add_acl(acl)
         self.count += 1
 
     # -- both -----------------------------------------------------------------------------------------------------
@@ -390,7 +389,7 @@ class _Run:
             acl["protected"] = sd.protected
         acl["aces"] = sd_aces(sd, self.b.evidence(self.a, no))
         acl["evidence"] = self.b.evidence(self.a, path_line)
-        self.acls.append(acl)
+        self.b.add_acl(acl)
         self.count += 1
 
 
