@@ -1087,7 +1087,7 @@ def write_icacls(h: Host, folder: Path, rel: str, copies: int = 1) -> dict[str, 
     with path.open("w", encoding="utf-8", newline="\r\n") as fh:
         for line in icacls_lines(h, copies):
             fh.write(line + "\n")
-    sys_path = folder / "acls/icacls-system.txt"
+    sys_path = path.parent / "icacls-system.txt"
     with sys_path.open("w", encoding="utf-8", newline="\r\n") as fh:
         fh.write("C:\\>icacls C:\\inetpub C:\\Windows\\System32\\inetsrv\\config /C\n")
         for p, aces in h.acls:
@@ -1097,7 +1097,7 @@ def write_icacls(h: Host, folder: Path, rel: str, copies: int = 1) -> dict[str, 
             for k, a in enumerate(aces):
                 flags = ("(I)" if a.inherited else "") + "".join(f"({f})" for f in a.inheritance)
                 fh.write(f"{p if k == 0 else pad[:-1]} {a.principal}:{flags}({','.join(a.rights)})\n")
-    return {rel: path.stat().st_size, "acls/icacls-system.txt": sys_path.stat().st_size}
+    return {rel: path.stat().st_size, sys_path.relative_to(folder).as_posix(): sys_path.stat().st_size}
 
 
 def secedit(h: Host) -> str:
