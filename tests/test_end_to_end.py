@@ -77,18 +77,19 @@ def test_sarif_names_the_capture_line_of_each_starter_rule(imported, monkeypatch
                 assert s in text, f"{rule_id} {resource}: {uri}:{location['region']['startLine']} is {text!r}"
 
 
-def test_committed_demo_snapshot_is_the_import_of_its_captures(tmp_path):
+@pytest.mark.parametrize("host", ["demo-misconfigured", "demo-golden"])
+def test_committed_demo_snapshot_is_the_import_of_its_captures(tmp_path, host):
     """snapshot.json is exactly what `iisguard import captures -o snapshot.json` writes (tool version aside)."""
-    shutil.copytree(DEMO / "captures", tmp_path / "captures")
-    assert (
-        main(["import", str(tmp_path / "captures"), "-o", str(tmp_path / "snapshot.json"), "--strict"]) == 0
-    )
-    fresh = json.loads((tmp_path / "snapshot.json").read_text(encoding="utf-8"))
-    committed = json.loads((DEMO / "snapshot.json").read_text(encoding="utf-8"))
+    folder = FIXTURES / "hosts" / host
+    shutil.copytree(folder / "captures", tmp_path / "captures")
+    out = tmp_path / "snapshot.json"
+    assert main(["import", str(tmp_path / "captures"), "-o", str(out), "--strict"]) == 0
+    fresh = json.loads(out.read_text(encoding="utf-8"))
+    committed = json.loads((folder / "snapshot.json").read_text(encoding="utf-8"))
     for data in (fresh, committed):
         data["collection"]["tool_version"] = "x"
     assert fresh == committed, (
-        "re-import: iisguard import fixtures/hosts/demo-misconfigured/captures -o fixtures/hosts/demo-misconfigured/snapshot.json"
+        f"re-import: iisguard import fixtures/hosts/{host}/captures -o fixtures/hosts/{host}/snapshot.json"
     )
     assert committed["collection"]["source"] == "import"
     assert not committed["collection"]["warnings"] and not committed["collection"]["unrecognized"]
