@@ -310,12 +310,86 @@ def test_clear_text_anonymous_password_escalates_to_high(builtin_rules):
     from iisguard.testing import DEFAULT_BASE, deep_merge
 
     rule = builtin_rules["IIS-CRED-003"]
-    data = deep_merge(DEFAULT_BASE, {"iis": {"authentication": [
-        {"location": "Clear", "anonymous": {"enabled": True, "user": "WEB\\anon", "user_state": "set",
-                                            "password": {"present": True, "encrypted": False, "provider": None}}},
-        {"location": "Sealed", "anonymous": {"enabled": True, "user": "WEB\\anon", "user_state": "set",
-                                             "password": {"present": True, "encrypted": True, "provider": "IISCngProvider"}}},
-    ]}})
+    data = deep_merge(
+        DEFAULT_BASE,
+        {
+            "iis": {
+                "authentication": [
+                    {
+                        "location": "Clear",
+                        "anonymous": {
+                            "enabled": True,
+                            "user": "WEB\\anon",
+                            "user_state": "set",
+                            "password": {"present": True, "encrypted": False, "provider": None},
+                        },
+                    },
+                    {
+                        "location": "Sealed",
+                        "anonymous": {
+                            "enabled": True,
+                            "user": "WEB\\anon",
+                            "user_state": "set",
+                            "password": {"present": True, "encrypted": True, "provider": "IISCngProvider"},
+                        },
+                    },
+                ]
+            }
+        },
+    )
     found = evaluate(Snapshot(data), [Selected(rule, rule.severity, rule.default_parameters())]).findings
     severity = {f.resource: f.severity.value for f in found}
     assert severity == {"locations/Clear": "high", "locations/Sealed": "medium"}
+
+
+def test_inherited_write_grants_below_a_failing_folder_are_one_finding(builtin_rules):
+    """A /T listing of a tree under a bad root must not turn one ACE into a result per file."""
+    from iisguard.engine.evaluate import Selected, evaluate
+    from iisguard.model.snapshot import Snapshot
+    from iisguard.testing import DEFAULT_BASE, deep_merge
+
+    def ace(who, rights, inherited):
+        return {
+            "principal": who,
+            "type": "allow",
+            "rights": rights,
+            "inherited": inherited,
+            "inheritance": [],
+        }
+
+    files = [
+        {"path": f"D:\\Sites\\Web\\page{i}.aspx", "aces": [ace("Everyone", ["M"], True)]} for i in range(3)
+    ]
+    explicit = {
+        "path": "D:\\Sites\\Web\\upload.aspx",
+        "aces": [ace("Everyone", ["M"], True), ace("NT AUTHORITY\\IUSR", ["W"], False)],
+    }
+    data = deep_merge(
+        DEFAULT_BASE,
+        {
+            "iis": {
+                "app_pools": [{"name": "Web", "identity": {"type": "ApplicationPoolIdentity"}}],
+                "sites": [
+                    {
+                        "name": "Web",
+                        "applications": [
+                            {
+                                "path": "/",
+                                "app_pool": "Web",
+                                "virtual_directories": [{"path": "/", "physical_path": "D:\\Sites\\Web"}],
+                            }
+                        ],
+                    }
+                ],
+                "authentication": [
+                    {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}}
+                ],
+            },
+            "acls": [{"path": "D:\\Sites\\Web", "aces": [ace("Everyone", ["M"], False)]}, *files, explicit],
+        },
+    )
+    rule = builtin_rules["IIS-ANON-005"]
+    found = evaluate(Snapshot(data), [Selected(rule, rule.severity, rule.default_parameters())]).findings
+    fails = {f.resource: f.message for f in found if f.outcome.value == "fail"}
+    assert sorted(fails) == ["acls/D:\\Sites\\Web", "acls/D:\\Sites\\Web\\upload.aspx"]
+    assert "3 captured file(s) and folder(s) below inherit it" in fails["acls/D:\\Sites\\Web"]

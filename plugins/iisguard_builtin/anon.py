@@ -448,7 +448,8 @@ def anon_can_write_content(snap, params):
             keys_cache[cache_key] = found
         return keys_cache[cache_key]
 
-    for key, (rel, acl) in targets.items():
+    failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
+    for key, (rel, acl) in sorted(targets.items()):  # parents before their children
         root = acl_helpers.root_of(key, roots)
         uses = roots[root]
         shown = acl["path"] if acl else uses[0][3]
@@ -472,23 +473,46 @@ def anon_can_write_content(snap, params):
                 resource, f"Anonymous authentication is off wherever {shown} is served.", at=acl
             )
             continue
-        bad = [
-            f"{acl_helpers.ace_text(ace)} ({reach[k]})"
+        offending = [
+            (ace, k)
             for ace in acl_helpers.allow_aces(acl)
             if acl_helpers.is_write_class(ace.get("rights") or [])
             and (k := acl_helpers.ace_key(snap, ace)) in reach
         ]
-        if bad:
-            yield fail(
-                resource,
-                f"Content folder {shown} grants write access to the anonymous identity: {'; '.join(bad)}, so "
-                "unauthenticated users can change what the site serves; remove these ACEs and grant the pool "
-                "identity read only.",
-                at=acl,
-                aces=bad,
-            )
-        else:
+        if not offending:
             yield passed(resource, f"Anonymous users cannot write {shown}.", at=acl)
+            continue
+        # A file or folder that only inherits a grant already reported on a parent is that parent's
+        # finding, counted there: a /T listing must not turn one bad ACE into thousands of results.
+        parent = (
+            _failing_ancestor(key, failing) if rel and all(a.get("inherited") for a, _ in offending) else None
+        )
+        if parent is not None:
+            failing[parent][4] += 1
+            continue
+        bad = [f"{acl_helpers.ace_text(ace)} ({reach[k]})" for ace, k in offending]
+        failing[key] = [resource, shown, acl, bad, 0]
+    for resource, shown, acl, bad, folded in failing.values():
+        below = f" ({folded} captured file(s) and folder(s) below inherit it)" if folded else ""
+        yield fail(
+            resource,
+            f"Content folder {shown} grants write access to the anonymous identity: {'; '.join(bad)}{below}, so "
+            "unauthenticated users can change what the site serves; remove these ACEs and grant the pool "
+            "identity read only.",
+            at=acl,
+            aces=bad,
+            inherited_below=folded,
+        )
+
+
+def _failing_ancestor(key: str, failing: dict[str, list]) -> str | None:
+    """The nearest parent path (already judged) that fails, walking up one component at a time."""
+    path = key
+    while "\\" in path:
+        path = path.rsplit("\\", 1)[0]
+        if path in failing:
+            return path
+    return None
 
 
 @rule(
