@@ -243,6 +243,7 @@ def worker_rules(
 
 
 def render(reporter, report: Report, *, colour: bool) -> str:
-    if colour and hasattr(reporter, "render_terminal"):
-        return str(reporter.render_terminal(report))
-    return str(reporter.render(report))
+    with snapmod.gc_paused():  # reporters build large acyclic trees: collections would only rescan them
+        if colour and hasattr(reporter, "render_terminal"):
+            return str(reporter.render_terminal(report))
+        return str(reporter.render(report))
