@@ -51,7 +51,9 @@ Top level::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,15 +74,17 @@ class JsonReporter:
     base: str | None = field(default=None, repr=False)  # locations are relative to this (default: cwd)
 
     def render(self, report: Report) -> str:
+        locator = Locator(report.findings(), self.base)
+        text = _streamed(self._document(report, locator, []), _finding_dicts(report, locator))
+        if text is not None:
+            return text
         return json_text(self.build(report))
 
     def build(self, report: Report) -> dict[str, Any]:
         locator = Locator(report.findings(), self.base)
-        findings = [
-            _finding(f, report, locator)
-            for host in report.hosts
-            for f in sorted(host.findings, key=lambda f: (f.rule_id, f.resource))
-        ]
+        return self._document(report, locator, list(_finding_dicts(report, locator)))
+
+    def _document(self, report: Report, locator: Locator, findings: Any) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -93,6 +97,48 @@ class JsonReporter:
                 {"level": n.level, "kind": n.kind or None, "message": n.message} for n in report.notices
             ],
         }
+
+
+def _finding_dicts(report: Report, locator: Locator) -> Iterator[dict[str, Any]]:
+    for host in report.hosts:
+        for f in sorted(host.findings, key=lambda f: (f.rule_id, f.resource)):
+            yield _finding(f, report, locator)
+
+
+def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096) -> str | None:
+    """`json_text` of the document with these findings, without holding every finding as a dict.
+
+    A scan of a large host has hundreds of thousands of findings: their dicts, the encoded bytes
+    and the decoded text at once were most of a scan's peak memory. The findings are encoded a
+    batch at a time with orjson and spliced in with the indentation orjson gives them in place,
+    so the text is byte for byte `json_text(build(report))`. None when orjson is missing or cannot
+    encode something; the caller then takes the plain way.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
+        return None
+    mark = f"@@iisguard-findings-{uuid.uuid4().hex}@@"
+    document["findings"] = mark
+    try:
+        before, *after = orjson.dumps(document, option=orjson.OPT_INDENT_2).split(f'"{mark}"'.encode())
+        if len(after) != 1:
+            return None
+        parts: list[bytes] = []
+        while chunk := list(itertools.islice(findings, batch)):
+            # A top-level list indents its items by 2; under "findings" they sit 2 deeper.
+            text = orjson.dumps(chunk, option=orjson.OPT_INDENT_2)
+            parts.append(b"  " + text[2:-2].replace(b"\n", b"\n  "))
+    except TypeError:  # a value orjson does not encode: let json_text decide
+        return None
+    pieces = [before, b"[\n"] if parts else [before, b"[]"]
+    for i, part in enumerate(parts):
+        pieces += (b",\n", part) if i else (part,)
+    del parts
+    pieces += [b"\n  ]", after[0], b"\n"] if len(pieces) > 2 else [after[0], b"\n"]
+    text = b"".join(pieces)  # one copy of the findings' bytes, then one as text
+    del pieces
+    return text.decode("utf-8")
 
 
 def _outcomes(findings: Iterable[Finding]) -> dict[str, int]:
