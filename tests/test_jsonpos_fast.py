@@ -52,7 +52,13 @@ def test_same_lines_as_the_token_walk(value, layout, data):
     text = LAYOUTS[layout](value)
     every = sorted(set(pointers(value)))
     wanted = data.draw(st.lists(st.sampled_from(every), max_size=12)) + ["/missing", every[-1] + "/0/zz"]
-    assert jsonpos.lines_of(text, wanted) == by_tokens(text, wanted)
+    expected = by_tokens(text, wanted)
+    assert jsonpos.lines_of(text, wanted) == expected
+    # A second call that reuses where the first found array elements gives the same lines.
+    layout: dict = {}
+    first = wanted[: data.draw(st.integers(0, len(wanted)))]
+    assert jsonpos.lines_of(text, first, layout=layout) == by_tokens(text, first)
+    assert jsonpos.lines_of(text, wanted, layout=layout) == expected
 
 
 def by_tokens(text, wanted):
@@ -108,3 +114,17 @@ def test_an_element_that_is_no_token_gets_its_array_line_whatever_else_is_asked(
     assert jsonpos.lines_of(text, ["/n/1"]) == {"/n/1": 2}
     assert jsonpos.lines_of(text, ["/n/1", "/n"]) == {"/n/1": 2, "/n": 2}
     assert jsonpos.lines_of(text, ["/zz/0"]) == {"/zz/0": 1}
+
+
+def test_a_second_call_goes_straight_to_the_elements_it_wants(monkeypatch):
+    doc = {"acls": [{"path": f"p{i}", "aces": [{"rights": ["F"]}, {"rights": ["RX"]}]} for i in range(200)]}
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    layout: dict = {}
+    jsonpos.lines_of(text, ["/acls/3"], layout=layout)
+    assert len(layout["/acls"][0]) == 200
+    skipped = []
+    real_skip = jsonpos._Walk.skip
+    monkeypatch.setattr(jsonpos._Walk, "skip", lambda self, pos: skipped.append(pos) or real_skip(self, pos))
+    lines = jsonpos.lines_of(text, ["/acls/150/aces/1", "/acls/199"], layout=layout)
+    assert lines == by_tokens(text.decode(), ["/acls/150/aces/1", "/acls/199"])
+    assert len(skipped) < 10  # not the 150 elements before the first one wanted

@@ -27,12 +27,18 @@ def pointer(*parts: str | int) -> str:
     return "".join("/" + escape(str(p)) for p in parts)
 
 
-def lines_of(text: str | bytes, pointers: Iterable[str]) -> dict[str, int]:
+def lines_of(
+    text: str | bytes, pointers: Iterable[str], *, layout: dict[str, tuple[list[int], int]] | None = None
+) -> dict[str, int]:
     """Map each wanted pointer ("" is the root) to the 1-based line where its value starts.
 
     A key's line is its value's line; an array element that is a number, `true`, `false` or `null`,
     and a pointer that is not in the document, get the line of their nearest ancestor that is (so
     the answer for one pointer does not depend on which others were asked for).
+
+    `layout`, kept by the caller for one unchanged text, remembers where the elements of every array
+    walked start: a later call for more pointers goes straight to them instead of skipping the
+    elements before them again.
     """
     wanted = set(pointers)
     if not wanted:
@@ -45,11 +51,19 @@ def lines_of(text: str | bytes, pointers: Iterable[str]) -> dict[str, int]:
                 break
             every.add(p)
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if layout is None:
+        layout = getattr(text, "layout", None)
     try:
-        found = _Walk(data, every).run()
+        found = _Walk(data, every, layout).run()
     except (_NotPlain, ValueError, IndexError):
         found = _lines_by_tokens(text if isinstance(text, str) else text.decode("utf-8", "replace"), every)
     return {p: _nearest(found, p) for p in wanted}
+
+
+class Text(bytes):
+    """A JSON text that carries the `layout` of `lines_of` for it (for callers that pass text only)."""
+
+    layout: dict[str, tuple[list[int], int]]
 
 
 def _nearest(found: dict[str, int], pointer: str) -> int:
@@ -85,8 +99,11 @@ def _check_value() -> Any:
 class _Walk:
     """Down the paths to the wanted pointers, over bytes; every other value is skipped whole."""
 
-    def __init__(self, data: bytes, wanted: set[str]) -> None:
+    def __init__(
+        self, data: bytes, wanted: set[str], layout: dict[str, tuple[list[int], int]] | None = None
+    ) -> None:
         self.data = data
+        self.layout = layout  # array pointer -> (where each element starts, where the array ends)
         self.view = memoryview(data)
         self.found: dict[str, int] = {}
         self.mark, self.mark_line = 0, 1  # positions only move forward: count newlines since the last one
@@ -107,7 +124,7 @@ class _Walk:
             raise _NotPlain
         if self.data[pos] in (_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY) and None in self.tree:
             self.record(self.tree[None], pos)
-        pos = self.value(pos, self.tree)
+        pos = self.value(pos, self.tree, "")
         if self.space(pos) != len(self.data):
             raise _NotPlain
         return self.found
@@ -125,17 +142,17 @@ class _Walk:
         m = _WS.match(self.data, pos)
         return m.end() if m else pos
 
-    def value(self, pos: int, node: dict[Any, Any]) -> int:
+    def value(self, pos: int, node: dict[Any, Any], pointer: str) -> int:
         """Walk the value at `pos` (no leading space); return the position after it."""
         first = self.data[pos] if pos < len(self.data) else -1
         if len(node) > (None in node):  # wanted pointers below this one
             if first == _OPEN_OBJECT:
-                return self.object(pos, node)
+                return self.object(pos, node, pointer)
             if first == _OPEN_ARRAY:
-                return self.array(pos, node)
+                return self.array(pos, node, pointer)
         return self.skip(pos)
 
-    def object(self, pos: int, node: dict[Any, Any]) -> int:
+    def object(self, pos: int, node: dict[Any, Any], pointer: str) -> int:
         data = self.data
         pos = self.space(pos + 1)
         if data[pos : pos + 1] == b"}":
@@ -145,15 +162,15 @@ class _Walk:
             if m is None:
                 raise _NotPlain
             raw = m.group()
-            key = raw[1:-1].decode("utf-8") if b"\\" not in raw else json.loads(raw)
-            child = node.get(escape(key))
+            key = escape(raw[1:-1].decode("utf-8") if b"\\" not in raw else json.loads(raw))
+            child = node.get(key)
             if child is not None and None in child:
                 self.record(child[None], pos)
             pos = self.space(m.end())
             if data[pos : pos + 1] != b":":
                 raise _NotPlain
             pos = self.space(pos + 1)
-            pos = self.value(pos, child) if child is not None else self.skip(pos)
+            pos = self.value(pos, child, f"{pointer}/{key}") if child is not None else self.skip(pos)
             pos = self.space(pos)
             c = data[pos : pos + 1]
             if c == b"}":
@@ -162,28 +179,48 @@ class _Walk:
                 raise _NotPlain
             pos = self.space(pos + 1)
 
-    def array(self, pos: int, node: dict[Any, Any]) -> int:
+    def array(self, pos: int, node: dict[Any, Any], pointer: str) -> int:
         data = self.data
+        indexes = sorted(int(k) for k in node if k is not None and k.isdigit() and str(int(k)) == k)
+        known = self.layout.get(pointer) if self.layout is not None else None
+        if known is not None:  # walked before: straight to the elements wanted now
+            starts, end = known
+            for index in indexes:
+                if index >= len(starts):
+                    break
+                child, at = node[str(index)], starts[index]
+                if None in child and data[at] in (_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY):
+                    self.record(child[None], at)
+                if len(child) > (None in child):  # only to look inside: where it ends is known
+                    self.value(at, child, f"{pointer}/{index}")
+            return end
         pos = self.space(pos + 1)
+        starts = []
         if data[pos : pos + 1] == b"]":
-            return pos + 1
-        index = 0
-        last = max((int(k) for k in node if k is not None and k.isdigit()), default=-1)
-        while True:
-            child = node.get(str(index)) if index <= last else None
-            if child is not None:
-                if None in child and data[pos] in (_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY):
-                    self.record(child[None], pos)
-                pos = self.value(pos, child)
-            else:
-                pos = self.skip(pos)
-            m = _SEPARATOR.match(data, pos)
-            if m is None:
-                raise _NotPlain
-            if m.group(1) == b"]":
-                return m.end()
-            pos = m.end()
-            index += 1
+            end = pos + 1
+        else:
+            last = indexes[-1] if indexes else -1
+            index = 0
+            while True:
+                starts.append(pos)
+                child = node.get(str(index)) if index <= last else None
+                if child is not None:
+                    if None in child and data[pos] in (_QUOTE, _OPEN_OBJECT, _OPEN_ARRAY):
+                        self.record(child[None], pos)
+                    pos = self.value(pos, child, f"{pointer}/{index}")
+                else:
+                    pos = self.skip(pos)
+                m = _SEPARATOR.match(data, pos)
+                if m is None:
+                    raise _NotPlain
+                if m.group(1) == b"]":
+                    end = m.end()
+                    break
+                pos = m.end()
+                index += 1
+        if self.layout is not None:
+            self.layout[pointer] = (starts, end)
+        return end
 
     def skip(self, pos: int) -> int:
         """The position after the value at `pos`, without looking inside it when the layout tells."""

@@ -190,6 +190,7 @@ def _relative(target: Path, root: Path) -> str:
 # (path, size, mtime) -> pointer -> line, shared by the reporters of one run: a scan writing SARIF,
 # JUnit and JSON reads a large snapshot for its lines once, not three times.
 _LINES: dict[tuple[str, int, int], dict[str, int]] = {}
+_LAYOUTS: dict[tuple[str, int, int], dict[str, tuple[list[int], int]]] = {}  # where array elements start
 
 
 def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
@@ -199,7 +200,9 @@ def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
         known = _LINES.setdefault(key, {})
         missing = pointers - known.keys()
         if missing:
-            known.update(jsonpos.lines_of(Path(snapshot).read_bytes(), missing))
+            text = jsonpos.Text(Path(snapshot).read_bytes())
+            text.layout = _LAYOUTS.setdefault(key, {})
+            known.update(jsonpos.lines_of(text, missing))
     except OSError:
         return {}
     return {p: known[p] for p in pointers}
