@@ -37,18 +37,34 @@ class Run:
 
 
 def run(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
-    """Run one child process; wall time from start to exit, peak RSS from its own rusage (wait4)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run one child process; wall time from start to exit, and its own peak RSS.
+
+    A Python command (`PYTHON -m ...` / `PYTHON -c ...`) runs under _peak.py, which reports the
+    process's own VmHWM; for anything else the child's ru_maxrss (wait4) is used, which Linux
+    never reports below what this process held when it started the child.
+    """
+    env = dict(env or child_env())
+    wrapped = len(args) > 2 and args[0] == PYTHON and args[1] in ("-m", "-c")
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        peak_file = Path(tmp) / "peak"
+        if wrapped:
+            env["IISGUARD_BENCH_PEAK"] = str(peak_file)
+            args = [PYTHON, str(Path(__file__).with_name("_peak.py")), *args[1:]]
         start = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, env=env or child_env())
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        peak = int(peak_file.read_text()) if wrapped and peak_file.is_file() else usage.ru_maxrss * 1024
         out.seek(0)
         err.seek(0)
         return Run(
             seconds,
-            usage.ru_maxrss * 1024,  # kilobytes on Linux
+            peak,
             proc.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
