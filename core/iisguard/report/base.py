@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,9 +131,7 @@ class Locator:
     def locate(self, finding: Finding) -> Location:
         path = self._artifact(finding)
         if path is not None:
-            return Location(
-                self._uri(path), _line(finding.evidence.line if finding.evidence else None), path
-            )
+            return Location(self._uri(path), _line(finding.evidence.line if finding.evidence else None), path)
         snap = finding.snapshot_path
         if snap:
             path = self.relative(snap)
@@ -187,21 +186,27 @@ def _relative(target: Path, root: Path) -> str:
     return rel.as_posix()
 
 
-# (path, size, mtime) -> pointer -> line, shared by the reporters of one run: a scan writing SARIF,
-# JUnit and JSON reads a large snapshot for its lines once, not three times.
-_LINES: dict[tuple[str, int, int], dict[str, int]] = {}
-_LAYOUTS: dict[tuple[str, int, int], dict[str, tuple[list[int], int]]] = {}  # where array elements start
+# (path, size, mtime) -> (pointer -> line, where array elements start), shared by the reporters of
+# one run: a scan writing SARIF, JUnit and JSON reads a large snapshot for its lines once, not three
+# times. Only the last few files are kept, so a fleet's report does not hold every file's lines.
+_LINES: OrderedDict[tuple[str, int, int], tuple[dict[str, int], dict[str, tuple[list[int], int]]]] = (
+    OrderedDict()
+)
+_KEEP_FILES = 4
 
 
 def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
     try:
         st = os.stat(snapshot)
         key = (os.path.abspath(snapshot), st.st_size, st.st_mtime_ns)
-        known = _LINES.setdefault(key, {})
+        known, layout = _LINES.pop(key) if key in _LINES else ({}, {})
+        _LINES[key] = (known, layout)  # the most recent last
+        while len(_LINES) > _KEEP_FILES:
+            _LINES.popitem(last=False)
         missing = pointers - known.keys()
         if missing:
             text = jsonpos.Text(Path(snapshot).read_bytes())
-            text.layout = _LAYOUTS.setdefault(key, {})
+            text.layout = layout
             known.update(jsonpos.lines_of(text, missing))
     except OSError:
         return {}
