@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Set up a virtual environment and run the demo or the tests. Needs nothing but Python 3.11+ and pip.
 
-    python3 dev.py demo    # install, then scan the bundled misconfigured demo host
-    python3 dev.py test    # install with test extras, then run the whole test suite
-    python3 dev.py lint    # ruff and mypy
+python3 dev.py demo    # install, then scan the bundled misconfigured demo host
+python3 dev.py test    # install with test extras, then run the whole test suite
+python3 dev.py lint    # ruff and mypy
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def demo() -> int:
     ensure_env("")
     host = ROOT / "fixtures" / "hosts" / "demo-misconfigured"
     code = run(BIN / "iisguard", "scan", host, check=False)
-    print(f"\n(iisguard exited {code}: 1 means failures at or above --fail-on were found, as this demo host intends.)")
+    print(
+        f"\n(iisguard exited {code}: 1 means failures at or above --fail-on were found, as this demo host intends.)"
+    )
     return 0 if code in (0, 1) else code
 
 
@@ -58,8 +60,10 @@ def test(args: list[str]) -> int:
 
 def lint() -> int:
     ensure_env("test")
-    rc = run(PY, "-m", "ruff", "check", "core", "plugins", "tests", "benchmarks", "dev.py", check=False)
-    return rc or run(PY, "-m", "mypy", check=False)
+    paths = ("core", "plugins", "tests", "benchmarks", "examples", "dev.py")
+    rc = run(PY, "-m", "ruff", "check", *paths, check=False)
+    rc = run(PY, "-m", "ruff", "format", "--check", *paths, check=False) or rc
+    return run(PY, "-m", "mypy", check=False) or rc
 
 
 def main(argv: list[str]) -> int:

@@ -22,7 +22,18 @@ STARTER = ["IIS-POOL-001", "IIS-POOL-004", "IIS-ANON-001", "IIS-PRIV-002", "IIS-
 
 def test_misconfigured_host_fails_every_starter_rule(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = main(["scan", str(MISCONFIGURED), "--format", "json:out.json", "--format", "sarif:out.sarif", "--format", "junit:out.xml"])
+    code = main(
+        [
+            "scan",
+            str(MISCONFIGURED),
+            "--format",
+            "json:out.json",
+            "--format",
+            "sarif:out.sarif",
+            "--format",
+            "junit:out.xml",
+        ]
+    )
     assert code == 1
     doc = json.loads((tmp_path / "out.json").read_text())
     failed = {f["rule_id"] for f in doc["findings"] if f["outcome"] == "fail"}
@@ -45,7 +56,18 @@ def test_fail_on_never_reports_without_gating(capsys):
 
 def test_fail_on_critical_ignores_lower_failures(tmp_path):
     out = tmp_path / "f.json"
-    code = main(["scan", str(MISCONFIGURED), "--rule", "IIS-POOL-004", "--fail-on", "critical", "--format", f"json:{out}"])
+    code = main(
+        [
+            "scan",
+            str(MISCONFIGURED),
+            "--rule",
+            "IIS-POOL-004",
+            "--fail-on",
+            "critical",
+            "--format",
+            f"json:{out}",
+        ]
+    )
     assert code == 0
     assert any(f["outcome"] == "fail" for f in json.loads(out.read_text())["findings"])
 
@@ -55,7 +77,11 @@ def test_missing_malformed_and_unknown_version_exit_2(tmp_path, capsys):
     bad.write_text('{"schema_version": "1.0", ')
     future = tmp_path / "future.json"
     future.write_text('{"schema_version": "7.0", "host": {"name": "X"}, "collection": {"source": "import"}}')
-    for path, words in ((tmp_path / "missing.json", "no such file"), (bad, "not valid JSON"), (future, "not supported")):
+    for path, words in (
+        (tmp_path / "missing.json", "no such file"),
+        (bad, "not valid JSON"),
+        (future, "not supported"),
+    ):
         assert main(["scan", str(path)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1, err
@@ -91,7 +117,19 @@ def test_rule_crash_is_an_error_outcome_and_exit_3(tmp_path, monkeypatch):
     (rules_dir / "crash.py").write_text(CRASHING_PACK)
     monkeypatch.chdir(tmp_path)
     args = ["scan", str(GOLDEN), "--rules-dir", str(rules_dir)]
-    code = main([*args, "--format", "json:o.json", "--format", "sarif:o.sarif", "--format", "junit:o.xml", "--format", "text:o.txt"])
+    code = main(
+        [
+            *args,
+            "--format",
+            "json:o.json",
+            "--format",
+            "sarif:o.sarif",
+            "--format",
+            "junit:o.xml",
+            "--format",
+            "text:o.txt",
+        ]
+    )
     assert code == 3
     doc = json.loads((tmp_path / "o.json").read_text())
     crash = [f for f in doc["findings"] if f["rule_id"] == "ACME-HOST-001"]
@@ -125,6 +163,8 @@ def test_outputs_are_written_atomically(tmp_path, monkeypatch):
 
 def test_python_dash_m_and_help_document_exit_codes():
     env = dict(os.environ, PYTHONPATH=str(ROOT / "core"))
-    proc = subprocess.run([sys.executable, "-m", "iisguard", "scan", "--help"], capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "iisguard", "scan", "--help"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 0
     assert "exit codes:" in proc.stdout and "--fail-on" in proc.stdout

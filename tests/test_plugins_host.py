@@ -13,7 +13,12 @@ from iisguard.plugins import load_plugins
 
 def make_rule(rule_id, **kw):
     meta = dict(
-        id=rule_id, name="t.x", title="A test rule", severity="low", description="d", rationale="r",
+        id=rule_id,
+        name="t.x",
+        title="A test rule",
+        severity="low",
+        description="d",
+        rationale="r",
         remediation="Set-Something",
     )
     meta.update(kw)
@@ -129,8 +134,15 @@ class Enricher:
 
     @hookimpl
     def iisguard_register_rules(self):
-        @rule(id="ACME-POOL-010", name="acme.count", title="Counts pools", severity="info",
-              description="d", rationale="r", remediation="Get-IISAppPool")
+        @rule(
+            id="ACME-POOL-010",
+            name="acme.count",
+            title="Counts pools",
+            severity="info",
+            description="d",
+            rationale="r",
+            remediation="Get-IISAppPool",
+        )
         def count(snap, params):
             yield fail("host", f"{snap.data['x-enricher']['pool_count']} pools")
 

@@ -23,7 +23,9 @@ def write(tmp_path, name, text):
 
 
 def test_app_pool_sid_matches_windows():
-    assert sids.app_pool_sid("DefaultAppPool") == "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415"
+    assert (
+        sids.app_pool_sid("DefaultAppPool") == "S-1-5-82-3006700770-424185619-1745488364-794895919-4004696415"
+    )
     # Pool names are case-insensitive: IIS lower-cases them before hashing.
     assert sids.app_pool_sid("DEFAULTAPPPOOL") == sids.app_pool_sid("DefaultAppPool")
     assert sids.well_known_sid("NT SERVICE\\TrustedInstaller") == sids.TRUSTED_INSTALLER
@@ -35,7 +37,10 @@ def test_app_pool_sid_matches_windows():
         ("{not json", "not valid JSON"),
         ("[1, 2]", "a snapshot is a JSON object"),
         ('{"host": {"name": "X"}}', "no schema_version"),
-        ('{"schema_version": "9.9", "host": {"name": "X"}, "collection": {"source": "import"}}', "'9.9' is not supported"),
+        (
+            '{"schema_version": "9.9", "host": {"name": "X"}, "collection": {"source": "import"}}',
+            "'9.9' is not supported",
+        ),
     ],
 )
 def test_bad_files_are_clear_errors(tmp_path, content, expected):

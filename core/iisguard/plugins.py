@@ -126,7 +126,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> list[Pack]:
     packs = []
     only_own = os.environ.get(DISABLE_AUTOLOAD_ENV, "") not in ("", "0")
     seen: set[tuple[str, str]] = set()
-    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)):
+    for ep in sorted(
+        metadata.entry_points(group=GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)
+    ):
         dist = ep.dist.name if ep.dist else "?"
         if (dist, ep.name) in seen:  # the same distribution found twice on sys.path
             continue
@@ -190,7 +192,11 @@ def load_plugins(
     by_name = {p.name: p for p in packs}
 
     def pack_of(impl: Any) -> Pack:
-        return by_module.get(impl.plugin_name) or by_name.get(impl.plugin_name) or Pack(impl.plugin_name, "?", "?")
+        return (
+            by_module.get(impl.plugin_name)
+            or by_name.get(impl.plugin_name)
+            or Pack(impl.plugin_name, "?", "?")
+        )
 
     for impl in pm.hook.iisguard_pack_info.get_hookimpls():
         pack = pack_of(impl)

@@ -47,7 +47,12 @@ DEFAULT_BASE: dict[str, Any] = {
     },
 }
 _NAMED = re.compile(r"(?:^|[/_\\ .-])(fail|pass|na|nr)_", re.IGNORECASE)
-_NAMED_OUTCOME = {"fail": Outcome.FAIL, "pass": Outcome.PASS, "na": Outcome.NOT_APPLICABLE, "nr": Outcome.NOT_REVIEWED}
+_NAMED_OUTCOME = {
+    "fail": Outcome.FAIL,
+    "pass": Outcome.PASS,
+    "na": Outcome.NOT_APPLICABLE,
+    "nr": Outcome.NOT_REVIEWED,
+}
 
 
 @dataclass
@@ -104,7 +109,9 @@ def load_case(path: str | Path, root: str | Path | None = None) -> Case:
     p = Path(path)
     doc = _read(p) or {}
     if not isinstance(doc, dict):
-        raise PolicyError("a test case is a mapping with 'snapshot' and optional 'parameters'/'expect'", where=str(p))
+        raise PolicyError(
+            "a test case is a mapping with 'snapshot' and optional 'parameters'/'expect'", where=str(p)
+        )
     unknown = set(doc) - {"description", "snapshot", "parameters", "expect"}
     if unknown:
         raise PolicyError(f"unknown key(s) {sorted(unknown)} in test case", where=str(p))
@@ -135,7 +142,8 @@ def run_case(rule: Rule, case: Case, *, strict: bool = True) -> list[Finding]:
     problems = snapmod.problems(case.snapshot)
     if problems:
         raise PolicyError(
-            "merged snapshot is not valid: " + "; ".join(f"{p.pointer or '/'}: {p.message}" for p in problems[:3]),
+            "merged snapshot is not valid: "
+            + "; ".join(f"{p.pointer or '/'}: {p.message}" for p in problems[:3]),
             where=str(case.path),
         )
     snap = snapmod.Snapshot(case.snapshot, path=str(case.path))
@@ -158,7 +166,9 @@ def check_case(rule: Rule, case: Case, findings: Iterable[Finding]) -> list[str]
         got = by_resource.get(resource)
         if got is None:
             seen = ", ".join(sorted(by_resource)) or "none"
-            errors.append(f"{resource}: expected {outcome}, but the rule reported nothing for it (saw: {seen})")
+            errors.append(
+                f"{resource}: expected {outcome}, but the rule reported nothing for it (saw: {seen})"
+            )
         elif got.outcome.value != outcome:
             errors.append(f"{resource}: expected {outcome}, got {got.outcome.value} ({got.message})")
     fails = [f for f in findings if f.outcome is Outcome.FAIL]

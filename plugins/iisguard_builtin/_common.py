@@ -248,7 +248,9 @@ def pool_sites(snap: Any) -> dict[str, dict[str, list[str]]]:
 
 
 # --- group membership ------------------------------------------------------------------------------
-DOMAIN_ADMIN_RIDS = tuple(sorted(PRIVILEGED_DOMAIN_RIDS))  # Domain, Schema, Enterprise, (Enterprise) Key Admins
+DOMAIN_ADMIN_RIDS = tuple(
+    sorted(PRIVILEGED_DOMAIN_RIDS)
+)  # Domain, Schema, Enterprise, (Enterprise) Key Admins
 _DOMAIN_ADMIN_NAMES = {
     "domain admins",
     "schema admins",

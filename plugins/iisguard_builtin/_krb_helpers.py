@@ -439,7 +439,6 @@ def _names_of(acct: Account | None, ref: str) -> set[str]:
     return names
 
 
-
 def derived(snap: Any, key: Any, build: Callable[[], Any]) -> Any:
     """Data derived from a snapshot alone, built once per snapshot object and shared by the KRB rules."""
     # On the snapshot object itself: in a WeakKeyDictionary the views (which hold the snapshot) kept
@@ -541,7 +540,9 @@ def _iis_identities(snap: Any, computer: bool, users: bool) -> list[IisIdentity]
     return list(out.values())
 
 
-def effective_section(index: Mapping[str, Mapping[str, Any]], path: str, section: str) -> Mapping[str, Any] | None:
+def effective_section(
+    index: Mapping[str, Mapping[str, Any]], path: str, section: str
+) -> Mapping[str, Any] | None:
     """The `section` (windows, anonymous, ...) of the nearest authentication entry at or above `path` that sets it."""
     entry = identities.effective_auth(index, path, section)
     return entry[section] if entry is not None else None

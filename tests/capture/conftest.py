@@ -41,7 +41,9 @@ class Parsed:
         for p in self.builder.principals:
             if p.get("sid") == ref or (p.get("name") or "").casefold() == ref.casefold():
                 return p
-        raise AssertionError(f"no principal {ref!r} in {[p.get('name') or p.get('sid') for p in self.builder.principals]}")
+        raise AssertionError(
+            f"no principal {ref!r} in {[p.get('name') or p.get('sid') for p in self.builder.principals]}"
+        )
 
     def acl(self, path: str) -> dict[str, Any]:
         for acl in self.data.get("acls", []):
@@ -64,7 +66,9 @@ def run(
     if isinstance(source, Path):
         data = source.read_bytes()
         name = name or source.name
-    elif isinstance(source, str) and "\n" not in source and len(source) < 200 and (CAPTURES / source).is_file():
+    elif (
+        isinstance(source, str) and "\n" not in source and len(source) < 200 and (CAPTURES / source).is_file()
+    ):
         data = (CAPTURES / source).read_bytes()
         name = name or Path(source).name
     elif isinstance(source, str):

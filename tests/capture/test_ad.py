@@ -26,7 +26,11 @@ def test_format_list_user_with_wrapped_and_truncated_lists(parse):
     assert svc["admin_count"] == 1
     assert svc["user_account_control"] == 16843264
     assert svc["supported_encryption_types"] == 0
-    assert svc["member_of"] == ["CORP\\IIS Operators", "CORP\\Web Shop Service Accounts", "CORP\\Domain Admins"]
+    assert svc["member_of"] == [
+        "CORP\\IIS Operators",
+        "CORP\\Web Shop Service Accounts",
+        "CORP\\Domain Admins",
+    ]
     assert svc["spns"] == [
         "HTTP/web01.corp.contoso.com",
         "HTTP/web01",
@@ -140,8 +144,15 @@ def test_a_description_anywhere_stays_out(parse, position):
     secret = "Pa55w0rd-Kerberoast-me"
     if position == "json":
         text = json.dumps(
-            [{"SamAccountName": "svc_x", "DistinguishedName": "CN=svc_x,DC=corp,DC=com", "Description": secret,
-              "info": {"nested": secret}, "comment": [secret]}]
+            [
+                {
+                    "SamAccountName": "svc_x",
+                    "DistinguishedName": "CN=svc_x,DC=corp,DC=com",
+                    "Description": secret,
+                    "info": {"nested": secret},
+                    "comment": [secret],
+                }
+            ]
         )
     else:
         fields = [
@@ -164,6 +175,10 @@ def test_a_description_anywhere_stays_out(parse, position):
 
 def test_detect(captures):
     p = PARSERS[0]
-    for f in ("getaduser_getadcomputer_fl.txt", "getaduser_serviceaccount_ps51.json", "getaddomain_dcs_fl.txt"):
+    for f in (
+        "getaduser_getadcomputer_fl.txt",
+        "getaduser_serviceaccount_ps51.json",
+        "getaddomain_dcs_fl.txt",
+    ):
         assert p.detect((captures / "ad" / f).read_text("utf-8"), "x.txt") >= 0.8
     assert p.detect('{"Name": "W3SVC", "StartName": "LocalSystem"}', "x.json") == 0.0

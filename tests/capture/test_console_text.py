@@ -12,7 +12,12 @@ from iisguard.capture import console, timefmt, words
     [
         ("C:\\inetpub>icacls wwwroot", "icacls wwwroot", "C:\\inetpub", None),
         ("PS C:\\> whoami /priv", "whoami /priv", "C:\\", None),
-        ("[web01]: PS C:\\Users\\me\\Documents> setspn -L web01", "setspn -L web01", "C:\\Users\\me\\Documents", "web01"),
+        (
+            "[web01]: PS C:\\Users\\me\\Documents> setspn -L web01",
+            "setspn -L web01",
+            "C:\\Users\\me\\Documents",
+            "web01",
+        ),
         ("PS Microsoft.PowerShell.Core\\FileSystem::\\\\srv\\share> dir", "dir", "\\\\srv\\share", None),
         ("PS>", "", None, None),
     ],
@@ -22,20 +27,28 @@ def test_prompts(line, command, cwd, host):
     assert p is not None and (p.command, p.cwd, p.host) == (command, cwd, host)
 
 
-@pytest.mark.parametrize("line", ["C:\\inetpub\\wwwroot BUILTIN\\Users:(RX)", "SeShutdownPrivilege Disabled", "Path : x"])
+@pytest.mark.parametrize(
+    "line", ["C:\\inetpub\\wwwroot BUILTIN\\Users:(RX)", "SeShutdownPrivilege Disabled", "Path : x"]
+)
 def test_output_is_not_a_prompt(line):
     assert console.prompt(line) is None
 
 
 def test_join_wrapped_breaks_at_words_and_inside_long_words():
-    assert console.join_wrapped(["{CN=Web Shop Service", "Accounts,DC=corp}"]) == "{CN=Web Shop Service Accounts,DC=corp}"
+    assert (
+        console.join_wrapped(["{CN=Web Shop Service", "Accounts,DC=corp}"])
+        == "{CN=Web Shop Service Accounts,DC=corp}"
+    )
     assert console.join_wrapped(["O:S-1-5-80-9560", "08885G:SYD:PAI"]) == "O:S-1-5-80-956008885G:SYD:PAI"
     assert console.join_wrapped(["a b", "cccccccccc", "dd e"]) == "a b ccccccccccdd e"
 
 
 def test_brace_lists():
     assert console.brace_list("{CN=a\\, b,DC=x, CN=c,DC=x}") == (["CN=a\\, b,DC=x", "CN=c,DC=x"], False)
-    assert console.brace_list("{HTTP/a, HTTP/b, HTTP/c, HTTP/d...}") == (["HTTP/a", "HTTP/b", "HTTP/c", "HTTP/d"], True)
+    assert console.brace_list("{HTTP/a, HTTP/b, HTTP/c, HTTP/d...}") == (
+        ["HTTP/a", "HTTP/b", "HTTP/c", "HTTP/d"],
+        True,
+    )
     assert console.brace_list("{}") == ([], False)
     assert console.brace_list("plain") is None
 
@@ -70,10 +83,22 @@ def test_dates(value, expected):
 @pytest.mark.parametrize(
     ("text", "state"),
     [
-        ("Enabled", True), ("Disabled", False), ("Aktiviert", True), ("Deaktiviert", False), ("Activé", True),
-        ("Désactivé", False), ("D\u201asactiv\u201a", False), ("Habilitado", True), ("Deshabilitado", False),
-        ("Abilitato", True), ("Disabilitato", False), ("Ingeschakeld", True), ("Uitgeschakeld", False),
-        ("Replace a process level token Disabled", False), ("Devre dışı", False), ("Maybe", None),
+        ("Enabled", True),
+        ("Disabled", False),
+        ("Aktiviert", True),
+        ("Deaktiviert", False),
+        ("Activé", True),
+        ("Désactivé", False),
+        ("D\u201asactiv\u201a", False),
+        ("Habilitado", True),
+        ("Deshabilitado", False),
+        ("Abilitato", True),
+        ("Disabilitato", False),
+        ("Ingeschakeld", True),
+        ("Uitgeschakeld", False),
+        ("Replace a process level token Disabled", False),
+        ("Devre dışı", False),
+        ("Maybe", None),
     ],
 )
 def test_states(text, state):

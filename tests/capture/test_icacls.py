@@ -136,7 +136,10 @@ def test_spanish_failures_make_the_section_partial(parse):
         ("BUILTIN\\Usuarios", "allow", ["F"], False, ["OI", "CI"])
     ]
     assert r.acl("E:\\Datos Web\\Portal Clientes")["aces"][0]["sid"] == sids.USERS
-    assert r.messages == ["icacls: E:\\Logs: Acceso denegado.", "icacls: failed to process 1 file(s); their ACLs are missing"]
+    assert r.messages == [
+        "icacls: E:\\Logs: Acceso denegado.",
+        "icacls: failed to process 1 file(s); their ACLs are missing",
+    ]
     assert r.status("acls") == "partial"
 
 
@@ -147,7 +150,11 @@ def test_spanish_failures_make_the_section_partial(parse):
         ("C:\\Program Files\\Shop App CORP\\svc web:(F)", "C:\\Program Files\\Shop App", "CORP\\svc web"),
         ("D:\\ BUILTIN\\Users:(RX)", "D:\\", "BUILTIN\\Users"),
         ("C:\\data\\a b\\c d *S-1-5-21-1-2-3-1001:(OI)(CI)(F)", "C:\\data\\a b\\c d", "S-1-5-21-1-2-3-1001"),
-        ("C:\\Web Root\\site NT AUTHORITY\\Authenticated Users:(M)", "C:\\Web Root\\site", "NT AUTHORITY\\Authenticated Users"),
+        (
+            "C:\\Web Root\\site NT AUTHORITY\\Authenticated Users:(M)",
+            "C:\\Web Root\\site",
+            "NT AUTHORITY\\Authenticated Users",
+        ),
         ("E:\\Données\\Tout Tout le monde:(R)", "E:\\Données\\Tout", "Tout le monde"),
         ("C:\\x\\CREATOR OWNER CREATOR OWNER:(OI)(CI)(IO)(F)", "C:\\x\\CREATOR OWNER", "CREATOR OWNER"),
     ],
@@ -207,7 +214,12 @@ def test_unreadable_lines_are_warnings(parse):
 
 
 def _listing(files: int) -> bytes:
-    aces = ["BUILTIN\\IIS_IUSRS:(I)(RX)", "NT AUTHORITY\\SYSTEM:(I)(F)", "BUILTIN\\Administrators:(I)(F)", "BUILTIN\\Users:(I)(RX)"]
+    aces = [
+        "BUILTIN\\IIS_IUSRS:(I)(RX)",
+        "NT AUTHORITY\\SYSTEM:(I)(F)",
+        "BUILTIN\\Administrators:(I)(F)",
+        "BUILTIN\\Users:(I)(RX)",
+    ]
     out = ["C:\\>icacls C:\\inetpub\\wwwroot /T /C"]
     for i in range(files):
         path = f"C:\\inetpub\\wwwroot\\site {i // 100}\\file {i}.aspx"

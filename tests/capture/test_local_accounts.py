@@ -60,7 +60,11 @@ def test_german_without_prompts(parse):
 def test_french_localgroup(parse):
     r = parse("local_accounts", "local_accounts/net_localgroup_fr.txt")
     admins = r.principal(sids.ADMINISTRATORS)
-    assert [m["name"] for m in admins["members"]] == ["Administrateur", "CORP\\Admins du domaine", "WEB02\\svc_intranet"]
+    assert [m["name"] for m in admins["members"]] == [
+        "Administrateur",
+        "CORP\\Admins du domaine",
+        "WEB02\\svc_intranet",
+    ]
     assert r.warnings == []
 
 

@@ -36,7 +36,15 @@ def test_codes_from_mask(mask, codes):
 
 @pytest.mark.parametrize(
     ("text", "mask"),
-    [("FA", 0x1F01FF), ("0x1200a9", 0x1200A9), ("GRGX", 0xA0000000), ("1179817", 0x1200A9), ("SDRCWDWO", 0xF0000), ("ZZ", None), ("F", None)],
+    [
+        ("FA", 0x1F01FF),
+        ("0x1200a9", 0x1200A9),
+        ("GRGX", 0xA0000000),
+        ("1179817", 0x1200A9),
+        ("SDRCWDWO", 0xF0000),
+        ("ZZ", None),
+        ("F", None),
+    ],
 )
 def test_sddl_mask(text, mask):
     assert rights.sddl_mask(text) == mask
@@ -68,11 +76,30 @@ def test_unknown_filesystem_right_is_none():
 @pytest.mark.parametrize(
     ("codes", "write"),
     [
-        (["F"], True), (["M"], True), (["W"], True), (["D"], True), (["DE"], True), (["WDAC"], True),
-        (["WO"], True), (["GA"], True), (["GW"], True), (["MA"], True), (["WD"], True), (["AD"], True),
-        (["DC"], True), (["WA"], True), (["WEA"], True), (["rx", "w"], True), (["0x1301bf"], True),
-        (["RX"], False), (["R"], False), (["GR", "GE"], False), (["RC", "S", "RD", "REA", "X", "RA"], False),
-        (["N"], False), (["0x1200a9"], False), ([], False),
+        (["F"], True),
+        (["M"], True),
+        (["W"], True),
+        (["D"], True),
+        (["DE"], True),
+        (["WDAC"], True),
+        (["WO"], True),
+        (["GA"], True),
+        (["GW"], True),
+        (["MA"], True),
+        (["WD"], True),
+        (["AD"], True),
+        (["DC"], True),
+        (["WA"], True),
+        (["WEA"], True),
+        (["rx", "w"], True),
+        (["0x1301bf"], True),
+        (["RX"], False),
+        (["R"], False),
+        (["GR", "GE"], False),
+        (["RC", "S", "RD", "REA", "X", "RA"], False),
+        (["N"], False),
+        (["0x1200a9"], False),
+        ([], False),
     ],
 )
 def test_is_write_class(codes, write):

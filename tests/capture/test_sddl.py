@@ -10,7 +10,10 @@ POOL = sids.app_pool_sid("DefaultAppPool")
 
 
 def summary(acl):
-    return [(a["principal"], a["type"], a["rights"], a.get("inherited"), a.get("inheritance")) for a in acl["aces"]]
+    return [
+        (a["principal"], a["type"], a["rights"], a.get("inherited"), a.get("inheritance"))
+        for a in acl["aces"]
+    ]
 
 
 def test_get_acl_format_list_with_a_wrapped_sddl(parse):
@@ -29,7 +32,13 @@ def test_get_acl_format_list_with_a_wrapped_sddl(parse):
         ("NT SERVICE\\TrustedInstaller", "allow", ["F"], False, ["CI", "IO"]),
         ("NT SERVICE\\TrustedInstaller", "allow", ["F"], False, []),
         ("APPLICATION PACKAGE AUTHORITY\\ALL APPLICATION PACKAGES", "allow", ["RX"], False, []),
-        ("APPLICATION PACKAGE AUTHORITY\\ALL APPLICATION PACKAGES", "allow", ["GR", "GE"], False, ["OI", "CI", "IO"]),
+        (
+            "APPLICATION PACKAGE AUTHORITY\\ALL APPLICATION PACKAGES",
+            "allow",
+            ["GR", "GE"],
+            False,
+            ["OI", "CI", "IO"],
+        ),
         ("BUILTIN\\IIS_IUSRS", "allow", ["RX"], False, ["OI", "CI"]),
         (POOL, "allow", ["M"], False, ["OI", "CI"]),  # the pool's SID was split across two lines
     ]
@@ -121,7 +130,7 @@ def test_hint_names_the_path_of_a_bare_descriptor(parse):
 
 
 def test_parse_sd_components_and_conditional_aces():
-    sd = parse_sd("O:DGG:DGD:(A;;FA;;;DG)(XA;;FX;;;S-1-1-0;(@User.Title==\"PM\" && (@User.Dept==\"x\")))")
+    sd = parse_sd('O:DGG:DGD:(A;;FA;;;DG)(XA;;FX;;;S-1-1-0;(@User.Title=="PM" && (@User.Dept=="x")))')
     assert sd is not None
     assert sd.owner == "DG"
     assert [(a.type, a.account) for a in sd.aces] == [("allow", "DG"), ("allow", "S-1-1-0")]

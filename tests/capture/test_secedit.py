@@ -58,7 +58,9 @@ def test_lines_that_are_not_assignments_are_warned(parse):
 
 
 def test_a_prompt_before_the_first_section_is_fine(parse):
-    text = "PS C:\\> Get-Content C:\\temp\\rights.inf\n[Privilege Rights]\nSeBackupPrivilege = *S-1-5-32-551\n"
+    text = (
+        "PS C:\\> Get-Content C:\\temp\\rights.inf\n[Privilege Rights]\nSeBackupPrivilege = *S-1-5-32-551\n"
+    )
     r = parse("secedit", text)
     assert r.data["user_rights"] == {"SeBackupPrivilege": [sids.BACKUP_OPERATORS]}
     assert r.warnings == []

@@ -33,7 +33,10 @@ def test_queries_with_ldap_errors_found_and_not_found(parse):
         ("HTTP/web02.corp.contoso.com", []),
         ("MSSQLSvc/sql01.corp.contoso.com:1433", ["CORP\\svc_sql$"]),  # an MSA carries a $
     ]
-    assert r.principal("CORP\\Smith, John")["distinguished_name"] == "CN=Smith\\, John,OU=Users,OU=Corp,DC=corp,DC=contoso,DC=com"
+    assert (
+        r.principal("CORP\\Smith, John")["distinguished_name"]
+        == "CN=Smith\\, John,OU=Users,OU=Corp,DC=corp,DC=contoso,DC=com"
+    )
     assert r.data["spns"]["queries"][0]["evidence"]["line"] == 5
     assert [w["line"] for w in r.warnings] == [2, 3, 4]
     assert r.status("spns") == "partial"  # the LDAP errors make the answer less certain
@@ -75,7 +78,11 @@ def test_query_without_echoed_command(parse):
     assert "queried SPN is not shown" in r.messages[0]
     r = parse("setspn", text, hint={"spn_query": "HTTP/web01"})
     assert r.data["spns"]["queries"] == [
-        {"spn": "HTTP/web01", "accounts": ["CORP\\svc_web"], "evidence": {"artifact": "capture.txt", "line": 1}}
+        {
+            "spn": "HTTP/web01",
+            "accounts": ["CORP\\svc_web"],
+            "evidence": {"artifact": "capture.txt", "line": 1},
+        }
     ]
 
 

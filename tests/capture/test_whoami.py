@@ -143,7 +143,9 @@ def test_all_of_a_filtered_admin_in_german(parse):
         pytest.param(lambda t, u: u(t, big_endian=True), id="utf16-be-bom"),
         pytest.param(lambda t, u: b"\xef\xbb\xbf" + t.encode("utf-8"), id="utf8-bom"),
         pytest.param(lambda t, u: t.replace("\r\n", "\n").encode("utf-8"), id="lf"),
-        pytest.param(lambda t, u: "\r\n".join(x + "   " for x in t.splitlines()).encode(), id="trailing-spaces"),
+        pytest.param(
+            lambda t, u: "\r\n".join(x + "   " for x in t.splitlines()).encode(), id="trailing-spaces"
+        ),
     ],
 )
 def test_encodings_and_line_ends(parse, captures, to_utf16, encode):
@@ -163,7 +165,10 @@ def test_oem_code_page_capture_still_reads_french_states(parse, captures):
 
 
 def test_unknown_state_word_is_a_warning_not_a_guess(parse):
-    r = parse("whoami", "SeChangeNotifyPrivilege  Bypass traverse checking  Maybe\nSeShutdownPrivilege  Shut down  Disabled\n")
+    r = parse(
+        "whoami",
+        "SeChangeNotifyPrivilege  Bypass traverse checking  Maybe\nSeShutdownPrivilege  Shut down  Disabled\n",
+    )
     assert privs(r) == {"SeShutdownPrivilege": False}
     assert any("SeChangeNotifyPrivilege" in m and "state" in m for m in r.messages)
     assert r.warnings[0]["line"] == 1
@@ -192,7 +197,9 @@ def test_groups_only_output_is_partial(parse):
 
 
 def test_garbage_lines_are_warned_with_their_line(parse):
-    r = parse("whoami", "SeChangeNotifyPrivilege Bypass traverse checking Enabled\nthis is not whoami output\n")
+    r = parse(
+        "whoami", "SeChangeNotifyPrivilege Bypass traverse checking Enabled\nthis is not whoami output\n"
+    )
     assert privs(r) == {"SeChangeNotifyPrivilege": True}
     assert [w["line"] for w in r.warnings] == [2]
 
@@ -244,12 +251,18 @@ def test_groups_as_a_list_and_all_as_csv(parse):
     )
     r = parse("whoami", csv)
     token = r.data["tokens"][0]
-    assert (token["identity"], token["user_sid"], token["integrity"]) == ("corp\\alice", "S-1-5-21-1-2-3-1104", "High")
+    assert (token["identity"], token["user_sid"], token["integrity"]) == (
+        "corp\\alice",
+        "S-1-5-21-1-2-3-1104",
+        "High",
+    )
     assert [g["sid"] for g in token["groups"]] == ["S-1-1-0"]
     assert privs(r) == {"SeDebugPrivilege": True}
     assert r.warnings == []
 
 
 def test_a_remote_prompt_names_the_host(parse):
-    r = parse("whoami", "[web01.corp.contoso.com]: PS C:\\> whoami /priv\nSeChangeNotifyPrivilege x Enabled\n")
+    r = parse(
+        "whoami", "[web01.corp.contoso.com]: PS C:\\> whoami /priv\nSeChangeNotifyPrivilege x Enabled\n"
+    )
     assert r.builder.host_candidates == ["WEB01"]

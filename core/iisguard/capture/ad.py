@@ -34,16 +34,50 @@ UAC_TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
 # The only fields read (normalized: case-folded, dashes dropped). Anything else is dropped unread.
 FIELDS = frozenset(
     {
-        "samaccountname", "name", "cn", "distinguishedname", "objectclass", "sid", "objectsid", "enabled",
-        "useraccountcontrol", "serviceprincipalname", "serviceprincipalnames", "trustedfordelegation",
-        "trustedtoauthfordelegation", "accountnotdelegated", "msdsallowedtodelegateto",
-        "principalsallowedtodelegatetoaccount", "msdsallowedtoactonbehalfofotheridentity",
-        "passwordneverexpires", "passwordnotrequired", "passwordlastset", "pwdlastset", "admincount",
-        "memberof", "memberoftransitive", "transitivememberof", "tokengroups", "tokengroupnames",
+        "samaccountname",
+        "name",
+        "cn",
+        "distinguishedname",
+        "objectclass",
+        "sid",
+        "objectsid",
+        "enabled",
+        "useraccountcontrol",
+        "serviceprincipalname",
+        "serviceprincipalnames",
+        "trustedfordelegation",
+        "trustedtoauthfordelegation",
+        "accountnotdelegated",
+        "msdsallowedtodelegateto",
+        "principalsallowedtodelegatetoaccount",
+        "msdsallowedtoactonbehalfofotheridentity",
+        "passwordneverexpires",
+        "passwordnotrequired",
+        "passwordlastset",
+        "pwdlastset",
+        "admincount",
+        "memberof",
+        "memberoftransitive",
+        "transitivememberof",
+        "tokengroups",
+        "tokengroupnames",
         "msdssupportedencryptiontypes",
-        "lastlogondate", "lastlogontimestamp", "accountexpirationdate", "accountexpires", "dnshostname",
-        "primarygroupid", "hostname", "isglobalcatalog", "isreadonly", "computerobjectdn", "operationmasterroles",
-        "netbiosname", "dnsroot", "domainsid", "site", "ldapport",
+        "lastlogondate",
+        "lastlogontimestamp",
+        "accountexpirationdate",
+        "accountexpires",
+        "dnshostname",
+        "primarygroupid",
+        "hostname",
+        "isglobalcatalog",
+        "isreadonly",
+        "computerobjectdn",
+        "operationmasterroles",
+        "netbiosname",
+        "dnsroot",
+        "domainsid",
+        "site",
+        "ldapport",
     }
 )
 _CLASS_KIND = (
@@ -95,9 +129,13 @@ class AdParser:
             )
             if json_account or list_account:
                 score = 0.9
-            elif re.search(r'(?im)^\s*"?HostName"?\s*:', head) and re.search(r'(?im)^\s*"?IsGlobalCatalog"?\s*:', head):
+            elif re.search(r'(?im)^\s*"?HostName"?\s*:', head) and re.search(
+                r'(?im)^\s*"?IsGlobalCatalog"?\s*:', head
+            ):
                 score = 0.85
-            elif re.search(r'(?im)^\s*"?NetBIOSName"?\s*:', head) and re.search(r'(?im)^\s*"?DNSRoot"?\s*:', head):
+            elif re.search(r'(?im)^\s*"?NetBIOSName"?\s*:', head) and re.search(
+                r'(?im)^\s*"?DNSRoot"?\s*:', head
+            ):
                 score = 0.8
             if score and re.search(r"(?i)\bad|user|computer|account", name):
                 score = min(1.0, score + 0.04)
@@ -227,10 +265,16 @@ class _Run:
         if not read:
             self.b.warn(self.a, None, "ad: no account, domain or domain controller found in this file")
             self.problems += 1
-        self.b.section("ad", "partial" if self.problems else "ok", "some AD values are incomplete" if self.problems else "")
+        self.b.section(
+            "ad",
+            "partial" if self.problems else "ok",
+            "some AD values are incomplete" if self.problems else "",
+        )
 
     def is_dc_listing(self, rec: _Rec) -> bool:
-        return rec.has("hostname") and rec.has("isglobalcatalog", "computerobjectdn", "operationmasterroles", "isreadonly")
+        return rec.has("hostname") and rec.has(
+            "isglobalcatalog", "computerobjectdn", "operationmasterroles", "isreadonly"
+        )
 
     def add_dc(self, dcs: list[dict[str, Any]], rec: _Rec) -> None:
         fqdn = _text(rec.get("hostname"))
@@ -269,7 +313,9 @@ class _Run:
                 rdns = setspn.split_dn(dn)
                 cn = rdns[0][1] if rdns else None
             kind = self.kind_of(rec)
-            sam = (cn or "") + ("$" if kind in ("computer", "gmsa", "msa") and cn and not cn.endswith("$") else "")
+            sam = (cn or "") + (
+                "$" if kind in ("computer", "gmsa", "msa") and cn and not cn.endswith("$") else ""
+            )
         netbios = self.netbios_for(dn) if dn else self.netbios_hint
         return f"{netbios}\\{sam}" if netbios and sam else sam
 
@@ -323,11 +369,15 @@ class _Run:
         facts["admin_count"] = _int(rec.get("admincount"))
         facts["user_account_control"] = uac
         facts["supported_encryption_types"] = _int(rec.get("msdssupportedencryptiontypes"))
-        spns = [setspn.strip_realm(s) for s in _strings(rec.get("serviceprincipalname", "serviceprincipalnames"))]
+        spns = [
+            setspn.strip_realm(s) for s in _strings(rec.get("serviceprincipalname", "serviceprincipalnames"))
+        ]
         if spns:
             facts["spns"] = spns
         groups = [self.ref(g) for g in _strings(rec.get("memberof"))]
-        groups += [self.ref(g) for g in _strings(rec.get("memberoftransitive", "transitivememberof", "tokengroups"))]
+        groups += [
+            self.ref(g) for g in _strings(rec.get("memberoftransitive", "transitivememberof", "tokengroups"))
+        ]
         if groups:
             facts["member_of"] = list(dict.fromkeys(g for g in groups if g))
         self.token_group_names(rec)
@@ -397,7 +447,11 @@ class _Run:
             out["constrained_to"] = _strings(rec.get("msdsallowedtodelegateto"))
         rbcd: list[str] = []
         if rec.has("principalsallowedtodelegatetoaccount"):
-            rbcd += [r for r in (self.ref(v) for v in _strings(rec.get("principalsallowedtodelegatetoaccount"))) if r]
+            rbcd += [
+                r
+                for r in (self.ref(v) for v in _strings(rec.get("principalsallowedtodelegatetoaccount")))
+                if r
+            ]
         raw = rec.get("msdsallowedtoactonbehalfofotheridentity")
         if isinstance(raw, list) and raw and all(isinstance(v, str) and sids.is_sid(v) for v in raw):
             rbcd += [sids.normalize_sid(v) for v in raw]  # the capture script writes the allowed SIDs
@@ -406,7 +460,10 @@ class _Run:
             sd = sddl.parse_sd(text) if isinstance(text, str) else None
             if sd is None:
                 line = rec.fields["msdsallowedtoactonbehalfofotheridentity"].line
-                self.warn(line, f"ad: msDS-AllowedToActOnBehalfOfOtherIdentity of {who} is not readable SDDL; capture its .Sddl")
+                self.warn(
+                    line,
+                    f"ad: msDS-AllowedToActOnBehalfOfOtherIdentity of {who} is not readable SDDL; capture its .Sddl",
+                )
             else:
                 for ace in sd.aces:
                     if ace.type == "allow":
@@ -420,6 +477,7 @@ class _Run:
 
 
 # -- value helpers ----------------------------------------------------------------------------------------------
+
 
 def _text(value: Any) -> str | None:
     if isinstance(value, str):

@@ -335,6 +335,8 @@ def _guess_kind(p: dict[str, Any]) -> str:
     name = (p.get("name") or "").casefold()
     if sid in sids.NAME_OF or sid.startswith("S-1-5-32-"):
         return "builtin"
-    if sid.startswith((sids.APPPOOL_PREFIX, sids.NT_SERVICE_PREFIX)) or name.startswith(("iis apppool\\", "nt service\\")):
+    if sid.startswith((sids.APPPOOL_PREFIX, sids.NT_SERVICE_PREFIX)) or name.startswith(
+        ("iis apppool\\", "nt service\\")
+    ):
         return "virtual"
     return "unknown"

@@ -121,6 +121,7 @@ def csv_fields(line: str) -> list[str] | None:
 
 # -- wrapped values ---------------------------------------------------------------------------------
 
+
 def join_wrapped(parts: Iterable[str]) -> str:
     """Join a value that the console wrapped onto several lines.
 
@@ -229,6 +230,7 @@ def brace_list(value: str) -> tuple[list[str], bool] | None:
 
 # -- fixed-width tables (Format-Table, net, whoami) -------------------------------------------------------
 
+
 def dash_columns(line: str, char: str = "-") -> list[tuple[int, int]] | None:
     """Column spans (start, end) from a separator line such as `----  -------  ---` or `=== ===`."""
     if not line.strip() or set(line.strip()) - {char, " "}:
@@ -252,12 +254,13 @@ def table_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[tuple[int,
         if spans and lines[i][1].strip():
             header = lines[i][1]
             headers = cut_columns(header, spans)
-            rows = [(no, cut_columns(text, spans)) for no, text in lines[i + 2:] if text.strip()]
+            rows = [(no, cut_columns(text, spans)) for no, text in lines[i + 2 :] if text.strip()]
             return headers, rows
     return None
 
 
 # -- JSON ---------------------------------------------------------------------------------------------------
+
 
 def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
     """JSON values in a text that may start with a prompt or hold several ConvertTo-Json outputs.

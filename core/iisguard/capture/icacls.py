@@ -102,10 +102,10 @@ class _Run:
             return
         for prefix in ("icacls.exe : ", "icacls : "):
             if line.startswith(prefix):  # stderr merged by PowerShell (2>&1)
-                line = line[len(prefix):]
+                line = line[len(prefix) :]
                 stripped = line.strip()
                 break
-        if ":(" in line and _ACE_TAIL.match(line[line.rfind(":(") + 1:].strip()):
+        if ":(" in line and _ACE_TAIL.match(line[line.rfind(":(") + 1 :].strip()):
             self.flush_pending()
             if self.fragment is not None:  # `C:\very\long\pa` + `th\file.txt SYSTEM:(F)`
                 fno, ftext = self.fragment
@@ -145,7 +145,11 @@ class _Run:
         if self.fragment is not None:
             no, text = self.fragment
             self.fragment = None
-            self.b.warn(self.a, no, f"icacls: skipped a line that is neither a path with an ACE nor an ACE: {console.clip(text)}")
+            self.b.warn(
+                self.a,
+                no,
+                f"icacls: skipped a line that is neither a path with an ACE nor an ACE: {console.clip(text)}",
+            )
 
     # -- paths -----------------------------------------------------------------------------------------------
     def continuation(self, no: int, line: str) -> None:
@@ -160,7 +164,9 @@ class _Run:
                 path, ace = self.split(first)
                 self.start_acl(pno, path, ace)
         if self.current is None:
-            self.b.warn(self.a, no, f"icacls: skipped an indented line with no path above it: {console.clip(text)}")
+            self.b.warn(
+                self.a, no, f"icacls: skipped an indented line with no path above it: {console.clip(text)}"
+            )
             return
         self.add_ace(no, text)
 

@@ -33,28 +33,83 @@ _NONE_GROUPS = {"none", "kein", "aucun", "ninguno", "nessuno", "geen", "brak", "
 
 # net user NAME: field -> labels (skeletons are compared) and position among the label lines.
 _NET_USER_FIELDS: dict[str, tuple[int, tuple[str, ...]]] = {
-    "name": (0, ("User name", "Benutzername", "Nom d'utilisateur", "Nom d’utilisateur", "Nombre de usuario", "Nome utente")),
-    "active": (5, ("Account active", "Konto aktiv", "Compte : actif", "Compte actif", "Cuenta activa", "Account attivo")),
-    "last_set": (7, (
-        "Password last set", "Letztes Setzen des Kennworts", "Dernier changmt. de mot de passe",
-        "Ultimo cambio de contraseña", "Último cambio de contraseña", "Ultima impostazione password",
-    )),
-    "expires": (8, (
-        "Password expires", "Kennwort läuft ab", "Le mot de passe expire", "La contraseña expira", "Scadenza password",
-    )),
-    "required": (10, (
-        "Password required", "Kennwort erforderlich", "Mot de passe exigé", "Contraseña requerida", "Password richiesta",
-    )),
-    "local_groups": (18, (
-        "Local Group Memberships", "Lokale Gruppenmitgliedschaften", "Appartient aux groupes locaux",
-        "Miembros del grupo local", "Appartenenza a gruppi locali",
-    )),
-    "global_groups": (19, (
-        "Global Group memberships", "Globale Gruppenmitgliedschaften", "Appartient aux groupes globaux",
-        "Miembros del grupo global", "Appartenenza a gruppi globali",
-    )),
+    "name": (
+        0,
+        (
+            "User name",
+            "Benutzername",
+            "Nom d'utilisateur",
+            "Nom d’utilisateur",
+            "Nombre de usuario",
+            "Nome utente",
+        ),
+    ),
+    "active": (
+        5,
+        (
+            "Account active",
+            "Konto aktiv",
+            "Compte : actif",
+            "Compte actif",
+            "Cuenta activa",
+            "Account attivo",
+        ),
+    ),
+    "last_set": (
+        7,
+        (
+            "Password last set",
+            "Letztes Setzen des Kennworts",
+            "Dernier changmt. de mot de passe",
+            "Ultimo cambio de contraseña",
+            "Último cambio de contraseña",
+            "Ultima impostazione password",
+        ),
+    ),
+    "expires": (
+        8,
+        (
+            "Password expires",
+            "Kennwort läuft ab",
+            "Le mot de passe expire",
+            "La contraseña expira",
+            "Scadenza password",
+        ),
+    ),
+    "required": (
+        10,
+        (
+            "Password required",
+            "Kennwort erforderlich",
+            "Mot de passe exigé",
+            "Contraseña requerida",
+            "Password richiesta",
+        ),
+    ),
+    "local_groups": (
+        18,
+        (
+            "Local Group Memberships",
+            "Lokale Gruppenmitgliedschaften",
+            "Appartient aux groupes locaux",
+            "Miembros del grupo local",
+            "Appartenenza a gruppi locali",
+        ),
+    ),
+    "global_groups": (
+        19,
+        (
+            "Global Group memberships",
+            "Globale Gruppenmitgliedschaften",
+            "Appartient aux groupes globaux",
+            "Miembros del grupo global",
+            "Appartenenza a gruppi globali",
+        ),
+    ),
 }
-_LABEL_FIELD = {words.skeleton(label): f for f, (_pos, labels) in _NET_USER_FIELDS.items() for label in labels}
+_LABEL_FIELD = {
+    words.skeleton(label): f for f, (_pos, labels) in _NET_USER_FIELDS.items() for label in labels
+}
 _NET_USER_LINES = 20
 
 
@@ -67,8 +122,13 @@ _DETECT: list[tuple[float, Any]] = [
     # net user / net localgroup list: "User accounts for \\HOST", a blank line, dashes
     (0.85, _has(r"^\S.*\\\\[A-Za-z0-9-]+\s*$\s*^\s*$\s*^-{30,}")),
     (0.9, _has(r"^(?:Alias name|Aliasname|Nom alias|Nombre de alias|Nome alias)\s{2,}\S")),
-    (0.9, lambda h: _has(r"^(?:User name|Benutzername|Nom d.utilisateur|Nombre de usuario)\s{2,}\S")(h)
-        and _has(r"^\S.*\s{2,}\*\S")(h)),
+    (
+        0.9,
+        lambda h: (
+            _has(r"^(?:User name|Benutzername|Nom d.utilisateur|Nombre de usuario)\s{2,}\S")(h)
+            and _has(r"^\S.*\s{2,}\*\S")(h)
+        ),
+    ),
     (0.9, _has(r"^\s*ObjectClass\s+Name\s+PrincipalSource\s*$")),
     (0.85, _has(r"^\s*Name\s+Enabled\s+Description\s*$")),
     (0.9, lambda h: _has(r'"PrincipalSource"\s*:')(h) and _has(r'"(?:ObjectClass|Enabled)"\s*:')(h)),
@@ -167,7 +227,10 @@ class _Run:
             return False
         if nxt.strip() and console.prompt(nxt) is None:
             return False
-        return any(_LONG_DASH.match(t) for _, t in seg.lines) or sum(bool(_KV.match(t)) for _, t in seg.lines) >= 3
+        return (
+            any(_LONG_DASH.match(t) for _, t in seg.lines)
+            or sum(bool(_KV.match(t)) for _, t in seg.lines) >= 3
+        )
 
     def segment(self, seg: _Seg) -> None:
         body = [(no, t) for no, t in seg.lines]
@@ -191,7 +254,9 @@ class _Run:
                 self.warn(no, "local accounts: skipped a line outside any known listing")
 
     # -- net user / net localgroup -----------------------------------------------------------------------------------
-    def net_list(self, cmd: list[str], verb: str, head: list[tuple[int, str]], items: list[tuple[int, str]]) -> None:
+    def net_list(
+        self, cmd: list[str], verb: str, head: list[tuple[int, str]], items: list[tuple[int, str]]
+    ) -> None:
         kv = [(no, _KV.match(t)) for no, t in head if t.strip()]
         pairs = [(no, m.group(1), m.group(2)) for no, m in kv if m]
         for _, t in head:
@@ -218,7 +283,9 @@ class _Run:
         if not line.strip():
             return []
         if (len(line) <= 25 or line[24] == " ") and (len(line) <= 50 or line[49] == " "):
-            return [line[i : i + 25].strip() for i in range(0, max(len(line), 1), 25) if line[i : i + 25].strip()]
+            return [
+                line[i : i + 25].strip() for i in range(0, max(len(line), 1), 25) if line[i : i + 25].strip()
+            ]
         return [p for p in re.split(r"\s{2,}", line.strip()) if p]
 
     def net_user_detail(self, body: list[tuple[int, str]]) -> None:
@@ -252,13 +319,15 @@ class _Run:
             user.facts["password_required"] = words.yes_no(found["required"][1])
         if "expires" in found:
             value = found["expires"][1]
-            user.facts["password_never_expires"] = True if words.is_never(value) else (
-                False if timefmt.to_rfc3339(value) else None
+            user.facts["password_never_expires"] = (
+                True if words.is_never(value) else (False if timefmt.to_rfc3339(value) else None)
             )
         if "last_set" in found:
             user.facts["password_last_set"] = timefmt.to_rfc3339(found["last_set"][1])
         if "local_groups" in found:
-            user.groups = [g for g in _star_list(found["local_groups"][1]) if words.skeleton(g) not in _NONE_GROUPS]
+            user.groups = [
+                g for g in _star_list(found["local_groups"][1]) if words.skeleton(g) not in _NONE_GROUPS
+            ]
         self.users.append(user)
 
     # -- PowerShell tables --------------------------------------------------------------------------------------------
@@ -320,7 +389,11 @@ class _Run:
                 self.warn(no, "local accounts: skipped a group member without a name or SID", problem=True)
                 continue
             if not group:
-                self.warn(no, "local accounts: a group member whose group is not shown (no echoed command or Group property) was skipped", problem=True)
+                self.warn(
+                    no,
+                    "local accounts: a group member whose group is not shown (no echoed command or Group property) was skipped",
+                    problem=True,
+                )
                 continue
             by_group.setdefault(group, []).append(member)
             first_line.setdefault(group, no)
@@ -396,7 +469,11 @@ class _Run:
                 elif name:
                     self.groups.append(_Group(name, no, sid=_sid(o.get("sid"))))
             else:
-                self.warn(no, "local accounts: skipped a JSON object that is not a local user, group or member", problem=True)
+                self.warn(
+                    no,
+                    "local accounts: skipped a JSON object that is not a local user, group or member",
+                    problem=True,
+                )
         if members:
             self.group_members(cmd, members)
 
@@ -414,7 +491,10 @@ class _Run:
         sid = words.sid_for(group)
         if sid:
             canonical = sids.name_of(sid) or ""
-            if canonical.casefold().endswith("\\" + group.casefold()) or canonical.casefold() == group.casefold():
+            if (
+                canonical.casefold().endswith("\\" + group.casefold())
+                or canonical.casefold() == group.casefold()
+            ):
                 return canonical, sid
             return group, sid  # a localized name as shown; member_of uses the SID
         return self.qualify(group), None
@@ -433,7 +513,11 @@ class _Run:
             if member_of:
                 facts["member_of"] = member_of
             self.b.principal(
-                self.qualify(u.name), u.facts.get("sid"), kind="local_user", evidence=self.b.evidence(self.a, u.line), **facts
+                self.qualify(u.name),
+                u.facts.get("sid"),
+                kind="local_user",
+                evidence=self.b.evidence(self.a, u.line),
+                **facts,
             )
         for grp in self.groups:
             name, sid = self.group_ref(grp.name)
@@ -447,11 +531,17 @@ class _Run:
                 entry["members"] = gfacts["members"]  # the listing is the whole membership, not an addition
                 for m in grp.members:
                     if m.get("kind") or m.get("sid"):
-                        self.b.principal(m.get("name"), m.get("sid"), kind=m.get("kind"), evidence=self.b.evidence(self.a, m["line"]))
+                        self.b.principal(
+                            m.get("name"),
+                            m.get("sid"),
+                            kind=m.get("kind"),
+                            evidence=self.b.evidence(self.a, m["line"]),
+                        )
         self.b.section("local_accounts", "partial" if self.problems else "ok")
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------------
+
 
 def _star_list(value: str) -> list[str]:
     return [g.strip() for g in re.findall(r"\*([^*]+)", value) if g.strip()]

@@ -48,10 +48,21 @@ GENERIC_ALL = SPECIFIC["GA"]
 _ALL_BITS = 0xFFFFFFFF
 
 # Rights that let a principal change content, permissions or ownership.
-WRITE_CLASS = frozenset({"F", "M", "W", "D", "DE", "DC", "WD", "AD", "WA", "WEA", "WDAC", "WO", "GA", "GW", "MA"})
+WRITE_CLASS = frozenset(
+    {"F", "M", "W", "D", "DE", "DC", "WD", "AD", "WA", "WEA", "WDAC", "WO", "GA", "GW", "MA"}
+)
 _WRITE_MASK = (
-    SPECIFIC["DE"] | SPECIFIC["WDAC"] | SPECIFIC["WO"] | SPECIFIC["MA"] | SPECIFIC["GA"] | SPECIFIC["GW"]
-    | SPECIFIC["WD"] | SPECIFIC["AD"] | SPECIFIC["WEA"] | SPECIFIC["DC"] | SPECIFIC["WA"]
+    SPECIFIC["DE"]
+    | SPECIFIC["WDAC"]
+    | SPECIFIC["WO"]
+    | SPECIFIC["MA"]
+    | SPECIFIC["GA"]
+    | SPECIFIC["GW"]
+    | SPECIFIC["WD"]
+    | SPECIFIC["AD"]
+    | SPECIFIC["WEA"]
+    | SPECIFIC["DC"]
+    | SPECIFIC["WA"]
 )
 
 
@@ -124,13 +135,34 @@ _HEX_MASK = re.compile(r"0X[0-9A-F]+")
 # -- SDDL right strings -----------------------------------------------------------------------------------
 
 SDDL_RIGHTS: dict[str, int] = {
-    "GA": 0x10000000, "GR": 0x80000000, "GW": 0x40000000, "GX": 0x20000000,
-    "RC": 0x00020000, "SD": 0x00010000, "WD": 0x00040000, "WO": 0x00080000,  # SDDL WD is WRITE_DAC
-    "FA": 0x001F01FF, "FR": 0x00120089, "FW": 0x00120116, "FX": 0x001200A0,
-    "KA": 0x000F003F, "KR": 0x00020019, "KW": 0x00020006, "KX": 0x00020019,
-    "CC": 0x0001, "DC": 0x0002, "LC": 0x0004, "SW": 0x0008, "RP": 0x0010, "WP": 0x0020,
-    "DT": 0x0040, "LO": 0x0080, "CR": 0x0100,
-    "NR": 0, "NW": 0, "NX": 0,  # mandatory label policies, not access
+    "GA": 0x10000000,
+    "GR": 0x80000000,
+    "GW": 0x40000000,
+    "GX": 0x20000000,
+    "RC": 0x00020000,
+    "SD": 0x00010000,
+    "WD": 0x00040000,
+    "WO": 0x00080000,  # SDDL WD is WRITE_DAC
+    "FA": 0x001F01FF,
+    "FR": 0x00120089,
+    "FW": 0x00120116,
+    "FX": 0x001200A0,
+    "KA": 0x000F003F,
+    "KR": 0x00020019,
+    "KW": 0x00020006,
+    "KX": 0x00020019,
+    "CC": 0x0001,
+    "DC": 0x0002,
+    "LC": 0x0004,
+    "SW": 0x0008,
+    "RP": 0x0010,
+    "WP": 0x0020,
+    "DT": 0x0040,
+    "LO": 0x0080,
+    "CR": 0x0100,
+    "NR": 0,
+    "NW": 0,
+    "NX": 0,  # mandatory label policies, not access
 }
 
 
@@ -150,7 +182,7 @@ def sddl_mask(text: str) -> int | None:
         return None
     mask = 0
     for i in range(0, len(t), 2):
-        bits = SDDL_RIGHTS.get(t[i:i + 2].upper())
+        bits = SDDL_RIGHTS.get(t[i : i + 2].upper())
         if bits is None:
             return None
         mask |= bits
@@ -160,12 +192,29 @@ def sddl_mask(text: str) -> int | None:
 # -- Get-Acl FileSystemRights names ---------------------------------------------------------------------------
 
 FILESYSTEM_RIGHTS: dict[str, int] = {
-    "fullcontrol": 0x1F01FF, "modify": 0x0301BF, "readandexecute": 0x0200A9, "read": 0x020089,
-    "write": 0x000116, "synchronize": 0x100000, "delete": 0x010000, "readdata": 0x1, "listdirectory": 0x1,
-    "writedata": 0x2, "createfiles": 0x2, "appenddata": 0x4, "createdirectories": 0x4,
-    "readextendedattributes": 0x8, "writeextendedattributes": 0x10, "executefile": 0x20, "traverse": 0x20,
-    "deletesubdirectoriesandfiles": 0x40, "readattributes": 0x80, "writeattributes": 0x100,
-    "readpermissions": 0x20000, "changepermissions": 0x40000, "takeownership": 0x80000,
+    "fullcontrol": 0x1F01FF,
+    "modify": 0x0301BF,
+    "readandexecute": 0x0200A9,
+    "read": 0x020089,
+    "write": 0x000116,
+    "synchronize": 0x100000,
+    "delete": 0x010000,
+    "readdata": 0x1,
+    "listdirectory": 0x1,
+    "writedata": 0x2,
+    "createfiles": 0x2,
+    "appenddata": 0x4,
+    "createdirectories": 0x4,
+    "readextendedattributes": 0x8,
+    "writeextendedattributes": 0x10,
+    "executefile": 0x20,
+    "traverse": 0x20,
+    "deletesubdirectoriesandfiles": 0x40,
+    "readattributes": 0x80,
+    "writeattributes": 0x100,
+    "readpermissions": 0x20000,
+    "changepermissions": 0x40000,
+    "takeownership": 0x80000,
 }
 
 

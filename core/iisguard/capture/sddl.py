@@ -21,17 +21,31 @@ from .base import Artifact, Builder
 
 # Domain-relative aliases: their SID needs the domain SID, which an SDDL string does not carry.
 DOMAIN_RELATIVE: dict[str, str] = {
-    "DA": "Domain Admins", "DU": "Domain Users", "DG": "Domain Guests", "DC": "Domain Computers",
-    "DD": "Domain Controllers", "CA": "Cert Publishers", "SA": "Schema Admins", "EA": "Enterprise Admins",
-    "PA": "Group Policy Creator Owners", "RS": "RAS and IAS Servers", "LA": "Administrator", "LG": "Guest",
-    "RO": "Enterprise Read-only Domain Controllers", "CN": "Cloneable Domain Controllers",
-    "AP": "Protected Users", "KA": "Key Admins", "EK": "Enterprise Key Admins",
+    "DA": "Domain Admins",
+    "DU": "Domain Users",
+    "DG": "Domain Guests",
+    "DC": "Domain Computers",
+    "DD": "Domain Controllers",
+    "CA": "Cert Publishers",
+    "SA": "Schema Admins",
+    "EA": "Enterprise Admins",
+    "PA": "Group Policy Creator Owners",
+    "RS": "RAS and IAS Servers",
+    "LA": "Administrator",
+    "LG": "Guest",
+    "RO": "Enterprise Read-only Domain Controllers",
+    "CN": "Cloneable Domain Controllers",
+    "AP": "Protected Users",
+    "KA": "Key Admins",
+    "EK": "Enterprise Key Admins",
 }
 _ALLOW_TYPES = {"A", "OA", "XA", "ZA"}
 _DENY_TYPES = {"D", "OD", "XD"}
 _ACE_FLAGS = {"CI", "OI", "NP", "IO", "ID", "SA", "FA", "TP", "CR"}
 _SDDL_START = re.compile(r"(?:^|[\t ]|:\s)((?:O:\S+?)?(?:G:\S+?)?D:[A-Z_]*\((?:A|D|OA|OD|XA|XD);)")
-_GETACL_KEY = re.compile(r"^(Path|Owner|Group|Access|Audit|Sddl|AccessToString|AuditToString)\s*: ?(.*)$", re.I)
+_GETACL_KEY = re.compile(
+    r"^(Path|Owner|Group|Access|Audit|Sddl|AccessToString|AuditToString)\s*: ?(.*)$", re.I
+)
 _PROVIDER = re.compile(r"^[\w.]+\\[\w.]+::")
 _ACCESS = re.compile(r"^(.*\S)\s+(Allow|Deny)\s+(\S.*)$")
 
@@ -72,7 +86,14 @@ def _components(text: str) -> dict[str, str] | None:
                     depth += 1
                 elif c == ")":
                     depth -= 1
-                elif depth == 0 and j + 1 < n and c in "OGDS" and text[j + 1] == ":" and c not in out and c != key:
+                elif (
+                    depth == 0
+                    and j + 1 < n
+                    and c in "OGDS"
+                    and text[j + 1] == ":"
+                    and c not in out
+                    and c != key
+                ):
                     break
                 j += 1
             out[key] = text[i + 2 : j]
@@ -133,7 +154,12 @@ def parse_sd(text: str) -> SecurityDescriptor | None:
             if len(fields) < 6:
                 sd.problems.append(f"an ACE with {len(fields)} fields instead of 6: ({g[:60]})")
                 continue
-            atype, aflags, arights, account = fields[0].upper(), fields[1].upper(), fields[2], fields[5].strip()
+            atype, aflags, arights, account = (
+                fields[0].upper(),
+                fields[1].upper(),
+                fields[2],
+                fields[5].strip(),
+            )
             if atype in _ALLOW_TYPES:
                 kind = "allow"
             elif atype in _DENY_TYPES:
@@ -199,7 +225,8 @@ class SddlParser:
         elif re.search(r"(?im)^Sddl\s*:\s*[OGD]:", head):
             score = 0.9
         elif _SDDL_START.search(head) or (
-            re.search(r"(?im)^Access\w*\s*:.*\s(?:Allow|Deny)\s", head) and re.search(r"(?im)^Owner\s*:", head)
+            re.search(r"(?im)^Access\w*\s*:.*\s(?:Allow|Deny)\s", head)
+            and re.search(r"(?im)^Owner\s*:", head)
         ):
             score = 0.85
         return console.name_bonus(score, name, ("sddl", "acl"))
@@ -278,7 +305,11 @@ class _Run:
                 return
             self.flush_held()
             self.problems += 1
-            self.b.warn(self.a, no, f"sddl: skipped a line that is not a readable security descriptor: {console.clip(text)}")
+            self.b.warn(
+                self.a,
+                no,
+                f"sddl: skipped a line that is not a readable security descriptor: {console.clip(text)}",
+            )
             return
         evidence_line = no
         if path is None and self.held is not None:
@@ -290,14 +321,18 @@ class _Run:
                 path = self.hint_path
             else:
                 path = f"{self.a.path}:{no}"
-                self.b.warn(self.a, no, f"sddl: the descriptor on line {no} has no path; recorded as {path!r}")
+                self.b.warn(
+                    self.a, no, f"sddl: the descriptor on line {no} has no path; recorded as {path!r}"
+                )
         self.add(no, _strip_provider(path.strip()), sd, None, evidence_line)
 
     def flush_held(self) -> None:
         if self.held is not None:
             no, text = self.held
             self.held = None
-            self.b.warn(self.a, no, f"sddl: skipped a line that is neither a path nor SDDL: {console.clip(text)}")
+            self.b.warn(
+                self.a, no, f"sddl: skipped a line that is neither a path nor SDDL: {console.clip(text)}"
+            )
 
     # -- Get-Acl | Format-List --------------------------------------------------------------------------------
     def flush_record(self) -> None:
@@ -343,7 +378,9 @@ class _Run:
         if len(entries) == 1 and entries[0][1].startswith("{System."):
             self.problems += 1
             self.b.warn(
-                self.a, ano, f"sddl: the Access value of {path} lists objects, not rules; capture Get-Acl with its Sddl"
+                self.a,
+                ano,
+                f"sddl: the Access value of {path} lists objects, not rules; capture Get-Acl with its Sddl",
             )
             return
         for no, text in entries:
@@ -351,11 +388,15 @@ class _Run:
             mask = rights.filesystem_rights_mask(m.group(3)) if m else None
             if m is None or mask is None:
                 self.problems += 1
-                self.b.warn(self.a, no, f"sddl: skipped an Access entry that cannot be read: {console.clip(text)}")
+                self.b.warn(
+                    self.a, no, f"sddl: skipped an Access entry that cannot be read: {console.clip(text)}"
+                )
                 continue
             principal = m.group(1).strip()
             sid = words.sid_for(principal)
-            ace: dict[str, Any] = {"principal": sids.normalize_sid(principal) if sids.is_sid(principal) else principal}
+            ace: dict[str, Any] = {
+                "principal": sids.normalize_sid(principal) if sids.is_sid(principal) else principal
+            }
             if sid:
                 ace["sid"] = sid
             ace["type"] = m.group(2).lower()

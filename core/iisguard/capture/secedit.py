@@ -67,7 +67,11 @@ class SeceditParser:
             e = _ENTRY.match(text)
             if not e:
                 problems += 1
-                builder.warn(artifact, no, f"secedit: skipped a [Privilege Rights] line that is not 'Right = holders': {_clip(text)}")
+                builder.warn(
+                    artifact,
+                    no,
+                    f"secedit: skipped a [Privilege Rights] line that is not 'Right = holders': {_clip(text)}",
+                )
                 continue
             right = e.group(1)
             holders = [_holder(h) for h in e.group(2).split(",")]

@@ -30,14 +30,18 @@ class ServicesParser:
         )
         if as_json or as_csv:
             score = 0.9
-        elif re.search(r"(?im)^\s*Name\s+.*\bStartName\b", head) and re.search(r"(?m)^\s*-{3,}\s+-{3,}", head):
+        elif re.search(r"(?im)^\s*Name\s+.*\bStartName\b", head) and re.search(
+            r"(?m)^\s*-{3,}\s+-{3,}", head
+        ):
             score = 0.85
         return console.name_bonus(score, name, ("service",))
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         out: list[dict[str, Any]] = builder.data.setdefault("services", [])
         lines = [(no, t) for no, t in console.numbered(artifact)]
-        body = [(no, t) for no, t in lines if t.strip() and console.prompt(t) is None and not console.is_banner(t)]
+        body = [
+            (no, t) for no, t in lines if t.strip() and console.prompt(t) is None and not console.is_banner(t)
+        ]
         problems = 0
         before = len(out)
         if body and body[0][1].lstrip().startswith(("{", "[")):
@@ -110,7 +114,9 @@ def _csv(artifact: Artifact, builder: Builder, out: list[dict[str, Any]], body: 
     return problems
 
 
-def _table(artifact: Artifact, builder: Builder, out: list[dict[str, Any]], body: list[tuple[int, str]]) -> int:
+def _table(
+    artifact: Artifact, builder: Builder, out: list[dict[str, Any]], body: list[tuple[int, str]]
+) -> int:
     found = console.table_rows(body)
     if found is None:
         for no, _text in body:  # never quoted: a stray line may hold anything
@@ -122,7 +128,9 @@ def _table(artifact: Artifact, builder: Builder, out: list[dict[str, Any]], body
     for no, cells in rows:
         if any(c.endswith("...") for c in cells):
             problems += 1
-            builder.warn(artifact, no, "services: a value in this row is cut off ('...'); capture with ConvertTo-Json")
+            builder.warn(
+                artifact, no, "services: a value in this row is cut off ('...'); capture with ConvertTo-Json"
+            )
         entry = _entry(builder, artifact, no, dict(zip(keys, cells, strict=False)))
         if entry is None:
             problems += 1

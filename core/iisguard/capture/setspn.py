@@ -86,7 +86,9 @@ class SetspnParser:
                 score = 0.9
             elif re.search(r"(?im)^(?:Existing SPN found!|No such SPN found\.)", head):
                 score = 0.85
-            elif re.search(r"(?im)^\S*>\s*setspn(?:\.exe)?\s", head) and re.search(r"(?im)^\s*CN=.+,DC=", head):
+            elif re.search(r"(?im)^\S*>\s*setspn(?:\.exe)?\s", head) and re.search(
+                r"(?im)^\s*CN=.+,DC=", head
+            ):
                 score = 0.8
             elif re.search(r"(?im)^\S.*\bCN=[^\n]*,DC=[^\n]*:\s*$\n^\s+\w+/\S+", head):
                 score = 0.75  # a localized -L header followed by an SPN
@@ -160,7 +162,9 @@ class _Run:
             self.end_block()  # "Existing SPN found!"
             self.end_query(found=True, line=no)
             return
-        if text.casefold().startswith("no such spn") or (self.query is not None and text.endswith(".") and "no such" in text.casefold()):
+        if text.casefold().startswith("no such spn") or (
+            self.query is not None and text.endswith(".") and "no such" in text.casefold()
+        ):
             self.end_block()
             self.end_query(found=False, line=no)
             return
@@ -282,7 +286,10 @@ class _Run:
         for q in self.queries:
             if not q.spn:
                 if q.accounts:
-                    self.warn(q.line, "setspn: the queried SPN is not shown (no echoed command); accounts are kept, the query is not")
+                    self.warn(
+                        q.line,
+                        "setspn: the queried SPN is not shown (no echoed command); accounts are kept, the query is not",
+                    )
                 continue
             spns.setdefault("queries", []).append(
                 {
@@ -300,18 +307,26 @@ class _Run:
                 }
             )
         if self.reported_dups is not None and self.reported_dups != len(self.dups):
-            self.warn(None, f"setspn: the output reports {self.reported_dups} duplicate group(s) but shows {len(self.dups)}", problem=True)
+            self.warn(
+                None,
+                f"setspn: the output reports {self.reported_dups} duplicate group(s) but shows {len(self.dups)}",
+                problem=True,
+            )
         elif self.reported_dups is not None:
             # `setspn -X` printed its closing count and every group it counted: an SPN absent from
             # duplicates[] is not duplicated (rules may then judge it without an -Q query).
             spns["duplicates_checked"] = True
         if not (self.accounts or self.queries or self.dups or self.reported_dups is not None):
-            self.b.warn(self.a, None, "setspn: no account, query result or duplicate report found in this file")
+            self.b.warn(
+                self.a, None, "setspn: no account, query result or duplicate report found in this file"
+            )
             self.b.section("spns", "partial", f"nothing readable in {self.a.path}")
             return
         if not spns:
             del self.b.data["spns"]
-        self.b.section("spns", "partial" if self.problems else "ok", "setspn reported errors" if self.problems else "")
+        self.b.section(
+            "spns", "partial" if self.problems else "ok", "setspn reported errors" if self.problems else ""
+        )
 
     def name_of(self, acct: _Account) -> tuple[str, bool]:
         rdns = split_dn(acct.dn)

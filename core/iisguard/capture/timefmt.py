@@ -14,7 +14,9 @@ from typing import Any
 _EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
 _NEVER_FILETIME = (0, 0x7FFFFFFFFFFFFFFF, -1)
 _MSDATE = re.compile(r"^\\?/Date\((-?\d+)(?:[+-]\d{4})?\)\\?/$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
 _LOCAL = re.compile(
     r"^(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\.?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp]\.?\s?[Mm]\.?)?)?$"
 )

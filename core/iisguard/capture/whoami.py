@@ -20,16 +20,43 @@ _PRIV = re.compile(r"^\s*(Se[A-Za-z]+Privilege)\b(.*)$")
 _PRIV_ANYWHERE = re.compile(r"\bSe[A-Za-z]+Privilege\b")
 _LIST = re.compile(r"^([^:\"]{1,60}?)\s*:\s*(.*)$")
 INTEGRITY = {
-    "S-1-16-0": "Untrusted", "S-1-16-4096": "Low", "S-1-16-8192": "Medium", "S-1-16-8448": "MediumPlus",
-    "S-1-16-12288": "High", "S-1-16-16384": "System", "S-1-16-20480": "Protected",
+    "S-1-16-0": "Untrusted",
+    "S-1-16-4096": "Low",
+    "S-1-16-8192": "Medium",
+    "S-1-16-8448": "MediumPlus",
+    "S-1-16-12288": "High",
+    "S-1-16-16384": "System",
+    "S-1-16-20480": "Protected",
 }
 # The group types whoami prints, to split name from type when there is no separator line.
 _GROUP_TYPES = (
-    "Well-known group", "Unknown SID type", "Alias", "Group", "Label", "User",
-    "Bekannte Gruppe", "Unbekannter SID-Typ", "Gruppe", "Bezeichnung", "Benutzer",
-    "Groupe bien connu", "Type SID inconnu", "Type de SID inconnu", "Groupe", "Étiquette", "Utilisateur",
-    "Grupo conocido", "Tipo de SID desconocido", "Grupo", "Etiqueta", "Usuario",
-    "Gruppo noto", "Gruppo", "Etichetta", "Bekende groep", "Groep",
+    "Well-known group",
+    "Unknown SID type",
+    "Alias",
+    "Group",
+    "Label",
+    "User",
+    "Bekannte Gruppe",
+    "Unbekannter SID-Typ",
+    "Gruppe",
+    "Bezeichnung",
+    "Benutzer",
+    "Groupe bien connu",
+    "Type SID inconnu",
+    "Type de SID inconnu",
+    "Groupe",
+    "Étiquette",
+    "Utilisateur",
+    "Grupo conocido",
+    "Tipo de SID desconocido",
+    "Grupo",
+    "Etiqueta",
+    "Usuario",
+    "Gruppo noto",
+    "Gruppo",
+    "Etichetta",
+    "Bekende groep",
+    "Groep",
 )
 _DOMAIN_GROUP_TYPES = {"group", "gruppe", "groupe", "grupo", "gruppo", "groep"}
 _GROUP_WORDS = ("group", "grupp", "groupe", "grupo", "groep", "gruppo")
@@ -47,8 +74,10 @@ def group_flags(attributes: list[str]) -> tuple[bool | None, bool]:
         return None, False
     for a in attributes:
         sk = words.skeleton(a)
-        if any(g in sk for g in _GROUP_WORDS) and any(e in sk for e in _ENABLED_WORDS) and not any(
-            d in sk for d in _DEFAULT_WORDS
+        if (
+            any(g in sk for g in _GROUP_WORDS)
+            and any(e in sk for e in _ENABLED_WORDS)
+            and not any(d in sk for d in _DEFAULT_WORDS)
         ):
             return True, False
     known = all(words.skeleton(a).isascii() for a in attributes)
@@ -180,7 +209,10 @@ class _Run:
             return
         if stripped.endswith((".", "!", "\u3002")):
             return  # sentences of the claims section ("User claims unknown.")
-        self.warn(no, f"whoami: skipped a line that is not a privilege, user or group row: {console.clip(stripped, 80)}")
+        self.warn(
+            no,
+            f"whoami: skipped a line that is not a privilege, user or group row: {console.clip(stripped, 80)}",
+        )
 
     # -- privileges -------------------------------------------------------------------------------------
     def privilege(self, no: int, name: str, rest: str) -> None:
@@ -209,7 +241,7 @@ class _Run:
         assert m is not None
         sid = m.group(0).lstrip("*").upper()
         before = text[: m.start()]
-        after = text[m.end():].strip()
+        after = text[m.end() :].strip()
         if sid.startswith("S-1-16-"):
             self.label(no, sid)
             return
@@ -231,7 +263,7 @@ class _Run:
     def split_name_type(self, before: str, sid_at: int) -> tuple[str, str | None]:
         cols = self.columns
         if cols and len(cols) >= 3 and abs(cols[2][0] - sid_at) <= 1:
-            return before[: cols[1][0]].strip(), before[cols[1][0]:].strip() or None
+            return before[: cols[1][0]].strip(), before[cols[1][0] :].strip() or None
         parts = re.split(r"\s{2,}", before.strip())
         if len(parts) >= 2:
             return " ".join(parts[:-1]).strip(), parts[-1].strip()
@@ -278,7 +310,9 @@ class _Run:
         if values and _PRIV.fullmatch(values[0]):
             state = words.state_of(values[-1]) if len(values) >= 2 else None
             if state is None:
-                self.warn(no, f"whoami: privilege {values[0]} has no Enabled/Disabled state word that we know")
+                self.warn(
+                    no, f"whoami: privilege {values[0]} has no Enabled/Disabled state word that we know"
+                )
             else:
                 self.add_privilege(no, values[0], state)
             return
@@ -286,7 +320,10 @@ class _Run:
         if sid_at is None:
             if csv or len(values) > 1:
                 return  # a header row ("Privilege Name","Description","State") or a claims record
-            self.warn(no, f"whoami: skipped a record without a SID or privilege: {console.clip(' '.join(values), 80)}")
+            self.warn(
+                no,
+                f"whoami: skipped a record without a SID or privilege: {console.clip(' '.join(values), 80)}",
+            )
             return
         sid = values[sid_at].lstrip("*").upper()
         if sid.startswith("S-1-16-"):
@@ -324,7 +361,9 @@ class _Run:
             out.append(token)
             if not t.saw_privileges:
                 partial = True
-                self.b.warn(self.a, t.first_line, "whoami: this output lists no privileges (run whoami /all or /priv)")
+                self.b.warn(
+                    self.a, t.first_line, "whoami: this output lists no privileges (run whoami /all or /priv)"
+                )
             self._principals(t, identity)
         self.b.section("tokens", "partial" if partial else "ok")
 

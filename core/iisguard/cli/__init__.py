@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def subparser(sub: argparse._SubParsersAction, name: str, help: str, description: str = "") -> argparse.ArgumentParser:
+def subparser(
+    sub: argparse._SubParsersAction, name: str, help: str, description: str = ""
+) -> argparse.ArgumentParser:
     """A subcommand parser that documents the exit codes in its --help."""
     p = sub.add_parser(
         name,
@@ -66,7 +68,9 @@ def subparser(sub: argparse._SubParsersAction, name: str, help: str, description
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logging")
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logging"
+    )
     return p
 
 

@@ -12,7 +12,13 @@ from . import subparser
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = subparser(sub, name, help="list rule packs, reporters and parsers with their versions")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="also load rule-pack modules from a folder")
+    p.add_argument(
+        "--rules-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load rule-pack modules from a folder",
+    )
     p.set_defaults(func=run)
 
 
@@ -25,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
             status = f"BROKEN: {p.error}" if p.error else "ok"
             provides = []
             if p.rules:
-                provides.append(f"{len(p.rules)} rules ({', '.join(p.rules[:3])}{', …' if len(p.rules) > 3 else ''})")
+                provides.append(
+                    f"{len(p.rules)} rules ({', '.join(p.rules[:3])}{', …' if len(p.rules) > 3 else ''})"
+                )
             if p.reporters:
                 provides.append("reporters: " + ", ".join(p.reporters))
             if p.parsers:

@@ -50,7 +50,8 @@ def rule_dict(r: Rule) -> dict[str, Any]:
         "references": [{"id": ref.id, "url": ref.url, "title": ref.title} for ref in r.references],
         "tags": list(r.all_tags),
         "parameters": [
-            {"name": p.name, "type": p.type, "default": p.default, "description": p.description} for p in r.parameters
+            {"name": p.name, "type": p.type, "default": p.default, "description": p.description}
+            for p in r.parameters
         ],
         "needs": list(r.needs),
         "aliases": list(r.aliases),
@@ -80,9 +81,21 @@ def _coverage(args: argparse.Namespace, rules: dict[str, Rule]) -> int:
     for item in fw.items:
         known = [r for r in item.rules if r in rules]
         missing = [r for r in item.rules if r not in rules]
-        rows.append({"id": item.id, "title": item.title, "rules": known, "missing_rules": missing, "covered": bool(known)})
+        rows.append(
+            {
+                "id": item.id,
+                "title": item.title,
+                "rules": known,
+                "missing_rules": missing,
+                "covered": bool(known),
+            }
+        )
     if args.format == "json":
-        print(json.dumps({"framework": fw.name, "title": fw.title, "version": fw.version, "items": rows}, indent=2))
+        print(
+            json.dumps(
+                {"framework": fw.name, "title": fw.title, "version": fw.version, "items": rows}, indent=2
+            )
+        )
         return 0
     covered = sum(1 for r in rows if r["covered"])
     if args.format == "markdown":
@@ -92,14 +105,18 @@ def _coverage(args: argparse.Namespace, rules: dict[str, Rule]) -> int:
     else:
         print(f"{fw.title} ({fw.version}): {covered} of {len(rows)} items covered")
         for row in rows:
-            print(f"  {row['id']:<14} {'✓' if row['covered'] else '·'} {row['title'][:60]:<60} {', '.join(row['rules']) or 'not covered'}")
+            print(
+                f"  {row['id']:<14} {'✓' if row['covered'] else '·'} {row['title'][:60]:<60} {', '.join(row['rules']) or 'not covered'}"
+            )
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     rules = load_plugins(skip_broken=True, rules_dirs=args.rules_dir).rules
     wanted = args.rule_id.upper()
-    r = rules.get(wanted) or next((x for x in rules.values() if wanted in (a.upper() for a in x.aliases)), None)
+    r = rules.get(wanted) or next(
+        (x for x in rules.values() if wanted in (a.upper() for a in x.aliases)), None
+    )
     if r is None:
         raise UsageError(f"no rule {args.rule_id!r} (see `iisguard rules list`)")
     d = rule_dict(r)
@@ -109,7 +126,11 @@ def run_show(args: argparse.Namespace) -> int:
     md = args.format == "markdown"
     print(f"{'# ' if md else ''}{r.id}: {r.title}\n")
     print(f"Severity: {r.severity.value}   Pack: {r.pack}   Default: {'on' if r.default_enabled else 'off'}")
-    for label, text in (("Description", r.description), ("Rationale", r.rationale), ("Remediation", r.remediation)):
+    for label, text in (
+        ("Description", r.description),
+        ("Rationale", r.rationale),
+        ("Remediation", r.remediation),
+    ):
         print(f"\n{'## ' if md else ''}{label}\n{text}")
     if r.parameters:
         print(f"\n{'## ' if md else ''}Parameters")

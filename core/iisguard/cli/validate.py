@@ -19,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     files = snapmod.find_snapshot_files(args.paths)
     if not files:
-        print(f"iisguard: error: no snapshot files (*.json) found in {', '.join(args.paths)}", file=sys.stderr)
+        print(
+            f"iisguard: error: no snapshot files (*.json) found in {', '.join(args.paths)}", file=sys.stderr
+        )
         return 2
     bad = 0
     for path in files:

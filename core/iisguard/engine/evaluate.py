@@ -13,7 +13,13 @@ from ..model.snapshot import Snapshot
 from .findings import Evidence, Finding, Outcome, Result, Severity
 from .rule import Rule
 
-_PRIORITY = {Outcome.FAIL: 4, Outcome.ERROR: 3, Outcome.NOT_REVIEWED: 2, Outcome.PASS: 1, Outcome.NOT_APPLICABLE: 0}
+_PRIORITY = {
+    Outcome.FAIL: 4,
+    Outcome.ERROR: 3,
+    Outcome.NOT_REVIEWED: 2,
+    Outcome.PASS: 1,
+    Outcome.NOT_APPLICABLE: 0,
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,9 @@ class Report:
 
     @property
     def errored(self) -> bool:
-        return any(f.outcome is Outcome.ERROR for f in self.findings()) or any(h.failed_sections for h in self.hosts)
+        return any(f.outcome is Outcome.ERROR for f in self.findings()) or any(
+            h.failed_sections for h in self.hosts
+        )
 
     def exit_code(self) -> int:
         if self.gating_failures():
@@ -118,7 +126,11 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
     missing = [s for s in rule.needs if not snapshot.has_section(s)]
     if missing:
         states = ", ".join(f"{s} {snapshot.section_status(s)}" for s in missing)
-        return [_finding(snapshot, sel, host, Result(Outcome.NOT_REVIEWED, "host", f"data not collected ({states})"))]
+        return [
+            _finding(
+                snapshot, sel, host, Result(Outcome.NOT_REVIEWED, "host", f"data not collected ({states})")
+            )
+        ]
     by_resource: dict[str, Finding] = {}
     try:
         for result in rule.evaluate(snapshot, sel.parameters):
@@ -136,7 +148,11 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
         message = f"rule crashed: {type(exc).__name__}: {exc}{origin}"
         return [_finding(snapshot, sel, host, Result(Outcome.ERROR, "host", message))]
     if not by_resource:
-        return [_finding(snapshot, sel, host, Result(Outcome.NOT_APPLICABLE, "host", "nothing on this host to check"))]
+        return [
+            _finding(
+                snapshot, sel, host, Result(Outcome.NOT_APPLICABLE, "host", "nothing on this host to check")
+            )
+        ]
     return list(by_resource.values())
 
 

@@ -87,7 +87,12 @@ class Result:
 
 
 def fail(
-    resource: str, message: str, *, at: Mapping[str, Any] | None = None, pointer: str | None = None, **properties: Any
+    resource: str,
+    message: str,
+    *,
+    at: Mapping[str, Any] | None = None,
+    pointer: str | None = None,
+    **properties: Any,
 ) -> Result:
     """The resource breaks the rule. `at` is the snapshot object that shows it (or give its JSON `pointer`).
 

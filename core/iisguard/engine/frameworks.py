@@ -60,12 +60,27 @@ def load(name: str) -> Framework:
         doc: Any = yaml.safe_load(path.read_text("utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise PolicyError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=f"{path}:{mark.line + 1 if mark else 1}") from None
+        raise PolicyError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", where=f"{path}:{mark.line + 1 if mark else 1}"
+        ) from None
     if not isinstance(doc, dict) or doc.get("kind") != "Framework":
         raise PolicyError("not a framework mapping (expected kind: Framework)", where=str(path))
     items = []
     for raw in doc.get("items") or []:
         if not isinstance(raw, dict) or "id" not in raw:
             raise PolicyError(f"framework item without an id: {raw!r}", where=str(path))
-        items.append(Item(str(raw["id"]), str(raw.get("title", "")), tuple(raw.get("rules") or ()), str(raw.get("note", ""))))
-    return Framework(str(doc.get("name", name)), str(doc.get("title", "")), str(doc.get("version", "")), tuple(items), str(path))
+        items.append(
+            Item(
+                str(raw["id"]),
+                str(raw.get("title", "")),
+                tuple(raw.get("rules") or ()),
+                str(raw.get("note", "")),
+            )
+        )
+    return Framework(
+        str(doc.get("name", name)),
+        str(doc.get("title", "")),
+        str(doc.get("version", "")),
+        tuple(items),
+        str(path),
+    )

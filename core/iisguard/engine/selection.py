@@ -12,7 +12,9 @@ from .rule import Rule
 
 
 def _matches(rule: Rule, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(rule.id, pattern.upper()) or pattern.upper() in (a.upper() for a in rule.aliases)
+    return fnmatch.fnmatchcase(rule.id, pattern.upper()) or pattern.upper() in (
+        a.upper() for a in rule.aliases
+    )
 
 
 def select(

@@ -65,7 +65,9 @@ def locations(snap: Snapshot) -> Iterator[Location]:
 
 
 def auth_index(snap: Snapshot) -> dict[str, dict[str, Any]]:
-    return {str(a.get("location", "")).casefold().rstrip("/"): a for a in snap.iis.get("authentication") or []}
+    return {
+        str(a.get("location", "")).casefold().rstrip("/"): a for a in snap.iis.get("authentication") or []
+    }
 
 
 def effective_auth(
@@ -96,4 +98,6 @@ def anonymous_identity(snap: Snapshot, anon: dict[str, Any], pool: dict[str, Any
     if user is None or state == "absent":
         user = "IUSR"
     key = snap.principals.key(user)
-    return Identity(key, "NT AUTHORITY\\IUSR" if key == sids.IUSR else user, "IUSR" if key == sids.IUSR else "custom")
+    return Identity(
+        key, "NT AUTHORITY\\IUSR" if key == sids.IUSR else user, "IUSR" if key == sids.IUSR else "custom"
+    )

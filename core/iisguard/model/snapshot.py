@@ -59,7 +59,9 @@ def _compiled(definition: dict[str, Any]) -> Callable[[Any], bool]:
     except ImportError:
         pass
     else:
-        return cast(Callable[[Any], bool], jsonschema_rs.validator_for(definition, validate_formats=True).is_valid)
+        return cast(
+            Callable[[Any], bool], jsonschema_rs.validator_for(definition, validate_formats=True).is_valid
+        )
     import fastjsonschema
 
     compiled = fastjsonschema.compile(definition)
@@ -151,7 +153,9 @@ class ValidationProblem:
 
 def check_version(data: Any, where: str) -> None:
     if not isinstance(data, dict):
-        raise SnapshotError(f"a snapshot is a JSON object, this file holds a {type(data).__name__}", where=where)
+        raise SnapshotError(
+            f"a snapshot is a JSON object, this file holds a {type(data).__name__}", where=where
+        )
     version = data.get("schema_version")
     if version is None:
         raise SnapshotError("no schema_version: this is not an iisguard snapshot", where=where)
@@ -235,9 +239,14 @@ def load(path: str | os.PathLike[str], *, validate: bool = True) -> Snapshot:
             text = raw.decode("utf-8", "replace")
             lines = jsonpos.lines_of(text, [p.pointer for p in found])
             first = found[0]
-            more = f" (and {len(found) - 1} more problem(s); run `iisguard validate {where}`)" if len(found) > 1 else ""
+            more = (
+                f" (and {len(found) - 1} more problem(s); run `iisguard validate {where}`)"
+                if len(found) > 1
+                else ""
+            )
             raise SnapshotError(
-                f"{first.pointer or '/'}: {first.message}{more}", where=f"{where}:{lines.get(first.pointer, 1)}"
+                f"{first.pointer or '/'}: {first.message}{more}",
+                where=f"{where}:{lines.get(first.pointer, 1)}",
             )
     # The snapshot's millions of containers hold no cycles: move them out of the cyclic GC's view, or
     # every later collection rescans them all (seconds per scan).
@@ -261,7 +270,9 @@ def save(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     write_text(path, dumps(data))
 
 
-def save_streamed(data: Mapping[str, Any], path: str | os.PathLike[str], key: str, items: Iterable[Any]) -> None:
+def save_streamed(
+    data: Mapping[str, Any], path: str | os.PathLike[str], key: str, items: Iterable[Any]
+) -> None:
     """Write `data` as `save` does, with the array `data[key]` given by `items`, streamed one by one.
 
     For an import whose ACLs do not fit in memory: the bytes are those `save` writes for the same
@@ -425,7 +436,9 @@ class Snapshot:
         key = SECTION_KEYS.get(name, name)
         value = self.data.get(key)
         if name == "local_accounts":
-            value = [p for p in self.data.get("principals") or [] if p.get("kind") in ("local_user", "local_group")]
+            value = [
+                p for p in self.data.get("principals") or [] if p.get("kind") in ("local_user", "local_group")
+            ]
         return "ok" if value else "absent"
 
     def has_section(self, name: str) -> bool:
