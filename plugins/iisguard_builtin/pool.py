@@ -330,16 +330,18 @@ def pool_admin_equivalent_privilege(snap, params):
     for right in params["dangerous_rights"]:
         for ref in snap.user_rights.get(right) or []:
             holders.setdefault(right, {})[index.key(c.account_ref(str(ref)))] = str(ref)
+    # Position of each holder in its right's list, so a pool's few reachable keys are looked up here
+    # instead of every pool scanning every holder (secedit can list thousands of pool SIDs).
+    position = {right: {k: i for i, k in enumerate(by_key)} for right, by_key in holders.items()}
     holder_keys = {k for by_key in holders.values() for k in by_key}
-    unknown_cache: dict[str, bool] = {}
 
     def group_unknown(key: str) -> bool:
-        if key not in unknown_cache:
-            ref = ph.ref_of(key)
-            p = index.get(ref)
-            is_group = (p or {}).get("kind") in c.GROUP_KINDS or key.startswith("S-1-5-32-")
-            unknown_cache[key] = is_group and not c.membership_known(snap, ref)
-        return unknown_cache[key]
+        ref = ph.ref_of(key)
+        p = index.get(ref)
+        is_group = (p or {}).get("kind") in c.GROUP_KINDS or key.startswith("S-1-5-32-")
+        return is_group and not c.membership_known(snap, ref)
+
+    unknown_groups = [k for k in holder_keys if group_unknown(k)]
 
     for view in c.pool_views(snap):
         if view.legacy:
@@ -361,8 +363,9 @@ def pool_admin_equivalent_privilege(snap, params):
             for group in index.groups_of(ph.ref_of(key)):
                 reach.setdefault(group, f"{index.display(ph.ref_of(group))} (a group {reach[key]} is in)")
         found = []
-        for right, by_key in holders.items():
-            found.extend(f"{right} (through {reach[k]})" for k in by_key if k in reach)
+        for right, at in position.items():
+            keys = sorted((k for k in reach if k in at), key=at.__getitem__)
+            found.extend(f"{right} (through {reach[k]})" for k in keys)
         if found:
             yield fail(
                 view.key,
@@ -373,9 +376,7 @@ def pool_admin_equivalent_privilege(snap, params):
                 privileges=found,
             )
             continue
-        unknown = sorted(
-            index.display(ph.ref_of(k)) for k in holder_keys if k not in reach and group_unknown(k)
-        )
+        unknown = sorted(index.display(ph.ref_of(k)) for k in unknown_groups if k not in reach)
         if unknown:
             yield not_reviewed(
                 view.key,

@@ -219,7 +219,7 @@ def impersonate_beyond_expected(snap, params):
         "Every account on the host, every domain user or even anonymous callers then hold a privilege that leads "
         "to SYSTEM; IIS workers are members of Users and Authenticated Users, so web code inherits it too."
     ),
-    remediation=REMOVE_RIGHT.replace("BUILTIN\\IIS_IUSRS", "Everyone"),
+    remediation=REMOVE_RIGHT,
     references=[refs.PC_PRIVILEGE_EVERYONE, refs.KB981949, refs.MS_USER_RIGHTS],
     parameters=[
         Parameter(
