@@ -353,6 +353,40 @@ def test_zip_of_a_capture_folder(tmp_path: Path) -> None:
     assert snap["aspnet"][0]["location"] == "Site"
 
 
+def _damaged_zip(path: Path, how: str) -> None:
+    """A one-member zip made unreadable the way real archives are: encrypted, odd method, corrupt data."""
+    method = zipfile.ZIP_DEFLATED if how == "damaged" else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr("web.config", WEB_CONFIG + "<!--" + "padding " * 500 + "-->")
+    raw = bytearray(path.read_bytes())
+    central = raw.find(b"PK\x01\x02")
+    if how == "encrypted":  # general-purpose flag bit 0, in the local and the central header
+        raw[6] |= 1
+        raw[central + 8] |= 1
+    elif how == "method":  # 99 is WinZip AES, which zipfile cannot read
+        raw[8] = raw[central + 10] = 99
+    else:
+        start = raw.find(b"web.config") + len("web.config")
+        for i in range(start + 5, start + 60):
+            raw[i] ^= 0x55
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("encrypted", "is encrypted"),
+        ("method", "uses a compression method Python cannot read"),
+        ("damaged", "is damaged"),
+    ],
+)
+def test_an_unreadable_zip_member_is_a_clear_error(tmp_path: Path, how: str, reason: str) -> None:
+    _damaged_zip(tmp_path / "WEB01.zip", how)
+    with pytest.raises(CaptureError, match=f"cannot read the archive: web.config {reason}") as info:
+        import_paths([str(tmp_path / "WEB01.zip")], output=str(tmp_path / "s.json"), parsers=PARSERS)
+    assert info.value.where == "WEB01.zip"
+
+
 def test_saved_stream_output_imports_like_the_folder(tmp_path: Path) -> None:
     cap = write(tmp_path / "cap", {"capture.yaml": "host: STREAMED\n", "iis/applicationHost.config": APPHOST})
     text = "Windows PowerShell banner\r\n" + stream.encode(cap) + "PS C:\\> \r\n"
@@ -445,6 +479,38 @@ def test_bad_manifest_is_a_clear_error(tmp_path: Path) -> None:
     write(tmp_path, {"capture.yaml": "host: [unclosed\n", "x.config": APPHOST})
     with pytest.raises(CaptureError, match=r"capture.yaml:\d+: not valid YAML"):
         imported(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "error"),
+    [
+        ("host: [WEB01, WEB02]\n", r"capture.yaml:1: 'host' must be a host name, not list"),
+        ("host: h\nsections: 5\n", r"capture.yaml:2: 'sections' must be a list .*, not int"),
+        ("host: h\nfiles: web.config\n", r"capture.yaml:2: 'files' must be a list .*, not str"),
+        ("host: h\ntokens: [x]\n", r"capture.yaml:2: 'tokens' must be a mapping .*, not list"),
+        (
+            "host: h\nhost_facts:\n  fqdn: web01\n  domain_joined: maybe\n",
+            r"capture.yaml:4: 'host_facts: domain_joined' must be true or false, not str",
+        ),
+        (
+            "host_facts: {iis: {installed: 1}}\n",
+            r"capture.yaml:1: 'host_facts: iis: installed' must be true or false",
+        ),
+    ],
+)
+def test_a_manifest_value_of_the_wrong_type_is_a_clear_error(
+    tmp_path: Path, manifest: str, error: str
+) -> None:
+    write(tmp_path, {"capture.yaml": manifest, "x.config": APPHOST})
+    with pytest.raises(CaptureError, match=error):
+        imported(tmp_path)
+
+
+def test_manifest_host_facts_numbers_become_text(tmp_path: Path) -> None:
+    write(
+        tmp_path, {"capture.yaml": "host_facts: {os: {version: 10.0, build: 17763}}\n", "x.config": APPHOST}
+    )
+    assert imported(tmp_path)["host"]["os"] == {"version": "10.0", "build": "17763"}
 
 
 # -- the fixture host ----------------------------------------------------------------------------

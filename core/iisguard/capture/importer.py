@@ -30,8 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import lzma
 import os
+import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -75,30 +78,31 @@ class Manifest:
     sections: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def from_data(cls, data: Any, where: str = MANIFEST) -> Manifest:
+    def from_data(cls, data: Any, where: str = MANIFEST, text: str | None = None) -> Manifest:
+        """The manifest in `data` (parsed YAML); `text` (the YAML itself) lets errors name the key's line."""
         if data is None:
             return cls(where=where)
         if not isinstance(data, dict):
             raise CaptureError("a capture manifest is a mapping (host:, files:, ...)", where=where)
+        _check_types(data, where, text)
         m = cls(where=where)
         m.host = _text(data.get("host"))
         collected = data.get("collected_at")
         m.collected_at = collected.isoformat() if isinstance(collected, dt.datetime) else _text(collected)
-        facts = data.get("host_facts")
-        m.host_facts = facts if isinstance(facts, dict) else {}
+        m.host_facts = {k: _facts_text(v) for k, v in (data.get("host_facts") or {}).items()}
         env = data.get("environment")
         if isinstance(env, dict):
             m.environment = {str(k): str(v) for k, v in env.items() if v is not None}
         files = data.get("files") or []
         if isinstance(files, dict):
             files = [{"path": k, "kind": v} for k, v in files.items()]
-        for entry in files if isinstance(files, list) else []:
+        for entry in files:
             if isinstance(entry, str):
                 entry = {"path": entry}
             if isinstance(entry, dict) and entry.get("path"):
                 m.files[_key(str(entry["path"]))] = {k: v for k, v in entry.items() if k != "path"}
         tokens = data.get("tokens") or {}
-        for path, identity in tokens.items() if isinstance(tokens, dict) else ():
+        for path, identity in tokens.items():
             m.files.setdefault(_key(str(path)), {})["token"] = identity
         for s in data.get("sections") or []:
             if (
@@ -115,7 +119,8 @@ class Manifest:
     @classmethod
     def read(cls, path: Path) -> Manifest:
         try:
-            data = yaml.safe_load(path.read_bytes().decode("utf-8-sig", "replace"))
+            text = path.read_bytes().decode("utf-8-sig", "replace")
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -124,7 +129,7 @@ class Manifest:
             ) from None
         except OSError as exc:
             raise CaptureError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
-        return cls.from_data(data, where=str(path))
+        return cls.from_data(data, where=str(path), text=text)
 
     def facts_for(self, relpath: str) -> dict[str, Any] | None:
         """Facts for a file, by its path below the manifest's folder, a shorter suffix of it, or its name."""
@@ -155,6 +160,68 @@ class Manifest:
 
 def _key(path: str) -> str:
     return PurePosixPath(path.replace("\\", "/").lstrip("./")).as_posix().casefold()
+
+
+# What each manifest key may hold (None is always allowed); a wrong type would otherwise crash the
+# import or surface as an "internal error" when the snapshot is checked against its schema.
+_SCALAR = (str, int, float, dt.date)
+_MANIFEST_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "host": (_SCALAR, "a host name"),
+    "collected_at": (_SCALAR, "a date and time"),
+    "host_facts": ((dict,), "a mapping (fqdn:, domain:, domain_joined:, ...)"),
+    "environment": ((dict,), "a mapping of variable names to values"),
+    "files": ((list, dict), "a list of {path:, kind:, ...} entries or a mapping of paths to kinds"),
+    "tokens": ((dict,), "a mapping of file paths to identities"),
+    "sections": ((list,), "a list of {name:, status:, message:} entries"),
+}
+_FACT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "fqdn": ((str, int, float), "a text"),
+    "domain": ((str, int, float), "a text"),
+    "domain_joined": ((bool,), "true or false"),
+    "is_domain_controller": ((bool,), "true or false"),
+    "os": ((dict,), "a mapping (version:, build:, caption:)"),
+    "iis": ((dict,), "a mapping (version:, installed:)"),
+}
+
+
+def _check_types(data: dict[Any, Any], where: str, text: str | None) -> None:
+    def fail(key: str, label: str, expected: str, value: Any) -> None:
+        line = _key_line(text, key) or _key_line(text, label.split(":", 1)[0])  # a one-line {...} mapping
+        raise CaptureError(
+            f"'{label}' must be {expected}, not {type(value).__name__}",
+            where=f"{where}:{line}" if line else where,
+        )
+
+    for key, (types, expected) in _MANIFEST_TYPES.items():
+        value = data.get(key)
+        if value is not None and (
+            not isinstance(value, types) or isinstance(value, bool) and types is _SCALAR
+        ):
+            fail(key, key, expected, value)
+    for key, (types, expected) in _FACT_TYPES.items():
+        value = (data.get("host_facts") or {}).get(key)
+        if value is not None and not isinstance(value, types):
+            fail(key, f"host_facts: {key}", expected, value)
+        for inner, v in (value or {}).items() if isinstance(value, dict) else ():
+            want: tuple[type, ...] = (bool,) if inner == "installed" else (str, int, float)
+            if v is not None and (not isinstance(v, want) or isinstance(v, bool) and want != (bool,)):
+                fail(key, f"host_facts: {key}: {inner}", "true or false" if want == (bool,) else "a text", v)
+
+
+def _facts_text(value: Any) -> Any:
+    """A host fact with YAML's numbers (`version: 10.0`) as the text the snapshot holds."""
+    if isinstance(value, dict):
+        return {k: _facts_text(v) for k, v in value.items()}
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _key_line(text: str | None, key: str) -> int | None:
+    """The first line where `key:` starts (at any indent): a good pointer for a hand-written manifest."""
+    pattern = re.compile(rf"^\s*(?:-\s*)?['\"]?{re.escape(key)}['\"]?\s*:")
+    for no, line in enumerate((text or "").splitlines(), 1):
+        if pattern.match(line):
+            return no
+    return None
 
 
 def _text(value: Any) -> str | None:
@@ -466,9 +533,9 @@ def _zip(found: _Found, file: Path, base: Path) -> None:
             manifest = Manifest()
             for info in members:
                 if PurePosixPath(info.filename).name.casefold() == MANIFEST:
+                    text = _zip_member(zf, info, recorded).decode("utf-8-sig", "replace")
                     manifest = Manifest.from_data(
-                        yaml.safe_load(zf.read(info).decode("utf-8-sig", "replace")),
-                        where=f"{recorded}!/{info.filename}",
+                        yaml.safe_load(text), where=f"{recorded}!/{info.filename}", text=text
                     )
             for info in members:
                 name = info.filename
@@ -478,8 +545,7 @@ def _zip(found: _Found, file: Path, base: Path) -> None:
                     continue
                 if info.file_size > MAX_ARTIFACT_BYTES:
                     raise CaptureError(f"{name} is {info.file_size:,} bytes, over the limit", where=recorded)
-                with zf.open(info) as fh:
-                    data = fh.read(MAX_ARTIFACT_BYTES + 1)
+                data = _zip_member(zf, info, recorded)
                 member = Artifact(source=Path(name), path=f"{recorded}!/{name}", data=data)
                 member.hint["relpath"] = name
                 manifest.apply(member, name)
@@ -489,6 +555,20 @@ def _zip(found: _Found, file: Path, base: Path) -> None:
             found.extra_sections.extend(manifest.sections)
     except (zipfile.BadZipFile, OSError, yaml.YAMLError) as exc:
         raise CaptureError(f"cannot read the archive ({type(exc).__name__})", where=recorded) from None
+
+
+def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, recorded: str) -> bytes:
+    """A member's bytes; an encrypted, damaged or oddly compressed member is a clear error, not a traceback."""
+    try:
+        with zf.open(info) as fh:
+            return fh.read(MAX_ARTIFACT_BYTES + 1)
+    except NotImplementedError:  # before RuntimeError, its base class
+        reason = "uses a compression method Python cannot read"
+    except RuntimeError:  # zipfile's word for "encrypted, password required"
+        reason = "is encrypted"
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError):
+        reason = "is damaged (it does not decompress or its CRC does not match)"
+    raise CaptureError(f"cannot read the archive: {info.filename} {reason}", where=recorded)
 
 
 def collect(paths: Iterable[str], *, output: str | None = None) -> tuple[_Found, Path]:
