@@ -203,6 +203,26 @@ def membership_captured(snap: Snapshot) -> bool:
     return any("members" in p or "member_of" in p for p in snap.data.get("principals") or [])
 
 
+def unjudged_group_holders(snap: Snapshot, holders: Iterable[str], skip: Iterable[str] = ()) -> list[str]:
+    """Groups among `holders` (as shown) that an IIS principal might be in, when no membership was captured.
+
+    Empty when any group membership was captured. Otherwise the groups (local or domain groups, and
+    BUILTIN\\* aliases) not in `skip`: a rule cannot say an IIS principal lacks a right such a group holds.
+    """
+    if membership_captured(snap):
+        return []
+    skipped = set(skip)
+    out: dict[str, str] = {}
+    for shown in holders:
+        key = key_of(snap, shown)
+        if key in skipped or key in out:
+            continue
+        kind = (snap.principals.get(ref_of(key)) or {}).get("kind")
+        if kind in ("local_group", "domain_group") or key.startswith("S-1-5-32-"):
+            out[key] = display(snap, shown)
+    return sorted(out.values())
+
+
 def group_members(snap: Snapshot, group_sid: str) -> tuple[bool, list[dict[str, Any]]]:
     """(known, members) of a local group: members listed on the group, plus principals naming it in member_of."""
     principals = snap.principals

@@ -97,8 +97,23 @@ def dangerous_to_iis_principal(snap, params):
             f"application takes over the server. Remove {holder} from {right} in the policy that grants it.",
             **ph.right_location(snap, right, shown),
         )
+    # With no membership captured, a group granted one of these rights may contain an IIS principal.
+    unjudged = ph.unjudged_group_holders(
+        snap,
+        (shown for _, shown, _ in ph.iter_rights(snap, params["privileges"])),
+        sids.PRIVILEGED_LOCAL_GROUPS,
+    )
     for key, person in people.items():
-        if key not in hit and key not in ignored:
+        if key in hit or key in ignored:
+            continue
+        if unjudged:
+            yield not_reviewed(
+                f"principals/{person.name}",
+                f"{person.name} holds none of the dangerous privileges directly, but they are granted to "
+                f"{', '.join(unjudged)} and no group membership was captured (net localgroup <group>, "
+                "Get-LocalGroupMember)",
+            )
+        else:
             yield passed(f"principals/{person.name}", f"{person.name} holds none of the dangerous privileges")
 
 
@@ -631,8 +646,21 @@ def interactive_logon_for_iis_identity(snap, params):
                 f"or add them to {deny_right}.",
                 **ph.right_location(snap, right, shown),
             )
+    # With no membership captured, a group holding a logon right (Remote Desktop Users by default) may
+    # contain an IIS principal: that is not a pass.
+    unjudged = ph.unjudged_group_holders(
+        snap, (s for wanted in LOGON_RIGHTS for s in ph.holders(index, wanted)[1]), ignored_groups
+    )
     for key, person in people.items():
-        if key not in hit:
+        if key in hit:
+            continue
+        if unjudged:
+            yield not_reviewed(
+                f"principals/{person.name}",
+                f"{person.name} holds no interactive or RDP logon right directly, but {', '.join(unjudged)} "
+                "does and no group membership was captured (net localgroup <group>, Get-LocalGroupMember)",
+            )
+        else:
             yield passed(
                 f"principals/{person.name}", f"{person.name} cannot log on interactively or over RDP"
             )
