@@ -113,3 +113,12 @@ def test_localized_builtin_names():
     assert words.sid_for("CORP\\Benutzer") is None  # a domain account that happens to share the name
     assert words.sid_for("RED") is None  # only qualified names for NT AUTHORITY words
     assert words.sid_for("*S-1-5-32-545") == "S-1-5-32-545"
+
+
+def test_json_documents_number_each_value_by_its_own_line():
+    text = 'PS C:\\> Get-Service | % { $_ | ConvertTo-Json }\n{"Name": "a"}\n\n[\n  {"Name": "b"},\n  {"Name": "c"}\n]\n{"Name": "d"}\n'
+    docs = list(console.json_documents(text))
+    assert [line for line, _, _ in docs] == [2, 4, 8]
+    assert [no for doc in docs for no, _ in console.json_items(*doc)] == [2, 5, 6, 8]
+    with pytest.raises(ValueError, match="line 9: not valid JSON"):
+        list(console.json_documents(text + '{"Name": x}\n'))

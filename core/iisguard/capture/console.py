@@ -271,13 +271,15 @@ def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
     decoder = json.JSONDecoder()
     pos = 0
     n = len(text)
+    line, counted = 1, 0  # newlines are counted from the previous value on: linear in many small values
     start_of_value = re.compile(r"(?m)^[ \t\ufeff]*([\[{])")  # at a line start: a prompt may hold braces
     while pos < n:
         m = start_of_value.search(text, pos)
         if not m:
             return
         start = m.start(1)
-        line = text.count("\n", 0, start) + 1
+        line += text.count("\n", counted, start)
+        counted = start
         try:
             value, end = decoder.raw_decode(text, start)
         except json.JSONDecodeError as exc:

@@ -428,7 +428,8 @@ class _Run:
                 cmd = console.command_args(p.command)
                 break
         try:
-            docs = list(console.json_documents(self.a.text(MAX_DOCUMENT_BYTES)))
+            # The lines already read, not a second read and decode of the file (their numbers match too).
+            docs = list(console.json_documents("\n".join(t for _, t in lines)))
         except ValueError as exc:
             self.warn(None, f"local accounts: {exc}", problem=True)
             return

@@ -81,8 +81,9 @@ class MetabaseParser:
         return 0.0
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
-        root = xmlsafe.load(artifact, builder)
-        lines = artifact.text().splitlines()
+        text = artifact.text()
+        root = xmlsafe.load(artifact, builder, text)
+        lines = text.splitlines()
         props = _Properties(root)
         if not props.keys:
             builder.warn(artifact, root.line, "no metabase keys (elements with Location=) found")

@@ -45,7 +45,7 @@ class ServicesParser:
         problems = 0
         before = len(out)
         if body and body[0][1].lstrip().startswith(("{", "[")):
-            problems = _json(artifact, builder, out)
+            problems = _json(artifact, builder, out, lines)
         elif body and (body[0][1].lstrip().startswith(("#TYPE", '"')) or "," in body[0][1]):
             problems = _csv(artifact, builder, out, body)
         else:
@@ -70,10 +70,14 @@ def _entry(builder: Builder, artifact: Artifact, no: int, obj: dict[str, Any]) -
     return entry
 
 
-def _json(artifact: Artifact, builder: Builder, out: list[dict[str, Any]]) -> int:
+def _json(
+    artifact: Artifact, builder: Builder, out: list[dict[str, Any]], lines: list[tuple[int, str]]
+) -> int:
     problems = 0
+    artifact.check_size(MAX_DOCUMENT_BYTES)
     try:
-        docs = list(console.json_documents(artifact.text(MAX_DOCUMENT_BYTES)))
+        # The lines already read, not a second read and decode of the file (their numbers match too).
+        docs = list(console.json_documents("\n".join(t for _, t in lines)))
     except ValueError as exc:
         builder.warn(artifact, None, f"services: {exc}")
         return 1

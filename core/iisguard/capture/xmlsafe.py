@@ -167,13 +167,13 @@ def parse_text(text: str, where: str, *, fragments: bool = False) -> tuple[Node,
     return root, notes
 
 
-def load(artifact: Artifact, builder: Builder) -> Node:
-    """Parse an artifact's whole text (size-limited by Artifact.text), fragments allowed.
+def load(artifact: Artifact, builder: Builder, text: str | None = None) -> Node:
+    """Parse an artifact's whole text (size-limited by Artifact.text; or `text`, already read), fragments allowed.
 
     What parsing had to step over (text after the document, several top-level elements) is reported
     to the builder as warnings on their lines.
     """
-    root, notes = parse_text(artifact.text(), artifact.path, fragments=True)
+    root, notes = parse_text(artifact.text() if text is None else text, artifact.path, fragments=True)
     for line, message in notes:
         builder.warn(artifact, line, message)
     return root
