@@ -122,3 +122,26 @@ def test_json_documents_number_each_value_by_its_own_line():
     assert [no for doc in docs for no, _ in console.json_items(*doc)] == [2, 5, 6, 8]
     with pytest.raises(ValueError, match="line 9: not valid JSON"):
         list(console.json_documents(text + '{"Name": x}\n'))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"a",
+        b"a\n",
+        b"a\r\n\r\nb",
+        b"\xef\xbb\xbfx\ry\r",
+        b"a\n\n",
+        b"\r\n",
+        b"x \n y\t\r\n",
+        "\ufeffe\r\nz".encode("utf-16"),
+    ],
+)
+def test_numbered_text_numbers_lines_as_the_streamed_reader_does(data):
+    from pathlib import Path
+
+    from iisguard.capture.base import Artifact
+
+    artifact = Artifact(source=Path("x.txt"), path="x.txt", data=data)
+    assert list(console.numbered_text(artifact.text())) == list(console.numbered(artifact))

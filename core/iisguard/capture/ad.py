@@ -166,7 +166,7 @@ class _Run:
     def run(self) -> None:
         text = self.a.text(MAX_DOCUMENT_BYTES)
         body = self.skip_prompts(text)
-        records = self.read_json(text) if body.lstrip().startswith(("{", "[")) else self.read_list()
+        records = self.read_json(text) if body.lstrip().startswith(("{", "[")) else self.read_list(text)
         self.build(records)
 
     def skip_prompts(self, text: str) -> str:
@@ -203,7 +203,7 @@ class _Run:
                 records.append(rec)
         return records
 
-    def read_list(self) -> list[_Rec]:
+    def read_list(self, text: str) -> list[_Rec]:
         records: list[_Rec] = []
 
         def other(no: int, text: str) -> None:
@@ -213,7 +213,7 @@ class _Run:
             elif not console.is_banner(text):
                 self.warn(no, "ad: skipped a line that is not part of a Format-List record", problem=False)
 
-        for lr in console.list_records(console.numbered(self.a), on_other=other):
+        for lr in console.list_records(console.numbered_text(text), on_other=other):  # not a second read
             rec = _Rec(lr.line)
             for f in lr.fields:
                 k = console.keynorm(f.key)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import jsonpos
-from .base import Artifact, Builder
+from .base import _EOL, Artifact, Builder
 
 # `C:\inetpub>icacls wwwroot`, `PS C:\> whoami /priv`, `[WEB01]: PS C:\Users\me\Documents> ...`, `PS>`
 _CMD_PROMPT = re.compile(r'^([A-Za-z]:\\[^<>|"*?\r\n]*)>(.*)$')
@@ -89,6 +89,15 @@ def numbered(artifact: Artifact) -> Iterator[tuple[int, str]]:
         if no == 1:
             line = line.lstrip("\ufeff")
         yield no, line.rstrip()
+
+
+def numbered_text(text: str) -> Iterator[tuple[int, str]]:
+    """`numbered` for a text already read whole (Artifact.text): the same lines, the same numbers."""
+    parts = _EOL.split(text) if text else []
+    if parts and parts[-1] == "":
+        parts.pop()  # the empty string after the final line ending, which Artifact.lines() does not yield
+    for no, line in enumerate(parts, 1):
+        yield no, (line.lstrip("\ufeff") if no == 1 else line).rstrip()
 
 
 def clip(text: str, n: int = 100) -> str:
