@@ -506,6 +506,19 @@ def test_a_manifest_value_of_the_wrong_type_is_a_clear_error(
         imported(tmp_path)
 
 
+def test_a_manifest_kind_no_parser_reads_is_a_warning(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"capture.yaml": "files:\n  - {path: x.config, kind: applicationhost}\n", "x.config": APPHOST},
+    )
+    snap = imported(tmp_path)
+    assert [a["kind"] for a in snap["collection"]["artifacts"]] == ["applicationhost_config"]
+    assert any(
+        w["artifact"] == "x.config" and "names kind 'applicationhost', which no parser reads" in w["message"]
+        for w in snap["collection"]["warnings"]
+    )
+
+
 def test_manifest_host_facts_numbers_become_text(tmp_path: Path) -> None:
     write(
         tmp_path, {"capture.yaml": "host_facts: {os: {version: 10.0, build: 17763}}\n", "x.config": APPHOST}

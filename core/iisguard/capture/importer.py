@@ -311,6 +311,14 @@ def _assemble(
             continue
         found = detect(artifact, parsers, kind=kind)
         parser = found.parser
+        hinted = artifact.hint.get("kind")
+        if kind is None and hinted and not any(p.kind == hinted for p in parsers):
+            builder.warn(
+                artifact,
+                None,
+                f"capture.yaml names kind {str(hinted)[:60]!r}, which no parser reads "
+                f"(see `iisguard plugins`); {'read as ' + parser.kind if parser else 'not read'}",
+            )
         if parser is None:
             builder.unrecognized.append({"path": artifact.path, "reason": found.reason})
             _record(builder, artifact, "unrecognized")
