@@ -119,29 +119,26 @@ class AdParser:
     sections = ("ad",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            score = 0.0
-            json_account = re.search(r'(?i)"DistinguishedName"\s*:', head) and re.search(
-                r'(?i)"(?:SamAccountName|userAccountControl|ObjectClass)"\s*:', head
-            )
-            list_account = re.search(r"(?im)^DistinguishedName\s*:", head) and re.search(
-                r"(?im)^(?:SamAccountName|ObjectClass|userAccountControl)\s*:", head
-            )
-            if json_account or list_account:
-                score = 0.9
-            elif re.search(r'(?im)^\s*"?HostName"?\s*:', head) and re.search(
-                r'(?im)^\s*"?IsGlobalCatalog"?\s*:', head
-            ):
-                score = 0.85
-            elif re.search(r'(?im)^\s*"?NetBIOSName"?\s*:', head) and re.search(
-                r'(?im)^\s*"?DNSRoot"?\s*:', head
-            ):
-                score = 0.8
-            if score and re.search(r"(?i)\bad|user|computer|account", name):
-                score = min(1.0, score + 0.04)
-            return score
-        except Exception:
-            return 0.0
+        score = 0.0
+        json_account = re.search(r'(?i)"DistinguishedName"\s*:', head) and re.search(
+            r'(?i)"(?:SamAccountName|userAccountControl|ObjectClass)"\s*:', head
+        )
+        list_account = re.search(r"(?im)^DistinguishedName\s*:", head) and re.search(
+            r"(?im)^(?:SamAccountName|ObjectClass|userAccountControl)\s*:", head
+        )
+        if json_account or list_account:
+            score = 0.9
+        elif re.search(r'(?im)^\s*"?HostName"?\s*:', head) and re.search(
+            r'(?im)^\s*"?IsGlobalCatalog"?\s*:', head
+        ):
+            score = 0.85
+        elif re.search(r'(?im)^\s*"?NetBIOSName"?\s*:', head) and re.search(
+            r'(?im)^\s*"?DNSRoot"?\s*:', head
+        ):
+            score = 0.8
+        if score and re.search(r"(?i)\bad|user|computer|account", name):
+            score = min(1.0, score + 0.04)
+        return score
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         _Run(artifact, builder).run()
@@ -351,15 +348,15 @@ class _Run:
             facts["object_class"] = classes[-1]
         if dn:
             facts["distinguished_name"] = dn
-        enabled = _bool(rec.get("enabled"))
+        enabled = words.as_bool(rec.get("enabled"))
         if enabled is None and uac is not None:
             enabled = not uac & UAC_ACCOUNTDISABLE
         facts["enabled"] = enabled
-        never = _bool(rec.get("passwordneverexpires"))
+        never = words.as_bool(rec.get("passwordneverexpires"))
         if never is None and uac is not None:
             never = bool(uac & UAC_DONT_EXPIRE_PASSWORD)
         facts["password_never_expires"] = never
-        not_required = _bool(rec.get("passwordnotrequired"))
+        not_required = words.as_bool(rec.get("passwordnotrequired"))
         if not_required is None and uac is not None:
             not_required = bool(uac & UAC_PASSWD_NOTREQD)
         facts["password_required"] = None if not_required is None else not not_required
@@ -433,7 +430,7 @@ class _Run:
 
     def delegation(self, rec: _Rec, uac: int | None, who: str) -> dict[str, Any] | None:
         def flag(key: str, bit: int) -> bool | None:
-            v = _bool(rec.get(key))
+            v = words.as_bool(rec.get(key))
             if v is None and uac is not None:
                 v = bool(uac & bit)
             return v
@@ -502,14 +499,6 @@ def _strings(value: Any) -> list[str]:
         t = _text(value)
         return [t] if t else []
     return [str(value)]
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return words.yes_no(value)
-    return None
 
 
 def _int(value: Any) -> int | None:

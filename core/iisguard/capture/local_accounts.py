@@ -368,9 +368,9 @@ class _Run:
             return
         user = _User(name, no)
         user.facts["sid"] = _sid(o.get("sid"))
-        user.facts["enabled"] = _bool(o.get("enabled"))
+        user.facts["enabled"] = words.as_bool(o.get("enabled"))
         if "passwordrequired" in o:
-            user.facts["password_required"] = _bool(o.get("passwordrequired"))
+            user.facts["password_required"] = words.as_bool(o.get("passwordrequired"))
         if "passwordexpires" in o:
             expires = o.get("passwordexpires")
             user.facts["password_never_expires"] = expires in (None, "") or words.is_never(str(expires))
@@ -570,14 +570,6 @@ def _text(value: Any) -> str | None:
 def _sid(value: Any) -> str | None:
     t = _text(value)
     return sids.normalize_sid(t) if t and sids.is_sid(t) else None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return words.yes_no(value)
-    return None
 
 
 def _source(value: Any) -> str | None:

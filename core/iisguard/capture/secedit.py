@@ -24,19 +24,16 @@ class SeceditParser:
     sections = ("user_rights",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            score = 0.0
-            if re.search(r"(?im)^\s*\[Privilege Rights\]\s*$", head):
-                score = 0.95
-            elif re.search(r"(?im)^\s*Se[A-Za-z]+(?:Right|Privilege)\s*=\s*(?:\*S-1-|\S)", head):
-                score = 0.7
-            elif re.search(r'(?im)^\s*signature\s*=\s*"\$CHICAGO\$"', head):
-                score = 0.6
-            if score and name.casefold().endswith((".inf", "gpttmpl.inf")):
-                score = min(1.0, score + 0.04)
-            return score
-        except Exception:
-            return 0.0
+        score = 0.0
+        if re.search(r"(?im)^\s*\[Privilege Rights\]\s*$", head):
+            score = 0.95
+        elif re.search(r"(?im)^\s*Se[A-Za-z]+(?:Right|Privilege)\s*=\s*(?:\*S-1-|\S)", head):
+            score = 0.7
+        elif re.search(r'(?im)^\s*signature\s*=\s*"\$CHICAGO\$"', head):
+            score = 0.6
+        if score and name.casefold().endswith((".inf", "gpttmpl.inf")):
+            score = min(1.0, score + 0.04)
+        return score
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         rights: dict[str, list[str]] = builder.data.setdefault("user_rights", {})

@@ -74,29 +74,22 @@ class SetspnParser:
     sections = ("spns",)
 
     def detect(self, head: str, name: str) -> float:
-        try:
-            score = 0.0
-            if re.search(r"(?im)^Registered ServicePrincipalNames for CN=", head):
-                score = 0.95
-            elif (
-                re.search(r"(?im)^Checking (?:domain|forest) DC=", head)
-                or _DUPLICATES.search(head)
-                or re.search(r"(?im)is registered on these accounts:\s*$", head)
-            ):
-                score = 0.9
-            elif re.search(r"(?im)^(?:Existing SPN found!|No such SPN found\.)", head):
-                score = 0.85
-            elif re.search(r"(?im)^\S*>\s*setspn(?:\.exe)?\s", head) and re.search(
-                r"(?im)^\s*CN=.+,DC=", head
-            ):
-                score = 0.8
-            elif re.search(r"(?im)^\S.*\bCN=[^\n]*,DC=[^\n]*:\s*$\n^\s+\w+/\S+", head):
-                score = 0.75  # a localized -L header followed by an SPN
-            if score and "spn" in name.casefold():
-                score = min(1.0, score + 0.05)
-            return score
-        except Exception:
-            return 0.0
+        score = 0.0
+        if re.search(r"(?im)^Registered ServicePrincipalNames for CN=", head):
+            score = 0.95
+        elif (
+            re.search(r"(?im)^Checking (?:domain|forest) DC=", head)
+            or _DUPLICATES.search(head)
+            or re.search(r"(?im)is registered on these accounts:\s*$", head)
+        ):
+            score = 0.9
+        elif re.search(r"(?im)^(?:Existing SPN found!|No such SPN found\.)", head):
+            score = 0.85
+        elif re.search(r"(?im)^\S*>\s*setspn(?:\.exe)?\s", head) and re.search(r"(?im)^\s*CN=.+,DC=", head):
+            score = 0.8
+        elif re.search(r"(?im)^\S.*\bCN=[^\n]*,DC=[^\n]*:\s*$\n^\s+\w+/\S+", head):
+            score = 0.75  # a localized -L header followed by an SPN
+        return console.name_bonus(score, name, ("spn",))
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:
         _Run(artifact, builder).run()

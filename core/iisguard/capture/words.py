@@ -7,6 +7,7 @@ also matches when an OEM code page capture was decoded as `D‚sactiv‚` or `D�
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..model import sids
 
@@ -90,6 +91,15 @@ YES = _skeletons("Yes", "True", "Ja", "Oui", "Sí", "Si", "Sì", "Sim", "Tak", "
 NO = _skeletons("No", "False", "Nein", "Non", "Nee", "Não", "Nie", "Ne", "Nem", "Nej", "Нет", "Hayır")
 _YES_EXACT = frozenset({"да", "はい", "是"})
 _NO_EXACT = frozenset({"нет", "いいえ", "否"})
+
+
+def as_bool(value: Any) -> bool | None:
+    """A JSON boolean as it is, a localized yes/no word as a boolean, anything else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return yes_no(value)
+    return None
 
 
 def yes_no(text: str | None) -> bool | None:
