@@ -26,7 +26,7 @@ from .errors import (
     SnapshotError,
     UsageError,
 )
-from .model import identities, sids
+from .model import identities, sids, uac
 from .model.snapshot import Snapshot
 from .plugins import hookimpl
 
@@ -62,5 +62,6 @@ __all__ = [
     "passed",
     "rule",
     "sids",
+    "uac",
     "__version__",
 ]

@@ -18,23 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from iisguard import identities, sids
-
-# userAccountControl bits (MS-ADTS 2.2.16).
-UAC_ENCRYPTED_TEXT_PWD_ALLOWED = 0x80
-UAC_PASSWD_NOTREQD = 0x20
-UAC_SERVER_TRUST_ACCOUNT = 0x2000  # a domain controller's computer account
-UAC_DONT_EXPIRE_PASSWORD = 0x10000
-UAC_TRUSTED_FOR_DELEGATION = 0x80000
-UAC_NOT_DELEGATED = 0x100000
-UAC_USE_DES_KEY_ONLY = 0x200000
-UAC_DONT_REQ_PREAUTH = 0x400000
-UAC_TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
-
-# msDS-SupportedEncryptionTypes bits.
-ENC_DES = 0x1 | 0x2
-ENC_RC4 = 0x4
-ENC_AES = 0x8 | 0x10
+from iisguard import identities, sids, uac
 
 # Domain parts that name the machine itself or a built-in authority: such accounts are not in AD.
 _LOCAL_DOMAINS = {
@@ -252,15 +236,15 @@ class Account:
 
     @property
     def unconstrained(self) -> bool:
-        return self.flag(UAC_TRUSTED_FOR_DELEGATION) or self.delegation("unconstrained") is True
+        return self.flag(uac.TRUSTED_FOR_DELEGATION) or self.delegation("unconstrained") is True
 
     @property
     def protocol_transition(self) -> bool:
-        return self.flag(UAC_TRUSTED_TO_AUTH_FOR_DELEGATION) or self.delegation("protocol_transition") is True
+        return self.flag(uac.TRUSTED_TO_AUTH_FOR_DELEGATION) or self.delegation("protocol_transition") is True
 
     @property
     def is_dc(self) -> bool:
-        return self.flag(UAC_SERVER_TRUST_ACCOUNT)
+        return self.flag(uac.SERVER_TRUST_ACCOUNT)
 
     @property
     def kind(self) -> str:

@@ -19,6 +19,7 @@ from iisguard import (
     not_reviewed,
     passed,
     rule,
+    uac,
 )
 
 from . import _krb_helpers as k
@@ -490,11 +491,11 @@ def _kerberoast_reasons(acct: k.Account, now: Any, params: Mapping[str, Any], pr
     if age is not None and age > limit:
         years = f" (about {age // 365} years)" if age >= 730 else ""
         reasons.append(f"password last set {age} days ago{years}, over {limit}")
-    never = acct.flag(k.UAC_DONT_EXPIRE_PASSWORD) or acct.get("password_never_expires") is True
+    never = acct.flag(uac.DONT_EXPIRE_PASSWORD) or acct.get("password_never_expires") is True
     if never and not recent:
         reasons.append("password never expires (DONT_EXPIRE_PASSWORD)")
     enc = acct.get("supported_encryption_types")
-    if not isinstance(enc, int) or not enc & k.ENC_AES:
+    if not isinstance(enc, int) or not enc & uac.ENC_AES:
         shown = "not set" if not isinstance(enc, int) else f"0x{enc:x}"
         reasons.append(f"no AES in msDS-SupportedEncryptionTypes ({shown}), so service tickets are RC4")
     return reasons
@@ -949,12 +950,12 @@ def _shown(d: k.Directory, ref: str) -> str:
 
 WEAK_FLAGS = (
     (
-        k.UAC_DONT_REQ_PREAUTH,
+        uac.DONT_REQ_PREAUTH,
         "DONT_REQ_PREAUTH (AS-REP roastable: anyone gets crackable material without a password)",
     ),
-    (k.UAC_PASSWD_NOTREQD, "PASSWD_NOTREQD (the password may be empty)"),
-    (k.UAC_USE_DES_KEY_ONLY, "USE_DES_KEY_ONLY (DES keys, broken)"),
-    (k.UAC_ENCRYPTED_TEXT_PWD_ALLOWED, "ENCRYPTED_TEXT_PWD_ALLOWED (password stored reversibly)"),
+    (uac.PASSWD_NOTREQD, "PASSWD_NOTREQD (the password may be empty)"),
+    (uac.USE_DES_KEY_ONLY, "USE_DES_KEY_ONLY (DES keys, broken)"),
+    (uac.ENCRYPTED_TEXT_PWD_ALLOWED, "ENCRYPTED_TEXT_PWD_ALLOWED (password stored reversibly)"),
 )
 
 
@@ -1009,10 +1010,10 @@ def weak_account_flags(snap, params):
         acct = ident.account
         assert acct is not None
         found = [text for bit, text in WEAK_FLAGS if acct.flag(bit)]
-        if acct.get("password_required") is False and not acct.flag(k.UAC_PASSWD_NOTREQD):
+        if acct.get("password_required") is False and not acct.flag(uac.PASSWD_NOTREQD):
             found.append("PASSWD_NOTREQD (the password may be empty)")
         enc = acct.get("supported_encryption_types")
-        if isinstance(enc, int) and enc & k.ENC_DES:
+        if isinstance(enc, int) and enc & uac.ENC_DES:
             found.append(f"DES enabled in msDS-SupportedEncryptionTypes (0x{enc:x})")
         if found:
             yield fail(

@@ -19,17 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import jsonpos, sids
+from ..model import uac as uac_bits
 from . import console, sddl, setspn, timefmt, words
 from .base import MAX_DOCUMENT_BYTES, Artifact, Builder
-
-# userAccountControl bits
-UAC_ACCOUNTDISABLE = 0x2
-UAC_PASSWD_NOTREQD = 0x20
-UAC_SERVER_TRUST_ACCOUNT = 0x2000
-UAC_DONT_EXPIRE_PASSWORD = 0x10000
-UAC_TRUSTED_FOR_DELEGATION = 0x80000
-UAC_NOT_DELEGATED = 0x100000
-UAC_TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
 
 # The only fields read (normalized: case-folded, dashes dropped). Anything else is dropped unread.
 FIELDS = frozenset(
@@ -350,15 +342,15 @@ class _Run:
             facts["distinguished_name"] = dn
         enabled = words.as_bool(rec.get("enabled"))
         if enabled is None and uac is not None:
-            enabled = not uac & UAC_ACCOUNTDISABLE
+            enabled = not uac & uac_bits.ACCOUNTDISABLE
         facts["enabled"] = enabled
         never = words.as_bool(rec.get("passwordneverexpires"))
         if never is None and uac is not None:
-            never = bool(uac & UAC_DONT_EXPIRE_PASSWORD)
+            never = bool(uac & uac_bits.DONT_EXPIRE_PASSWORD)
         facts["password_never_expires"] = never
         not_required = words.as_bool(rec.get("passwordnotrequired"))
         if not_required is None and uac is not None:
-            not_required = bool(uac & UAC_PASSWD_NOTREQD)
+            not_required = bool(uac & uac_bits.PASSWD_NOTREQD)
         facts["password_required"] = None if not_required is None else not not_required
         facts["password_last_set"] = self.date(rec, "pwdlastset", "passwordlastset")
         facts["last_logon"] = self.date(rec, "lastlogontimestamp", "lastlogondate")
@@ -383,7 +375,7 @@ class _Run:
             facts["delegation"] = delegation
         self.b.principal(name or None, sid, **facts)
         primary_group = _int(rec.get("primarygroupid"))
-        if (uac is not None and uac & UAC_SERVER_TRUST_ACCOUNT) or primary_group == 516:
+        if (uac is not None and uac & uac_bits.SERVER_TRUST_ACCOUNT) or primary_group == 516:
             short = (name or "").rsplit("\\", 1)[-1].rstrip("$")
             fqdn = _text(rec.get("dnshostname"))
             if short and not any(d.get("name", "").casefold() == short.casefold() for d in dcs):
@@ -436,9 +428,11 @@ class _Run:
             return v
 
         out: dict[str, Any] = {
-            "unconstrained": flag("trustedfordelegation", UAC_TRUSTED_FOR_DELEGATION),
-            "protocol_transition": flag("trustedtoauthfordelegation", UAC_TRUSTED_TO_AUTH_FOR_DELEGATION),
-            "sensitive_not_delegated": flag("accountnotdelegated", UAC_NOT_DELEGATED),
+            "unconstrained": flag("trustedfordelegation", uac_bits.TRUSTED_FOR_DELEGATION),
+            "protocol_transition": flag(
+                "trustedtoauthfordelegation", uac_bits.TRUSTED_TO_AUTH_FOR_DELEGATION
+            ),
+            "sensitive_not_delegated": flag("accountnotdelegated", uac_bits.NOT_DELEGATED),
         }
         if rec.has("msdsallowedtodelegateto"):
             out["constrained_to"] = _strings(rec.get("msdsallowedtodelegateto"))
