@@ -433,13 +433,10 @@ class Snapshot:
         for section in self.data.get("collection", {}).get("sections") or []:
             if section.get("name") == name:
                 return str(section.get("status"))
-        key = SECTION_KEYS.get(name, name)
-        value = self.data.get(key)
-        if name == "local_accounts":
-            value = [
-                p for p in self.data.get("principals") or [] if p.get("kind") in ("local_user", "local_group")
-            ]
-        return "ok" if value else "absent"
+        if name == "local_accounts":  # stops at the first local account instead of listing them all
+            local = ("local_user", "local_group")
+            return "ok" if any(p.get("kind") in local for p in self.data.get("principals") or []) else "absent"
+        return "ok" if self.data.get(SECTION_KEYS.get(name, name)) else "absent"
 
     def has_section(self, name: str) -> bool:
         return self.section_status(name) in ("ok", "partial")
