@@ -435,7 +435,9 @@ class Snapshot:
                 return str(section.get("status"))
         if name == "local_accounts":  # stops at the first local account instead of listing them all
             local = ("local_user", "local_group")
-            return "ok" if any(p.get("kind") in local for p in self.data.get("principals") or []) else "absent"
+            return (
+                "ok" if any(p.get("kind") in local for p in self.data.get("principals") or []) else "absent"
+            )
         return "ok" if self.data.get(SECTION_KEYS.get(name, name)) else "absent"
 
     def has_section(self, name: str) -> bool:
