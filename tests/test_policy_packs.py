@@ -46,10 +46,10 @@ def pip_install(folder: Path, target: Path) -> None:
 
 @pytest.fixture
 def installed(tmp_path, monkeypatch):
-    """Install example packs into a fresh folder on sys.path (like site-packages), without profiles."""
+    """Install example packs into a fresh folder on sys.path (like site-packages), with the shipped profiles."""
     target = tmp_path / "site"
     monkeypatch.syspath_prepend(str(target))
-    monkeypatch.setenv("IISGUARD_POLICIES", str(tmp_path / "no-policies"))
+    monkeypatch.delenv("IISGUARD_POLICIES", raising=False)
     monkeypatch.chdir(tmp_path)
 
     def install(name: str) -> Path:

@@ -254,14 +254,12 @@ def test_custom_rules_appear_in_rules_selection(cli, tmp_path):
 
 
 def test_shipped_example_policy_and_profiles_are_valid(capsys):
-    """policies/examples/acme-policy.yaml and the shipped profiles pass `policy check` with the real packs."""
+    """The example policy and the profiles shipped in the package pass `policy check` with the real packs."""
     from iisguard.cli import main
+    from iisguard.engine.frameworks import shipped_policies_dir
 
-    root = SNAPSHOT.parents[3]
-    files = [
-        root / "policies" / "examples" / "acme-policy.yaml",
-        *sorted((root / "policies" / "profiles").glob("*.yaml")),
-    ]
+    root = shipped_policies_dir()
+    files = [root / "examples" / "acme-policy.yaml", *sorted((root / "profiles").glob("*.yaml"))]
     code = main(["policy", "check", *map(str, files)])
     out = capsys.readouterr()
     assert code == 0, out.err

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 from ..engine import policy
+from ..engine.frameworks import shipped_policies_dir
 from ..plugins import load_plugins
 from . import subparser
 
@@ -30,12 +31,21 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="also load rule-pack modules from a folder",
     )
     cp.set_defaults(func=run_check)
+    ep = subparser(
+        psub, "example", help="print the commented example policy shipped with iisguard (a file to start from)"
+    )
+    ep.set_defaults(func=run_example)
 
     def usage(args: argparse.Namespace) -> int:
         p.print_help(sys.stderr)
         return 2
 
     p.set_defaults(func=usage)
+
+
+def run_example(args: argparse.Namespace) -> int:
+    sys.stdout.write((shipped_policies_dir() / "examples" / "acme-policy.yaml").read_text("utf-8"))
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -110,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--profile",
         metavar="NAME",
-        help="profile to start from: a name in policies/profiles (baseline, cis-iis10, stig-iis10) or a file; "
+        help="profile to start from: a shipped profile (baseline, cis-iis10, stig-iis10) or a file; "
         "default baseline",
     )
     p.add_argument(

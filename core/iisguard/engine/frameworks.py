@@ -1,10 +1,16 @@
-"""Where the shipped policies live, and framework mappings (benchmark item -> rule ids)."""
+"""Where the shipped policies live, and framework mappings (benchmark item -> rule ids).
+
+Profiles, framework mappings and the example policy are package data (`iisguard/policies/`), found
+with importlib.resources, so an installed wheel has them exactly as a checkout does.
+`IISGUARD_POLICIES` replaces that folder (a folder with `profiles/` and `frameworks/`).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +19,21 @@ import yaml
 from ..errors import PolicyError
 
 
+def shipped_policies_dir() -> Path:
+    """The `policies/` folder installed with the package (profiles, frameworks, examples)."""
+    folder = resources.files("iisguard") / "policies"
+    if not isinstance(folder, Path) or not folder.is_dir():
+        # A zipped or otherwise virtual install: the policy loader reads files and names their lines.
+        raise PolicyError(f"iisguard's shipped policies are missing from the installed package ({folder})")
+    return folder
+
+
 def policies_dir() -> Path:
-    """IISGUARD_POLICIES, else the `policies/` folder of the checkout iisguard runs from."""
+    """IISGUARD_POLICIES when set, else the policies shipped in the package."""
     env = os.environ.get("IISGUARD_POLICIES")
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "policies"
-        if (candidate / "profiles").is_dir():
-            return candidate
-    return here.parents[3] / "policies"
+    return shipped_policies_dir()
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def available_profiles() -> list[str]:
 
 
 def locate(ref: str, base: Path) -> Path | None:
-    """A profile name (policies/profiles/<name>.yaml) or a path (relative to `base`)."""
+    """A profile name (`<policies>/profiles/<name>.yaml`, see frameworks.policies_dir) or a path (relative to `base`)."""
     if "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml")):
         p = Path(ref)
         p = p if p.is_absolute() else base / p
@@ -432,20 +432,23 @@ def resolve(
     today: date,
     cwd: str | os.PathLike[str] | None = None,
 ) -> Effective:
-    """Layer the profile (default `baseline` when it exists) and the policy files; PolicyError lists every problem."""
+    """Layer the profile (default `baseline`, which must exist) and the policy files; PolicyError lists every problem."""
     base = Path(cwd or os.getcwd())
     loader = Loader()
     docs: list[Document] = []
-    name = profile
-    if profile is None and locate(DEFAULT_PROFILE, base) is not None:
-        name = DEFAULT_PROFILE
-    if name is not None:
-        target = locate(name, base)
-        if target is None:
+    # The default profile is part of what a scan means: when it cannot be found the scan stops,
+    # rather than silently running another selection of rules.
+    name = DEFAULT_PROFILE if profile is None else profile
+    target = locate(name, base)
+    if target is None:
+        names = ", ".join(available_profiles()) or "none"
+        if profile is None:
             raise PolicyError(
-                f"unknown profile {name!r} (available: {', '.join(available_profiles()) or 'none'})"
+                f"the default profile {name!r} is missing from {profiles_dir()} (available: {names}); "
+                "IISGUARD_POLICIES, when set, must name a folder with profiles/ and frameworks/"
             )
-        docs.extend(loader.chain(target))
+        raise PolicyError(f"unknown profile {name!r} (available: {names})")
+    docs.extend(loader.chain(target))
     for p in policies:
         docs.extend(loader.chain(Path(p)))
     effective = Effective(profile=name)
