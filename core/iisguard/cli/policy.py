@@ -32,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     cp.set_defaults(func=run_check)
     ep = subparser(
-        psub, "example", help="print the commented example policy shipped with iisguard (a file to start from)"
+        psub,
+        "example",
+        help="print the commented example policy shipped with iisguard (a file to start from)",
     )
     ep.set_defaults(func=run_example)
 
