@@ -24,7 +24,7 @@ from .report_helpers import (
     pointer_line,
 )
 
-TOP = ["format", "version", "tool", "generated_at", "summary", "hosts", "findings", "notices"]
+TOP = ["format", "version", "tool", "generated_at", "summary", "hosts", "findings", "notices", "compliance"]
 SUMMARY = [
     "hosts",
     "rules",

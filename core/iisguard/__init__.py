@@ -5,6 +5,7 @@ The public API for rule-pack authors is what this module exports; nothing deeper
 
 from __future__ import annotations
 
+from .engine import compliance
 from .engine.findings import (
     Evidence,
     Finding,
@@ -54,6 +55,7 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "UsageError",
+    "compliance",
     "fail",
     "hookimpl",
     "identities",

@@ -10,7 +10,7 @@ from functools import partial
 
 from .. import __version__
 from ..atomic import write_text
-from ..engine import baseline, parallel, policy, waivers
+from ..engine import baseline, frameworks, parallel, policy, waivers
 from ..engine.evaluate import Notice, Report, effective_rules, now
 from ..engine.findings import Severity
 from ..engine.selection import select
@@ -123,6 +123,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         f"default ./{policy.AUTO_POLICY} when it exists",
     )
     p.add_argument(
+        "--framework",
+        metavar="NAME",
+        help="also report compliance by control for this framework (cis-iis10, stig-iis10): each item "
+        "pass, fail, not reviewed, not applicable or not covered, in text, JSON and HTML",
+    )
+    p.add_argument(
         "--no-waivers", action="store_true", help="ignore waivers: every failure shows and gates (audits)"
     )
     p.add_argument(
@@ -154,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         policy_files.append(str(auto))
     chosen = policy.resolve(plugins.rules, profile=args.profile, policies=policy_files, today=today)
     previous = baseline.load(args.baseline) if args.baseline else None
+    if args.framework:
+        frameworks.load(args.framework)  # an unknown name is exit 2 before anything is scanned
 
     selected = select(
         chosen.catalog(plugins.rules),
@@ -169,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         started_at=now(),
         fail_on=args.fail_on,
         profile=chosen.profile,
+        framework=args.framework,
     )
     for pack in plugins.broken:
         report.notices.append(Notice("error", f"rule pack not loaded: {pack.label}: {pack.error}", "plugin"))

@@ -65,6 +65,7 @@ class Report:
     fail_on: Severity | None = Severity.MEDIUM
     notices: list[Notice] = field(default_factory=list)
     profile: str | None = None
+    framework: str | None = None  # `--framework`: reports add compliance by control (engine/compliance.py)
 
     def findings(self) -> Iterable[Finding]:
         for h in self.hosts:

@@ -13,6 +13,8 @@ Top level::
     hosts         one object per scanned snapshot, in scan order
     findings      one object per rule x resource x host (every outcome, passes included)
     notices       report-wide messages: {"level": "error"|"warning"|"note", "kind", "message"}
+    compliance    with `--framework NAME`, every item of that framework with its status, else null:
+                  {"framework", "title", "version", "summary": {status: count}, "items": [...]}
 
 ``summary``::
 
@@ -32,6 +34,15 @@ Top level::
     sections              [{"name", "status": "ok"|"partial"|"failed"|"absent", "message"}]
     outcomes              the outcome counts for this host
     execution_successful  false when a rule errored or a collection section failed
+
+``compliance.items[]`` (statuses and how they are derived: iisguard.engine.compliance)::
+
+    id, title, note     the framework item (a CIS recommendation, a STIG V-ID); note or null
+    rules               the rule ids the framework maps to it ([] when iisguard does not check it)
+    status              "fail" | "not_reviewed" | "pass" | "not_applicable" | "not_covered", the
+                        worst over the hosts
+    reason              one line saying why
+    hosts               [{"host", "status", "reason", "waived", "outcomes", "rules_not_run"}]
 
 ``findings[]``::
 
@@ -57,6 +68,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine import compliance
 from ..engine.evaluate import HostResult, Report, now
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
@@ -96,6 +108,7 @@ class JsonReporter:
             "notices": [
                 {"level": n.level, "kind": n.kind or None, "message": n.message} for n in report.notices
             ],
+            "compliance": compliance.assess(report, report.framework).as_dict() if report.framework else None,
         }
 
 

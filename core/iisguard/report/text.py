@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ..engine import compliance
 from ..engine.evaluate import Report
 from ..engine.findings import Finding, Outcome, Severity
 from ..engine.rule import Rule
@@ -70,6 +71,7 @@ class _Writer:
         self.failures()
         self.problems()
         self.collection()
+        self.compliance()
         self.notices()
         self.lines += ["", self.summary()]
         return "\n".join(self.lines) + "\n"
@@ -150,6 +152,44 @@ class _Writer:
             text = _clean(f"{host}: section {s.get('name')} {s.get('status')}{detail}")
             self.lines.append("  " + self.paint(text, "error" if s.get("status") == "failed" else "warning"))
 
+    def compliance(self) -> None:
+        """`--framework`: one line per item a rule covers, then the ids of the items none covers."""
+        if not self.report.framework:
+            return
+        result = compliance.assess(self.report, self.report.framework)
+        fw = result.framework
+        counts = result.summary()
+        self.lines += [
+            "",
+            self.paint(_clean(f"COMPLIANCE: {fw.title} ({fw.name}, {fw.version})"), "bold"),
+            "  " + ", ".join(f"{counts[s]} {compliance.LABELS[s]}" for s in compliance.STATUSES),
+        ]
+        width = max((len(r.item.id) for r in result.items), default=0)
+        uncovered = []
+        for r in result.items:
+            if r.status == compliance.NOT_COVERED:
+                uncovered.append(r.item.id)
+                continue
+            label = compliance.LABELS[r.status]
+            if r.status == compliance.FAIL and all(c.waived for c in r.hosts if c.status == r.status):
+                label += " (waived)"
+            style = {"fail": "error", "not_reviewed": "warning", "pass": "ok"}.get(r.status, "dim")
+            self.lines.append(
+                f"  {_clean(r.item.id):<{width}}  {self.paint(f'{label:<14}', style)}  "
+                + _clean(f"{_shorten(r.item.title, 60)} | {r.reason}")
+            )
+        if uncovered:
+            self.lines.append(
+                self.paint(f"  Not covered by iisguard, review by hand ({len(uncovered)}):", "dim")
+            )
+            row: list[str] = []
+            for item_id in uncovered:
+                if row and len("    " + " ".join([*row, item_id])) > 100:
+                    self.lines.append("    " + _clean(" ".join(row)))
+                    row = []
+                row.append(item_id)
+            self.lines.append("    " + _clean(" ".join(row)))
+
     def notices(self) -> None:
         if not self.report.notices:
             return
@@ -188,6 +228,10 @@ class _Writer:
         fail_on = self.report.fail_on.value if self.report.fail_on else "none"
         text = f"Summary: {', '.join(parts)}; exit {code} (fail-on {fail_on})"
         return self.paint(text, "ok" if code == 0 else "error" if code == 1 else "warning")
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _clean(text: str) -> str:
