@@ -180,7 +180,8 @@ def impersonate_beyond_expected(snap, params):
     passes when it is in the expected set (Impersonate: Administrators, SERVICE, LOCAL SERVICE,
     NETWORK SERVICE, IIS_IUSRS; AssignPrimaryToken: LOCAL SERVICE, NETWORK SERVICE), is an
     application pool account (S-1-5-82-*), a per-service virtual account (NT SERVICE\\*, when
-    `allow_service_sids`) or is in `documented_principals`; any other holder fails.
+    `allow_service_sids`) or is in `documented_principals`; a name the capture resolves to no SID and
+    no known account is not reviewed; any other holder fails.
     A right nobody holds passes.
     Why: these are the two halves of the Potato privilege escalation; IIS needs them for its own
     identities only (KB981949). Unlike a verbatim copy of the Windows STIG list, IIS_IUSRS and pool
@@ -208,6 +209,16 @@ def impersonate_beyond_expected(snap, params):
             service = params["allow_service_sids"] and key.startswith(sids.NT_SERVICE_PREFIX)
             if key in allowed or sids.is_app_pool_sid(key) or service:
                 yield passed(resource, f"{ph.display(snap, shown)} is an expected holder of {right}")
+                continue
+            if key.startswith("name:") and snap.principals.kind(shown) == "unknown":
+                # A name the capture could not resolve (a local group, an account of another host):
+                # whether it is a service identity cannot be told, so it is neither passed nor failed.
+                yield not_reviewed(
+                    resource,
+                    f"{right} is granted to {shown}, a name this capture does not resolve to a SID or a "
+                    "known account; capture the accounts (Get-LocalUser, Get-LocalGroup, AD) or the export "
+                    "with SIDs (secedit /export) to judge it",
+                )
                 continue
             why = ph.POTATO_PRIVILEGES[wanted]
             yield fail(

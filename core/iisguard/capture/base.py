@@ -290,6 +290,23 @@ class Builder:
             entry["kind"] = _guess_kind(entry)
         return entry
 
+    def find_principal(self, ref: str) -> dict[str, Any] | None:
+        """The principal already recorded for a SID or name, or None."""
+        if sids.is_sid(ref):
+            return self._by_sid.get(sids.normalize_sid(ref))
+        return self._by_name.get(_norm_name(ref))
+
+    def rename_principal(self, old: str, name: str, sid: str) -> dict[str, Any]:
+        """A principal recorded under a name that turned out to be another account (a bare pool name is
+        `IIS APPPOOL\\<pool>`): its facts move to that account, merged by SID."""
+        entry = self._by_name.get(_norm_name(old))
+        if entry is not None and not entry.get("sid"):
+            self._by_name.pop(_norm_name(old), None)
+            self._principals = [p for p in self._principals if p is not entry]
+            facts = {k: v for k, v in entry.items() if k not in ("name", "sid", "kind")}
+            return self.principal(name, sid, **facts)
+        return self.principal(name, sid)
+
     @property
     def principals(self) -> list[dict[str, Any]]:
         return self._principals

@@ -130,6 +130,20 @@ def csv_fields(line: str) -> list[str] | None:
 
 # -- wrapped values ---------------------------------------------------------------------------------
 
+# Console widths a paste is wrapped at: conhost's classic 80 columns and the 120 of Windows 10+ and
+# Windows Terminal (a line one shorter than the width is also full: the cursor takes the last cell).
+CONSOLE_WIDTHS = (79, 80, 119, 120)
+
+
+def fills_width(line: str, widest: int = 0) -> bool:
+    """Whether `line` filled the console it was printed in, so the next line may continue it.
+
+    The console is 80 or 120 columns, or as wide as the widest line seen in the file so far
+    (`widest`, at least 60: a narrower console is not a Windows default).
+    """
+    n = len(line.rstrip("\r\n"))
+    return n in CONSOLE_WIDTHS or (widest >= 60 and n >= widest)
+
 
 def join_wrapped(parts: Iterable[str]) -> str:
     """Join a value that the console wrapped onto several lines.

@@ -115,6 +115,8 @@ class WhoamiParser:
         score = console.name_bonus(score, name, ("whoami",))
         if re.search(r"(?im)^\s*\[Privilege Rights\]", head) or "Get-Acl" in head:
             score = min(score, 0.3)  # secedit INF and Get-Acl listings mention privileges too
+        elif re.search(r"(?im)^[^=\n]*Se[A-Za-z]+(?:Privilege|Right)\s*=", head):
+            score = min(score, 0.3)  # `SeXPrivilege = holders`: secedit lines without their header
         return score
 
     def parse(self, artifact: Artifact, builder: Builder) -> None:

@@ -41,6 +41,7 @@ REMOTE_MANAGEMENT_USERS = "S-1-5-32-580"
 TRUSTED_INSTALLER = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
 ALL_APP_PACKAGES = "S-1-15-2-1"
 ALL_RESTRICTED_APP_PACKAGES = "S-1-15-2-2"
+ALL_SERVICES = "S-1-5-80-0"  # every service SID (secedit exports it in SeServiceLogonRight)
 APPPOOL_PREFIX = "S-1-5-82-"
 NT_SERVICE_PREFIX = "S-1-5-80-"
 
@@ -113,6 +114,7 @@ _ALIASES: dict[str, str] = {
     "iis_iusrs": IIS_IUSRS,
     "anonymous logon": ANONYMOUS_LOGON,
     "trustedinstaller": TRUSTED_INSTALLER,
+    "nt service\\all services": ALL_SERVICES,  # not SHA-1 of "ALL SERVICES": the service group's own SID
     "all application packages": ALL_APP_PACKAGES,
     "all restricted application packages": ALL_RESTRICTED_APP_PACKAGES,
 }
@@ -233,8 +235,27 @@ def app_pool_sid(pool: str) -> str:
 
 
 def service_sid(service: str) -> str:
-    """The SID of `NT SERVICE\\<service>`."""
+    """The SID of `NT SERVICE\\<service>`: S-1-5-80- and SHA-1 of the upper-cased name in UTF-16LE.
+
+    The same construction as app_pool_sid (which lower-cases); `sc showsid MSSQLSERVER` prints
+    S-1-5-80-3880718306-3832830129-1677859214-2598158968-1052248003, which this returns
+    (Microsoft, "Service SIDs" in "Service Security and Access Rights"; `sc.exe showsid`).
+    """
     return virtual_account_sid(80, service, upper=True)
+
+
+# The pools an IIS install creates (IIS 7.5-10 with .NET 2.0/3.5 and 4.x features, IIS 7's ASP.NET v4.0 pools):
+# a user-rights export names them bare (`...,Classic .NET AppPool,DefaultAppPool`).
+DEFAULT_APP_POOLS: tuple[str, ...] = (
+    "DefaultAppPool",
+    "Classic .NET AppPool",
+    ".NET v2.0",
+    ".NET v2.0 Classic",
+    ".NET v4.5",
+    ".NET v4.5 Classic",
+    "ASP.NET v4.0",
+    "ASP.NET v4.0 Classic",
+)
 
 
 @lru_cache(maxsize=1 << 16)  # pure, and asked the same few names again and again
