@@ -42,7 +42,16 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--local", action="store_true", help="this machine, through powershell.exe (Windows only)"
     )
     where.add_argument(
-        "--inventory", metavar="HOSTS_YAML", help="a fleet inventory (host groups and their settings)"
+        "--inventory",
+        metavar="FILE",
+        help="a fleet inventory: iisguard's hosts.yaml, or an Ansible inventory (INI or YAML, with "
+        "group_vars/ and host_vars/ beside it)",
+    )
+    where.add_argument(
+        "--limit",
+        metavar="PATTERN",
+        help="with --inventory: only the hosts an Ansible host pattern selects "
+        "(web:&prod:!web03, 'web*', ~regex, @file)",
     )
     where.add_argument(
         "--out-dir", metavar="DIR", help="with --inventory: where to write one snapshot per host"
@@ -134,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.inventory:
         return _fleet(args)
+    if args.limit:
+        raise UsageError("--limit goes with --inventory")
     if args.out_dir:
         raise UsageError("--out-dir goes with --inventory; for one host use -o SNAPSHOT")
     if args.local:
@@ -210,7 +221,10 @@ def _fleet(args: argparse.Namespace) -> int:
         raise UsageError("--inventory needs --out-dir DIR (one snapshot per host is written there)")
     if args.output:
         raise UsageError("-o is for one host; with --inventory, snapshots go to --out-dir")
-    hosts = fleet.load_inventory(args.inventory)
+    notes: list[str] = []
+    hosts = fleet.load_inventory(args.inventory, limit=args.limit, notes=notes)
+    for note in notes:
+        print(f"iisguard: note: {note}", file=sys.stderr)
     results = fleet.run_fleet(
         hosts,
         out_dir=Path(args.out_dir),

@@ -131,10 +131,67 @@ def safe_file_name(name: str) -> str:
     return cleaned or "host"
 
 
-def load_inventory(path: str | os.PathLike[str]) -> list[FleetHost]:
-    """Every host of the inventory with its effective settings; errors name the file and line."""
+def load_inventory(
+    path: str | os.PathLike[str], limit: str | None = None, notes: list[str] | None = None
+) -> list[FleetHost]:
+    """Every host of the inventory (iisguard's hosts.yaml or an Ansible inventory, INI or YAML)
+    with its effective settings, narrowed by an Ansible `--limit` pattern; errors name the file and
+    line. Notes to print once (variables not used, passwords ignored) are appended to `notes`."""
+    from . import ansible_inventory as ansible
+
     p = Path(path)
-    data = _load_yaml(p)
+    if not p.is_file():
+        raise UsageError("cannot read the inventory: no such file", where=str(p))
+    if p.suffix.lower() in {".yml", ".yaml", ".json"}:
+        data = _load_yaml(p)
+        if not isinstance(data, dict):
+            raise UsageError(
+                "an inventory is a mapping: iisguard's (defaults, groups, hosts) or Ansible's (all: …)",
+                where=str(p),
+            )
+    else:
+        try:
+            data = _load_yaml(p)
+        except UsageError:
+            data = None  # not YAML: an Ansible INI inventory (its parser names a bad line)
+    if not (isinstance(data, dict) and ({"groups", "defaults"} & set(data) or ansible.is_own_format(data))):
+        inv = ansible.read(p, data if isinstance(data, dict) else None)
+        resolved, found = ansible.resolve(inv, ansible.select(inv, limit))
+        if notes is not None:
+            notes.extend(found)
+        return _checked(
+            p,
+            [FleetHost(safe_file_name(r.name), r.address, r.group, r.settings, r.line) for r in resolved],
+            limit,
+        )
+    hosts = _load_own(p, data)
+    if limit:
+        inv = ansible.Inventory(p)
+        for h in hosts:
+            inv.add_host(h.group or "ungrouped", h.name, {}, h.line)
+        inv.finish()
+        chosen = set(ansible.select(inv, limit))
+        hosts = [h for h in hosts if h.name in chosen]
+    return _checked(p, hosts, limit)
+
+
+def _checked(p: Path, hosts: list[FleetHost], limit: str | None) -> list[FleetHost]:
+    seen: dict[str, FleetHost] = {}
+    for h in hosts:
+        if h.name in seen:
+            raise UsageError(
+                f"hosts '{seen[h.name].address}' and '{h.address}' would both write {h.name}.json",
+                where=f"{p}:{h.line}" if h.line else str(p),
+            )
+        seen[h.name] = h
+    if not hosts:
+        raise UsageError(
+            f"no host matches --limit {limit!r}" if limit else "the inventory lists no hosts", where=str(p)
+        )
+    return hosts
+
+
+def _load_own(p: Path, data: Any) -> list[FleetHost]:
     if not isinstance(data, dict):
         raise UsageError(
             "an inventory is a mapping with 'groups' (and optionally 'defaults', 'hosts')", where=str(p)
@@ -194,8 +251,6 @@ def load_inventory(path: str | os.PathLike[str]) -> list[FleetHost]:
                 )
             seen[file_name] = item_line
             hosts.append(FleetHost(file_name, address, group_name, effective, item_line))
-    if not hosts:
-        raise UsageError("the inventory lists no hosts", where=str(p))
     return hosts
 
 
