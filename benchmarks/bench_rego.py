@@ -18,7 +18,6 @@ Two timings, medians of --repeat runs, all in this process:
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
 import json
 import sys
@@ -92,15 +91,11 @@ CEL = {
 
 
 def python_rules(ids: list[str]):
-    from iisguard.engine import policy
-    from iisguard.engine.selection import select
+    """The rules `iisguard scan --rule ID...` runs (the scan pipeline's own selection)."""
+    from iisguard.pipeline import Choice, choose
     from iisguard.plugins import load_plugins
 
-    plugins = load_plugins()
-    chosen = policy.resolve(plugins.rules, profile=None, policies=[], today=datetime.date.today())
-    return select(
-        chosen.catalog(plugins.rules), only=ids, skip=[], enabled=chosen.enabled, overrides=chosen.overrides
-    )
+    return choose(load_plugins(), Choice(only=tuple(ids)))[1]
 
 
 def cel_selected():

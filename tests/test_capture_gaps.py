@@ -124,12 +124,10 @@ def by_name(snap: dict, name: str) -> dict:
 
 
 def scan(tmp_path: Path, builtin_plugins, rule_id: str) -> list:
-    from iisguard.engine.evaluate import evaluate
-    from iisguard.engine.selection import select
-    from iisguard.model.snapshot import load
+    import iisguard
 
-    snap = load(tmp_path / "snapshot.json")
-    return evaluate(snap, select(builtin_plugins.rules, only=[rule_id])).findings
+    report = iisguard.scan(tmp_path / "snapshot.json", plugins=builtin_plugins, rules=[rule_id])
+    return list(report.findings())
 
 
 def test_last_logon_and_group_names_and_dc_accounts_are_read(tmp_path):

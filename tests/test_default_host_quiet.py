@@ -9,12 +9,10 @@ fixtures/hosts/iis10-default-hand/ is written by hand from the same sources and 
 from __future__ import annotations
 
 import copy
-from datetime import date
 
 import pytest
 
-from iisguard.engine import policy, selection
-from iisguard.engine.evaluate import evaluate
+import iisguard
 from iisguard.engine.findings import Outcome, Severity
 from iisguard.model import snapshot as snapmod
 
@@ -34,10 +32,9 @@ MUST_PASS_ON_HAND = [
 ]  # fmt: skip
 
 
-def scan(builtin_rules, data, profile="baseline"):
-    effective = policy.resolve(builtin_rules, profile=profile, today=date.today())
-    chosen = selection.select(builtin_rules, enabled=effective.enabled, overrides=effective.overrides)
-    return evaluate(snapmod.Snapshot(data), chosen, strict=True).findings
+def scan(plugins, data, profile="baseline"):
+    snap = snapmod.Snapshot(data)
+    return list(iisguard.scan(snap, plugins=plugins, profile=profile, strict=True).findings())
 
 
 def loud(findings):
@@ -55,14 +52,14 @@ def load(path):
 
 
 @pytest.mark.parametrize("path", DEFAULT_HOSTS, ids=[p.parent.name for p in DEFAULT_HOSTS])
-def test_default_host_has_no_failure_at_medium_or_above(builtin_rules, path):
-    findings = scan(builtin_rules, load(path))
+def test_default_host_has_no_failure_at_medium_or_above(builtin_plugins, path):
+    findings = scan(builtin_plugins, load(path))
     assert not [f for f in findings if f.outcome is Outcome.ERROR]
     assert not loud(findings), "a default IIS 10 host must stay quiet:\n" + "\n".join(loud(findings))
 
 
-def test_every_builtin_rule_ran_on_the_hand_written_host(builtin_rules):
-    findings = scan(builtin_rules, load(HAND))
+def test_every_builtin_rule_ran_on_the_hand_written_host(builtin_plugins, builtin_rules):
+    findings = scan(builtin_plugins, load(HAND))
     enabled = {r.id for r in builtin_rules.values() if r.default_enabled and r.id.startswith("IIS-")}
     assert {f.rule_id for f in findings} == enabled
     passed = {f.rule_id for f in findings if f.outcome is Outcome.PASS}
@@ -95,21 +92,23 @@ def test_every_builtin_rule_ran_on_the_hand_written_host(builtin_rules):
         ),
     ],
 )
-def test_the_proof_can_fail(builtin_rules, rule_id, resource, break_it):
+def test_the_proof_can_fail(builtin_plugins, rule_id, resource, break_it):
     data = copy.deepcopy(load(HAND))
     break_it(data)
-    findings = scan(builtin_rules, data)
+    findings = scan(builtin_plugins, data)
     assert any(f.rule_id == rule_id and f.resource == resource for f in findings if f.outcome is Outcome.FAIL)
     assert loud(findings)
 
 
-def test_strict_profiles_add_the_noisy_checks(builtin_rules):
+def test_strict_profiles_add_the_noisy_checks(builtin_plugins):
     data = load(HAND)
     stig = {
-        (f.rule_id, f.resource) for f in scan(builtin_rules, data, "stig-iis10") if f.outcome is Outcome.FAIL
+        (f.rule_id, f.resource)
+        for f in scan(builtin_plugins, data, "stig-iis10")
+        if f.outcome is Outcome.FAIL
     }
     cis = {
-        (f.rule_id, f.resource) for f in scan(builtin_rules, data, "cis-iis10") if f.outcome is Outcome.FAIL
+        (f.rule_id, f.resource) for f in scan(builtin_plugins, data, "cis-iis10") if f.outcome is Outcome.FAIL
     }
     # STIG V-218790: Users may read the default log folder; CIS 5.1: logs are at the default location.
     assert ("IIS-ACL-002", "acls/C:\\inetpub\\logs\\LogFiles") in stig

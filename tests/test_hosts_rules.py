@@ -8,12 +8,9 @@ LocalSystem, an anonymous account somebody made an administrator, Everyone:(M) o
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from iisguard.engine import policy, selection
-from iisguard.engine.evaluate import evaluate
+import iisguard
 from iisguard.engine.findings import Outcome, Severity
 from iisguard.model import snapshot as snapmod
 
@@ -46,21 +43,19 @@ EXPECTED = [
 
 
 @pytest.fixture(scope="module")
-def broken_findings(builtin_rules):
-    return scan(builtin_rules, BROKEN)
+def broken_findings(builtin_plugins):
+    return scan(builtin_plugins, BROKEN)
 
 
 @pytest.fixture(scope="module")
-def default_findings(builtin_rules):
-    return scan(builtin_rules, DEFAULT)
+def default_findings(builtin_plugins):
+    return scan(builtin_plugins, DEFAULT)
 
 
-def scan(rules, path):
+def scan(plugins, path):
     data, _ = snapmod.read_json(path)
     assert not snapmod.problems(data), f"{path} is not a valid snapshot"
-    effective = policy.resolve(rules, profile="baseline", today=date.today())
-    chosen = selection.select(rules, enabled=effective.enabled, overrides=effective.overrides)
-    return evaluate(snapmod.Snapshot(data), chosen, strict=True).findings
+    return list(iisguard.scan(path, plugins=plugins, profile="baseline", strict=True).findings())
 
 
 @pytest.mark.parametrize(("rule_id", "resource", "words"), EXPECTED, ids=[f"{r}-{k}" for r, k, _ in EXPECTED])

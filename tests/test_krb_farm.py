@@ -16,8 +16,8 @@ import json
 
 import pytest
 
+import iisguard
 from iisguard.capture.importer import import_paths
-from iisguard.engine.evaluate import Selected, evaluate
 from iisguard.engine.findings import Outcome
 from iisguard.model import snapshot as snapmod
 
@@ -58,12 +58,11 @@ def krb_rules(builtin_rules):
     return {k: v for k, v in builtin_rules.items() if k.startswith("IIS-KRB-")}
 
 
-def scan(data, rules):
-    snap = snapmod.Snapshot(data)
-    selected = [
-        Selected(r, r.severity, r.default_parameters()) for r in rules.values()
-    ]  # default_enabled ignored
-    return evaluate(snap, selected, strict=True).findings
+def scan(data, plugins):
+    """Every IIS-KRB rule (default_enabled ignored: --rule selects it), through the library entry point."""
+    return list(
+        iisguard.scan(snapmod.Snapshot(data), plugins=plugins, rules=["IIS-KRB-*"], strict=True).findings()
+    )
 
 
 def load(folder):
@@ -81,8 +80,8 @@ def fresh_import(folder, monkeypatch):
 
 
 @pytest.mark.parametrize("folder", sorted(EXPECTED))
-def test_farm_is_caught_rule_by_rule(folder, krb_rules):
-    findings = scan(load(folder), krb_rules)
+def test_farm_is_caught_rule_by_rule(folder, builtin_plugins):
+    findings = scan(load(folder), builtin_plugins)
     assert failures(findings) == EXPECTED[folder]
     unsure = [
         (f.rule_id, f.resource, f.outcome.value)
@@ -92,8 +91,8 @@ def test_farm_is_caught_rule_by_rule(folder, krb_rules):
     assert not unsure, "the farm carries every fact the rules need"
 
 
-def test_farm_findings_name_the_right_account_and_point_at_the_capture(krb_rules):
-    by_key = {(f.rule_id, f.resource): f for f in scan(load("farm-web01"), krb_rules)}
+def test_farm_findings_name_the_right_account_and_point_at_the_capture(builtin_plugins):
+    by_key = {(f.rule_id, f.resource): f for f in scan(load("farm-web01"), builtin_plugins)}
     wrong = by_key[("IIS-KRB-002", "spns/HTTP/reports.corp.example.com")]
     assert (
         "registered on CORP\\svc_webfarm" in wrong.message
@@ -118,8 +117,8 @@ def test_farm_findings_name_the_right_account_and_point_at_the_capture(krb_rules
 
 
 @pytest.mark.parametrize("folder", ["farm-fixed-web01", "farm-fixed-web02"])
-def test_fixed_twin_scans_clean(folder, krb_rules):
-    findings = scan(load(folder), krb_rules)
+def test_fixed_twin_scans_clean(folder, krb_rules, builtin_plugins):
+    findings = scan(load(folder), builtin_plugins)
     bad = [
         (f.rule_id, f.resource, f.outcome.value, f.message)
         for f in findings
@@ -135,10 +134,10 @@ def test_fixed_twin_scans_clean(folder, krb_rules):
             assert (rule_id, resource) in passes
 
 
-def test_without_ad_data_the_ad_rules_never_pass(krb_rules):
+def test_without_ad_data_the_ad_rules_never_pass(builtin_plugins):
     data = copy.deepcopy(load("farm-web01"))
     data["ad"]["collected"] = False
-    findings = [f for f in scan(data, krb_rules) if f.rule_id in AD_RULES]
+    findings = [f for f in scan(data, builtin_plugins) if f.rule_id in AD_RULES]
     assert findings
     assert {f.outcome for f in findings} == {Outcome.NOT_REVIEWED}
     # Without setspn answers the SPN rules cannot clear a name either.
@@ -147,12 +146,12 @@ def test_without_ad_data_the_ad_rules_never_pass(krb_rules):
     for p in data["principals"]:
         p.pop("spns", None)
     findings = [
-        f for f in scan(data, krb_rules) if f.rule_id in ("IIS-KRB-001", "IIS-KRB-002", "IIS-KRB-003")
+        f for f in scan(data, builtin_plugins) if f.rule_id in ("IIS-KRB-001", "IIS-KRB-002", "IIS-KRB-003")
     ]
     assert findings and {f.outcome for f in findings} == {Outcome.NOT_REVIEWED}
 
 
-def test_one_account_described_by_several_captures_counts_once(krb_rules):
+def test_one_account_described_by_several_captures_counts_once(builtin_plugins):
     """The pool config names CORP\\svc_webfarm, setspn -L its DN, Get-ADUser its SID and sAMAccountName: if the
     importer leaves three principals, the rules still see one account (no phantom duplicate SPN, same findings)."""
     data = copy.deepcopy(load("farm-web01"))
@@ -171,7 +170,7 @@ def test_one_account_described_by_several_captures_counts_once(krb_rules):
             "sid": whole["sid"],
         },
     ]
-    assert failures(scan(data, krb_rules)) == EXPECTED["farm-web01"]
+    assert failures(scan(data, builtin_plugins)) == EXPECTED["farm-web01"]
 
 
 # --- the raw captures ---------------------------------------------------------------------------------------

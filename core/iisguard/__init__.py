@@ -1,11 +1,14 @@
 """iisguard: a policy-as-code compliance scanner for the identities Microsoft IIS servers run under.
 
-The public API for rule-pack authors is what this module exports; nothing deeper is promised.
+The public API for rule-pack authors and for programs is what this module exports; nothing
+deeper is promised. ``iisguard.scan(snapshots, profile=..., policy=...)`` runs the whole scan
+pipeline and returns a :class:`Report` (see :mod:`iisguard.pipeline`).
 """
 
 from __future__ import annotations
 
 from .engine import compliance
+from .engine.evaluate import Report
 from .engine.findings import (
     Evidence,
     Finding,
@@ -29,7 +32,8 @@ from .errors import (
 )
 from .model import identities, sids, uac
 from .model.snapshot import Snapshot
-from .plugins import hookimpl
+from .pipeline import scan
+from .plugins import Plugins, hookimpl, load_plugins
 
 try:
     from importlib.metadata import version as _version
@@ -47,8 +51,10 @@ __all__ = [
     "Outcome",
     "Parameter",
     "PluginError",
+    "Plugins",
     "PolicyError",
     "Reference",
+    "Report",
     "Result",
     "Rule",
     "Severity",
@@ -59,10 +65,12 @@ __all__ = [
     "fail",
     "hookimpl",
     "identities",
+    "load_plugins",
     "not_applicable",
     "not_reviewed",
     "passed",
     "rule",
+    "scan",
     "sids",
     "uac",
     "__version__",

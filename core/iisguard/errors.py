@@ -20,6 +20,9 @@ class UsageError(IisguardError):
 class SnapshotError(IisguardError):
     """A snapshot file is missing, unreadable, not JSON or not valid against the schema."""
 
+    # When several files failed (a scan tries them all), the messages of those before this one.
+    earlier: tuple[str, ...] = ()
+
 
 class CaptureError(IisguardError):
     """A captured artifact cannot be read at all (not a format we know, too large, unsafe XML)."""

@@ -73,6 +73,8 @@ class Plugins:
     rules: dict[str, Rule]
     reporters: dict[str, Any]
     parsers: list[Any]
+    # The load_plugins() arguments these came from: how a worker process loads the same packs.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def broken(self) -> list[Pack]:
@@ -183,6 +185,7 @@ def load_plugins(
     entry_points: bool = True,
 ) -> Plugins:
     """Load and validate every pack. A broken pack raises PluginError unless `skip_broken`."""
+    plugins, rules_dirs = list(plugins), list(rules_dirs)  # iterated twice: here and in `options`
     pm, packs = get_plugin_manager(plugins=plugins, rules_dirs=rules_dirs, entry_points=entry_points)
     broken = [p for p in packs if p.error]
     if broken and not skip_broken:
@@ -237,7 +240,13 @@ def load_plugins(
             pack.parsers.append(str(getattr(parser, "kind", type(parser).__name__)))
     if problems:
         raise PluginError("invalid rule pack: " + "; ".join(problems))
-    return Plugins(pm, packs, dict(sorted(rules.items())), reporters, parsers)
+    options = {
+        "skip_broken": skip_broken,
+        "plugins": tuple(plugins),
+        "rules_dirs": tuple(str(d) for d in rules_dirs),
+        "entry_points": entry_points,
+    }
+    return Plugins(pm, packs, dict(sorted(rules.items())), reporters, parsers, options)
 
 
 def _with_pack(r: Rule, pack: str) -> Rule:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import partial
 
-from .. import __version__
+from .. import pipeline
 from ..atomic import write_text
-from ..engine import baseline, frameworks, parallel, policy, waivers
-from ..engine.evaluate import Notice, Report, effective_rules, now
+from ..engine import policy
+from ..engine.evaluate import Report
 from ..engine.findings import Severity
-from ..engine.selection import select
 from ..errors import SnapshotError, UsageError
 from ..model import snapshot as snapmod
 from ..plugins import load_plugins
@@ -110,7 +107,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--profile",
         metavar="NAME",
-        help="profile to start from: a shipped profile (baseline, cis-iis10, stig-iis10) or a file; "
+        help="profile to start from: a name in policies/profiles (baseline, cis-iis10, stig-iis10) or a file; "
         "default baseline",
     )
     p.add_argument(
@@ -121,12 +118,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="FILE",
         help="organization policy (repeatable; later files override earlier ones); "
         f"default ./{policy.AUTO_POLICY} when it exists",
-    )
-    p.add_argument(
-        "--framework",
-        metavar="NAME",
-        help="also report compliance by control for this framework (cis-iis10, stig-iis10): each item "
-        "pass, fail, not reviewed, not applicable or not covered, in text, JSON and HTML",
     )
     p.add_argument(
         "--no-waivers", action="store_true", help="ignore waivers: every failure shows and gates (audits)"
@@ -150,72 +141,26 @@ def run(args: argparse.Namespace) -> int:
     if sum(1 for o in outputs if o.path == "-") > 1:
         raise UsageError("only one --format may write to stdout")
 
-    files = snapmod.find_snapshot_files(args.paths)
-    if not files:
-        raise UsageError(f"no snapshot files (*.json) found in {', '.join(args.paths)}")
-    today = datetime.now(UTC).date()
-    policy_files = list(args.policies)
-    auto = None if policy_files else policy.auto_policy()
-    if auto is not None:
-        policy_files.append(str(auto))
-    chosen = policy.resolve(plugins.rules, profile=args.profile, policies=policy_files, today=today)
-    previous = baseline.load(args.baseline) if args.baseline else None
-    if args.framework:
-        frameworks.load(args.framework)  # an unknown name is exit 2 before anything is scanned
-
-    selected = select(
-        chosen.catalog(plugins.rules),
-        only=args.rules,
-        skip=args.skip_rules,
-        enabled=chosen.enabled,
-        overrides=chosen.overrides,
-    )
-    report = Report(
-        hosts=[],
-        rules=effective_rules(selected),
-        tool_version=__version__,
-        started_at=now(),
-        fail_on=args.fail_on,
-        profile=chosen.profile,
-        framework=args.framework,
-    )
-    for pack in plugins.broken:
-        report.notices.append(Notice("error", f"rule pack not loaded: {pack.label}: {pack.error}", "plugin"))
-    if auto is not None:
-        report.notices.append(Notice("note", f"using policy {auto} found in the working directory", "policy"))
-    # Each snapshot is loaded, evaluated and dropped in turn (in worker processes with --jobs).
-    rebuild = partial(
-        worker_rules,
-        args.skip_broken_plugins,
-        args.rules_dir,
-        args.profile,
-        policy_files,
-        today,
-        args.rules,
-        args.skip_rules,
-    )
-    hosts, errors = parallel.evaluate_files(
-        files,
-        prepare=rebuild,
-        prepared=(plugins.pm.hook, selected),
-        jobs=args.jobs or parallel.default_jobs(len(files)),
-        strict=args.strict,
-    )
-    if errors:
-        for line in errors[:-1]:
+    try:
+        report = pipeline.scan(
+            args.paths,
+            plugins=plugins,
+            profile=args.profile,
+            policy=args.policies,
+            auto_policy=True,
+            rules=args.rules,
+            skip_rules=args.skip_rules,
+            waivers=not args.no_waivers,
+            baseline=args.baseline,
+            fail_on=args.fail_on,
+            jobs=args.jobs,
+            strict=args.strict,
+            framework=args.framework,
+        )
+    except SnapshotError as exc:
+        for line in exc.earlier:
             print(f"iisguard: error: {line}", file=sys.stderr)
-        raise SnapshotError(errors[-1])
-    report.hosts.extend(hosts)
-    if args.no_waivers:
-        if chosen.waivers:
-            report.notices.append(
-                Notice("note", f"--no-waivers: {len(chosen.waivers)} waiver(s) ignored", "waiver")
-            )
-    else:
-        waivers.apply(report, chosen.waivers, today)
-    if previous is not None:
-        baseline.apply(report, previous)
-    report.finished_at = now()
+        raise
 
     for out in outputs:
         reporter = plugins.reporters[out.format]
@@ -227,28 +172,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_text(out.path, text)
     return report.exit_code()
-
-
-def worker_rules(
-    skip_broken: bool,
-    rules_dirs: list[str],
-    profile: str | None,
-    policies: list[str],
-    today: date,
-    only: list[str],
-    skip: list[str],
-) -> parallel.Prepared:
-    """The hook relay and selected rules, as `run` builds them: what each --jobs worker evaluates with."""
-    plugins = load_plugins(skip_broken=skip_broken, rules_dirs=rules_dirs)
-    chosen = policy.resolve(plugins.rules, profile=profile, policies=policies, today=today)
-    selected = select(
-        chosen.catalog(plugins.rules),
-        only=only,
-        skip=skip,
-        enabled=chosen.enabled,
-        overrides=chosen.overrides,
-    )
-    return plugins.pm.hook, selected
 
 
 def render(reporter, report: Report, *, colour: bool) -> str:

@@ -39,7 +39,7 @@ def default_jobs(files: int) -> int:
 
 
 def evaluate_files(
-    files: Sequence[str],
+    files: Sequence[str | snapmod.Snapshot],
     *,
     prepare: Callable[[], Prepared],
     prepared: Prepared | None = None,
@@ -48,7 +48,7 @@ def evaluate_files(
 ) -> tuple[list[HostResult], list[str]]:
     """(results in file order, one message per file that could not be loaded).
 
-    `prepare` must be picklable (a module-level function or a functools.partial of one) when
+    `files` may hold loaded snapshots too (evaluated in this process: use jobs=1). `prepare` must be picklable (a module-level function or a functools.partial of one) when
     jobs > 1; `prepared` is what it returns, when the caller has it already (used with jobs == 1).
     """
     hosts: list[HostResult] = []
@@ -66,7 +66,11 @@ def evaluate_files(
 
 
 def _results(
-    files: Sequence[str], prepare: Callable[[], Prepared], prepared: Prepared | None, jobs: int, strict: bool
+    files: Sequence[str | snapmod.Snapshot],
+    prepare: Callable[[], Prepared],
+    prepared: Prepared | None,
+    jobs: int,
+    strict: bool,
 ) -> Iterator[HostResult | str]:
     if jobs <= 1 or len(files) <= 1:
         hook, selected = prepared or prepare()
@@ -89,10 +93,15 @@ def _in_worker(path: str) -> HostResult | str:
     return _one(path, _worker["hook"], _worker["selected"], _worker["strict"])
 
 
-def _one(path: str, hook: Any, selected: Sequence[Selected], strict: bool) -> HostResult | str:
-    try:
-        snap = snapmod.load(path)
-    except SnapshotError as exc:
-        return str(exc)
+def _one(
+    path: str | snapmod.Snapshot, hook: Any, selected: Sequence[Selected], strict: bool
+) -> HostResult | str:
+    if isinstance(path, snapmod.Snapshot):
+        snap = path
+    else:
+        try:
+            snap = snapmod.load(path)
+        except SnapshotError as exc:
+            return str(exc)
     hook.iisguard_snapshot_loaded(snapshot=snap)
     return evaluate(snap, selected, strict=strict)

@@ -1,0 +1,205 @@
+"""The scan pipeline as one library call: ``iisguard.scan(snapshots, ...) -> Report``.
+
+plugins → profile and policies → selection → evaluation → waivers → baseline. The ``scan`` command,
+its ``--jobs`` worker processes and the tests all run this, so a report a program makes is the
+report the command line makes. Rendering is left to the caller (``plugins.reporters[fmt].render``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any
+
+from .engine import baseline as _baseline
+from .engine import frameworks, parallel
+from .engine import policy as _policy
+from .engine import waivers as _waivers
+from .engine.evaluate import Notice, Report, Selected, effective_rules, now
+from .engine.findings import Severity
+from .engine.selection import select
+from .errors import SnapshotError, UsageError
+from .model import snapshot as snapmod
+from .plugins import Plugins, load_plugins
+
+PathLike = str | os.PathLike[str]
+Source = PathLike | snapmod.Snapshot
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What decides which rules run and how (picklable: every ``--jobs`` worker rebuilds its rules from it)."""
+
+    profile: str | None = None
+    policies: tuple[str, ...] = ()
+    today: date | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+
+def choose(plugins: Plugins, choice: Choice) -> tuple[_policy.Effective, list[Selected]]:
+    """The layered profile and policies, and the rules they select (with --rule/--skip-rule globs)."""
+    today = choice.today or datetime.now(UTC).date()
+    chosen = _policy.resolve(plugins.rules, profile=choice.profile, policies=choice.policies, today=today)
+    selected = select(
+        chosen.catalog(plugins.rules),
+        only=choice.only,
+        skip=choice.skip,
+        enabled=chosen.enabled,
+        overrides=chosen.overrides,
+    )
+    return chosen, selected
+
+
+def scan(
+    snapshots: Source | Iterable[Source],
+    *,
+    profile: str | None = None,
+    policy: PathLike | Iterable[PathLike] | None = None,
+    auto_policy: bool = False,
+    rules: Iterable[str] = (),
+    skip_rules: Iterable[str] = (),
+    waivers: bool = True,
+    baseline: PathLike | None = None,
+    fail_on: Severity | str | None = Severity.MEDIUM,
+    plugins: Plugins | None = None,
+    rules_dirs: Iterable[PathLike] = (),
+    skip_broken_plugins: bool = False,
+    jobs: int | None = None,
+    strict: bool = False,
+    today: date | None = None,
+    framework: str | None = None,
+) -> Report:
+    """Evaluate snapshots with the selected rules and return one report (what ``iisguard scan`` writes).
+
+    :param snapshots: snapshot files, folders of them (walked recursively, capture folders
+        skipped) or loaded :class:`iisguard.Snapshot` objects, one or an iterable; the report lists
+        hosts in this order.
+    :param profile: a profile name (``baseline``, ``cis-iis10``, ``stig-iis10``) or file; default
+        ``baseline``.
+    :param policy: one organization policy file or several (later ones override earlier ones).
+    :param auto_policy: with no ``policy``, also read ``./iisguard.yaml`` when it exists, as the
+        command line does (the report then carries a note saying so).
+    :param rules: run only rules matching these ids or globs (``IIS-ACL-*``); ``skip_rules``
+        leaves these out.
+    :param waivers: ``False`` ignores every waiver (an audit): each failure shows and gates.
+    :param baseline: a previous SARIF report; failures already in it do not gate.
+    :param fail_on: the severity at which ``Report.exit_code()`` returns 1; ``None`` never gates.
+    :param plugins: packs loaded with :func:`iisguard.plugins.load_plugins` (say, with a pack of
+        your own); default: every installed pack, plus ``rules_dirs``, failing on a broken pack
+        unless ``skip_broken_plugins``.
+    :param jobs: worker processes; default one per CPU for 8 or more files, else 1. The report is
+        the same whatever the number. Loaded ``Snapshot`` objects, and plugin objects that cannot be
+        pickled, are evaluated in this process.
+    :param strict: re-raise a crashing rule instead of reporting it as ``error``.
+    :param today: the date waivers and policies are judged on (default: today, UTC).
+    :param framework: also report compliance by control for this framework (``cis-iis10``,
+        ``stig-iis10``); reporters show it from ``Report.framework``.
+    :return: the :class:`~iisguard.engine.evaluate.Report`, with ``exit_code()`` and every finding.
+    :raises UsageError: no snapshot found, an unknown rule glob, a bad baseline.
+    :raises SnapshotError: a snapshot cannot be read or is invalid (every file is tried first;
+        ``SnapshotError.earlier`` holds the messages of the files before the last one).
+    :raises PolicyError: a profile or policy is malformed.
+    :raises PluginError: a pack failed to load (unless ``skip_broken_plugins``) or is invalid.
+    """
+    if plugins is not None and (skip_broken_plugins or list(rules_dirs)):
+        raise TypeError(
+            "scan(): pass rules_dirs and skip_broken_plugins to load_plugins() when giving plugins"
+        )
+    items = _sources(snapshots)
+    if plugins is None:
+        plugins = load_plugins(skip_broken=skip_broken_plugins, rules_dirs=rules_dirs)
+    if isinstance(fail_on, str):
+        fail_on = None if fail_on.strip().lower() == "never" else Severity.parse(fail_on)
+    paths = [str(i) for i in items if not isinstance(i, snapmod.Snapshot)]
+    files = snapmod.find_snapshot_files(paths)
+    if not files and len(paths) == len(items):
+        raise UsageError(f"no snapshot files (*.json) found in {', '.join(paths)}")
+    today = today or datetime.now(UTC).date()
+    policies = [str(policy)] if isinstance(policy, str | os.PathLike) else [str(p) for p in policy or ()]
+    auto = _policy.auto_policy() if auto_policy and not policies else None
+    if auto is not None:
+        policies.append(str(auto))
+    choice = Choice(profile, tuple(policies), today, tuple(rules), tuple(skip_rules))
+    chosen, selected = choose(plugins, choice)
+    previous = _baseline.load(baseline) if baseline else None
+    if framework:
+        frameworks.load(framework)  # an unknown name is an error before anything is scanned
+
+    report = Report(
+        hosts=[],
+        rules=effective_rules(selected),
+        tool_version=_version(),
+        started_at=now(),
+        fail_on=fail_on,
+        profile=chosen.profile,
+        framework=framework,
+    )
+    for pack in plugins.broken:
+        report.notices.append(Notice("error", f"rule pack not loaded: {pack.label}: {pack.error}", "plugin"))
+    if auto is not None:
+        report.notices.append(Notice("note", f"using policy {auto} found in the working directory", "policy"))
+
+    # Each snapshot is loaded, evaluated and dropped in turn (in worker processes with jobs > 1).
+    if len(paths) == len(items):
+        work: Sequence[str | snapmod.Snapshot] = files
+    else:  # loaded snapshots among the paths: keep the caller's order, in this process
+        work = [f for i in items for f in ([i] if isinstance(i, snapmod.Snapshot) else _files(i))]
+    rebuild = partial(_prepare, plugins.options, choice)
+    workers = jobs or parallel.default_jobs(len(work))
+    if len(paths) != len(items) or not _picklable(rebuild):
+        workers = 1
+    hosts, errors = parallel.evaluate_files(
+        work, prepare=rebuild, prepared=(plugins.pm.hook, selected), jobs=workers, strict=strict
+    )
+    if errors:
+        exc = SnapshotError(errors[-1])
+        exc.earlier = tuple(errors[:-1])
+        raise exc
+    report.hosts.extend(hosts)
+
+    if not waivers:
+        if chosen.waivers:
+            report.notices.append(
+                Notice("note", f"--no-waivers: {len(chosen.waivers)} waiver(s) ignored", "waiver")
+            )
+    else:
+        _waivers.apply(report, chosen.waivers, today)
+    if previous is not None:
+        _baseline.apply(report, previous)
+    report.finished_at = now()
+    return report
+
+
+def _sources(snapshots: Source | Iterable[Source]) -> list[Source]:
+    if isinstance(snapshots, str | os.PathLike | snapmod.Snapshot):
+        return [snapshots]
+    return list(snapshots)
+
+
+def _files(item: Source) -> list[str]:
+    return snapmod.find_snapshot_files([str(item)])
+
+
+def _prepare(options: dict[str, Any], choice: Choice) -> parallel.Prepared:
+    """What a --jobs worker evaluates with: the packs and the rules `scan` chose, rebuilt in the worker."""
+    plugins = load_plugins(**options)
+    return plugins.pm.hook, choose(plugins, choice)[1]
+
+
+def _picklable(obj: Any) -> bool:
+    try:
+        pickle.dumps(obj)
+    except Exception:  # noqa: BLE001 - a plugin object of any kind; workers then are not used
+        return False
+    return True
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
