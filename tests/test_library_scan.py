@@ -129,3 +129,10 @@ def test_a_pack_given_as_an_object_runs_with_any_number_of_jobs(tmp_path):
     assert seen[0] == seen[1]
     assert [h for h, _, _ in seen[0]][:: len(seen[0]) // 3] == ["H0", "H1", "H2"]
     assert {o for _, _, o in seen[0]} <= {Outcome.PASS, Outcome.FAIL} and seen[0]
+
+
+def test_a_framework_is_checked_before_scanning_and_kept_on_the_report(builtin_plugins):
+    report = iisguard.scan(GOLDEN, plugins=builtin_plugins, framework="cis-iis10")
+    assert report.framework == "cis-iis10"
+    with pytest.raises(iisguard.IisguardError, match="no-such-framework"):
+        iisguard.scan(GOLDEN, plugins=builtin_plugins, framework="no-such-framework")

@@ -107,7 +107,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--profile",
         metavar="NAME",
-        help="profile to start from: a name in policies/profiles (baseline, cis-iis10, stig-iis10) or a file; "
+        help="profile to start from: a shipped profile (baseline, cis-iis10, stig-iis10) or a file; "
         "default baseline",
     )
     p.add_argument(
@@ -118,6 +118,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="FILE",
         help="organization policy (repeatable; later files override earlier ones); "
         f"default ./{policy.AUTO_POLICY} when it exists",
+    )
+    p.add_argument(
+        "--framework",
+        metavar="NAME",
+        help="also report compliance by control for this framework (cis-iis10, stig-iis10): each item "
+        "pass, fail, not reviewed, not applicable or not covered, in text, JSON and HTML",
     )
     p.add_argument(
         "--no-waivers", action="store_true", help="ignore waivers: every failure shows and gates (audits)"
