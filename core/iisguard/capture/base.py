@@ -15,6 +15,7 @@ from typing import IO, Any, Protocol
 
 from ..errors import CaptureError
 from ..model import sids
+from ..redact import printable, redact
 
 # Artifacts larger than this are refused (icacls /T listings of huge trees stream, so the limit is generous).
 MAX_ARTIFACT_BYTES = int(os.environ.get("IISGUARD_MAX_ARTIFACT_BYTES", str(2 * 1024 * 1024 * 1024)))
@@ -185,8 +186,9 @@ class Builder:
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def warn(self, artifact: Artifact | str | None, line: int | None, message: str) -> None:
+        """Record a warning; the message may quote the capture, so it is redacted and escaped here."""
         path = artifact.path if isinstance(artifact, Artifact) else artifact
-        self.warnings.append({"artifact": path, "line": line, "message": message})
+        self.warnings.append({"artifact": path, "line": line, "message": printable(redact(message))})
 
     def section(self, name: str, status: str, message: str = "") -> None:
         """Record a section's status; a worse status never gets overwritten by a better one."""
@@ -194,8 +196,8 @@ class Builder:
         old = self.sections.get(name)
         if old is None or order[status] >= order[old["status"]]:
             entry = {"name": name, "status": status}
-            if message:
-                entry["message"] = message
+            if message:  # a capture.yaml or server message: it may quote a failed command line
+                entry["message"] = printable(redact(message))
             self.sections[name] = entry
 
     def artifact(self, artifact: Artifact, kind: str) -> None:
@@ -326,7 +328,9 @@ class Builder:
                 "artifacts": self.artifacts,
                 "sections": list(self.sections.values()),
                 "warnings": self.warnings,
-                "unrecognized": self.unrecognized,
+                "unrecognized": [
+                    {**u, "reason": printable(redact(str(u.get("reason", ""))))} for u in self.unrecognized
+                ],
             },
         }
         snapshot.update(self.data)

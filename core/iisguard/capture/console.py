@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import redact
 from ..model import jsonpos
 from .base import _EOL, Artifact, Builder
 
@@ -101,8 +102,8 @@ def numbered_text(text: str) -> Iterator[tuple[int, str]]:
 
 
 def clip(text: str, n: int = 100) -> str:
-    """A skipped line shortened for a warning message: at most `n` characters, `...` where cut."""
-    return text if len(text) <= n else text[: n - 3] + "..."
+    """A skipped line shortened for a warning message: redacted, escaped, at most `n` characters."""
+    return redact.quote(text, n)
 
 
 def name_bonus(score: float, name: str, words: tuple[str, ...], bonus: float = 0.05) -> float:

@@ -116,9 +116,9 @@ class _Run:
             self.close()
             return
         self.flush_pending()
-        self.close()
         m = _SUMMARY.match(stripped)
         if m and ";" in stripped:
+            self.close()
             self.flush_fragment()
             failed = _int(m.group(2))
             if failed:
@@ -127,8 +127,11 @@ class _Run:
                 self.b.warn(self.a, no, f"icacls: failed to process {failed} file(s); their ACLs are missing")
             return
         if self.is_error(no, stripped):
+            self.close()
             self.flush_fragment()
             return
+        # The current ACL stays open: one stray line injected into a listing must not hide the ACEs
+        # indented under the path after it (they are recovered; the stray line is a warning).
         self.flush_fragment()
         self.fragment = (no, line)
 
@@ -153,6 +156,8 @@ class _Run:
 
     # -- paths -----------------------------------------------------------------------------------------------
     def continuation(self, no: int, line: str) -> None:
+        if self.fragment is not None:
+            self.flush_fragment()
         indent = len(line) - len(line.lstrip())
         text = line.strip()
         if self.pending is not None:

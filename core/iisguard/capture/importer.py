@@ -44,6 +44,7 @@ import yaml
 
 from ..errors import CaptureError, CollectionError, IisguardError
 from ..model import snapshot as snapmod
+from ..redact import printable
 from . import registry
 from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
 from .detect import detect
@@ -76,6 +77,7 @@ class Manifest:
     environment: dict[str, str] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: list[dict[str, Any]] = field(default_factory=list)
+    dropped_environment: list[str] = field(default_factory=list)
 
     @classmethod
     def from_data(cls, data: Any, where: str = MANIFEST, text: str | None = None) -> Manifest:
@@ -92,7 +94,13 @@ class Manifest:
         m.host_facts = {k: _facts_text(v) for k, v in (data.get("host_facts") or {}).items()}
         env = data.get("environment")
         if isinstance(env, dict):
-            m.environment = {str(k): str(v) for k, v in env.items() if v is not None}
+            for k, v in env.items():
+                if v is None:
+                    continue
+                if str(k).casefold() in ENVIRONMENT_KEYS:
+                    m.environment[str(k)] = printable(str(v))
+                else:  # a compromised server could ship DB_PASSWORD here: only path variables are kept
+                    m.dropped_environment.append(printable(str(k))[:60])
         files = data.get("files") or []
         if isinstance(files, dict):
             files = [{"path": k, "kind": v} for k, v in files.items()]
@@ -156,6 +164,16 @@ class Manifest:
                 "token_identity" if key == "token" else str(key),
                 value if isinstance(value, (bool, int)) else str(value),
             )
+
+
+# The environment variables a snapshot keeps (rules expand %VAR% in paths with them); any other
+# `environment:` key of a capture.yaml is dropped with a warning naming the key, never its value.
+ENVIRONMENT_KEYS = frozenset(snapmod.DEFAULT_ENVIRONMENT) | {
+    "programw6432",
+    "commonprogramfiles",
+    "commonprogramfiles(x86)",
+    "commonprogramw6432",
+}
 
 
 def _key(path: str) -> str:
@@ -299,6 +317,10 @@ def _assemble(
             builder.host[key] = m.host_facts[key]
     if m.environment:
         builder.host["environment"] = dict(m.environment)
+    for dropped in m.dropped_environment:
+        builder.warn(
+            m.where, None, f"environment variable {dropped!r} is not a path variable iisguard uses; not kept"
+        )
     outcomes: dict[str, list[str]] = {}
     used: list[Any] = []
     for artifact in artifacts:
@@ -624,6 +646,7 @@ def import_paths(
             main.host_facts.setdefault(k, v)
         for k, v in m.environment.items():
             main.environment.setdefault(k, v)
+        main.dropped_environment.extend(m.dropped_environment)
         main.sections.extend(m.sections)
     first = Path(paths[0]).resolve()
     fallback = (first if first.is_dir() else first.parent).name or None

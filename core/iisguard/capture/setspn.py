@@ -183,7 +183,7 @@ class _Run:
         if _ERROR.search(text):
             self.warn(no, f"setspn: {text}", problem=True)
             return
-        self.warn(no, f"setspn: skipped a line that is not an account, SPN or result: {_clip(text)}")
+        self.warn(no, f"setspn: skipped a line that is not an account, SPN or result: {console.clip(text)}")
 
     def command(self, command: str) -> None:
         args = console.command_args(command)
@@ -211,7 +211,9 @@ class _Run:
                 self.dup["accounts"].append(dn.group(1))
                 self.accounts.setdefault(dn.group(1).casefold(), _Account(dn.group(1), no))
             else:
-                self.warn(no, f"setspn: skipped a line in a duplicate group that is not a DN: {_clip(text)}")
+                self.warn(
+                    no, f"setspn: skipped a line in a duplicate group that is not a DN: {console.clip(text)}"
+                )
             return
         if self.account is not None:
             spn = strip_realm(text)
@@ -219,7 +221,7 @@ class _Run:
                 self.account.spns.append(spn)
             self.read += 1
             return
-        self.warn(no, f"setspn: skipped an indented line with no account above it: {_clip(text)}")
+        self.warn(no, f"setspn: skipped an indented line with no account above it: {console.clip(text)}")
 
     def start_account(self, no: int, dn: str) -> None:
         acct = self.accounts.get(dn.casefold())
@@ -335,10 +337,6 @@ class _Run:
         managed = ("CN", "managed service accounts") in containers
         sam = cn + "$" if (computer or managed) and not cn.endswith("$") else cn
         return (f"{netbios}\\{sam}" if netbios else sam), computer
-
-
-def _clip(text: str, n: int = 100) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 PARSERS = [SetspnParser()]

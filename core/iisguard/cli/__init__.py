@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import io
 import logging
 import os
+import signal
 import sys
-import traceback
 from collections.abc import Sequence
+from typing import IO
 
 from ..errors import IisguardError
+from ..redact import install_log_redaction, printable, redact, redact_exception
 
 EXIT_CODES = """\
 exit codes:
@@ -74,7 +79,74 @@ def subparser(
     return p
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt, so temporary files are removed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+class _RedactedStream(io.TextIOBase):
+    """stderr as iisguard writes it: every line redacted and its control/bidi characters escaped."""
+
+    def __init__(self, raw: IO[str]) -> None:
+        self.raw = raw
+
+    def write(self, text: str) -> int:
+        self.raw.write(printable(redact(text), keep_newlines=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.raw, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.raw, "encoding", "utf-8"))
+
+
+class _ClosedStream(io.TextIOBase):
+    """Standard output closed by the caller (`>&-`): writing to it is an error naming it, not a crash."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _error(message: str) -> None:
+    print(f"iisguard: error: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    install_log_redaction()  # every log record, of every library, masked and escaped at birth
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
+    if sys.stderr is None:
+        sys.stderr = io.StringIO()  # nowhere to tell; the exit code still says it
+    real_stderr = sys.stderr
+    sys.stderr = _RedactedStream(real_stderr)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        return _main(argv)
+    finally:
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        sys.stderr = real_stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False)) or os.environ.get("IISGUARD_DEBUG") == "1"
@@ -85,15 +157,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except IisguardError as exc:
-        if debug:
-            traceback.print_exc()  # the traceback only with --debug; the exit code stays the documented one
-        print(f"iisguard: error: {exc}", file=sys.stderr)
+        if debug:  # the traceback only with --debug; the exit code stays the documented one
+            sys.stderr.write(redact_exception(exc))
+        _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         print("iisguard: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("iisguard: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # A read-only folder, a directory where a file goes, a full disk, a closed stdout: one line.
+        if debug:
+            sys.stderr.write(redact_exception(exc))
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        return 2
+    except (MemoryError, RecursionError) as exc:
+        if debug:
+            sys.stderr.write(redact_exception(exc))
+        what = "out of memory" if isinstance(exc, MemoryError) else "input nested too deeply"
+        _error(f"{what} ({type(exc).__name__}); nothing was written")
+        return 2

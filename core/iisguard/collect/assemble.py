@@ -13,6 +13,7 @@ from typing import Any
 
 from ..atomic import write_bytes
 from ..errors import CollectionError
+from ..redact import printable, redact
 from . import clixml
 
 log = logging.getLogger(__name__)
@@ -155,5 +156,11 @@ def build(
     )
     warnings = snapshot.setdefault("collection", {}).setdefault("warnings", [])
     for line in script_errors or []:
-        warnings.append({"artifact": None, "line": None, "message": f"the capture script reported: {line}"})
+        warnings.append(
+            {
+                "artifact": None,
+                "line": None,
+                "message": f"the capture script reported: {printable(redact(line))}",
+            }
+        )
     return snapshot

@@ -13,7 +13,6 @@ import getpass
 import logging
 import os
 import sys
-import threading
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
@@ -88,75 +87,25 @@ def _ask(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
-# -- redaction ---------------------------------------------------------------------------------
-_secrets: set[str] = set()
-_lock = threading.Lock()
-REDACTED = "********"
+# -- redaction: one home, iisguard.redact; these names stay for callers of this module ----------
+from ..redact import (  # noqa: E402
+    REDACTED,
+    RedactingFilter,
+    _redact_record,
+    install_log_redaction,
+    redact,
+    register_secret,
+)
 
+install_redaction = install_log_redaction
 
-def register_secret(secret: str | None) -> None:
-    """Mask `secret` in every log record created from now on, whichever logger or handler."""
-    if not secret:
-        return
-    with _lock:
-        _secrets.add(secret)
-    install_redaction()
-
-
-def redact(text: str) -> str:
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Freeze the record's message (arguments and traceback included) with every known secret masked."""
-    if not _secrets:
-        return record
-    try:
-        message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a broken format string is not ours to fix; mask what we have
-        message = str(record.msg)
-    record.msg = redact(message)
-    record.args = None
-    if record.exc_info:
-        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-        record.exc_info = None  # the masked exc_text is what handlers print
-    if record.stack_info:
-        record.stack_info = redact(record.stack_info)
-    return record
-
-
-class RedactingFilter(logging.Filter):
-    """A handler filter doing the same, for handlers that build records by hand (makeLogRecord)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        _redact_record(record)
-        return True
-
-
-_installed = False
-
-
-def install_redaction() -> None:
-    """Wrap the log record factory once, so every record from every logger is masked at birth.
-
-    A filter on the root logger would miss records propagated from child loggers (pywinrm,
-    urllib3, spnego), and handler filters miss handlers added later; the factory sees them all.
-    """
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        _installed = True
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-        return _redact_record(previous(*args, **kwargs))
-
-    logging.setLogRecordFactory(factory)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
+__all__ = [
+    "REDACTED",
+    "Credentials",
+    "RedactingFilter",
+    "_redact_record",
+    "install_redaction",
+    "redact",
+    "register_secret",
+    "resolve",
+]

@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 from ..errors import IisguardError, UsageError
 from ..model.snapshot import SECTIONS
+from ..redact import printable, redact
 from . import credentials as creds
 from . import winrm
 
@@ -288,7 +289,7 @@ def failed_snapshot(name: str, reason: str, source: str = "winrm") -> dict[str, 
     """A snapshot that says collection failed, so a scan of the folder reports the host as not reviewed."""
     from .. import __version__
 
-    message = f"collection failed: {reason}"
+    message = f"collection failed: {printable(redact(reason))}"  # a server's fault text may quote a secret
     return {
         "schema_version": "1.0",
         "host": {"name": name},

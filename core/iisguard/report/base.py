@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import quote
 from ..engine.evaluate import Report
 from ..engine.findings import Finding, Outcome, Severity
 from ..model import jsonpos
+from ..redact import printable
 
 
 class Reporter(Protocol):
@@ -46,19 +46,11 @@ def json_text(data: Any) -> str:
 
 SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
 
-# Characters that would corrupt a terminal or an XML 1.0 document: C0 controls except tab and
-# newline, DEL and C1 controls, lone surrogates and the two non-characters.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
 
 def escape_controls(text: str) -> str:
-    """Show control characters as `\\xNN` (`\\uNNNN`) so data from a server cannot inject any."""
-    return _CONTROL.sub(_escape_one, text.replace("\r\n", "\n"))
-
-
-def _escape_one(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    """Show control and bidi characters as `\\xNN` (`\\uNNNN`) so data from a server cannot inject any
+    (newlines and tabs stay); the one home is `iisguard.redact.printable`."""
+    return printable(text.replace("\r\n", "\n"), keep_newlines=True)
 
 
 def state(finding: Finding) -> str:
