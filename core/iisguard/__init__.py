@@ -3,6 +3,19 @@
 The public API for rule-pack authors and for programs is what this module exports; nothing
 deeper is promised. ``iisguard.scan(snapshots, profile=..., policy=...)`` runs the whole scan
 pipeline and returns a :class:`Report` (see :mod:`iisguard.pipeline`).
+
+The domain model a rule asks (built once per snapshot, reached from the `Snapshot`):
+
+- `snap.accounts` (`accounts`): one resolver for SIDs, DOMAIN\\name, UPNs, DNs and localized
+  names; `scope()`; transitive group membership; `membership()` -> yes / no / unknown against the
+  one table `accounts.PRIVILEGED_GROUPS`.
+- `snap.pools`, `snap.locations`, `snap.content_roots`, `snap.iis_principals` (`iis`): application
+  pools (IIS 7+ and IIS 6) with their effective identity and worker principals, locations with their
+  effective authentication and anonymous identity, content folders with their ACLs, resource keys.
+- `acls` (each ACE's principal key, whether it grants write/modify/full) and `rights` (icacls codes).
+- `snap.privileges` (`userrights`): who holds each user right, directly or through groups.
+- `snap.kerberos` (`kerberos`): domain identities IIS uses, the ticket-decrypting identity, SPNs.
+- `names` (spellings of accounts, globs), `sids` (well-known SIDs), `uac` (AD account flags).
 """
 
 from __future__ import annotations
@@ -30,7 +43,9 @@ from .errors import (
     SnapshotError,
     UsageError,
 )
-from .model import identities, sids, uac
+from .model import accounts, acls, iis, kerberos, names, rights, sids, uac, userrights
+from .model.accounts import Account, Accounts, Membership, PrivilegedGroup
+from .model.iis import ContentRoot, Identity, IisPrincipal, Location, Pool
 from .model.snapshot import Snapshot
 from .pipeline import scan
 from .plugins import Plugins, hookimpl, load_plugins
@@ -42,7 +57,25 @@ try:
 except Exception:  # pragma: no cover - running from a checkout without installing
     __version__ = "0+unknown"
 
+identities = iis  # the former name of the `iis` module, kept for packs written against it
+
 __all__ = [
+    "Account",
+    "Accounts",
+    "ContentRoot",
+    "Identity",
+    "IisPrincipal",
+    "Location",
+    "Membership",
+    "Pool",
+    "PrivilegedGroup",
+    "accounts",
+    "acls",
+    "iis",
+    "kerberos",
+    "names",
+    "rights",
+    "userrights",
     "CaptureError",
     "CollectionError",
     "Evidence",

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iisguard import Snapshot, identities, sids
-from iisguard.capture.rights import is_write_class
+from iisguard import rights as _rights
+
+is_write_class = _rights.is_write_class
 
 # Who may hold any right on IIS system folders (KB981949).
 ADMIN_SIDS = frozenset({sids.LOCAL_SYSTEM, sids.ADMINISTRATORS, sids.TRUSTED_INSTALLER})

@@ -365,8 +365,11 @@ def membership_result_text(m: Membership) -> str:
 
 
 # --- anonymous authentication per location ---------------------------------------------------------
+AnonLocation = identities.Location
+
+
 @dataclass(frozen=True)
-class AnonLocation:
+class _OldAnonLocation:
     """The anonymous setting in force at a site, application or configured folder."""
 
     path: str  # configuration path: "Site", "Site/app", "Site/app/folder"
@@ -391,41 +394,10 @@ def anonymous_locations(snap: Any) -> list[AnonLocation]:
 
 
 def _anonymous_locations(snap: Any) -> list[AnonLocation]:
-    index = identities.auth_index(snap)
-    out: list[AnonLocation] = []
-    app_pools: dict[str, str | None] = {}
-    seen: set[str] = set()
-    for loc in identities.locations(snap):
-        app_pools[loc.path.casefold()] = loc.pool_name
-        out.append(anonymous_at(snap, index, loc.path, loc.site["name"], loc.pool_name))
-        seen.add(loc.path.casefold())
-    site_names = {s["name"].casefold(): s["name"] for s in snap.sites}
-    for entry in snap.iis.get("authentication") or []:
-        path = str(entry.get("location") or "").rstrip("/")
-        if not path or path.casefold() in seen:
-            continue
-        site = site_names.get(path.split("/", 1)[0].casefold())
-        if site is None:
-            continue
-        seen.add(path.casefold())
-        out.append(anonymous_at(snap, index, path, site, _nearest_pool(app_pools, path)))
-    return out
-
-
-def _nearest_pool(app_pools: Mapping[str, str | None], path: str) -> str | None:
-    p = path.casefold()
-    while p:
-        if p in app_pools:
-            return app_pools[p]
-        p = p.rsplit("/", 1)[0] if "/" in p else ""
-    return None
+    return list(snap.locations)
 
 
 def anonymous_at(
     snap: Any, index: Mapping[str, Mapping[str, Any]], path: str, site: str, pool_name: str | None
 ) -> AnonLocation:
-    entry = identities.effective_auth(index, path, "anonymous")
-    anon = entry.get("anonymous") if entry else None
-    pool = snap.pool(pool_name)
-    ident = identities.anonymous_identity(snap, dict(anon), pool) if anon else None
-    return AnonLocation(path, site, pool, anon, entry, ident)
+    return snap.locations.at(path, site, pool_name)

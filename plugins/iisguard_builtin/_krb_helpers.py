@@ -489,9 +489,8 @@ def _iis_identities(snap: Any, computer: bool, users: bool) -> list[IisIdentity]
             kind = ident.get("type") or "ApplicationPoolIdentity"
             if kind == "SpecificUser" and is_domain_ref(ident.get("user"), snap.host):
                 add(str(ident["user"]), f"identity of application pool '{pool['name']}'", pool)
-        index = identities.auth_index(snap)
-        for loc in identities.locations(snap):
-            anon = effective_section(index, loc.path, "anonymous")
+        for loc in snap.locations.apps:
+            anon = loc.anonymous
             user = (anon or {}).get("user")
             if anon and anon.get("enabled") and user and is_domain_ref(user, snap.host):
                 add(str(user), f"anonymous user of '{loc.path}'", anon)
@@ -559,9 +558,8 @@ class WindowsLocation:
 
 def windows_locations(snap: Any) -> Iterator[WindowsLocation]:
     """Every site and application where Windows authentication is enabled, with its effective settings."""
-    index = identities.auth_index(snap)
-    for loc in identities.locations(snap):
-        windows = effective_section(index, loc.path, "windows")
+    for loc in snap.locations.apps:
+        windows = loc.auth("windows")
         if windows and windows.get("enabled") is True:
             yield WindowsLocation(loc, windows)
 
@@ -708,7 +706,7 @@ def _negotiate_names(snap: Any) -> list[NameUse]:
     by_site: dict[str, list[WindowsLocation]] = {}
     for wl in windows_locations(snap):
         if negotiate_enabled(wl.windows):
-            by_site.setdefault(wl.loc.site["name"], []).append(wl)
+            by_site.setdefault(wl.loc.site, []).append(wl)
     for site in snap.sites:
         wls = by_site.get(site["name"])
         if not wls:

@@ -1171,7 +1171,7 @@ def extended_protection_off(snap, params):
     order = {"none": 0, "allow": 1, "require": 2}
     need = order[params["required_level"].casefold()]
     for wl in k.windows_locations(snap):
-        if not k.https_site(wl.loc.site):
+        if not k.https_site(wl.loc.site_config or {}):
             continue
         res = f"locations/{wl.loc.path}"
         if not k.ntlm_possible(wl.windows):

@@ -6,10 +6,9 @@ import tracemalloc
 
 import pytest
 
-from iisguard.capture import rights
 from iisguard.capture.base import Artifact, Builder
 from iisguard.capture.icacls import PARSERS
-from iisguard.model import sids
+from iisguard.model import rights, sids
 
 
 def summary(acl):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iisguard.capture import rights
+from iisguard.model import rights
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import ntpath
 import re
 from typing import Any
 
-from . import console, rights, words
+from ..model import rights
+from . import console, words
 from .base import Artifact, Builder
 
 _ACE_TAIL = re.compile(r"^(?:\([^()]*\))+$")

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import sids
-from . import console, rights, words
+from ..model import rights, sids
+from . import console, words
 from .base import Artifact, Builder
 
 # Domain-relative aliases: their SID needs the domain SID, which an SDDL string does not carry.

@@ -8,13 +8,20 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import SnapshotError
 from . import jsonpos
+
+if TYPE_CHECKING:
+    from .accounts import Accounts
+    from .iis import ContentRoot, IisPrincipal, Locations, Pools
+    from .kerberos import Kerberos
+    from .userrights import UserRights
 
 SCHEMA_VERSION = "1.0"
 SUPPORTED_VERSIONS = ("1.0",)
@@ -476,11 +483,67 @@ class Snapshot:
     def acl(self, path: str | None) -> dict[str, Any] | None:
         return self.acls_by_path.get(self.path_key(path)) if path else None
 
+    # --- the domain model, built once per snapshot (see model/accounts, iis, userrights, kerberos) ---
     @cached_property
-    def principals(self) -> Any:
-        from .principals import PrincipalIndex
+    def accounts(self) -> Accounts:
+        """Every principal, resolved by SID, DOMAIN\\name, UPN, DN or localized name; group membership."""
+        from .accounts import Accounts
 
-        return PrincipalIndex(self)
+        return Accounts(self)
+
+    @property
+    def principals(self) -> Accounts:
+        """The former name of `accounts`."""
+        return self.accounts
+
+    @cached_property
+    def pools(self) -> Pools:
+        """Every application pool (IIS 7+ and IIS 6), with its effective identity and worker principals."""
+        from .iis import Pools
+
+        return Pools(self)
+
+    @cached_property
+    def locations(self) -> Locations:
+        """Sites, applications and configured paths, with effective authentication and anonymous identity."""
+        from .iis import Locations
+
+        return Locations(self)
+
+    @cached_property
+    def content_roots(self) -> dict[str, ContentRoot]:
+        """Folders IIS serves content from, keyed by `path_key`, with the sites and pools using them."""
+        from .iis import content_roots
+
+        return content_roots(self)
+
+    @cached_property
+    def iis_principals(self) -> dict[str, IisPrincipal]:
+        """Principals IIS code runs as (pool identities but LocalSystem, IIS_IUSRS, IUSR, custom users...)."""
+        from .iis import iis_principals
+
+        return iis_principals(self)
+
+    @cached_property
+    def privileges(self) -> UserRights:
+        """User rights by name (case-insensitive), with holders by key and through groups."""
+        from .userrights import UserRights
+
+        return UserRights(self)
+
+    @cached_property
+    def kerberos(self) -> Kerberos:
+        """Domain identities IIS uses, the ticket-decrypting identity, SPN holders."""
+        from .kerberos import Kerberos
+
+        return Kerberos(self)
+
+    @cached_property
+    def collected_at(self) -> datetime | None:
+        """When the snapshot was taken: ages are measured from here so a rule stays a pure function."""
+        from .iis import parse_time
+
+        return parse_time((self.data.get("collection") or {}).get("collected_at"))
 
     @cached_property
     def _pointers(self) -> _PointerIndex:

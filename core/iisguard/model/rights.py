@@ -232,3 +232,45 @@ def filesystem_rights_mask(text: str) -> int | None:
             return None
         mask |= bits
     return mask
+
+
+# -- what a grant lets the holder do ------------------------------------------------------------------------
+
+_FULL_MASK = SIMPLE["F"]
+_MODIFY_MASK = SIMPLE["M"]
+
+
+def grants_write(rights: Iterable[str]) -> bool:
+    """Whether an ACE with these codes lets the holder write, delete, or change permissions/owner."""
+    return is_write_class(rights)
+
+
+def grants_modify(rights: Iterable[str]) -> bool:
+    """Whether the codes include everything Modify (M) grants: change and delete content."""
+    return mask_from_codes(_full_codes(rights)) & _MODIFY_MASK == _MODIFY_MASK
+
+
+def grants_full(rights: Iterable[str]) -> bool:
+    """Whether the codes grant Full control (F, GA, or every bit of it)."""
+    return mask_from_codes(_full_codes(rights)) & _FULL_MASK == _FULL_MASK
+
+
+def _full_codes(rights: Iterable[str]) -> list[str]:
+    # GA (generic all) and GW+GR+GE are full and modify rights once mapped onto a file.
+    out = []
+    for code in rights:
+        c = code.strip().upper()
+        out.append("F" if c == "GA" else c)
+    return out
+
+
+def access_level(rights: Iterable[str]) -> str:
+    """`full`, `modify`, `write`, `read` or `none`: the broadest thing a grant of these codes allows."""
+    codes = list(rights)
+    if grants_full(codes):
+        return "full"
+    if grants_modify(codes):
+        return "modify"
+    if grants_write(codes):
+        return "write"
+    return "read" if mask_from_codes(codes) else "none"

@@ -1,0 +1,882 @@
+"""Accounts: one resolver for every way a capture names a principal, its scope, and group membership.
+
+A reference is a SID (`S-1-…`, `*S-1-…`), `DOMAIN\\name`, `.\\name`, a bare name, a UPN
+(`svc@corp.example.com`), a distinguished name (`CN=svc,OU=…`) or a localized built-in name
+(`Jeder`, `VORDEFINIERT\\Administratoren`). `Accounts.key()` turns any of them into one comparable
+key: the SID where one can be known, else `name:<domain\\name>`.
+
+One account is often described several times (the pool configuration says `CORP\\svc_web`,
+`setspn -L` gives its DN, `Get-ADUser` its sAMAccountName and SID): `Accounts.account()` groups
+such principals into one `Account`, by SID, DN and (for domain accounts) sAMAccountName, so a fact
+read from any of them counts once, and `key()` gives all their spellings the same key.
+
+Group membership is transitive, read from both `members[]` and `member_of[]`. `membership()`
+answers "is this account in one of these privileged groups?" with yes, no or unknown (and why),
+from the one table `PRIVILEGED_GROUPS`; unknown is what rules report as `not_reviewed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import names, sids, uac
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
+
+# Domain parts that name the machine itself or a built-in authority: such accounts are not in AD.
+LOCAL_DOMAINS = frozenset(
+    {
+        "",
+        ".",
+        "localhost",
+        "builtin",
+        "nt authority",
+        "iis apppool",
+        "nt service",
+        "nt virtual machine",
+        "window manager",
+        "font driver host",
+        "application package authority",
+        "mandatory label",
+    }
+    | names.BUILTIN_DOMAINS
+)
+_VIRTUAL_DOMAINS = {
+    "nt virtual machine": "virtual",
+    "window manager": "virtual",
+    "font driver host": "virtual",
+}
+_VIRTUAL_SID_PREFIXES = ("S-1-5-83-", "S-1-5-90-", "S-1-5-96-")  # Hyper-V VMs, DWM, UMFD
+SCOPES = ("builtin", "iis_pool", "service", "virtual", "local", "domain")
+GROUP_KINDS = ("local_group", "domain_group")
+_LOCAL_KINDS = {"local_user", "local_group", "builtin", "virtual"}
+_DOMAIN_KINDS = {"domain_user", "domain_group", "gmsa", "msa", "computer"}
+
+
+def _norm(name: str) -> str:
+    return name.strip().casefold()
+
+
+# --- the one table of privileged groups ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrivilegedGroup:
+    """A group whose members hold power over the host or the domain.
+
+    Matched by well-known SID, by domain-relative RID (any domain's S-1-5-21-…-RID), or by name
+    (English and localized, with any domain part or none: the AD parser writes `Domain Admins`
+    when it does not know the NetBIOS name).
+    """
+
+    label: str
+    names: tuple[str, ...]
+    sid: str | None = None
+    rid: int | None = None
+    scope: str = "local"  # local: a group on the host (also the domain's BUILTIN group); domain: an AD group
+    admin: bool = False  # administrator of the host or the domain (not merely privileged)
+
+    @property
+    def folded(self) -> frozenset[str]:
+        return frozenset(n.casefold() for n in self.names)
+
+
+def _local(label: str, sid: str, *more: str, admin: bool = False) -> PrivilegedGroup:
+    localized = names.LOCALIZED.get(sid, ())
+    return PrivilegedGroup(f"BUILTIN\\{label}", (label, *more, *localized), sid=sid, admin=admin)
+
+
+PRIVILEGED_GROUPS: tuple[PrivilegedGroup, ...] = (
+    _local("Administrators", sids.ADMINISTRATORS, admin=True),
+    _local("Backup Operators", sids.BACKUP_OPERATORS, admin=True),
+    _local("Server Operators", sids.SERVER_OPERATORS, admin=True),
+    _local("Account Operators", sids.ACCOUNT_OPERATORS, admin=True),
+    _local("Print Operators", sids.PRINT_OPERATORS, admin=True),
+    _local("Power Users", sids.POWER_USERS),
+    _local("Remote Desktop Users", sids.REMOTE_DESKTOP_USERS),
+    _local("Distributed COM Users", sids.DISTRIBUTED_COM_USERS),
+    _local("Event Log Readers", sids.EVENT_LOG_READERS),
+    _local("Performance Log Users", sids.PERFORMANCE_LOG_USERS),
+    _local("Performance Monitor Users", sids.PERFORMANCE_MONITOR_USERS),
+    _local("Network Configuration Operators", sids.NETWORK_CONFIGURATION_OPERATORS),
+    _local("Replicator", sids.REPLICATOR),
+    _local("Certificate Service DCOM Access", sids.CERTIFICATE_SERVICE_DCOM_ACCESS),
+    PrivilegedGroup(
+        "Domain Admins",
+        ("Domain Admins", "Domänen-Admins", "Admins du domaine", "Admins. del dominio"),
+        rid=sids.RID_DOMAIN_ADMINS,
+        scope="domain",
+        admin=True,
+    ),
+    PrivilegedGroup(
+        "Enterprise Admins",
+        ("Enterprise Admins", "Organisations-Admins", "Administrateurs de l’entreprise"),
+        rid=sids.RID_ENTERPRISE_ADMINS,
+        scope="domain",
+        admin=True,
+    ),
+    PrivilegedGroup(
+        "Schema Admins",
+        ("Schema Admins", "Schema-Admins", "Administrateurs du schéma"),
+        rid=sids.RID_SCHEMA_ADMINS,
+        scope="domain",
+        admin=True,
+    ),
+    PrivilegedGroup("Key Admins", ("Key Admins",), rid=sids.RID_KEY_ADMINS, scope="domain"),
+    PrivilegedGroup(
+        "Enterprise Key Admins",
+        ("Enterprise Key Admins",),
+        rid=sids.RID_ENTERPRISE_KEY_ADMINS,
+        scope="domain",
+    ),
+    PrivilegedGroup("DnsAdmins", ("DnsAdmins",), scope="domain", admin=True),
+)
+_GROUP_BY_SID = {g.sid: g for g in PRIVILEGED_GROUPS if g.sid}
+_GROUP_BY_RID = {g.rid: g for g in PRIVILEGED_GROUPS if g.rid is not None}
+_GROUP_BY_NAME = {n: g for g in PRIVILEGED_GROUPS for n in g.folded}
+
+
+def privileged_groups(
+    selectors: Iterable[str | int] | None = None, *, admin: bool | None = None, scope: str | None = None
+) -> tuple[PrivilegedGroup, ...]:
+    """Entries of PRIVILEGED_GROUPS chosen by SID, RID or name (a rule parameter), or by admin/scope.
+
+    A selector no entry knows (an organization's own group, by SID or name) becomes a group of its own.
+    """
+    chosen: list[PrivilegedGroup] = []
+    if selectors is None:
+        chosen = list(PRIVILEGED_GROUPS)
+    else:
+        for s in selectors:
+            g = group_of(s)
+            if g is None:
+                text = str(s).strip()
+                sid = names.sid_for(text)
+                g = PrivilegedGroup(text, (names.bare(text),), sid=sid, scope="local" if sid else "domain")
+            if g not in chosen:
+                chosen.append(g)
+    return tuple(
+        g for g in chosen if (admin is None or g.admin == admin) and (scope is None or g.scope == scope)
+    )
+
+
+def group_of(selector: str | int) -> PrivilegedGroup | None:
+    """The table entry a SID, RID or (bare, qualified, localized) name denotes, else None."""
+    if isinstance(selector, int) or str(selector).strip().isdigit():
+        return _GROUP_BY_RID.get(int(selector))
+    text = str(selector).strip()
+    if sids.is_sid(text):
+        known = sids.normalize_sid(text)
+        rid = sids.domain_rid(known)
+        return _GROUP_BY_SID.get(known) or (_GROUP_BY_RID.get(rid) if rid is not None else None)
+    sid = names.sid_for(text)
+    if sid and sid in _GROUP_BY_SID:
+        return _GROUP_BY_SID[sid]
+    return _GROUP_BY_NAME.get(names.bare(text))
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Whether principals are in privileged groups: `answer` is yes, no or unknown.
+
+    `hits` name each group found with the path to it ("Domain Admins (through CORP\\Web Admins)");
+    `unknown` lists groups whose members were not captured; `needs_ad` domain accounts whose AD
+    group memberships were not collected. `reason` says in one sentence why the answer is unknown.
+    """
+
+    hits: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    needs_ad: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # labels of the groups hit, without the path
+
+    @property
+    def answer(self) -> str:
+        if self.hits:
+            return "yes"
+        return "no" if self.judged else "unknown"
+
+    @property
+    def judged(self) -> bool:
+        return not self.unknown and not self.needs_ad
+
+    @property
+    def reason(self) -> str:
+        parts = []
+        if self.unknown:
+            shown = ", ".join(self.unknown[:4]) + (
+                f" and {len(self.unknown) - 4} more" if len(self.unknown) > 4 else ""
+            )
+            parts.append(f"members of {shown} were not captured")
+        if self.needs_ad:
+            parts.append(
+                f"no Active Directory data for {', '.join(self.needs_ad)} (domain group memberships unknown)"
+            )
+        return "; ".join(parts)
+
+
+# --- AD accounts: several principals, one account --------------------------------------------------
+
+
+@dataclass
+class Account:
+    """One account, possibly described by several snapshot principals (pool config, setspn, Get-AD*)."""
+
+    members: list[dict[str, Any]] = field(default_factory=list)
+    listed_in_ad: bool = False  # named in ad.accounts
+
+    @property
+    def ad(self) -> bool:
+        """AD attributes were collected for this account."""
+        return self.listed_in_ad or any(m.get("ad_collected") is True for m in self.members)
+
+    @property
+    def at(self) -> dict[str, Any]:
+        """The principal a finding points at: the one carrying AD data where there is one."""
+        return self.members[0]
+
+    def get(self, key: str) -> Any:
+        for m in self.members:
+            if m.get(key) is not None:
+                return m[key]
+        return None
+
+    @property
+    def sid(self) -> str | None:
+        sid = self.get("sid")
+        return sids.normalize_sid(str(sid)) if sid and sids.is_sid(str(sid)) else None
+
+    @property
+    def name(self) -> str:
+        shown = [str(m["name"]) for m in self.members if m.get("name")]
+        qualified = [n for n in shown if "\\" in n]
+        return (qualified or shown or [str(self.get("sid") or self.get("distinguished_name") or "?")])[0]
+
+    def has_attribute(self, attribute: str) -> bool | None:
+        """Whether an AD attribute was present in what was captured for this account; None when the
+        capture did not record which attributes it read (snapshots made before that was recorded)."""
+        recorded: list[list[Any]] = [
+            m["ad_attributes"] for m in self.members if isinstance(m.get("ad_attributes"), list)
+        ]
+        if not recorded:
+            return None
+        wanted = attribute.casefold()
+        return any(wanted in {str(a).casefold() for a in attrs} for attrs in recorded)
+
+    @property
+    def uac(self) -> int:
+        value = self.get("user_account_control")
+        return value if isinstance(value, int) else 0
+
+    def flag(self, bit: int) -> bool:
+        return bool(self.uac & bit)
+
+    @property
+    def spns(self) -> list[str]:
+        out: dict[str, str] = {}
+        for m in self.members:
+            for s in m.get("spns") or []:
+                out.setdefault(_norm(s).split("@", 1)[0], s)
+        return list(out.values())
+
+    def delegation(self, key: str) -> Any:
+        """One delegation fact; lists are unioned across members, flags taken from the AD member first."""
+        values = [(m.get("delegation") or {}).get(key) for m in self.members]
+        if key in ("constrained_to", "rbcd_from"):
+            seen: dict[str, str] = {}
+            for v in values:
+                for item in v or []:
+                    seen.setdefault(_norm(item), item)
+            return list(seen.values())
+        return next((v for v in values if v is not None), None)
+
+    @property
+    def groups(self) -> list[str]:
+        """member_of[] of every principal describing the account, as written."""
+        out: dict[str, str] = {}
+        for m in self.members:
+            for g in m.get("member_of") or []:
+                out.setdefault(_norm(str(g)), str(g))
+        return list(out.values())
+
+    @property
+    def unconstrained(self) -> bool:
+        return self.flag(uac.TRUSTED_FOR_DELEGATION) or self.delegation("unconstrained") is True
+
+    @property
+    def protocol_transition(self) -> bool:
+        return self.flag(uac.TRUSTED_TO_AUTH_FOR_DELEGATION) or self.delegation("protocol_transition") is True
+
+    @property
+    def is_dc(self) -> bool:
+        return self.flag(uac.SERVER_TRUST_ACCOUNT)
+
+    @property
+    def kind(self) -> str:
+        """computer, gmsa, msa, user, group or unknown, from objectClass first, then the principal kind."""
+        oc = _norm(str(self.get("object_class") or ""))
+        if oc:
+            if "groupmanagedserviceaccount" in oc:
+                return "gmsa"
+            if "managedserviceaccount" in oc:
+                return "msa"
+            if oc == "computer":
+                return "computer"
+            if oc in ("user", "inetorgperson"):
+                return "user"
+            if oc == "group":
+                return "group"
+        kinds = {m.get("kind") for m in self.members}
+        for k, out in (
+            ("gmsa", "gmsa"),
+            ("msa", "msa"),
+            ("computer", "computer"),
+            ("domain_user", "user"),
+            ("domain_group", "group"),
+        ):
+            if k in kinds:
+                return out
+        return "unknown"
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def host_short_name(host: str) -> str:
+    return _norm(host).split(".", 1)[0]
+
+
+class Directory:
+    """The snapshot's principals grouped into accounts, found by SID, DN, DOMAIN\\name, UPN or sAMAccountName."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.host = snap.host
+        principals = [p for p in snap.data.get("principals") or [] if isinstance(p, dict)]
+        keys_of = [self._keys(p) for p in principals]
+        uf = _UnionFind(len(principals))
+        first: dict[str, int] = {}
+        for i, keys in enumerate(keys_of):
+            for k in keys:
+                if k in first:
+                    uf.union(first[k], i)
+                else:
+                    first[k] = i
+        groups: dict[int, Account] = {}
+        for i, p in enumerate(principals):
+            groups.setdefault(uf.find(i), Account()).members.append(p)
+        self.accounts = list(groups.values())
+        for acct in self.accounts:
+            acct.members.sort(key=lambda m: m.get("ad_collected") is not True)
+        self._found: dict[str, Account | None] = {}
+        self._by_key: dict[str, Account] = {}
+        self._by_principal: dict[int, Account] = {}
+        for i, keys in enumerate(keys_of):
+            acct = groups[uf.find(i)]
+            self._by_principal[id(principals[i])] = acct
+            for k in keys:
+                self._by_key.setdefault(k, acct)
+        listed = {_norm(a) for a in (snap.data.get("ad") or {}).get("accounts") or []}
+        if listed:
+            for acct in self.accounts:
+                shown = {_norm(m.get("name") or "") for m in acct.members} | {
+                    names.bare(m.get("name") or "") for m in acct.members
+                }
+                if shown & listed or {_norm(m.get("sid") or "") for m in acct.members} & listed:
+                    acct.listed_in_ad = True
+
+    def _keys(self, p: Mapping[str, Any]) -> list[str]:
+        keys = []
+        if p.get("sid") and sids.is_sid(str(p["sid"])):
+            keys.append("sid:" + sids.normalize_sid(str(p["sid"])))
+        if p.get("distinguished_name"):
+            keys.append("dn:" + _norm(str(p["distinguished_name"])))
+        name = p.get("name")
+        if name:
+            keys.append(self._name_key(str(name), p.get("kind")))
+        return keys
+
+    def _name_key(self, name: str, kind: Any = None) -> str:
+        n = _norm(name)
+        if "\\" in n:
+            domain, account = n.rsplit("\\", 1)
+            if domain in LOCAL_DOMAINS or domain in (_norm(self.host), host_short_name(self.host)):
+                return f"local:{account}"
+            return f"sam:{account}"
+        if "@" in n:
+            return "sam:" + n.split("@", 1)[0]
+        if kind in _LOCAL_KINDS:
+            return f"local:{n}"
+        return f"sam:{n}"
+
+    def of(self, principal: Mapping[str, Any]) -> Account | None:
+        """The account a snapshot principal belongs to."""
+        return self._by_principal.get(id(principal))
+
+    def find(self, ref: str | None) -> Account | None:
+        """The account a reference names: a SID, a DN, DOMAIN\\name, name@domain or a bare name."""
+        if not ref or not ref.strip():
+            return None
+        try:
+            return self._found[ref]
+        except KeyError:
+            found = self._found[ref] = self._find(ref.strip())
+            return found
+
+    def _find(self, r: str) -> Account | None:
+        if sids.is_sid(r):
+            return self._by_key.get("sid:" + sids.normalize_sid(r))
+        if names.is_dn(r):
+            found = self._by_key.get("dn:" + _norm(r))
+            if found:
+                return found
+            cn = names.dn_cn(r)
+            return self._by_key.get(f"sam:{cn}") or self._by_key.get(f"sam:{cn}$")
+        known = names.sid_for(r)
+        if known:
+            return self._by_key.get("sid:" + known)
+        key = self._name_key(r)
+        found = self._by_key.get(key)
+        if found is None and key.startswith("local:") and "\\" not in r:
+            found = self._by_key.get("sam:" + key[6:])
+        return found
+
+    def computer(self) -> Account | None:
+        """The host's own computer account (HOST$)."""
+        return self._by_key.get(f"sam:{host_short_name(self.host)}$")
+
+    def computer_name(self) -> str:
+        acct = self.computer()
+        if acct:
+            qualified = [str(m["name"]) for m in acct.members if "\\" in str(m.get("name") or "")]
+            if qualified:
+                return qualified[0]
+        return f"{host_short_name(self.host).upper()}$"
+
+
+# --- the resolver ----------------------------------------------------------------------------------
+
+
+class Accounts:
+    """Every principal of a snapshot, indexed by SID and by normalized name (see the module docstring)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snap = snapshot
+        self.host = snapshot.host.casefold()
+        self.by_sid: dict[str, dict[str, Any]] = {}
+        self.by_name: dict[str, dict[str, Any]] = {}
+        for p in snapshot.data.get("principals") or []:
+            sid = p.get("sid")
+            if sid:
+                self.by_sid[sid.upper()] = p
+            name = p.get("name")
+            if name:
+                for variant in self._variants(name):
+                    self.by_name.setdefault(variant, p)
+        self._groups_cache: dict[str, frozenset[str]] = {}
+        # Rules resolve the same few references (one per ACE of 100,000 ACLs) again and again.
+        self._get_cache: dict[str, dict[str, Any] | None] = {}
+        self._sid_cache: dict[str, str | None] = {}
+        self._key_cache: dict[str, str] = {}
+        self._members_of_group: dict[str, set[str]] | None = None
+        self._parents_index: dict[str, set[str]] | None = None
+        self._directory: Directory | None = None
+        self._membership_cache: dict[tuple[Any, ...], Membership] = {}
+
+    @property
+    def directory(self) -> Directory:
+        """Principals grouped into accounts (built on first use)."""
+        if self._directory is None:
+            self._directory = Directory(self.snap)
+        return self._directory
+
+    def account(self, ref: str | None) -> Account | None:
+        """The account (all principals describing it) a reference names, or None."""
+        return self.directory.find(ref)
+
+    def _variants(self, name: str) -> Iterable[str]:
+        n = _norm(name)
+        yield n
+        domain, sep, account = n.rpartition("\\")
+        if sep and domain in (".", self.host, "builtin", "nt authority"):
+            yield account
+        if not sep:
+            yield f"{self.host}\\{n}"
+
+    def get(self, ref: str | None) -> dict[str, Any] | None:
+        """The snapshot principal a reference names (first match), or None."""
+        if not ref:
+            return None
+        try:
+            return self._get_cache[ref]
+        except KeyError:
+            found = self._get_cache[ref] = self._get(ref)
+            return found
+
+    def _get(self, ref: str) -> dict[str, Any] | None:
+        if sids.is_sid(ref):
+            return self.by_sid.get(sids.normalize_sid(ref))
+        for variant in self._variants(ref):
+            if variant in self.by_name:
+                return self.by_name[variant]
+        sid = names.sid_for(ref)
+        if sid:
+            return self.by_sid.get(sid)
+        if names.is_upn(ref) or names.is_dn(ref):
+            acct = self.account(ref)
+            if acct is not None:
+                return acct.at
+            if names.is_upn(ref):
+                return self._get(names.upn_as_account(ref))
+        return None
+
+    def sid_of(self, ref: str | None) -> str | None:
+        """The SID for a reference, from the snapshot or the well-known tables; None when unknowable."""
+        if not ref:
+            return None
+        try:
+            return self._sid_cache[ref]
+        except KeyError:
+            found = self._sid_cache[ref] = self._sid_of(ref)
+            return found
+
+    def _sid_of(self, ref: str) -> str | None:
+        if sids.is_sid(ref):
+            return sids.normalize_sid(ref)
+        known = names.sid_for(ref)
+        if known:
+            return known
+        p = self.get(ref)
+        if p and p.get("sid"):
+            return str(p["sid"])
+        if names.is_upn(ref) or names.is_dn(ref) or p is not None:
+            acct = self.account(ref) if p is None else self.directory.of(p)
+            if acct is not None and acct.sid:
+                return acct.sid
+        return None
+
+    def key(self, ref: str | None) -> str:
+        """One comparable key per principal: its SID where one can be known, else `name:<domain\\name>`."""
+        ref = ref or ""
+        try:
+            return self._key_cache[ref]
+        except KeyError:
+            found = self._key_cache[ref] = self._key(ref)
+            return found
+
+    def _key(self, ref: str) -> str:
+        if ref.startswith("name:"):
+            return ref
+        sid = self.sid_of(ref)
+        if sid:
+            return sid
+        p = self.get(ref)
+        name = (p or {}).get("name") or ref or ""
+        if names.is_dn(name):
+            return f"name:{names.dn_cn(name)}"
+        if names.is_upn(name):
+            name = names.upn_as_account(name)
+        domain, sep, account = _norm(name).rpartition("\\")
+        if sep and domain in (".", self.host, "localhost"):
+            return f"name:{self.host}\\{account}"
+        return f"name:{_norm(name)}"
+
+    def ref(self, key: str) -> str:
+        """A principal key turned back into a reference `key()`, `get()` and `display()` accept."""
+        return key[5:] if key.startswith("name:") else key
+
+    def display(self, ref: str) -> str:
+        """A name a person recognises for a reference (SIDs become names where known)."""
+        ref = self.ref(ref)
+        p = self.get(ref)
+        if p and p.get("name"):
+            return str(p["name"])
+        if sids.is_sid(ref):
+            return sids.name_of(sids.normalize_sid(ref)) or ref
+        return ref
+
+    def shown(self, ref: str) -> str:
+        """A readable name for a SID or name, keeping what the capture showed when they differ."""
+        bare_ref = ref.strip().lstrip("*")
+        name = self.display(bare_ref)
+        return name if name.casefold() == bare_ref.casefold() else f"{name} ({bare_ref})"
+
+    def kind(self, ref: str | None) -> str:
+        """The principal's kind as captured (local_user, domain_group, …), else builtin/virtual/unknown."""
+        p = self.get(ref)
+        if p and p.get("kind"):
+            return str(p["kind"])
+        sid = self.sid_of(ref)
+        if sid and (sid in sids.NAME_OF):
+            return "builtin"
+        if sid and sid.startswith((sids.APPPOOL_PREFIX, sids.NT_SERVICE_PREFIX)):
+            return "virtual"
+        return "unknown"
+
+    def is_group(self, ref: str) -> bool:
+        """A local or domain group, or a BUILTIN alias (S-1-5-32-…)."""
+        key = self.key(ref)
+        return self.kind(self.ref(key)) in GROUP_KINDS or key.startswith("S-1-5-32-")
+
+    def scope(self, ref: str) -> str:
+        """Where an account lives: builtin, iis_pool, service, virtual, local or domain.
+
+        `builtin`: well-known accounts and groups (SYSTEM, IUSR, BUILTIN\\…, Everyone). `iis_pool`:
+        IIS APPPOOL\\x. `service`: NT SERVICE\\x. `virtual`: other per-machine virtual accounts (Hyper-V
+        VMs, Window Manager, Font Driver Host). `local`: accounts of this machine (`.\\x`, `HOST\\x`,
+        `localhost\\x`, a bare name IIS resolves on the machine first, or a captured local account).
+        `domain`: everything else (`CORP\\x`, UPNs, DNs, captured AD accounts).
+        """
+        text = ref.strip()
+        sid = self.sid_of(text)
+        domain = _norm(text).rpartition("\\")[0] if "\\" in text else ""
+        if (sid and sid.startswith(sids.APPPOOL_PREFIX)) or domain == "iis apppool":
+            return "iis_pool"
+        if (sid and sid.startswith(sids.NT_SERVICE_PREFIX)) or domain == "nt service":
+            return "service"
+        if domain in _VIRTUAL_DOMAINS or (sid and sid.startswith(_VIRTUAL_SID_PREFIXES)):
+            return "virtual"
+        if names.sid_for(text) or (sid and not sid.startswith("S-1-5-21-")):
+            return "builtin"
+        kind = (self.get(text) or {}).get("kind")
+        if kind in ("local_user", "local_group"):
+            return "local"
+        if kind in _DOMAIN_KINDS:
+            return "domain"
+        if kind == "builtin":
+            return "builtin"
+        if kind == "virtual":
+            return "virtual"
+        if names.is_upn(text) or names.is_dn(text):
+            return "domain"
+        if "\\" not in text or domain in LOCAL_DOMAINS or domain in (self.host, host_short_name(self.host)):
+            return "local"
+        return "domain"
+
+    def is_domain(self, ref: str | None) -> bool:
+        """A domain account (so Active Directory knows it)."""
+        return bool(ref) and not sids.is_sid(str(ref)) and self.scope(str(ref)) == "domain"
+
+    def has_ad_data(self, ref: str) -> bool:
+        """Whether Active Directory facts were collected for this account."""
+        acct = self.account(ref)
+        if acct is not None and acct.ad:
+            return True
+        p = self.get(ref)
+        return bool(p and p.get("ad_collected"))
+
+    # --- group membership ---------------------------------------------------------------------------
+    def _group_members(self) -> dict[str, set[str]]:
+        # group key -> member keys, from both directions of the data (members[] and member_of[]).
+        if self._members_of_group is None:
+            index: dict[str, set[str]] = {}
+            for p in self.snap.data.get("principals") or []:
+                pk = self.key(p.get("sid") or p.get("name"))
+                if isinstance(p.get("members"), list):
+                    index.setdefault(pk, set())  # a captured empty group is known to have no members
+                for m in p.get("members") or []:
+                    mk = self.key(m.get("sid") or m.get("name"))
+                    index.setdefault(pk, set()).add(mk)
+                for g in p.get("member_of") or []:
+                    index.setdefault(self.key(g), set()).add(pk)
+            self._members_of_group = index
+        return self._members_of_group
+
+    def _parents(self) -> dict[str, set[str]]:
+        if self._parents_index is None:
+            parents: dict[str, set[str]] = {}
+            for group, members in self._group_members().items():
+                for m in members:
+                    parents.setdefault(m, set()).add(group)
+            self._parents_index = parents
+        return self._parents_index
+
+    def groups_of(self, ref: str) -> frozenset[str]:
+        """Keys of every group the principal is in, transitively (cycles are tolerated)."""
+        start = self.key(ref)
+        cached = self._groups_cache.get(start)
+        if cached is not None:
+            return cached
+        result = frozenset(self._paths(start))
+        self._groups_cache[start] = result
+        return result
+
+    def _paths(self, start: str) -> dict[str, str | None]:
+        """group key -> the group it was reached through (None: a direct membership), breadth first."""
+        parents = self._parents()
+        via: dict[str, str | None] = {}
+        todo: list[tuple[str, str | None]] = [(start, None)]
+        while todo:
+            nxt: list[tuple[str, str | None]] = []
+            for key, through in todo:
+                for g in sorted(parents.get(key, ())):
+                    if g not in via and g != start:
+                        via[g] = through
+                        nxt.append((g, through or g))
+            todo = nxt
+        return via
+
+    def members_known(self, group_ref: str) -> bool:
+        """Whether the snapshot lists the members of a group (so 'not a member' can be judged)."""
+        return self.key(group_ref) in self._group_members()
+
+    def members(self, group_ref: str) -> tuple[bool, list[dict[str, Any]]]:
+        """(known, members) of a group: members listed on it, plus principals naming it in member_of."""
+        gkey = self.key(group_ref)
+        group = self.get(self.ref(gkey))
+        known = group is not None and "members" in group
+        seen: dict[str, dict[str, Any]] = {}
+        for m in (group or {}).get("members") or []:
+            ref = m.get("sid") or m.get("name") or ""
+            if ref:
+                seen.setdefault(self.key(ref), m)
+        for p in self.snap.data.get("principals") or []:
+            for g in p.get("member_of") or []:
+                if self.key(g) == gkey:
+                    known = True
+                    ref = p.get("sid") or p.get("name") or ""
+                    if ref:
+                        seen.setdefault(
+                            self.key(ref), {"name": p.get("name"), "sid": p.get("sid"), "kind": p.get("kind")}
+                        )
+        return known, list(seen.values())
+
+    def membership_captured(self) -> bool:
+        """Whether any group membership was captured (a `members` list on a group, or `member_of` on anyone)."""
+        return any("members" in p or "member_of" in p for p in self.snap.data.get("principals") or [])
+
+    def group_enumerated(self, group: PrivilegedGroup | str) -> bool:
+        """Whether 'not a member of this group' can be judged from the capture.
+
+        True when the group's members were captured, or when the host's local groups were listed in
+        full (`local_accounts.groups_listed`) and this one is not among them (Account Operators on a
+        member server). A capture of `net localgroup Administrators` alone says nothing about Backup
+        Operators: its members are unknown, not none.
+        """
+        if isinstance(group, PrivilegedGroup):
+            refs = [group.sid] if group.sid else list(group.names)
+        else:
+            refs = [group]
+        for ref in refs:
+            if ref and self.members_known(ref):
+                return True
+        if self.local_groups_listed():
+            return all(self.get(ref) is None for ref in refs if ref)
+        return False
+
+    def local_groups_listed(self) -> bool:
+        """Whether the capture listed every local group of the host (`net localgroup`, `Get-LocalGroup`)."""
+        facts = self.snap.data.get("local_accounts")
+        if isinstance(facts, Mapping) and "groups_listed" in facts:
+            return facts.get("groups_listed") is True
+        return False
+
+    def _matches(self, key: str, wanted: Sequence[PrivilegedGroup]) -> PrivilegedGroup | None:
+        if key.startswith("name:"):
+            bare_name = names.bare(key[5:])
+            return next((g for g in wanted if bare_name in g.folded), None)
+        rid = sids.domain_rid(key)
+        for g in wanted:
+            if g.sid == key or (g.rid is not None and rid == g.rid):
+                return g
+        p = self.get(key)
+        if p and p.get("name"):
+            bare_name = names.bare(str(p["name"]))
+            return next((g for g in wanted if bare_name in g.folded), None)
+        return None
+
+    def membership(
+        self,
+        refs: str | Sequence[str],
+        groups: Iterable[PrivilegedGroup] | None = None,
+        *,
+        judge_ad: bool = True,
+    ) -> Membership:
+        """Whether the principals (an account, then groups its token also carries) are in `groups`.
+
+        `groups` defaults to every entry of PRIVILEGED_GROUPS. Membership is transitive. The answer is
+        unknown when a wanted local group's members were not captured, or (with `judge_ad`) when the
+        first principal is a domain account without Active Directory data.
+        """
+        refs = [refs] if isinstance(refs, str) else list(refs)
+        wanted = tuple(groups) if groups is not None else PRIVILEGED_GROUPS
+        cache_key = (tuple(refs), wanted, judge_ad)
+        cached = self._membership_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        hits: dict[str, None] = {}
+        labels: dict[str, None] = {}
+        first_key = self.key(refs[0]) if refs else ""
+        for ref in refs:
+            key = self.key(ref)
+            for g, through in self._paths(key).items():
+                entry = self._matches(g, wanted)
+                if entry is None:
+                    continue
+                shown = self.display(g)
+                path = []
+                if through is not None:
+                    path.append(self.display(through))
+                if key != first_key:
+                    path.append(self.display(ref))
+                hits.setdefault(f"{shown} (through {', '.join(path)})" if path else shown, None)
+                labels.setdefault(entry.label, None)
+        unknown = tuple(
+            self.display(g.sid) if g.sid else g.label
+            for g in wanted
+            if g.scope == "local" and not self.group_enumerated(g)
+        )
+        needs_ad: tuple[str, ...] = ()
+        if judge_ad and refs and self.is_domain(refs[0]) and not self.has_ad_data(refs[0]):
+            needs_ad = (refs[0],)
+        result = Membership(tuple(hits), unknown, needs_ad, tuple(labels))
+        self._membership_cache[cache_key] = result
+        return result
+
+
+def ref_of(key: str) -> str:
+    """A principal key turned back into a reference (`name:corp\\x` -> `corp\\x`; SIDs unchanged)."""
+    return key[5:] if key.startswith("name:") else key
+
+
+# --- who counts as "everyone" or as an administrator ------------------------------------------------
+BROAD_NAMES = frozenset({"domain users", "domain computers", "domain guests"})
+ADMIN_DOMAIN_RIDS = frozenset({sids.RID_DOMAIN_ADMINS, sids.RID_ENTERPRISE_ADMINS, sids.RID_SCHEMA_ADMINS})
+
+
+def is_broad(key: str) -> bool:
+    """Everyone, Authenticated Users, Users, Guests, Anonymous, Domain Users/Computers/Guests (a principal key)."""
+    if key in sids.BROAD_PRINCIPALS:
+        return True
+    rid = sids.domain_rid(key) if key.startswith("S-") else None
+    if rid in sids.BROAD_DOMAIN_RIDS:
+        return True
+    account = key.rsplit("\\", 1)[-1] if key.startswith("name:") else ""
+    return account in BROAD_NAMES
+
+
+def is_admin(key: str) -> bool:
+    """SYSTEM, Administrators, or Domain/Enterprise/Schema Admins (a principal key)."""
+    if key in (sids.ADMINISTRATORS, sids.LOCAL_SYSTEM):
+        return True
+    rid = sids.domain_rid(key) if key.startswith("S-") else None
+    if rid in ADMIN_DOMAIN_RIDS:
+        return True
+    if key.startswith("name:"):
+        g = _GROUP_BY_NAME.get(names.bare(key[5:]))
+        return g is not None and g.label in ("Domain Admins", "Enterprise Admins", "Schema Admins")
+    return False

@@ -1,0 +1,119 @@
+"""NTFS ACLs as rules judge them: each ACE's principal key, what it grants, and allow-listed folders.
+
+ACL rules judge "nothing broader than the baseline": allow ACEs that grant a write-class right to a
+principal outside an allowed set, compared by principal key (SID where known). Paths are compared
+with `Snapshot.path_key`, so `%SystemDrive%\\inetpub` and `C:\\inetpub` match.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import struct
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import rights, sids
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
+
+# Who may hold any right on IIS system folders (KB981949).
+ADMIN_SIDS = frozenset({sids.LOCAL_SYSTEM, sids.ADMINISTRATORS, sids.TRUSTED_INSTALLER})
+
+
+def ace_key(snap: Snapshot, ace: Mapping[str, Any]) -> str:
+    """The ACE's principal key: its SID, else the key its principal's name resolves to."""
+    sid = ace.get("sid")
+    if sid and sids.is_sid(str(sid)):
+        return sids.normalize_sid(str(sid))
+    return snap.accounts.key(str(ace.get("principal") or ""))
+
+
+def grants_write(ace: Mapping[str, Any]) -> bool:
+    """An ACE whose rights let the holder write, delete, or change permissions/owner."""
+    return rights.is_write_class(ace.get("rights") or [])
+
+
+def access(ace: Mapping[str, Any]) -> str:
+    """`full`, `modify`, `write`, `read` or `none` for an ACE's rights."""
+    return rights.access_level(ace.get("rights") or [])
+
+
+def allow_aces(acl: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
+    for ace in (acl or {}).get("aces") or []:
+        if ace.get("type", "allow") == "allow":
+            yield ace
+
+
+def inherit_only(ace: Mapping[str, Any]) -> bool:
+    return "IO" in (ace.get("inheritance") or [])
+
+
+def ace_text(ace: Mapping[str, Any]) -> str:
+    """An ACE the way icacls prints it: `Everyone:(OI)(CI)(M)`."""
+    flags = "".join(f"({f})" for f in ace.get("inheritance") or [])
+    inherited = "(I)" if ace.get("inherited") else ""
+    who = str(ace.get("principal") or ace.get("sid") or "")
+    if sids.is_sid(who):  # SDDL and secedit captures name well-known principals by SID
+        who = sids.name_of(sids.normalize_sid(who)) or who
+    return f"{who}:{inherited}{flags}({','.join(ace.get('rights') or [])})"
+
+
+def write_aces(
+    snap: Snapshot, acl: Mapping[str, Any] | None, allowed: Iterable[str], *, creator_owner_ok: bool = True
+) -> list[Mapping[str, Any]]:
+    """Allow ACEs granting a write-class right to a principal whose key is not in `allowed`."""
+    ok = set(allowed)
+    out = []
+    for ace in allow_aces(acl):
+        if not grants_write(ace):
+            continue
+        key = ace_key(snap, ace)
+        if key in ok or (creator_owner_ok and key == sids.CREATOR_OWNER):
+            continue
+        out.append(ace)
+    return out
+
+
+def under_patterns(rel: str, patterns: Iterable[str]) -> bool:
+    """Whether a path relative to a content root lies in one of the allow-listed folders (globs)."""
+    parts = rel.split("\\") if rel else []
+    pats = [str(p).replace("/", "\\").strip("\\").casefold() for p in patterns]
+    for i in range(1, len(parts) + 1):
+        prefix = "\\".join(parts[:i])
+        if any(fnmatch.fnmatchcase(prefix, p) for p in pats):
+            return True
+    return False
+
+
+def worker_keys_of(snap: Snapshot, pools: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """principal key -> what it is, for every principal whose grants reach these pools' workers (not SYSTEM)."""
+    out: dict[str, str] = {}
+    for at in pools:
+        pool = snap.pools.get(at.get("name"))
+        if pool is None:
+            continue
+        if (
+            pool.identity.key != sids.LOCAL_SYSTEM
+        ):  # SYSTEM can write everything anyway; IIS-POOL-001 reports it
+            out.setdefault(pool.identity.key, f"the identity of pool '{pool.name}' ({pool.identity.name})")
+        if sids.IIS_IUSRS in pool.worker:
+            out.setdefault(sids.IIS_IUSRS, "IIS_IUSRS (in every worker's token)")
+    return out
+
+
+def key_file_prefixes(container: str) -> tuple[str, str]:
+    """File-name prefixes (before `_<MachineGuid>`) of a machine key container: (CryptoAPI, CNG).
+
+    CryptoAPI keeps `iisWasKey` in Crypto\\RSA\\MachineKeys\\76944fb3…_<guid>, CNG keeps `IISCngWasKey`
+    in Crypto\\Keys\\597367cc…_<guid>: the MD5 of the lower-cased name plus a NUL (ANSI for
+    CryptoAPI, UTF-16LE for CNG), printed as four little-endian 32-bit words.
+    """
+    name = container.casefold() + "\0"
+
+    def words(data: bytes) -> str:
+        digest = hashlib.md5(data, usedforsecurity=False).digest()
+        return "".join(f"{w:08x}" for w in struct.unpack("<4I", digest))
+
+    return words(name.encode("latin-1", "replace")), words(name.encode("utf-16-le"))

@@ -1,0 +1,219 @@
+"""Names of accounts as people and captures write them: localized built-in names, domains, globs, UPNs, DNs.
+
+The localized names of built-in accounts and groups (`Jeder`, `VORDEFINIERT\\Administratoren`) live
+here, next to the English table in `sids`, so the parsers and the account resolver read one table.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+
+from . import sids
+
+# Domains whose accounts are built in (language variants of BUILTIN, NT AUTHORITY, NT SERVICE).
+BUILTIN_DOMAINS = frozenset(
+    d.casefold()
+    for d in (
+        "BUILTIN",
+        "VORDEFINIERT",
+        "INGEBOUWD",
+        "NT AUTHORITY",
+        "NT-AUTORITÄT",
+        "AUTORITE NT",
+        "AUTORITÉ NT",
+        "NT INSTANS",
+        "ZARZĄDZANIE NT",
+        "AUTORIDADE NT",
+        "AUTORIDAD NT",
+    )
+)
+# Domain prefixes that contain spaces (icacls puts a space between a path and a principal).
+MULTIWORD_DOMAINS = (
+    "NT AUTHORITY",
+    "NT SERVICE",
+    "IIS APPPOOL",
+    "APPLICATION PACKAGE AUTHORITY",
+    "Mandatory Label",
+    "AUTORITE NT",
+    "AUTORITÉ NT",
+    "AUTORIDAD NT",
+    "AUTORIDADE NT",
+    "NT INSTANS",
+    "ZARZĄDZANIE NT",
+    "Font Driver Host",
+    "Window Manager",
+    "NT VIRTUAL MACHINE",
+    "ZERTIFIZIERUNGSSTELLE FÜR ANWENDUNGSPAKETE",
+    "AUTORITÉ DE PACKAGE D’APPLICATION",
+    "AUTORITE DE PACKAGE D'APPLICATION",
+)
+
+LOCALIZED: dict[str, tuple[str, ...]] = {
+    sids.EVERYONE: ("Jeder", "Tout le monde", "Todos", "Tutti", "Iedereen", "Wszyscy", "Alla", "Все"),
+    sids.CREATOR_OWNER: (
+        "ERSTELLER-BESITZER",
+        "CREATEUR PROPRIETAIRE",
+        "CRÉATEUR PROPRIÉTAIRE",
+        "CREADOR PROPIETARIO",
+        "MAKER EIGENAAR",
+        "PROPRIETARIO CREATORE",
+        "TWÓRCA-WŁAŚCICIEL",
+        "PROPRIETÁRIO CRIADOR",
+    ),
+    "S-1-3-1": ("ERSTELLERGRUPPE", "GROUPE CRÉATEUR", "GRUPO CREADOR"),
+    sids.ADMINISTRATORS: ("Administratoren", "Administrateurs", "Administradores", "Administratorzy"),
+    sids.USERS: ("Benutzer", "Utilisateurs", "Usuarios", "Utenti", "Gebruikers", "Użytkownicy", "Usuários"),
+    sids.GUESTS: ("Gäste", "Invités", "Invitados", "Gasten", "Goście", "Convidados"),
+    sids.BACKUP_OPERATORS: (
+        "Sicherungs-Operatoren",
+        "Opérateurs de sauvegarde",
+        "Operadores de copia de seguridad",
+    ),
+    sids.REMOTE_DESKTOP_USERS: (
+        "Remotedesktopbenutzer",
+        "Utilisateurs du Bureau à distance",
+        "Usuarios de escritorio remoto",
+    ),
+    sids.POWER_USERS: ("Hauptbenutzer", "Utilisateurs avec pouvoir", "Usuarios avanzados"),
+    sids.REMOTE_MANAGEMENT_USERS: ("Remoteverwaltungsbenutzer", "Utilisateurs de gestion à distance"),
+    sids.LOCAL_SYSTEM: ("SYSTEM", "Système", "SISTEMA", "SYSTEEM"),
+    sids.LOCAL_SERVICE: ("LOKALER DIENST", "SERVICE LOCAL", "SERVICIO LOCAL", "Servizio locale"),
+    sids.NETWORK_SERVICE: ("NETZWERKDIENST", "SERVICE RÉSEAU", "SERVICIO DE RED", "Servizio di rete"),
+    sids.AUTHENTICATED_USERS: (
+        "Authentifizierte Benutzer",
+        "Utilisateurs authentifiés",
+        "Usuarios autentificados",
+        "Usuarios autenticados",
+        "Utenti autenticati",
+        "Geverifieerde gebruikers",
+    ),
+    sids.INTERACTIVE: ("INTERAKTIV", "INTERACTIF", "INTERACTIVO"),
+    sids.ANONYMOUS_LOGON: ("ANONYMOUS-ANMELDUNG", "ANONYMOUS LOGON"),
+    sids.SERVICE: ("DIENST", "SERVICE", "SERVICIO"),
+    sids.NETWORK: ("NETZWERK", "RÉSEAU", "RED"),
+    sids.ALL_APP_PACKAGES: (
+        "ALLE ANWENDUNGSPAKETE",
+        "TOUS LES PACKAGES D’APPLICATION",
+        "TODOS LOS PAQUETES DE APLICACIONES",
+    ),
+}
+_LOCAL_BY_NAME: dict[str, str] = {}
+for _sid, _names in LOCALIZED.items():
+    for _n in _names:
+        _LOCAL_BY_NAME.setdefault(_n.casefold(), _sid)
+
+
+def sid_for(name: str | None) -> str | None:
+    """The SID of a principal name when it is machine-independent: SIDs, well-known and virtual
+    accounts (sids.well_known_sid) and the localized names of built-in accounts and groups."""
+    if not name:
+        return None
+    text = name.strip().lstrip("*") if name.strip().startswith("*S-") else name.strip()
+    try:
+        known = sids.well_known_sid(text)
+    except ValueError:
+        known = None
+    if known:
+        return known
+    domain, sep, account = text.rpartition("\\")
+    if sep and domain.casefold() not in BUILTIN_DOMAINS:
+        return None
+    sid = _LOCAL_BY_NAME.get((account if sep else text).casefold())
+    if sid is None and sep:
+        sid = sids.well_known_sid(account)  # VORDEFINIERT\IIS_IUSRS, NT-AUTORITÄT\IUSR
+    if sid and not sep and not _bare_ok(sid):
+        return None  # `RED` or `DIENST` alone may be anyone's account; only qualified names count
+    return sid
+
+
+def _bare_ok(sid: str) -> bool:
+    return sid.startswith(("S-1-1-", "S-1-3-", "S-1-5-32-"))
+
+
+def bare_names() -> tuple[str, ...]:
+    """Principal names Windows prints without a domain (`Everyone`, `CREATOR OWNER`, `Jeder`), longest first."""
+    names = {n for n in sids.WELL_KNOWN if "\\" not in n}
+    names |= {"OWNER RIGHTS", "CONSOLE LOGON", "LOCAL"}
+    names |= {n for sid, group in LOCALIZED.items() if sid.startswith(("S-1-1-", "S-1-3-")) for n in group}
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+# -- spellings of one account ---------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    return text.strip().casefold()
+
+
+def is_upn(text: str) -> bool:
+    """`user@corp.example.com` (and not `CORP\\user`)."""
+    t = text.strip()
+    return "@" in t and "\\" not in t and not t.startswith("@")
+
+
+def upn_as_account(name: str) -> str:
+    """`user@corp.example` becomes `corp\\user` so it matches the DOMAIN\\name spelling; others unchanged.
+
+    A guess at the NetBIOS domain (the first DNS label); the resolver first looks the UPN up among
+    the captured accounts and uses this only when none matches.
+    """
+    text = name.strip()
+    if is_upn(text):
+        user, _, domain = text.partition("@")
+        return f"{domain.split('.', 1)[0]}\\{user}"
+    return text
+
+
+def is_dn(text: str) -> bool:
+    t = text.strip()
+    return t[:3].upper() in ("CN=", "OU=") and "=" in t[3:]
+
+
+def dn_first_value(dn: str) -> str:
+    """The value of a DN's first RDN as written (escaped commas kept): `CN=Domain Admins,...` -> `Domain Admins`."""
+    out, i = [], 0
+    text = dn.strip()
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch == ",":
+            break
+        out.append(ch)
+        i += 1
+    value = "".join(out)
+    return value.split("=", 1)[1].strip() if "=" in value else value.strip()
+
+
+def dn_cn(dn: str) -> str:
+    """The first RDN's value, casefolded, for comparisons."""
+    return fold(dn_first_value(dn))
+
+
+def bare(name: str) -> str:
+    """The account part, casefolded: `CORP\\svc`, `svc@corp.example.com`, `CN=svc,OU=…` -> `svc`."""
+    if is_dn(name):
+        return dn_cn(name)
+    n = fold(name)
+    if "\\" in n:
+        n = n.rsplit("\\", 1)[1]
+    elif "@" in n:
+        n = n.split("@", 1)[0]
+    return n
+
+
+def matches_any(name: str, patterns: Iterable[str]) -> str | None:
+    """The first glob (case-insensitive) the name matches, else None."""
+    folded = name.casefold()
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(folded, str(pattern).casefold()):
+            return str(pattern)
+    return None
+
+
+def is_managed_account_name(name: str) -> bool:
+    """gMSA/MSA (and computer) accounts are always written DOMAIN\\name$."""
+    return name.strip().endswith("$")

@@ -1,0 +1,116 @@
+"""User rights (secedit `[Privilege Rights]`): who holds each right, which rights are dangerous, and who
+reaches a right through the groups they are in.
+
+Holders are compared by principal key, so `*S-1-5-32-568`, `BUILTIN\\IIS_IUSRS` and `IIS_IUSRS` are
+the same holder. Built once per snapshot (`snap.user_rights_index`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .iis import IisPrincipal
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
+
+# Privileges an attacker turns into SYSTEM or domain compromise (RULES.md §4, "not default" rows),
+# with the reason a message gives.
+DANGEROUS_PRIVILEGES: dict[str, str] = {
+    "SeTcbPrivilege": "acts as part of the operating system (can build tokens with any groups, i.e. SYSTEM)",
+    "SeDebugPrivilege": "opens any process, including LSASS (credential theft) and SYSTEM services (code injection)",
+    "SeLoadDriverPrivilege": "loads kernel drivers (a vulnerable signed driver gives kernel code execution)",
+    "SeBackupPrivilege": "reads any file or registry key regardless of ACLs (SAM, SECURITY and SYSTEM hives)",
+    "SeRestorePrivilege": "writes any file or registry key regardless of ACLs (replace service binaries)",
+    "SeTakeOwnershipPrivilege": "takes ownership of any object and then rewrites its ACL",
+    "SeCreateTokenPrivilege": "forges access tokens with any SIDs and privileges",
+    "SeManageVolumePrivilege": "performs volume maintenance, which is abusable to take over system files",
+    "SeSecurityPrivilege": "reads and clears the Security event log and changes audit settings",
+    "SeEnableDelegationPrivilege": "marks accounts as trusted for delegation (a path to domain compromise)",
+    "SeRelabelPrivilege": "changes integrity labels of objects it does not own",
+    "SeTrustedCredManAccessPrivilege": "reads Credential Manager as a trusted caller",
+}
+# The two "Potato" halves: expected for service identities, dangerous for broad principals.
+POTATO_PRIVILEGES: dict[str, str] = {
+    "SeImpersonatePrivilege": "impersonates any token it captures; with a coerced SYSTEM logon this gives SYSTEM (Potato attacks)",
+    "SeAssignPrimaryTokenPrivilege": "starts processes with a captured token (the other half of Potato attacks)",
+}
+
+
+class UserRights:
+    """The snapshot's user rights, looked up case-insensitively, with holders as shown and by key."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self.by_name: dict[str, tuple[str, list[str]]] = {
+            str(name).casefold(): (str(name), list(holders or []))
+            for name, holders in snap.user_rights.items()
+        }
+
+    def holders(self, right: str) -> tuple[str, list[str]]:
+        """(the right's name as captured, its holders as shown)."""
+        return self.by_name.get(right.casefold(), (right, []))
+
+    def iter(self, wanted: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+        """(right as captured, holder as shown, holder key) for each holder of each wanted right."""
+        key = self.snap.accounts.key
+        for right in wanted:
+            name, shown_list = self.holders(right)
+            for shown in shown_list:
+                yield name, shown, key(shown)
+
+    def location(self, right: str, shown: str) -> dict[str, Any]:
+        """fail() keywords that locate the grant of `right` (as captured) to `shown`.
+
+        The holder's JSON pointer in the snapshot, and the captured line that granted it where the
+        import recorded one (`user_rights_evidence`, parallel to the right's list), so SARIF names the
+        INF line rather than the snapshot.
+        """
+        granted = self.snap.user_rights.get(right) or []
+        if shown not in granted:
+            return {}
+        i = granted.index(shown)
+        token = right.replace("~", "~0").replace("/", "~1")
+        out: dict[str, Any] = {"pointer": f"/user_rights/{token}/{i}"}
+        lines = (self.snap.data.get("user_rights_evidence") or {}).get(right) or []
+        if len(lines) == len(granted) and isinstance(lines[i], dict):
+            out["at"] = {"evidence": lines[i]}
+        return out
+
+    def reach(
+        self, people: Iterable[IisPrincipal], skip_groups: Iterable[str] = ()
+    ) -> dict[str, list[tuple[IisPrincipal, str | None]]]:
+        """holder key -> [(principal, group it is reached through or None)], through transitive membership.
+
+        Groups in `skip_groups` are not followed: membership of Administrators or Backup Operators is a
+        finding of its own (IIS-POOL-002, IIS-ANON-001, IIS-HOST-002), not one per right those groups hold.
+        """
+        accounts = self.snap.accounts
+        skip = set(skip_groups)
+        index: dict[str, list[tuple[IisPrincipal, str | None]]] = {}
+        for person in people:
+            index.setdefault(person.key, []).append((person, None))
+            for group in accounts.groups_of(accounts.ref(person.key)):
+                if group not in skip:
+                    index.setdefault(group, []).append((person, group))
+        return index
+
+    def unjudged_group_holders(self, holders: Iterable[str], skip: Iterable[str] = ()) -> list[str]:
+        """Groups among `holders` (as shown) that a principal might be in, when no membership was captured.
+
+        Empty when any group membership was captured. Otherwise the groups (local or domain groups, and
+        BUILTIN\\* aliases) not in `skip`: a rule cannot say a principal lacks a right such a group holds.
+        """
+        accounts = self.snap.accounts
+        if accounts.membership_captured():
+            return []
+        skipped = set(skip)
+        out: dict[str, str] = {}
+        for shown in holders:
+            key = accounts.key(shown)
+            if key in skipped or key in out:
+                continue
+            if accounts.is_group(shown):
+                out[key] = accounts.shown(shown)
+        return sorted(out.values())
