@@ -486,3 +486,88 @@ def test_multitool_with_github_rules_finds_no_errors(report, workdir):
 )
 def test_logical_names(pointer, resource, expected):
     assert report_base.logical_name(finding(pointer=pointer, resource=resource)) == expected
+
+
+# --- --sarif-root: captures outside the repository -----------------------------------------------------
+
+
+def locations(log):
+    return {
+        (r["properties"]["host"], r["properties"]["resource"]): r["locations"][0]["physicalLocation"]
+        for _, r in results(log)
+    }
+
+
+def test_sarif_root_makes_uris_relative_to_the_repository(tmp_path, monkeypatch):
+    # The scan runs elsewhere (a CI job's temp folder); the repository root is given explicitly.
+    report = build_report(tmp_path)
+    monkeypatch.chdir(tmp_path / "scans" / "captures")
+    log = json.loads(SarifReporter(base=str(tmp_path)).render(report))
+    found = locations(log)
+    assert found[("WEB01", "Payroll")]["artifactLocation"]["uri"] == "scans/captures/web01/applicationHost.config"
+    assert found[("WEB01", "C:\\inetpub\\wwwroot")]["artifactLocation"]["uri"] == "scans/web01.json"
+    # Without it the same report is relative to the working directory, which needs `../`: confined
+    # locations fall back to absolute file URIs instead (the snapshots lie above the working directory).
+    here = locations(json.loads(REPORTER.render(report)))
+    assert here[("WEB01", "Payroll")]["artifactLocation"]["uri"] == "web01/applicationHost.config"
+    assert here[("WEB01", "C:\\inetpub\\wwwroot")]["artifactLocation"]["uri"] == (
+        (tmp_path / "scans" / "web01.json").resolve().as_uri()
+    )
+
+
+def test_files_outside_the_sarif_root_are_never_named_with_dot_dot(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    report = build_report(tmp_path / "outside")  # snapshots and captures outside the repository
+    monkeypatch.chdir(repo)
+    log = json.loads(SarifReporter(base=str(repo)).render(report))
+    assert not [e.message for e in schema_validator().iter_errors(log)]
+    found = locations(log)
+    assert found
+    for physical in found.values():
+        uri = physical["artifactLocation"]["uri"]
+        assert "../" not in uri and not uri.startswith(".."), uri
+        assert urlsplit(uri).scheme == "file" and Path(unquote(urlsplit(uri).path)).is_file(), uri
+    # Outside the repository the artifact gives way to its snapshot, at the line of the pool in it.
+    payroll = found[("WEB01", "Payroll")]
+    snap = tmp_path / "outside" / "scans" / "web01.json"
+    assert payroll["artifactLocation"]["uri"] == snap.resolve().as_uri()
+    assert payroll["region"]["startLine"] == pointer_line(snap, "/iis/app_pools/1")
+    notes = [
+        n["message"]["text"]
+        for run in log["runs"]
+        for n in run["invocations"][0].get("toolExecutionNotifications", [])
+    ]
+    assert any("lies outside" in n and "--sarif-root" in n for n in notes), notes
+
+
+def test_an_artifact_outside_the_root_falls_back_to_the_snapshot_inside(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = build_report(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "applicationHost.config").write_text("<configuration/>\n", encoding="utf-8")
+    host = report.hosts[0]
+    host.findings[:] = [
+        replace(f, evidence=Evidence("../elsewhere/applicationHost.config", 1)) if f.resource == "Payroll" else f
+        for f in host.findings
+    ]
+    inside = locations(json.loads(SarifReporter(base=str(tmp_path / "scans")).render(report)))
+    assert inside[("WEB01", "Payroll")]["artifactLocation"]["uri"] == "web01.json"
+    assert inside[("WEB01", "Payroll")]["region"]["startLine"] == pointer_line(
+        tmp_path / "scans" / "web01.json", "/iis/app_pools/1"
+    )
+    # From the parent folder the artifact is inside and wins.
+    above = locations(json.loads(SarifReporter(base=str(tmp_path)).render(report)))
+    assert above[("WEB01", "Payroll")]["artifactLocation"]["uri"] == "elsewhere/applicationHost.config"
+
+
+@pytest.mark.skipif(not MULTITOOL.exists(), reason="Sarif.Multitool not installed: run .ci/install-tools.sh")
+def test_multitool_accepts_locations_outside_the_root(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    report = build_report(tmp_path / "outside")
+    monkeypatch.chdir(repo)
+    sarif = repo / "out.sarif"
+    sarif.write_text(SarifReporter(base=str(repo)).render(report), encoding="utf-8")
+    assert multitool_errors(sarif, repo / "check.sarif") == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 from dataclasses import dataclass
 
@@ -133,6 +135,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="PREVIOUS.sarif",
         help="a previous SARIF report: failures already in it are 'unchanged' and do not gate, fixed ones are 'absent'",
     )
+    p.add_argument(
+        "--sarif-root",
+        metavar="DIR",
+        help="make SARIF locations relative to DIR, the repository root code scanning resolves them "
+        "against (default: the working directory); files outside it are never named with '../'",
+    )
     p.set_defaults(func=run)
 
 
@@ -146,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
             )
     if sum(1 for o in outputs if o.path == "-") > 1:
         raise UsageError("only one --format may write to stdout")
+    if args.sarif_root is not None and not os.path.isdir(args.sarif_root):
+        raise UsageError(f"--sarif-root {args.sarif_root}: not a directory")
 
     try:
         report = pipeline.scan(
@@ -170,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
 
     for out in outputs:
         reporter = plugins.reporters[out.format]
+        if out.format == "sarif" and args.sarif_root is not None:
+            reporter = dataclasses.replace(reporter, base=args.sarif_root)
         to_terminal = out.path == "-" and sys.stdout.isatty()
         text = render(reporter, report, colour=to_terminal)
         if out.path == "-":

@@ -105,10 +105,22 @@ class Locator:
     The captured artifact named by the finding's evidence wins when it exists next to the snapshot;
     otherwise the finding points at the snapshot file itself, at the line of `finding.pointer` in
     it. Those lines are computed once per snapshot file for all its pointers.
+
+    With `confine`, a file outside the base is never named with `../` (GitHub code scanning cannot
+    resolve such a URI against the repository): an artifact outside falls back to its snapshot, and
+    a snapshot outside is named by an absolute ``file://`` URI (listed in :attr:`outside`).
     """
 
-    def __init__(self, findings: Iterable[Finding], base: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        findings: Iterable[Finding],
+        base: str | os.PathLike[str] | None = None,
+        *,
+        confine: bool = False,
+    ) -> None:
         self.root = Path(base or os.getcwd()).resolve()
+        self.confine = confine
+        self.outside: set[str] = set()  # snapshot files outside the base (with `confine`)
         self._artifacts: dict[tuple[str | None, str], str | None] = {}  # (snapshot, artifact) -> path or None
         self._relatives: dict[str, str] = {}  # snapshot path -> relative path
         self._lines: dict[str, dict[str, int]] = {}  # snapshot path -> pointer -> line
@@ -128,6 +140,10 @@ class Locator:
         if snap:
             path = self.relative(snap)
             line = self._lines.get(snap, {}).get(finding.pointer, 1) if finding.pointer is not None else 1
+            if self.confine and _outside(path):
+                self.outside.add(snap)
+                absolute = Path(snap).resolve()
+                return Location(absolute.as_uri(), line, absolute.as_posix())
             return Location(self._uri(path), line, path)
         return Location("snapshot.json", 1, "snapshot.json")  # a report built in memory, not from files
 
@@ -139,7 +155,10 @@ class Locator:
         if key not in self._artifacts:
             snap_dir = Path(finding.snapshot_path).resolve().parent if finding.snapshot_path else self.root
             target = snap_dir / _native(finding.evidence.artifact)
-            self._artifacts[key] = _relative(target, self.root) if target.is_file() else None
+            path = _relative(target, self.root) if target.is_file() else None
+            if path is not None and self.confine and _outside(path):
+                path = None  # the snapshot (with the line of the object) rather than a `../` URI
+            self._artifacts[key] = path
         return self._artifacts[key]
 
     def _uri(self, path: str) -> str:
@@ -153,6 +172,12 @@ class Locator:
         if path not in self._relatives:
             self._relatives[path] = _relative(Path(path), self.root)
         return self._relatives[path]
+
+
+def _outside(relative: str) -> bool:
+    """Whether a path made by `_relative` leaves the base (`../`, or another drive's absolute path)."""
+    first = relative.split("/", 1)[0]
+    return first == ".." or (len(first) == 2 and first[1] == ":")  # `..`, or `C:` from another drive
 
 
 def _line(value: object) -> int:

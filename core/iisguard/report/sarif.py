@@ -54,7 +54,8 @@ class SarifReporter:
     extension: str = ".sarif"
     description: str = "SARIF 2.1.0 for GitHub code scanning, Azure DevOps and SARIF viewers"
     max_results: int = MAX_RESULTS_PER_RUN
-    base: str | None = field(default=None, repr=False)  # URIs are relative to this (default: cwd)
+    # URIs are relative to this, the repository root (`--sarif-root`; default: the working directory).
+    base: str | None = field(default=None, repr=False)
 
     def render(self, report: Report) -> str:
         log = to_json(self.build(report))
@@ -62,7 +63,8 @@ class SarifReporter:
         return json_text({"$schema": log.pop("$schema"), "version": log.pop("version"), **log})
 
     def build(self, report: Report) -> om.SarifLog:
-        locator = Locator((f for f in report.findings() if _is_result(f)), self.base)
+        # Confined: GitHub resolves URIs against the repository root and cannot follow `../`.
+        locator = Locator((f for f in report.findings() if _is_result(f)), self.base, confine=True)
         runs: list[om.Run] = []
         used_ids: set[str] = set()
         for host in report.hosts:
@@ -128,6 +130,16 @@ class SarifReporter:
         index = {rule_id: i for i, rule_id in enumerate(wanted)}
         descriptors = [_descriptor(report.rules.get(rule_id), rule_id) for rule_id in wanted]
         results = [_result(f, index[f.rule_id], report.rules.get(f.rule_id), locator) for f in findings]
+        if host.snapshot_path in locator.outside:
+            notes = [
+                *notes,
+                _Note(
+                    f"{host.host}: the snapshot {host.snapshot_path} lies outside {locator.root}, so its "
+                    "results point at absolute file URIs that code scanning cannot show in the repository; "
+                    "keep captures under the repository or pass --sarif-root",
+                    "warning",
+                ),
+            ]
         invocation = om.Invocation(
             execution_successful=successful,
             tool_execution_notifications=[_notification(n.message, n.level, n.rule_id, index) for n in notes]
