@@ -19,7 +19,9 @@ def test_sarif_root_relative_to_the_repository_never_dot_dot(tmp_path, monkeypat
     job = tmp_path / "job"  # the scan runs outside the repository, as a CI step may
     job.mkdir()
     monkeypatch.chdir(job)
-    code = main(["scan", str(repo / "hosts" / "demo"), "--sarif-root", str(repo), "--format", "sarif:out.sarif"])
+    code = main(
+        ["scan", str(repo / "hosts" / "demo"), "--sarif-root", str(repo), "--format", "sarif:out.sarif"]
+    )
     assert code == 1
     sarif = json.loads((job / "out.sarif").read_text(encoding="utf-8"))
     uris = {

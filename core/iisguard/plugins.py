@@ -27,6 +27,7 @@ BUILTIN_MODULES = (
     "iisguard.report.json",
     "iisguard.report.sarif",
     "iisguard.report.junit",
+    "iisguard.report.html",
 )
 
 

@@ -126,12 +126,16 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
     rule = sel.rule
     missing = [s for s in rule.needs if not snapshot.has_section(s)]
     if missing:
-        states = ", ".join(f"{s} {snapshot.section_status(s)}" for s in missing)
-        return [
-            _finding(
-                snapshot, sel, host, Result(Outcome.NOT_REVIEWED, "host", f"data not collected ({states})")
-            )
-        ]
+        statuses = {s: snapshot.section_status(s) for s in missing}
+        states = ", ".join(f"{s} {status}" for s, status in statuses.items())
+        # `missing_sections` lets reports group not-reviewed rules by the section that was missing.
+        result = Result(
+            Outcome.NOT_REVIEWED,
+            "host",
+            f"data not collected ({states})",
+            properties={"missing_sections": statuses},
+        )
+        return [_finding(snapshot, sel, host, result)]
     by_resource: dict[str, Finding] = {}
     try:
         for result in rule.evaluate(snapshot, sel.parameters):

@@ -228,3 +228,61 @@ def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
     except OSError:
         return {}
     return {p: known[p] for p in pointers}
+
+
+@dataclass(frozen=True)
+class Unreviewed:
+    """Not-reviewed outcomes of one host for one cause, as one line of a report.
+
+    `sections` are the snapshot sections that were missing (all with the same status and
+    collection message: an unreachable host is one line, not one per section); empty when rules
+    judged some resources and lacked data for others (then `rules` holds that one rule).
+    """
+
+    host: str
+    sections: tuple[str, ...]
+    status: str  # "failed", "absent", "partial"; "" for resource-level gaps
+    detail: str  # the collection message of the section, or the first finding's message
+    rules: tuple[str, ...]
+    count: int  # not-reviewed outcomes behind this line
+
+    @property
+    def text(self) -> str:
+        if self.sections:
+            what = f"section{'s' if len(self.sections) > 1 else ''} {', '.join(self.sections)} {self.status}"
+            why = f" ({self.detail})" if self.detail else ""
+            rules = _listing(self.rules)
+            return f"{what}{why}: {len(self.rules)} rule(s) not reviewed: {rules}"
+        return f"{self.rules[0]}: {self.count} resource(s) not reviewed: {self.detail}"
+
+
+def _listing(items: tuple[str, ...], keep: int = 6) -> str:
+    shown = ", ".join(items[:keep])
+    return f"{shown}, … (+{len(items) - keep})" if len(items) > keep else shown
+
+
+def not_reviewed_groups(report: Report) -> list[Unreviewed]:
+    """Every not-reviewed outcome of a report, one line per host and missing section (see Unreviewed)."""
+    out: list[Unreviewed] = []
+    for host in report.hosts:
+        messages = {str(s.get("name")): str(s.get("message") or "") for s in host.sections}
+        by_cause: dict[tuple[str, str], dict[str, set[str]]] = {}  # (status, message) -> section -> rules
+        by_rule: dict[str, list[Finding]] = {}
+        for f in host.findings:
+            if f.outcome is not Outcome.NOT_REVIEWED:
+                continue
+            missing = f.properties.get("missing_sections")
+            if isinstance(missing, dict) and missing:
+                for section, status in missing.items():
+                    cause = (str(status), messages.get(str(section), ""))
+                    by_cause.setdefault(cause, {}).setdefault(str(section), set()).add(f.rule_id)
+            else:
+                by_rule.setdefault(f.rule_id, []).append(f)
+        for (status, message), sections in sorted(by_cause.items()):
+            rules = sorted(set().union(*sections.values()))
+            out.append(
+                Unreviewed(host.host, tuple(sorted(sections)), status, message, tuple(rules), len(rules))
+            )
+        for rule_id, findings in sorted(by_rule.items()):
+            out.append(Unreviewed(host.host, (), "", findings[0].message, (rule_id,), len(findings)))
+    return out
