@@ -504,7 +504,10 @@ def test_sarif_root_makes_uris_relative_to_the_repository(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path / "scans" / "captures")
     log = json.loads(SarifReporter(base=str(tmp_path)).render(report))
     found = locations(log)
-    assert found[("WEB01", "Payroll")]["artifactLocation"]["uri"] == "scans/captures/web01/applicationHost.config"
+    assert (
+        found[("WEB01", "Payroll")]["artifactLocation"]["uri"]
+        == "scans/captures/web01/applicationHost.config"
+    )
     assert found[("WEB01", "C:\\inetpub\\wwwroot")]["artifactLocation"]["uri"] == "scans/web01.json"
     # Without it the same report is relative to the working directory, which needs `../`: confined
     # locations fall back to absolute file URIs instead (the snapshots lie above the working directory).
@@ -549,7 +552,9 @@ def test_an_artifact_outside_the_root_falls_back_to_the_snapshot_inside(tmp_path
     (elsewhere / "applicationHost.config").write_text("<configuration/>\n", encoding="utf-8")
     host = report.hosts[0]
     host.findings[:] = [
-        replace(f, evidence=Evidence("../elsewhere/applicationHost.config", 1)) if f.resource == "Payroll" else f
+        replace(f, evidence=Evidence("../elsewhere/applicationHost.config", 1))
+        if f.resource == "Payroll"
+        else f
         for f in host.findings
     ]
     inside = locations(json.loads(SarifReporter(base=str(tmp_path / "scans")).render(report)))
