@@ -240,19 +240,11 @@ class Page:
         self.context.close()
 
 
-def scan_demo(tmp_path: Path) -> tuple[Path, dict]:
-    code = main(
-        [
-            "scan",
-            str(MISCONFIGURED),
-            "--format",
-            f"html:{tmp_path / 'r.html'}",
-            "--format",
-            f"json:{tmp_path / 'r.json'}",
-        ]
-    )
+def scan_demo(tmp_path: Path, *extra: str) -> tuple[Path, dict]:
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    code = main(["scan", str(MISCONFIGURED), "--format", f"html:{html}", "--format", f"json:{js}", *extra])
     assert code == 1
-    return tmp_path / "r.html", json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    return html, json.loads(js.read_text(encoding="utf-8"))
 
 
 def test_counts_in_the_browser_match_the_json_report(browser, tmp_path, monkeypatch):
@@ -285,6 +277,34 @@ def test_counts_in_the_browser_match_the_json_report(browser, tmp_path, monkeypa
         assert not [m for m in view.console if "Content Security Policy" in m], view.console
     finally:
         view.close()
+
+
+def test_compliance_by_control_in_the_browser_matches_the_json_report(browser, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    html, doc = scan_demo(tmp_path, "--framework", "stig-iis10")
+    view = Page(browser, html)
+    try:
+        page = view.page
+        counts = {
+            el.get_attribute("data-compliance"): int(el.inner_text())
+            for el in page.query_selector_all("[data-compliance]")
+        }
+        assert counts == doc["compliance"]["summary"]
+        rows = {
+            el.get_attribute("data-item"): el.get_attribute("data-status")
+            for el in page.query_selector_all("#compliance tr.control")
+        }
+        assert rows == {item["id"]: item["status"] for item in doc["compliance"]["items"]}
+        assert "fail" in rows.values() and "not_covered" in rows.values()
+        assert page.inner_text("#compliance h2").startswith("Compliance by control")
+        page.locator("#compliance").screenshot(path=str(ARTIFACTS / "html-report-compliance.png"))
+        assert view.requests == [view.url]
+    finally:
+        view.close()
+
+
+def test_no_compliance_section_without_framework(workdir):
+    assert 'id="compliance"' not in REPORTER.render(build_report(workdir))
 
 
 def test_filters_and_search_work_without_a_server(browser, tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..engine import compliance
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
@@ -121,6 +122,9 @@ def _context(report: Report, locator: Locator) -> dict[str, Any]:
     return {
         "report": report,
         "summary": summary,
+        "compliance": compliance.assess(report, report.framework) if report.framework else None,
+        "labels": compliance.LABELS,
+        "statuses": compliance.STATUSES,
         "severities": [s.value for s in SEVERITIES],
         "gate": {"code": code, "class": gate_class, "word": gate_word, "text": gate_text, "fail_on": fail_on},
         "hosts": hosts,
