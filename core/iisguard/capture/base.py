@@ -63,6 +63,9 @@ class Artifact:
     path: str  # as recorded in the snapshot (relative to the snapshot's folder, POSIX separators)
     hint: dict[str, Any] = field(default_factory=dict)  # manifest facts: {"token_identity": "..."}
     data: bytes | None = None  # in-memory content (remote collection), instead of `source`
+    # A command block cut from a pasted transcript (capture/blocks.py) starts on this line of the file
+    # `path` names: console.numbered() and text() number its lines as in that file.
+    first_line: int = 1
 
     @cached_property
     def size(self) -> int:
@@ -137,7 +140,8 @@ class Artifact:
         self.check_size(limit)
         codec, bom = self.encoding
         raw = self.data if self.data is not None else self.source.read_bytes()
-        return raw[bom:].decode(codec, "replace")
+        # Blank lines in place of the lines before a block keep whole-document parsers' line numbers right.
+        return "\n" * (self.first_line - 1) + raw[bom:].decode(codec, "replace")
 
 
 def _file_chunks(path: Path, skip: int) -> Iterator[bytes]:

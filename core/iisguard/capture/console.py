@@ -18,9 +18,23 @@ from .. import redact
 from ..model import jsonpos
 from .base import _EOL, Artifact, Builder
 
-# `C:\inetpub>icacls wwwroot`, `PS C:\> whoami /priv`, `[WEB01]: PS C:\Users\me\Documents> ...`, `PS>`
+# `C:\inetpub>icacls wwwroot`, `PS C:\> whoami /priv`, `[WEB01]: PS C:\Users\me\Documents> ...`, `PS>`,
+# `PS /home/me>` (PowerShell on Linux), `*Evil-WinRM* PS C:\Program Files\App> ...` (evil-winrm's prompt).
 _CMD_PROMPT = re.compile(r'^([A-Za-z]:\\[^<>|"*?\r\n]*)>(.*)$')
-_PS_PROMPT = re.compile(r"^(?:\[([^\]\s]{1,64})\]:\s*)?PS(?:\s+([^>]*))?>(.*)$")
+_PS_PROMPT = re.compile(
+    r"^(?:\*Evil-WinRM\*\s*)?(?:\[([^\]\s]{1,64})\]:\s*)?PS(?:\s+([^>]*))?>(.*)$", re.IGNORECASE
+)
+# Commands whose output a capture holds, as a person types them (an echo line, `> cmd`, a script's echo).
+COMMAND = re.compile(
+    r"^(?:&\s*)?(?:[\w.%:~-]*\\)*(?:(?:icacls|whoami|setspn|net1?|secedit|findstr|appcmd|dsquery"
+    r"|sc|reg|wmic|Select-String|sls|(?:Get|Format|ConvertTo|Export|Out|Import)-[A-Za-z]+)(?:\.exe)?"
+    r"(?=\s|$)(?!\s*:)(?!\s*=)|(?:type|cat|gc)\s+\S*[.\\/])",
+    re.IGNORECASE,
+)
+# A bare `> setspn.exe -L svc` (a prompt a write-up shortened) and a Unix shell's `user@host:~$ cmd` or
+# Kali's `└─$ cmd`, seen around evil-winrm and impacket sessions.
+_BARE_PROMPT = re.compile(r"^>\s*(\S.*)$")
+_UNIX_PROMPT = re.compile(r"^(?:[\w.-]+@[\w.-]+:[^\s$#]*\s?[$#]|└─+(?:\S*)?[$#])\s+(\S.*)$")
 _SID_TEXT = re.compile(r"(?<![\w-])\*?S-1-\d+(?:-\d+)+(?![\w-])", re.IGNORECASE)
 DASH_LINE = re.compile(r"^\s*-{3,}(?:\s+-{3,})*\s*$|^\s*-{1,}(?:\s+-+)+\s*$")
 
@@ -46,13 +60,43 @@ def prompt(line: str) -> Prompt | None:
     m = _CMD_PROMPT.match(text)
     if m:
         return Prompt(m.group(2).strip(), m.group(1), None)
+    m = _BARE_PROMPT.match(text)
+    if m and COMMAND.match(m.group(1)):
+        return Prompt(m.group(1).strip(), None, None)
+    m = _UNIX_PROMPT.match(text)
+    if m:
+        return Prompt(m.group(1).strip(), None, None)
     return None
+
+
+def is_command(line: str) -> bool:
+    """A line that is a command as typed (`icacls htdocs`, `whoami /priv`): an echo without its prompt."""
+    text = line.strip()
+    return bool(text) and bool(COMMAND.match(text)) and len(text) < 400
+
+
+# What a script prints between commands: `===ACL===`, `----- whoami -----`, `### icacls ###`, `=== users`.
+_MARKER = re.compile(
+    r"^\s*(?:([=#*~+-])\1{2,}\s*(?P<a>[^\s=#*~+-][^=#*~]{0,78}?)\s*\1{3,}|(?:={3,}|#{3,})\s*(?P<b>[A-Za-z][^=#]{0,78}?))\s*$"
+)
+
+
+def marker(line: str) -> str | None:
+    """The label of an echo marker line between commands, or None."""
+    m = _MARKER.match(line)
+    if not m:
+        return None
+    label = (m.group("a") or m.group("b") or "").strip()
+    return label if any(c.isalpha() for c in label) else None
 
 
 _BANNER = re.compile(
     r"^(?:Microsoft Windows \[Vers\S* [\d.]+\]|\(c\) .*Microsoft Corporation.*|Copyright \(C\) .*Microsoft Corporation.*"
     r"|Windows PowerShell|PowerShell \d+\.\d+\.\d+|Install the latest PowerShell.*|Try the new cross-platform PowerShell.*"
-    r"|Loading personal and system profiles took \d+ms\.)$",
+    r"|Loading personal and system profiles took \d+ms\."
+    # evil-winrm's start-up lines (github.com/Hackplayers/evil-winrm, evil-winrm.rb print_message)
+    r"|Evil-WinRM shell v[\d.]+|Info: Establishing connection to remote endpoint"
+    r"|Warning: Remote path completions is disabled.*|Data: For more information, check Evil-WinRM GitHub.*)$",
     re.IGNORECASE,
 )
 
@@ -86,8 +130,9 @@ def command_args(command: str) -> list[str]:
 
 def numbered(artifact: Artifact) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without trailing whitespace); a leading BOM character is dropped."""
-    for no, line in enumerate(artifact.lines(), 1):
-        if no == 1:
+    first = artifact.first_line
+    for no, line in enumerate(artifact.lines(), first):
+        if no == first:
             line = line.lstrip("\ufeff")
         yield no, line.rstrip()
 
@@ -286,16 +331,19 @@ def table_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[tuple[int,
 # -- JSON ---------------------------------------------------------------------------------------------------
 
 
-def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
+def json_documents(text: str, first_line: int = 1) -> Iterator[tuple[int, Any, str]]:
     """JSON values in a text that may start with a prompt or hold several ConvertTo-Json outputs.
 
-    Yields (line of the value's start, value, the value's own text). Raises ValueError with a line
-    number when a value that starts cannot be read.
+    Yields (line of the value's start, value, the value's own text); `first_line` is the number of
+    the text's first line. Raises ValueError with a line number when a value that starts cannot be read.
     """
     decoder = json.JSONDecoder()
     pos = 0
     n = len(text)
-    line, counted = 1, 0  # newlines are counted from the previous value on: linear in many small values
+    line, counted = (
+        first_line,
+        0,
+    )  # newlines are counted from the previous value on: linear in many small values
     start_of_value = re.compile(r"(?m)^[ \t\ufeff]*([\[{])")  # at a line start: a prompt may hold braces
     while pos < n:
         m = start_of_value.search(text, pos)
@@ -307,7 +355,7 @@ def json_documents(text: str) -> Iterator[tuple[int, Any, str]]:
         try:
             value, end = decoder.raw_decode(text, start)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+            raise ValueError(f"line {exc.lineno + first_line - 1}: not valid JSON ({exc.msg})") from None
         yield line, value, text[start:end]
         pos = end
 

@@ -56,7 +56,8 @@ class _Run:
         self.b = builder
         self.cwd: str | None = None
         self.pending: tuple[int, str] | None = None  # first line of a path, width not known yet
-        self.fragment: tuple[int, str] | None = None  # a line that may be the first half of a wrapped path
+        # a line that may be the first half of a wrapped path, and the widest line before it
+        self.fragment: tuple[int, str, int] | None = None
         self.current: dict[str, Any] | None = None
         self.cache: dict[str, tuple[Any, ...] | None] = {}
         self.lists: dict[tuple[str, ...], list[str]] = {}
@@ -65,11 +66,14 @@ class _Run:
         self.problems = 0
         self.reported_failed = 0
         self.suggested = False
+        self.widest = 0  # the widest line so far: the console's width when the listing wraps
 
     # -- driver --------------------------------------------------------------------------------------------
     def run(self) -> None:
         for no, line in console.numbered(self.a):
             self.line(no, line)
+            if len(line) > self.widest:
+                self.widest = len(line)
         self.flush_pending()
         self.flush_fragment()
         self.close()
@@ -108,14 +112,20 @@ class _Run:
                 break
         if ":(" in line and _ACE_TAIL.match(line[line.rfind(":(") + 1 :].strip()):
             self.flush_pending()
-            if self.fragment is not None:  # `C:\very\long\pa` + `th\file.txt SYSTEM:(F)`
-                fno, ftext = self.fragment
+            if self.fragment is not None and self.wrapped(self.fragment, line):
+                fno, ftext, _ = self.fragment  # `C:\very\long\pa` + `th\file.txt SYSTEM:(F)`
                 self.fragment = None
                 self.pending = (fno, ftext + line)
             else:
+                self.flush_fragment()
                 self.pending = (no, line)
             self.close()
             return
+        if console.is_command(line):
+            self.flush_pending()
+            self.flush_fragment()
+            self.close()
+            return  # the command echoed under its prompt (cmd /c, a script's echo)
         self.flush_pending()
         m = _SUMMARY.match(stripped)
         if m and ";" in stripped:
@@ -134,7 +144,18 @@ class _Run:
         # The current ACL stays open: one stray line injected into a listing must not hide the ACEs
         # indented under the path after it (they are recovered; the stray line is a warning).
         self.flush_fragment()
-        self.fragment = (no, line)
+        self.fragment = (no, line, self.widest)
+
+    def wrapped(self, fragment: tuple[int, str, int], line: str) -> bool:
+        """Whether `fragment` is the first half of the path on `line`, cut by the console.
+
+        Only when it filled the console (80 or 120 columns, or the widest line so far), or when it
+        cannot stand alone: it starts like an absolute path and the line's own path does not.
+        """
+        _, text, widest = fragment
+        if console.fills_width(text, widest):
+            return True
+        return bool(_ABSOLUTE.match(text.strip())) and not _ABSOLUTE.match(line.strip())
 
     def is_error(self, no: int, text: str) -> bool:
         """`C:\\x: Access is denied.` and other per-path messages: warnings, and the section is partial."""
@@ -147,7 +168,7 @@ class _Run:
 
     def flush_fragment(self) -> None:
         if self.fragment is not None:
-            no, text = self.fragment
+            no, text, _ = self.fragment
             self.fragment = None
             self.b.warn(
                 self.a,

@@ -45,7 +45,7 @@ import yaml
 from ..errors import CaptureError, CollectionError, IisguardError
 from ..model import snapshot as snapmod
 from ..redact import printable
-from . import registry
+from . import blocks, console, registry
 from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
 from .detect import detect
 
@@ -331,9 +331,16 @@ def _assemble(
                 {"path": artifact.path, "reason": f"cannot read: {exc.strerror or exc}"}
             )
             continue
+        hinted = artifact.hint.get("kind")
+        parts = blocks.plan(artifact, parsers) if kind is None and not hinted else None
+        if parts is not None:  # a paste of several commands: each block to its parser
+            try:
+                _parse_blocks(builder, artifact, parts, outcomes, used)
+            finally:
+                blocks.cleanup(parts)
+            continue
         found = detect(artifact, parsers, kind=kind)
         parser = found.parser
-        hinted = artifact.hint.get("kind")
         if kind is None and hinted and not any(p.kind == hinted for p in parsers):
             builder.warn(
                 artifact,
@@ -346,28 +353,7 @@ def _assemble(
             _record(builder, artifact, "unrecognized")
             continue
         _record(builder, artifact, parser.kind)
-        if parser not in used:
-            used.append(parser)
-        status = "ok"
-        try:
-            parser.parse(artifact, builder)
-        except IisguardError as exc:
-            line, message = _split_where(exc, artifact.path)
-            builder.warn(artifact, line, message)
-            status = "failed"
-        except OSError as exc:
-            builder.warn(artifact, None, f"cannot read: {exc.strerror or exc}")
-            status = "failed"
-        except Exception as exc:  # noqa: BLE001 - one file's parser bug must not lose the others
-            log.debug("parser %s crashed on %s", parser.kind, artifact.path, exc_info=True)
-            builder.warn(
-                artifact,
-                None,
-                f"the {parser.kind} parser failed on this file ({type(exc).__name__}); skipped",
-            )
-            status = "failed"
-        for section in getattr(parser, "sections", ()) or ():
-            outcomes.setdefault(section, []).append(status)
+        _parse_one(builder, parser, artifact, outcomes, used)
     for parser in used:
         finish = getattr(parser, "finish", None)
         if callable(finish):
@@ -389,6 +375,55 @@ def _assemble(
             "please report it"
         )
     return data, builder
+
+
+def _parse_one(
+    builder: Builder, parser: Any, artifact: Artifact, outcomes: dict[str, list[str]], used: list[Any]
+) -> None:
+    """Run one parser on one artifact; its failure is a warning and a failed outcome for its sections."""
+    if parser not in used:
+        used.append(parser)
+    status = "ok"
+    try:
+        parser.parse(artifact, builder)
+    except IisguardError as exc:
+        line, message = _split_where(exc, artifact.path)
+        builder.warn(artifact, line, message)
+        status = "failed"
+    except OSError as exc:
+        builder.warn(artifact, None, f"cannot read: {exc.strerror or exc}")
+        status = "failed"
+    except Exception as exc:  # noqa: BLE001 - one file's parser bug must not lose the others
+        log.debug("parser %s crashed on %s", parser.kind, artifact.path, exc_info=True)
+        builder.warn(
+            artifact,
+            None,
+            f"the {parser.kind} parser failed on this file ({type(exc).__name__}); skipped",
+        )
+        status = "failed"
+    for section in getattr(parser, "sections", ()) or ():
+        outcomes.setdefault(section, []).append(status)
+
+
+def _parse_blocks(
+    builder: Builder,
+    artifact: Artifact,
+    parts: list[blocks.Part],
+    outcomes: dict[str, list[str]],
+    used: list[Any],
+) -> None:
+    """A paste of several commands: one artifact entry (kinds joined by '+'), each part to its parser."""
+    kinds = dict.fromkeys(p.parser.kind for p in parts if p.parser is not None)
+    _record(builder, artifact, "+".join(kinds))
+    for part in parts:
+        if part.parser is None or part.artifact is None:
+            # Only the program's name: the rest of a command line may hold a password (`net use /user:x pw`).
+            what = f" ({console.clip(part.commands[0].split()[0], 40)})" if part.commands else ""
+            builder.unrecognized.append(
+                {"path": artifact.path, "reason": f"lines {part.first}-{part.last}{what}: {part.reason}"}
+            )
+            continue
+        _parse_one(builder, part.parser, part.artifact, outcomes, used)
 
 
 def _write_spilled(data: dict[str, Any], builder: Builder, output: str) -> None:

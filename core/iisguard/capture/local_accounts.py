@@ -149,6 +149,7 @@ class _User:
     line: int
     facts: dict[str, Any] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)
+    domain: bool = False  # `net user NAME /domain`: an account of the domain, not of this host
 
 
 @dataclass
@@ -247,7 +248,7 @@ class _Run:
             self.net_list(cmd, verb, body[:dash], body[dash + 1 :])
             return
         if any(_KV.match(t) for _, t in body):
-            self.net_user_detail(body)
+            self.net_user_detail(body, domain=any(a.casefold().startswith("/do") for a in cmd[1:]))
             return
         for no, t in body:
             if t.strip():  # not quoted: comments and descriptions may hold passwords
@@ -288,7 +289,7 @@ class _Run:
             ]
         return [p for p in re.split(r"\s{2,}", line.strip()) if p]
 
-    def net_user_detail(self, body: list[tuple[int, str]]) -> None:
+    def net_user_detail(self, body: list[tuple[int, str]], *, domain: bool = False) -> None:
         fields: list[tuple[int, str, str]] = []  # (line, label, value)
         for no, t in body:
             if not t.strip():
@@ -312,7 +313,7 @@ class _Run:
                 self.warn(no, "local accounts: skipped a line of an unrecognized listing")
             return
         no, name = found["name"]
-        user = _User(name.strip(), no)
+        user = _User(name.strip(), no, domain=domain)
         if "active" in found:
             user.facts["enabled"] = words.yes_no(found["active"][1])
         if "required" in found:
@@ -324,7 +325,7 @@ class _Run:
             )
         if "last_set" in found:
             user.facts["password_last_set"] = timefmt.to_rfc3339(found["last_set"][1])
-        if "local_groups" in found:
+        if "local_groups" in found and not domain:  # a domain account's local groups are the DC's
             user.groups = [
                 g for g in _star_list(found["local_groups"][1]) if words.skeleton(g) not in _NONE_GROUPS
             ]
@@ -429,7 +430,7 @@ class _Run:
                 break
         try:
             # The lines already read, not a second read and decode of the file (their numbers match too).
-            docs = list(console.json_documents("\n".join(t for _, t in lines)))
+            docs = list(console.json_documents("\n".join(t for _, t in lines), lines[0][0] if lines else 1))
         except ValueError as exc:
             self.warn(None, f"local accounts: {exc}", problem=True)
             return
@@ -513,10 +514,11 @@ class _Run:
                 member_of.append(sid if sid and name == g and "\\" not in name else name)
             if member_of:
                 facts["member_of"] = member_of
+            domain = self.b.host.get("domain") if u.domain else None
             self.b.principal(
-                self.qualify(u.name),
+                (f"{domain}\\{u.name}" if domain else u.name) if u.domain else self.qualify(u.name),
                 u.facts.get("sid"),
-                kind="local_user",
+                kind="domain_user" if u.domain else "local_user",
                 evidence=self.b.evidence(self.a, u.line),
                 **facts,
             )

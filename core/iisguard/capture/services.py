@@ -77,7 +77,7 @@ def _json(
     artifact.check_size(MAX_DOCUMENT_BYTES)
     try:
         # The lines already read, not a second read and decode of the file (their numbers match too).
-        docs = list(console.json_documents("\n".join(t for _, t in lines)))
+        docs = list(console.json_documents("\n".join(t for _, t in lines), lines[0][0] if lines else 1))
     except ValueError as exc:
         builder.warn(artifact, None, f"services: {exc}")
         return 1
