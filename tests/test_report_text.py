@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import pytest
 
 from iisguard.engine.evaluate import HostResult, Report
@@ -11,6 +14,7 @@ from iisguard.report.text import REPORTER
 from .report_helpers import RULES, STARTED, TOOL_VERSION, assert_golden, build_report, finding
 
 ESC = "\x1b"
+ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture
@@ -37,7 +41,8 @@ def test_grouped_by_severity_then_rule(text):
         "HIGH (2)",
         "MEDIUM (1)",
         "LOW (1)",
-        "ERRORS AND NOT REVIEWED (3)",
+        "ERRORS (1)",
+        "NOT REVIEWED (2)",
         "COLLECTION",
         "NOTICES",
     ]
@@ -91,8 +96,8 @@ def test_rule_with_only_waived_failures_gets_no_remediation(workdir):
 
 def test_errors_not_reviewed_collection_and_notices(text):
     lines = text.splitlines()
-    assert "  error         IIS-PRIV-004 WEB01 host: rule crashed: KeyError: 'sid' at priv.py:42" in lines
-    assert "  not reviewed  IIS-KRB-001 WEB01 host: data not collected (ad absent)" in lines
+    assert "  IIS-PRIV-004 WEB01 host: rule crashed: KeyError: 'sid' at priv.py:42" in lines
+    assert "  WEB01 IIS-KRB-001: 1 resource(s) not reviewed: data not collected (ad absent)" in lines
     assert "  WEB02: section acls failed: icacls output truncated" in lines
     assert "  warning: waiver for IIS-ANON-002 on WEB01 (Default Web Site) expired on 2025-01-31" in lines
 
@@ -136,3 +141,87 @@ def test_clean_report(workdir):
 
 def test_golden(text, workdir):
     assert_golden("report.txt", text, workdir)
+
+
+# --- summary first and last, --quiet, --compact, the terminal's width ---------------------------------
+
+
+def test_summary_first_and_last(text):
+    lines = text.splitlines()
+    assert lines[1] == lines[-1] and lines[1].startswith("Summary: 6 failed")
+    assert lines[2] == "  Active failures by severity: 1 critical, 1 high, 1 medium, 1 low, 0 info"
+    # Several hosts: one line each, before the details.
+    assert lines[3:5] == [
+        "  WEB01: 1 critical, 1 high, 1 medium; 1 not reviewed",
+        "  WEB02: 1 low; 1 not reviewed; sections failed: acls",
+    ]
+    assert lines.index("CRITICAL (2)") > 5
+
+
+def test_quiet_keeps_active_failures_only_one_line_each(report):
+    quiet = replace(REPORTER, quiet=True).render(report)
+    lines = quiet.splitlines()
+    assert lines[1] == lines[-1] and lines[-1].startswith("Summary:")
+    failing = [line for line in lines if line.startswith("    ")]
+    assert len(failing) == 4  # 6 failures, less one waived and one baselined
+    assert "Legacy" not in quiet and "C:\\Data" not in quiet
+    assert (
+        "    IIS-POOL-001 WEB01 Payroll: Application pool 'Payroll' runs as LocalSystem, which owns the machine; "
+        in quiet
+    )
+    for absent in ("Remediation:", "NOT REVIEWED", "ERRORS", "COLLECTION", "NOTICES", "See https://"):
+        assert absent not in quiet, absent
+
+
+def test_compact_is_one_line_per_finding_without_remediation(report):
+    compact = replace(REPORTER, compact=True).render(report)
+    lines = compact.splitlines()
+    failing = [line for line in lines if line.startswith("    ")]
+    assert len(failing) == 6  # waived and baselined stay, marked
+    assert any("[waived until 2026-12-31 by ops@example.com" in line for line in failing)
+    assert "Remediation:" not in compact and "See https://" not in compact
+    assert "NOT REVIEWED (2)" in lines and "COLLECTION" in lines  # the other sections stay
+
+
+def test_width_wraps_the_default_and_cuts_compact_lines(report):
+    wide = REPORTER.render(report)
+    assert max(len(line) for line in wide.splitlines()) > 100  # whole lines without a terminal
+    for width in (60, 100):
+        wrapped = replace(REPORTER, width=width).render(report)
+        assert max(len(line) for line in wrapped.splitlines()) <= width
+        # Wrapping loses no word: the text is the same once the lines are joined again.
+        assert " ".join(wrapped.split()) == " ".join(wide.split())
+        cut = replace(REPORTER, compact=True, width=width).render(report)
+        assert max(len(line) for line in cut.splitlines()) <= width
+        assert len(cut.splitlines()) == len(replace(REPORTER, compact=True).render(report).splitlines())
+    coloured = replace(REPORTER, width=60).render_terminal(report)
+    plain = [ESCAPES.sub("", line) for line in coloured.splitlines()]
+    assert max(len(line) for line in plain) <= 60
+
+
+def test_not_reviewed_hosts_are_one_line_per_host_and_cause(workdir):
+    """Four unreachable hosts: every section failed for one reason, so one line per host, not one per rule."""
+    hosts = []
+    sections = ["iis", "acls", "user_rights", "principals"]
+    for n in range(4):
+        findings = [
+            finding(
+                rule_id,
+                Outcome.NOT_REVIEWED,
+                "host",
+                "data not collected (…)",
+                host=f"WEB0{n}",
+                properties={"missing_sections": {s: "failed" for s in sections[: 1 + i % 4]}},
+            )
+            for i, rule_id in enumerate(sorted(RULES))
+        ]
+        failed = [{"name": s, "status": "failed", "message": "connection refused"} for s in sections]
+        hosts.append(HostResult(f"WEB0{n}", None, findings, sections=failed))
+    text = REPORTER.render(Report(hosts, dict(RULES), "1", STARTED))
+    block = text.split("NOT REVIEWED (28)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(block) == 4, block
+    assert block[0] == (
+        "  WEB00 sections acls, iis, principals, user_rights failed (connection refused): "
+        "7 rule(s) not reviewed: ACME-POOL-001, IIS-ACL-003, IIS-ANON-002, IIS-HOST-002, IIS-KRB-001, "
+        "IIS-POOL-001, … (+1)"
+    )

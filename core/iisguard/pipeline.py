@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -19,7 +19,7 @@ from .engine import baseline as _baseline
 from .engine import frameworks, parallel
 from .engine import policy as _policy
 from .engine import waivers as _waivers
-from .engine.evaluate import Notice, Report, Selected, effective_rules, now
+from .engine.evaluate import Notice, Report, Selected, Step, effective_rules, now
 from .engine.findings import Severity
 from .engine.selection import select
 from .errors import SnapshotError, UsageError
@@ -73,6 +73,7 @@ def scan(
     strict: bool = False,
     today: date | None = None,
     framework: str | None = None,
+    progress: Callable[[Step], None] | None = None,
 ) -> Report:
     """Evaluate snapshots with the selected rules and return one report (what ``iisguard scan`` writes).
 
@@ -99,6 +100,8 @@ def scan(
     :param today: the date waivers and policies are judged on (default: today, UTC).
     :param framework: also report compliance by control for this framework (``cis-iis10``,
         ``stig-iis10``); reporters show it from ``Report.framework``.
+    :param progress: called with a :class:`~iisguard.engine.evaluate.Step` as each host (and, in this
+        process, each rule pack on it) starts, or as each host's result arrives from a worker.
     :return: the :class:`~iisguard.engine.evaluate.Report`, with ``exit_code()`` and every finding.
     :raises UsageError: no snapshot found, an unknown rule glob, a bad baseline.
     :raises SnapshotError: a snapshot cannot be read or is invalid (every file is tried first;
@@ -154,7 +157,12 @@ def scan(
     if len(paths) != len(items) or not _picklable(rebuild):
         workers = 1
     hosts, errors = parallel.evaluate_files(
-        work, prepare=rebuild, prepared=(plugins.pm.hook, selected), jobs=workers, strict=strict
+        work,
+        prepare=rebuild,
+        prepared=(plugins.pm.hook, selected),
+        jobs=workers,
+        strict=strict,
+        progress=progress,
     )
     if errors:
         exc = SnapshotError(errors[-1])

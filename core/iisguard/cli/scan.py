@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 
@@ -16,7 +17,9 @@ from ..engine.findings import Severity
 from ..errors import SnapshotError, UsageError
 from ..model import snapshot as snapmod
 from ..plugins import load_plugins
+from ..report.text import TextReporter
 from . import subparser
+from .progress import TerminalProgress
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,18 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="a previous SARIF report: failures already in it are 'unchanged' and do not gate, fixed ones are 'absent'",
     )
     p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="text: the summary and the active failures only, one line each (no remediation, "
+        "waived/baselined, not-reviewed or notice sections)",
+    )
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="text: one line per finding, no remediation text (cut to the terminal's width)",
+    )
+    p.add_argument(
         "--sarif-root",
         metavar="DIR",
         help="make SARIF locations relative to DIR, the repository root code scanning resolves them "
@@ -157,22 +172,27 @@ def run(args: argparse.Namespace) -> int:
     if args.sarif_root is not None and not os.path.isdir(args.sarif_root):
         raise UsageError(f"--sarif-root {args.sarif_root}: not a directory")
 
+    progress = TerminalProgress()  # on stderr, only on a terminal and after a second
     try:
-        report = pipeline.scan(
-            args.paths,
-            plugins=plugins,
-            profile=args.profile,
-            policy=args.policies,
-            auto_policy=True,
-            rules=args.rules,
-            skip_rules=args.skip_rules,
-            waivers=not args.no_waivers,
-            baseline=args.baseline,
-            fail_on=args.fail_on,
-            jobs=args.jobs,
-            strict=args.strict,
-            framework=args.framework,
-        )
+        try:
+            report = pipeline.scan(
+                args.paths,
+                plugins=plugins,
+                profile=args.profile,
+                policy=args.policies,
+                auto_policy=True,
+                rules=args.rules,
+                skip_rules=args.skip_rules,
+                waivers=not args.no_waivers,
+                baseline=args.baseline,
+                fail_on=args.fail_on,
+                jobs=args.jobs,
+                strict=args.strict,
+                framework=args.framework,
+                progress=progress,
+            )
+        finally:
+            progress.close()  # erase the line before anything else is printed
     except SnapshotError as exc:
         for line in exc.earlier:
             print(f"iisguard: error: {line}", file=sys.stderr)
@@ -180,9 +200,13 @@ def run(args: argparse.Namespace) -> int:
 
     for out in outputs:
         reporter = plugins.reporters[out.format]
+        to_terminal = out.path == "-" and sys.stdout.isatty()
         if out.format == "sarif" and args.sarif_root is not None:
             reporter = dataclasses.replace(reporter, base=args.sarif_root)
-        to_terminal = out.path == "-" and sys.stdout.isatty()
+        if isinstance(reporter, TextReporter):
+            # The width follows the terminal; a file or a pipe gets whole lines (grep, CI logs).
+            width = shutil.get_terminal_size().columns if to_terminal else None
+            reporter = dataclasses.replace(reporter, quiet=args.quiet, compact=args.compact, width=width)
         text = render(reporter, report, colour=to_terminal)
         if out.path == "-":
             sys.stdout.write(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -103,12 +103,40 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def evaluate(snapshot: Snapshot, selected: Sequence[Selected], *, strict: bool = False) -> HostResult:
-    """One outcome per rule × resource for one snapshot. A crashing rule becomes `error` unless strict."""
+@dataclass(frozen=True)
+class Step:
+    """Where a scan is, for a progress display: host `index` of `total` (1-based) and, while its rules
+    run, the rule pack (`pack_index` of `packs`). `done` marks a host finished (by a worker process)."""
+
+    host: str
+    index: int
+    total: int
+    pack: str = ""
+    pack_index: int = 0
+    packs: int = 0
+    done: bool = False
+
+
+def evaluate(
+    snapshot: Snapshot,
+    selected: Sequence[Selected],
+    *,
+    strict: bool = False,
+    on_pack: Callable[[str, int, int], None] | None = None,
+) -> HostResult:
+    """One outcome per rule × resource for one snapshot. A crashing rule becomes `error` unless strict.
+
+    `on_pack(pack, index, count)` is called as each rule pack starts (for a progress display).
+    """
     start = time.perf_counter()
     host = snapshot.host
     findings: list[Finding] = []
+    packs = list(dict.fromkeys(sel.rule.pack for sel in selected)) if on_pack else []
+    current = None
     for sel in selected:
+        if on_pack is not None and sel.rule.pack != current:
+            current = sel.rule.pack
+            on_pack(current, packs.index(current) + 1, len(packs))
         findings.extend(_run_rule(snapshot, sel, host, strict))
     coll = snapshot.data.get("collection") or {}
     return HostResult(

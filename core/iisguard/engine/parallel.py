@@ -12,11 +12,12 @@ import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 from ..errors import SnapshotError
 from ..model import snapshot as snapmod
-from .evaluate import HostResult, Selected, evaluate
+from .evaluate import HostResult, Selected, Step, evaluate
 
 # (hook relay with iisguard_snapshot_loaded, selected rules); a picklable callable builds it in workers.
 Prepared = tuple[Any, Sequence[Selected]]
@@ -45,6 +46,7 @@ def evaluate_files(
     prepared: Prepared | None = None,
     jobs: int = 1,
     strict: bool = False,
+    progress: Callable[[Step], None] | None = None,
 ) -> tuple[list[HostResult], list[str]]:
     """(results in file order, one message per file that could not be loaded).
 
@@ -57,7 +59,7 @@ def evaluate_files(
     # objects: automatic collections would rescan them all again and again (load() still collects
     # the previous snapshot explicitly).
     with snapmod.gc_paused():
-        for result in _results(files, prepare, prepared, jobs, strict):
+        for result in _results(files, prepare, prepared, jobs, strict, progress):
             if isinstance(result, str):
                 errors.append(result)
             else:
@@ -71,16 +73,44 @@ def _results(
     prepared: Prepared | None,
     jobs: int,
     strict: bool,
+    progress: Callable[[Step], None] | None = None,
 ) -> Iterator[HostResult | str]:
+    total = len(files)
     if jobs <= 1 or len(files) <= 1:
         hook, selected = prepared or prepare()
-        for path in files:
-            yield _one(path, hook, selected, strict)
+        for index, path in enumerate(files, start=1):
+            on_pack = None
+            if progress is not None:
+                name = _label(path)
+                progress(Step(name, index, total))
+                on_pack = partial(_pack_step, progress, name, index, total)
+            yield _one(path, hook, selected, strict, on_pack)
         return
     workers = min(jobs, len(files))
     chunk = max(1, min(16, len(files) // (workers * 4)))  # small chunks keep the workers evenly busy
     with ProcessPoolExecutor(workers, initializer=_start, initargs=(prepare, strict)) as pool:
-        yield from pool.map(_in_worker, files, chunksize=chunk)
+        # Workers cannot call back: the display moves as each host's result arrives.
+        for index, (path, result) in enumerate(
+            zip(files, pool.map(_in_worker, files, chunksize=chunk), strict=True), 1
+        ):
+            if progress is not None:
+                progress(Step(_label(path), index, total, done=True))
+            yield result
+
+
+def _label(path: str | snapmod.Snapshot) -> str:
+    """What a progress display calls a host before it is loaded: the file name (with its folder when
+    the name says nothing, as capture folders' `snapshot.json` do)."""
+    if isinstance(path, snapmod.Snapshot):
+        return path.host
+    folder, name = os.path.split(str(path))
+    return f"{os.path.basename(folder)}/{name}" if name == "snapshot.json" and folder else name
+
+
+def _pack_step(
+    progress: Callable[[Step], None], host: str, index: int, total: int, pack: str, n: int, packs: int
+) -> None:
+    progress(Step(host, index, total, pack, n, packs))
 
 
 def _start(prepare: Callable[[], Prepared], strict: bool) -> None:
@@ -94,7 +124,11 @@ def _in_worker(path: str) -> HostResult | str:
 
 
 def _one(
-    path: str | snapmod.Snapshot, hook: Any, selected: Sequence[Selected], strict: bool
+    path: str | snapmod.Snapshot,
+    hook: Any,
+    selected: Sequence[Selected],
+    strict: bool,
+    on_pack: Callable[[str, int, int], None] | None = None,
 ) -> HostResult | str:
     if isinstance(path, snapmod.Snapshot):
         snap = path
@@ -104,4 +138,4 @@ def _one(
         except SnapshotError as exc:
             return str(exc)
     hook.iisguard_snapshot_loaded(snapshot=snap)
-    return evaluate(snap, selected, strict=strict)
+    return evaluate(snap, selected, strict=strict, on_pack=on_pack)
