@@ -24,7 +24,18 @@ from .report_helpers import (
     pointer_line,
 )
 
-TOP = ["format", "version", "tool", "generated_at", "summary", "hosts", "findings", "notices", "compliance"]
+TOP = [
+    "format",
+    "version",
+    "tool",
+    "generated_at",
+    "summary",
+    "hosts",
+    "findings",
+    "notices",
+    "compliance",
+    "shard",
+]
 SUMMARY = [
     "hosts",
     "rules",

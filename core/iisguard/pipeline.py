@@ -41,6 +41,44 @@ class Choice:
     skip: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Shard:
+    """What a shard report carries so that `merge` finishes it exactly as one scan would have.
+
+    A shard evaluates its snapshots only; waivers and the baseline, which look at the whole fleet
+    (an unused waiver is unused on every host), are applied by `merge` once the shards are together.
+    """
+
+    index: int  # 1-based
+    count: int
+    total: int  # snapshot files of the whole scan
+    order: tuple[int, ...]  # each host's position in the whole scan, in this report's host order
+    choice: Choice
+    waivers: bool = True
+    baseline: str | None = None
+    rules_dirs: tuple[str, ...] = ()
+    skip_broken_plugins: bool = False
+    framework: str | None = None
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N) as (K, N)."""
+    k, sep, n = value.partition("/")
+    try:
+        index, count = int(k), int(n)
+    except ValueError:
+        index = count = 0
+    if not sep or not 1 <= index <= count:
+        raise UsageError(f"--shard takes K/N with 1 <= K <= N (such as 2/4), not {value!r}")
+    return index, count
+
+
+def shard_of(files: Sequence[str], index: int, count: int) -> list[int]:
+    """Positions of the files shard `index` of `count` evaluates: every count-th in the scan's
+    stable (sorted) order, so each shard gets a near-equal part and a rerun the same part."""
+    return list(range(index - 1, len(files), count))
+
+
 def choose(plugins: Plugins, choice: Choice) -> tuple[_policy.Effective, list[Selected]]:
     """The layered profile and policies, and the rules they select (with --rule/--skip-rule globs)."""
     today = choice.today or datetime.now(UTC).date()
@@ -74,6 +112,7 @@ def scan(
     today: date | None = None,
     framework: str | None = None,
     progress: Callable[[Step], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Report:
     """Evaluate snapshots with the selected rules and return one report (what ``iisguard scan`` writes).
 
@@ -102,6 +141,9 @@ def scan(
         ``stig-iis10``); reporters show it from ``Report.framework``.
     :param progress: called with a :class:`~iisguard.engine.evaluate.Step` as each host (and, in this
         process, each rule pack on it) starts, or as each host's result arrives from a worker.
+    :param shard: ``(K, N)``: evaluate only the K-th of N near-equal parts of the snapshot files
+        (every N-th in their sorted order) and leave waivers and the baseline to :func:`merge`,
+        which combines the N reports (written as JSON) into the report one scan would give.
     :return: the :class:`~iisguard.engine.evaluate.Report`, with ``exit_code()`` and every finding.
     :raises UsageError: no snapshot found, an unknown rule glob, a bad baseline.
     :raises SnapshotError: a snapshot cannot be read or is invalid (every file is tried first;
@@ -148,8 +190,26 @@ def scan(
         report.notices.append(Notice("note", f"using policy {auto} found in the working directory", "policy"))
 
     # Each snapshot is loaded, evaluated and dropped in turn (in worker processes with jobs > 1).
-    if len(paths) == len(items):
-        work: Sequence[str | snapmod.Snapshot] = files
+    if shard is not None:
+        if len(paths) != len(items):
+            raise UsageError("shard= takes snapshot files or folders, not loaded snapshots")
+        parse_shard(f"{shard[0]}/{shard[1]}")  # 1 <= K <= N, as from the command line
+        positions = shard_of(files, *shard)
+        work: Sequence[str | snapmod.Snapshot] = [files[i] for i in positions]
+        report.shard = Shard(
+            index=shard[0],
+            count=shard[1],
+            total=len(files),
+            order=tuple(positions),
+            choice=choice,
+            waivers=waivers,
+            baseline=str(baseline) if baseline else None,
+            rules_dirs=tuple(str(d) for d in plugins.options.get("rules_dirs") or ()),
+            skip_broken_plugins=bool(plugins.options.get("skip_broken")),
+            framework=framework,
+        )
+    elif len(paths) == len(items):
+        work = files
     else:  # loaded snapshots among the paths: keep the caller's order, in this process
         work = [f for i in items for f in ([i] if isinstance(i, snapmod.Snapshot) else _files(i))]
     rebuild = partial(_prepare, plugins.options, choice)
@@ -169,18 +229,137 @@ def scan(
         exc.earlier = tuple(errors[:-1])
         raise exc
     report.hosts.extend(hosts)
-
-    if not waivers:
-        if chosen.waivers:
-            report.notices.append(
-                Notice("note", f"--no-waivers: {len(chosen.waivers)} waiver(s) ignored", "waiver")
-            )
+    if shard is None:
+        finish(report, chosen.waivers, apply_waivers=waivers, previous=previous, today=today)
     else:
-        _waivers.apply(report, chosen.waivers, today)
+        report.finished_at = now()
+    return report
+
+
+def finish(
+    report: Report, waivers: Sequence[Any], *, apply_waivers: bool, previous: Any, today: date
+) -> None:
+    """The steps that judge the whole report, after every host is in: waivers, then the baseline."""
+    if not apply_waivers:
+        if waivers:
+            report.notices.append(Notice("note", f"--no-waivers: {len(waivers)} waiver(s) ignored", "waiver"))
+    else:
+        _waivers.apply(report, waivers, today)
     if previous is not None:
         _baseline.apply(report, previous)
     report.finished_at = now()
+
+
+def merge(
+    reports: Iterable[Any],
+    *,
+    fail_on: Severity | str | None | Any = ...,
+    plugins: Plugins | None = None,
+) -> Report:
+    """Combine the JSON reports (paths, or ShardReports already read) of `scan(..., shard=(K, N))`
+    for K = 1..N into the report one scan
+    of all the snapshots gives: hosts in the same order, the same rules (rebuilt from the installed
+    packs with the shards' choice, and checked against it), then waivers and the baseline applied to
+    the whole fleet. Every shard must be there exactly once, made by this version of iisguard.
+
+    :param fail_on: the gate; default: the shards' own (they must agree).
+    :raises UsageError: a missing, repeated or foreign shard, a file that is not a shard report.
+    """
+    from .report import shards as _shards
+
+    parts = sorted(
+        (r if isinstance(r, _shards.ShardReport) else _shards.read(r) for r in reports), key=lambda r: r.index
+    )
+    if not parts:
+        raise UsageError("merge needs the JSON reports of every shard (scan --shard K/N --format json:FILE)")
+    first = parts[0]
+    count = first.count
+    seen: dict[int, str] = {}
+    for part in parts:
+        if part.count != count:
+            raise UsageError(
+                f"shard {part.index}/{part.count} does not belong with {first.index}/{count}", where=part.path
+            )
+        if part.index in seen:
+            raise UsageError(
+                f"shard {part.index}/{count} is given twice (also {seen[part.index]})", where=part.path
+            )
+        seen[part.index] = part.path
+        if part.tool_version != _version():
+            raise UsageError(
+                f"made by iisguard {part.tool_version}, merged by {_version()}: use one version throughout",
+                where=part.path,
+            )
+        for key in ("total", "profile", "policies", "today", "rules", "skip_rules", "waivers", "baseline"):
+            if part.data.get(key) != first.data.get(key):
+                raise UsageError(
+                    f"shard {part.index}/{count} was scanned with another {key} than shard {first.index}/{count}",
+                    where=part.path,
+                )
+    missing = sorted(set(range(1, count + 1)) - set(seen))
+    if missing:
+        raise UsageError(
+            f"shard(s) {', '.join(f'{k}/{count}' for k in missing)} missing: a merge of part of a fleet "
+            "would pass hosts nobody scanned"
+        )
+    data = first.data
+    if plugins is None:
+        plugins = load_plugins(**shard_plugin_options(first))
+    today = first.today() or datetime.now(UTC).date()
+    choice = Choice(
+        data.get("profile"),
+        tuple(data.get("policies") or ()),
+        today,
+        tuple(data.get("rules") or ()),
+        tuple(data.get("skip_rules") or ()),
+    )
+    chosen, selected = choose(plugins, choice)
+    rules = effective_rules(selected)
+    if sorted(rules) != sorted(data.get("rule_ids") or ()):
+        raise UsageError(
+            "the installed rule packs select other rules than the shards ran; merge where the shards "
+            "were scanned (same packs, same policy files)",
+            where=first.path,
+        )
+    if fail_on is ...:
+        gates = {p.fail_on for p in parts}
+        if len(gates) != 1:
+            raise UsageError("the shards were scanned with different --fail-on: give merge its own --fail-on")
+        fail_on = gates.pop()
+    elif isinstance(fail_on, str):
+        fail_on = None if fail_on.strip().lower() == "never" else Severity.parse(fail_on)
+    report = Report(
+        hosts=[h for _, h in sorted((pair for p in parts for pair in p.hosts), key=lambda pair: pair[0])],
+        rules=rules,
+        tool_version=_version(),
+        started_at=min(p.started_at for p in parts),
+        fail_on=fail_on,
+        profile=chosen.profile,
+        framework=data.get("framework"),
+    )
+    if len(report.hosts) != data.get("total"):
+        raise UsageError(f"the shards hold {len(report.hosts)} hosts of the {data.get('total')} scanned")
+    said: set[tuple[str, str, str]] = set()
+    for part in parts:
+        for n in part.notices:
+            if (n.level, n.kind, n.message) not in said:
+                said.add((n.level, n.kind, n.message))
+                report.notices.append(n)
+    previous = _baseline.load(data["baseline"]) if data.get("baseline") else None
+    finish(
+        report, chosen.waivers, apply_waivers=bool(data.get("waivers", True)), previous=previous, today=today
+    )
+    report.finished_at = max(p.finished_at for p in parts)
     return report
+
+
+def shard_plugin_options(part: Any) -> dict[str, Any]:
+    """How a shard's packs were loaded (a read shard report), as keyword arguments for load_plugins."""
+    data = part.data
+    return {
+        "skip_broken": bool(data.get("skip_broken_plugins")),
+        "rules_dirs": tuple(data.get("rules_dirs") or ()),
+    }
 
 
 def _sources(snapshots: Source | Iterable[Source]) -> list[Source]:

@@ -36,6 +36,7 @@ COMMANDS = {
     "plugins": "plugins",
     "policy": "policy",
     "diff": "diff",
+    "merge": "merge",
 }
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import IisguardError, UsageError
 from . import subparser
 
 DESCRIPTION = """\
@@ -110,6 +110,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     conn.add_argument("--cert", metavar="FILE", help="client certificate (PEM) for --transport certificate")
     conn.add_argument("--cert-key", metavar="FILE", help="its private key (PEM) for --transport certificate")
     p.add_argument(
+        "--record-failure",
+        action="store_true",
+        help="with HOST -o FILE: when the host cannot be collected, write a snapshot that records the "
+        "failure (as a fleet does) and exit 3, so a later scan reports the host instead of missing it",
+    )
+    p.add_argument(
+        "--name",
+        metavar="NAME",
+        help="with --record-failure: the host's name in that snapshot (its inventory name; default HOST)",
+    )
+    p.add_argument(
         "--keep-artifacts",
         metavar="DIR",
         help="also write the captured files here (a capture folder `iisguard import` reads)",
@@ -183,8 +194,29 @@ def _single(args: argparse.Namespace) -> int:
     for notice in target.notices():
         print(f"iisguard: note: {notice}", file=sys.stderr)
     credentials = creds.resolve(target.transport, prompt_for=target.label)
-    got = winrm.collect(target, credentials, keep_artifacts=args.keep_artifacts, snapshot_path=args.output)
+    try:
+        got = winrm.collect(
+            target, credentials, keep_artifacts=args.keep_artifacts, snapshot_path=args.output
+        )
+    except IisguardError as exc:
+        if not (args.record_failure and args.output and args.output != "-"):
+            raise
+        return _record_failure(args.name or args.host, str(exc), args.output)
     return _write(got, args.output, target.label)
+
+
+def _record_failure(host: str, reason: str, output: str) -> int:
+    """The snapshot a fleet writes for a host it could not collect: every section failed, exit 3."""
+    from ..collect import fleet
+    from ..model.snapshot import save
+
+    save(fleet.failed_snapshot(fleet.safe_file_name(host), reason), output)
+    print(f"iisguard: error: {reason}", file=sys.stderr)
+    print(
+        f"iisguard: recorded the failure in {output}; a scan reports the host as not reviewed",
+        file=sys.stderr,
+    )
+    return 3
 
 
 def _write(got: Any, output: str | None, label: str) -> int:

@@ -44,6 +44,13 @@ def parse_fail_on(value: str) -> Severity | None:
         raise argparse.ArgumentTypeError(f"{exc} or 'never'") from None
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    try:
+        return pipeline.parse_shard(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def positive_int(value: str) -> int:
     try:
         n = int(value)
@@ -156,6 +163,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="make SARIF locations relative to DIR, the repository root code scanning resolves them "
         "against (default: the working directory); files outside it are never named with '../'",
     )
+    p.add_argument(
+        "--shard",
+        type=parse_shard,
+        metavar="K/N",
+        help="evaluate only the K-th of N parts of the snapshots (stable: every N-th file in sorted "
+        "order) into a JSON report for `iisguard merge`, which applies waivers and the baseline and gates",
+    )
     p.set_defaults(func=run)
 
 
@@ -171,6 +185,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("only one --format may write to stdout")
     if args.sarif_root is not None and not os.path.isdir(args.sarif_root):
         raise UsageError(f"--sarif-root {args.sarif_root}: not a directory")
+    if args.shard and (not args.formats or any(o.format != "json" for o in outputs)):
+        raise UsageError(
+            "--shard writes the JSON report `iisguard merge` reads: give --format json:FILE "
+            "(merge writes the SARIF, JUnit and other reports of the whole fleet)"
+        )
 
     progress = TerminalProgress()  # on stderr, only on a terminal and after a second
     try:
@@ -190,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
                 strict=args.strict,
                 framework=args.framework,
                 progress=progress,
+                shard=args.shard,
             )
         finally:
             progress.close()  # erase the line before anything else is printed
@@ -198,22 +218,39 @@ def run(args: argparse.Namespace) -> int:
             print(f"iisguard: error: {line}", file=sys.stderr)
         raise
 
+    write_reports(
+        report, outputs, plugins.reporters, sarif_root=args.sarif_root, quiet=args.quiet, compact=args.compact
+    )
+    if args.shard:
+        return 3 if report.errored else 0  # `iisguard merge` applies waivers and gates
+    return report.exit_code()
+
+
+def write_reports(
+    report: Report,
+    outputs: list[OutputSpec],
+    reporters: dict,
+    *,
+    sarif_root: str | None = None,
+    quiet: bool = False,
+    compact: bool = False,
+) -> None:
+    """Render every output and write it (files atomically; at most one to stdout)."""
     for out in outputs:
-        reporter = plugins.reporters[out.format]
+        reporter = reporters[out.format]
         to_terminal = out.path == "-" and sys.stdout.isatty()
-        if out.format == "sarif" and args.sarif_root is not None:
-            reporter = dataclasses.replace(reporter, base=args.sarif_root)
+        if out.format == "sarif" and sarif_root is not None:
+            reporter = dataclasses.replace(reporter, base=sarif_root)
         if isinstance(reporter, TextReporter):
             # The width follows the terminal; a file or a pipe gets whole lines (grep, CI logs).
             width = shutil.get_terminal_size().columns if to_terminal else None
-            reporter = dataclasses.replace(reporter, quiet=args.quiet, compact=args.compact, width=width)
+            reporter = dataclasses.replace(reporter, quiet=quiet, compact=compact, width=width)
         text = render(reporter, report, colour=to_terminal)
         if out.path == "-":
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
             write_text(out.path, text)
-    return report.exit_code()
 
 
 def render(reporter, report: Report, *, colour: bool) -> str:

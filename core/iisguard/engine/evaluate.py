@@ -66,6 +66,9 @@ class Report:
     notices: list[Notice] = field(default_factory=list)
     profile: str | None = None
     framework: str | None = None  # `--framework`: reports add compliance by control (engine/compliance.py)
+    # `scan --shard K/N`: which shard this report is and what `iisguard merge` needs to finish it
+    # (iisguard.pipeline.Shard); None for an ordinary scan.
+    shard: Any = None
 
     def findings(self) -> Iterable[Finding]:
         for h in self.hosts:

@@ -144,6 +144,9 @@ class Finding:
     properties: Mapping[str, Any] = field(default_factory=dict)
     waiver: Waiver | None = None
     baseline_state: str | None = None  # "new" / "unchanged" / "absent" when a baseline was given
+    # (path relative to the working directory, line) where a report rebuilt from shard reports
+    # (`iisguard merge`) already located the finding; reporters use it instead of looking again.
+    location: tuple[str, int] | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -127,12 +127,20 @@ class Locator:
         self._uris: dict[str, str] = {}  # relative path -> URI (every finding of a host has the same)
         wanted: dict[str, set[str]] = {}
         for f in findings:
-            if f.snapshot_path and f.pointer is not None and self._artifact(f) is None:
+            if f.location is None and f.snapshot_path and f.pointer is not None and self._artifact(f) is None:
                 wanted.setdefault(f.snapshot_path, set()).add(f.pointer)
         for snap, pointers in wanted.items():
             self._lines[snap] = _pointer_lines(snap, pointers)
 
     def locate(self, finding: Finding) -> Location:
+        if finding.location is not None:  # located when its shard was scanned (relative to the cwd)
+            where, line = finding.location
+            rel = self.relative(where)
+            if self.confine and _outside(rel):
+                self.outside.add(finding.snapshot_path or where)
+                absolute = Path(where).resolve()
+                return Location(absolute.as_uri(), line, absolute.as_posix())
+            return Location(self._uri(rel), line, rel)
         path = self._artifact(finding)
         if path is not None:
             return Location(self._uri(path), _line(finding.evidence.line if finding.evidence else None), path)

@@ -15,6 +15,7 @@ Top level::
     notices       report-wide messages: {"level": "error"|"warning"|"note", "kind", "message"}
     compliance    with `--framework NAME`, every item of that framework with its status, else null:
                   {"framework", "title", "version", "summary": {status: count}, "items": [...]}
+    shard         with `scan --shard K/N`, what `iisguard merge` needs (iisguard.report.shards), else null
 
 ``summary``::
 
@@ -72,6 +73,7 @@ from ..engine import compliance
 from ..engine.evaluate import HostResult, Report, now
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
+from . import shards
 from .base import SEVERITIES, Locator, json_text, state
 
 FORMAT = "iisguard-findings"
@@ -109,13 +111,14 @@ class JsonReporter:
                 {"level": n.level, "kind": n.kind or None, "message": n.message} for n in report.notices
             ],
             "compliance": compliance.assess(report, report.framework).as_dict() if report.framework else None,
+            "shard": shards.section(report) if report.shard is not None else None,
         }
 
 
 def _finding_dicts(report: Report, locator: Locator) -> Iterator[dict[str, Any]]:
     for host in report.hosts:
-        for f in sorted(host.findings, key=lambda f: (f.rule_id, f.resource)):
-            yield _finding(f, report, locator)
+        for i in shards.evaluation_order(host):
+            yield _finding(host.findings[i], report, locator)
 
 
 def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096) -> str | None:
