@@ -247,6 +247,11 @@ MS_SPN6 = Reference(
     "http://support.microsoft.com/kb/929650",
     "How to use SPNs when you configure Web applications hosted on IIS",
 )
+MS_SETSPN = Reference(
+    "MS-SETSPN",
+    f"{_LEARN}/previous-versions/windows/it-pro/windows-server-2012-r2-and-2012/cc731241(v=ws.11)",
+    "Setspn (register, delete and query service principal names)",
+)
 MS_DUPSPN = Reference(
     "MS-DUPSPN",
     "https://techcommunity.microsoft.com/t5/ask-the-directory-services-team/"

@@ -2,7 +2,7 @@
 
 Every rule that needs Active Directory data says `not_reviewed` when the snapshot has none for an
 account (`ad.collected` false, or `principals[].ad_collected` not true); none passes by default.
-IIS-KRB-011, -012 and -013 are not implemented yet.
+IIS-KRB-011, -012 and -013 are not implemented yet; IIS-KRB-017 is the next id after them.
 """
 
 from __future__ import annotations
@@ -1191,6 +1191,74 @@ def extended_protection_off(snap, params):
             yield passed(res, f"'{wl.loc.path}' {how} channel binding (tokenChecking={level})", at=wl.windows)
 
 
+# --- IIS-KRB-017 --------------------------------------------------------------------------------------
+
+
+def _realm_suffixed(spn: str) -> tuple[str, str] | None:
+    """(bare SPN, realm) of `HTTP/web01@CORP.EXAMPLE`, or None when the SPN has no realm suffix."""
+    head, sep, realm = spn.rpartition("@")
+    if sep and "/" in head and realm and "/" not in realm:
+        return head, realm
+    return None
+
+
+@rule(
+    id="IIS-KRB-017",
+    name="krb.spn_realm_suffix",
+    title="SPN registered with a realm suffix",
+    severity="medium",
+    category="krb",
+    description=(
+        "An account holds a servicePrincipalName with an @REALM suffix (`HTTP/web01@CORP.EXAMPLE`). "
+        "AD stores the value as written and clients ask for `HTTP/web01`, so the suffixed value never matches."
+    ),
+    rationale=(
+        "A Kerberos request for the service finds no account for the SPN the administrator meant to register, "
+        "and Negotiate silently falls back to NTLM (relayable, no delegation) while the registration looks right."
+    ),
+    remediation=(
+        "setspn -D <SPN@REALM> <account>   (remove the suffixed value)\n"
+        "setspn -S <SPN> <account>          (register the bare one; -S refuses a duplicate)\n"
+        "setspn -L <account>                (verify)"
+    ),
+    references=[refs.MS_SETSPN, refs.MS_SPN6],
+    needs=("spns",),
+)
+def spn_realm_suffix(snap, params):
+    """SPN registered with a realm suffix.
+
+    Checks: every SPN of every account in the snapshot (setspn -L, AD exports) as captured; fails each
+    account holding a value of the form `service/host[:port]@REALM`. Passes accounts whose SPNs have no
+    suffix. A host with no SPN captured at all is not applicable.
+    Why: `setspn -S HTTP/web01@CORP.EXAMPLE svc` stores exactly that string; the client's ticket request
+    names `HTTP/web01`, which no account holds, so Kerberos fails over to NTLM without an error.
+    Bad: CORP\\svc_web holds `HTTP/web01.corp.example.com@CORP.EXAMPLE.COM`.
+    Good: CORP\\svc_web holds `HTTP/web01.corp.example.com` and `HTTP/web01`.
+    Remediation: setspn -D HTTP/web01@CORP.EXAMPLE CORP\\svc_web; setspn -S HTTP/web01 CORP\\svc_web.
+    References: Microsoft setspn documentation; KB 929650 (SPNs for IIS web applications).
+    """
+    seen = False
+    for acct in snap.accounts.directory.accounts:
+        if not acct.spns:
+            continue
+        seen = True
+        bad = [(spn, cut) for spn in acct.spns if (cut := _realm_suffixed(spn))]
+        resource = f"principals/{acct.name}"
+        if not bad:
+            yield passed(resource, f"{acct.name} holds no SPN with a realm suffix", at=acct.at)
+            continue
+        for spn, (bare, realm) in bad:
+            yield fail(
+                f"spns/{spn}",
+                f"{acct.name} holds the SPN '{spn}' with the realm suffix '@{realm}'. Clients request '{bare}', "
+                f"which this value never matches, so Kerberos falls back to NTLM. Remove it with "
+                f"setspn -D {spn} {acct.name} and register setspn -S {bare} {acct.name}",
+                at=acct.at,
+            )
+    if not seen:
+        yield not_applicable("host", "no account in the snapshot has an SPN")
+
+
 RULES = [
     http_spn_missing,
     http_spn_wrong_account,
@@ -1205,6 +1273,7 @@ RULES = [
     weak_account_flags,
     computer_password_stale,
     extended_protection_off,
+    spn_realm_suffix,
 ]
 
 

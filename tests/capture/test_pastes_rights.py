@@ -124,3 +124,14 @@ def test_a_comma_at_the_end_continues_on_the_next_line_and_a_cut_at_a_space_keep
     assert len(line) == 79
     snap = imported(artifact("space.txt", (line + "\n.NET AppPool\n").encode()))
     assert snap["user_rights"]["SeServiceLogonRight"][-1] == "IIS APPPOOL\\Classic .NET AppPool"
+
+
+def test_spns_verbatim_and_cut_lines_flagged():
+    snap = imported(artifact("setspn_snip_realm.txt"))
+    svc = next(p for p in snap["principals"] if (p.get("name") or "").endswith("svc_portal"))
+    assert svc["spns"] == ["HTTP/portal.example.test@EXAMPLE.TEST", "HTTP/portal"]  # the realm suffix kept
+    dc = next(p for p in snap["principals"] if "FS-NORTH-01" in (p.get("name") or ""))
+    assert dc["spns"] == ["Dfsr-12F9A27C-BF97-4787-9364-D31B6C55EB04/FS-NORTH-01.example.test"]
+    cut = [w for w in snap["collection"]["warnings"] if "looks cut short" in w["message"]]
+    assert [w["line"] for w in cut] == [5, 10]
+    assert "ldap/FS-NORTH-" in cut[0]["message"] and "ends in '-'" in cut[0]["message"]

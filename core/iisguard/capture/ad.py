@@ -358,9 +358,7 @@ class _Run:
         facts["admin_count"] = _int(rec.get("admincount"))
         facts["user_account_control"] = uac
         facts["supported_encryption_types"] = _int(rec.get("msdssupportedencryptiontypes"))
-        spns = [
-            setspn.strip_realm(s) for s in _strings(rec.get("serviceprincipalname", "serviceprincipalnames"))
-        ]
+        spns = [s.strip() for s in _strings(rec.get("serviceprincipalname", "serviceprincipalnames"))]
         if spns:
             facts["spns"] = spns
         groups = [self.ref(g) for g in _strings(rec.get("memberof"))]

@@ -8,7 +8,10 @@ The queried SPN comes from the echoed command (`setspn -Q HTTP/web01`) or the ma
 
 Account names are `DOMAIN\\CN` with the NetBIOS domain taken as the DN's first DC label in upper case;
 computers (in `OU=Domain Controllers` or `CN=Computers`, or holding `HOST/` SPNs) and accounts in
-`CN=Managed Service Accounts` get the `$` their sAMAccountName carries. `@REALM` suffixes are dropped.
+`CN=Managed Service Accounts` get the `$` their sAMAccountName carries. SPNs are kept verbatim: an
+`@REALM` suffix is part of the value AD stores (IIS-KRB-017 reports it). A line cut short by the
+author (`<SNIP>`, `...`) or by the console (`ldap/ACADEMY-EA-`, a line as wide as the console) is
+warned about as possibly truncated and not taken as an SPN.
 """
 
 from __future__ import annotations
@@ -69,6 +72,25 @@ def strip_realm(spn: str) -> str:
     return spn
 
 
+_CUT = re.compile(r"<\s*snip\s*>|\[\s*(?:snip|\.\.\.|…)\s*\]|\.\.\.|…", re.IGNORECASE)
+
+
+def _truncated(spn: str, width: int) -> str | None:  # width: the raw line's length
+    """Why an SPN line looks cut short, or None: an author's cut, a host name ending in `-` or `.`
+    cut by the console, or no `service/host` shape at all."""
+    if _CUT.search(spn):
+        return "the author cut the line"
+    service, sep, rest = spn.partition("/")
+    host = rest.split("/", 1)[0].split(":", 1)[0].split("@", 1)[0]
+    if not sep or not service or not host or " " in spn:
+        return "not in service/host form"
+    if host.endswith("-") or (rest.endswith("-") and "/" not in rest):
+        return "the host name ends in '-'"
+    if width in console.CONSOLE_WIDTHS:
+        return "the line is as wide as the console"
+    return None
+
+
 class SetspnParser:
     kind = "setspn"
     sections = ("spns",)
@@ -113,6 +135,7 @@ class _Run:
         self.computers: set[str] = set()
         self.problems = 0
         self.read = 0
+        self.raw_width = 0  # of the line being read (a line as wide as the console may be cut)
 
     def warn(self, line: int | None, message: str, *, problem: bool = False) -> None:
         if problem:
@@ -121,6 +144,7 @@ class _Run:
 
     def run(self) -> None:
         for no, line in console.numbered(self.a):
+            self.raw_width = len(line)
             self.line(no, line)
         self.end_block()
         self.end_query()
@@ -172,7 +196,7 @@ class _Run:
         m = _DUP_HEADER.match(text)
         if m and "CN=" not in text:
             self.end_block()
-            self.dup = {"spn": strip_realm(m.group(1)), "accounts": [], "line": no}
+            self.dup = {"spn": m.group(1), "accounts": [], "line": no}
             return
         m = _CHECKING.match(text)
         if m and "CN=" not in text.upper():
@@ -216,7 +240,11 @@ class _Run:
                 )
             return
         if self.account is not None:
-            spn = strip_realm(text)
+            spn = text.strip()
+            why = _truncated(spn, self.raw_width)
+            if why:
+                self.warn(no, f"setspn: {console.clip(spn)} looks cut short ({why}); not taken as an SPN")
+                return
             if spn not in self.account.spns:
                 self.account.spns.append(spn)
             self.read += 1
@@ -288,7 +316,7 @@ class _Run:
                 continue
             spns.setdefault("queries", []).append(
                 {
-                    "spn": strip_realm(q.spn),
+                    "spn": q.spn,
                     "accounts": [names[d.casefold()][0] for d in q.accounts],
                     "evidence": self.b.evidence(self.a, q.line),
                 }

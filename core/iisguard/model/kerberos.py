@@ -263,8 +263,9 @@ def decryptor(snap: Snapshot, wl: WindowsLocation) -> Decryptor | None:
 
 
 def norm_spn(spn: str) -> str:
-    """Case-insensitive, without an @REALM suffix."""
-    return fold(spn).split("@", 1)[0]
+    """Case-insensitive, as registered: a realm suffix stays, because a KDC looking up `HTTP/web01`
+    never matches the value `HTTP/web01@CORP.EXAMPLE` (IIS-KRB-017 reports such values)."""
+    return fold(spn)
 
 
 def spn_host(spn: str) -> str:
