@@ -225,3 +225,8 @@ def test_not_reviewed_hosts_are_one_line_per_host_and_cause(workdir):
         "7 rule(s) not reviewed: ACME-POOL-001, IIS-ACL-003, IIS-ANON-002, IIS-HOST-002, IIS-KRB-001, "
         "IIS-POOL-001, … (+1)"
     )
+    collection = text.split("COLLECTION\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert collection == [
+        f"  WEB0{n}: sections iis, acls, user_rights, principals failed: connection refused" for n in range(4)
+    ]
+    assert "  WEB00: no active failure; 7 not reviewed; 4 sections failed" in text.splitlines()

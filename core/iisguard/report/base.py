@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from ..engine.evaluate import Report
+from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome, Severity
 from ..model import jsonpos
 from ..redact import printable
@@ -294,3 +294,28 @@ def not_reviewed_groups(report: Report) -> list[Unreviewed]:
         for rule_id, findings in sorted(by_rule.items()):
             out.append(Unreviewed(host.host, (), "", findings[0].message, (rule_id,), len(findings)))
     return out
+
+
+@dataclass(frozen=True)
+class SectionProblem:
+    """Failed or partial collection sections of one host that share a status and a message."""
+
+    status: str
+    message: str
+    sections: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        names = ", ".join(self.sections)
+        what = f"section{'s' if len(self.sections) > 1 else ''} {names} {self.status}"
+        return f"{what}: {self.message}" if self.message else what
+
+
+def section_problems(host: HostResult) -> list[SectionProblem]:
+    """A host's failed and partial sections, one entry per cause (an unreachable host is one line)."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for s in host.sections:
+        status = str(s.get("status"))
+        if status in ("failed", "partial"):
+            grouped.setdefault((status, str(s.get("message") or "")), []).append(str(s.get("name")))
+    return [SectionProblem(status, message, tuple(names)) for (status, message), names in grouped.items()]

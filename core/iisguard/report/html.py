@@ -30,7 +30,15 @@ from ..engine import compliance
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
-from .base import SEVERITIES, Locator, escape_controls, not_reviewed_groups, sort_key, state
+from .base import (
+    SEVERITIES,
+    Locator,
+    escape_controls,
+    not_reviewed_groups,
+    section_problems,
+    sort_key,
+    state,
+)
 from .json import _summary
 
 # The longest captured line shown as evidence; a minified config line can be megabytes.
@@ -196,7 +204,7 @@ def _host(
         "nr_rules": sorted({r for g in unreviewed for r in g.rules}),
         "not_reviewed": sum(1 for f in host.findings if f.outcome is Outcome.NOT_REVIEWED),
         "errors": errors,
-        "problems": [s for s in host.sections if s.get("status") in ("failed", "partial")],
+        "problems": section_problems(host),
     }
 
 

@@ -22,7 +22,15 @@ from ..engine.evaluate import Report
 from ..engine.findings import Finding, Outcome, Severity
 from ..engine.rule import Rule
 from ..plugins import hookimpl
-from .base import SEVERITIES, Locator, escape_controls, not_reviewed_groups, sort_key, state
+from .base import (
+    SEVERITIES,
+    Locator,
+    escape_controls,
+    not_reviewed_groups,
+    section_problems,
+    sort_key,
+    state,
+)
 
 _RESET = "\033[0m"
 _STYLE = {
@@ -134,7 +142,9 @@ class _Writer:
                 parts = [", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no active failure"]
                 if unreviewed:
                     parts.append(f"{unreviewed} not reviewed")
-                if failed:
+                if len(failed) > 3:
+                    parts.append(f"{len(failed)} sections failed")
+                elif failed:
                     parts.append(f"sections failed: {', '.join(failed)}")
                 self.add(_clean(f"{h.host}: {'; '.join(parts)}"), indent=2, hang=4)
 
@@ -223,19 +233,13 @@ class _Writer:
                 self.add(_clean(f"{g.host}  {g.text}"), indent=2, hang=4)
 
     def collection(self) -> None:
-        rows = [
-            (h.host, s)
-            for h in self.report.hosts
-            for s in h.sections
-            if s.get("status") in ("failed", "partial")
-        ]
+        rows = [(h.host, p) for h in self.report.hosts for p in section_problems(h)]
         if not rows:
             return
         self.lines += ["", self.paint("COLLECTION", "warning")]
-        for host, s in rows:
-            detail = f": {s['message']}" if s.get("message") else ""
-            text = _clean(f"{host}: section {s.get('name')} {s.get('status')}{detail}")
-            self.add(text, "error" if s.get("status") == "failed" else "warning", indent=2, hang=4)
+        for host, problem in rows:
+            style = "error" if problem.status == "failed" else "warning"
+            self.add(_clean(f"{host}: {problem.text}"), style, indent=2, hang=4)
 
     def compliance(self) -> None:
         """`--framework`: one line per item a rule covers, then the ids of the items none covers."""
