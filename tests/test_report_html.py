@@ -271,7 +271,21 @@ def test_counts_in_the_browser_match_the_json_report(browser, tmp_path, monkeypa
             assert shown[st] == n, st
         assert int(page.get_attribute("#gate", "data-exit-code")) == summary["exit_code"] == 1
         assert "FAILED" in page.inner_text("#gate")
-        # One row per active failure, and per host the same numbers as the JSON findings.
+        # Per host, the same numbers as the JSON report's hosts and findings.
+        for host in doc["hosts"]:
+            row = page.query_selector(f'#host-summary tr[data-host="{host["name"]}"]')
+            cells = {
+                c.get_attribute("data-host-count"): int(c.inner_text())
+                for c in row.query_selector_all("td[data-host-count]")
+            }
+            mine = [f for f in doc["findings"] if f["host"] == host["name"]]
+            for sev in summary["active_by_severity"]:
+                assert cells[sev] == sum(
+                    1 for f in mine if f["state"] == "active" and f["severity"] == sev
+                ), sev
+            assert cells["not_reviewed"] == host["outcomes"]["not_reviewed"]
+            assert cells["error"] == host["outcomes"]["error"]
+        # One row per active failure.
         active = [f for f in doc["findings"] if f["outcome"] == "fail" and f["state"] == "active"]
         assert len(page.query_selector_all("main tr.finding")) == len(active)
         assert page.inner_text("#filter-shown") == f"{len(active)} of {len(active)} active failure(s) shown"
@@ -422,3 +436,33 @@ def test_chromium_dump_dom_reads_the_offline_page(tmp_path, monkeypatch):
     active = doc["summary"]["failures"]["active"]
     assert f'data-shown="{active}"' in dom  # the script ran and counted the rows
     assert re.search(rf'data-count="active"[^>]*>{active}<', dom)
+
+
+def test_two_hosts_and_the_host_filter(browser, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    golden = FIXTURES / "hosts" / "farm-web01"
+    code = main(
+        ["scan", str(MISCONFIGURED), str(golden), "--format", f"html:{html}", "--format", f"json:{js}"]
+    )
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert code == doc["summary"]["exit_code"] and len(doc["hosts"]) == 2
+    view = Page(browser, html)
+    try:
+        page = view.page
+        names = [h["name"] for h in doc["hosts"]]
+        assert [s.get_attribute("data-host") for s in page.query_selector_all("main section.host")] == names
+        for name in names:
+            page.select_option("#filter-host", name)
+            shown = [
+                s.get_attribute("data-host")
+                for s in page.query_selector_all("main section.host")
+                if s.is_visible()
+            ]
+            assert shown == [name]
+            rows = [r for r in page.query_selector_all("main tr.finding") if r.is_visible()]
+            want = sum(1 for f in doc["findings"] if f["host"] == name and f["state"] == "active")
+            assert len(rows) == want
+        assert view.requests == [view.url]
+    finally:
+        view.close()
