@@ -82,3 +82,52 @@ def test_isolation_mode_and_missing_secrets() -> None:
     assert legacy["iis5_isolation_mode"] is True
     assert legacy["anonymous_password"] == {"present": False}
     assert legacy["unc_password"] == {"present": False}
+
+
+VDIRS = Path(__file__).parent / "data" / "import" / "metabase_vdirs.xml"
+
+
+def test_auth_flags_text_and_numeric_reach_authentication() -> None:
+    snap = build(VDIRS.read_text(), "archiv-metabase.xml")
+    auth = {a["location"]: a for a in snap["iis"]["authentication"]}
+    assert set(auth) == {"", "Archiv", "Archiv/Scans"}
+    assert auth[""]["anonymous"]["enabled"] is True and auth[""]["windows"]["enabled"] is False
+    assert auth["Archiv"]["anonymous"]["enabled"] is True  # AuthFlags="5": anonymous + NTLM
+    assert auth["Archiv"]["windows"] == {
+        "enabled": True,
+        "providers": ["NTLM"],
+        "evidence": {"artifact": "archiv-metabase.xml", "line": 17},
+    }
+    scans = auth["Archiv/Scans"]
+    assert scans["anonymous"]["enabled"] is False
+    assert (scans["basic"]["enabled"], scans["digest"]["enabled"], scans["windows"]["enabled"]) == (
+        True,
+        True,
+        False,
+    )
+    assert scans["windows"]["providers"] == ["NTLM"]  # inherited from the site's root
+
+
+def test_per_vdir_anonymous_accounts_and_every_secret() -> None:
+    snap = build(VDIRS.read_text(), "archiv-metabase.xml")
+    legacy = snap["iis"]["legacy"]
+    assert legacy["anonymous_users"] == [
+        {
+            "location": "Archiv/Scans",
+            "user": "ARCHIV\\scan_reader",
+            "password": {"present": True, "encrypted": True, "provider": None},
+            "evidence": {"artifact": "archiv-metabase.xml", "line": 23},
+        }
+    ]
+    assert snap["iis"]["authentication"][2]["anonymous"]["user"] == "ARCHIV\\scan_reader"
+    secrets = [(s["property"], s["location"], s["password"]["encrypted"]) for s in legacy["secrets"]]
+    assert secrets == [
+        ("AnonymousUserPass", "/LM/W3SVC", True),
+        ("AnonymousUserPass", "/LM/W3SVC/2/ROOT/Scans", True),
+        ("UNCPassword", "/LM/W3SVC/2/ROOT/Scans", True),
+        ("UNCPassword", "/LM/W3SVC/2/ROOT/Alt", False),
+    ]
+    text = json.dumps(snap)
+    for blob in ("00aa11bb22cc", "1f2e3d4c5b6a", "c0ffee00", "plaintext-in-a-hand-edited-metabase"):
+        assert blob not in text
+    assert any(p.get("name") == "ARCHIV\\scan_reader" for p in snap["principals"])

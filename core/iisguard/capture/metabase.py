@@ -1,9 +1,16 @@
-"""IIS 6 metabase.xml: the anonymous and IWAM accounts, isolation mode, pool identities, stored secrets.
+"""IIS 6 metabase.xml: the anonymous and IWAM accounts, isolation mode, pool identities, stored secrets,
+and the authentication of every configured path.
 
 Properties inherit down the metabase path (/LM/W3SVC -> /LM/W3SVC/1 -> /LM/W3SVC/1/ROOT ...), so an
 application's pool and a pool's identity type come from the nearest ancestor that sets them. Secure
-properties (AnonymousUserPass, WAMUserPass, UNCPassword) are recorded as present or not; metabase.xml
-holds them as hex blobs encrypted with the metabase session key, and neither is kept.
+properties (AnonymousUserPass, WAMUserPass, UNCPassword) are recorded as present or not, every one of
+them (`legacy.secrets`, with the key that holds it); metabase.xml holds them as hex blobs encrypted
+with the metabase session key, and neither is kept.
+
+AuthFlags (`AuthAnonymous | AuthNTLM` or its number, 5) and NTAuthenticationProviders become
+`iis.authentication` entries, effective at each key that sets them or an anonymous account: the
+service (location ""), a site (its ServerComment) and a site's virtual directories (`Site/path`).
+A virtual directory's own AnonymousUserName/AnonymousUserPass are listed in `legacy.anonymous_users`.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ SECRETS = {
     "UNCPassword": "unc_password",
 }
 IDENTITY_TYPES = {0: "LocalSystem", 1: "LocalService", 2: "NetworkService", 3: "SpecificUser"}
+# AuthFlags bits (IIS 6 metabase property reference, "AuthFlags"): MD_AUTH_ANONYMOUS 0x1, MD_AUTH_BASIC
+# 0x2, MD_AUTH_NT 0x4 (Integrated Windows), MD_AUTH_MD5 0x10 (Digest), MD_AUTH_PASSPORT 0x40.
+AUTH_FLAGS = {"authanonymous": 0x1, "authbasic": 0x2, "authntlm": 0x4, "authmd5": 0x10, "authpassport": 0x40}
+_SITE_KEY = re.compile(r"^/lm/w3svc/(\d+)(?:/root)?(/.*)?$")
 DEFAULT_IDENTITY_TYPE = 2  # NetworkService, the IIS 6 default
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 _PER_HOST_ACCOUNT = re.compile(r"^(?:.*\\)?I(?:USR|WAM)_(.+)$", re.IGNORECASE)
@@ -37,6 +48,25 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None and value.strip() != "" else None
     except ValueError:
         return None
+
+
+def auth_flags(value: str | None) -> int | None:
+    """AuthFlags as written in metabase.xml (`AuthAnonymous | AuthNTLM`) or as a number (`5`, `0x5`)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return int(text, 0)
+    except ValueError:
+        pass
+    bits = 0
+    for word in re.split(r"[|,\s]+", text):
+        if word:
+            bit = AUTH_FLAGS.get(word.casefold())
+            if bit is None:
+                return None
+            bits |= bit
+    return bits
 
 
 class _Properties:
@@ -127,6 +157,7 @@ class MetabaseParser:
                 m = _PER_HOST_ACCOUNT.match(found[0])
                 if m:
                     builder.suggest_host(m.group(1).upper())
+        secrets: list[dict[str, Any]] = []
         for prop, field in SECRETS.items():
             present = [
                 (p[prop], node) for node, p in (props.keys[k] for k in props.order) if p.get(prop, "").strip()
@@ -136,6 +167,18 @@ class MetabaseParser:
                 legacy.setdefault("secret_evidence", ev(present[0][1], prop))
             else:
                 legacy[field] = {"present": False}
+            for value, node in present:  # every one, not only the first of its kind
+                secrets.append(
+                    {
+                        "property": prop,
+                        "location": node.get("Location") or "",
+                        "password": _secret(value),
+                        "evidence": ev(node, prop),
+                    }
+                )
+        if secrets:
+            secrets.sort(key=lambda x: x["evidence"]["line"])
+            legacy["secrets"] = secrets
         isolation = service_props.get("IIs5IsolationModeEnabled")
         legacy["iis5_isolation_mode"] = iisconf.parse_bool(isolation) if isolation is not None else False
         pools_key = props.keys.get("/lm/w3svc/apppools")
@@ -167,9 +210,77 @@ class MetabaseParser:
                     }
                 )
         iis = builder.data.setdefault("iis", {})
+        auth, anonymous = _authentication(props, ev)
+        if anonymous:
+            legacy["anonymous_users"] = anonymous
+        for entry in anonymous:
+            iisconf.note_principal(builder, artifact, entry["user"], entry["evidence"]["line"])
+        if auth:
+            iis.setdefault("authentication", []).extend(auth)
         iis["legacy"] = legacy
         iis.setdefault("version", "6.0")
         builder.host.setdefault("iis", {}).setdefault("version", "6.0")
+
+
+def _location(props: _Properties, key: str) -> str | None:
+    """The configuration path of a metabase key: "" for the service, the site's name, `Site/vdir`."""
+    if key == "/lm/w3svc":
+        return ""
+    m = _SITE_KEY.match(key)
+    if not m:
+        return None
+    site_key = f"/lm/w3svc/{m.group(1)}"
+    site = props.keys.get(site_key)
+    name = (site[1].get("ServerComment") if site else None) or f"W3SVC/{m.group(1)}"
+    node = props.keys[key][0]
+    original = (node.get("Location") or "").rstrip("/")
+    rest = original[len(original) - len(m.group(2)) :] if m.group(2) else ""
+    return name + rest
+
+
+def _authentication(props: _Properties, ev: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """iis.authentication entries (effective, inherited AuthFlags) and per-vdir anonymous accounts."""
+    auth: list[dict[str, Any]] = []
+    anonymous: list[dict[str, Any]] = []
+    own = ("AuthFlags", "NTAuthenticationProviders", "AnonymousUserName", "AnonymousUserPass")
+    for key in props.order:
+        node, p = props.keys[key]
+        location = _location(props, key)
+        if location is None or not any(name in p for name in own):
+            continue
+        flags = auth_flags(props.inherited(key, "AuthFlags"))
+        user = props.inherited(key, "AnonymousUserName")
+        password = props.inherited(key, "AnonymousUserPass")
+        where = "AuthFlags" if "AuthFlags" in p else next(n for n in own if n in p)
+        entry: dict[str, Any] = {"location": location}
+        anon: dict[str, Any] = {"enabled": bool(flags & 0x1) if flags is not None else None}
+        if user is not None:
+            anon["user"] = user
+            anon["user_state"] = "set" if user.strip() else "empty"
+        if password is not None:
+            anon["password"] = _secret(password)
+        anon["evidence"] = ev(node, where)
+        entry["anonymous"] = anon
+        if flags is not None:
+            providers = props.inherited(key, "NTAuthenticationProviders")
+            windows: dict[str, Any] = {"enabled": bool(flags & 0x4), "evidence": ev(node, where)}
+            windows["providers"] = [
+                x.strip()
+                for x in (providers if providers is not None else "Negotiate,NTLM").split(",")
+                if x.strip()
+            ]
+            entry["windows"] = windows
+            entry["basic"] = {"enabled": bool(flags & 0x2), "evidence": ev(node, where)}
+            entry["digest"] = {"enabled": bool(flags & 0x10), "evidence": ev(node, where)}
+        auth.append(entry)
+        if key != "/lm/w3svc" and ("AnonymousUserName" in p or "AnonymousUserPass" in p):
+            vdir: dict[str, Any] = {"location": location, "user": user or ""}
+            vdir["password"] = _secret(password or "")
+            vdir["evidence"] = ev(
+                node, "AnonymousUserName" if "AnonymousUserName" in p else "AnonymousUserPass"
+            )
+            anonymous.append(vdir)
+    return auth, anonymous
 
 
 PARSERS = [MetabaseParser()]
