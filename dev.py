@@ -3,7 +3,7 @@
 
 python3 dev.py demo    # install, then scan the bundled misconfigured demo host
 python3 dev.py test    # install with test extras, then run the whole test suite
-python3 dev.py lint    # ruff and mypy
+python3 dev.py lint    # ruff, mypy and the import layering contracts
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def lint() -> int:
     paths = ("core", "plugins", "tests", "benchmarks", "examples", "dev.py")
     rc = run(PY, "-m", "ruff", "check", *paths, check=False)
     rc = run(PY, "-m", "ruff", "format", "--check", *paths, check=False) or rc
-    return run(PY, "-m", "mypy", check=False) or rc
+    rc = run(PY, "-m", "mypy", check=False) or rc
+    # The layering contracts of pyproject.toml [tool.importlinter] (no cache file left in the checkout).
+    return run(BIN / "lint-imports", "--no-cache", "--no-logo", check=False) or rc
 
 
 def main(argv: list[str]) -> int:

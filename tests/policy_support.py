@@ -136,7 +136,7 @@ def cli(monkeypatch, tmp_path, capsys) -> Callable[..., Run]:
     """Run `iisguard ...` in-process in tmp_path with TESTPACK as the only rule pack."""
     import iisguard.cli.plugins
     import iisguard.cli.policy
-    import iisguard.cli.rules_test
+    import iisguard.cli.rule_cases
     import iisguard.cli.scan
     from iisguard.plugins import load_plugins
 
@@ -145,7 +145,7 @@ def cli(monkeypatch, tmp_path, capsys) -> Callable[..., Run]:
         kw["plugins"] = [*kw.get("plugins", ()), TESTPACK]
         return load_plugins(**kw)
 
-    for module in (iisguard.cli.scan, iisguard.cli.policy, iisguard.cli.rules_test, iisguard.cli.plugins):
+    for module in (iisguard.cli.scan, iisguard.cli.policy, iisguard.cli.rule_cases, iisguard.cli.plugins):
         monkeypatch.setattr(module, "load_plugins", narrowed)
     monkeypatch.setenv("IISGUARD_POLICIES", str(POLICIES))
     monkeypatch.chdir(tmp_path)

@@ -43,19 +43,14 @@ from .errors import (
     SnapshotError,
     UsageError,
 )
+from .hookspecs import hookimpl
 from .model import accounts, acls, iis, kerberos, names, rights, sids, uac, userrights
 from .model.accounts import Account, Accounts, Membership, PrivilegedGroup
 from .model.iis import ContentRoot, Identity, IisPrincipal, Location, Pool
 from .model.snapshot import Snapshot
 from .pipeline import scan
-from .plugins import Plugins, hookimpl, load_plugins
-
-try:
-    from importlib.metadata import version as _version
-
-    __version__ = _version("iisguard")
-except Exception:  # pragma: no cover - running from a checkout without installing
-    __version__ = "0+unknown"
+from .plugins import Plugins, load_plugins
+from .version import __version__
 
 identities = iis  # the former name of the `iis` module, kept for packs written against it
 

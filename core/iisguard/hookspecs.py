@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from .report.base import Reporter
 
 hookspec = pluggy.HookspecMarker("iisguard")
+# The marker packs put on their implementations; re-exported as ``iisguard.hookimpl``. Defined here,
+# beside the specs, so that any layer (the capture parsers too) can implement a hook.
+hookimpl = pluggy.HookimplMarker("iisguard")
 
 # -- Registration: packs say what they provide ------------------------------------------------
 
@@ -47,9 +50,13 @@ def iisguard_register_rules() -> Iterable[Rule]:
 def iisguard_register_reporters() -> Mapping[str, Reporter]:
     """Return output formats this pack provides, keyed by format name (``"sarif"``, ``"html"``).
 
-    A reporter is a callable object with ``render(report) -> str`` and the attributes ``name``,
-    ``extension`` and ``description``. The built-in text, json, sarif and junit reporters are
-    registered through this hook like any other. Format names must be unique across packs.
+    A reporter is an object with ``render(report) -> str`` and the attributes ``name``,
+    ``extension`` and ``description``. It may also have ``render_terminal(report) -> str``: when
+    the output goes to standard output and that is a terminal, ``iisguard scan`` calls it instead
+    of ``render`` (colours, widths); everywhere else (files, pipes) ``render`` is used. Both return
+    the whole document as text; ``report`` is an :class:`iisguard.Report`. The built-in text,
+    json, sarif and junit reporters are registered through this hook like any other. Format names
+    must be unique across packs (a second one is a :class:`PluginError` naming the pack).
 
     :return: a mapping of format name to reporter.
     """
@@ -61,11 +68,17 @@ def iisguard_register_parsers() -> Iterable[Parser]:
 
     A parser has a ``kind`` (a short unique name such as ``"icacls"``), ``sections`` (the
     snapshot sections it fills), ``detect(head, name) -> float`` giving its confidence (0 to 1)
-    that a file whose decoded text starts with ``head`` is its format (the file name ``name`` is a
-    hint only), and
+    that a file whose decoded text starts with ``head`` is its format, and
     ``parse(artifact, builder)`` that adds facts to the snapshot being assembled. Import detects
-    each file's format from its content by asking every parser, so ``detect`` must be cheap and
-    must never raise.
+    each file's format from its content by asking every parser, so ``detect`` must be cheap.
+
+    ``detect`` may take the file name as a second argument (a hint only: content decides) or
+    only ``head``; import looks at its signature and calls it with what it accepts. Its result is
+    clamped to 0..1, and a ``detect`` that raises or returns something that is not a number
+    counts as 0 for that file (logged with ``--debug``), so one pack's parser cannot stop an
+    import. The built-in parsers are registered through this hook like any other, before
+    third-party ones; iisguard's own order breaks ties. A parser without ``kind``, ``detect`` or
+    ``parse``, or whose ``kind`` is already taken, is left out with a warning.
 
     :return: an iterable of parsers.
     """

@@ -25,6 +25,7 @@ from .engine.selection import select
 from .errors import SnapshotError, UsageError
 from .model import snapshot as snapmod
 from .plugins import Plugins, load_plugins
+from .version import __version__
 
 PathLike = str | os.PathLike[str]
 Source = PathLike | snapmod.Snapshot
@@ -178,7 +179,7 @@ def scan(
     report = Report(
         hosts=[],
         rules=effective_rules(selected),
-        tool_version=_version(),
+        tool_version=__version__,
         started_at=now(),
         fail_on=fail_on,
         profile=chosen.profile,
@@ -384,9 +385,3 @@ def _picklable(obj: Any) -> bool:
     except Exception:  # noqa: BLE001 - a plugin object of any kind; workers then are not used
         return False
     return True
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -14,21 +15,40 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .capture import registry as parser_registry
 from .engine.rule import Rule, validate_rule
 from .errors import PluginError
+from .version import __version__
 
+log = logging.getLogger(__name__)
+hookimpl = hookspecs.hookimpl  # where it has always been importable from; iisguard.hookimpl is the same
 GROUP = "iisguard"
-hookimpl = pluggy.HookimplMarker("iisguard")
 # Set to 1 to load only iisguard's own packs (not third-party entry points), as pytest does.
 DISABLE_AUTOLOAD_ENV = "IISGUARD_DISABLE_PLUGIN_AUTOLOAD"
 TRACE_ENV = "IISGUARD_TRACE_HOOKS"
-BUILTIN_MODULES = (
+# Everything iisguard ships, registered from this one list through the same hooks a third-party pack
+# implements: reporters (iisguard_register_reporters), parsers (iisguard_register_parsers, in the
+# order that breaks ties in format detection) and rule packs (iisguard_register_rules). Imported by
+# name, so the core never imports a pack, and a checkout run with PYTHONPATH=core:plugins has its
+# rules without being installed. Third-party packs arrive through the entry-point group GROUP.
+BUILTIN_REPORTERS = (
     "iisguard.report.text",
     "iisguard.report.json",
     "iisguard.report.sarif",
     "iisguard.report.junit",
     "iisguard.report.html",
 )
+BUILTIN_PARSERS = tuple(f"iisguard.capture.{name}" for name in parser_registry.MODULES)
+BUILTIN_RULE_PACKS = (
+    "iisguard_builtin.acl",
+    "iisguard_builtin.anon",
+    "iisguard_builtin.cred",
+    "iisguard_builtin.host",
+    "iisguard_builtin.krb",
+    "iisguard_builtin.pool",
+    "iisguard_builtin.priv",
+)
+BUILTIN_MODULES = BUILTIN_REPORTERS + BUILTIN_PARSERS + BUILTIN_RULE_PACKS
 
 
 @dataclass
@@ -87,16 +107,19 @@ def get_plugin_manager(
     plugins: Iterable[Any] = (),
     rules_dirs: Iterable[str | os.PathLike[str]] = (),
     entry_points: bool = True,
+    builtin_rules: bool = True,
 ) -> tuple[pluggy.PluginManager, list[Pack]]:
     """A fresh plugin manager: specs, built-ins, entry points one at a time, extra plugins, check_pending()."""
     pm = pluggy.PluginManager("iisguard")
     pm.add_hookspecs(hookspecs)
     packs: list[Pack] = []
-    version = _version("iisguard")
-    for modname in BUILTIN_MODULES:
-        module = importlib.import_module(modname)
-        pm.register(module, name=modname)
-        packs.append(Pack(modname.rsplit(".", 1)[-1], version, modname, builtin=True))
+    for modname in BUILTIN_MODULES if builtin_rules else BUILTIN_REPORTERS + BUILTIN_PARSERS:
+        own = Pack(modname.rsplit(".", 1)[-1], __version__, modname, builtin=True)
+        try:
+            pm.register(importlib.import_module(modname), name=modname)
+        except Exception as exc:  # noqa: BLE001 - reported like a broken third-party pack
+            own.error = f"{type(exc).__name__}: {exc}"
+        packs.append(own)
     if entry_points:
         packs.extend(_load_entry_points(pm))
     for directory in rules_dirs:
@@ -118,13 +141,6 @@ def get_plugin_manager(
     return pm, packs
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 def _load_entry_points(pm: pluggy.PluginManager) -> list[Pack]:
     packs = []
     only_own = os.environ.get(DISABLE_AUTOLOAD_ENV, "") not in ("", "0")
@@ -136,11 +152,12 @@ def _load_entry_points(pm: pluggy.PluginManager) -> list[Pack]:
         if (dist, ep.name) in seen:  # the same distribution found twice on sys.path
             continue
         seen.add((dist, ep.name))
-        if only_own and dist != "iisguard":
+        # iisguard's own modules come from BUILTIN_MODULES (an older install may still list them here).
+        if dist == "iisguard" or only_own:
             continue
         version = ep.dist.version if ep.dist else "?"
         name = ep.name if pm.get_plugin(ep.name) is None else f"{dist}:{ep.name}"
-        pack = Pack(name, version, ep.value, builtin=dist == "iisguard")
+        pack = Pack(name, version, ep.value)
         try:
             plugin = ep.load()
             pm.register(plugin, name=name)
@@ -184,10 +201,20 @@ def load_plugins(
     plugins: Iterable[Any] = (),
     rules_dirs: Iterable[str | os.PathLike[str]] = (),
     entry_points: bool = True,
+    builtin_rules: bool | None = None,
 ) -> Plugins:
-    """Load and validate every pack. A broken pack raises PluginError unless `skip_broken`."""
+    """Load and validate every pack. A broken pack raises PluginError unless `skip_broken`.
+
+    iisguard's reporters and parsers are always there. `entry_points=False` loads no installed
+    third-party pack; `builtin_rules` (default: as `entry_points`) says whether iisguard's own rule
+    packs are loaded, so ``load_plugins(plugins=[my_pack], entry_points=False)`` has my_pack's rules only.
+    """
     plugins, rules_dirs = list(plugins), list(rules_dirs)  # iterated twice: here and in `options`
-    pm, packs = get_plugin_manager(plugins=plugins, rules_dirs=rules_dirs, entry_points=entry_points)
+    if builtin_rules is None:
+        builtin_rules = entry_points
+    pm, packs = get_plugin_manager(
+        plugins=plugins, rules_dirs=rules_dirs, entry_points=entry_points, builtin_rules=builtin_rules
+    )
     broken = [p for p in packs if p.error]
     if broken and not skip_broken:
         lines = "; ".join(f"{p.label}: {p.error}" for p in broken)
@@ -234,11 +261,19 @@ def load_plugins(
             reporters[fmt] = reporter
             pack.reporters.append(fmt)
     parsers: list[Any] = []
+    kinds: set[str] = set()
     for impl in pm.hook.iisguard_register_parsers.get_hookimpls():
         pack = pack_of(impl)
         for parser in _safe(pack, "iisguard_register_parsers", impl) or ():
-            parsers.append(parser)
-            pack.parsers.append(str(getattr(parser, "kind", type(parser).__name__)))
+            # A parser only matters to imports: a bad one is left out with a warning, not fatal to a scan.
+            if not parser_registry.valid(parser):
+                log.warning("%s: parser %r has no kind, detect() or parse(); ignored", pack.label, parser)
+            elif parser.kind in kinds:
+                log.warning("%s: parser kind %r is already taken; ignored", pack.label, parser.kind)
+            else:
+                kinds.add(parser.kind)
+                parsers.append(parser)
+                pack.parsers.append(parser.kind)
     if problems:
         raise PluginError("invalid rule pack: " + "; ".join(problems))
     options = {
@@ -246,8 +281,22 @@ def load_plugins(
         "plugins": tuple(plugins),
         "rules_dirs": tuple(str(d) for d in rules_dirs),
         "entry_points": entry_points,
+        "builtin_rules": builtin_rules,
     }
     return Plugins(pm, packs, dict(sorted(rules.items())), reporters, parsers, options)
+
+
+def import_parsers(*, rules_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[Any]:
+    """The parsers `iisguard import` and collection use: built-in, then every pack's.
+
+    A pack that is broken or invalid costs only its own parsers (logged): an import must not fail
+    because of a rule pack.
+    """
+    try:
+        return load_plugins(skip_broken=True, rules_dirs=rules_dirs).parsers
+    except PluginError as exc:
+        log.warning("plugin parsers not loaded: %s", exc)
+        return parser_registry.builtin_parsers()
 
 
 def _with_pack(r: Rule, pack: str) -> Rule:

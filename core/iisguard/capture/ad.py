@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..model import jsonpos, sids
 from ..model import uac as uac_bits
 from . import console, sddl, setspn, timefmt, words
@@ -511,3 +512,8 @@ def _sid(value: Any) -> str | None:
 
 
 PARSERS = [AdParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

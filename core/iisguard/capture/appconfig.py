@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..model import sids
 from . import iisconf, xmlsafe
 from .base import Artifact, Builder
@@ -564,3 +565,8 @@ class AdministrationParser:
 
 
 PARSERS = [AppHostParser(), RedirectionParser(), AdministrationParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

@@ -14,6 +14,7 @@ import ntpath
 import re
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..model import rights
 from . import console, words
 from .base import Artifact, Builder
@@ -364,3 +365,8 @@ def _int(text: str) -> int:
 
 
 PARSERS = [IcaclsParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

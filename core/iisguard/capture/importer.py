@@ -302,8 +302,8 @@ def _assemble(
 ) -> tuple[dict[str, Any], Builder]:
     """build_snapshot; with `spill`, ACLs past SPILL_ACLS wait in the builder's spill file (see
     `_write_spilled`) and the returned snapshot's `acls` holds only the ones after them."""
-    if parsers is None:
-        parsers = registry.all_parsers()
+    if parsers is None:  # a caller that wants the packs' parsers passes plugins.import_parsers()
+        parsers = registry.builtin_parsers()
     if kind is not None:
         registry.by_kind(parsers, kind)
     m = manifest if isinstance(manifest, Manifest) else Manifest.from_data(manifest)
@@ -364,7 +364,7 @@ def _assemble(
         if name:
             builder.host["name"] = name
     when = collected_at or m.collected_at or _now()
-    from .. import __version__
+    from ..version import __version__
 
     data = builder.finish(source=source, tool_version=__version__, collected_at=when)
     problems = snapmod.problems(data)

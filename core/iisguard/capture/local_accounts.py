@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..model import sids
 from . import console, timefmt, words
 from .base import MAX_DOCUMENT_BYTES, Artifact, Builder
@@ -595,3 +596,8 @@ def _member_kind(o: dict[str, Any], sid: str | None) -> str | None:
 
 
 PARSERS = [LocalAccountsParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..hookspecs import hookimpl
 from . import iisconf, xmlsafe
 from .base import Artifact, Builder
 from .xmlsafe import Node
@@ -284,3 +285,8 @@ def _authentication(props: _Properties, ev: Any) -> tuple[list[dict[str, Any]], 
 
 
 PARSERS = [MetabaseParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

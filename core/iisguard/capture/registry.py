@@ -1,17 +1,20 @@
-"""The parsers an import may use: the built-in modules' PARSERS, then those that plugins register."""
+"""The parser modules iisguard ships, and the built-in parsers without a plugin manager.
+
+Each module implements ``iisguard_register_parsers`` like any pack; ``iisguard.plugins`` registers
+them all (``BUILTIN_PARSERS``) and hands imports every pack's parsers. This layer never loads
+plugins itself: an import receives its parsers (``plugins.import_parsers()``), and falls back to
+``builtin_parsers()`` when given none.
+"""
 
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
-from ..errors import PluginError, UsageError
+from ..errors import UsageError
 
-log = logging.getLogger(__name__)
-
-# One module per artifact format; each exposes PARSERS = [...]. Order breaks ties in detection.
-BUILTIN_MODULES = (
+# One module per artifact format. Order breaks ties in detection.
+MODULES = (
     "appconfig",
     "webconfig",
     "metabase",
@@ -26,7 +29,8 @@ BUILTIN_MODULES = (
 )
 
 
-def _valid(parser: Any) -> bool:
+def valid(parser: Any) -> bool:
+    """Has what import needs: a non-empty string kind, detect() and parse()."""
     return (
         isinstance(getattr(parser, "kind", None), str)
         and bool(parser.kind)
@@ -36,40 +40,11 @@ def _valid(parser: Any) -> bool:
 
 
 def builtin_parsers() -> list[Any]:
+    """The built-in parsers in MODULES order, from each module's registration hook (what the plugin host gets)."""
     parsers: list[Any] = []
-    for name in BUILTIN_MODULES:
-        modname = f"{__package__}.{name}"
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:  # a format whose module is not part of this build
-                continue
-            raise
-        parsers.extend(p for p in getattr(module, "PARSERS", ()) if _valid(p))
-    return parsers
-
-
-def all_parsers(*, plugins: bool = True) -> list[Any]:
-    """Built-in parsers, then plugin parsers whose kind is new (a broken pack is logged, not fatal)."""
-    parsers = builtin_parsers()
-    if not plugins:
-        return parsers
-    from ..plugins import load_plugins
-
-    try:
-        extra = load_plugins(skip_broken=True).parsers
-    except PluginError as exc:
-        log.warning("plugin parsers not loaded: %s", exc)
-        return parsers
-    kinds = {p.kind for p in parsers}
-    for parser in extra:
-        if not _valid(parser):
-            log.warning("plugin parser %r has no kind, detect() or parse(); ignored", parser)
-        elif parser.kind in kinds:
-            log.warning("plugin parser kind %r is already taken; ignored", parser.kind)
-        else:
-            kinds.add(parser.kind)
-            parsers.append(parser)
+    for name in MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        parsers.extend(module.iisguard_register_parsers())
     return parsers
 
 

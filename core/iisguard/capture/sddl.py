@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..model import rights, sids
 from . import console, words
 from .base import Artifact, Builder
@@ -439,3 +440,8 @@ def _strip_provider(path: str) -> str:
 
 
 PARSERS = [SddlParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

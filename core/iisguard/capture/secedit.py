@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..model import sids
 from . import console, words
 from .base import Artifact, Builder
@@ -246,3 +247,8 @@ def _known(p: dict[str, Any] | None) -> bool:
 
 
 PARSERS = [SeceditParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

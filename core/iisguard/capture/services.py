@@ -12,6 +12,7 @@ import io
 import re
 from typing import Any
 
+from ..hookspecs import hookimpl
 from . import console
 from .base import MAX_DOCUMENT_BYTES, Artifact, Builder
 
@@ -145,3 +146,8 @@ def _table(
 
 
 PARSERS = [ServicesParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

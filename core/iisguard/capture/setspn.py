@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hookspecs import hookimpl
 from . import console
 from .base import Artifact, Builder
 
@@ -368,3 +369,8 @@ class _Run:
 
 
 PARSERS = [SetspnParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

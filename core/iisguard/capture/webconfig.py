@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
+from ..hookspecs import hookimpl
 from . import iisconf, xmlsafe
 from .base import Artifact, Builder
 from .iisconf import Layer, config_path, secret
@@ -242,3 +243,8 @@ class WebConfigParser:
 
 
 PARSERS = [WebConfigParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

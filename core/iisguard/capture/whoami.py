@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hookspecs import hookimpl
 from . import console, words
 from .base import Artifact, Builder
 
@@ -386,3 +387,8 @@ class _Run:
 
 
 PARSERS = [WhoamiParser()]
+
+
+@hookimpl
+def iisguard_register_parsers() -> list[Any]:
+    return PARSERS

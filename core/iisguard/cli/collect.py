@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IisguardError, UsageError
+from ..plugins import import_parsers
 from . import subparser
 
 DESCRIPTION = """\
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         got = local.collect(
             keep_artifacts=args.keep_artifacts,
             snapshot_path=args.output,
+            parsers=import_parsers(),
             **({"deadline": args.deadline} if args.deadline else {}),
         )
         return _write(got, args.output, "this machine")
@@ -196,7 +198,11 @@ def _single(args: argparse.Namespace) -> int:
     credentials = creds.resolve(target.transport, prompt_for=target.label)
     try:
         got = winrm.collect(
-            target, credentials, keep_artifacts=args.keep_artifacts, snapshot_path=args.output
+            target,
+            credentials,
+            keep_artifacts=args.keep_artifacts,
+            snapshot_path=args.output,
+            parsers=import_parsers(),
         )
     except IisguardError as exc:
         if not (args.record_failure and args.output and args.output != "-"):

@@ -65,10 +65,16 @@ def _details(data: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..capture.importer import StrictImportError, import_paths
+    from ..plugins import import_parsers
 
     try:
         data = import_paths(
-            args.paths, output=args.output, host=args.host, kind=args.kind, strict=args.strict
+            args.paths,
+            output=args.output,
+            host=args.host,
+            kind=args.kind,
+            strict=args.strict,
+            parsers=import_parsers(),
         )
     except StrictImportError as exc:
         print(summary(exc.snapshot, args.output), file=sys.stderr)

@@ -10,7 +10,7 @@ from ..engine import frameworks
 from ..engine.rule import Rule
 from ..errors import UsageError
 from ..plugins import load_plugins
-from . import rules_test, subparser
+from . import rule_cases, subparser
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     sp.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     sp.add_argument("--rules-dir", action="append", default=[], metavar="DIR")
     sp.set_defaults(func=run_show)
-    rules_test.add_parser(rsub)
+    rule_cases.add_parser(rsub)
 
     def usage(args: argparse.Namespace) -> int:
         p.print_help()

@@ -120,7 +120,7 @@ def build(
 ) -> dict[str, Any]:
     """Artifacts in memory (and on disk with keep_artifacts), then the importer's build_snapshot.
 
-    `parsers` (from capture.registry.all_parsers) lets a fleet load the parser plugins once.
+    `parsers` (from plugins.import_parsers) lets a fleet load the parser plugins once.
     """
     from ..capture.base import Artifact
     from ..capture.importer import build_snapshot

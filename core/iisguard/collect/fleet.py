@@ -287,7 +287,7 @@ class HostResult:
 
 def failed_snapshot(name: str, reason: str, source: str = "winrm") -> dict[str, Any]:
     """A snapshot that says collection failed, so a scan of the folder reports the host as not reviewed."""
-    from .. import __version__
+    from ..version import __version__
 
     message = f"collection failed: {printable(redact(reason))}"  # a server's fault text may quote a secret
     return {
@@ -397,10 +397,10 @@ def run_fleet(
             if generic not in seen_notices:
                 seen_notices.add(generic)
                 print(f"iisguard: note: {notice}", file=sys.stderr)
-    from ..capture.registry import all_parsers
+    from ..plugins import import_parsers
     from .script import capture_script
 
-    parsers = all_parsers()  # parser plugins load once, not once per host
+    parsers = import_parsers()  # parser plugins load once, not once per host
     capture_script()  # read once here rather than racing in the threads
     stream = progress_stream or sys.stderr
     reporter = _Progress(len(hosts), stream)

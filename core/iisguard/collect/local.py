@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Any
 
 from ..errors import CollectionError, UsageError
 from .assemble import Collected, snapshot_from_output
@@ -42,8 +43,9 @@ def collect(
     snapshot_path: str | os.PathLike[str] | None = None,
     deadline: float = DEFAULT_DEADLINE,
     script: str | None = None,
+    parsers: list[Any] | None = None,
 ) -> Collected:
-    """Run the capture script here and import what it printed."""
+    """Run the capture script here and import what it printed (with `parsers`, default the built-in ones)."""
     if not is_windows():
         raise UsageError(NEEDS_WINDOWS)
     if script is None:
@@ -75,5 +77,6 @@ def collect(
         source="local",
         keep_artifacts=keep_artifacts,
         snapshot_path=snapshot_path,
+        parsers=parsers,
     )
     return Collected(snapshot, {"processes": 1}, time.monotonic() - started)

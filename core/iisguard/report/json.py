@@ -72,7 +72,7 @@ from typing import Any
 from ..engine import compliance
 from ..engine.evaluate import HostResult, Report, now
 from ..engine.findings import Finding, Outcome
-from ..plugins import hookimpl
+from ..hookspecs import hookimpl
 from . import shards
 from .base import SEVERITIES, Locator, json_text, state
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
-from ..plugins import hookimpl
+from ..hookspecs import hookimpl
 from .base import Locator, escape_controls, state
 
 _NOT_DOTTED = re.compile(r"[^A-Za-z0-9_-]+")

@@ -26,7 +26,7 @@ import sarif_om as om
 from ..engine.evaluate import HostResult, Notice, Report
 from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
-from ..plugins import hookimpl
+from ..hookspecs import hookimpl
 from .base import Locator, json_text, logical_name, sort_key
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
