@@ -19,7 +19,7 @@ from iisguard import hookimpl, hookspecs, plugins
 from iisguard.capture import detect as detection
 from iisguard.capture import registry
 from iisguard.capture.base import Artifact
-from iisguard.cli import main
+from iisguard.cli import build_parser, main
 
 from .conftest import FIXTURES, ROOT
 
@@ -119,6 +119,7 @@ def test_detect_may_take_the_head_only_and_a_raising_detect_counts_zero(tmp_path
 
 def test_import_receives_the_packs_parsers(tmp_path, monkeypatch):
     """`iisguard import` hands capture the packs' parsers (capture never loads plugins itself)."""
+    build_parser()  # import every command module first: none may bind the patched loader below
     real = plugins.load_plugins
     monkeypatch.setattr(
         plugins, "load_plugins", lambda **kw: real(**{**kw, "plugins": [ParserPack()], "entry_points": False})
