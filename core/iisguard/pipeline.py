@@ -286,9 +286,9 @@ def merge(
                 f"shard {part.index}/{count} is given twice (also {seen[part.index]})", where=part.path
             )
         seen[part.index] = part.path
-        if part.tool_version != _version():
+        if part.tool_version != __version__:
             raise UsageError(
-                f"made by iisguard {part.tool_version}, merged by {_version()}: use one version throughout",
+                f"made by iisguard {part.tool_version}, merged by {__version__}: use one version throughout",
                 where=part.path,
             )
         for key in ("total", "profile", "policies", "today", "rules", "skip_rules", "waivers", "baseline"):
@@ -332,7 +332,7 @@ def merge(
     report = Report(
         hosts=[h for _, h in sorted((pair for p in parts for pair in p.hosts), key=lambda pair: pair[0])],
         rules=rules,
-        tool_version=_version(),
+        tool_version=__version__,
         started_at=min(p.started_at for p in parts),
         fail_on=fail_on,
         profile=chosen.profile,
