@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from iisguard import Reference
+from iisguard import references as _references
 from iisguard.engine.rule import BUILTIN_ID
-from iisguard_builtin import _references
 
 # CIS-IIS10-x.y and STIG-V-n become framework tags; the others name documentation and tools.
 ID_SPELLING = re.compile(
@@ -47,4 +47,4 @@ def test_builtin_rules_cite_only_catalogued_references(builtin_rules):
         for ref in r.references
         if id(ref) not in catalogued
     ]
-    assert not stray, "define these in plugins/iisguard_builtin/_references.py: " + ", ".join(stray)
+    assert not stray, "define these in core/iisguard/references.py: " + ", ".join(stray)

@@ -16,10 +16,12 @@ The domain model a rule asks (built once per snapshot, reached from the `Snapsho
 - `snap.privileges` (`userrights`): who holds each user right, directly or through groups.
 - `snap.kerberos` (`kerberos`): domain identities IIS uses, the ticket-decrypting identity, SPNs.
 - `names` (spellings of accounts, globs), `sids` (well-known SIDs), `uac` (AD account flags).
+- `references`: the sources rules cite (CIS, STIG, Microsoft docs, PingCastle, BloodHound).
 """
 
 from __future__ import annotations
 
+from . import references
 from .engine import compliance
 from .engine.evaluate import Report
 from .engine.findings import (
@@ -45,7 +47,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .model import accounts, acls, iis, kerberos, names, rights, sids, uac, userrights
-from .model.accounts import Account, Accounts, Membership, PrivilegedGroup
+from .model.accounts import Account, Accounts, Directory, Membership, PrivilegedGroup
 from .model.iis import ContentRoot, Identity, IisPrincipal, Location, Pool
 from .model.snapshot import Snapshot
 from .pipeline import scan
@@ -58,6 +60,7 @@ __all__ = [
     "Account",
     "Accounts",
     "ContentRoot",
+    "Directory",
     "Identity",
     "IisPrincipal",
     "Location",
@@ -71,6 +74,7 @@ __all__ = [
     "names",
     "rights",
     "userrights",
+    "references",
     "CaptureError",
     "CollectionError",
     "Evidence",

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from iisguard import (
     Parameter,
+    accounts,
+    acls,
     fail,
     hookimpl,
-    identities,
+    iis,
     not_applicable,
     not_reviewed,
     passed,
+    rights,
     rule,
     sids,
 )
-
-from . import _acl_helpers as ah
-from . import _principal_helpers as ph
-from . import _references as refs
+from iisguard import references as refs
 
 
 @rule(
@@ -73,8 +73,8 @@ def content_writable_by_broad(snap, params):
     Remediation: `icacls <root> /remove:g Everyone BUILTIN\\Users`, grant read to the pool identity.
     References: STIG V-218780, V-218802; CIS IIS 10 4.8; KB981949.
     """
-    extra = ph.keys_of(snap, params["extra_broad_principals"])
-    for root in ah.content_roots(snap).values():
+    extra = snap.accounts.keys(params["extra_broad_principals"])
+    for root in snap.content_roots.values():
         if root.acl is None:
             yield not_reviewed(
                 root.resource,
@@ -84,12 +84,12 @@ def content_writable_by_broad(snap, params):
             continue
         bad = [
             ace
-            for ace in ah.allow_aces(root.acl)
-            if ah.is_write_class(ace.get("rights") or [])
-            and (ph.is_broad(snap, ah.ace_key(snap, ace)) or ah.ace_key(snap, ace) in extra)
+            for ace in acls.allow_aces(root.acl)
+            if rights.is_write_class(ace.get("rights") or [])
+            and (accounts.is_broad(acls.ace_key(snap, ace)) or acls.ace_key(snap, ace) in extra)
         ]
         if bad:
-            aces = ", ".join(ah.ace_text(a) for a in bad)
+            aces = ", ".join(acls.ace_text(a) for a in bad)
             yield fail(
                 root.resource,
                 f"Content folder '{root.acl['path']}' (served by {', '.join(root.uses[:3])}) is writable by broad "
@@ -106,7 +106,7 @@ def _icacls_hint(path: str) -> str:
 
 
 def _admin_keys(snap, extra=()) -> set[str]:
-    return set(ah.ADMIN_SIDS) | ph.keys_of(snap, extra)
+    return set(acls.ADMIN_SIDS) | snap.accounts.keys(extra)
 
 
 @rule(
@@ -163,12 +163,12 @@ def inetpub_less_restrictive(snap, params):
     if acl is None:
         yield not_reviewed(f"acls/{path}", f"The ACL of {path} was not captured; {_icacls_hint(path)}")
         return
-    bad = ah.write_aces(snap, acl, _admin_keys(snap, params["allowed_writers"]))
+    bad = acls.write_aces(snap, acl, _admin_keys(snap, params["allowed_writers"]))
     resource = f"acls/{acl['path']}"
     if bad:
         yield fail(
             resource,
-            f"{acl['path']} is less restrictive than the IIS baseline: {', '.join(ah.ace_text(a) for a in bad)}. Every "
+            f"{acl['path']} is less restrictive than the IIS baseline: {', '.join(acls.ace_text(a) for a in bad)}. Every "
             "site, log and IIS temp folder inherits these grants; remove them (icacls /remove:g), keeping inheritance.",
             at=bad[0],
         )
@@ -243,7 +243,7 @@ def log_directory(snap, params):
     References: STIG V-218790; CIS IIS 10 5.1; KB981949.
     """
     admins = _admin_keys(snap)
-    shippers = ph.keys_of(snap, params["log_shippers"])
+    shippers = snap.accounts.keys(params["log_shippers"])
     default_root = snap.path_key("%SystemDrive%\\inetpub\\logs")
     dirs: dict[str, tuple[str, list[str]]] = {}
     fallback = (snap.iis.get("site_defaults") or {}).get("log_directory") or DEFAULT_LOG_DIR
@@ -266,23 +266,23 @@ def log_directory(snap, params):
                     resource, f"The ACL of log directory {path} was not captured; {_icacls_hint(path)}"
                 )
             continue
-        writers = ah.write_aces(snap, acl, admins | shippers)
+        writers = acls.write_aces(snap, acl, admins | shippers)
         if writers:
             problems.append(
-                f"it is writable by {', '.join(ah.ace_text(a) for a in writers)}, who can erase evidence"
+                f"it is writable by {', '.join(acls.ace_text(a) for a in writers)}, who can erase evidence"
             )
         if params["flag_non_admin_read"]:
             # STIG V-218790 exempts service accounts that process logs (NT SERVICE\WMSvc lists them by default)
             readers = [
                 a
-                for a in ah.allow_aces(acl)
+                for a in acls.allow_aces(acl)
                 if a not in writers
-                and ah.ace_key(snap, a) not in admins | shippers | {sids.CREATOR_OWNER}
-                and not ah.ace_key(snap, a).startswith(sids.NT_SERVICE_PREFIX)
+                and acls.ace_key(snap, a) not in admins | shippers | {sids.CREATOR_OWNER}
+                and not acls.ace_key(snap, a).startswith(sids.NT_SERVICE_PREFIX)
             ]
             if readers:
                 problems.append(
-                    f"non-admins can read it: {', '.join(ah.ace_text(a) for a in readers)} (STIG V-218790)"
+                    f"non-admins can read it: {', '.join(acls.ace_text(a) for a in readers)} (STIG V-218790)"
                 )
         if problems:
             yield fail(
@@ -346,15 +346,15 @@ def content_writable_by_pool(snap, params):
     modify only on the data folder.
     References: STIG V-218780, V-218779; MS Application Pool Identities.
     """
-    roots = ah.content_roots(snap)
+    roots = snap.content_roots
     below: dict[str, list] = {}
     for key, acl in snap.acls_by_path.items():
-        parent = ah.parent_key(key)
-        root = ah.root_of(parent, roots) if parent else None
+        parent = iis.parent_key(key)
+        root = iis.root_of(parent, roots) if parent else None
         if root is not None and key not in roots:  # a nested content root is judged as a root
             below.setdefault(root, []).append((key, acl))
     for key, root in roots.items():
-        workers = ah.worker_keys_of(snap, root.pools)
+        workers = acls.worker_keys_of(snap, root.pools)
         if root.acl is None:
             yield not_reviewed(
                 root.resource,
@@ -366,11 +366,11 @@ def content_writable_by_pool(snap, params):
             continue
         bad = [
             a
-            for a in ah.allow_aces(root.acl)
-            if ah.ace_key(snap, a) in workers and ah.is_write_class(a.get("rights") or [])
+            for a in acls.allow_aces(root.acl)
+            if acls.ace_key(snap, a) in workers and rights.is_write_class(a.get("rights") or [])
         ]
         if bad:
-            who = "; ".join(f"{ah.ace_text(a)} ({workers[ah.ace_key(snap, a)]})" for a in bad)
+            who = "; ".join(f"{acls.ace_text(a)} ({workers[acls.ace_key(snap, a)]})" for a in bad)
             yield fail(
                 root.resource,
                 f"The worker serving '{root.acl['path']}' ({', '.join(root.uses[:3])}) can write its own content: {who}. "
@@ -381,17 +381,17 @@ def content_writable_by_pool(snap, params):
         else:
             yield passed(root.resource, f"The worker can only read '{root.acl['path']}'", at=root.acl)
         for sub_key, acl in below.get(key, []):
-            if ah.under_patterns(ah.relative(sub_key, key), params["writable_folders"]):
+            if acls.under_patterns(iis.relative(sub_key, key), params["writable_folders"]):
                 continue
             explicit = [
                 a
-                for a in ah.allow_aces(acl)
+                for a in acls.allow_aces(acl)
                 if not a.get("inherited")
-                and ah.ace_key(snap, a) in workers
-                and ah.is_write_class(a.get("rights") or [])
+                and acls.ace_key(snap, a) in workers
+                and rights.is_write_class(a.get("rights") or [])
             ]
             if explicit:
-                who = "; ".join(f"{ah.ace_text(a)} ({workers[ah.ace_key(snap, a)]})" for a in explicit)
+                who = "; ".join(f"{acls.ace_text(a)} ({workers[acls.ace_key(snap, a)]})" for a in explicit)
                 yield fail(
                     f"acls/{acl['path']}",
                     f"'{acl['path']}' under content root '{root.acl['path']}' is writable by the worker: {who}. It is not "
@@ -467,31 +467,31 @@ def scripts_writable(snap, params):
     """
     allowed = _admin_keys(snap, params["allowed_writers"])
     exts = tuple(str(e).casefold() for e in params["extensions"])
-    roots = ah.content_roots(snap)
+    roots = snap.content_roots
     children: dict[str, int] = {}
     scripts: dict[str, int] = {}
     for key, acl in snap.acls_by_path.items():
-        parent = ah.parent_key(key)
-        root = ah.root_of(parent, roots) if parent else None
+        parent = iis.parent_key(key)
+        root = iis.root_of(parent, roots) if parent else None
         if root is None or key in roots:
             continue
         children[root] = children.get(root, 0) + 1
         if not key.endswith(exts):
             continue
         scripts[root] = scripts.get(root, 0) + 1
-        bad = ah.write_aces(snap, acl, allowed)
+        bad = acls.write_aces(snap, acl, allowed)
         folder = snap.acls_by_path.get(parent) if parent else None
         folder_bad = (
-            [a for a in ah.write_aces(snap, folder, allowed) if not ah.inherit_only(a)] if folder else []
+            [a for a in acls.write_aces(snap, folder, allowed) if not acls.inherit_only(a)] if folder else []
         )
         resource = f"acls/{acl['path']}"
         if bad or folder_bad:
             parts = []
             if bad:
-                parts.append(f"the file grants {', '.join(ah.ace_text(a) for a in bad)}")
+                parts.append(f"the file grants {', '.join(acls.ace_text(a) for a in bad)}")
             if folder_bad and folder is not None:
                 parts.append(
-                    f"its folder {folder['path']} grants {', '.join(ah.ace_text(a) for a in folder_bad)}"
+                    f"its folder {folder['path']} grants {', '.join(acls.ace_text(a) for a in folder_bad)}"
                 )
             yield fail(
                 resource,
@@ -566,9 +566,9 @@ def content_grants_shared_groups(snap, params):
     Remediation: grant `IIS APPPOOL\\<pool>` read, then remove IIS_IUSRS/Users (icacls).
     References: MS Application Pool Identities; KB4466942; CIS IIS 10 1.5.
     """
-    roots = ah.content_roots(snap)
+    roots = snap.content_roots
     pools = {id(p) for root in roots.values() for p in root.pools}
-    shared = ph.keys_of(snap, params["shared_principals"])
+    shared = snap.accounts.keys(params["shared_principals"])
     for root in roots.values():
         if len(pools) < 2:
             yield not_applicable(root.resource, "Only one application pool serves content on this host")
@@ -579,11 +579,11 @@ def content_grants_shared_groups(snap, params):
                 f"No ACL was captured for content folder '{root.path}'; {_icacls_hint(root.path)}",
             )
             continue
-        bad = [a for a in ah.allow_aces(root.acl) if ah.ace_key(snap, a) in shared]
+        bad = [a for a in acls.allow_aces(root.acl) if acls.ace_key(snap, a) in shared]
         if bad:
             yield fail(
                 root.resource,
-                f"'{root.acl['path']}' ({', '.join(root.uses[:3])}) grants {', '.join(ah.ace_text(a) for a in bad)}, which "
+                f"'{root.acl['path']}' ({', '.join(root.uses[:3])}) grants {', '.join(acls.ace_text(a) for a in bad)}, which "
                 f"every one of the host's {len(pools)} pools carries, so other sites can read it. Grant its pool's "
                 "IIS APPPOOL account instead and remove these grants.",
                 at=bad[0],
@@ -646,7 +646,7 @@ def config_files(snap, params):
     References: KB4466942 (configuration isolation); KB981949; STIG V-218814.
     """
     writers_ok = _admin_keys(snap, params["allowed_writers"])
-    workers = set(ph.iis_principals(snap, include_local_system=False)) | {
+    workers = set(iis.iis_principals(snap, include_local_system=False)) | {
         sids.USERS,
         sids.AUTHENTICATED_USERS,
         sids.EVERYONE,
@@ -658,22 +658,22 @@ def config_files(snap, params):
             yield not_reviewed(f"acls/{path}", f"The ACL of {path} was not captured; {_icacls_hint(path)}")
             continue
         problems = []
-        bad = ah.write_aces(snap, acl, writers_ok)
+        bad = acls.write_aces(snap, acl, writers_ok)
         if bad:
             problems.append(
-                f"writable by {', '.join(ah.ace_text(a) for a in bad)} (that is SYSTEM code execution)"
+                f"writable by {', '.join(acls.ace_text(a) for a in bad)} (that is SYSTEM code execution)"
             )
         readers = []
         if judge_read:
             readers = [
                 a
-                for a in ah.allow_aces(acl)
+                for a in acls.allow_aces(acl)
                 if a not in bad
-                and (ah.ace_key(snap, a) in workers or sids.is_app_pool_sid(ah.ace_key(snap, a)))
+                and (acls.ace_key(snap, a) in workers or sids.is_app_pool_sid(acls.ace_key(snap, a)))
             ]
             if readers:
                 problems.append(
-                    f"readable by worker identities {', '.join(ah.ace_text(a) for a in readers)} (defeats configuration isolation)"
+                    f"readable by worker identities {', '.join(acls.ace_text(a) for a in readers)} (defeats configuration isolation)"
                 )
         resource = f"acls/{acl['path']}"
         if problems:
@@ -738,7 +738,7 @@ def pool_isolation_configs(snap, params):
         rel = key[len(folder) + 1 :].split("\\")
         if len(rel) > 2:
             continue
-        pool_name = ah.leaf(acl["path"])[: -len(".config")]
+        pool_name = iis.leaf(acl["path"])[: -len(".config")]
         by_pool.setdefault(pool_name.casefold(), []).append((pool_name, acl))
     for pool in snap.app_pools:
         if pool["name"].casefold() not in by_pool:
@@ -746,17 +746,17 @@ def pool_isolation_configs(snap, params):
             yield not_reviewed(f"acls/{path}", f"The ACL of {path} was not captured; {_icacls_hint(path)}")
     for entries in by_pool.values():
         for pool_name, acl in entries:
-            allowed = set(ah.ADMIN_SIDS) | {sids.app_pool_sid(pool_name), sids.CREATOR_OWNER}
+            allowed = set(acls.ADMIN_SIDS) | {sids.app_pool_sid(pool_name), sids.CREATOR_OWNER}
             pool = snap.pool(pool_name)
             if pool is not None:
-                allowed.add(identities.pool_identity(snap, pool).key)
-            bad = [a for a in ah.allow_aces(acl) if ah.ace_key(snap, a) not in allowed]
+                allowed.add(iis.pool_identity(snap, pool).key)
+            bad = [a for a in acls.allow_aces(acl) if acls.ace_key(snap, a) not in allowed]
             resource = f"acls/{acl['path']}"
             if bad:
                 yield fail(
                     resource,
                     f"The isolated configuration of pool '{pool_name}' ({acl['path']}) is also granted to "
-                    f"{', '.join(ah.ace_text(a) for a in bad)}, so other pools can read its settings and credentials. "
+                    f"{', '.join(acls.ace_text(a) for a in bad)}, so other pools can read its settings and credentials. "
                     "Remove these grants and recycle the pool.",
                     at=bad[0],
                 )
@@ -836,26 +836,30 @@ def config_encryption_keys(snap, params):
     prefixes: dict[str, tuple[str, bool]] = {}
     for names, was in ((shared_names, False), (was_names, True)):
         for name in names:
-            for prefix in ah.key_file_prefixes(name):
+            for prefix in acls.key_file_prefixes(name):
                 prefixes[prefix] = (name, was)
     admins = {sids.LOCAL_SYSTEM, sids.ADMINISTRATORS}
-    readers_ok = admins | ph.keys_of(snap, params["allowed_readers"])
+    readers_ok = admins | snap.accounts.keys(params["allowed_readers"])
     found = False
     for acl in snap.acls:
-        leaf = ah.leaf(acl["path"]).casefold()
+        leaf = iis.leaf(acl["path"]).casefold()
         match = prefixes.get(leaf.split("_", 1)[0]) if "_" in leaf else None
         if match is None:
             continue
         found = True
         name, was = match
-        writers = ah.write_aces(snap, acl, admins, creator_owner_ok=False)
+        writers = acls.write_aces(snap, acl, admins, creator_owner_ok=False)
         if was:
             readers = [
-                a for a in ah.allow_aces(acl) if a not in writers and ah.ace_key(snap, a) not in readers_ok
+                a
+                for a in acls.allow_aces(acl)
+                if a not in writers and acls.ace_key(snap, a) not in readers_ok
             ]
         else:
             readers = [
-                a for a in ah.allow_aces(acl) if a not in writers and ph.is_broad(snap, ah.ace_key(snap, a))
+                a
+                for a in acls.allow_aces(acl)
+                if a not in writers and accounts.is_broad(acls.ace_key(snap, a))
             ]
         resource = f"acls/{acl['path']}"
         bad = writers + readers
@@ -863,7 +867,7 @@ def config_encryption_keys(snap, params):
             scope = "only SYSTEM and Administrators may read it" if was else "broad groups must not read it"
             yield fail(
                 resource,
-                f"Key file of {name} ({acl['path']}) grants {', '.join(ah.ace_text(a) for a in bad)}; {scope}. Whoever "
+                f"Key file of {name} ({acl['path']}) grants {', '.join(acls.ace_text(a) for a in bad)}; {scope}. Whoever "
                 "reads it decrypts the passwords stored in applicationHost.config; remove these grants (icacls /remove:g).",
                 at=bad[0],
             )
@@ -954,8 +958,9 @@ def temp_and_trace_folders(snap, params):
     for acl, trace in judged.values():
         bad = [
             a
-            for a in ah.allow_aces(acl)
-            if ph.is_broad(snap, ah.ace_key(snap, a)) and (trace or ah.is_write_class(a.get("rights") or []))
+            for a in acls.allow_aces(acl)
+            if accounts.is_broad(acls.ace_key(snap, a))
+            and (trace or rights.is_write_class(a.get("rights") or []))
         ]
         resource = f"acls/{acl['path']}"
         if bad:
@@ -966,7 +971,7 @@ def temp_and_trace_folders(snap, params):
             )
             yield fail(
                 resource,
-                f"{acl['path']} grants {', '.join(ah.ace_text(a) for a in bad)}, so any user can {what}. Remove the "
+                f"{acl['path']} grants {', '.join(acls.ace_text(a) for a in bad)}, so any user can {what}. Remove the "
                 "broad grants; IIS_IUSRS access is all IIS needs.",
                 at=bad[0],
             )

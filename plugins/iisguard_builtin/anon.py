@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_reviewed, passed, rule, sids
-
-from . import _acl_helpers as acl_helpers
-from . import _common as c
-from . import _principal_helpers as ph
-from . import _references as refs
+from iisguard import (
+    Location,
+    Membership,
+    Parameter,
+    accounts,
+    acls,
+    fail,
+    hookimpl,
+    iis,
+    names,
+    not_applicable,
+    not_reviewed,
+    passed,
+    rights,
+    rule,
+    sids,
+)
+from iisguard import references as refs
 
 PRIVILEGED_GROUP_PARAMS = [
     Parameter(
@@ -19,20 +31,18 @@ PRIVILEGED_GROUP_PARAMS = [
     ),
     Parameter(
         "privileged_domain_rids",
-        list(c.DOMAIN_ADMIN_RIDS),
+        [g.rid for g in accounts.PRIVILEGED_GROUPS if g.rid is not None],
         "Relative ids of domain groups that count as privileged (512 Domain Admins, 518, 519, 526, 527)",
     ),
 ]
 
 
-def _anonymous_keys(loc: c.AnonLocation) -> list[str]:
-    """The anonymous identity, plus IIS_IUSRS when it is the pool identity (WAS injects that group)."""
+def _anonymous_refs(loc: Location) -> list[str]:
+    """The anonymous identity (as configured), plus IIS_IUSRS when it is the pool identity (WAS injects that group)."""
     ident = loc.identity
     assert ident is not None
-    keys = [ident.key]
-    if ident.type not in ("IUSR", "custom") and loc.pool and not loc.pool.get("manual_group_membership"):
-        keys.append(sids.IIS_IUSRS)
-    return keys
+    first = ident.name if ident.type == "custom" else ident.key
+    return [first, *loc.anonymous_keys[1:]]
 
 
 @rule(
@@ -73,17 +83,12 @@ def anon_privileged_group(snap, params):
     pool identity: `appcmd set config "Site" -section:anonymousAuthentication /userName:"" /commit:apphost`.
     References: IIS 10.0 Site STIG V-218750 (CAT I); IIS 8.5 V-214461; IIS 7 V-6537; Microsoft, built-in IIS accounts.
     """
-    groups = params["privileged_groups"]
-    rids = params["privileged_domain_rids"]
-    cache: dict[tuple[str, ...], c.Membership] = {}
+    groups = accounts.privileged_groups([*params["privileged_groups"], *params["privileged_domain_rids"]])
 
-    def membership(keys: list[str], name: str) -> c.Membership:
-        tkey = tuple(keys)
-        if tkey not in cache:
-            cache[tkey] = c.privileged_membership(snap, keys, groups, rids, names={keys[0]: name})
-        return cache[tkey]
+    def membership(refs: list[str]) -> Membership:
+        return snap.accounts.membership(refs, groups)  # answered once per distinct identity
 
-    for loc in c.anonymous_locations(snap):
+    for loc in snap.locations:
         if loc.anonymous is None:
             yield not_reviewed(
                 loc.key, f"No anonymous authentication settings were captured for '{loc.path}'."
@@ -113,19 +118,18 @@ def anon_privileged_group(snap, params):
                 identity=ident.name,
             )
             continue
-        m = membership(_anonymous_keys(loc), ident.name)
+        m = membership(_anonymous_refs(loc))
         yield _judge(loc.key, f"at '{loc.path}'", ident.name, m, loc.anonymous)
 
     legacy = snap.iis.get("legacy") or {}
     user = legacy.get("anonymous_user")
     if user:
-        key = snap.principals.key(user)
         yield _judge(
-            c.principal_key(user), "(IIS 6 metabase AnonymousUserName)", user, membership([key], user), legacy
+            iis.principal_key(user), "(IIS 6 metabase AnonymousUserName)", user, membership([user]), legacy
         )
 
 
-def _judge(resource, where, name, m: c.Membership, at):
+def _judge(resource, where, name, m: Membership, at):
     if m.hits:
         return fail(
             resource,
@@ -139,18 +143,17 @@ def _judge(resource, where, name, m: c.Membership, at):
     if not m.judged:
         return not_reviewed(
             resource,
-            f"Cannot tell whether {name} (anonymous {where}) is in a privileged group: "
-            f"{c.membership_result_text(m)}.",
+            f"Cannot tell whether {name} (anonymous {where}) is in a privileged group: {m.reason}.",
             at=at,
         )
     return passed(resource, f"Anonymous identity {name} {where} is in no privileged group.", at=at)
 
 
-def _is_pool_identity(loc: c.AnonLocation) -> bool:
+def _is_pool_identity(loc: Location) -> bool:
     return loc.identity is not None and loc.identity.type not in ("IUSR", "custom")
 
 
-def _undecided(loc: c.AnonLocation):
+def _undecided(loc: Location):
     """not_reviewed / not_applicable for a location whose anonymous identity cannot be judged, else None."""
     if loc.anonymous is None:
         return not_reviewed(loc.key, f"No anonymous authentication settings were captured for '{loc.path}'.")
@@ -200,7 +203,7 @@ def anon_not_pool_identity(snap, params):
     grant each site's content to `IIS APPPOOL\\<pool>` instead of IUSR.
     References: CIS IIS 10 1.6; Application Pool Identity as Anonymous User (Microsoft).
     """
-    for loc in c.anonymous_locations(snap):
+    for loc in snap.locations:
         undecided = _undecided(loc)
         if undecided is not None:
             yield undecided
@@ -252,24 +255,24 @@ def anon_custom_account(snap, params):
     computer account granted on the share.
     References: built-in IIS accounts (Microsoft); CIS IIS 10 2.8; anonymousAuthentication reference.
     """
-    for loc in c.anonymous_locations(snap):
+    for loc in snap.locations:
         undecided = _undecided(loc)
         if undecided is not None:
             yield undecided
             continue
         ident = loc.identity
-        if ident.type != "custom" or c.account_scope(snap, ident.name) == "builtin":
+        if ident.type != "custom" or snap.accounts.scope(ident.name) == "builtin":
             yield passed(
                 loc.key, f"Anonymous requests at '{loc.path}' run as {ident.name}.", at=loc.anonymous
             )
             continue
-        allowed = c.matches_any(ident.name, params["allowed_accounts"])
+        allowed = names.matches_any(ident.name, params["allowed_accounts"])
         if allowed:
             yield not_applicable(
                 loc.key, f"Anonymous account {ident.name} is allow-listed ('{allowed}').", at=loc.anonymous
             )
             continue
-        scope = c.account_scope(snap, c.account_ref(ident.name))
+        scope = snap.accounts.scope(ident.name)
         yield fail(
             loc.key,
             f"Anonymous requests at '{loc.path}' run as {scope} account {ident.name}, whose password is stored in "
@@ -328,9 +331,9 @@ def anon_mixed_with_stronger_auth(snap, params):
     /commit:apphost`.
     References: CIS IIS 10 2.2; anonymousAuthentication reference (Microsoft).
     """
-    index = identities.auth_index(snap)
+    index = iis.auth_index(snap)
     sensitive = params["sensitive_paths"]
-    for loc in c.anonymous_locations(snap):
+    for loc in snap.locations:
         if loc.anonymous is None:
             yield not_reviewed(
                 loc.key, f"No anonymous authentication settings were captured for '{loc.path}'."
@@ -341,10 +344,10 @@ def anon_mixed_with_stronger_auth(snap, params):
             continue
         also = []
         for section, label in STRONGER_AUTH:
-            entry = identities.effective_auth(index, loc.path, section)
+            entry = iis.effective_auth(index, loc.path, section)
             if entry and entry[section].get("enabled"):
                 also.append(label)
-        marked = c.matches_any(loc.path, sensitive)
+        marked = names.matches_any(loc.path, sensitive)
         if also or marked:
             why = (
                 f"together with {', '.join(also)} authentication, which IIS then never asks for"
@@ -405,7 +408,6 @@ def anon_can_write_content(snap, params):
     `icacls D:\\Sites\\Public /grant "IIS APPPOOL\\Public:(OI)(CI)RX"`.
     References: IIS 10.0 Site STIG V-218750, V-218780; CIS IIS 10 4.8; KB981949 default ACLs.
     """
-    index = identities.auth_index(snap)
     allowed = params["allowed_writable_paths"]
     roots: dict[
         str, list[tuple[str, str, str | None, str]]
@@ -427,22 +429,24 @@ def anon_can_write_content(snap, params):
         key = snap.path_key(acl["path"])
         if key in targets:
             continue
-        root = acl_helpers.root_of(key, roots)
+        root = iis.root_of(key, roots)
         if root is not None:
-            targets[key] = (acl_helpers.relative(key, root), acl)
+            targets[key] = (iis.relative(key, root), acl)
 
     keys_cache: dict[tuple[str, str | None], dict[str, str]] = {}
 
     def anonymous_keys(config: str, site: str, pool_name: str | None) -> dict[str, str] | None:
-        loc = c.anonymous_at(snap, index, config, site, pool_name)
+        loc = snap.locations.at(config, site, pool_name)
         if not loc.enabled or loc.identity is None:
             return None
         cache_key = (loc.identity.key, pool_name if _is_pool_identity(loc) else None)
         if cache_key not in keys_cache:
-            found = {k: loc.identity.name for k in _anonymous_keys(loc)}
+            found = {k: loc.identity.name for k in loc.anonymous_keys}
             for k in list(found):
-                for g in snap.principals.groups_of(ph.ref_of(k)):
-                    found.setdefault(g, f"{snap.principals.display(ph.ref_of(g))} (a group {found[k]} is in)")
+                for g in snap.accounts.groups_of(snap.accounts.ref(k)):
+                    found.setdefault(
+                        g, f"{snap.accounts.display(snap.accounts.ref(g))} (a group {found[k]} is in)"
+                    )
             found.setdefault(sids.EVERYONE, "Everyone")
             found.setdefault(sids.ANONYMOUS_LOGON, "ANONYMOUS LOGON")
             keys_cache[cache_key] = found
@@ -450,7 +454,7 @@ def anon_can_write_content(snap, params):
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
     for key, (rel, acl) in sorted(targets.items()):  # parents before their children
-        root = acl_helpers.root_of(key, roots)
+        root = iis.root_of(key, roots)
         uses = roots[root]
         shown = acl["path"] if acl else uses[0][3]
         resource = f"acls/{shown}"
@@ -459,7 +463,7 @@ def anon_can_write_content(snap, params):
                 resource, f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
             )
             continue
-        if rel and acl_helpers.under_patterns(rel, allowed):
+        if rel and acls.under_patterns(rel, allowed):
             yield not_applicable(resource, f"{shown} is an allow-listed writable folder.", at=acl)
             continue
         sub = "/" + rel.replace("\\", "/") if rel else ""
@@ -475,9 +479,8 @@ def anon_can_write_content(snap, params):
             continue
         offending = [
             (ace, k)
-            for ace in acl_helpers.allow_aces(acl)
-            if acl_helpers.is_write_class(ace.get("rights") or [])
-            and (k := acl_helpers.ace_key(snap, ace)) in reach
+            for ace in acls.allow_aces(acl)
+            if rights.is_write_class(ace.get("rights") or []) and (k := acls.ace_key(snap, ace)) in reach
         ]
         if not offending:
             yield passed(resource, f"Anonymous users cannot write {shown}.", at=acl)
@@ -490,7 +493,7 @@ def anon_can_write_content(snap, params):
         if parent is not None:
             failing[parent][4] += 1
             continue
-        bad = [f"{acl_helpers.ace_text(ace)} ({reach[k]})" for ace, k in offending]
+        bad = [f"{acls.ace_text(ace)} ({reach[k]})" for ace, k in offending]
         failing[key] = [resource, shown, acl, bad, 0]
     for resource, shown, acl, bad, folded in failing.values():
         below = f" ({folded} captured file(s) and folder(s) below inherit it)" if folded else ""
@@ -545,13 +548,13 @@ def anon_shared_across_pools(snap, params):
     for each site.
     References: CIS IIS 10 1.6; Application Pool Identity as Anonymous User (Microsoft).
     """
-    roots = [loc for loc in c.anonymous_locations(snap) if loc.path == loc.site]
+    roots = [loc for loc in snap.locations if loc.path == loc.site]
     shared: dict[str, set[str]] = {}
     for loc in roots:
         if loc.enabled and loc.identity is not None and not _is_pool_identity(loc):
             shared.setdefault(loc.identity.key, set()).add(str((loc.pool or {}).get("name") or "").casefold())
     for loc in roots:
-        key = c.site_key(loc.site)
+        key = iis.site_key(loc.site)
         undecided = _undecided(loc)
         if undecided is not None:
             yield replace_resource(undecided, key)
@@ -618,35 +621,35 @@ def anon_iis6_accounts_left(snap, params):
     after checking no service or site still uses them.
     References: IIS 10.0 Server STIG V-218796; IIS 8.5 V-214411; KB981949; IIS 6 built-in accounts.
     """
-    major = c.iis_major(snap)
+    major = iis.iis_major(snap)
     if major is None:
         yield not_reviewed("host", "The IIS version was not captured.")
         return
     if major < 7:
-        yield not_applicable("host", f"IIS {c.iis_version(snap)} uses these accounts itself.")
+        yield not_applicable("host", f"IIS {iis.iis_version(snap)} uses these accounts itself.")
         return
     ftp6 = any(str(s.get("name") or "").casefold() == "msftpsvc" for s in snap.data.get("services") or [])
     found: dict[str, tuple[str, dict]] = {}
     for p in snap.data.get("principals") or []:
         name = str(p.get("name") or "")
         account = name.rpartition("\\")[2]
-        if not account or not c.matches_any(account, LEGACY_ACCOUNT_PATTERNS):
+        if not account or not names.matches_any(account, LEGACY_ACCOUNT_PATTERNS):
             continue
-        if c.account_scope(snap, name) != "local" and p.get("kind") not in ("local_user", "local_group"):
+        if snap.accounts.scope(name) != "local" and p.get("kind") not in ("local_user", "local_group"):
             continue
         found.setdefault(account.casefold(), (name, p))
     legacy = snap.iis.get("legacy") or {}
     for field in ("anonymous_user", "wam_user"):
         name = legacy.get(field)
-        if name and c.matches_any(name.rpartition("\\")[2], LEGACY_ACCOUNT_PATTERNS):
+        if name and names.matches_any(name.rpartition("\\")[2], LEGACY_ACCOUNT_PATTERNS):
             found.setdefault(name.rpartition("\\")[2].casefold(), (name, legacy))
     if not found:
         yield passed("host", "No IIS 6-era accounts (IUSR_*, IWAM_*, ASPNET, IIS_WPG) are present.")
         return
     for name, at in found.values():
-        key = c.principal_key(name)
+        key = iis.principal_key(name)
         account = name.rpartition("\\")[2]
-        allowed = c.matches_any(account, params["allowed_accounts"])
+        allowed = names.matches_any(account, params["allowed_accounts"])
         if allowed:
             yield not_applicable(key, f"{name} is allow-listed ('{allowed}').", at=at)
         elif ftp6 and account.casefold().startswith("iusr_"):
@@ -656,7 +659,7 @@ def anon_iis6_accounts_left(snap, params):
         else:
             yield fail(
                 key,
-                f"IIS 6-era account {name} exists on IIS {c.iis_version(snap)}, which no longer uses it; its password "
+                f"IIS 6-era account {name} exists on IIS {iis.iis_version(snap)}, which no longer uses it; its password "
                 "and memberships go unreviewed, so remove it (Remove-LocalUser / net localgroup /delete).",
                 at=at,
                 account=name,
@@ -716,7 +719,7 @@ def anon_no_global_authorization_rule(snap, params):
         yield not_applicable("host", "The server is declared public-facing (parameter public_facing).")
         return
     vendor = next(
-        (p["name"] for p in snap.app_pools if c.matches_any(p["name"], params["vendor_pools"])), None
+        (p["name"] for p in snap.app_pools if names.matches_any(p["name"], params["vendor_pools"])), None
     )
     if vendor:
         yield not_applicable(
@@ -734,7 +737,7 @@ def anon_no_global_authorization_rule(snap, params):
         yield not_reviewed("host", "The server-level web.config (authorization rules) was not captured.")
         return
     for entry in roots:
-        key = c.aspnet_key(str(entry.get("location") or ""))
+        key = iis.aspnet_key(str(entry.get("location") or ""))
         first = next((r for r in entry.get("authorization") or [] if _applies_to_anonymous(r)), None)
         if first is not None and first.get("action") == "deny":
             yield passed(key, "The server-level authorization rules deny anonymous users first.", at=first)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from iisguard import Parameter, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
-
-from . import _common as c
-from . import _references as refs
+from iisguard import (
+    Parameter,
+    accounts,
+    fail,
+    hookimpl,
+    iis,
+    not_applicable,
+    not_reviewed,
+    passed,
+    rule,
+    sids,
+)
+from iisguard import references as refs
 
 
 def secret_state(secret) -> str:
@@ -55,7 +64,7 @@ def cred_pool_password_clear(snap, params):
     References: processModel reference (Microsoft); CIS IIS 10 2.8; CNG data encryption in IIS 10.
     """
     for pool in snap.app_pools:
-        key = c.pool_key(pool["name"])
+        key = iis.pool_key(pool["name"])
         user = (pool.get("identity") or {}).get("user") or "the pool account"
         state = secret_state((pool.get("identity") or {}).get("password"))
         if state == "clear":
@@ -126,7 +135,7 @@ def cred_pool_password_worker_key(snap, params):
     """
     allowed = {p.casefold() for p in params["was_only_providers"]}
     for pool in snap.app_pools:
-        key = c.pool_key(pool["name"])
+        key = iis.pool_key(pool["name"])
         secret = (pool.get("identity") or {}).get("password")
         state = secret_state(secret)
         if state != "encrypted":
@@ -189,7 +198,7 @@ def cred_anonymous_password(snap, params):
         anon = entry.get("anonymous")
         if not isinstance(anon, dict):
             continue
-        key = c.location_key(str(entry.get("location") or ""))
+        key = iis.location_key(str(entry.get("location") or ""))
         state = secret_state(anon.get("password"))
         user = anon.get("user") or "the anonymous account"
         where = str(entry.get("location") or "") or "server level"
@@ -256,7 +265,7 @@ def cred_connect_as(snap, params):
     for site in snap.sites:
         for app in site.get("applications") or []:
             for vdir in app.get("virtual_directories") or []:
-                key = c.vdir_key(site["name"], str(app.get("path") or "/"), str(vdir.get("path") or "/"))
+                key = iis.vdir_key(site["name"], str(app.get("path") or "/"), str(vdir.get("path") or "/"))
                 state = secret_state(vdir.get("password"))
                 if state == "none":
                     yield passed(key, "No connect-as password is stored.", at=vdir)
@@ -266,8 +275,8 @@ def cred_connect_as(snap, params):
                 if state == "clear":
                     extra.append("in clear text")
                 if vdir.get("user"):
-                    m = c.privileged_membership(
-                        snap, [snap.principals.key(c.account_ref(user))], params["privileged_groups"]
+                    m = snap.accounts.membership(
+                        user, accounts.privileged_groups(params["privileged_groups"])
                     )
                     if m.hits:
                         extra.append(f"and {user} is a member of {', '.join(m.hits)}")
@@ -322,7 +331,7 @@ def cred_aspnet_identity_password(snap, params):
         if isinstance(a.get("impersonation"), dict)
     ]
     for location, ident, at in entries:
-        key = c.aspnet_key(str(location))
+        key = iis.aspnet_key(str(location))
         if not isinstance(ident, dict):
             yield passed(key, "No <identity> credentials are configured.", at=at)
             continue
@@ -381,7 +390,7 @@ def cred_forms_credentials(snap, params):
     References: CIS IIS 10 2.7, 2.8.
     """
     for entry in snap.data.get("aspnet") or []:
-        key = c.aspnet_key(str(entry.get("location") or ""))
+        key = iis.aspnet_key(str(entry.get("location") or ""))
         forms = entry.get("forms_credentials")
         users = (forms or {}).get("users") or 0
         if not users:
@@ -445,7 +454,7 @@ def cred_certificate_mapping_passwords(snap, params):
         cert = entry.get("client_certificate")
         if not isinstance(cert, dict):
             continue
-        key = c.location_key(str(entry.get("location") or ""))
+        key = iis.location_key(str(entry.get("location") or ""))
         where = str(entry.get("location") or "") or "server level"
         with_password = cert.get("one_to_one_with_password")
         if with_password:
@@ -498,7 +507,7 @@ def cred_connection_string_passwords(snap, params):
     References: CIS IIS 10 2.8; Protecting connection information (Microsoft).
     """
     for entry in snap.data.get("aspnet") or []:
-        key = c.aspnet_key(str(entry.get("location") or ""))
+        key = iis.aspnet_key(str(entry.get("location") or ""))
         conn = entry.get("connection_strings")
         where = entry.get("location") or "server level"
         if not isinstance(conn, dict) or not conn.get("with_password"):

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from iisguard import (
     Parameter,
+    accounts,
+    acls,
     fail,
     hookimpl,
-    identities,
+    iis,
+    names,
     not_applicable,
     not_reviewed,
     passed,
     rule,
     sids,
 )
-
-from . import _acl_helpers as ah
-from . import _principal_helpers as ph
-from . import _references as refs
+from iisguard import references as refs
 
 
 def _expected_member(key: str, kind: str, iis_keys) -> str | None:
@@ -89,7 +89,7 @@ def iis_iusrs_members(snap, params):
     P-PrivilegeEveryone.
     """
     group_name = "BUILTIN\\IIS_IUSRS"
-    known, members = ph.group_members(snap, sids.IIS_IUSRS)
+    known, members = snap.accounts.members(sids.IIS_IUSRS)
     if not known:
         yield not_reviewed(
             f"principals/{group_name}",
@@ -99,19 +99,19 @@ def iis_iusrs_members(snap, params):
     if not members:
         yield passed(f"principals/{group_name}", "IIS_IUSRS has no explicit members")
         return
-    iis_keys = set(ph.iis_principals(snap, include_local_system=True)) | ph.keys_of(
-        snap, params["allowed_members"]
+    iis_keys = set(iis.iis_principals(snap, include_local_system=True)) | snap.accounts.keys(
+        params["allowed_members"]
     )
     for member in members:
         ref = member.get("sid") or member.get("name") or ""
-        key = ph.key_of(snap, ref)
-        shown = member.get("name") or ph.display(snap, ref)
-        kind = str(member.get("kind") or snap.principals.kind(ph.ref_of(key)))
+        key = snap.accounts.key(ref)
+        shown = member.get("name") or snap.accounts.shown(ref)
+        kind = str(member.get("kind") or snap.accounts.kind(snap.accounts.ref(key)))
         resource = f"principals/{shown}"
-        groups = snap.principals.groups_of(ph.ref_of(key))
-        if ph.is_broad(snap, key):
+        groups = snap.accounts.groups_of(snap.accounts.ref(key))
+        if accounts.is_broad(key):
             problem = "a broad group: every account in it gets IIS_IUSRS's rights"
-        elif ph.is_admin_key(key) or any(ph.is_admin_key(g) for g in groups):
+        elif accounts.is_admin(key) or any(accounts.is_admin(g) for g in groups):
             problem = "an administrator (or a member of Administrators)"
         elif _expected_member(key, kind, iis_keys):
             problem = None
@@ -176,10 +176,16 @@ def iis_identity_in_privileged_group(snap, params):
     Remediation: `net localgroup <group> <member> /delete`, including nested groups.
     References: STIG V-218750; IIS 6 STIG V-13713; MS built-in accounts.
     """
-    privileged = ph.privileged_group_keys(ph.keys_of(snap, params["extra_privileged_groups"]))
+    groups = accounts.privileged_groups(
+        [
+            *sids.PRIVILEGED_LOCAL_GROUPS,
+            *accounts.privileged_groups(scope="domain"),
+            *params["extra_privileged_groups"],
+        ]
+    )
     watch: dict[str, str] = {sids.IIS_IUSRS: "BUILTIN\\IIS_IUSRS", sids.IUSR: "NT AUTHORITY\\IUSR"}
     for pool in snap.app_pools:
-        ident = identities.pool_identity(snap, pool)
+        ident = iis.pool_identity(snap, pool)
         if sids.is_app_pool_sid(ident.key):
             watch.setdefault(ident.key, ident.name)
     for p in snap.data.get("principals") or []:
@@ -187,10 +193,10 @@ def iis_identity_in_privileged_group(snap, params):
             (m.get("sid") or m.get("name"), m.get("name")) for m in p.get("members") or []
         ]:
             if ref:
-                key = ph.key_of(snap, ref)
+                key = snap.accounts.key(ref)
                 if sids.is_app_pool_sid(key):
                     watch.setdefault(key, name or ref)
-    if not ph.membership_captured(snap):
+    if not snap.accounts.membership_captured():
         for name in watch.values():
             yield not_reviewed(
                 f"principals/{name}",
@@ -199,10 +205,9 @@ def iis_identity_in_privileged_group(snap, params):
             )
         return
     for key, name in watch.items():
-        groups = snap.principals.groups_of(ph.ref_of(key))
-        bad = sorted(g for g in groups if ph.is_privileged_group(g, privileged))
+        bad = snap.accounts.membership(key, groups, judge_ad=False).hits
         if bad:
-            names = ", ".join(ph.display(snap, ph.ref_of(g)) for g in bad)
+            names = ", ".join(bad)
             yield fail(
                 f"principals/{name}",
                 f"{name} is a member (directly or through nested groups) of {names}. Every worker or anonymous request "
@@ -261,7 +266,7 @@ def admin_tools_writable(snap, params):
     or `sfc /scanfile=<file>`.
     References: STIG V-218816 (IIS 8.5 V-214431); KB981949.
     """
-    allowed = {sids.TRUSTED_INSTALLER} | ph.keys_of(snap, params["web_managers"])
+    allowed = {sids.TRUSTED_INSTALLER} | snap.accounts.keys(params["web_managers"])
     for path in params["paths"]:
         acl = snap.acl(path)
         if acl is None:
@@ -269,12 +274,12 @@ def admin_tools_writable(snap, params):
                 f"acls/{path}", f'The ACL of {path} was not captured; capture it with: icacls "{path}"'
             )
             continue
-        bad = ah.write_aces(snap, acl, allowed)
+        bad = acls.write_aces(snap, acl, allowed)
         resource = f"acls/{acl['path']}"
         if bad:
             yield fail(
                 resource,
-                f"{acl['path']} is writable by {', '.join(ah.ace_text(a) for a in bad)}. Whoever can replace it runs code "
+                f"{acl['path']} is writable by {', '.join(acls.ace_text(a) for a in bad)}. Whoever can replace it runs code "
                 "as the next administrator who manages IIS; leave write to TrustedInstaller (and named web managers) "
                 "only.",
                 at=bad[0],
@@ -338,7 +343,7 @@ def unexpected_local_accounts(snap, params):
     References: STIG V-218796, V-218802.
     """
     iis_keys = (
-        set(ph.iis_principals(snap, include_local_system=True)) if params["allow_iis_identities"] else set()
+        set(iis.iis_principals(snap, include_local_system=True)) if params["allow_iis_identities"] else set()
     )
     for p in snap.data.get("principals") or []:
         if p.get("kind") != "local_user":
@@ -351,8 +356,8 @@ def unexpected_local_accounts(snap, params):
         account = name.rsplit("\\", 1)[-1]
         sid = str(p.get("sid") or "")
         rid = sids.domain_rid(sid) if sid else None
-        key = ph.key_of(snap, p.get("sid") or name)
-        if rid in BUILTIN_ACCOUNT_RIDS or ph.globs_match(account, params["allowed_accounts"]):
+        key = snap.accounts.key(p.get("sid") or name)
+        if rid in BUILTIN_ACCOUNT_RIDS or names.matches_any(account, params["allowed_accounts"]):
             yield passed(resource, f"{name} is a built-in or allow-listed account", at=p)
         elif key in iis_keys:
             yield passed(resource, f"{name} is an identity IIS runs as", at=p)
@@ -447,7 +452,7 @@ def iis_on_dc_or_multirole(snap, params):
     other = [
         r
         for r in roles
-        if ph.globs_match(r, params["conflicting_roles"]) and r.casefold() != "ad-domain-services"
+        if names.matches_any(r, params["conflicting_roles"]) and r.casefold() != "ad-domain-services"
     ]
     if other:
         reasons.append(f"it also carries the role(s) {', '.join(other)}")

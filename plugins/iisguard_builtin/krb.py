@@ -11,19 +11,23 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from iisguard import (
+    Account,
+    Directory,
     Parameter,
     Result,
+    accounts,
     fail,
     hookimpl,
+    iis,
+    kerberos,
+    names,
     not_applicable,
     not_reviewed,
     passed,
     rule,
     uac,
 )
-
-from . import _krb_helpers as k
-from . import _references as refs
+from iisguard import references as refs
 
 SPN_PARAMS = [
     Parameter(
@@ -36,22 +40,22 @@ SPN_PARAMS = [
 
 def _no_ad(snap: Any) -> str | None:
     """Why AD facts cannot be judged on this host at all, or None."""
-    if not k.ad_collected(snap):
+    if not kerberos.ad_collected(snap):
         return "Active Directory data was not collected for this host (ad.collected is not true)"
     return None
 
 
 def _ad_identities(
     snap: Any, *, computer: bool, users: bool = True
-) -> Iterator[tuple[k.IisIdentity, str | None]]:
+) -> Iterator[tuple[kerberos.IisIdentity, str | None]]:
     """IIS identities with the reason their AD facts are missing (None when they are there).
 
     Nothing on a host that is not joined to a domain (the engine then reports it not applicable).
     """
-    if k.domain_joined(snap) is False:
+    if kerberos.domain_joined(snap) is False:
         return
     whole = _no_ad(snap)
-    for ident in k.iis_identities(snap, computer=computer, users=users):
+    for ident in snap.kerberos.identities(computer=computer, users=users):
         if whole:
             yield ident, whole
         elif ident.account is None or not ident.account.ad:
@@ -60,7 +64,13 @@ def _ad_identities(
             yield ident, None
 
 
-def _nr(ident: k.IisIdentity, why: str, rule_id: str) -> Result:
+def _admin_groups(params: Mapping[str, Any]) -> tuple[accounts.PrivilegedGroup, ...]:
+    """The administrator groups of the one privileged-group table, plus `extra_privileged_groups`."""
+    extra = params.get("extra_privileged_groups") or []
+    return accounts.privileged_groups(admin=True) + accounts.privileged_groups(extra)
+
+
+def _nr(ident: kerberos.IisIdentity, why: str, rule_id: str) -> Result:
     return not_reviewed(
         ident.resource, f"{rule_id} cannot judge {ident.name} ({ident.uses()}): {why}", at=ident.at
     )
@@ -70,15 +80,15 @@ def _spn_resource(name: str) -> str:
     return f"spns/HTTP/{name}"
 
 
-def _names_in_scope(snap: Any, params: Mapping[str, Any]) -> Iterator[k.NameUse]:
-    for use in k.negotiate_names(snap):
-        if not k.globs_match(use.name, params.get("ignore_hosts") or []):
+def _names_in_scope(snap: Any, params: Mapping[str, Any]) -> Iterator[kerberos.NameUse]:
+    for use in snap.kerberos.negotiate_names:
+        if not names.matches_any(use.name, params.get("ignore_hosts") or []):
             yield use
 
 
 def _kerberos_host(snap: Any) -> str | None:
     """Why SPN rules do not apply to this host (not in a domain), or None."""
-    if k.domain_joined(snap) is False:
+    if kerberos.domain_joined(snap) is False:
         return "the host is not joined to a domain, so Kerberos is not used"
     return None
 
@@ -130,7 +140,7 @@ def http_spn_missing(snap, params):
     if why_not:
         yield not_applicable("host", why_not)
         return
-    index = k.spn_index(snap)
+    index = snap.kerberos.spn_index
     for use in _names_in_scope(snap, params):
         res = _spn_resource(use.name)
         found = index.lookup(use.name)
@@ -203,8 +213,7 @@ def http_spn_wrong_account(snap, params):
     if why_not:
         yield not_applicable("host", why_not)
         return
-    index = k.spn_index(snap)
-    d = k.directory(snap)
+    index = snap.kerberos.spn_index
     for use in _names_in_scope(snap, params):
         res = _spn_resource(use.name)
         found = index.lookup(use.name)
@@ -226,7 +235,7 @@ def http_spn_wrong_account(snap, params):
             if not dec.usable:
                 problems.append(f"'{where}': {dec.why}")
                 continue
-            verdicts = [d.same(r, dec) for r in holders]
+            verdicts = [snap.kerberos.same(r, dec) for r in holders]
             if any(v is True for v in verdicts):
                 continue
             if any(v is None for v in verdicts):
@@ -297,10 +306,10 @@ def http_spn_duplicate(snap, params):
     if why_not:
         yield not_applicable("host", why_not)
         return
-    index = k.spn_index(snap)
+    index = snap.kerberos.spn_index
     names = {use.name: use for use in _names_in_scope(snap, params)}
     spns: dict[str, Mapping[str, Any] | None] = {f"http/{n}": use.at for n, use in names.items()}
-    ours = {id(i.account) for i in k.iis_identities(snap, computer=True) if i.account is not None}
+    ours = {id(i.account) for i in snap.kerberos.identities(computer=True) if i.account is not None}
     for spn, entry in index.duplicate_entries.items():
         if spn.startswith("http/") and any(
             id(index.d.find(str(r))) in ours for r in entry.get("accounts") or []
@@ -372,7 +381,7 @@ def kernel_mode_inconsistent(snap, params):
     holds the SPN (Set-WebConfigurationProperty / appcmd set config).
     References: MS windowsAuthentication reference; MS "Application Pool Identities".
     """
-    for wl in k.windows_locations(snap):
+    for wl in kerberos.windows_locations(snap):
         res = f"locations/{wl.loc.path}"
         pool = snap.pool(wl.loc.pool_name)
         if pool is None:
@@ -381,7 +390,7 @@ def kernel_mode_inconsistent(snap, params):
             )
             continue
         kind = (pool.get("identity") or {}).get("type") or "ApplicationPoolIdentity"
-        if k.app_pool_credentials(wl.windows) and kind != "SpecificUser":
+        if kerberos.app_pool_credentials(wl.windows) and kind != "SpecificUser":
             yield fail(
                 res,
                 f"'{wl.loc.path}' sets useAppPoolCredentials=true, but pool '{pool['name']}' runs as {kind}, which is "
@@ -389,7 +398,7 @@ def kernel_mode_inconsistent(snap, params):
                 "account will not work; remove it, or run the pool as the account that holds the SPN",
                 at=wl.windows,
             )
-        elif not k.kernel_mode(wl.windows) and kind == "SpecificUser":
+        elif not kerberos.kernel_mode(wl.windows) and kind == "SpecificUser":
             yield fail(
                 res,
                 f"'{wl.loc.path}' sets useKernelMode=false with pool '{pool['name']}' running as "
@@ -448,8 +457,7 @@ def identity_privileged_in_ad(snap, params):
     dedicated gMSA (New-ADServiceAccount / Install-ADServiceAccount); then clear adminCount.
     References: PingCastle P-ServiceDomainAdmin, P-Kerberoasting; BloodHound Admin Count; MS gMSA overview.
     """
-    d = k.directory(snap)
-    extra = params.get("extra_privileged_groups") or []
+    groups = _admin_groups(params)
     for ident, missing in _ad_identities(snap, computer=False):
         if missing:
             yield _nr(ident, missing, "IIS-KRB-005")
@@ -459,9 +467,9 @@ def identity_privileged_in_ad(snap, params):
         reasons = []
         if acct.get("admin_count") == 1:
             reasons.append("adminCount=1 (protected by AdminSDHolder: it is or was in a privileged group)")
-        groups = k.privileged_groups(d, acct, extra)
-        if groups:
-            reasons.append("member of " + ", ".join(groups))
+        m = snap.accounts.membership(ident.name, groups, judge_ad=False)
+        if m.hits:
+            reasons.append("member of " + ", ".join(m.hits))
         if reasons:
             yield fail(
                 ident.resource,
@@ -482,9 +490,9 @@ def identity_privileged_in_ad(snap, params):
 # --- IIS-KRB-006 --------------------------------------------------------------------------------------
 
 
-def _kerberoast_reasons(acct: k.Account, now: Any, params: Mapping[str, Any], privileged: bool) -> list[str]:
+def _kerberoast_reasons(acct: Account, now: Any, params: Mapping[str, Any], privileged: bool) -> list[str]:
     reasons = []
-    last = k.parse_time(acct.get("password_last_set"))
+    last = iis.parse_time(acct.get("password_last_set"))
     age = (now - last).days if (now and last) else None
     recent = age is not None and age < params["recent_change_days"]
     limit = params["recent_change_days"] if privileged else params["max_password_age_days"]
@@ -565,8 +573,7 @@ def kerberoastable_identity(snap, params):
     References: PingCastle P-Kerberoasting, S-AesNotEnabled, A-NoServicePolicy, S-PwdNeverExpires;
     BloodHound Serviceprincipalnames; MS gMSA overview.
     """
-    d = k.directory(snap)
-    now = k.reference_time(snap)
+    now = snap.collected_at
     for ident, missing in _ad_identities(snap, computer=False):
         if missing:
             yield _nr(ident, missing, "IIS-KRB-006")
@@ -590,11 +597,12 @@ def kerberoastable_identity(snap, params):
         if now is None and acct.get("password_last_set"):
             yield _nr(ident, "the snapshot has no collection time to judge the password's age", "IIS-KRB-006")
             continue
-        privileged = acct.get("admin_count") == 1 or bool(
-            k.privileged_groups(d, acct, params.get("extra_privileged_groups") or [])
+        privileged = (
+            acct.get("admin_count") == 1
+            or snap.accounts.membership(ident.name, _admin_groups(params), judge_ad=False).answer == "yes"
         )
         reasons = _kerberoast_reasons(acct, now, params, privileged)
-        if not reasons and k.parse_time(acct.get("password_last_set")) is None:
+        if not reasons and iis.parse_time(acct.get("password_last_set")) is None:
             yield _nr(ident, "pwdLastSet was not collected, so the password's age is unknown", "IIS-KRB-006")
             continue
         shown = ", ".join(spns[:3]) + (f" and {len(spns) - 3} more" if len(spns) > 3 else "")
@@ -757,7 +765,7 @@ def protocol_transition(snap, params):
             yield passed(
                 ident.resource, f"{ident.name} is not trusted to authenticate for delegation", at=acct.at
             )
-        elif k.globs_match(ident.name, allowed) or k.globs_match(acct.name, allowed):
+        elif names.matches_any(ident.name, allowed) or names.matches_any(acct.name, allowed):
             yield not_applicable(
                 ident.resource, f"{ident.name}: protocol transition is allow-listed", at=acct.at
             )
@@ -821,7 +829,7 @@ def delegation_to_tier0(snap, params):
     Remediation: remove the DC targets (Set-ADUser / Set-ADComputer -Remove @{'msDS-AllowedToDelegateTo'=...}).
     References: PingCastle P-DelegationDCa2d2, P-DelegationDCt2a4d; BloodHound AllowedToDelegate; MS KCD overview.
     """
-    tier0 = k.Tier0(snap, params.get("tier0_hosts") or [])
+    tier0 = kerberos.Tier0(snap, params.get("tier0_hosts") or [])
     for ident, missing in _ad_identities(snap, computer=True):
         if missing:
             yield _nr(ident, missing, "IIS-KRB-009")
@@ -832,9 +840,9 @@ def delegation_to_tier0(snap, params):
         if not targets:
             yield passed(ident.resource, f"{ident.name} has no constrained delegation targets", at=acct.at)
             continue
-        hits = [(t, what) for t in targets if (what := tier0.classify(k.spn_host(t)))]
+        hits = [(t, what) for t in targets if (what := tier0.classify(kerberos.spn_host(t)))]
         if hits:
-            shown = ", ".join(f"{t} ({what} {k.spn_host(t)})" for t, what in hits)
+            shown = ", ".join(f"{t} ({what} {kerberos.spn_host(t)})" for t, what in hits)
             pt = " with protocol transition (any user)" if acct.protocol_transition else ""
             yield fail(
                 ident.resource,
@@ -894,8 +902,8 @@ def resource_based_delegation(snap, params):
     Remediation: Set-ADComputer FARM-WEB01 -PrincipalsAllowedToDelegateToAccount $null (same on the DC for (b)).
     References: BloodHound AllowedToAct; PingCastle P-DelegationDCsourcedeleg; MS KCD overview.
     """
-    d = k.directory(snap)
-    tier0 = k.Tier0(snap)
+    d = snap.accounts.directory
+    tier0 = kerberos.Tier0(snap)
     allowed_to_dc: dict[int, list[str]] = {}
     for dc in tier0.dc_accounts:
         for ref in dc.delegation("rbcd_from"):
@@ -934,6 +942,14 @@ def resource_based_delegation(snap, params):
                 + "; clear it with Set-ADComputer -PrincipalsAllowedToDelegateToAccount $null",
                 at=acct.at,
             )
+        elif kerberos.rbcd_captured(acct) is False:
+            # Pasted Get-ADComputer output without the attribute says nothing about RBCD: not "none".
+            yield _nr(
+                ident,
+                "the resource-based delegation attribute (msDS-AllowedToActOnBehalfOfOtherIdentity / "
+                "PrincipalsAllowedToDelegateToAccount) is not in the captured AD output",
+                "IIS-KRB-010",
+            )
         else:
             note = "" if dc_rbcd_known else " (no domain controller's RBCD list was collected)"
             yield passed(
@@ -941,7 +957,7 @@ def resource_based_delegation(snap, params):
             )
 
 
-def _shown(d: k.Directory, ref: str) -> str:
+def _shown(d: Directory, ref: str) -> str:
     acct = d.find(ref)
     return acct.name if acct is not None else ref
 
@@ -1076,17 +1092,17 @@ def computer_password_stale(snap, params):
     policy "Domain member: Disable machine account password changes" = Disabled).
     References: PingCastle S-PwdLastSet-45 / S-PwdLastSet-90; MS "Application Pool Identities".
     """
-    if k.domain_joined(snap) is False:
+    if kerberos.domain_joined(snap) is False:
         yield not_applicable("host", "the host is not joined to a domain")
         return
-    now = k.reference_time(snap)
+    now = snap.collected_at
     for ident, missing in _ad_identities(snap, computer=True, users=False):
         if missing:
             yield _nr(ident, missing, "IIS-KRB-015")
             continue
         acct = ident.account
         assert acct is not None
-        last_set = k.parse_time(acct.get("password_last_set"))
+        last_set = iis.parse_time(acct.get("password_last_set"))
         if last_set is None:
             yield _nr(ident, "pwdLastSet was not collected", "IIS-KRB-015")
             continue
@@ -1094,7 +1110,7 @@ def computer_password_stale(snap, params):
             yield _nr(ident, "the snapshot has no collection time to judge the password's age", "IIS-KRB-015")
             continue
         until = now
-        logon = k.parse_time(acct.get("last_logon"))
+        logon = iis.parse_time(acct.get("last_logon"))
         if logon is not None and logon < now:
             until = logon
         age = (until - last_set).days
@@ -1170,11 +1186,11 @@ def extended_protection_off(snap, params):
     """
     order = {"none": 0, "allow": 1, "require": 2}
     need = order[params["required_level"].casefold()]
-    for wl in k.windows_locations(snap):
-        if not k.https_site(wl.loc.site_config or {}):
+    for wl in kerberos.windows_locations(snap):
+        if not kerberos.https_site(wl.loc.site_config or {}):
             continue
         res = f"locations/{wl.loc.path}"
-        if not k.ntlm_possible(wl.windows):
+        if not kerberos.ntlm_possible(wl.windows):
             yield passed(res, f"'{wl.loc.path}' does not accept NTLM", at=wl.windows)
             continue
         level = str(wl.windows.get("extended_protection") or "None")

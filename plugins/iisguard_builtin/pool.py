@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from iisguard import Parameter, fail, hookimpl, identities, not_applicable, not_reviewed, passed, rule, sids
-
-from . import _common as c
-from . import _principal_helpers as ph
-from . import _references as refs
+from iisguard import (
+    Parameter,
+    Pool,
+    accounts,
+    fail,
+    hookimpl,
+    iis,
+    names,
+    not_applicable,
+    not_reviewed,
+    passed,
+    rule,
+    sids,
+)
+from iisguard import references as refs
 
 # Microsoft documents that Exchange's pools run as LocalSystem (MS-BPA).
 EXCHANGE_POOLS = ["MSExchange*"]
@@ -58,7 +68,7 @@ def pool_localsystem(snap, params):
     References: CIS IIS 10 1.4; STIG V-218802; IIS 6 STIG V-13713; IIS BPA dd378907; processModel reference.
     """
     allowed = params["allowed_pools"]
-    for view in c.pool_views(snap):
+    for view in snap.pools:
         if view.type != "LocalSystem":
             yield passed(
                 view.key,
@@ -66,7 +76,7 @@ def pool_localsystem(snap, params):
                 at=view.at,
             )
             continue
-        match = c.matches_any(view.name, allowed)
+        match = names.matches_any(view.name, allowed)
         if match:
             yield not_applicable(
                 view.key,
@@ -74,7 +84,7 @@ def pool_localsystem(snap, params):
                 f"('{match}'), e.g. a product that documents it needs LocalSystem.",
                 at=view.at,
             )
-        elif not view.legacy and c.is_idle(view.at) and not params["include_idle_pools"]:
+        elif not view.legacy and iis.is_idle(view.at) and not params["include_idle_pools"]:
             yield not_applicable(
                 view.key,
                 f"Application pool '{view.name}' is set to LocalSystem but is stopped and "
@@ -91,7 +101,7 @@ def pool_localsystem(snap, params):
                 identity_type=view.type,
             )
     legacy = snap.iis.get("legacy") or {}
-    version = c.iis_version(snap)
+    version = iis.iis_version(snap)
     if legacy.get("iis5_isolation_mode") or (legacy and version.startswith("5.")):
         why = "IIS 5.0 isolation mode is enabled" if legacy.get("iis5_isolation_mode") else f"IIS {version}"
         yield fail(
@@ -144,11 +154,11 @@ def pool_shared_builtin(snap, params):
     References: CIS IIS 10 1.4; Application Pool Identities (Microsoft); STIG V-218802.
     """
     allowed = params["allowed_pools"]
-    for view in c.pool_views(snap):
+    for view in snap.pools:
         if view.type not in ("NetworkService", "LocalService"):
             yield passed(view.key, f"Application pool '{view.name}' runs as {view.type}.", at=view.at)
             continue
-        match = c.matches_any(view.name, allowed)
+        match = names.matches_any(view.name, allowed)
         if match:
             yield not_applicable(
                 view.key,
@@ -175,18 +185,15 @@ PRIVILEGED_GROUP_PARAMS = [
     ),
     Parameter(
         "privileged_domain_rids",
-        list(c.DOMAIN_ADMIN_RIDS),
+        [g.rid for g in accounts.PRIVILEGED_GROUPS if g.rid is not None],
         "Relative ids of domain groups that count as privileged (512 Domain Admins, 518, 519, 526, 527)",
     ),
 ]
 
 
-def _worker_keys(snap, view: c.PoolView, ident) -> list[str]:
-    """The identity first, then IIS_IUSRS, which WAS puts into the token unless manualGroupMembership."""
-    keys = [ident.key]
-    if not view.legacy and not view.at.get("manual_group_membership"):
-        keys.append(sids.IIS_IUSRS)
-    return keys
+def privileged_groups(params) -> tuple[accounts.PrivilegedGroup, ...]:
+    """The entries of the one privileged-group table the rule's parameters select."""
+    return accounts.privileged_groups([*params["privileged_groups"], *params["privileged_domain_rids"]])
 
 
 @rule(
@@ -224,8 +231,8 @@ def pool_privileged_group(snap, params):
     account), then grant the pool only the file rights it needs.
     References: IIS 10.0 Server STIG V-218802; IIS 6 STIG V-13713; IIS BPA dd378907; PingCastle P-ServiceDomainAdmin.
     """
-    groups, rids = params["privileged_groups"], params["privileged_domain_rids"]
-    for view in c.pool_views(snap):
+    groups = privileged_groups(params)
+    for view in snap.pools:
         if view.type == "LocalSystem":
             yield not_applicable(
                 view.key,
@@ -233,12 +240,11 @@ def pool_privileged_group(snap, params):
                 at=view.at,
             )
             continue
-        ident = c.view_identity(snap, view)
+        ident = view.identity
         if view.type == "SpecificUser" and not view.user:
             yield not_reviewed(view.key, f"Application pool '{view.name}' names no account.", at=view.at)
             continue
-        keys = _worker_keys(snap, view, ident)
-        m = c.privileged_membership(snap, keys, groups, rids, names={ident.key: c.account_ref(ident.name)})
+        m = snap.accounts.membership([view.user or ident.key, *view.worker[1:]], groups)
         if m.hits:
             yield fail(
                 view.key,
@@ -253,7 +259,7 @@ def pool_privileged_group(snap, params):
             yield not_reviewed(
                 view.key,
                 f"Cannot tell whether {ident.name} (pool '{view.name}') is in a privileged group: "
-                f"{c.membership_result_text(m)}.",
+                f"{m.reason}.",
                 at=view.at,
             )
         else:
@@ -325,25 +331,23 @@ def pool_admin_equivalent_privilege(snap, params):
     it), e.g. `ntrights -u BUILTIN\\IIS_IUSRS -r SeDebugPrivilege`, and restart the pools.
     References: IIS BPA dd378907; PingCastle P-PrivilegeEveryone, P-TrustedCredManAccessPrivilege; KB981949.
     """
-    index = snap.principals
+    index = snap.accounts
     holders: dict[str, dict[str, str]] = {}  # right -> holder key -> holder as written
     for right in params["dangerous_rights"]:
         for ref in snap.user_rights.get(right) or []:
-            holders.setdefault(right, {})[index.key(c.account_ref(str(ref)))] = str(ref)
+            holders.setdefault(right, {})[index.key(str(ref))] = str(ref)
     # Position of each holder in its right's list, so a pool's few reachable keys are looked up here
     # instead of every pool scanning every holder (secedit can list thousands of pool SIDs).
     position = {right: {k: i for i, k in enumerate(by_key)} for right, by_key in holders.items()}
     holder_keys = {k for by_key in holders.values() for k in by_key}
 
     def group_unknown(key: str) -> bool:
-        ref = ph.ref_of(key)
-        p = index.get(ref)
-        is_group = (p or {}).get("kind") in c.GROUP_KINDS or key.startswith("S-1-5-32-")
-        return is_group and not c.membership_known(snap, ref)
+        ref = snap.accounts.ref(key)
+        return index.is_group(ref) and not index.group_enumerated(ref)
 
     unknown_groups = [k for k in holder_keys if group_unknown(k)]
 
-    for view in c.pool_views(snap):
+    for view in snap.pools:
         if view.legacy:
             continue
         if view.type == "LocalSystem":
@@ -353,15 +357,17 @@ def pool_admin_equivalent_privilege(snap, params):
                 at=view.at,
             )
             continue
-        ident = c.view_identity(snap, view)
+        ident = view.identity
         reach = {ident.key: ident.name}
-        for key in _worker_keys(snap, view, ident)[1:]:
+        for key in view.worker[1:]:
             reach[key] = "IIS_IUSRS (in every worker token)"
         for key in IMPLICIT_WORKER_GROUPS:
             reach.setdefault(key, index.display(key))
         for key in list(reach):
-            for group in index.groups_of(ph.ref_of(key)):
-                reach.setdefault(group, f"{index.display(ph.ref_of(group))} (a group {reach[key]} is in)")
+            for group in index.groups_of(snap.accounts.ref(key)):
+                reach.setdefault(
+                    group, f"{index.display(snap.accounts.ref(group))} (a group {reach[key]} is in)"
+                )
         found = []
         for right, at in position.items():
             keys = sorted((k for k in reach if k in at), key=at.__getitem__)
@@ -376,7 +382,7 @@ def pool_admin_equivalent_privilege(snap, params):
                 privileges=found,
             )
             continue
-        unknown = sorted(index.display(ph.ref_of(k)) for k in unknown_groups if k not in reach)
+        unknown = sorted(index.display(snap.accounts.ref(k)) for k in unknown_groups if k not in reach)
         if unknown:
             yield not_reviewed(
                 view.key,
@@ -426,13 +432,13 @@ def pool_shared_specific_user(snap, params):
     /processModel.identityType:ApplicationPoolIdentity`) and re-grant content ACLs to it.
     References: CIS IIS 10 1.4; Application Pool Identities (Microsoft).
     """
-    by_account: dict[str, list[c.PoolView]] = {}
-    for view in c.pool_views(snap):
+    by_account: dict[str, list[Pool]] = {}
+    for view in snap.pools:
         if view.type == "SpecificUser" and view.user:
-            by_account.setdefault(c.view_identity(snap, view).key, []).append(view)
+            by_account.setdefault(view.identity.key, []).append(view)
     for views in by_account.values():
         user = views[0].user
-        allowed = c.matches_any(user, params["allowed_accounts"])
+        allowed = names.matches_any(user, params["allowed_accounts"])
         for view in views:
             others = [v.name for v in views if v is not view]
             if not others:
@@ -493,11 +499,10 @@ def pool_serves_several_sites(snap, params):
     -Value Intranet`, then grant the new pool's SID the content ACLs.
     References: CIS IIS 10 1.5; IIS 10.0 Site STIG V-218771; IIS 8.5 Site STIG V-214484.
     """
-    usage = c.pool_sites(snap)
     for pool in snap.app_pools:
-        key = c.pool_key(pool["name"])
-        sites = sorted(usage.get(pool["name"].casefold(), {}))
-        allowed = c.matches_any(pool["name"], params["allowed_pools"])
+        key = iis.pool_key(pool["name"])
+        sites = sorted(snap.pools.sites(pool["name"]))
+        allowed = names.matches_any(pool["name"], params["allowed_pools"])
         if not sites:
             yield not_applicable(key, f"Application pool '{pool['name']}' serves no site.", at=pool)
         elif len(sites) == 1:
@@ -554,7 +559,7 @@ def pool_plain_domain_user(snap, params):
     and set the pool to `CORP\\svc_web$` with an empty password.
     References: gMSA overview (Microsoft); PingCastle S-PwdNeverExpires, A-NoServicePolicy.
     """
-    for view in c.pool_views(snap):
+    for view in snap.pools:
         if view.type != "SpecificUser":
             continue
         if not view.user:
@@ -562,7 +567,7 @@ def pool_plain_domain_user(snap, params):
                 view.key, f"Application pool '{view.name}' is SpecificUser but names no account.", at=view.at
             )
             continue
-        scope = c.account_scope(snap, c.account_ref(view.user))
+        scope = snap.accounts.scope(view.user)
         if scope != "domain":
             yield not_applicable(
                 view.key,
@@ -570,15 +575,15 @@ def pool_plain_domain_user(snap, params):
                 at=view.at,
             )
             continue
-        p = snap.principals.get(c.account_ref(view.user)) or {}
+        p = snap.accounts.get(view.user) or {}
         kind = p.get("kind")
         klass = str(p.get("object_class") or "").casefold()
         managed = kind in ("gmsa", "msa", "computer") or klass in MANAGED_CLASSES
-        if c.has_ad_data(snap, c.account_ref(view.user)) and (klass or kind):
+        if snap.accounts.has_ad_data(view.user) and (klass or kind):
             plain = not managed and (klass in ("user", "inetorgperson") or kind == "domain_user")
             basis = "its Active Directory object class"
         else:
-            plain = not managed and not c.is_managed_account_name(view.user)
+            plain = not managed and not names.is_managed_account_name(view.user)
             basis = "its name, which has no trailing $; no Active Directory data"
         if plain:
             yield fail(
@@ -632,15 +637,15 @@ def pool_local_account_hygiene(snap, params):
     pool (`appcmd set apppool Shop /processModel.password:<new>`); better, switch to ApplicationPoolIdentity.
     References: IIS 10.0 Server STIG V-218823, V-218796.
     """
-    now = c.reference_time(snap)
+    now = snap.collected_at
     max_age = params["max_password_age_days"]
-    for view in c.pool_views(snap):
+    for view in snap.pools:
         if view.type != "SpecificUser" or not view.user:
             continue
-        ref = c.account_ref(view.user)
-        if c.account_scope(snap, ref) != "local":
+        ref = view.user
+        if snap.accounts.scope(ref) != "local":
             continue
-        p = snap.principals.get(ref)
+        p = snap.accounts.get(ref)
         if p is None:
             yield not_reviewed(
                 view.key, f"Local account {view.user} (pool '{view.name}') was not captured.", at=view.at
@@ -649,14 +654,14 @@ def pool_local_account_hygiene(snap, params):
         problems = []
         if p.get("password_never_expires") is True:
             problems.append("its password never expires")
-        last = c.parse_time(p.get("password_last_set"))
+        last = iis.parse_time(p.get("password_last_set"))
         if last and now and (now - last).days > max_age:
             problems.append(
                 f"its password was last set {(now - last).days} days before the capture (policy {max_age})"
             )
         if p.get("password_required") is False:
             problems.append("no password is required")
-        if p.get("enabled") is False and not (not view.legacy and c.is_idle(view.at)):
+        if p.get("enabled") is False and not (not view.legacy and iis.is_idle(view.at)):
             problems.append("the account is disabled while the pool starts automatically")
         if problems:
             yield fail(
@@ -713,27 +718,23 @@ def pool_credential_reused(snap, params):
     the service needs), or move the pool to its own identity.
     References: PingCastle P-ServiceDomainAdmin; IIS 10.0 Server STIG V-218802.
     """
-    index = snap.principals
+    index = snap.accounts
     users: dict[str, list[str]] = {}
     for svc in snap.data.get("services") or []:
         if svc.get("start_name"):
-            users.setdefault(index.key(c.account_ref(svc["start_name"])), []).append(
-                f"service '{svc['name']}'"
-            )
+            users.setdefault(index.key(svc["start_name"]), []).append(f"service '{svc['name']}'")
     for task in snap.data.get("scheduled_tasks") or []:
         if task.get("run_as"):
-            users.setdefault(index.key(c.account_ref(task["run_as"])), []).append(
-                f"scheduled task '{task['name']}'"
-            )
-    for view in c.pool_views(snap):
+            users.setdefault(index.key(task["run_as"]), []).append(f"scheduled task '{task['name']}'")
+    for view in snap.pools:
         if view.type != "SpecificUser" or not view.user:
             continue
-        if c.is_managed_account_name(view.user):
+        if names.is_managed_account_name(view.user):
             yield not_applicable(
                 view.key, f"{view.user} is a managed service account; no password is stored.", at=view.at
             )
             continue
-        used_by = users.get(c.view_identity(snap, view).key)
+        used_by = users.get(view.identity.key)
         if used_by:
             yield fail(
                 view.key,
@@ -778,14 +779,14 @@ def pool_manual_group_membership(snap, params):
     References: built-in IIS accounts; Understanding identities in IIS; processModel reference (Microsoft).
     """
     for pool in snap.app_pools:
-        key = c.pool_key(pool["name"])
+        key = iis.pool_key(pool["name"])
         if not pool.get("manual_group_membership"):
             yield passed(
                 key, f"Application pool '{pool['name']}' uses the default group membership.", at=pool
             )
             continue
-        ident = identities.pool_identity(snap, pool)
-        in_group = sids.IIS_IUSRS in snap.principals.groups_of(ph.ref_of(ident.key))
+        ident = iis.pool_identity(snap, pool)
+        in_group = sids.IIS_IUSRS in snap.accounts.groups_of(snap.accounts.ref(ident.key))
         extra = (
             f", yet {ident.name} is a member of IIS_IUSRS, so the setting isolates nothing; remove it from the group"
             if in_group
@@ -830,14 +831,13 @@ def pool_unused_started(snap, params):
     and stop it.
     References: CIS IIS 10 1.5.
     """
-    usage = c.pool_sites(snap)
     for pool in snap.app_pools:
-        key = c.pool_key(pool["name"])
-        if pool["name"].casefold() in usage:
+        key = iis.pool_key(pool["name"])
+        if snap.pools.sites(pool["name"]):
             yield passed(key, f"Application pool '{pool['name']}' serves applications.", at=pool)
-        elif c.is_idle(pool):
+        elif iis.is_idle(pool):
             yield passed(key, f"Application pool '{pool['name']}' serves nothing but is stopped.", at=pool)
-        elif c.matches_any(pool["name"], params["allowed_pools"]):
+        elif names.matches_any(pool["name"], params["allowed_pools"]):
             yield not_applicable(key, f"Application pool '{pool['name']}' is allow-listed.", at=pool)
         else:
             yield fail(
@@ -877,9 +877,9 @@ def pool_identity_unresolved(snap, params):
     Remediation: switch the pool to ApplicationPoolIdentity or a live account, or `Remove-WebAppPool`.
     References: IIS 10.0 Server STIG V-218796; PingCastle S-Inactive.
     """
-    now = c.reference_time(snap)
+    now = snap.collected_at
     enumerated = snap.section_status("local_accounts") == "ok"
-    for view in c.pool_views(snap):
+    for view in snap.pools:
         if view.type != "SpecificUser":
             continue
         if not view.user:
@@ -890,10 +890,10 @@ def pool_identity_unresolved(snap, params):
                 at=view.at,
             )
             continue
-        ref = c.account_ref(view.user)
-        p = snap.principals.get(ref)
+        ref = view.user
+        p = snap.accounts.get(ref)
         if p is None or (p.get("kind") in (None, "unknown") and not p.get("sid")):
-            if enumerated and c.account_scope(snap, ref) == "local":
+            if enumerated and snap.accounts.scope(ref) == "local":
                 yield fail(
                     view.key,
                     f"Application pool '{view.name}' runs as {view.user}, but no such local account exists on the "
@@ -908,7 +908,7 @@ def pool_identity_unresolved(snap, params):
                     at=view.at,
                 )
             continue
-        expires = c.parse_time(p.get("account_expires"))
+        expires = iis.parse_time(p.get("account_expires"))
         if p.get("enabled") is False:
             problem = "is disabled"
         elif expires and now and expires < now:

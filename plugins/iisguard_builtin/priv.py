@@ -7,10 +7,20 @@ are the same holder. Runtime tokens come from `tokens[]` (what `whoami /all` sho
 
 from __future__ import annotations
 
-from iisguard import Parameter, fail, hookimpl, not_applicable, not_reviewed, passed, rule, sids
-
-from . import _principal_helpers as ph
-from . import _references as refs
+from iisguard import (
+    Parameter,
+    accounts,
+    fail,
+    hookimpl,
+    iis,
+    not_applicable,
+    not_reviewed,
+    passed,
+    rule,
+    sids,
+    userrights,
+)
+from iisguard import references as refs
 
 REMOVE_RIGHT = (
     "Remove the right from the principal in the Group Policy or local policy that grants it "
@@ -43,7 +53,9 @@ REMOVE_RIGHT = (
     remediation=REMOVE_RIGHT,
     references=[refs.PC_PRIVILEGE_EVERYONE, refs.MS_BPA, refs.KB981949, refs.MS_USER_RIGHTS],
     parameters=[
-        Parameter("privileges", list(ph.DANGEROUS_PRIVILEGES), "Privileges no IIS principal may hold"),
+        Parameter(
+            "privileges", list(userrights.DANGEROUS_PRIVILEGES), "Privileges no IIS principal may hold"
+        ),
         Parameter(
             "ignore_principals",
             [],
@@ -70,22 +82,22 @@ def dangerous_to_iis_principal(snap, params):
     (secpol.msc, `secedit /configure ... /areas USER_RIGHTS`, or `ntrights -u <principal> -r <right>`).
     References: PingCastle P-PrivilegeEveryone; MS BPA dd378907; KB981949 (default IIS user rights).
     """
-    people = ph.iis_principals(snap)
-    ignored = ph.keys_of(snap, params["ignore_principals"])
+    people = snap.iis_principals
+    ignored = snap.accounts.keys(params["ignore_principals"])
     # Privileged-group membership is reported by IIS-POOL-002/IIS-ANON-001/IIS-HOST-002, not once per right here.
-    reach = ph.reach_index(
-        snap, [p for k, p in people.items() if k not in ignored], skip_groups=sids.PRIVILEGED_LOCAL_GROUPS
+    reach = snap.privileges.reach(
+        [p for k, p in people.items() if k not in ignored], skip_groups=sids.PRIVILEGED_LOCAL_GROUPS
     )
     hit: set[str] = set()
-    for right, shown, key in ph.iter_rights(snap, params["privileges"]):
+    for right, shown, key in snap.privileges.iter(params["privileges"]):
         reached = reach.get(key)
         if not reached:
-            extra = ph.apppool_principal(key, shown)
+            extra = iis.apppool_principal(key, shown)
             reached = [(extra, None)] if extra and key not in ignored else []
         if not reached:
             continue
-        holder = ph.display(snap, shown)
-        why = ph.DANGEROUS_PRIVILEGES.get(right, "is an administrator-equivalent privilege")
+        holder = snap.accounts.shown(shown)
+        why = userrights.DANGEROUS_PRIVILEGES.get(right, "is an administrator-equivalent privilege")
         direct = [p for p, via in reached if via is None]
         through = [p for p, via in reached if via is not None]
         who = "; ".join(p.role for p in (direct or through)[:3])
@@ -95,12 +107,11 @@ def dangerous_to_iis_principal(snap, params):
             f"user_rights/{right}/{shown}",
             f"{right} {how}: {holder} ({who}). A process with this privilege {why}, so a compromised web "
             f"application takes over the server. Remove {holder} from {right} in the policy that grants it.",
-            **ph.right_location(snap, right, shown),
+            **snap.privileges.location(right, shown),
         )
     # With no membership captured, a group granted one of these rights may contain an IIS principal.
-    unjudged = ph.unjudged_group_holders(
-        snap,
-        (shown for _, shown, _ in ph.iter_rights(snap, params["privileges"])),
+    unjudged = snap.privileges.unjudged_group_holders(
+        (shown for _, shown, _ in snap.privileges.iter(params["privileges"])),
         sids.PRIVILEGED_LOCAL_GROUPS,
     )
     for key, person in people.items():
@@ -192,25 +203,25 @@ def impersonate_beyond_expected(snap, params):
     or list it in `documented_principals` when an application requires it.
     References: KB981949; CIS Windows 2.2.x (IIS_IUSRS exception); Windows STIG WN25-UR-000130.
     """
-    documented = ph.keys_of(snap, params["documented_principals"])
+    documented = snap.accounts.keys(params["documented_principals"])
     expected = {
-        "SeImpersonatePrivilege": ph.keys_of(snap, params["impersonate_allowed"]) | documented,
-        "SeAssignPrimaryTokenPrivilege": ph.keys_of(snap, params["assign_primary_allowed"]) | documented,
+        "SeImpersonatePrivilege": snap.accounts.keys(params["impersonate_allowed"]) | documented,
+        "SeAssignPrimaryTokenPrivilege": snap.accounts.keys(params["assign_primary_allowed"]) | documented,
     }
-    index = ph.rights_index(snap)
+    index = snap.privileges
     for wanted, allowed in expected.items():
-        right, shown_list = ph.holders(index, wanted)
+        right, shown_list = index.holders(wanted)
         if not shown_list:
             yield passed(f"user_rights/{right}", f"No principal holds {right}")
             continue
         for shown in shown_list:
-            key = ph.key_of(snap, shown)
+            key = snap.accounts.key(shown)
             resource = f"user_rights/{right}/{shown}"
             service = params["allow_service_sids"] and key.startswith(sids.NT_SERVICE_PREFIX)
             if key in allowed or sids.is_app_pool_sid(key) or service:
-                yield passed(resource, f"{ph.display(snap, shown)} is an expected holder of {right}")
+                yield passed(resource, f"{snap.accounts.shown(shown)} is an expected holder of {right}")
                 continue
-            if key.startswith("name:") and snap.principals.kind(shown) == "unknown":
+            if key.startswith("name:") and snap.accounts.kind(shown) == "unknown":
                 # A name the capture could not resolve (a local group, an account of another host):
                 # whether it is a service identity cannot be told, so it is neither passed nor failed.
                 yield not_reviewed(
@@ -220,13 +231,13 @@ def impersonate_beyond_expected(snap, params):
                     "with SIDs (secedit /export) to judge it",
                 )
                 continue
-            why = ph.POTATO_PRIVILEGES[wanted]
+            why = userrights.POTATO_PRIVILEGES[wanted]
             yield fail(
                 resource,
-                f"{right} is granted to {ph.display(snap, shown)}, which is not a service or IIS identity. A process "
+                f"{right} is granted to {snap.accounts.shown(shown)}, which is not a service or IIS identity. A process "
                 f"that holds it {why}. Remove it in the policy that grants it, or list the principal in "
                 "documented_principals if an application documents the need.",
-                **ph.right_location(snap, right, shown),
+                **snap.privileges.location(right, shown),
             )
 
 
@@ -250,7 +261,7 @@ def impersonate_beyond_expected(snap, params):
     parameters=[
         Parameter(
             "privileges",
-            [*ph.DANGEROUS_PRIVILEGES, *ph.POTATO_PRIVILEGES],
+            [*userrights.DANGEROUS_PRIVILEGES, *userrights.POTATO_PRIVILEGES],
             "Privileges no broad principal may hold",
         ),
         Parameter("extra_broad_principals", [], "More principals (SIDs or names) to treat as broad"),
@@ -273,21 +284,23 @@ def dangerous_to_broad(snap, params):
     (secpol.msc, `secedit /configure ... /areas USER_RIGHTS`, `ntrights -u Everyone -r <right>`).
     References: PingCastle P-PrivilegeEveryone; KB981949; Microsoft User Rights Assignment.
     """
-    extra = ph.keys_of(snap, params["extra_broad_principals"])
-    index = ph.rights_index(snap)
+    extra = snap.accounts.keys(params["extra_broad_principals"])
+    index = snap.privileges
     for wanted in params["privileges"]:
-        right, shown_list = ph.holders(index, wanted)
+        right, shown_list = index.holders(wanted)
         broad = [
-            s for s in shown_list if ph.is_broad(snap, ph.key_of(snap, s)) or ph.key_of(snap, s) in extra
+            s for s in shown_list if accounts.is_broad(snap.accounts.key(s)) or snap.accounts.key(s) in extra
         ]
         for shown in broad:
-            why = ph.DANGEROUS_PRIVILEGES.get(right) or ph.POTATO_PRIVILEGES.get(right, "leads to SYSTEM")
+            why = userrights.DANGEROUS_PRIVILEGES.get(right) or userrights.POTATO_PRIVILEGES.get(
+                right, "leads to SYSTEM"
+            )
             yield fail(
                 f"user_rights/{right}/{shown}",
-                f"{right} is granted to {ph.display(snap, shown)}, so every account in it (and every IIS worker, "
+                f"{right} is granted to {snap.accounts.shown(shown)}, so every account in it (and every IIS worker, "
                 f"whose token carries Users and Authenticated Users) holds a privilege that {why}. Remove "
-                f"{ph.display(snap, shown)} from {right} in the policy that grants it.",
-                **ph.right_location(snap, right, shown),
+                f"{snap.accounts.shown(shown)} from {right} in the policy that grants it.",
+                **snap.privileges.location(right, shown),
             )
         if not broad:
             yield passed(f"user_rights/{right}", f"No broad principal holds {right}")
@@ -312,11 +325,9 @@ def _worker_tokens(snap, results_for_others):
     token without an identity is taken as a worker's (that is what token captures are for) and the
     message says so; any other identity gets `not_applicable` through `results_for_others`.
     """
-    from iisguard import identities
-
     pools_by_key: dict[str, str] = {}
     for pool in snap.app_pools:
-        ident = identities.pool_identity(snap, pool)
+        ident = iis.pool_identity(snap, pool)
         pools_by_key.setdefault(ident.key, ident.name)
     out = []
     for i, token in enumerate(snap.tokens):
@@ -325,7 +336,7 @@ def _worker_tokens(snap, results_for_others):
         if not who:
             out.append((resource, token, None))
             continue
-        key = token.get("user_sid") and sids.normalize_sid(token["user_sid"]) or ph.key_of(snap, who)
+        key = token.get("user_sid") and sids.normalize_sid(token["user_sid"]) or snap.accounts.key(who)
         if key in pools_by_key or sids.is_app_pool_sid(key):
             out.append((resource, token, pools_by_key.get(key, who)))
         else:
@@ -340,8 +351,6 @@ def _missing_tokens(snap, seen):
 
     A pool no application uses never starts a worker, so there is no token to capture for it.
     """
-    from iisguard import identities
-
     serving = {
         str(a.get("app_pool") or "").casefold() for site in snap.sites for a in site.get("applications") or []
     }
@@ -349,7 +358,7 @@ def _missing_tokens(snap, seen):
     for pool in snap.app_pools:
         if pool["name"].casefold() not in serving:
             continue
-        ident = identities.pool_identity(snap, pool)
+        ident = iis.pool_identity(snap, pool)
         if ident.key not in reported:
             reported.add(ident.key)
             yield not_reviewed(
@@ -359,7 +368,7 @@ def _missing_tokens(snap, seen):
 
 def _token_key(snap, token):
     who = token.get("user_sid") or token.get("identity")
-    return ph.key_of(snap, who) if who else None
+    return snap.accounts.key(who) if who else None
 
 
 @rule(
@@ -456,7 +465,7 @@ def _integrity(token) -> str:
 def _enabled_admin_group(snap, token) -> bool:
     for g in token.get("groups") or []:
         ref = g.get("sid") or g.get("name")
-        if not ref or ph.key_of(snap, ref) != sids.ADMINISTRATORS:
+        if not ref or snap.accounts.key(ref) != sids.ADMINISTRATORS:
             continue
         attrs = " ".join(g.get("attributes") or []).casefold()
         if g.get("enabled") is False or "deny only" in attrs:
@@ -621,25 +630,25 @@ def interactive_logon_for_iis_identity(snap, params):
     Deny log on rights (secpol.msc, `secedit`).
     References: STIG V-218802; BloodHound CanRDP; Microsoft User Rights Assignment.
     """
-    people = ph.iis_principals(snap)
-    ignored_groups = ph.keys_of(snap, params["ignore_via_groups"])
-    reach = ph.reach_index(snap, people.values())
-    index = ph.rights_index(snap)
+    people = snap.iis_principals
+    ignored_groups = snap.accounts.keys(params["ignore_via_groups"])
+    reach = snap.privileges.reach(people.values())
+    index = snap.privileges
     hit: set[str] = set()
     for wanted, (deny_right, verb) in LOGON_RIGHTS.items():
-        right, shown_list = ph.holders(index, wanted)
-        denied = {ph.key_of(snap, s) for s in ph.holders(index, deny_right)[1]}
+        right, shown_list = index.holders(wanted)
+        denied = {snap.accounts.key(s) for s in index.holders(deny_right)[1]}
         for shown in shown_list:
-            key = ph.key_of(snap, shown)
+            key = snap.accounts.key(shown)
             if key in ignored_groups:
                 continue
             reached = reach.get(key) or []
-            extra = ph.apppool_principal(key, shown)
+            extra = iis.apppool_principal(key, shown)
             if not reached and extra:
                 reached = [(extra, None)]
             blocked = []
             for person, via in reached:
-                groups = snap.principals.groups_of(ph.ref_of(person.key))
+                groups = snap.accounts.groups_of(snap.accounts.ref(person.key))
                 if person.key in denied or denied & set(groups):
                     continue
                 blocked.append((person, via))
@@ -647,20 +656,20 @@ def interactive_logon_for_iis_identity(snap, params):
                 continue
             hit.update(p.key for p, _ in blocked)
             names = "; ".join(
-                f"{p.name} ({p.role}{'' if via is None else ', through ' + ph.display(snap, ph.ref_of(via))})"
+                f"{p.name} ({p.role}{'' if via is None else ', through ' + snap.accounts.shown(snap.accounts.ref(via))})"
                 for p, via in blocked[:3]
             )
             yield fail(
                 f"user_rights/{right}/{shown}",
-                f"{right} is granted to {ph.display(snap, shown)}, so IIS identities can {verb}: {names}. A leaked "
+                f"{right} is granted to {snap.accounts.shown(shown)}, so IIS identities can {verb}: {names}. A leaked "
                 "service password then gives a desktop on the server; remove them from the right or the group, "
                 f"or add them to {deny_right}.",
-                **ph.right_location(snap, right, shown),
+                **snap.privileges.location(right, shown),
             )
     # With no membership captured, a group holding a logon right (Remote Desktop Users by default) may
     # contain an IIS principal: that is not a pass.
-    unjudged = ph.unjudged_group_holders(
-        snap, (s for wanted in LOGON_RIGHTS for s in ph.holders(index, wanted)[1]), ignored_groups
+    unjudged = snap.privileges.unjudged_group_holders(
+        (s for wanted in LOGON_RIGHTS for s in index.holders(wanted)[1]), ignored_groups
     )
     for key, person in people.items():
         if key in hit:

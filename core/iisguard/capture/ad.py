@@ -333,6 +333,9 @@ class _Run:
                 )
         uac = _int(rec.get("useraccountcontrol"))
         facts: dict[str, Any] = {"ad_collected": True, "evidence": self.b.evidence(self.a, rec.line)}
+        # Which attributes this record carried: one absent from the output was not captured, which a rule
+        # must not read as empty (no RBCD entries, no SPNs).
+        facts["ad_attributes"] = sorted(rec.fields)
         kind = self.kind_of(rec)
         if kind:
             facts["kind"] = kind

@@ -8,6 +8,11 @@ sequence of `label   value` lines (labels are matched in en/de/fr/es, else by po
 and full names are never read. Group members come as `{name, sid?, kind?}`; a user's local groups
 as `member_of`. Local names are qualified with the host (`WEB01\\svc`) when the capture names it.
 
+A listing of every local group (`net localgroup`, `Get-LocalGroup` with no name) is recorded as
+`local_accounts.groups_listed`: only then does a group absent from the capture not exist on the host;
+otherwise its members are unknown (a capture of `net localgroup Administrators` alone says nothing
+about Backup Operators).
+
 JSON shapes accepted: arrays (or single objects) of Get-LocalUser / Get-LocalGroup /
 Get-LocalGroupMember objects; member objects name their group in a `Group` (or `GroupName`)
 property or through the echoed command `Get-LocalGroupMember -Group X`; `{"Name": g, "Members": [...]}`.
@@ -182,6 +187,9 @@ class _Run:
         self.users: list[_User] = []
         self.groups: list[_Group] = []
         self.problems = 0
+        # Whether this file lists every local group (`net localgroup`, `Get-LocalGroup` with no name): only
+        # then is a group missing from the capture known not to exist, rather than not captured.
+        self.groups_listed = False
         hint = artifact.hint.get("group") if isinstance(artifact.hint, dict) else None
         self.group_hint: str | None = hint if isinstance(hint, str) else None
 
@@ -273,9 +281,13 @@ class _Run:
             members = [self.member(t.strip(), no) for no, t in items if t.strip()]
             self.groups.append(_Group(group, line, members=members))
             return
-        if all(n.startswith("*") for _, n in names) and names:
-            for no, n in names:  # net localgroup (no name): "*Administrators"
+        listed = [(no, t.strip()) for no, t in items if t.strip()]
+        if listed and all(t.startswith("*") for _, t in listed):
+            # net localgroup (no name): one "*Administrators" a line; not cut into 25-character columns
+            # as `net user` is ("*System Managed Accounts Group" has a space at column 25).
+            for no, n in listed:
                 self.groups.append(_Group(n.lstrip("*").strip(), no))
+            self.groups_listed = verb == "net localgroup" or not cmd
             return
         for no, n in names:  # net user: names in 25-character columns
             self.users.append(_User(n, no))
@@ -358,6 +370,7 @@ class _Run:
         elif verb == "get-localgroup" or ("enabled" not in cols and verb != "get-localuser"):
             for no, o in objs:
                 self.groups.append(_Group(o["name"], no, sid=_sid(o.get("sid"))))
+            self.groups_listed = verb == "get-localgroup" and len(cmd) == 1
         else:
             for no, o in objs:
                 self.add_user_object(no, o)
@@ -471,6 +484,7 @@ class _Run:
                     members.append((no, o))  # member names are qualified; Get-LocalGroup names are not
                 elif name:
                     self.groups.append(_Group(name, no, sid=_sid(o.get("sid"))))
+                    self.groups_listed = self.groups_listed or (verb == "get-localgroup" and len(cmd) == 1)
             else:
                 self.warn(
                     no,
@@ -541,6 +555,8 @@ class _Run:
                             kind=m.get("kind"),
                             evidence=self.b.evidence(self.a, m["line"]),
                         )
+        if self.groups_listed:
+            self.b.data.setdefault("local_accounts", {})["groups_listed"] = True
         self.b.section("local_accounts", "partial" if self.problems else "ok")
 
 

@@ -366,6 +366,8 @@ try {
     # ---- local_accounts: local users and every local group with its members -----------------------------
     Invoke-Section 'local_accounts' {
         [void](Save-CommandOutput 'local_accounts/net-user.txt' 'local_accounts' 'net.exe' @('user'))
+        # The list of every local group: without it a group the capture lacks is unknown, not absent.
+        [void](Save-CommandOutput 'local_accounts/net-localgroup.txt' 'local_accounts' 'net.exe' @('localgroup'))
         $groups = @(Get-CimInstance -ClassName Win32_Group -Filter 'LocalAccount=True' | ForEach-Object { [string]$_.Name })
         foreach ($group in $groups) {
             try {

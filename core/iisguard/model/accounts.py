@@ -139,8 +139,23 @@ _GROUP_BY_RID = {g.rid: g for g in PRIVILEGED_GROUPS if g.rid is not None}
 _GROUP_BY_NAME = {n: g for g in PRIVILEGED_GROUPS for n in g.folded}
 
 
+def _domain_group(ref: str, sid: str | None) -> PrivilegedGroup | None:
+    """The domain entry of PRIVILEGED_GROUPS a reference names (by RID or name), else None."""
+    if sid:
+        rid = sids.domain_rid(sid)
+        group = _GROUP_BY_RID.get(rid) if rid is not None else None
+        return group if group is not None and group.scope == "domain" else None
+    if "\\" in ref and _norm(ref).rpartition("\\")[0] in names.BUILTIN_DOMAINS:
+        return None
+    group = _GROUP_BY_NAME.get(names.bare(ref))
+    return group if group is not None and group.scope == "domain" else None
+
+
 def privileged_groups(
-    selectors: Iterable[str | int] | None = None, *, admin: bool | None = None, scope: str | None = None
+    selectors: Iterable[str | int | PrivilegedGroup] | None = None,
+    *,
+    admin: bool | None = None,
+    scope: str | None = None,
 ) -> tuple[PrivilegedGroup, ...]:
     """Entries of PRIVILEGED_GROUPS chosen by SID, RID or name (a rule parameter), or by admin/scope.
 
@@ -151,7 +166,7 @@ def privileged_groups(
         chosen = list(PRIVILEGED_GROUPS)
     else:
         for s in selectors:
-            g = group_of(s)
+            g = s if isinstance(s, PrivilegedGroup) else group_of(s)
             if g is None:
                 text = str(s).strip()
                 sid = names.sid_for(text)
@@ -582,10 +597,19 @@ class Accounts:
         if ref.startswith("name:"):
             return ref
         sid = self.sid_of(ref)
+        domain_group = _domain_group(ref, sid)
+        if domain_group is not None:
+            # Domain Admins however it is written (SID with RID 512, CORP\Domain Admins, `Domain Admins`
+            # from an AD export without the NetBIOS name, a DN, Domänen-Admins): one key, so a right
+            # granted to one spelling reaches a member listed under another.
+            return f"name:{domain_group.label.casefold()}"
         if sid:
             return sid
         p = self.get(ref)
-        name = (p or {}).get("name") or ref or ""
+        acct = self.directory.of(p) if p is not None else None
+        # One account described twice without a SID (`svc_web` from AD, `CORP\\svc_web` in the pool
+        # configuration): the account's qualified name is the key of both.
+        name = (acct.name if acct is not None else None) or (p or {}).get("name") or ref or ""
         if names.is_dn(name):
             return f"name:{names.dn_cn(name)}"
         if names.is_upn(name):
@@ -594,6 +618,10 @@ class Accounts:
         if sep and domain in (".", self.host, "localhost"):
             return f"name:{self.host}\\{account}"
         return f"name:{_norm(name)}"
+
+    def keys(self, refs: Iterable[Any]) -> set[str]:
+        """Principal keys for a parameter list of SIDs or names."""
+        return {self.key(str(r)) for r in refs if str(r).strip()}
 
     def ref(self, key: str) -> str:
         """A principal key turned back into a reference `key()`, `get()` and `display()` accept."""
@@ -605,6 +633,9 @@ class Accounts:
         p = self.get(ref)
         if p and p.get("name"):
             return str(p["name"])
+        group = _GROUP_BY_NAME.get(ref.casefold())
+        if group is not None and group.scope == "domain":
+            return group.label
         if sids.is_sid(ref):
             return sids.name_of(sids.normalize_sid(ref)) or ref
         return ref

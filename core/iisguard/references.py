@@ -1,4 +1,4 @@
-"""Every source the built-in rule packs cite, one constant per source (RULES.md §0).
+"""Every source the built-in rule packs cite, one constant per source (RULES.md §0); a pack may cite them too.
 
 Id spellings: `CIS-IIS10-x.y`, `STIG-V-nnnnnn` (the CIS and STIG ids become framework tags),
 `MS-…` for Microsoft documentation, `PingCastle-…` and `BloodHound-…` for those tools' rules.
@@ -6,7 +6,7 @@ Id spellings: `CIS-IIS10-x.y`, `STIG-V-nnnnnn` (the CIS and STIG ids become fram
 
 from __future__ import annotations
 
-from iisguard import Reference
+from .engine.rule import Reference
 
 _LEARN = "https://learn.microsoft.com/en-us"
 _IIS_AUTH_ARTICLES = f"{_LEARN}/troubleshoot/developer/webapps/iis/www-authentication-authorization"
