@@ -293,7 +293,7 @@ class Account:
         out: dict[str, str] = {}
         for m in self.members:
             for s in m.get("spns") or []:
-                out.setdefault(_norm(s).split("@", 1)[0], s)
+                out.setdefault(_norm(s), s)  # verbatim: a realm suffix is part of the value AD stores
         return list(out.values())
 
     def delegation(self, key: str) -> Any:
