@@ -11,7 +11,7 @@ from ..errors import UsageError
 from ..plugins import load_plugins
 from ..report import shards
 from . import subparser
-from .scan import OutputSpec, parse_fail_on, parse_format, write_reports
+from .scan import OutputSpec, add_format_option, parse_fail_on, write_reports
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -25,15 +25,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "same packs, the policy and baseline files at the same paths).",
     )
     p.add_argument("reports", nargs="+", metavar="SHARD.json")
-    p.add_argument(
-        "--format",
-        "-f",
-        dest="formats",
-        action="append",
-        type=parse_format,
-        metavar="FMT[:PATH]",
-        help="output format and file, as for scan; repeatable; '-' or no path is stdout",
-    )
+    add_format_option(p)
     p.add_argument(
         "--fail-on",
         type=parse_fail_on,

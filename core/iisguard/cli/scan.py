@@ -61,14 +61,8 @@ def positive_int(value: str) -> int:
     return n
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = subparser(
-        sub,
-        name,
-        help="evaluate snapshots (files or folders of *.json) and write reports",
-        description="Evaluate one or more snapshots with the selected rules and write one report.",
-    )
-    p.add_argument("paths", nargs="+", metavar="SNAPSHOT_OR_DIR")
+def add_format_option(p: argparse.ArgumentParser) -> None:
+    """--format / -f, repeatable, for every command that writes reports (scan, merge)."""
     p.add_argument(
         "--format",
         "-f",
@@ -78,6 +72,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="FMT[:PATH]",
         help="output format (text, json, sarif, junit, or a plugin's) and file; repeatable; '-' or no path is stdout",
     )
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = subparser(
+        sub,
+        name,
+        help="evaluate snapshots (files or folders of *.json) and write reports",
+        description="Evaluate one or more snapshots with the selected rules and write one report.",
+    )
+    p.add_argument("paths", nargs="+", metavar="SNAPSHOT_OR_DIR")
+    add_format_option(p)
     p.add_argument(
         "--fail-on",
         type=parse_fail_on,
