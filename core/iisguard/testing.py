@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from .engine import yamlsource
 from .engine.evaluate import Selected, evaluate
 from .engine.findings import Finding, Outcome
 from .engine.rule import Rule
@@ -86,7 +87,7 @@ def deep_merge(base: Any, fragment: Any) -> Any:
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text("utf-8"))
+        return yamlsource.safe_load(path.read_text("utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -11,6 +12,10 @@ from pathlib import Path
 import pytest
 
 from iisguard.cli import main
+
+from ..conftest import ROOT
+
+PEAK = ROOT / "benchmarks" / "_peak.py"
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -46,6 +51,23 @@ def bounded(args: list[str], *, memory_mb: int = 1024, seconds: int = 60, cwd: P
         check=False,
         **kw,
     )
+
+
+def peak_rss(args: list, tmp_path: Path, **kw) -> tuple[int, int, str]:
+    """(exit code, peak RSS in bytes, stderr) of `python -m iisguard ARGS`, measured as the benchmarks
+    do (benchmarks/_peak.py: the child's own VmHWM, written at exit)."""
+    out = tmp_path / "peak.txt"
+    env = {**os.environ, "IISGUARD_BENCH_PEAK": str(out)}
+    proc = subprocess.run(
+        [sys.executable, str(PEAK), "-m", "iisguard", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+        **kw,
+    )
+    return proc.returncode, int(out.read_text()), proc.stderr
 
 
 def load(path: Path) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import os
 import re
 import tempfile
@@ -26,6 +27,10 @@ HEAD_BYTES = 64 * 1024
 # temporary file (an `icacls /T` listing of a whole drive holds millions).
 SPILL_ACLS = int(os.environ.get("IISGUARD_SPILL_ACLS", "10000"))
 _EOL = re.compile(r"\r\n|\r|\n")
+# A line longer than this is cut (with a warning): no real listing has one, and a hostile 300 MB
+# line would otherwise be held, and handed to every regular expression of a parser, whole.
+MAX_LINE_CHARS = int(os.environ.get("IISGUARD_MAX_LINE_CHARS", str(1024 * 1024)))
+MAX_NOTES = 100
 
 
 def sniff_encoding(head: bytes) -> tuple[str, int]:
@@ -66,6 +71,7 @@ class Artifact:
     # A command block cut from a pasted transcript (capture/blocks.py) starts on this line of the file
     # `path` names: console.numbered() and text() number its lines as in that file.
     first_line: int = 1
+    notes: list[tuple[int | None, str]] = field(default_factory=list)  # see lines()
 
     @cached_property
     def size(self) -> int:
@@ -106,34 +112,66 @@ class Artifact:
             )
 
     def lines(self) -> Iterator[str]:
-        """Decoded lines without line endings, streamed (CRLF, LF and lone CR all end a line)."""
+        """Decoded lines without line endings, streamed (CRLF, LF and lone CR all end a line).
+
+        Linear in the file whatever its shape: only each new chunk is split, and a line still open
+        at a chunk's end is kept as pieces, joined once when it ends. A line over MAX_LINE_CHARS keeps
+        its first MAX_LINE_CHARS characters; a line holding NUL characters keeps the text before the
+        first one (a NUL glued into a path would make another path). Both are noted in `notes`, which
+        the importer turns into warnings.
+        """
         self.check_size()
         codec, bom = self.encoding
         decoder = codecs.getincrementaldecoder(codec)("replace")
         chunks = iter([self.data[bom:]]) if self.data is not None else _file_chunks(self.source, bom)
-        buf = ""
+        pieces: list[str] = []  # the open line, in pieces
+        held = 0  # characters in pieces
+        cut = False  # the open line went over MAX_LINE_CHARS
+        no = 0
+
+        def add(text: str) -> None:
+            nonlocal held, cut
+            take = text[: max(0, MAX_LINE_CHARS - held)]
+            if take:
+                pieces.append(take)
+                held += len(take)
+            cut = cut or len(take) < len(text)
+
+        def finish(last: str) -> str:
+            nonlocal held, cut, no
+            add(last)
+            line = "".join(pieces) if len(pieces) != 1 else pieces[0]
+            no += 1
+            at = no + self.first_line - 1  # a command block cut from a paste numbers as in its file
+            if cut:
+                self.note(at, f"line longer than {MAX_LINE_CHARS:,} characters; the rest of it was not read")
+            if "\0" in line:
+                self.note(at, "line holds NUL characters; the text from the first one on was not read")
+                line = line.split("\0", 1)[0]
+            pieces.clear()
+            held, cut = 0, False
+            return line
+
         skip_lf = False  # a CRLF split across two chunks
-        for chunk in chunks:
-            text = decoder.decode(chunk)
+        for chunk in itertools.chain(chunks, [None]):
+            text = decoder.decode(chunk) if chunk is not None else decoder.decode(b"", final=True)
             if skip_lf and text.startswith("\n"):
                 text = text[1:]
-            skip_lf = False
-            buf += text
-            if not buf:
-                continue
-            parts = _EOL.split(buf)
-            if buf[-1] in "\r\n":
-                skip_lf = buf[-1] == "\r"
-                parts.pop()  # the empty string after the final terminator
-                buf = ""
-            else:
-                buf = parts.pop()
-            yield from parts
-        buf += decoder.decode(b"", final=True)
-        if skip_lf and buf.startswith("\n"):
-            buf = buf[1:]
-        if buf:
-            yield from _EOL.split(buf)
+            if text:
+                skip_lf = text[-1] == "\r"
+                parts = _EOL.split(text)
+                tail = parts.pop()  # after the last line end ("" when the text ends with one)
+                for part in parts:
+                    yield finish(part)
+                if tail:
+                    add(tail)
+        if pieces or cut:
+            yield finish("")
+
+    def note(self, line: int | None, message: str) -> None:
+        """Something the reader itself had to cut (a very long line, NUL characters): a warning later."""
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append((line, message))
 
     def text(self, limit: int = MAX_DOCUMENT_BYTES) -> str:
         """The whole decoded text, for formats that need the document at once (XML, JSON)."""

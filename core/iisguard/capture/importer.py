@@ -33,6 +33,8 @@ import logging
 import lzma
 import os
 import re
+import stat
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -42,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from ..engine import yamlsource
 from ..errors import CaptureError, CollectionError, IisguardError
 from ..model import snapshot as snapmod
 from ..redact import printable
@@ -52,6 +55,11 @@ from .detect import detect
 log = logging.getLogger(__name__)
 MANIFEST = "capture.yaml"
 MAX_ZIP_MEMBERS = 20000
+# What an archive may inflate to, in total and per member relative to its compressed size (real
+# captures compress 5-50x; a zip bomb 1000x). Members are extracted to a scratch folder, not memory.
+MAX_ZIP_BYTES = int(os.environ.get("IISGUARD_MAX_ZIP_BYTES", str(2 * 1024 * 1024 * 1024)))
+MAX_ZIP_RATIO = int(os.environ.get("IISGUARD_MAX_ZIP_RATIO", "200"))
+_RATIO_FLOOR = 1024 * 1024  # small members may compress better than any ratio (a file of spaces)
 _ORDER = {"ok": 0, "partial": 1, "failed": 2}
 
 
@@ -128,7 +136,7 @@ class Manifest:
     def read(cls, path: Path) -> Manifest:
         try:
             text = path.read_bytes().decode("utf-8-sig", "replace")
-            data = yaml.safe_load(text)
+            data = yamlsource.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -299,6 +307,8 @@ def _assemble(
     fallback_host: str | None = None,
     collected_at: str | None = None,
     spill: bool = False,
+    notes: list[tuple[str, str]] | None = None,
+    partial: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Builder]:
     """build_snapshot; with `spill`, ACLs past SPILL_ACLS wait in the builder's spill file (see
     `_write_spilled`) and the returned snapshot's `acls` holds only the ones after them."""
@@ -359,6 +369,12 @@ def _assemble(
         if callable(finish):
             finish(builder)
     _sections(builder, outcomes, list(m.sections) + list(sections or []))
+    for where, message in notes or []:
+        builder.warn(where, None, message)
+    for which, message in (partial or {}).items():  # a folder that could not be read: nothing there is known
+        for section in list(builder.sections.values()) if which == "*" else [builder.sections.get(which)]:
+            if section is not None and section["status"] == "ok":
+                builder.section(section["name"], "partial", message)
     if not builder.host.get("name"):
         name = (builder.host_candidates[0] if builder.host_candidates else None) or fallback_host
         if name:
@@ -401,6 +417,8 @@ def _parse_one(
             f"the {parser.kind} parser failed on this file ({type(exc).__name__}); skipped",
         )
         status = "failed"
+    for line, message in artifact.notes:  # what the line reader had to cut
+        builder.warn(artifact, line, message)
     for section in getattr(parser, "sections", ()) or ():
         outcomes.setdefault(section, []).append(status)
 
@@ -495,6 +513,30 @@ class _Found:
     extra_sections: list[dict[str, Any]] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     newest: float = 0.0
+    # What the walk could not read or refused to follow: (where, message), and the sections it touches.
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    partial: dict[str, str] = field(default_factory=dict)
+    scratch: tempfile.TemporaryDirectory[str] | None = None  # zip members, extracted to disk
+    expanded: int = 0  # bytes extracted from archives so far
+
+    def scratch_file(self) -> Path:
+        """A fresh file in the scratch folder (created on first use, removed by close())."""
+        if self.scratch is None:
+            self.scratch = tempfile.TemporaryDirectory(prefix="iisguard-zip-")
+        return Path(self.scratch.name) / f"member-{len(os.listdir(self.scratch.name)):06d}"
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            self.scratch.cleanup()
+            self.scratch = None
+
+    def unreadable(self, where: str, message: str, rel: PurePosixPath | None) -> None:
+        """A folder or file that could not be read: a warning, and its section (else every section)
+        becomes `partial`, since what it held is unknown."""
+        self.notes.append((where, message))
+        top = rel.parts[0].casefold() if rel is not None and rel.parts else ""
+        for name in [top] if top in snapmod.SECTIONS else ["*"]:
+            self.partial.setdefault(name, f"{where}: {message}")
 
 
 def _recorded(path: Path, base: Path) -> str:
@@ -522,9 +564,63 @@ def _manifest_for(found: _Found, folder: Path, root: Path) -> Manifest | None:
     return None
 
 
+def _files(found: _Found, item: Path, base: Path) -> Iterator[Path]:
+    """Regular files below a folder, sorted, without following links out of it.
+
+    An unreadable folder, a link leaving the folder, a FIFO or a device is reported (found.notes),
+    never silently skipped nor followed: `chmod 000 acls/` must not leave the acls section `ok`, and a
+    link to /etc/shadow must not be hashed into the snapshot.
+    """
+    root = item
+
+    def refused(path: Path, message: str) -> None:
+        found.notes.append((_recorded(path, base), message))
+
+    def onerror(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        rel = PurePosixPath(os.path.relpath(where, root).replace(os.sep, "/"))
+        found.unreadable(
+            _recorded(where, base),
+            f"cannot read this folder ({exc.strerror or exc}); the files in it are missing",
+            rel,
+        )
+
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        folder = Path(dirpath)
+        for name in list(dirnames):
+            sub = folder / name
+            if sub.is_symlink():
+                dirnames.remove(name)
+                if not _inside(sub, root):
+                    refused(sub, "a link to a folder outside the capture folder; not followed")
+        for name in filenames:
+            path = folder / name
+            if path.is_symlink() and not _inside(path, root):
+                refused(path, "a link to a file outside the capture folder; not followed")
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                refused(path, f"cannot read: {exc.strerror or exc}")
+                continue
+            if not stat.S_ISREG(mode):
+                refused(path, f"{_file_type(mode)}, not a file; not read")
+                continue
+            out.append(path)
+    return iter(sorted(out))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 def _walk(found: _Found, item: Path, base: Path, skip: set[Path]) -> None:
     root = item if item.is_dir() else item.parent
-    files = sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
+    files = _files(found, item, base) if item.is_dir() else iter([item])
     for file in files:
         rel = file.relative_to(root) if file != item else Path(file.name)
         if file.resolve() in skip or any(part.startswith(".") for part in rel.parts):
@@ -546,7 +642,11 @@ def _walk(found: _Found, item: Path, base: Path, skip: set[Path]) -> None:
             manifest.apply(artifact, _recorded(file, manifest_dir(found, manifest)))
             if manifest.host:
                 found.hosts.append(manifest.host)
-        if _is_stream(artifact):
+        try:
+            is_stream = _is_stream(artifact)
+        except OSError:  # unreadable: the importer names it among the unrecognized files
+            is_stream = False
+        if is_stream:
             _stream(found, artifact)
             continue
         found.artifacts.append(artifact)
@@ -585,7 +685,12 @@ def _stream(found: _Found, artifact: Artifact) -> None:
 
 
 def _zip(found: _Found, file: Path, base: Path) -> None:
-    """A capture folder's zip: members become in-memory artifacts named zip!/member."""
+    """A capture folder's zip: members are extracted (streamed, to a scratch folder) as zip!/member.
+
+    A zip bomb is refused before it fills memory or disk: the declared sizes first, then the bytes
+    actually inflated, against MAX_ZIP_BYTES in total and MAX_ZIP_RATIO per member; the error names
+    the member. Members named with `..` or an absolute path are reported, not imported.
+    """
     recorded = _recorded(file, base)
     try:
         with zipfile.ZipFile(file) as zf:
@@ -595,23 +700,38 @@ def _zip(found: _Found, file: Path, base: Path) -> None:
                     f"the archive holds {len(members):,} files, over the {MAX_ZIP_MEMBERS:,} limit",
                     where=recorded,
                 )
+            declared = 0
+            for info in members:
+                declared += info.file_size
+                _check_inflation(info, info.file_size, declared, recorded)
             manifest = Manifest()
             for info in members:
                 if PurePosixPath(info.filename).name.casefold() == MANIFEST:
                     text = _zip_member(zf, info, recorded).decode("utf-8-sig", "replace")
-                    manifest = Manifest.from_data(
-                        yaml.safe_load(text), where=f"{recorded}!/{info.filename}", text=text
-                    )
+                    where = f"{recorded}!/{info.filename}"
+                    try:
+                        data = yamlsource.safe_load(text)
+                    except yaml.MarkedYAMLError as exc:
+                        mark = exc.problem_mark or exc.context_mark
+                        raise CaptureError(
+                            f"not valid YAML ({exc.problem or exc.context})",
+                            where=f"{where}:{mark.line + 1}" if mark else where,
+                        ) from None
+                    manifest = Manifest.from_data(data, where=where, text=text)
             for info in members:
                 name = info.filename
-                if PurePosixPath(name).name.casefold() == MANIFEST or any(
-                    p.startswith(".") for p in PurePosixPath(name).parts
-                ):
+                parts = PurePosixPath(name.replace("\\", "/")).parts
+                if ".." in parts or name.startswith(("/", "\\")) or ":" in (parts[0] if parts else ""):
+                    found.notes.append(
+                        (
+                            f"{recorded}!/{printable(name)[:200]}",
+                            "names a path outside the archive; not imported",
+                        )
+                    )
                     continue
-                if info.file_size > MAX_ARTIFACT_BYTES:
-                    raise CaptureError(f"{name} is {info.file_size:,} bytes, over the limit", where=recorded)
-                data = _zip_member(zf, info, recorded)
-                member = Artifact(source=Path(name), path=f"{recorded}!/{name}", data=data)
+                if PurePosixPath(name).name.casefold() == MANIFEST or any(p.startswith(".") for p in parts):
+                    continue
+                member = Artifact(source=_extract(found, zf, info, recorded), path=f"{recorded}!/{name}")
                 member.hint["relpath"] = name
                 manifest.apply(member, name)
                 found.artifacts.append(member)
@@ -622,11 +742,64 @@ def _zip(found: _Found, file: Path, base: Path) -> None:
         raise CaptureError(f"cannot read the archive ({type(exc).__name__})", where=recorded) from None
 
 
+def _check_inflation(info: zipfile.ZipInfo, size: int, total: int, recorded: str) -> None:
+    """Refuse a member that inflates past the per-file, total or ratio limits (sizes so far)."""
+    name = printable(info.filename)[:200]
+    if size > MAX_ARTIFACT_BYTES:
+        raise CaptureError(
+            f"{name} expands to more than {MAX_ARTIFACT_BYTES:,} bytes, over the limit for one file",
+            where=recorded,
+        )
+    if total > MAX_ZIP_BYTES:
+        raise CaptureError(
+            f"the archive expands to more than {MAX_ZIP_BYTES:,} bytes (IISGUARD_MAX_ZIP_BYTES), reached at {name}",
+            where=recorded,
+        )
+    if size > _RATIO_FLOOR and size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+        raise CaptureError(
+            f"{name} expands more than {MAX_ZIP_RATIO}x its compressed size (a zip bomb?); refused",
+            where=recorded,
+        )
+
+
+def _extract(found: _Found, zf: zipfile.ZipFile, info: zipfile.ZipInfo, recorded: str) -> Path:
+    """Stream one member to the scratch folder, checking the bytes actually inflated as they come."""
+    dest = found.scratch_file()
+    size = 0
+    try:
+        with zf.open(info) as src, dest.open("wb") as out:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                size += len(chunk)
+                found.expanded += len(chunk)
+                _check_inflation(info, size, found.expanded, recorded)
+                out.write(chunk)
+    except NotImplementedError:  # before RuntimeError, its base class
+        raise CaptureError(
+            f"cannot read the archive: {info.filename} uses a compression method Python cannot read",
+            where=recorded,
+        ) from None
+    except RuntimeError:  # zipfile's word for "encrypted, password required"
+        raise CaptureError(f"cannot read the archive: {info.filename} is encrypted", where=recorded) from None
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as exc:
+        raise CaptureError(
+            f"cannot read the archive: {info.filename} is damaged (it does not decompress or its CRC does "
+            f"not match: {type(exc).__name__})",
+            where=recorded,
+        ) from None
+    return dest
+
+
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, recorded: str) -> bytes:
-    """A member's bytes; an encrypted, damaged or oddly compressed member is a clear error, not a traceback."""
+    """A small member's bytes (the manifest); a damaged one is a clear error, not a traceback."""
     try:
         with zf.open(info) as fh:
-            return fh.read(MAX_ARTIFACT_BYTES + 1)
+            data = fh.read(yamlsource.MAX_POLICY_BYTES + 1)
+        if len(data) > yamlsource.MAX_POLICY_BYTES:
+            raise CaptureError(
+                f"{info.filename} is over {yamlsource.MAX_POLICY_BYTES:,} bytes: not a capture manifest",
+                where=recorded,
+            )
+        return data
     except NotImplementedError:  # before RuntimeError, its base class
         reason = "uses a compression method Python cannot read"
     except RuntimeError:  # zipfile's word for "encrypted, password required"
@@ -640,12 +813,33 @@ def collect(paths: Iterable[str], *, output: str | None = None) -> tuple[_Found,
     base = Path(output).resolve().parent if output and output != "-" else Path.cwd()
     skip = {Path(output).resolve()} if output and output != "-" else set()
     found = _Found()
-    for raw in paths:
-        item = Path(raw)
-        if not item.exists():
-            raise CaptureError("no such file or folder", where=raw)
-        _walk(found, item.resolve(), base, skip)
+    try:
+        for raw in paths:
+            item = Path(raw)
+            try:
+                mode = item.stat().st_mode
+            except FileNotFoundError:
+                raise CaptureError("no such file or folder", where=raw) from None
+            except OSError as exc:
+                raise CaptureError(f"cannot read: {exc.strerror or exc}", where=raw) from None
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                # A FIFO would block forever and /dev/zero never ends: refused before anything reads it.
+                raise CaptureError(f"not a regular file or folder ({_file_type(mode)}); refused", where=raw)
+            _walk(found, item.resolve(), base, skip)
+    except BaseException:
+        found.close()
+        raise
     return found, base
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def import_paths(
@@ -665,7 +859,50 @@ def import_paths(
     """
     if not paths:
         raise CaptureError("nothing to import: give at least one file or folder")
+    _refuse_overwriting_input(paths, output)
     found, _base = collect(paths, output=output)
+    try:
+        return _import_found(found, paths, output, host=host, kind=kind, strict=strict, parsers=parsers)
+    finally:
+        found.close()
+
+
+def _refuse_overwriting_input(paths: list[str], output: str | None) -> None:
+    """`-o` onto a captured file would replace the evidence with the snapshot: refused. A previous
+    snapshot inside the capture folder may be replaced (the walk skips it)."""
+    if not output or output == "-":
+        return
+    target = Path(output).resolve()
+    for raw in paths:
+        item = Path(raw).resolve()
+        if target == item or (item.is_dir() and target.is_relative_to(item) and target.exists()):
+            if target != item and _is_snapshot(target):
+                continue
+            raise CaptureError(
+                f"the output {output} is one of the files being imported; write the snapshot elsewhere",
+                where=raw,
+            )
+
+
+def _is_snapshot(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"schema_version"' in head
+
+
+def _import_found(
+    found: _Found,
+    paths: list[str],
+    output: str | None,
+    *,
+    host: str | None,
+    kind: str | None,
+    strict: bool,
+    parsers: list[Any] | None,
+) -> dict[str, Any]:
     if not found.artifacts:
         raise CaptureError(f"no files to import in {', '.join(paths)}")
     manifests = [m for m in found.manifests.values() if m is not None]
@@ -696,6 +933,8 @@ def import_paths(
         fallback_host=fallback,
         collected_at=None if main.collected_at else (_stamp(found.newest) if found.newest else None),
         spill=to_file,
+        notes=found.notes,
+        partial=found.partial,
     )
     try:
         if to_file and builder.spilled:

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-import yaml
-
+from ..engine import yamlsource
 from ..errors import CollectionError
 
 VERSION = "1"
@@ -47,7 +46,7 @@ class CaptureStream:
         """capture.yaml from the stream, parsed, if the script sent one."""
         for name, data in self.files:
             if name.replace("\\", "/").casefold() == MANIFEST:
-                loaded = yaml.safe_load(data.decode("utf-8-sig", "replace"))
+                loaded = yamlsource.safe_load(data.decode("utf-8-sig", "replace"))
                 return loaded if isinstance(loaded, dict) else None
         return None
 
@@ -71,7 +70,7 @@ def encode(folder: Path, host: str | None = None, sections: list[dict[str, Any]]
     folder = Path(folder)
     manifest: dict[str, Any] = {}
     if (folder / MANIFEST).is_file():
-        loaded = yaml.safe_load((folder / MANIFEST).read_text("utf-8-sig"))
+        loaded = yamlsource.safe_load((folder / MANIFEST).read_text("utf-8-sig"))
         manifest = loaded if isinstance(loaded, dict) else {}
     host = host or manifest.get("host") or folder.resolve().name
     if sections is None:

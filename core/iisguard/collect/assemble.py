@@ -92,14 +92,16 @@ def snapshot_from_output(
 
 
 def _manifest(files: list[tuple[str, bytes]], where: str) -> dict[str, Any] | None:
-    """capture.yaml from the stream, parsed with libyaml when present (a fleet parses one per host)."""
+    """capture.yaml from the stream, parsed (with the guards against alias bombs and deep nesting)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from ..engine import yamlsource
+
     for name, data in files:
         if name.replace("\\", "/").casefold() == MANIFEST:
             try:
-                loaded = yaml.load(data.decode("utf-8-sig", "replace"), Loader=loader)  # noqa: S506 - a safe loader
+                # The guarded loader: a compromised server may send an alias bomb or absurd nesting.
+                loaded = yamlsource.safe_load(data.decode("utf-8-sig", "replace"))
             except yaml.YAMLError as exc:
                 raise CollectionError(
                     f"the capture manifest {MANIFEST} is not valid YAML: {exc}", where=where

@@ -72,7 +72,9 @@ class _LineDict(dict[Any, Any]):
 def _load_yaml(path: Path) -> Any:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    from ..engine.yamlsource import GuardedLoader
+
+    class Loader(GuardedLoader):  # alias bombs and absurd nesting refused with the line
         pass
 
     def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:

@@ -24,6 +24,17 @@ MAX_POLICY_BYTES = 8 * 1024 * 1024
 class _Loader(yaml.SafeLoader):
     """SafeLoader without the implicit timestamp type: dates stay text until we parse them."""
 
+    _guard_depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        return _guarded_compose(self, super().compose_node, parent, index)
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None:
+            check_aliases(node)
+        return node
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -107,3 +118,91 @@ def _convert(loader: _Loader, node: yaml.Node, pointer: str, lines: dict[str, in
     if isinstance(node, yaml.SequenceNode):
         return [_convert(loader, item, f"{pointer}/{i}", lines, path) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
+
+
+# -- hostile YAML: alias bombs, recursive aliases, absurd nesting ----------------------------------
+# A policy, hosts.yaml or capture.yaml may come from someone else: "billion laughs" turns 700 bytes
+# into gigabytes, a recursive alias or 50,000 nested brackets into a RecursionError. Every YAML file
+# iisguard reads is composed by a GuardedLoader, which refuses these with the line, before anything
+# is built from the nodes.
+MAX_DEPTH = 64  # nesting levels, counting the levels an alias brings in
+MAX_ALIAS_VALUES = 100_000  # values aliases may add beyond those written in the file
+
+
+def _bomb(problem: str, mark: Any) -> yaml.composer.ComposerError:
+    return yaml.composer.ComposerError(None, None, problem, mark)
+
+
+def _guarded_compose(loader: Any, compose: Any, parent: Any, index: Any) -> Any:
+    """Composer.compose_node with the nesting depth counted (PyYAML's composer recurses per level)."""
+    loader._guard_depth += 1
+    try:
+        if loader._guard_depth > MAX_DEPTH:
+            raise _bomb(f"nested more than {MAX_DEPTH} levels deep", loader.peek_event().start_mark)
+        return compose(parent, index)
+    finally:
+        loader._guard_depth -= 1
+
+
+def check_aliases(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases are recursive, nest too deep, or expand past MAX_ALIAS_VALUES."""
+    sizes: dict[int, int] = {}  # id(node) -> values it expands to; -1 while being visited (a cycle)
+    unique = 0
+
+    def visit(node: yaml.Node, depth: int) -> int:
+        nonlocal unique
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:
+            if known < 0:
+                raise _bomb("an alias refers to a node that contains it (a recursive alias)", node.start_mark)
+            return known
+        if depth > MAX_DEPTH:
+            raise _bomb(
+                f"nested more than {MAX_DEPTH} levels deep once aliases are expanded", node.start_mark
+            )
+        sizes[key] = -1
+        unique += 1
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        for child in children:
+            size += visit(child, depth + 1)
+            if size - unique > MAX_ALIAS_VALUES:
+                raise _bomb(
+                    f"aliases expand to more than {MAX_ALIAS_VALUES:,} values beyond the file's own "
+                    "(an alias bomb?)",
+                    child.start_mark,
+                )
+        sizes[key] = size
+        return size
+
+    visit(root, 1)
+
+
+class GuardedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with the guards: what every YAML file from a user or a server is read with."""
+
+    _guard_depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        return _guarded_compose(self, super().compose_node, parent, index)
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None:
+            check_aliases(node)
+        return node
+
+
+def safe_load(text: str) -> Any:
+    """yaml.safe_load with the guards; errors are yaml.YAMLError with a problem_mark (file line)."""
+    loader = GuardedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
