@@ -373,7 +373,7 @@ def _assemble(
         builder.warn(where, None, message)
     for which, message in (partial or {}).items():  # a folder that could not be read: nothing there is known
         for section in list(builder.sections.values()) if which == "*" else [builder.sections.get(which)]:
-            if section is not None and section["status"] == "ok":
+            if section is not None and section["status"] in ("ok", "absent" if which != "*" else "ok"):
                 builder.section(section["name"], "partial", message)
     if not builder.host.get("name"):
         name = (builder.host_candidates[0] if builder.host_candidates else None) or fallback_host
