@@ -8,6 +8,7 @@ with an address-space limit (RLIMIT_AS): a MemoryError or a kill would fail the 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import time
@@ -39,7 +40,7 @@ def test_policy_yaml_bombs_exit_2_with_file_and_line(tmp_path, bomb):
     policy.write_text(POLICY_HEAD + text)
     started = time.monotonic()
     proc = bounded(["policy", "check", policy], memory_mb=1024, seconds=60)
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 60
     assert proc.returncode == 2, proc.stderr[-2000:]
     line = one_error_line(proc.stderr) if "error:" in proc.stderr else proc.stderr
     assert f"{policy}:" in line and message in line, proc.stderr[-2000:]
@@ -101,7 +102,7 @@ def test_a_zip_bomb_member_is_refused_by_its_ratio_and_named(tmp_path):
                                            "acls/bomb.txt": b"\0" * (200 << 20)})  # fmt: skip
     started = time.monotonic()
     proc = bounded(["import", archive, "-o", tmp_path / "s.json"], memory_mb=1024)
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 60
     assert proc.returncode == 2
     line = one_error_line(proc.stderr)
     assert "bomb.zip: acls/bomb.txt expands more than 200x its compressed size" in line
@@ -151,20 +152,24 @@ def test_a_fifo_inside_a_capture_folder_is_reported_not_read(tmp_path, capsys):
     assert "pipe.txt" in data and "a FIFO, not a file; not read" in data
 
 
-@pytest.mark.parametrize("megabytes", [10, 40])
-def test_one_very_long_line_is_linear_and_cut_with_a_warning(tmp_path, capsys, megabytes):
-    listing = tmp_path / "acl.txt"
+def _long_line_import(tmp_path: Path, capsys, megabytes: int) -> tuple[float, dict]:
+    listing = tmp_path / f"acl{megabytes}.txt"
     with listing.open("wb") as fh:
         fh.write(b"C:\\inetpub BUILTIN\\Users:(RX)\n")
         fh.write(b"x" * (megabytes << 20))
         fh.write(b"\n\nC:\\inetpub\\wwwroot BUILTIN\\Users:(RX)\n")
-    started = time.monotonic()
+    started = time.process_time()
     code, _, err = run(capsys, "import", listing, "--kind", "icacls", "-o", tmp_path / "s.json")
-    elapsed = time.monotonic() - started
-    assert elapsed < 5 + megabytes * 0.15, elapsed  # 10 MB took 2.4 s and 40 MB 10 s when quadratic
-    import json
+    elapsed = time.process_time() - started
+    assert code == 0, err
+    return elapsed, json.loads((tmp_path / "s.json").read_text())
 
-    data = json.loads((tmp_path / "s.json").read_text())
+
+def test_one_very_long_line_is_linear_and_cut_with_a_warning(tmp_path, capsys):
+    """An 80 MB line took 34 s (measured for issue #18) when each chunk re-split the growing line (300 MB: over 120 s); now
+    about 2 s of CPU (CPU time, so a busy machine does not decide)."""
+    elapsed, data = _long_line_import(tmp_path, capsys, 80)
+    assert elapsed < 10, elapsed
     assert [a["path"] for a in data["acls"]] == ["C:\\inetpub", "C:\\inetpub\\wwwroot"]
     assert any(
         w["line"] == 2 and "longer than 1,048,576 characters" in w["message"]
