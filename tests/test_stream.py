@@ -87,8 +87,8 @@ def test_size_and_digest_mismatch(folder: Path) -> None:
 def test_not_a_stream_or_another_version() -> None:
     with pytest.raises(CollectionError, match="no IISGUARD-CAPTURE line"):
         decode("hello\n")
-    with pytest.raises(CollectionError, match="version 2 is not supported"):
-        decode("IISGUARD-CAPTURE 2 host=x\nIISGUARD-DONE files=0\n")
+    with pytest.raises(CollectionError, match="version 3 is not supported"):
+        decode("IISGUARD-CAPTURE 3 host=x\nIISGUARD-DONE files=0\n")
     with pytest.raises(CollectionError, match="bad SECTION"):
         decode("IISGUARD-CAPTURE 1 host=x\nIISGUARD-SECTION name=iis status=great\nIISGUARD-DONE files=0\n")
     assert decode("IISGUARD-CAPTURE 1\nIISGUARD-DONE files=0\n").host is None

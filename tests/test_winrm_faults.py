@@ -128,7 +128,7 @@ def test_connection_cut_mid_receive(server, tls, capsys):
     assert code == 3
     assert one_error_line(err) == (
         f"iisguard: error: 127.0.0.1:{port}: the server closed the connection while reading the script's output "
-        "(response cut off)"
+        "(response cut off), before the capture script printed anything"
     )
 
 

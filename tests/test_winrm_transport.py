@@ -11,7 +11,7 @@ from iisguard.collect import winrm
 from iisguard.collect.credentials import Credentials
 from iisguard.errors import CollectionError, UsageError
 
-from .winrm_server import HostConfig, WinRMTestServer, make_tls_files
+from .winrm_server import HostConfig, WinRMTestServer, make_tls_files, receive_capacity
 
 USER = Credentials("scanner", "Passw0rd!")
 SCRIPT = "param([switch]$Stream)\nWrite-Output 'capture'\n"
@@ -71,7 +71,8 @@ def test_one_shell_one_command_whole_output(scheme, transport, http_server, http
     assert stats.actions["Receive"] == 4 == raw.requests["Receive"]
     for action in ("Create", "Command", "Send", "Signal", "Delete"):
         assert stats.actions[action] == 1 == raw.requests[action], action
-    assert stats.commands == [("powershell", "-NoProfile -NonInteractive -Command -")]
+    # The bootstrap on the command line (-EncodedCommand), the script on standard input.
+    assert stats.commands == [("powershell", " ".join(winrm.bootstrap_args(" -NoDelegation")))]
     assert stats.shells_open == 0  # the shell was deleted
     # Sealed messages over HTTP; over HTTPS, TLS protects them and they travel unsealed.
     assert stats.encrypted_requests == (stats.wsman_requests if scheme == "http" else 0)
@@ -89,7 +90,7 @@ def test_http_ntlm_body_is_encrypted_on_the_wire(http_server):
 
 
 def test_script_larger_than_one_envelope_goes_in_several_sends(http_server):
-    big_script = SCRIPT + "# " + "x" * (3 * winrm.SEND_CHUNK) + "\n"
+    big_script = SCRIPT + "# " + "x" * (3 * winrm.send_chunk(winrm.LARGE_ENVELOPE)) + "\n"
     port = http_server.add_host(HostConfig(stdout=b"done", expect_script=big_script))
     raw = winrm.run_script(_target(port, scheme="http"), USER, big_script)
     assert raw.stdout == b"done"  # the server recognised the reassembled script
@@ -98,14 +99,14 @@ def test_script_larger_than_one_envelope_goes_in_several_sends(http_server):
 
 
 def test_output_far_larger_than_one_envelope(https_server, tls):
-    """The server fills each Receive up to MaxEnvelopeSize (150 KB); no byte is lost across 30 envelopes."""
+    """The server fills each Receive up to the 500 KB envelope negotiated; no byte is lost across them."""
     output = _blob(3_000_000)
     port = https_server.add_host(HostConfig(stdout=output, expect_script=SCRIPT, receive_chunk=10**9))
     raw = winrm.run_script(_target(port, transport="basic", ca_bundle=str(tls.ca_cert)), USER, SCRIPT)
     assert hashlib.sha256(raw.stdout).digest() == hashlib.sha256(output).digest()
     receives = https_server.stats(port).actions["Receive"]
-    # ~110 KB of output per 150 KB envelope (base64 and XML overhead): 3 MB needs 26 to 30 of them.
-    assert 26 <= receives <= 30
+    # ~370 KB of output per 500 KB envelope (base64 and XML overhead): 3 MB needs 9 of them.
+    assert receives == -(-len(output) // receive_capacity(winrm.LARGE_ENVELOPE)) == 9
 
 
 def test_certificate_verification_on_by_default(https_server):

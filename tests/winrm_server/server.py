@@ -6,6 +6,15 @@ simulated host listens on its own port. When a command is `powershell -NoProfile
 -Command -` and its standard input carries the capture script invoked with `-Stream`, the host
 answers with what that script would print for its fixture folder, over several Receive responses.
 
+PowerShell's command line and standard input are read as powershell.exe reads them (see
+powershell.py): `-Command -` line by line with the console's rules, `-EncodedCommand` bootstraps
+that read all of standard input, `-File` for a script already on the server. Server quotas are
+enforced as Windows enforces them: MaxEnvelopeSizekb (500 by default since Windows Server 2012,
+150 before; MS-WSMV 2.2.4.10) refuses a request that asks for larger envelopes (AutomatedLab#1147
+shows the fault) and MaxTimeoutms (60000 by default, MS-WSMV 2.2.4.10) refuses a longer
+OperationTimeout. Output can arrive late (`output_delay`), stop short as when WinRM kills a shell
+over MaxMemoryPerShellMB (`killed_after`), or stop and never finish (`stall_after`).
+
 Faults are injected per host (`HostConfig.fault`):
   reject-auth  every credential is refused (HTTP 401 once the handshake completes)
   fault500     the `fault_action` request gets HTTP 500 with a WS-Man fault body
@@ -13,6 +22,17 @@ Faults are injected per host (`HostConfig.fault`):
   busy         every Receive answers the WS-Man OperationTimeout fault (the command never ends)
   cut          the second Receive response is cut off mid-body and the connection closed
   malformed    the first Receive response is not well-formed XML
+  access-denied   Create answers HTTP 500, WS-Man fault 2147942405 "Access is denied." (what a local
+                  administrator other than the built-in one gets under UAC remote restrictions,
+                  LocalAccountTokenFilterPolicy=0, or a non-administrator on the cmd shell plugin;
+                  wazuh-ansible#581, pywinrm#338)
+  shell-disabled  Create answers "The service is configured to not accept any remote shell
+                  requests" (Group Policy "Allow Remote Shell Access" disabled; CIS 18.9.87.1,
+                  jpboyce/cb_cis_windows_2016#5)
+  busy-send       the first `busy_sends` Send requests answer WS-Man fault 170 (ERROR_BUSY), which
+                  Ansible's winrm connection plugin retries (lib/ansible/plugins/connection/winrm.py)
+  send-timeout    the first Send answers the OperationTimeout fault although the input was taken
+                  (Ansible: "the input is still processed and it's safe to continue")
 """
 
 from __future__ import annotations
@@ -34,10 +54,11 @@ from xml.sax.saxutils import escape
 import spnego
 import spnego.exceptions
 
-from . import wsman
+from . import powershell, wsman
 from .tls import TlsFiles
 
 POWERSHELL_ARGS = "-NoProfile -NonInteractive -Command -"
+ERROR_BUSY = 170  # winerror.h; a Send while the previous one is still being processed
 CERT_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 
 
@@ -65,7 +86,8 @@ def clixml(errors: list[str], *, progress: bool = True) -> bytes:
 
 def receive_capacity(max_envelope: int = 153600) -> int:
     """Output bytes one Receive response carries: base64 grows them 4/3, each Stream element costs ~100."""
-    return (max_envelope - wsman.RECEIVE_OVERHEAD) * 3 // 4 - 2048
+    raw = (max_envelope - wsman.RECEIVE_OVERHEAD) * 3 // 4
+    return raw * 8192 // (8192 + 150) - 2048  # each 8 KB piece is its own Stream element
 
 
 @dataclass
@@ -89,6 +111,14 @@ class HostConfig:
         "The WS-Management service cannot process the request. This user is allowed a maximum number of 5 "
         "concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user."
     )
+    busy_sends: int = 1  # with fault="busy-send": how many Sends answer ERROR_BUSY first
+    max_envelope_kb: int = 500  # MaxEnvelopeSizekb (winrm get winrm/config)
+    max_timeout_ms: int = 60000  # MaxTimeoutms
+    output_delay: float = 0.0  # seconds after standard input closes before any output
+    killed_after: int | None = None  # stdout stops after this many bytes and the command ends
+    killed_exit_code: int = 1
+    stall_after: int | None = None  # stdout stops after this many bytes and the command never ends
+    script_path: str | None = None  # a signed copy of the capture script on the server (-File)
 
 
 @dataclass
@@ -104,6 +134,9 @@ class _Command:
     out_pos: int = 0
     err_pos: int = 0
     receives: int = 0
+    ready_at: float = 0.0  # monotonic time the output starts to flow
+    sends: int = 0
+    ran: list[str] = field(default_factory=list)  # what PowerShell ran (statements or a whole script)
 
 
 @dataclass
@@ -151,6 +184,18 @@ class _HostState:
     def handle(self, req: wsman.Request) -> tuple[int, bytes]:
         relates = req.message_id
         action = req.action
+        fault = self.config.fault
+        if action == "Create" and fault == "access-denied":
+            return 500, wsman.fault(relates, code=2147942405, text="Access is denied. ")
+        if action == "Create" and fault == "shell-disabled":
+            return 500, wsman.fault(
+                relates,
+                code=2150858853,  # the text is what the public reports quote; the code is not
+                subcode="w:AccessDenied",
+                value="s:Sender",
+                text="The WS-Management service cannot process the request. The service is configured to "
+                "not accept any remote shell requests. ",
+            )
         if action == "Create":
             shell_id = str(uuid.uuid4()).upper()
             with self.lock:
@@ -188,6 +233,14 @@ class _HostState:
             if stream is None or cmd is None:
                 return 500, wsman.fault(relates, code=2150858843, text="The command was not found.")
             data = base64.b64decode(stream.text or "")
+            cmd.sends += 1
+            if fault == "busy-send" and cmd.sends <= self.config.busy_sends:
+                return 500, wsman.fault(relates, code=ERROR_BUSY, text="The requested resource is in use. ")
+            if fault == "send-timeout" and cmd.sends == 1:
+                cmd.stdin += data  # taken, although the answer says otherwise
+                with self.lock:
+                    self.stats.stdin_bytes += len(data)
+                return 500, _operation_timeout(relates)
             cmd.stdin += data
             with self.lock:
                 self.stats.stdin_bytes += len(data)
@@ -214,46 +267,101 @@ class _HostState:
         )
 
     def _run(self, cmd: _Command) -> None:
-        """Decide what the command prints, once its standard input is closed."""
-        script = (
-            self.config.expect_script.rstrip() if self.config.expect_script else None
-        )  # trailing blanks are moot
+        """Decide what the command prints, once its standard input is closed (as powershell.exe would)."""
+        cmd.ready_at = time.monotonic() + self.config.output_delay
         text = bytes(cmd.stdin).decode("utf-8", "replace")
-        is_powershell = cmd.command.lower() in ("powershell", "powershell.exe")
-        recognised = (
-            is_powershell
-            and cmd.arguments == POWERSHELL_ARGS
-            and (script is None or (script in text and "-Stream" in text.replace(script, "")))
-        )
-        if recognised:
-            cmd.stdout, cmd.stderr, cmd.exit_code = (
-                self.config.stdout,
-                self.config.stderr,
-                self.config.exit_code,
-            )
-        else:
-            cmd.stderr = clixml(
-                [f"The test host does not recognise this command: {cmd.command} {cmd.arguments}"]
-            )
-            cmd.exit_code = 1
+        args = powershell.split_arguments(cmd.arguments)
+        lowered = [a.lower() for a in args]
+        if cmd.command.lower() not in ("powershell", "powershell.exe"):
+            self._unrecognised(cmd)
+            return
+        if "-encodedcommand" in lowered:
+            at = lowered.index("-encodedcommand")
+            boot = powershell.decode_encoded_command(args[at + 1]) if at + 1 < len(args) else None
+            if boot is None or not powershell.is_stdin_bootstrap(boot):
+                self._unrecognised(cmd)
+                return
+            # The bootstrap runs all of standard input as one script block: a parse error is a
+            # terminating error (CLIXML on stderr, exit code 1) and nothing runs.
+            error = powershell.parse_error(text)
+            if error is not None:
+                cmd.stdout = b"IISGUARD-BOOT 1\r\n" if "IISGUARD-BOOT" in boot else b""
+                cmd.stderr = clixml([f'Exception calling "Create" with "1" argument(s): "{error}"'])
+                cmd.exit_code = 1
+                return
+            cmd.ran = [text]
+            self._answer(cmd, text, "-Stream" in boot)
+            return
+        if "-file" in lowered:
+            at = lowered.index("-file")
+            path = args[at + 1] if at + 1 < len(args) else ""
+            if self.config.script_path is None or path.lower() != self.config.script_path.lower():
+                cmd.stderr = f"The argument '{path}' to the -File parameter does not exist.\r\n".encode()
+                cmd.exit_code = 4294770688  # -196608: Windows PowerShell when the -File script is missing
+                return
+            cmd.ran = [path]
+            self._answer(cmd, None, "-stream" in lowered[at + 2 :])
+            return
+        if cmd.arguments != POWERSHELL_ARGS:
+            self._unrecognised(cmd)
+            return
+        read = powershell.read_command_stdin(text)
+        cmd.ran = read.statements
+        script = self.config.expect_script.rstrip() if self.config.expect_script else None
+        for statement in read.statements:
+            if script is None or (script in statement and "-Stream" in statement.replace(script, "")):
+                self._answer(cmd, None, True)
+                break
+        # Under -Command - errors reach stderr as plain text, and the exit code stays 0.
+        errors = "".join(line + "\r\n" for line in read.stderr).encode()
+        cmd.stderr = errors + cmd.stderr
+        if not cmd.stdout:
+            cmd.exit_code = 0
+
+    def _answer(self, cmd: _Command, script: str | None, stream: bool) -> None:
+        """The configured output when the capture script runs with -Stream (script None: already checked)."""
+        expected = self.config.expect_script
+        if script is not None and expected is not None and script.strip() != expected.strip():
+            self._unrecognised(cmd)
+            return
+        if not stream:
+            self._unrecognised(cmd)
+            return
+        cmd.stdout, cmd.stderr, cmd.exit_code = self.config.stdout, self.config.stderr, self.config.exit_code
+
+    def _unrecognised(self, cmd: _Command) -> None:
+        cmd.stderr = clixml([f"The test host does not recognise this command: {cmd.command} {cmd.arguments}"])
+        cmd.exit_code = 1
+
+    def _available(self, cmd: _Command) -> tuple[int, bool]:
+        """(stdout bytes that may be sent so far, whether the process has ended)."""
+        cfg = self.config
+        if cfg.killed_after is not None and len(cmd.stdout) > cfg.killed_after:
+            return cfg.killed_after, True
+        if cfg.stall_after is not None and len(cmd.stdout) > cfg.stall_after:
+            return cfg.stall_after, False
+        return len(cmd.stdout), True
 
     def _receive(self, req: wsman.Request, cmd: _Command) -> tuple[int, bytes]:
         relates = req.message_id
         cmd.receives += 1
         fault = self.config.fault
-        if fault == "busy" or not cmd.stdin_done:
-            self.stop.wait(min(req.operation_timeout, 0.05))
-            return 500, wsman.fault(
-                relates,
-                code=wsman.OPERATION_TIMEOUT_CODE,
-                subcode="w:TimedOut",
-                text="The WS-Management service cannot complete the operation within the time specified in "
-                "OperationTimeout.",
-            )
+        limit, ends = self._available(cmd) if cmd.stdin_done else (0, False)
+        waiting = cmd.stdin_done and time.monotonic() < cmd.ready_at
+        stalled = cmd.stdin_done and not ends and cmd.out_pos >= limit
+        if fault == "busy" or not cmd.stdin_done or waiting or stalled:
+            # MS-WSMV 3.1.4.14: no output within OperationTimeout is fault 2150858793; the client asks again.
+            pause = min(req.operation_timeout, 0.05)
+            if waiting:
+                pause = min(req.operation_timeout, max(0.0, cmd.ready_at - time.monotonic()))
+            self.stop.wait(pause)
+            if waiting and time.monotonic() >= cmd.ready_at:
+                return self._receive(req, cmd)
+            return 500, _operation_timeout(relates)
         budget = max(1024, min(self.config.receive_chunk, receive_capacity(req.max_envelope)))
         streams: list[tuple[str, str]] = []
         for name in ("stdout", "stderr"):
-            data = cmd.stdout if name == "stdout" else cmd.stderr
+            data = cmd.stdout[:limit] if name == "stdout" else cmd.stderr
             pos = cmd.out_pos if name == "stdout" else cmd.err_pos
             while budget > 0 and pos < len(data):
                 piece = data[pos : pos + min(budget, 8192)]
@@ -264,11 +372,23 @@ class _HostState:
                 cmd.out_pos = pos
             else:
                 cmd.err_pos = pos
-        done = cmd.out_pos >= len(cmd.stdout) and cmd.err_pos >= len(cmd.stderr)
-        body = wsman.receive_response(relates, cmd.id, streams, done=done, exit_code=cmd.exit_code)
+        done = ends and cmd.out_pos >= limit and cmd.err_pos >= len(cmd.stderr)
+        killed = limit < len(cmd.stdout)
+        code = self.config.killed_exit_code if killed else cmd.exit_code
+        body = wsman.receive_response(relates, cmd.id, streams, done=done, exit_code=code)
         if len(body) > req.max_envelope:
             raise AssertionError(f"test server built a {len(body)}-byte envelope over {req.max_envelope}")
         return 200, body
+
+
+def _operation_timeout(relates: str) -> bytes:
+    return wsman.fault(
+        relates,
+        code=wsman.OPERATION_TIMEOUT_CODE,
+        subcode="w:TimedOut",
+        text="The WS-Management service cannot complete the operation within the time specified in "
+        "OperationTimeout.",
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -404,7 +524,34 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
             return
-        if len(xml) > req.max_envelope:
+        server_max = host.config.max_envelope_kb * 1024
+        if req.max_envelope > server_max:
+            # A client asking for envelopes larger than MaxEnvelopeSizekb is refused (AutomatedLab#1147).
+            status, out = (
+                500,
+                wsman.fault(
+                    req.message_id,
+                    code=2150858909,
+                    subcode="w:EncodingLimit",
+                    value="s:Sender",
+                    text="The WinRM client sent a request to the remote WS-Management service and was notified "
+                    "that the request size exceeded the configured MaxEnvelopeSize quota.",
+                ),
+            )
+        elif req.operation_timeout * 1000 > host.config.max_timeout_ms:
+            # MS-WSMV 2.2.4.10: MaxTimeoutms is the longest OperationTimeout the service accepts.
+            status, out = (
+                500,
+                wsman.fault(
+                    req.message_id,
+                    code=2150858882,
+                    subcode="w:InvalidOptions",
+                    value="s:Sender",
+                    text="The WS-Management service cannot process the request because the OperationTimeout "
+                    f"is larger than the configured MaxTimeoutms ({host.config.max_timeout_ms}).",
+                ),
+            )
+        elif len(xml) > req.max_envelope:
             status, out = (
                 500,
                 wsman.fault(

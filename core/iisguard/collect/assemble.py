@@ -55,6 +55,32 @@ def safe_name(name: str, where: str) -> PurePosixPath:
     return rel
 
 
+# Sections a capture reports on by itself (`principals` is derived from local_accounts and ad).
+SCRIPT_SECTIONS = (
+    "iis",
+    "web_configs",
+    "acls",
+    "user_rights",
+    "tokens",
+    "local_accounts",
+    "services",
+    "ad",
+    "spns",
+)
+BOOT = "IISGUARD-BOOT"
+QUOTA_HINT = (
+    "WinRM ends a shell whose processes use more than MaxMemoryPerShellMB (1024 MB by default, child "
+    "processes included; Microsoft's WinRM 'Quotas' page): check with `winrm get winrm/config/winrs`, "
+    'raise it with `winrm set winrm/config/winrs @{MaxMemoryPerShellMB="2048"}`'
+)
+
+
+def _before_stream(text: str) -> list[str]:
+    """What PowerShell printed before the capture began (WARNING lines of modules, a profile's noise)."""
+    head = text.split("IISGUARD-CAPTURE", 1)[0]
+    return [line.strip() for line in head.splitlines() if line.strip() and not line.strip().startswith(BOOT)]
+
+
 def snapshot_from_output(
     stdout: bytes,
     stderr: bytes,
@@ -65,21 +91,38 @@ def snapshot_from_output(
     keep_artifacts: str | os.PathLike[str] | None = None,
     snapshot_path: str | os.PathLike[str] | None = None,
     parsers: list[Any] | None = None,
+    stopped: str | None = None,
+    delegation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Decode the script's output and build the snapshot; the script's own errors become one line."""
+    """Decode the script's output and build the snapshot; the script's own errors become one line.
+
+    `stopped` says why the collector stopped reading early (the deadline, a lost connection): the
+    complete sections are kept and the others are `failed` with that reason. A stream that ends
+    short by itself (WinRM's memory quota killed the shell) is treated the same way.
+    """
     from ..capture import stream as capture_stream
 
     errors = clixml.decode(stderr)
+    text = stdout.decode("utf-8", "replace")
+    if "IISGUARD-CAPTURE" not in text:
+        raise CollectionError(_did_not_run(text, errors, exit_code, stopped), where=where) from None
     try:
-        decoded = capture_stream.decode(stdout.decode("utf-8", "replace"))
+        decoded = capture_stream.decode(text, partial=True)
     except CollectionError as exc:
         if errors:
             raise CollectionError(
                 f"the capture script failed (exit code {exit_code}): {clixml.summary(errors)}", where=where
             ) from None
         raise CollectionError(f"the capture script's output is unusable: {exc}", where=where) from None
+    notes = [f"PowerShell printed before the capture began: {line}" for line in _before_stream(text)]
+    for line in notes:
+        log.warning("%s: %s", where, line)
     for line in errors:
         log.warning("%s: the capture script reported: %s", where, line)
+    reason = None
+    if decoded.stopped is not None or stopped is not None:
+        reason = _stop_reason(decoded, stopped, exit_code, errors)
+        log.warning("%s: %s", where, reason)
     return build(
         decoded,
         where=where,
@@ -88,7 +131,42 @@ def snapshot_from_output(
         snapshot_path=snapshot_path,
         script_errors=errors,
         parsers=parsers,
+        notes=notes,
+        stopped=reason,
+        delegation=delegation,
     )
+
+
+def _did_not_run(text: str, errors: list[str], exit_code: int, stopped: str | None) -> str:
+    """The one line for output without a capture stream: the script never started, or never got far."""
+    if stopped is not None:
+        return f"{stopped}, before the capture script printed anything"
+    printed = _before_stream(text)
+    if BOOT in text:
+        what = "PowerShell started but did not run the capture script"
+    else:
+        what = "the capture script did not run"
+    if errors:
+        return f"{what} (exit code {exit_code}): {clixml.summary(errors)}"
+    if printed:
+        return f"{what} (exit code {exit_code}); PowerShell printed: {printable(redact(printed[0][:200]))}"
+    return (
+        f"{what}: PowerShell exited with code {exit_code} and printed nothing (no IISGUARD-CAPTURE line: "
+        "this is not capture-script output)"
+    )
+
+
+def _stop_reason(decoded: Any, stopped: str | None, exit_code: int, errors: list[str]) -> str:
+    done = len(decoded.sections)
+    if stopped is not None:
+        return f"collection stopped after {done} complete section(s): {stopped}"
+    text = (
+        f"the capture script's output stopped after {done} complete section(s) and PowerShell exited "
+        f"with code {exit_code} ({decoded.stopped})"
+    )
+    if errors:
+        return f"{text}; PowerShell reported: {clixml.summary(errors)}"
+    return f"{text}; {QUOTA_HINT}"
 
 
 def _manifest(files: list[tuple[str, bytes]], where: str) -> dict[str, Any] | None:
@@ -119,6 +197,9 @@ def build(
     snapshot_path: str | os.PathLike[str] | None = None,
     script_errors: list[str] | None = None,
     parsers: list[Any] | None = None,
+    notes: list[str] | None = None,
+    stopped: str | None = None,
+    delegation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Artifacts in memory (and on disk with keep_artifacts), then the importer's build_snapshot.
 
@@ -131,6 +212,26 @@ def build(
     # Artifact paths are recorded relative to the folder the snapshot is written to.
     base = Path(snapshot_path).resolve().parent if snapshot_path not in (None, "-") else Path.cwd()
     manifest = _manifest(decoded.files, where)
+    head = getattr(decoded, "host_facts", None) or {}
+    if manifest is None and getattr(decoded, "version", "1") != "1":
+        # A stream cut before capture.yaml: the FILE and HOST lines carry what the importer needs.
+        manifest = {
+            "host": decoded.host,
+            **{k: v for k, v in head.items() if k in ("host_facts", "environment")},
+            "files": [{"path": name, **facts} for name, facts in decoded.file_facts.items()],
+        }
+        if keep is not None:
+            import json
+
+            write_bytes(keep / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
+    sections = list(decoded.sections)
+    if stopped is not None:
+        reported = {s["name"] for s in sections}
+        sections += [
+            {"name": name, "status": "failed", "message": f"not collected: {stopped}"}
+            for name in SCRIPT_SECTIONS
+            if name not in reported
+        ]
     artifacts = []
     for name, data in decoded.files:
         rel = safe_name(name, where)
@@ -153,10 +254,13 @@ def build(
         fallback_host=decoded.host or None,
         manifest=manifest,
         source=source,
-        sections=decoded.sections,
+        sections=sections,
         parsers=parsers,
     )
-    warnings = snapshot.setdefault("collection", {}).setdefault("warnings", [])
+    collection = snapshot.setdefault("collection", {})
+    warnings = collection.setdefault("warnings", [])
+    for line in notes or []:
+        warnings.append({"artifact": None, "line": None, "message": printable(redact(line))})
     for line in script_errors or []:
         warnings.append(
             {
@@ -165,4 +269,11 @@ def build(
                 "message": f"the capture script reported: {printable(redact(line))}",
             }
         )
+    if stopped is not None:
+        warnings.append({"artifact": None, "line": None, "message": printable(redact(stopped))})
+    session = head.get("session") or (manifest or {}).get("session")
+    if isinstance(session, dict):
+        collection["session"] = session
+    if delegation is not None:
+        collection["delegation"] = delegation
     return snapshot

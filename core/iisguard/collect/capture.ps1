@@ -20,7 +20,8 @@ param(
     [switch]$Stream,
     [switch]$NoZip,
     [switch]$NoRecurse,
-    [switch]$SkipDuplicateSpnScan
+    [switch]$SkipDuplicateSpnScan,
+    [switch]$NoDelegation
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'

@@ -1,7 +1,8 @@
 """`iisguard collect --local`: the capture script through this machine's powershell.exe.
 
-Same script, same invocation (`-Command -` with the script on standard input, so no execution
-policy applies and no temporary .ps1 is left behind), same import path as WinRM collection.
+Same script, same invocation (the -EncodedCommand bootstrap reads the script whole from standard
+input, so no execution policy applies and no temporary .ps1 is left behind), same import path as
+WinRM collection. Run here, credentials are the logged-on user's own: nothing needs delegating.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..errors import CollectionError, UsageError
 from .assemble import Collected, snapshot_from_output
-from .winrm import DEFAULT_DEADLINE, POWERSHELL, stdin_payload
+from .winrm import DEFAULT_DEADLINE, bootstrap_args, stdin_payload
 
 NEEDS_WINDOWS = (
     "--local runs the capture script through powershell.exe and needs Windows; from here, collect "
@@ -56,7 +57,7 @@ def collect(
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            [exe, *POWERSHELL[1]],
+            [exe, *bootstrap_args()],
             input=stdin_payload(script),
             capture_output=True,
             timeout=deadline,
@@ -78,5 +79,6 @@ def collect(
         keep_artifacts=keep_artifacts,
         snapshot_path=snapshot_path,
         parsers=parsers,
+        delegation={"delegated": True, "transport": "local"},
     )
     return Collected(snapshot, {"processes": 1}, time.monotonic() - started)

@@ -2,16 +2,26 @@
 
 pywinrm's `Protocol` is used directly. `Session.run_ps` would put the script on the command line
 (`-EncodedCommand`), which breaks on cmd.exe's 8 KB limit, and `run_cmd` opens a shell per call.
-Here one host costs: Create (shell), Command (`powershell -NoProfile -NonInteractive -Command -`),
-Send (the script on standard input, in as few envelopes as fit), Receive until the command is Done
-(as few as the server's envelope size allows), Signal, Delete. The count does not grow with the
-number of sites, only with the bytes printed.
+Here one host costs: Create (shell), Command (powershell with a short `-EncodedCommand` bootstrap
+that reads all of standard input and runs it as one script block, as Ansible does), Send (the
+script on standard input, in as few envelopes as fit), Receive until the command is Done, Signal,
+Delete. Receives carry at most one envelope each (500 KB asked for, 150 KB when the server
+refuses), so the request count grows with the bytes the script prints (see the README), not with
+the number of sites.
+
+Why not `-Command -` with the script on standard input: powershell.exe reads that like typed
+lines (ConsoleHost's InputLoop in PowerShell's src/Microsoft.PowerShell.ConsoleHost/host/msh/
+ConsoleHost.cs; PowerShell#3223): a blank line runs what is collected so far, an unfinished block
+at the end of input is dropped silently, and a parse error runs nothing yet exits 0. The bootstrap
+(Ansible's lib/ansible/executor/powershell/bootstrap_wrapper.ps1 does the same; its winrm
+connection plugin passes console_mode_stdin=False) makes any script text run whole or fail loudly.
 
 Every failure becomes a CollectionError with one line saying what happened and what to check.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import time
@@ -30,12 +40,55 @@ ENCRYPTING = frozenset({"ntlm", "kerberos", "credssp"})  # MS-WSMV message encry
 DEFAULT_PORTS = {"https": 5986, "http": 5985}
 DEFAULT_READ_TIMEOUT = 60  # pywinrm's 30 s is short for a first logon (profile creation)
 DEFAULT_OPERATION_TIMEOUT = 20
+# MaxTimeoutms is 60000 by default (MS-WSMV 2.2.4.10) and the service refuses a longer
+# OperationTimeout; a longer one gains nothing anyway: the collector simply asks again.
+MAX_OPERATION_TIMEOUT = 60
 DEFAULT_DEADLINE = 900.0  # overall, per host
-POWERSHELL = ("powershell", ["-NoProfile", "-NonInteractive", "-Command", "-"])
-# Raw script bytes per Send: base64 grows them 4/3, and the request must stay under the
-# 150 KB MaxEnvelopeSize pywinrm announces (NTLM sealing adds a few bytes more).
-SEND_CHUNK = 96 * 1024
+# MaxEnvelopeSizekb is 500 by default since Windows Server 2012 (150 before; MS-WSMV 2.2.4.10):
+# ask for 500 KB envelopes (a third of the Receives) and fall back to pywinrm's 150 KB when refused.
+LARGE_ENVELOPE = 500 * 1024
+SMALL_ENVELOPE = 150 * 1024
+SEND_RETRIES = 3  # Send answered with ERROR_BUSY (170): Ansible retries 3 times
+SEND_RETRY_PAUSE = 1.0
+ERROR_BUSY = 170
+ACCESS_DENIED = 2147942405  # 0x80070005 as a WS-Man fault code
+OPERATION_TIMEOUT_FAULT = 2150858793
 MAX_OUTPUT_BYTES = int(os.environ.get("IISGUARD_MAX_OUTPUT_BYTES", str(2 * 1024 * 1024 * 1024)))
+
+# Read all of standard input as UTF-8 text and run it as one script block with -Stream. The first
+# line printed tells "PowerShell started" apart from "the script ran" when nothing else arrives.
+# Setting the console encodings can fail (Constrained Language Mode): the script reports that.
+BOOTSTRAP = (
+    "try { [Console]::InputEncoding = [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } "
+    "catch { $null = $_ }; "
+    "'IISGUARD-BOOT 1'; "
+    "$iisguardScript = $input | Out-String; "
+    "& ([ScriptBlock]::Create($iisguardScript)) -Stream{args}"
+)
+# Windows PowerShell 5.1 (present on every supported Windows Server); no profile, no prompts.
+POWERSHELL = (
+    "powershell",
+    ["-NoProfile", "-NonInteractive", "-Command", "-"],
+)  # old framing, kept for reference
+
+
+def bootstrap_args(script_args: str = "") -> list[str]:
+    """powershell.exe arguments: the bootstrap as -EncodedCommand (base64 of UTF-16LE text)."""
+    encoded = base64.b64encode(BOOTSTRAP.replace("{args}", script_args).encode("utf-16-le")).decode("ascii")
+    return ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encoded]
+
+
+def file_args(path: str, script_args: str = "") -> list[str]:
+    """powershell.exe arguments for a signed copy of the capture script already on the server."""
+    return [
+        "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "AllSigned", "-File", path, "-Stream",
+        *script_args.split(),
+    ]  # fmt: skip
+
+
+def send_chunk(envelope: int) -> int:
+    """Raw script bytes per Send: base64 grows them 4/3; the SOAP header and NTLM sealing need ~8 KB."""
+    return (envelope - 8 * 1024) * 3 // 4
 
 
 @dataclass(frozen=True)
@@ -53,6 +106,18 @@ class Target:
     deadline: float = DEFAULT_DEADLINE
     cert_pem: str | None = None
     cert_key_pem: str | None = None
+    delegate: bool = False  # Kerberos: send a forwardable TGT so the server can reach AD and shares
+    script_path: str | None = None  # a signed copy of the capture script on the server (-File)
+    operation_timeout_asked: int | None = None  # what the user asked for, when it was capped
+
+    @property
+    def delegated(self) -> bool:
+        """Whether the server holds credentials it can use to reach another machine (the second hop)."""
+        return self.transport == "credssp" or (self.transport == "kerberos" and self.delegate)
+
+    def delegation(self) -> dict[str, Any]:
+        """The snapshot's collection.delegation record."""
+        return {"delegated": self.delegated, "transport": self.transport}
 
     @property
     def label(self) -> str:
@@ -64,8 +129,14 @@ class Target:
         return f"{self.scheme}://{self.label}/wsman"
 
     def notices(self) -> list[str]:
-        """What a person should know about how this connection is protected."""
+        """What a person should know about how this connection is protected (and limited)."""
         out = []
+        if self.operation_timeout_asked is not None:
+            out.append(
+                f"{self.label}: --operation-timeout {self.operation_timeout_asked} s capped to "
+                f"{self.operation_timeout} s: Windows refuses an OperationTimeout above MaxTimeoutms (60000 ms by "
+                "default) and a longer one gains nothing (the collector asks again until --deadline)"
+            )
         if self.scheme == "http":
             out.append(
                 f"{self.label}: plain HTTP; the WinRM messages are encrypted by {self.transport.upper()} "
@@ -119,6 +190,8 @@ def make_target(
     deadline: float | None = None,
     cert_pem: str | None = None,
     cert_key_pem: str | None = None,
+    delegate: bool = False,
+    script_path: str | None = None,
 ) -> Target:
     """A validated Target; every contradiction is a UsageError that says what to do instead."""
     host, host_port, url_scheme = parse_host(host_text)
@@ -145,8 +218,18 @@ def make_target(
         )
     if scheme == "http" and (ca_bundle or insecure_skip_verify):
         log.warning("%s: --ca-bundle / --insecure-skip-verify have no effect over plain HTTP", host_text)
+    if delegate and transport != "kerberos":
+        raise UsageError(
+            "--delegate (kerberos_delegation) works with --transport kerberos only: NTLM, Basic and certificate "
+            "logons cannot pass credentials on, and CredSSP always delegates"
+        )
+    if script_path is not None and (not script_path.strip() or any(c in script_path for c in '"\r\n')):
+        raise UsageError("--script-path must be a plain path on the server, e.g. C:\\iisguard\\capture.ps1")
     read = _whole_seconds(read_timeout, DEFAULT_READ_TIMEOUT, "--read-timeout")
     operation = _whole_seconds(operation_timeout, DEFAULT_OPERATION_TIMEOUT, "--operation-timeout")
+    asked = None
+    if operation > MAX_OPERATION_TIMEOUT:
+        asked, operation = operation, MAX_OPERATION_TIMEOUT
     if read <= operation:
         raise UsageError(
             f"--read-timeout ({read} s) must be greater than --operation-timeout ({operation} s): the "
@@ -174,6 +257,9 @@ def make_target(
         deadline=overall,
         cert_pem=cert_pem,
         cert_key_pem=cert_key_pem,
+        delegate=delegate,
+        script_path=script_path,
+        operation_timeout_asked=asked,
     )
 
 
@@ -205,22 +291,34 @@ class RawOutput:
     exit_code: int
     requests: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    stopped: str | None = None  # why reading stopped before the command ended (deadline, connection)
 
 
 def stdin_payload(script: str) -> bytes:
-    """The capture script as PowerShell reads it from standard input with `-Command -`.
+    """The capture script as the bootstrap reads it from standard input: UTF-8 text, sent whole.
 
-    `-Command -` reads statements line by line, so the script is wrapped in one script block that
-    is invoked with -Stream; the blank line ends that statement and runs it.
+    The bootstrap runs it as one script block, so blank lines and unfinished blocks mean what they
+    mean in a .ps1 file; an empty script is refused here rather than "run" as nothing.
     """
-    return ("& {\n" + script.rstrip() + "\n} -Stream\n\n").encode("utf-8")
+    if not script.strip():
+        raise UsageError("the capture script is empty")
+    return (script.rstrip() + "\n").encode("utf-8")
+
+
+def script_arguments(target: Target) -> str:
+    """Parameters for the capture script beyond -Stream."""
+    return "" if target.delegated else " -NoDelegation"
 
 
 def run_script(target: Target, credentials: Credentials, script: str) -> RawOutput:
-    """Run the capture script on the target and return its raw output; raise CollectionError on failure."""
-    from winrm.exceptions import WinRMOperationTimeoutError
-    from winrm.protocol import Protocol
+    """Run the capture script on the target and return its raw output; raise CollectionError on failure.
 
+    Output read before the deadline, or before the connection broke, is returned with `stopped`
+    set, so the complete sections can be kept.
+    """
+    from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
+
+    Protocol = _protocol_class()
     started = time.monotonic()
     deadline = started + target.deadline
     counts = {"Create": 0, "Command": 0, "Send": 0, "Receive": 0, "Signal": 0, "Delete": 0}
@@ -228,15 +326,16 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
     try:
         protocol = Protocol(
             endpoint=target.endpoint,
-            transport=target.transport,  # type: ignore[arg-type]
+            transport=target.transport,
             username=credentials.username,
             password=credentials.password,
-            ca_trust_path=target.ca_bundle,  # type: ignore[arg-type]  # None: the default CA store
+            ca_trust_path=target.ca_bundle,  # None: the default CA store
             server_cert_validation="validate" if target.verify else "ignore",
             read_timeout_sec=target.read_timeout,
             operation_timeout_sec=target.operation_timeout,
             cert_pem=target.cert_pem,
             cert_key_pem=target.cert_key_pem,
+            kerberos_delegation=target.delegate,
             message_encryption="auto",
             proxy=None,  # connect directly; never pick a proxy up from the environment
         )
@@ -248,20 +347,26 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
     stderr: list[bytes] = []
     size = 0
     exit_code = -1
+    stopped: str | None = None
     failure: BaseException | None = None
     try:
         phase = "opening a shell"
-        counts["Create"] += 1
-        shell_id = protocol.open_shell(noprofile=True, codepage=65001)
+        shell_id = _open_shell(protocol, counts)
         phase = "starting PowerShell"
         counts["Command"] += 1
-        command_id = protocol.run_command(shell_id, POWERSHELL[0], POWERSHELL[1])
+        arguments = script_arguments(target)
+        if target.script_path:
+            args = file_args(target.script_path, arguments)
+            payload = b""
+        else:
+            args = bootstrap_args(arguments)
+            payload = stdin_payload(script)
+        command_id = protocol.run_command(shell_id, "powershell", args, console_mode_stdin=False)
         phase = "sending the capture script"
-        payload = stdin_payload(script)
-        chunks = [payload[i : i + SEND_CHUNK] for i in range(0, len(payload), SEND_CHUNK)] or [b""]
-        for i, chunk in enumerate(chunks):
-            counts["Send"] += 1
-            protocol.send_command_input(shell_id, command_id, chunk, end=i == len(chunks) - 1)
+        chunk = send_chunk(protocol.max_env_sz)
+        chunks = [payload[i : i + chunk] for i in range(0, len(payload), chunk)] or [b""]
+        for i, piece in enumerate(chunks):
+            _send(protocol, shell_id, command_id, piece, i == len(chunks) - 1, counts, deadline)
         phase = "reading the script's output"
         while True:
             if time.monotonic() > deadline:
@@ -271,6 +376,8 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
                 out, err, code, done = protocol.get_command_output_raw(shell_id, command_id)
             except WinRMOperationTimeoutError:
                 continue  # the server's "no output yet": ask again, within our own deadline
+            except WSManFaultError:
+                raise
             stdout.append(out)
             stderr.append(err)
             size += len(out) + len(err)
@@ -287,16 +394,20 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
         failure = exc
         raise
     except _DeadlineExceeded:
-        failure = CollectionError(
+        failure = _DeadlineExceeded()
+        stopped = (
             f"timed out: the capture script was still running after {target.deadline:g} s (the overall "
-            "deadline per host); raise --deadline if the server is large or slow",
-            where=target.label,
+            "deadline per host); raise --deadline if the server is large or slow"
         )
-        raise failure from None
+        if not stdout:
+            raise CollectionError(stopped, where=target.label) from None
     except Exception as exc:  # noqa: BLE001 - every library failure becomes one explained line
         log.debug("%s: %s failed", target.label, phase, exc_info=True)
         failure = exc
-        raise CollectionError(explain(exc, target, phase), where=target.label) from None
+        if phase == "reading the script's output" and any(stdout) and _connection_broken(exc):
+            stopped = explain(exc, target, phase)  # keep what arrived; the complete sections count
+        else:
+            raise CollectionError(explain(exc, target, phase), where=target.label) from None
     finally:
         _cleanup(protocol, target, shell_id, command_id, counts, failure)
     elapsed = time.monotonic() - started
@@ -307,7 +418,75 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
         ", ".join(f"{k} {v}" for k, v in counts.items()),
         elapsed,
     )
-    return RawOutput(b"".join(stdout), b"".join(stderr), exit_code, counts, elapsed)
+    return RawOutput(b"".join(stdout), b"".join(stderr), exit_code, counts, elapsed, stopped)
+
+
+def _protocol_class() -> Any:
+    """pywinrm's Protocol announcing `max_env_sz` in every header (0.5.0 always writes 153600)."""
+    from winrm.protocol import Protocol
+
+    class _Protocol(Protocol):
+        def build_wsman_header(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            header = super().build_wsman_header(*args, **kwargs)
+            header["env:Header"]["w:MaxEnvelopeSize"]["#text"] = str(self.max_env_sz)
+            return header
+
+    return _Protocol
+
+
+def _open_shell(protocol: Any, counts: dict[str, int]) -> str:
+    """Create the shell asking for 500 KB envelopes; with 150 KB when the server refuses that size."""
+    from winrm.exceptions import WSManFaultError
+
+    protocol.max_env_sz = LARGE_ENVELOPE
+    counts["Create"] += 1
+    try:
+        return str(protocol.open_shell(noprofile=True, codepage=65001))
+    except WSManFaultError as exc:
+        if not _envelope_refused(exc):
+            raise
+        log.debug("the server refused %d-byte envelopes; falling back to %d", LARGE_ENVELOPE, SMALL_ENVELOPE)
+    protocol.max_env_sz = SMALL_ENVELOPE
+    counts["Create"] += 1
+    return str(protocol.open_shell(noprofile=True, codepage=65001))
+
+
+def _envelope_refused(exc: Any) -> bool:
+    text = f"{exc.fault_subcode or ''} {exc.reason or ''}"
+    return "EncodingLimit" in text or "MaxEnvelopeSize" in text
+
+
+def _send(
+    protocol: Any,
+    shell_id: str,
+    command_id: str,
+    data: bytes,
+    end: bool,
+    counts: dict[str, int],
+    deadline: float,
+) -> None:
+    """One Send, retried as Ansible's winrm plugin does (lib/ansible/plugins/connection/winrm.py):
+    an OperationTimeout on Send means the server took the input while busy (go on); ERROR_BUSY
+    (170) means a previous Send is still being processed (wait, then send again, 3 attempts)."""
+    from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
+
+    for attempt in range(1, SEND_RETRIES + 1):
+        counts["Send"] += 1
+        try:
+            protocol.send_command_input(shell_id, command_id, data, end=end)
+            return
+        except WinRMOperationTimeoutError:
+            log.warning("the server answered OperationTimeout to Send; the input was taken, continuing")
+            return
+        except WSManFaultError as exc:
+            if exc.wsman_fault_code != ERROR_BUSY or attempt == SEND_RETRIES:
+                raise
+            if time.monotonic() + SEND_RETRY_PAUSE * attempt > deadline:
+                raise
+            log.warning(
+                "Send refused with ERROR_BUSY (170), attempt %d of %d; retrying", attempt, SEND_RETRIES
+            )
+            time.sleep(SEND_RETRY_PAUSE * attempt)
 
 
 class _DeadlineExceeded(Exception):
@@ -375,8 +554,25 @@ def _auth_hint(transport: str) -> str:
     return (
         "wrong user name or password (DOMAIN\\user for a domain account); a local account other than "
         "the built-in Administrator is refused unless LocalAccountTokenFilterPolicy=1 on the server; "
-        "the account must be in Administrators or Remote Management Users"
+        "the account must be in Administrators (Remote Management Users is not enough for the cmd shell)"
     )
+
+
+# Faults a Windows server answers when the logon worked but the shell may not be used, explained.
+ACCESS_DENIED_HINT = (
+    "access denied when opening a remote shell (WS-Management fault 2147942405): the account logged on but "
+    "may not use the shell. The cmd shell the collector uses is open to Administrators only by default "
+    "(Remote Management Users is not enough; pywinrm#338): add the account to the server's Administrators "
+    "group. A local administrator other than the built-in Administrator is filtered by UAC remote "
+    "restrictions: on the server run `reg add HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System "
+    "/v LocalAccountTokenFilterPolicy /t REG_DWORD /d 1 /f`, or use a domain account"
+)
+SHELL_DISABLED_HINT = (
+    'remote shells are disabled on the server by Group Policy ("Allow Remote Shell Access" is Disabled; '
+    "`winrm get winrm/config/winrs` shows AllowRemoteShellAccess = false): enable the policy for this server "
+    "(Computer Configuration > Administrative Templates > Windows Components > Windows Remote Shell), or run "
+    "`iisguard capture-script` on the server by hand and `iisguard import` the folder"
+)
 
 
 def explain(exc: BaseException, target: Target, phase: str) -> str:
@@ -405,6 +601,28 @@ def explain(exc: BaseException, target: Target, phase: str) -> str:
             else (exc.fault_subcode or exc.fault_code)
         )
         reason = " ".join((exc.reason or "").split())
+        if "not accept any remote shell requests" in reason:
+            return SHELL_DISABLED_HINT
+        if exc.wsman_fault_code == ACCESS_DENIED and phase == "opening a shell":
+            return ACCESS_DENIED_HINT
+        if exc.wsman_fault_code == ERROR_BUSY:
+            return (
+                f"the server answered ERROR_BUSY (170) while {phase}, {SEND_RETRIES} times: it is still "
+                "processing earlier input; try again later, or with fewer hosts at once (--concurrency)"
+            )
+        if _envelope_refused(exc) and phase == "opening a shell":
+            return (
+                f"the server refused even {SMALL_ENVELOPE // 1024} KB envelopes while {phase}: its MaxEnvelopeSizekb "
+                "is lower; check with `winrm get winrm/config`, raise it with "
+                '`winrm set winrm/config @{MaxEnvelopeSizekb="500"}`'
+            )
+        if "MaxTimeoutms" in reason or (
+            "OperationTimeout" in reason and "TimedOut" not in str(exc.fault_subcode)
+        ):
+            return (
+                f"the server refused the operation timeout of {target.operation_timeout} s while {phase}: its "
+                "MaxTimeoutms is lower (`winrm get winrm/config`); pass a smaller --operation-timeout"
+            )
         return f"WS-Management fault {code} while {phase} (HTTP {exc.code}): {reason}"
     if isinstance(exc, wx.WinRMTransportError):
         hint = " (is this a WinRM endpoint? it is served at /wsman)" if exc.code == 404 else ""
@@ -488,5 +706,7 @@ def collect(
         keep_artifacts=keep_artifacts,
         snapshot_path=snapshot_path,
         parsers=parsers,
+        stopped=raw.stopped,
+        delegation=target.delegation(),
     )
     return Collected(snapshot, raw.requests, raw.seconds)
