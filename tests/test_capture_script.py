@@ -114,7 +114,8 @@ def test_the_script_parses() -> None:
 
 def test_ascii_no_blank_lines_and_strict_mode_first() -> None:
     assert SCRIPT.isascii()
-    # PowerShell reads the script from standard input (-Command -) over WinRM: a blank line would end it early.
+    # Kept free of blank lines so that even a `-Command -` feed (powershell.exe reading stdin as typed
+    # lines, where a blank line runs what is collected) would not cut it; the collector uses a bootstrap.
     assert not [i for i, line in enumerate(SCRIPT.splitlines(), 1) if not line.strip()]
     body = SCRIPT.split("Set-StrictMode -Version Latest", 1)
     assert len(body) == 2 and "Invoke-Section" not in body[0]
@@ -237,6 +238,7 @@ def test_manifest_fields_are_what_the_importer_and_parsers_read() -> None:
         "Name",
         "NetBIOSName",
         "version",
+        "host_facts",  # the stream's HOST line, not a file's facts
     }
     sources = "".join(p.read_text() for p in Path(importer.__file__).parent.glob("*.py"))
     for fact in facts:
@@ -266,14 +268,17 @@ def test_no_free_text_from_the_directory_and_nothing_hidden() -> None:
 
 def test_stream_format_matches_the_decoder() -> None:
     for header in (
-        "'IISGUARD-CAPTURE 1 host='",
+        "'IISGUARD-CAPTURE 2 host='",
+        "'IISGUARD-HOST facts='",
         "'IISGUARD-SECTION name={0} status={1} message={2}'",
-        "'IISGUARD-FILE name={0} bytes={1} sha256={2}'",
+        "'IISGUARD-FILE name={0} bytes={1} sha256={2} kind={3} facts={4}'",
         "'IISGUARD-END-FILE'",
         "'IISGUARD-DONE files='",
     ):
         assert header in SCRIPT
     assert "$i += 76" in SCRIPT and "[Uri]::EscapeDataString" in SCRIPT
+    # 57 KB of raw bytes is a whole number of 76-character base64 lines, so chunks join cleanly.
+    assert "New-Object byte[] (57 * 1024)" in SCRIPT and (57 * 1024) % 57 == 0
 
 
 # -- the script's secret replacement, applied here with its own patterns -------------------------

@@ -240,6 +240,9 @@ class _HostState:
                 cmd.stdin += data  # taken, although the answer says otherwise
                 with self.lock:
                     self.stats.stdin_bytes += len(data)
+                if stream.get("End", "false").lower() == "true":
+                    cmd.stdin_done = True
+                    self._run(cmd)
                 return 500, _operation_timeout(relates)
             cmd.stdin += data
             with self.lock:

@@ -247,6 +247,10 @@ class _Run:
         self.problems = 0
         hint_path = artifact.hint.get("acl_path") if isinstance(artifact.hint, dict) else None
         self.hint_path: str | None = hint_path if isinstance(hint_path, str) else None
+        # `icacls DIR /save FILE /T` names each object relative to DIR's parent ("wwwroot\\x.htm"):
+        # that parent comes as acl_base (the capture script records it), so the paths become whole.
+        base = artifact.hint.get("acl_base") if isinstance(artifact.hint, dict) else None
+        self.base: str | None = base.rstrip("\\") if isinstance(base, str) and base.strip() else None
 
     def run(self) -> None:
         for no, line in console.numbered(self.a):
@@ -325,7 +329,10 @@ class _Run:
                 self.b.warn(
                     self.a, no, f"sddl: the descriptor on line {no} has no path; recorded as {path!r}"
                 )
-        self.add(no, _strip_provider(path.strip()), sd, None, evidence_line)
+        path = _strip_provider(path.strip())
+        if self.base and not _is_absolute(path):
+            path = self.base + "\\" + path.lstrip("\\")
+        self.add(no, path, sd, None, evidence_line)
 
     def flush_held(self) -> None:
         if self.held is not None:
@@ -433,6 +440,10 @@ class _Run:
         acl["evidence"] = self.b.evidence(self.a, path_line)
         self.b.add_acl(acl)
         self.count += 1
+
+
+def _is_absolute(path: str) -> bool:
+    return bool(re.match(r"^(?:[A-Za-z]:[\\/]|\\\\|//)", path))
 
 
 def _strip_provider(path: str) -> str:

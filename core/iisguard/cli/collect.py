@@ -108,6 +108,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="S",
         help="overall seconds allowed per host (default 900; checked between requests, each bounded by --read-timeout)",
     )
+    conn.add_argument(
+        "--delegate",
+        action="store_true",
+        default=None,
+        help="with --transport kerberos: delegate the credential (forwardable ticket: kinit -f) so the server "
+        "can query AD and read UNC content; inventory setting kerberos_delegation",
+    )
+    conn.add_argument(
+        "--script-path",
+        metavar="PATH",
+        help="run a signed copy of the capture script already on the server (powershell -File PATH, "
+        "AllSigned) instead of sending it; for hosts in Constrained Language Mode (App Control)",
+    )
     conn.add_argument("--cert", metavar="FILE", help="client certificate (PEM) for --transport certificate")
     conn.add_argument("--cert-key", metavar="FILE", help="its private key (PEM) for --transport certificate")
     p.add_argument(
@@ -141,6 +154,8 @@ def _connection_settings(args: argparse.Namespace) -> dict[str, Any]:
         "deadline": args.deadline,
         "cert": args.cert,
         "cert_key": args.cert_key,
+        "kerberos_delegation": args.delegate,
+        "script_path": args.script_path,
     }
 
 
@@ -192,6 +207,8 @@ def _single(args: argparse.Namespace) -> int:
         deadline=s["deadline"],
         cert_pem=s["cert"],
         cert_key_pem=s["cert_key"],
+        delegate=bool(s["kerberos_delegation"]),
+        script_path=s["script_path"],
     )
     for notice in target.notices():
         print(f"iisguard: note: {notice}", file=sys.stderr)
@@ -242,13 +259,19 @@ def _write(got: Any, output: str | None, label: str) -> int:
         f"{sum(got.requests.values())} request(s), {got.seconds:.1f} s -> {dest}",
         file=sys.stderr,
     )
+    # One line per reason: a stop (Constrained Language Mode, not elevated, a deadline) is said once.
+    by_reason: dict[str, list[str]] = {}
     for section in got.sections:
         if section.get("status") == "failed":
-            print(
-                f"iisguard: warning: section {section['name']} failed on the server: "
-                f"{section.get('message', '')}; rules that need it will say not_reviewed",
-                file=sys.stderr,
-            )
+            by_reason.setdefault(str(section.get("message", "")), []).append(str(section["name"]))
+    for reason, names in by_reason.items():
+        which = f"section {names[0]}" if len(names) == 1 else f"sections {', '.join(names)}"
+        it = "it" if len(names) == 1 else "them"
+        print(
+            f"iisguard: warning: {which} failed on the server: {reason}; rules that need {it} will say "
+            "not_reviewed",
+            file=sys.stderr,
+        )
     return 3 if failed else 0
 
 

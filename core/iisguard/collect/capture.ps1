@@ -12,7 +12,14 @@
     [iisguard:removed]), and no free-text directory attribute is ever requested.
     Usage: powershell -NoProfile -ExecutionPolicy Bypass -File capture.ps1 [-OutputPath DIR]
            [-NoZip] [-NoRecurse] [-SkipDuplicateSpnScan] [-Stream]
-    Without -Stream it writes a folder (and DIR.zip); -Stream prints the capture stream instead.
+    Without -Stream it writes a folder (and DIR.zip); -Stream prints the capture stream instead,
+    section by section as each one ends (stream version 2), so a run stopped by a deadline or by
+    WinRM's MaxMemoryPerShellMB quota keeps its complete sections.
+    -NoDelegation (the collector passes it when the logon cannot reach other machines: NTLM,
+    Basic, certificate, Kerberos without delegation) marks AD, setspn and UNC content as not
+    collected with the reason, instead of failing on each of them.
+    In Constrained Language Mode (App Control / AppLocker) unsigned code cannot use .NET: the
+    script says so and stops; run a signed copy with -File (iisguard collect --script-path).
 #>
 [CmdletBinding()]
 param(
@@ -27,6 +34,23 @@ Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 #
+# ---- Constrained Language Mode: nothing below works there, so say so plainly (only CLM-safe code here) ----
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    $mode = [string]$ExecutionContext.SessionState.LanguageMode
+    $why = 'PowerShell runs in ' + $mode + ' mode (App Control or AppLocker), where unsigned code cannot use .NET: run a signed copy of the capture script with -File (iisguard collect HOST --script-path PATH)'
+    if ($Stream) {
+        $enc = $why -replace '%', '%25' -replace ' ', '%20'
+        'IISGUARD-CAPTURE 2 host=' + ($env:COMPUTERNAME -replace '%', '%25' -replace ' ', '%20')
+        'IISGUARD-HOST facts=' + ('{"session":{"language_mode":"' + $mode + '"}}')
+        foreach ($name in @('iis', 'web_configs', 'acls', 'user_rights', 'tokens', 'local_accounts', 'services', 'ad', 'spns')) {
+            'IISGUARD-SECTION name=' + $name + ' status=failed message=' + $enc
+        }
+        'IISGUARD-DONE files=0'
+    }
+    else { Write-Warning $why }
+    return
+}
+#
 # ---- state shared by the sections (a hashtable: functions change its contents, not the variable) ----
 $Capture = @{
     Root     = ''
@@ -40,7 +64,16 @@ $Capture = @{
     Hosts    = New-Object System.Collections.ArrayList
     ConfigDir = ''
     Domain   = $false
+    Session  = [ordered]@{}
+    Emitted  = 0
+    Sent     = 0
+    Stop     = ''
+    Lock     = $null
+    Unreached = New-Object System.Collections.ArrayList
 }
+# What a logon without a delegated credential cannot reach (the second hop), said once per section.
+$SecondHop = 'AD, setspn and UNC content need a delegated credential: use --transport kerberos --delegate, or credssp, or import AD data captured on a domain-joined admin workstation'
+#
 #
 # ---- helpers --------------------------------------------------------------------------------------
 function Get-SafeName([string]$Text) {
@@ -59,6 +92,7 @@ function Set-Section([string]$Name, [string]$Status, [string]$Message) {
     $Capture.Sections[$Name] = [ordered]@{ name = $Name; status = $Status; message = $Message }
 }
 function Invoke-Section([string]$Name, [scriptblock]$Body) {
+    if ($Capture.Stop) { Set-Section $Name 'failed' $Capture.Stop; Complete-Section $Name; return }
     try {
         & $Body
         Set-Section $Name 'ok' ''
@@ -66,7 +100,63 @@ function Invoke-Section([string]$Name, [scriptblock]$Body) {
     catch {
         Set-Section $Name 'failed' ([string]$_.Exception.Message)
     }
+    Complete-Section $Name
 }
+function Send-Line([string]$Text) {
+    # Straight to standard output, flushed: the collector reads each section as soon as it ends.
+    [Console]::Out.WriteLine($Text)
+    [Console]::Out.Flush()
+}
+function ConvertTo-StreamValue([string]$Text) { return [Uri]::EscapeDataString($Text) }
+function Send-CaptureFile([string]$Full, [string]$Rel, [string]$Kind, $Facts) {
+    # Hashed in one pass and sent in a second, 57 KB at a time: a large listing never sits in memory.
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    $fs = [System.IO.File]::OpenRead($Full)
+    try { $hash = $sha.ComputeHash($fs); $length = $fs.Length }
+    finally { $fs.Dispose() }
+    $digest = ([System.BitConverter]::ToString($hash)).Replace('-', '').ToLowerInvariant()
+    $factsJson = ''
+    if ($null -ne $Facts -and $Facts.Count -gt 0) { $factsJson = ConvertTo-Json -InputObject $Facts -Compress -Depth 4 }
+    Send-Line ('IISGUARD-FILE name={0} bytes={1} sha256={2} kind={3} facts={4}' -f (ConvertTo-StreamValue $Rel), $length, $digest, (ConvertTo-StreamValue $Kind), (ConvertTo-StreamValue $factsJson))
+    $buffer = New-Object byte[] (57 * 1024)
+    $fs = [System.IO.File]::OpenRead($Full)
+    try {
+        while ($true) {
+            $n = 0
+            while ($n -lt $buffer.Length) {
+                $got = $fs.Read($buffer, $n, $buffer.Length - $n)
+                if ($got -le 0) { break }
+                $n += $got
+            }
+            if ($n -eq 0) { break }
+            $b64 = [Convert]::ToBase64String($buffer, 0, $n)
+            for ($i = 0; $i -lt $b64.Length; $i += 76) { Send-Line $b64.Substring($i, [Math]::Min(76, $b64.Length - $i)) }
+            if ($n -lt $buffer.Length) { break }
+        }
+    }
+    finally { $fs.Dispose() }
+    Send-Line 'IISGUARD-END-FILE'
+    $Capture.Sent += 1
+}
+function Complete-Section([string]$Name) {
+    # With -Stream: the files this section wrote, then its SECTION line, which marks it complete.
+    if (-not $Stream) { return }
+    while ($Capture.Emitted -lt $Capture.Files.Count) {
+        $entry = $Capture.Files[$Capture.Emitted]
+        $Capture.Emitted += 1
+        $facts = [ordered]@{}
+        foreach ($key in @($entry.Keys)) { if ($key -ne 'path' -and $key -ne 'kind') { $facts[$key] = $entry[$key] } }
+        $full = Join-Path $Capture.Root ($entry.path -replace '/', '\')
+        if (-not (Test-Path -LiteralPath $full)) { continue }
+        Send-CaptureFile $full $entry.path $entry.kind $facts
+        Remove-Item -LiteralPath $full -Force -ErrorAction SilentlyContinue
+    }
+    if (-not $Name -or -not $Capture.Sections.Contains($Name)) { return }
+    $sec = $Capture.Sections[$Name]
+    if ($Name -eq 'host' -and $sec.status -eq 'ok') { return }
+    Send-Line ('IISGUARD-SECTION name={0} status={1} message={2}' -f (ConvertTo-StreamValue $sec.name), $sec.status, (ConvertTo-StreamValue ([string]$sec.message)))
+}
+function Test-Unc([string]$Path) { return $Path.StartsWith('\\') }
 function Add-CaptureFile([string]$Name, [string]$Kind, [hashtable]$Facts) {
     # Every file the script writes is named here, so capture.yaml lists it with its kind.
     $entry = [ordered]@{ path = $Name; kind = $Kind }
@@ -203,14 +293,62 @@ function Get-AccountFacts([string]$Sam) {
 #
 # ---- where to write ---------------------------------------------------------------------------------
 $stamp = (Get-Date).ToUniversalTime()
+# UTF-8 for native tools' output where the console allows it; the code page used is recorded.
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false; $OutputEncoding = [Console]::OutputEncoding } catch { $null = $_ }
 if ($Stream) {
-    $Capture.Root = Join-Path ([System.IO.Path]::GetTempPath()) ('iisguard-' + [guid]::NewGuid().ToString('N'))
+    # A run killed by a deadline or a quota leaves its temporary folder behind: remove those first.
+    # A folder whose .lock is still held belongs to a run in progress and is left alone.
+    $tmp = [System.IO.Path]::GetTempPath()
+    foreach ($old in @(Get-ChildItem -LiteralPath $tmp -Filter 'iisguard-*' -Force -ErrorAction SilentlyContinue)) {
+        try {
+            $oldLock = Join-Path $old.FullName '.lock'
+            if ($old.PSIsContainer -and (Test-Path -LiteralPath $oldLock)) {
+                $probe = [System.IO.File]::Open($oldLock, 'Open', 'ReadWrite', 'None')
+                $probe.Dispose()
+            }
+            elseif ($old.LastWriteTimeUtc -gt $stamp.AddHours(-1)) { continue }
+            Remove-Item -LiteralPath $old.FullName -Recurse -Force -ErrorAction Stop
+        }
+        catch { $null = $_ }
+    }
+    $Capture.Root = Join-Path $tmp ('iisguard-' + [guid]::NewGuid().ToString('N'))
 }
 elseif ($OutputPath) { $Capture.Root = $OutputPath }
 else { $Capture.Root = Join-Path (Get-Location).Path ('iisguard-capture-' + $env:COMPUTERNAME + '-' + $stamp.ToString('yyyyMMddTHHmmssZ')) }
 [void](New-Item -ItemType Directory -Path $Capture.Root -Force)
 $Capture.Root = (Resolve-Path -LiteralPath $Capture.Root).Path
+if ($Stream) {
+    $Capture.Lock = [System.IO.File]::Open((Join-Path $Capture.Root '.lock'), 'CreateNew', 'ReadWrite', 'None')
+    Send-Line ('IISGUARD-CAPTURE 2 host=' + (ConvertTo-StreamValue $Capture.Host))
+}
 try {
+    #
+    # ---- session: who runs this, how, and whether it can do its job ----------------------------------
+    $id = [System.Security.Principal.WindowsIdentity]::GetCurrent()
+    $elevated = (New-Object System.Security.Principal.WindowsPrincipal($id)).IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
+    $admins = $null
+    try {
+        $group = [adsi]('WinNT://./Administrators,group')
+        $admins = [bool]$group.IsMember('WinNT://' + ($id.Name -replace '\\', '/'))
+    }
+    catch { $null = $_ }
+    $edition = 'Desktop'
+    if ($PSVersionTable.ContainsKey('PSEdition')) { $edition = [string]$PSVersionTable.PSEdition }
+    $Capture.Session = [ordered]@{
+        user           = [string]$id.Name
+        elevated       = [bool]$elevated
+        administrators = $admins
+        ps_edition     = $edition
+        ps_version     = [string]$PSVersionTable.PSVersion
+        language_mode  = [string]$ExecutionContext.SessionState.LanguageMode
+        os_build       = [string][Environment]::OSVersion.Version.Build
+        code_page      = [int][Console]::OutputEncoding.CodePage
+        oem_code_page  = [int][System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
+        delegated      = (-not $NoDelegation)
+    }
+    if (-not $elevated) {
+        $Capture.Stop = 'not elevated: ' + $id.Name + ' runs without administrator rights here, so secedit, protected ACLs and the IIS configuration are unreadable; run from an elevated PowerShell (Run as administrator), or collect with an account in the Administrators group'
+    }
     #
     # ---- host facts ----------------------------------------------------------------------------------
     Invoke-Section 'host' {
@@ -232,6 +370,10 @@ try {
             $value = [Environment]::GetEnvironmentVariable($name)
             if ($value) { $Capture.Env[$name] = $value }
         }
+    }
+    if ($Stream) {
+        $head = [ordered]@{ host_facts = $Capture.Facts; environment = $Capture.Env; session = $Capture.Session }
+        Send-Line ('IISGUARD-HOST facts=' + (ConvertTo-StreamValue (ConvertTo-Json -InputObject $head -Compress -Depth 6)))
     }
     #
     # ---- iis: the configuration files, secrets replaced ---------------------------------------------
@@ -284,7 +426,14 @@ try {
                 if ($root.Count -eq 0 -or -not $root[0].physical) { continue }
                 $file = Join-Path $root[0].physical 'web.config'
                 try {
-                    if (-not (Test-Path -LiteralPath $file)) { continue }
+                    if ((Test-Unc $file) -and $NoDelegation) {
+                        Set-Section 'web_configs' 'partial' ('not read (UNC content): ' + $file + '; ' + $SecondHop)
+                        continue
+                    }
+                    if (-not (Test-Path -LiteralPath $file)) {
+                        if (Test-Unc $file) { Set-Section 'web_configs' 'partial' ('could not reach ' + $file + ' (a share needs a delegated credential or access for this account)') }
+                        continue
+                    }
                     $location = ($site.name + $app.path).TrimEnd('/')
                     $segments = @($site.name) + @($app.path.Split('/') | Where-Object { $_ })
                     $name = 'webconfig/' + ((@($segments | ForEach-Object { Get-SafeName $_ })) -join '/') + '/web.config'
@@ -322,15 +471,33 @@ try {
         $n = 0
         foreach ($t in $targets) {
             $path = [string]$t[0]
-            if (-not $path -or $seen.ContainsKey($path.ToLowerInvariant()) -or -not (Test-Path -LiteralPath $path)) { continue }
+            if (-not $path -or $seen.ContainsKey($path.ToLowerInvariant())) { continue }
             $seen[$path.ToLowerInvariant()] = $true
+            if ((Test-Unc $path) -and $NoDelegation) { [void]$Capture.Unreached.Add($path); continue }
+            if (-not (Test-Path -LiteralPath $path)) {
+                if (Test-Unc $path) { [void]$Capture.Unreached.Add($path) }
+                continue
+            }
             $n++
-            $arguments = @($path)
-            if ($t[1]) { $arguments += @('/T', '/C') }
             $name = 'acls/{0:D3}-{1}.txt' -f $n, (Get-SafeName (Split-Path -Leaf $path))
             try {
-                $code = Save-CommandOutput $name 'icacls' 'icacls.exe' $arguments @{ acl_path = $path }
-                if ($code -ne 0) { Set-Section 'acls' 'partial' ('icacls exited with code ' + $code + ' for ' + $path) }
+                if ($t[1]) {
+                    # Recursive: icacls writes SDDL (SIDs, no code page) to a file itself, so the listing
+                    # never passes through PowerShell's memory (MaxMemoryPerShellMB counts it).
+                    $name = $name -replace '\.txt$', '.sddl'
+                    $ErrorActionPreference = 'Continue'
+                    $out = & icacls.exe $path /save (Get-CapturePath $name) /T /C 2>&1 | Select-Object -Last 3
+                    $code = $LASTEXITCODE
+                    $ErrorActionPreference = 'Stop'
+                    $parent = Split-Path -Parent $path
+                    if (-not $parent) { $parent = $path }
+                    Add-CaptureFile $name 'sddl' @{ acl_path = $path; acl_base = $parent }
+                    if ($code -ne 0) { Set-Section 'acls' 'partial' ('icacls /save exited with code ' + $code + ' for ' + $path + ': ' + ((@($out) | ForEach-Object { [string]$_ }) -join ' ')) }
+                }
+                else {
+                    $code = Save-CommandOutput $name 'icacls' 'icacls.exe' @($path) @{ acl_path = $path }
+                    if ($code -ne 0) { Set-Section 'acls' 'partial' ('icacls exited with code ' + $code + ' for ' + $path) }
+                }
             }
             catch { Set-Section 'acls' 'partial' ([string]$_.Exception.Message) }
         }
@@ -340,6 +507,11 @@ try {
             $n++
             try { [void](Save-CommandOutput ('acls/{0:D3}-{1}.txt' -f $n, (Split-Path -Leaf $keys)) 'icacls' 'icacls.exe' @("$keys\*", '/C')) }
             catch { Set-Section 'acls' 'partial' ([string]$_.Exception.Message) }
+        }
+        if ($Capture.Unreached.Count -gt 0) {
+            $why = 'could not be reached (a share needs a delegated credential or access for this account)'
+            if ($NoDelegation) { $why = 'not read: ' + $SecondHop }
+            Set-Section 'acls' 'partial' ('UNC content ' + (@($Capture.Unreached) -join ', ') + ' ' + $why)
         }
     }
     #
@@ -397,7 +569,10 @@ try {
     #
     # ---- ad, spns, principals: directory facts for each identity, and SPN queries (domain members only) ---
     if (-not $Capture.Domain) {
-        foreach ($name in @('ad', 'spns')) { Set-Section $name 'absent' 'the server is not joined to a domain' }
+        foreach ($name in @('ad', 'spns')) { Set-Section $name 'absent' 'the server is not joined to a domain'; Complete-Section $name }
+    }
+    elseif ($NoDelegation) {
+        foreach ($name in @('ad', 'spns')) { Set-Section $name 'failed' ('not collected: ' + $SecondHop); Complete-Section $name }
     }
     else {
         Invoke-Section 'ad' {
@@ -464,9 +639,13 @@ try {
                 if ($code -ne 0 -and $code -ne 1) { Set-Section 'spns' 'partial' ('setspn -Q exited with code ' + $code + ' for ' + $spn) }
             }
             foreach ($sam in @($env:COMPUTERNAME + '$') + @($Capture.Accounts)) {
-                [void](Save-CommandOutput ('spns/list-' + (Get-SafeName $sam) + '.txt') 'setspn' 'setspn.exe' @('-L', $sam))
+                $code = Save-CommandOutput ('spns/list-' + (Get-SafeName $sam) + '.txt') 'setspn' 'setspn.exe' @('-L', $sam)
+                if ($code -ne 0) { Set-Section 'spns' 'partial' ('setspn -L exited with code ' + $code + ' for ' + $sam) }
             }
-            if (-not $SkipDuplicateSpnScan) { [void](Save-CommandOutput 'spns/duplicates.txt' 'setspn' 'setspn.exe' @('-X')) }
+            if (-not $SkipDuplicateSpnScan) {
+                $code = Save-CommandOutput 'spns/duplicates.txt' 'setspn' 'setspn.exe' @('-X')
+                if ($code -ne 0) { Set-Section 'spns' 'partial' ('setspn -X exited with code ' + $code) }
+            }
         }
     }
     #
@@ -479,6 +658,7 @@ try {
         environment  = $Capture.Env
         files        = @($Capture.Files)
         sections     = @($Capture.Sections.Values | Where-Object { $_.name -ne 'host' })
+        session      = $Capture.Session
     }
     if ($Capture.Sections.Contains('host') -and $Capture.Sections['host'].status -ne 'ok') {
         $manifest.sections += $Capture.Sections['host']
@@ -486,23 +666,9 @@ try {
     # capture.yaml is JSON, which is YAML too: no YAML module is needed here.
     [System.IO.File]::WriteAllText((Join-Path $Capture.Root 'capture.yaml'), (ConvertTo-Json -InputObject $manifest -Depth 6), (New-Object System.Text.UTF8Encoding $false))
     if ($Stream) {
-        Write-Output ('IISGUARD-CAPTURE 1 host=' + [Uri]::EscapeDataString($Capture.Host))
-        foreach ($s in $Capture.Sections.Values) {
-            if ($s.name -eq 'host') { continue }
-            Write-Output ('IISGUARD-SECTION name={0} status={1} message={2}' -f [Uri]::EscapeDataString($s.name), $s.status, [Uri]::EscapeDataString([string]$s.message))
-        }
-        $all = @(Get-ChildItem -LiteralPath $Capture.Root -Recurse -File | Sort-Object FullName)
-        $sha = [System.Security.Cryptography.SHA256]::Create()
-        foreach ($f in $all) {
-            $bytes = [System.IO.File]::ReadAllBytes($f.FullName)
-            $rel = $f.FullName.Substring($Capture.Root.Length).TrimStart('\').Replace('\', '/')
-            $digest = ([System.BitConverter]::ToString($sha.ComputeHash($bytes))).Replace('-', '').ToLowerInvariant()
-            Write-Output ('IISGUARD-FILE name={0} bytes={1} sha256={2}' -f [Uri]::EscapeDataString($rel), $bytes.Length, $digest)
-            $b64 = [Convert]::ToBase64String($bytes)
-            for ($i = 0; $i -lt $b64.Length; $i += 76) { Write-Output $b64.Substring($i, [Math]::Min(76, $b64.Length - $i)) }
-            Write-Output 'IISGUARD-END-FILE'
-        }
-        Write-Output ('IISGUARD-DONE files=' + $all.Count)
+        Complete-Section ''
+        Send-CaptureFile (Join-Path $Capture.Root 'capture.yaml') 'capture.yaml' '' $null
+        Send-Line ('IISGUARD-DONE files=' + $Capture.Sent)
     }
     elseif (-not $NoZip) {
         try {
@@ -517,5 +683,6 @@ try {
     else { Write-Host ('iisguard: capture written to ' + $Capture.Root) }
 }
 finally {
+    if ($null -ne $Capture.Lock) { $Capture.Lock.Dispose() }
     if ($Stream) { Remove-Item -LiteralPath $Capture.Root -Recurse -Force -ErrorAction SilentlyContinue }
 }

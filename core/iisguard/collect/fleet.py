@@ -58,6 +58,8 @@ SETTINGS = {
     "password_env": str,
     "cert": str,
     "cert_key": str,
+    "kerberos_delegation": bool,  # Kerberos only: let the server reach AD and UNC shares (--delegate)
+    "script_path": str,  # a signed capture script already on the server (--script-path)
 }
 PATH_SETTINGS = ("ca_bundle", "cert", "cert_key")
 SECRET_KEYS = {"password", "passwd", "secret", "credential", "credentials"}
@@ -272,6 +274,8 @@ def target_for(host: FleetHost, cli: dict[str, Any]) -> winrm.Target:
         deadline=s.get("deadline"),
         cert_pem=s.get("cert"),
         cert_key_pem=s.get("cert_key"),
+        delegate=bool(s.get("kerberos_delegation", False)),
+        script_path=s.get("script_path"),
     )
 
 
