@@ -112,7 +112,7 @@ def encode_v2(folder: Path, host: str | None = None, sections: list[dict[str, An
     folder = Path(folder)
     manifest: dict[str, Any] = {}
     if (folder / MANIFEST).is_file():
-        loaded = yaml.safe_load((folder / MANIFEST).read_text("utf-8-sig"))
+        loaded = yamlsource.safe_load((folder / MANIFEST).read_text("utf-8-sig"))
         manifest = loaded if isinstance(loaded, dict) else {}
     host = host or manifest.get("host") or folder.resolve().name
     if sections is None:
