@@ -227,6 +227,8 @@ class Page:
         self.requests: list[str] = []
         self.console: list[str] = []
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # Generous: CI machines may be busy, and a full-page screenshot of a long report takes a while.
+        self.context.set_default_timeout(180_000)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.console.append(m.text))
         self.page.on("dialog", lambda d: (self.console.append(f"dialog: {d.message}"), d.dismiss()))
