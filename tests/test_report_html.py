@@ -431,7 +431,7 @@ def test_chromium_dump_dom_reads_the_offline_page(tmp_path, monkeypatch):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a busy CI machine
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
