@@ -263,7 +263,10 @@ def test_refused_xml_is_a_warning_with_its_line_and_fails_the_section(tmp_path: 
 
 
 def test_one_refused_file_among_good_ones_makes_the_section_partial(tmp_path: Path) -> None:
-    write(tmp_path, {"a/web.config": WEB_CONFIG, "b/web.config": "<configuration><system.web>"})
+    # mismatched tags: not a cut paste (which keeps what it holds, see test_truncated_xml_keeps_...)
+    write(
+        tmp_path, {"a/web.config": WEB_CONFIG, "b/web.config": "<configuration><system.web></configuration>"}
+    )
     snap = imported(tmp_path)
     assert section(snap, "web_configs")["status"] == "partial"
     broken = next(w for w in snap["collection"]["warnings"] if w["artifact"] == "b/web.config" and w["line"])

@@ -172,10 +172,13 @@ class _Run:
     def read_json(self, text: str) -> list[_Rec]:
         records: list[_Rec] = []
         try:
-            docs = list(console.json_documents(text))
+            cuts: list[tuple[int, str]] = []
+            docs = list(console.json_documents(text, 1, cuts))
         except ValueError as exc:
             self.warn(None, f"ad: {exc}")
             return records
+        for no, message in cuts:
+            self.warn(no, f"ad: {message}")
         for start, value, doc in docs:
             items = value if isinstance(value, list) else [value]
             pointers = [jsonpos.pointer(i) for i in range(len(items))] if isinstance(value, list) else [""]

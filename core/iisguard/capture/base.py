@@ -221,6 +221,7 @@ class Builder:
         self.sections: dict[str, dict[str, Any]] = {}
         self.warnings: list[dict[str, Any]] = []
         self.unrecognized: list[dict[str, Any]] = []
+        self.truncated: set[str] = set()  # artifacts read up to a cut (xmlsafe): their sections are partial
         self.data: dict[str, Any] = {}
         self._principals: list[dict[str, Any]] = []
         self._by_sid: dict[str, dict[str, Any]] = {}

@@ -331,12 +331,26 @@ def table_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[tuple[int,
 # -- JSON ---------------------------------------------------------------------------------------------------
 
 
-def json_documents(text: str, first_line: int = 1) -> Iterator[tuple[int, Any, str]]:
+# An author's cut on a line of its own inside pasted JSON: `...`, `…`, `<snip>`, `[...]`, `// …`, `# snip`.
+_JSON_CUT = re.compile(
+    r"(?im)^[ \t]*(?://+|#+)?[ \t]*(?:\.{3,}|…+|<\s*snip\s*>|\[\s*(?:snip|\.{3}|…)\s*\]|snip(?:ped)?)[ \t]*,?[ \t]*$"
+)
+_DANGLING_COMMA = re.compile(r",(\s*[\]}])")
+
+
+def json_documents(
+    text: str, first_line: int = 1, notes: list[tuple[int, str]] | None = None
+) -> Iterator[tuple[int, Any, str]]:
     """JSON values in a text that may start with a prompt or hold several ConvertTo-Json outputs.
 
     Yields (line of the value's start, value, the value's own text); `first_line` is the number of
-    the text's first line. Raises ValueError with a line number when a value that starts cannot be read.
+    the text's first line. An author's cut (`...`, `<snip>`, `// …` on a line of its own) is read past,
+    and an array that still cannot be read keeps the complete objects before and after the damage;
+    both are reported in `notes` as (line, message). Raises ValueError with a line number when a value
+    that starts cannot be read at all.
     """
+    if _JSON_CUT.search(text):
+        text = _blank_cuts(text, first_line, notes)
     decoder = json.JSONDecoder()
     pos = 0
     n = len(text)
@@ -355,8 +369,60 @@ def json_documents(text: str, first_line: int = 1) -> Iterator[tuple[int, Any, s
         try:
             value, end = decoder.raw_decode(text, start)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"line {exc.lineno + first_line - 1}: not valid JSON ({exc.msg})") from None
+            if notes is None or text[start] != "[":
+                raise ValueError(f"line {exc.lineno + first_line - 1}: not valid JSON ({exc.msg})") from None
+            notes.append(
+                (
+                    exc.lineno + first_line - 1,
+                    f"not valid JSON here ({exc.msg}): kept the complete objects before and after it",
+                )
+            )
+            yield from _salvage(text, start, first_line)
+            return
         yield line, value, text[start:end]
+        pos = end
+
+
+def _blank_cuts(text: str, first_line: int, notes: list[tuple[int, str]] | None) -> str:
+    """Cut-marker lines blanked (same line count) and the comma they leave before `]`/`}` dropped."""
+
+    def blank(m: re.Match[str]) -> str:
+        if notes is not None:
+            no = text.count("\n", 0, m.start()) + first_line
+            notes.append((no, "the author cut the JSON here; read the complete objects around the cut"))
+        return " " * len(m.group(0))
+
+    return _DANGLING_COMMA.sub(r" \1", _JSON_CUT.sub(blank, text))
+
+
+def _salvage(text: str, start: int, first_line: int) -> Iterator[tuple[int, Any, str]]:
+    """The complete objects of a damaged array, each as a value of its own, in order.
+
+    Items are the `{` at the indentation of the array's first item (ConvertTo-Json's layout), so a
+    nested object of a damaged item is never taken for an item; one-line JSON takes any `{`.
+    """
+    decoder = json.JSONDecoder()
+    first = re.compile(r"\{").search(text, start + 1)
+    if not first:
+        return
+    indent = first.start() - (text.rfind("\n", 0, first.start()) + 1)
+    item = (
+        re.compile(rf"(?m)^[ \t]{{{indent}}}\{{")
+        if "\n" in text[start : first.start()]
+        else re.compile(r"\{")
+    )
+    pos = first.start() - indent  # the first item's line start, where the item pattern matches
+    while True:
+        m = item.search(text, pos)
+        if not m:
+            return
+        at = text.index("{", m.start())
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            pos = at + 1
+            continue
+        yield text.count("\n", 0, at) + first_line, value, text[at:end]
         pos = end
 
 

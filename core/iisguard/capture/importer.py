@@ -402,6 +402,8 @@ def _parse_one(
     status = "ok"
     try:
         parser.parse(artifact, builder)
+        if artifact.path in builder.truncated:
+            status = "partial"
     except IisguardError as exc:
         line, message = _split_where(exc, artifact.path)
         builder.warn(artifact, line, message)
@@ -473,10 +475,11 @@ def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[d
     for name, results in outcomes.items():
         if all(r == "ok" for r in results):
             builder.section(name, "ok")
-        elif any(r == "ok" for r in results):
-            builder.section(
-                name, "partial", f"{results.count('failed')} of {len(results)} file(s) could not be read"
-            )
+        elif any(r in ("ok", "partial") for r in results):
+            failed, cut = results.count("failed"), results.count("partial")
+            why = [f"{failed} of {len(results)} file(s) could not be read"] if failed else []
+            why += [f"{cut} of {len(results)} file(s) truncated (kept what was complete)"] if cut else []
+            builder.section(name, "partial", "; ".join(why))
         else:
             builder.section(name, "failed", "no captured file for this section could be read")
     for s in reported:  # what the capture script said (a command that failed there)

@@ -444,10 +444,15 @@ class _Run:
                 break
         try:
             # The lines already read, not a second read and decode of the file (their numbers match too).
-            docs = list(console.json_documents("\n".join(t for _, t in lines), lines[0][0] if lines else 1))
+            cuts: list[tuple[int, str]] = []
+            docs = list(
+                console.json_documents("\n".join(t for _, t in lines), lines[0][0] if lines else 1, cuts)
+            )
         except ValueError as exc:
             self.warn(None, f"local accounts: {exc}", problem=True)
             return
+        for no, message in cuts:
+            self.warn(no, f"local accounts: {message}", problem=True)
         for doc in docs:
             objs: list[tuple[int, dict[str, Any]]] = []
             for no, item in console.json_items(*doc):

@@ -78,10 +78,14 @@ def _json(
     artifact.check_size(MAX_DOCUMENT_BYTES)
     try:
         # The lines already read, not a second read and decode of the file (their numbers match too).
-        docs = list(console.json_documents("\n".join(t for _, t in lines), lines[0][0] if lines else 1))
+        cuts: list[tuple[int, str]] = []
+        docs = list(console.json_documents("\n".join(t for _, t in lines), lines[0][0] if lines else 1, cuts))
     except ValueError as exc:
         builder.warn(artifact, None, f"services: {exc}")
         return 1
+    for no, message in cuts:
+        problems += 1
+        builder.warn(artifact, no, f"services: {message}")
     for doc in docs:
         for no, item in console.json_items(*doc):
             entry = _entry(builder, artifact, no, item) if isinstance(item, dict) else None

@@ -193,12 +193,12 @@ class WebConfigParser:
     sections = ("web_configs",)
 
     def detect(self, head: str, name: str) -> float:
-        if (
-            "<configuration" not in head
-            or "<system.applicationHost" in head
-            or "<configurationRedirection" in head
-        ):
+        if "<system.applicationHost" in head or "<configurationRedirection" in head:
             return 0.0
+        if "<configuration" not in head:
+            # A pasted <system.web> or <system.webServer> section, without the document around it.
+            fragment = re.search(r"<system\.web(?:Server)?[\s>]", head)
+            return 0.7 if fragment else 0.0
         score = 0.5
         if any(m in head for m in _MARKERS):
             score = 0.8
@@ -215,6 +215,8 @@ class WebConfigParser:
                 f"a web.config starts with <configuration>, this one with <{root.tag}>; "
                 "read what it contains",
             )
+            if root.tag != xmlsafe.FRAGMENT:  # one pasted section: read it as the document's child
+                root = xmlsafe.Node(xmlsafe.FRAGMENT, {}, root.line, [root])
         base = location_of(artifact)
         if base is None:
             builder.warn(

@@ -4,6 +4,10 @@ Parsing goes through defusedxml's expat parser with DTDs forbidden: every XML bo
 external entities, parameter entities) needs a DTD, so refusing the DTD refuses them all. ElementTree
 elements carry no line numbers, so a target records expat's CurrentLineNumber at each start tag.
 Comments are dropped (real applicationHost.config files hold commented-out `<location>` examples).
+
+A paste cut off before its closing tags keeps what was read: expat reports a cut only when the input
+ends, after every complete element has reached the tree, so the tree is kept with a note "truncated
+after line N" (the last line where an element ended). DTDs and entities are refused before that.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ class _Target:
         self.stack: list[Node] = []
         self.root: Node | None = None
         self.last_end_line = 0  # where the most recent top-level element closed
+        self.last_line = 0  # where the most recent element closed
+        self.truncated: int | None = None  # the input ended inside an element: the last complete line
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         line = int(self.parser.CurrentLineNumber) if self.parser is not None else 0
@@ -85,8 +91,10 @@ class _Target:
 
     def end(self, tag: str) -> None:
         self.stack.pop()
-        if len(self.stack) == 1 and self.parser is not None:
-            self.last_end_line = int(self.parser.CurrentLineNumber)
+        if self.parser is not None:
+            self.last_line = int(self.parser.CurrentLineNumber)
+            if len(self.stack) == 1:
+                self.last_end_line = self.last_line
 
     def data(self, text: str) -> None:
         pass
@@ -95,13 +103,22 @@ class _Target:
         return self.root
 
 
-def _parse(text: str, where: str) -> tuple[Node, _Target]:
+def _parse(text: str, where: str, *, wrapper: bool = False) -> tuple[Node, _Target]:
+    """Parse; with `wrapper`, `text` opens a synthetic root that it never closes (see parse_text)."""
     target = _Target(where)
     parser = DefusedXMLParser(target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     target.parser = parser.parser
     try:
         parser.feed(text)
-        parser.close()
+        try:
+            parser.close()
+        except SyntaxError:
+            # The input ended inside an element or a tag: a cut paste. Every element that started is in
+            # the tree already (with complete attributes); keep it. Only the wrapper left open is no cut.
+            if target.root is None:
+                raise
+            if not (wrapper and len(target.stack) == 1):
+                target.truncated = target.last_line or target.root.line
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
         line = int(parser.parser.CurrentLineNumber or 1)
         what = {
@@ -154,17 +171,31 @@ def parse_text(text: str, where: str, *, fragments: bool = False) -> tuple[Node,
     if decl:
         text = _blank(decl.group(0)) + text[decl.end() :]
     try:
-        return _parse(text, where)[0], notes
+        root, target = _parse(text, where)
+        _note_cut(target, notes)
+        return root, notes
     except CaptureError as exc:
         if not fragments or getattr(exc, "xml_code", None) != _JUNK_AFTER_ROOT:
             raise
     # Several top-level elements, or trailing text: parse again inside a wrapper on the same line.
-    root, target = _parse(f"<{FRAGMENT[1:]}>{text}</{FRAGMENT[1:]}>", where)
+    root, target = _parse(f"<{FRAGMENT[1:]}>{text}", where, wrapper=True)
     root.tag = FRAGMENT
+    _note_cut(target, notes)
     if len(root.children) == 1:
         notes.append((target.last_end_line, "ignored text after the end of the XML document"))
         return root.children[0], notes
     return root, notes
+
+
+def _note_cut(target: _Target, notes: list[tuple[int, str]]) -> None:
+    if target.truncated is not None:
+        notes.append(
+            (
+                target.truncated,
+                f"truncated after line {target.truncated}: the XML ends inside an element; "
+                "every element read up to there is kept, anything after the cut is missing",
+            )
+        )
 
 
 def load(artifact: Artifact, builder: Builder, text: str | None = None) -> Node:
@@ -176,4 +207,6 @@ def load(artifact: Artifact, builder: Builder, text: str | None = None) -> Node:
     root, notes = parse_text(artifact.text() if text is None else text, artifact.path, fragments=True)
     for line, message in notes:
         builder.warn(artifact, line, message)
+        if message.startswith("truncated after line"):
+            builder.truncated.add(artifact.path)
     return root
