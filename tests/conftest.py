@@ -22,3 +22,34 @@ def builtin_plugins():
 @pytest.fixture(scope="session")
 def builtin_rules(builtin_plugins):
     return builtin_plugins.rules
+
+
+class NetworkAttempt(AssertionError):
+    """Raised by the `no_network` guard: something tried to open a connection or resolve a name."""
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any connection attempt or name lookup fails (only `iisguard collect` may open sockets).
+
+    Patches the socket primitives every client library ends up in (urllib, http.client, requests,
+    and the Rust validator's retriever goes through our callback), and records what was attempted.
+    """
+    import socket
+
+    attempts: list[str] = []
+
+    def refuse(what: str):
+        def blocked(*args, **kwargs):
+            attempts.append(f"{what}{args[1:] if what.startswith('socket.') else args}")
+            raise NetworkAttempt(f"network access attempted: {what} {args!r}")
+
+        return blocked
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("socket.connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("socket.connect_ex"))
+    monkeypatch.setattr(socket.socket, "sendto", refuse("socket.sendto"))
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    monkeypatch.setattr(socket, "gethostbyname", refuse("gethostbyname"))
+    return attempts

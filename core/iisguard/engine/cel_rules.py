@@ -18,15 +18,13 @@ expression is linear per item (quadratic per rule): use the index functions for 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..model.snapshot import SECTION_KEYS
+from ..model.snapshot import schema as snapshot_schema
 from .findings import Outcome, Result, Severity
 from .rule import BUILTIN_ID, RULE_ID, SECTIONS, Parameter, Reference, Rule
 
@@ -86,10 +84,8 @@ class RuleProblem(Exception):
 # -- the snapshot schema, to check resource paths and field names ---------------------------------
 
 
-@cache
 def _snapshot_schema() -> dict[str, Any]:
-    text = resources.files("iisguard.model").joinpath("schema/snapshot-1.0.json").read_text("utf-8")
-    return json.loads(text)
+    return snapshot_schema()
 
 
 def _deref(node: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -12,16 +12,14 @@ Every problem is reported with file and line; nothing is applied unless the whol
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .. import schemas
 from ..errors import PolicyError
 from ..model.jsonpos import escape, pointer
 from . import cel_rules, frameworks, yamlsource
@@ -120,17 +118,14 @@ class Effective:
 # -- schema -------------------------------------------------------------------------------------
 
 
-@cache
 def schema() -> dict[str, Any]:
-    text = resources.files("iisguard.engine").joinpath("schema/policy.schema.json").read_text("utf-8")
-    return json.loads(text)
+    """The policy JSON Schema shipped in the package."""
+    return schemas.bundled("https://iisguard.dev/schema/policy-v1.json")
 
 
 def schema_problems(source: yamlsource.Source) -> list[Problem]:
     """Schema violations with line numbers and plain messages."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = schemas.validator(schema())
     out = []
     for err in sorted(validator.iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path]):
         ptr = pointer(*err.absolute_path)
