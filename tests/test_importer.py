@@ -307,9 +307,15 @@ def test_strict_turns_warnings_into_exit_2(tmp_path: Path, capsys: pytest.Captur
     err = capsys.readouterr().err
     assert "notes.txt: not recognized" in err and "not-a-binding" in err and "--strict" in err
     assert main(["import", str(tmp_path / "cap"), "-o", str(out)]) == 0
-    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    summary, warning, unrecognized = capsys.readouterr().err.strip().splitlines()
     assert summary.startswith("iisguard: imported cap: 2 artifact(s), sections iis=ok")
     assert "1 warning(s), 1 unrecognized" in summary
+    # The warning and the unrecognized file are shown (file:line: what), not only counted.
+    assert warning.startswith(f"  {tmp_path / 'cap' / 'iis.config'}:") and "not-a-binding" in warning
+    assert (
+        unrecognized
+        == f"  {tmp_path / 'cap' / 'notes.txt'}: not recognized: no parser recognized the content"
+    )
 
 
 def test_cli_errors_name_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,44 @@ from .base import Artifact
 
 log = logging.getLogger(__name__)
 THRESHOLD = 0.5  # below this no parser is confident enough to claim a file
+# A parser chosen from the content claims a file only if it can read it: when it skipped at least
+# MIN_SKIPPED lines and more than this share of the file's non-blank lines, the file is unrecognized.
+MAX_SKIPPED_SHARE = 0.5
+MIN_SKIPPED = 5
+CONTENT = "detected from content"
+
+# Files people hand to a scanner by mistake, named for what they are and never read as captures
+# (a SARIF log mentions privileges and ACEs enough to pass for whoami or icacls output).
+_JSON_KINDS = (
+    (
+        re.compile(r'^(?=.*"schema_version" ?:)(?=.*"(?:host|collection)" ?: ?\{)'),
+        "an iisguard snapshot: scan it directly",
+    ),
+    (re.compile(r'"format"\s*:\s*"iisguard-findings"'), "an iisguard findings report (JSON), not a capture"),
+    (
+        re.compile(r'"\$schema"\s*:\s*"[^"]*sarif|"version"\s*:\s*"2\.1\.0"\s*,\s*"runs"'),
+        "a SARIF log, not a capture",
+    ),
+)
+_MARKUP_KINDS = (
+    (re.compile(r"<testsuites?[\s>]"), "a JUnit report, not a capture"),
+    (re.compile(r"<CHECKLIST[\s>]"), "a STIG checklist (CKL), not a capture"),
+    (re.compile(r"(?i)<!DOCTYPE html|<html[\s>]"), "an HTML page, not a capture"),
+)
+_POLICY = re.compile(r"(?m)^apiVersion:\s*iisguard/")
+
+
+def foreign(head: str) -> str | None:
+    """What a file that is no capture looks like ("a SARIF log, not a capture"), or None."""
+    text = head.lstrip("\ufeff \t\r\n")[:8192]
+    if text.startswith("{"):
+        squeezed = re.sub(r"\s+", " ", text)
+        return next((what for pattern, what in _JSON_KINDS if pattern.search(squeezed)), None)
+    if text.startswith("<"):
+        return next((what for pattern, what in _MARKUP_KINDS if pattern.search(text[:4096])), None)
+    if _POLICY.search(text):
+        return "an iisguard policy or profile: give it to `iisguard scan --policy`"
+    return None
 
 
 @dataclass(frozen=True)
@@ -63,6 +102,9 @@ def detect(artifact: Artifact, parsers: list[Any], *, kind: str | None = None) -
         return Detection(None, 0.0, "holds only blank space")
     if is_binary(head):
         return Detection(None, 0.0, "binary data, not text any parser reads")
+    looks = foreign(head)
+    if looks:
+        return Detection(None, 0.0, looks)
     name = artifact.path.replace("\\", "/").rsplit("/", 1)[-1]
     best: Any = None
     best_score = 0.0
@@ -76,4 +118,18 @@ def detect(artifact: Artifact, parsers: list[Any], *, kind: str | None = None) -
         return Detection(
             None, best_score, f"no parser recognized the content (closest: {best.kind}, {best_score:.2f})"
         )
-    return Detection(best, best_score, "detected from content")
+    return Detection(best, best_score, CONTENT)
+
+
+def unreadable(artifact: Artifact, warned_lines: int) -> str | None:
+    """Why a file its content-detected parser mostly could not read is not that format, or None.
+
+    Counted after the parse (the lines are streamed again only when many were skipped), so a file
+    that reads well costs nothing more.
+    """
+    if warned_lines < MIN_SKIPPED:
+        return None
+    total = sum(1 for line in artifact.lines() if line.strip())
+    if warned_lines <= total * MAX_SKIPPED_SHARE:
+        return None
+    return f"{warned_lines:,} of its {total:,} lines could not be read"

@@ -34,9 +34,11 @@ import lzma
 import os
 import re
 import stat
+import sys
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -50,7 +52,7 @@ from ..model import snapshot as snapmod
 from ..redact import printable
 from . import blocks, console, registry
 from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
-from .detect import detect
+from .detect import CONTENT, Detection, detect, unreadable
 
 log = logging.getLogger(__name__)
 MANIFEST = "capture.yaml"
@@ -60,6 +62,7 @@ MAX_ZIP_MEMBERS = 20000
 MAX_ZIP_BYTES = int(os.environ.get("IISGUARD_MAX_ZIP_BYTES", str(2 * 1024 * 1024 * 1024)))
 MAX_ZIP_RATIO = int(os.environ.get("IISGUARD_MAX_ZIP_RATIO", "200"))
 _RATIO_FLOOR = 1024 * 1024  # small members may compress better than any ratio (a file of spaces)
+MAX_LISTED = 20  # files named in an error
 _ORDER = {"ok": 0, "partial": 1, "failed": 2}
 
 
@@ -309,9 +312,21 @@ def _assemble(
     spill: bool = False,
     notes: list[tuple[str, str]] | None = None,
     partial: dict[str, str] | None = None,
+    rejected: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Builder]:
     """build_snapshot; with `spill`, ACLs past SPILL_ACLS wait in the builder's spill file (see
-    `_write_spilled`) and the returned snapshot's `acls` holds only the ones after them."""
+    `_write_spilled`) and the returned snapshot's `acls` holds only the ones after them.
+
+    A file whose parser was chosen from its content but could not read most of its lines was not
+    that format after all: the import is assembled again without it (a parser's facts cannot be
+    taken back one file at a time), and the file is listed as unrecognized with the reason.
+    `rejected` (path -> reason) holds those files on the second pass.
+    """
+    arguments = dict(
+        host=host, kind=kind, manifest=manifest, source=source, sections=sections, parsers=parsers,
+        fallback_host=fallback_host, collected_at=collected_at, spill=spill, notes=notes, partial=partial,
+    )  # fmt: skip
+    rejected = rejected or {}
     if parsers is None:  # a caller that wants the packs' parsers passes plugins.import_parsers()
         parsers = registry.builtin_parsers()
     if kind is not None:
@@ -333,6 +348,7 @@ def _assemble(
         )
     outcomes: dict[str, list[str]] = {}
     used: list[Any] = []
+    guessed: list[tuple[Artifact, str]] = []  # files whose parser was chosen from the content
     for artifact in artifacts:
         try:
             artifact.size, artifact.head  # noqa: B018 - read now, so an unreadable file is named here
@@ -350,6 +366,10 @@ def _assemble(
                 blocks.cleanup(parts)
             continue
         found = detect(artifact, parsers, kind=kind)
+        if artifact.path in rejected:
+            found = Detection(None, found.score, rejected[artifact.path])
+        elif found.parser is not None and found.reason == CONTENT:
+            guessed.append((artifact, found.parser.kind))
         parser = found.parser
         if kind is None and hinted and not any(p.kind == hinted for p in parsers):
             builder.warn(
@@ -364,6 +384,18 @@ def _assemble(
             continue
         _record(builder, artifact, parser.kind)
         _parse_one(builder, parser, artifact, outcomes, used)
+    if guessed and not rejected:
+        warned = Counter(
+            w["artifact"]
+            for w in {(w["artifact"], w["line"]): w for w in builder.warnings if w["line"]}.values()
+        )
+        for artifact, parsed_as in guessed:
+            why = unreadable(artifact, warned[artifact.path])
+            if why:
+                rejected[artifact.path] = f"{why} as {parsed_as} output, the closest format; not imported"
+        if rejected:
+            builder.close()
+            return _assemble(artifacts, **arguments, rejected=rejected)
     for parser in used:
         finish = getattr(parser, "finish", None)
         if callable(finish):
@@ -513,8 +545,10 @@ def _stamp(seconds: float) -> str:
 class _Found:
     artifacts: list[Artifact] = field(default_factory=list)
     manifests: dict[Path, Manifest | None] = field(default_factory=dict)
-    extra_sections: list[dict[str, Any]] = field(default_factory=list)
-    hosts: list[str] = field(default_factory=list)
+    # Per artifact (by id): the host its capture names and the manifest (capture.yaml) it came with.
+    owner: dict[int, tuple[str | None, Manifest | None]] = field(default_factory=dict)
+    # Section statuses a capture reported (a stream's or zip's manifest), with the host they belong to.
+    extra_sections: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
     newest: float = 0.0
     # What the walk could not read or refused to follow: (where, message), and the sections it touches.
     notes: list[tuple[str, str]] = field(default_factory=list)
@@ -540,6 +574,10 @@ class _Found:
         top = rel.parts[0].casefold() if rel is not None and rel.parts else ""
         for name in [top] if top in snapmod.SECTIONS else ["*"]:
             self.partial.setdefault(name, f"{where}: {message}")
+
+    def add(self, artifact: Artifact, manifest: Manifest | None, host: str | None = None) -> None:
+        self.artifacts.append(artifact)
+        self.owner[id(artifact)] = (host or (manifest.host if manifest else None), manifest)
 
 
 def _recorded(path: Path, base: Path) -> str:
@@ -635,16 +673,15 @@ def _walk(found: _Found, item: Path, base: Path, skip: set[Path]) -> None:
             if file == item:
                 _zip(found, file, base)
             else:
-                found.artifacts.append(Artifact(source=file, path=_recorded(file, base)))
-                found.artifacts[-1].hint["relpath"] = rel.as_posix()
+                nested = Artifact(source=file, path=_recorded(file, base))
+                nested.hint["relpath"] = rel.as_posix()
+                found.add(nested, _manifest_for(found, file.parent, root))
             continue
         manifest = _manifest_for(found, file.parent, root)
         artifact = Artifact(source=file, path=_recorded(file, base))
         artifact.hint["relpath"] = rel.as_posix()
         if manifest is not None:
             manifest.apply(artifact, _recorded(file, manifest_dir(found, manifest)))
-            if manifest.host:
-                found.hosts.append(manifest.host)
         try:
             is_stream = _is_stream(artifact)
         except OSError:  # unreadable: the importer names it among the unrecognized files
@@ -652,7 +689,7 @@ def _walk(found: _Found, item: Path, base: Path, skip: set[Path]) -> None:
         if is_stream:
             _stream(found, artifact)
             continue
-        found.artifacts.append(artifact)
+        found.add(artifact, manifest)
 
 
 def manifest_dir(found: _Found, manifest: Manifest) -> Path:
@@ -679,12 +716,9 @@ def _stream(found: _Found, artifact: Artifact) -> None:
         member = Artifact(source=Path(name), path=f"{artifact.path}!/{name}", data=data)
         member.hint["relpath"] = name
         manifest.apply(member, name)
-        found.artifacts.append(member)
-    if decoded.host:
-        found.hosts.append(decoded.host)
-    elif manifest.host:
-        found.hosts.append(manifest.host)
-    found.extra_sections.extend(manifest.sections + decoded.sections)
+        found.add(member, manifest, decoded.host)
+    host = decoded.host or manifest.host
+    found.extra_sections.extend((host, s) for s in manifest.sections + decoded.sections)
 
 
 def _zip(found: _Found, file: Path, base: Path) -> None:
@@ -737,10 +771,8 @@ def _zip(found: _Found, file: Path, base: Path) -> None:
                 member = Artifact(source=_extract(found, zf, info, recorded), path=f"{recorded}!/{name}")
                 member.hint["relpath"] = name
                 manifest.apply(member, name)
-                found.artifacts.append(member)
-            if manifest.host:
-                found.hosts.append(manifest.host)
-            found.extra_sections.extend(manifest.sections)
+                found.add(member, manifest)
+            found.extra_sections.extend((manifest.host, s) for s in manifest.sections)
     except (zipfile.BadZipFile, OSError, yaml.YAMLError) as exc:
         raise CaptureError(f"cannot read the archive ({type(exc).__name__})", where=recorded) from None
 
@@ -812,9 +844,13 @@ def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, recorded: str) -> by
     raise CaptureError(f"cannot read the archive: {info.filename} {reason}", where=recorded)
 
 
-def collect(paths: Iterable[str], *, output: str | None = None) -> tuple[_Found, Path]:
-    base = Path(output).resolve().parent if output and output != "-" else Path.cwd()
-    skip = {Path(output).resolve()} if output and output != "-" else set()
+def collect(
+    paths: Iterable[str], *, output: str | None = None, base: Path | None = None
+) -> tuple[_Found, Path]:
+    """Walk the paths; `base` (default: the output's folder) is what recorded artifact paths are relative to."""
+    to_file = bool(output and output != "-")
+    base = base or (Path(str(output)).resolve().parent if to_file else Path.cwd())
+    skip = {Path(str(output)).resolve()} if to_file else set()
     found = _Found()
     try:
         for raw in paths:
@@ -845,6 +881,129 @@ def _file_type(mode: int) -> str:
     return "not a regular file"
 
 
+@dataclass
+class _Group:
+    """The artifacts of one host, with the capture manifests they came with."""
+
+    host: str | None
+    artifacts: list[Artifact] = field(default_factory=list)
+    manifests: list[Manifest] = field(default_factory=list)
+    sections: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _groups(found: _Found) -> list[_Group]:
+    """Artifacts by the host their capture names. Files that name none join the host when there is one."""
+    named: dict[str, _Group] = {}
+    loose = _Group(None)
+    for artifact in found.artifacts:
+        host, manifest = found.owner.get(id(artifact), (None, None))
+        group = named.setdefault(host.casefold(), _Group(host)) if host else loose
+        group.artifacts.append(artifact)
+        if manifest is not None and all(m is not manifest for m in group.manifests):
+            group.manifests.append(manifest)
+    for host, section in found.extra_sections:
+        owner = named.get(host.casefold()) if host else None
+        (owner or loose).sections.append(section)
+    if not named:
+        return [loose]
+    groups = list(named.values())
+    if loose.artifacts or loose.sections:
+        if len(groups) > 1:
+            shown = ", ".join(a.path for a in loose.artifacts[:5])
+            more = f" and {len(loose.artifacts) - 5} more" if len(loose.artifacts) > 5 else ""
+            raise CaptureError(
+                f"the captures are of several hosts ({_hosts(groups)}) and {len(loose.artifacts)} file(s) "
+                f"name none of them ({shown}{more}): import those on their own with --host"
+            )
+        groups[0].artifacts.extend(loose.artifacts)
+        groups[0].manifests.extend(m for m in loose.manifests if all(m is not g for g in groups[0].manifests))
+        groups[0].sections.extend(loose.sections)
+    return groups
+
+
+def _hosts(groups: list[_Group]) -> str:
+    return ", ".join(f"{g.host} ({len(g.artifacts)} file(s))" for g in groups)
+
+
+def _unrecognized_error(data: dict[str, Any]) -> CaptureError:
+    """No file of the import was recognized: name each one and what it looked like."""
+    listed = data["collection"].get("unrecognized") or []
+    lines = [f"  {u['path']}: {u['reason']}" for u in listed[:MAX_LISTED]]
+    if len(listed) > MAX_LISTED:
+        lines.append(f"  ... and {len(listed) - MAX_LISTED} more")
+    return CaptureError(
+        f"nothing imported: none of the {len(listed)} file(s) is a capture iisguard reads\n"
+        + "\n".join(lines)
+    )
+
+
+def _build(
+    group: _Group,
+    found: _Found,
+    *,
+    paths: list[str],
+    host: str | None,
+    kind: str | None,
+    parsers: list[Any] | None,
+    spill: bool,
+) -> tuple[dict[str, Any], Builder]:
+    """Assemble one host's snapshot; exit 2 (CaptureError) when no file of it was recognized."""
+    main = Manifest()
+    main.host = group.host
+    for m in group.manifests:
+        main.collected_at = main.collected_at or m.collected_at
+        for k, v in m.host_facts.items():
+            main.host_facts.setdefault(k, v)
+        for k, v in m.environment.items():
+            main.environment.setdefault(k, v)
+        main.dropped_environment.extend(m.dropped_environment)
+        main.sections.extend(m.sections)
+    first = Path(paths[0]).resolve()
+    fallback = (first if first.is_dir() else first.parent).name or None
+    data, builder = _assemble(
+        group.artifacts,
+        host=host,
+        kind=kind,
+        manifest=main,
+        parsers=parsers,
+        sections=group.sections,
+        fallback_host=fallback,
+        collected_at=None if main.collected_at else (_stamp(found.newest) if found.newest else None),
+        spill=spill,
+        notes=found.notes,
+        partial=found.partial,
+    )
+    if all(a.get("kind") == "unrecognized" for a in data["collection"]["artifacts"]):
+        builder.close()
+        raise _unrecognized_error(data)
+    return data, builder
+
+
+def _write(data: dict[str, Any], builder: Builder, output: str) -> None:
+    """Write the snapshot to a file (atomically) or, for "-", to standard output."""
+    try:
+        if output == "-":
+            sys.stdout.write(snapmod.dumps(data))
+            sys.stdout.flush()
+        elif builder.spilled:
+            _write_spilled(data, builder, output)
+            del data["acls"]
+        else:
+            snapmod.save(data, output)
+    finally:
+        builder.close()
+
+
+def _check_strict(data: dict[str, Any]) -> None:
+    collection = data["collection"]
+    if collection.get("warnings") or collection.get("unrecognized"):
+        raise StrictImportError(
+            f"--strict: {len(collection.get('warnings') or [])} warning(s) and "
+            f"{len(collection.get('unrecognized') or [])} unrecognized file(s)",
+            data,
+        )
+
+
 def import_paths(
     paths: list[str],
     *,
@@ -854,11 +1013,13 @@ def import_paths(
     strict: bool = False,
     parsers: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """Import files and folders into one snapshot; write it atomically to `output` when given.
+    """Import files and folders of one host into one snapshot; write it atomically to `output` ("-": stdout).
 
     Memory stays bounded when writing a file: past SPILL_ACLS parsed ACLs wait in a temporary file
     and the snapshot is written by streaming them. The returned snapshot then leaves `acls` out
-    (they are in the file; load it to read them); everything else is there.
+    (they are in the file; load it to read them); everything else is there. Captures that name
+    several hosts are not merged into one: CaptureError (see `import_per_host`). When no file is
+    recognized nothing is written and CaptureError names each file and what it looked like.
     """
     if not paths:
         raise CaptureError("nothing to import: give at least one file or folder")
@@ -908,50 +1069,78 @@ def _import_found(
 ) -> dict[str, Any]:
     if not found.artifacts:
         raise CaptureError(f"no files to import in {', '.join(paths)}")
-    manifests = [m for m in found.manifests.values() if m is not None]
-    main = Manifest()
-    main.host = next((h for h in found.hosts if h), None)
-    if len({h.casefold() for h in found.hosts if h}) > 1:
-        log.warning(
-            "the captures name several hosts (%s); using %s", ", ".join(sorted(set(found.hosts))), main.host
+    groups = _groups(found)
+    if len(groups) > 1:
+        raise CaptureError(
+            f"the captures are of {len(groups)} hosts: {_hosts(groups)}; they are not merged into one "
+            "snapshot: give -o DIR for one snapshot per host, or import each host's captures on its own"
         )
-    for m in manifests:
-        main.collected_at = main.collected_at or m.collected_at
-        for k, v in m.host_facts.items():
-            main.host_facts.setdefault(k, v)
-        for k, v in m.environment.items():
-            main.environment.setdefault(k, v)
-        main.dropped_environment.extend(m.dropped_environment)
-        main.sections.extend(m.sections)
-    first = Path(paths[0]).resolve()
-    fallback = (first if first.is_dir() else first.parent).name or None
     to_file = bool(output and output != "-")
-    data, builder = _assemble(
-        found.artifacts,
-        host=host,
-        kind=kind,
-        manifest=main,
-        parsers=parsers,
-        sections=found.extra_sections,
-        fallback_host=fallback,
-        collected_at=None if main.collected_at else (_stamp(found.newest) if found.newest else None),
-        spill=to_file,
-        notes=found.notes,
-        partial=found.partial,
+    data, builder = _build(
+        groups[0], found, paths=paths, host=host, kind=kind, parsers=parsers, spill=to_file
     )
-    try:
-        if to_file and builder.spilled:
-            _write_spilled(data, builder, str(output))
-            del data["acls"]
-        elif to_file:
-            snapmod.save(data, str(output))
-    finally:
+    if output:
+        _write(data, builder, output)
+    else:
         builder.close()
-    collection = data["collection"]
-    if strict and (collection.get("warnings") or collection.get("unrecognized")):
-        raise StrictImportError(
-            f"--strict: {len(collection.get('warnings') or [])} warning(s) and "
-            f"{len(collection.get('unrecognized') or [])} unrecognized file(s)",
-            data,
-        )
+    if strict:
+        _check_strict(data)
     return data
+
+
+def import_per_host(
+    paths: list[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    host: str | None = None,
+    kind: str | None = None,
+    strict: bool = False,
+    parsers: list[Any] | None = None,
+) -> list[tuple[dict[str, Any], str]]:
+    """One snapshot per host the captures name, written as `out_dir/<HOST>.json`: [(snapshot, file)]."""
+    if not paths:
+        raise CaptureError("nothing to import: give at least one file or folder")
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    found, _base = collect(paths, output=str(folder / ".iisguard-import"), base=folder.resolve())
+    try:
+        return _import_each(found, folder, paths, host=host, kind=kind, strict=strict, parsers=parsers)
+    finally:
+        found.close()
+
+
+def _import_each(
+    found: _Found,
+    folder: Path,
+    paths: list[str],
+    *,
+    host: str | None,
+    kind: str | None,
+    strict: bool,
+    parsers: list[Any] | None,
+) -> list[tuple[dict[str, Any], str]]:
+    # Snapshots written by an earlier run into a folder inside the inputs are not inputs.
+    inside = folder.resolve()
+    found.artifacts = [
+        a for a in found.artifacts if a.data is not None or inside not in a.source.resolve().parents
+    ]
+    if not found.artifacts:
+        raise CaptureError(f"no files to import in {', '.join(paths)}")
+    groups = _groups(found)
+    if host and len(groups) > 1:
+        raise CaptureError(f"--host names one host, but the captures are of {len(groups)}: {_hosts(groups)}")
+    results: list[tuple[dict[str, Any], str]] = []
+    names: set[str] = set()
+    for group in groups:
+        data, builder = _build(group, found, paths=paths, host=host, kind=kind, parsers=parsers, spill=True)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(data["host"]["name"])).strip("._") or "host"
+        while name.casefold() in names:
+            name += "_"
+        names.add(name.casefold())
+        target = str(folder / f"{name}.json")
+        _write(data, builder, target)
+        results.append((data, target))
+    if strict:
+        for data, _target in results:
+            _check_strict(data)
+    return results

@@ -1,14 +1,17 @@
-"""`iisguard import`: captured files and folders become one snapshot."""
+"""`iisguard import`: captured files and folders become one snapshot per host."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import subparser
 
-MAX_LISTED = 20
+MAX_LISTED = 20  # warnings listed when --strict fails
+SHOWN = 5  # warnings listed after an import
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -23,7 +26,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         ),
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (walked recursively)")
-    p.add_argument("-o", "--output", required=True, metavar="SNAPSHOT", help="snapshot file to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="SNAPSHOT|DIR|-",
+        help="snapshot file to write; an existing folder (or a path ending in /) gets one <HOST>.json per "
+        "host the captures name; - writes the snapshot to standard output",
+    )
     p.add_argument(
         "--host", help="host name (default: capture.yaml, else the captured data, else the folder name)"
     )
@@ -41,45 +51,67 @@ def summary(data: dict[str, Any], output: str) -> str:
     sections = " ".join(
         f"{s['name']}={s['status']}" for s in collection.get("sections", []) if s.get("status") != "absent"
     )
+    shown = "standard output" if output == "-" else output
     return (
         f"iisguard: imported {data['host']['name']}: {len(collection.get('artifacts') or [])} artifact(s), "
         f"sections {sections or '(none)'}, {len(collection.get('warnings') or [])} warning(s), "
-        f"{len(collection.get('unrecognized') or [])} unrecognized -> {output}"
+        f"{len(collection.get('unrecognized') or [])} unrecognized -> {shown}"
     )
 
 
-def _details(data: dict[str, Any]) -> None:
+def details(data: dict[str, Any], output: str, limit: int = SHOWN) -> list[str]:
+    """The first `limit` warnings and unrecognized files (file:line: what), and where the rest are."""
     collection = data.get("collection", {})
-    items = [
-        f"  {w.get('artifact') or '-'}{':' + str(w['line']) if w.get('line') else ''}: {w['message']}"
-        for w in collection.get("warnings") or []
-    ] + [f"  {u['path']}: not recognized: {u['reason']}" for u in collection.get("unrecognized") or []]
-    for line in items[:MAX_LISTED]:
-        print(line, file=sys.stderr)
-    if len(items) > MAX_LISTED:
-        print(
-            f"  ... and {len(items) - MAX_LISTED} more (see collection.warnings in the snapshot)",
-            file=sys.stderr,
+    warnings = collection.get("warnings") or []
+    unrecognized = collection.get("unrecognized") or []
+
+    def shown(path: str | None) -> str:
+        # Recorded paths are relative to the snapshot's folder; people read them from where they are.
+        if not path or output == "-" or os.path.isabs(path):
+            return path or "-"
+        full = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(output)), path))
+        rel = os.path.relpath(full)
+        return full if rel.startswith("..") else rel
+
+    lines = [
+        f"  {shown(w.get('artifact'))}{':' + str(w['line']) if w.get('line') else ''}: {w['message']}"
+        for w in warnings[:limit]
+    ]
+    where = "the snapshot on standard output" if output == "-" else output
+    if len(warnings) > limit:
+        lines.append(f"  ... {len(warnings) - limit} more warning(s) in collection.warnings of {where}")
+    lines += [f"  {shown(u['path'])}: not recognized: {u['reason']}" for u in unrecognized[:limit]]
+    if len(unrecognized) > limit:
+        lines.append(
+            f"  ... {len(unrecognized) - limit} more unrecognized file(s) in collection.unrecognized of {where}"
         )
+    return lines
+
+
+def per_host(output: str) -> bool:
+    """-o names a folder: one snapshot per host."""
+    return output != "-" and (output.endswith(("/", os.sep)) or Path(output).is_dir())
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..capture.importer import StrictImportError, import_paths
+    from ..capture.importer import StrictImportError, import_paths, import_per_host
     from ..plugins import import_parsers
 
+    out = args.output
+    options = {"host": args.host, "kind": args.kind, "strict": args.strict, "parsers": import_parsers()}
     try:
-        data = import_paths(
-            args.paths,
-            output=args.output,
-            host=args.host,
-            kind=args.kind,
-            strict=args.strict,
-            parsers=import_parsers(),
-        )
+        if per_host(out):
+            results = import_per_host(args.paths, out, **options)
+        else:
+            results = [(import_paths(args.paths, output=out, **options), out)]
     except StrictImportError as exc:
-        print(summary(exc.snapshot, args.output), file=sys.stderr)
-        _details(exc.snapshot)
+        print(summary(exc.snapshot, out), file=sys.stderr)
+        for line in details(exc.snapshot, out, MAX_LISTED):
+            print(line, file=sys.stderr)
         print(f"iisguard: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(summary(data, args.output), file=sys.stderr)
+    for data, target in results:
+        print(summary(data, target), file=sys.stderr)
+        for line in details(data, target):
+            print(line, file=sys.stderr)
     return 0
