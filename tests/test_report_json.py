@@ -57,6 +57,7 @@ HOST = [
     "sections",
     "outcomes",
     "execution_successful",
+    "gaps",
 ]
 FINDING = [
     "rule_id",

@@ -306,6 +306,7 @@ def test_not_reviewed_resources_are_one_notification_per_rule(workdir):
         finding("IIS-KRB-001", Outcome.NOT_REVIEWED, f"svc{i}", "no AD data for this account")
         for i in range(5)
     ]
+    findings.append(finding("IIS-POOL-001", Outcome.PASS, "app_pools/DefaultAppPool"))  # something judged
     rep = Report([HostResult("WEB01", None, findings)], dict(RULES), "1", STARTED)
     (note,) = json.loads(REPORTER.render(rep))["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert note["associatedRule"] == {"id": "IIS-KRB-001", "index": 0}

@@ -114,6 +114,7 @@ def scan(
     framework: str | None = None,
     progress: Callable[[Step], None] | None = None,
     shard: tuple[int, int] | None = None,
+    require: Iterable[str] = (),
 ) -> Report:
     """Evaluate snapshots with the selected rules and return one report (what ``iisguard scan`` writes).
 
@@ -145,6 +146,9 @@ def scan(
     :param shard: ``(K, N)``: evaluate only the K-th of N near-equal parts of the snapshot files
         (every N-th in their sorted order) and leave waivers and the baseline to :func:`merge`,
         which combines the N reports (written as JSON) into the report one scan would give.
+    :param require: collection sections every host must have (``acls``, ``iis``, ...), added to
+        the policies' ``require:``; one that is absent or failed is a gap (``HostResult.gaps``):
+        the run is not successful and ``exit_code()`` is 3 unless a failure gates.
     :return: the :class:`~iisguard.engine.evaluate.Report`, with ``exit_code()`` and every finding.
     :raises UsageError: no snapshot found, an unknown rule glob, a bad baseline.
     :raises SnapshotError: a snapshot cannot be read or is invalid (every file is tried first;
@@ -175,6 +179,12 @@ def scan(
     previous = _baseline.load(baseline) if baseline else None
     if framework:
         frameworks.load(framework)  # an unknown name is an error before anything is scanned
+    required = tuple(dict.fromkeys([*require, *chosen.require]))
+    unknown = [s for s in required if s not in snapmod.SECTIONS]
+    if unknown:
+        raise UsageError(
+            f"unknown section {unknown[0]!r} to require (sections: {', '.join(snapmod.SECTIONS)})"
+        )
 
     report = Report(
         hosts=[],
@@ -229,6 +239,8 @@ def scan(
         exc = SnapshotError(errors[-1])
         exc.earlier = tuple(errors[:-1])
         raise exc
+    for host in hosts:
+        host.required = required
     report.hosts.extend(hosts)
     if shard is None:
         finish(report, chosen.waivers, apply_waivers=waivers, previous=previous, today=today)

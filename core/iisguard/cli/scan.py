@@ -51,6 +51,16 @@ def parse_shard(value: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def sections_list(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in snapmod.SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown section {(unknown or [value])[0]!r} (sections: {', '.join(snapmod.SECTIONS)})"
+        )
+    return names
+
+
 def positive_int(value: str) -> int:
     try:
         n = int(value)
@@ -143,6 +153,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "pass, fail, not reviewed, not applicable or not covered, in text, JSON and HTML",
     )
     p.add_argument(
+        "--require",
+        type=sections_list,
+        action="append",
+        default=[],
+        metavar="SECTION,...",
+        help="collection sections every host must have (" + ", ".join(snapmod.SECTIONS) + "): one that is "
+        "absent or failed makes the scan exit 3; also `require:` in a profile or policy",
+    )
+    p.add_argument(
         "--no-waivers", action="store_true", help="ignore waivers: every failure shows and gates (audits)"
     )
     p.add_argument(
@@ -215,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
                 framework=args.framework,
                 progress=progress,
                 shard=args.shard,
+                require=[name for names in args.require for name in names],
             )
         finally:
             progress.close()  # erase the line before anything else is printed
@@ -256,6 +276,10 @@ def write_reports(
             sys.stdout.flush()
         else:
             write_text(out.path, text)
+    # A gate that read nothing must not pass quietly: one line per host whose result cannot be trusted.
+    for host in report.hosts:
+        for gap in host.gaps:
+            print(f"iisguard: {gap}", file=sys.stderr)
 
 
 def render(reporter, report: Report, *, colour: bool) -> str:

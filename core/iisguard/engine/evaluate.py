@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model.snapshot import Snapshot
+from ..model.snapshot import SECTIONS, Snapshot
 from .findings import Evidence, Finding, Outcome, Result, Severity
 from .rule import Rule
 
@@ -41,9 +41,42 @@ class HostResult:
     source: str | None = None
     seconds: float = 0.0
 
+    # Every section's status as Snapshot.section_status says (from collection.sections, else the data).
+    section_status: dict[str, str] = field(default_factory=dict)
+    required: tuple[str, ...] = ()  # sections this host must have (`--require`, a policy's `require:`)
+
     @property
     def failed_sections(self) -> list[dict[str, Any]]:
         return [s for s in self.sections if s.get("status") == "failed"]
+
+    @property
+    def gaps(self) -> list[str]:
+        """Why this host's result cannot be trusted though every rule ran: a gate that read nothing
+        must not pass. Nothing collected, no rule able to judge anything, a required section absent
+        or failed. Each is a sentence naming the host."""
+        out = []
+        status = self.section_status or {str(s.get("name")): str(s.get("status")) for s in self.sections}
+        if status and not any(v in ("ok", "partial") for v in status.values()):
+            out.append(f"{self.host}: nothing was collected (no section is ok or partial)")
+        elif self.findings and not any(f.outcome in (Outcome.PASS, Outcome.FAIL) for f in self.findings):
+            reviewed = sum(1 for f in self.findings if f.outcome is Outcome.NOT_REVIEWED)
+            if reviewed:
+                out.append(
+                    f"{self.host}: no rule could judge anything ({reviewed} not reviewed): "
+                    "the data the rules need was not collected"
+                )
+        for name in self.required:
+            state = status.get(name, "absent")
+            if state not in ("ok", "partial"):
+                out.append(f"{self.host}: required section {name} is {state}")
+        return out
+
+    @property
+    def execution_successful(self) -> bool:
+        """No rule errored, no collection section failed, and nothing in `gaps` (SARIF executionSuccessful)."""
+        return not (
+            any(f.outcome is Outcome.ERROR for f in self.findings) or self.failed_sections or self.gaps
+        )
 
 
 @dataclass
@@ -90,9 +123,8 @@ class Report:
 
     @property
     def errored(self) -> bool:
-        return any(f.outcome is Outcome.ERROR for f in self.findings()) or any(
-            h.failed_sections for h in self.hosts
-        )
+        """A rule errored, a section failed, or a host's result cannot be trusted (HostResult.gaps)."""
+        return not all(h.execution_successful for h in self.hosts)
 
     def exit_code(self) -> int:
         if self.gating_failures():
@@ -147,6 +179,7 @@ def evaluate(
         snapshot_path=snapshot.path,
         findings=findings,
         sections=list(coll.get("sections") or []),
+        section_status={name: snapshot.section_status(name) for name in SECTIONS},
         collected_at=coll.get("collected_at"),
         source=coll.get("source"),
         seconds=time.perf_counter() - start,

@@ -110,6 +110,7 @@ class Effective:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom_rules: dict[str, Rule] = field(default_factory=dict)
     waivers: list[WaiverSpec] = field(default_factory=list)
+    require: list[str] = field(default_factory=list)  # sections every host must have (`require:`)
 
     def catalog(self, rules: Mapping[str, Rule]) -> dict[str, Rule]:
         return dict(sorted({**rules, **self.custom_rules}.items()))
@@ -299,6 +300,7 @@ def apply(docs: Sequence[Document], rules: Mapping[str, Rule], today: date, into
                     problems.append(Problem(doc.where(f"/{verb}/{i}"), str(exc)))
         problems.extend(_overrides(doc, catalog, into, broken))
         problems.extend(_waivers(doc, catalog, today, into, broken))
+        into.require.extend(s for s in doc.data.get("require") or () if s not in into.require)
     return problems
 
 

@@ -34,7 +34,9 @@ Top level::
     name, snapshot (path relative to the working directory), collected_at, source, seconds
     sections              [{"name", "status": "ok"|"partial"|"failed"|"absent", "message"}]
     outcomes              the outcome counts for this host
-    execution_successful  false when a rule errored or a collection section failed
+    execution_successful  false when a rule errored, a collection section failed, or `gaps` is not empty
+    gaps                  why the host's result cannot be trusted: nothing collected, no rule could
+                          judge anything, a required section (--require) absent or failed
 
 ``compliance.items[]`` (statuses and how they are derived: iisguard.engine.compliance)::
 
@@ -192,7 +194,6 @@ def _summary(report: Report) -> dict[str, Any]:
 
 
 def _host(host: HostResult, locator: Locator) -> dict[str, Any]:
-    errored = any(f.outcome is Outcome.ERROR for f in host.findings) or bool(host.failed_sections)
     return {
         "name": host.host,
         "snapshot": locator.relative(host.snapshot_path) if host.snapshot_path else None,
@@ -204,7 +205,8 @@ def _host(host: HostResult, locator: Locator) -> dict[str, Any]:
             for s in host.sections
         ],
         "outcomes": _outcomes(host.findings),
-        "execution_successful": not errored,
+        "execution_successful": host.execution_successful,
+        "gaps": host.gaps,
     }
 
 

@@ -78,6 +78,13 @@ def _suite(
         ).text = _x(detail)
         counts["tests"] += 1
         counts["errors"] += 1
+    for gap in host.gaps:
+        case = ET.SubElement(
+            suite, "testcase", classname=_classname("collection", host.host), name="collection"
+        )
+        ET.SubElement(case, "error", message=_x(gap), type="collection").text = _x(gap)
+        counts["tests"] += 1
+        counts["errors"] += 1
     for f in sorted(host.findings, key=lambda f: (f.rule_id, f.resource)):
         rule = report.rules.get(f.rule_id)
         case = ET.SubElement(

@@ -96,7 +96,7 @@ class SarifReporter:
                 f"(automationDetails ids iisguard/{_id_part(host.host)}/, then /part-2/ and on). "
                 "When the count falls, upload all parts again so stale parts do not keep alerts open"
             )
-        successful = not (any(f.outcome is Outcome.ERROR for f in host.findings) or host.failed_sections)
+        successful = host.execution_successful
         runs = []
         for number, chunk in enumerate(chunks, start=1):
             run_notes = notifications if number == 1 else []
@@ -195,6 +195,8 @@ def _notices_for(report: Report, host: HostResult) -> Iterable[_Note]:
             detail = f": {section['message']}" if section.get("message") else ""
             level = "error" if status == "failed" else "warning"
             yield _Note(f"{host.host}: collection section '{section.get('name')}' {status}{detail}", level)
+    for gap in host.gaps:
+        yield _Note(gap, "error")
     for notice in report.notices:
         yield _Note(notice.message, _level(notice))
 
