@@ -226,5 +226,5 @@ def test_shipped_schema_is_valid_and_documents_every_key():
     jsonschema.Draft202012Validator.check_schema(schema)
     assert set(schema["properties"]) == {
         "apiVersion", "kind", "name", "description", "extends", "enable", "disable", "rules",
-        "prefix", "custom_rules", "waivers", "waiver_max_days",
+        "prefix", "custom_rules", "waivers", "waiver_max_days", "require",
     }  # fmt: skip
