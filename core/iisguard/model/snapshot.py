@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .. import schemas
 from ..errors import SnapshotError
