@@ -52,7 +52,7 @@ from ..model import snapshot as snapmod
 from ..redact import printable
 from . import blocks, console, registry
 from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
-from .detect import CONTENT, Detection, detect, unreadable
+from .detect import CONTENT, Detection, detect, foreign, unreadable
 
 log = logging.getLogger(__name__)
 MANIFEST = "capture.yaml"
@@ -349,6 +349,7 @@ def _assemble(
     outcomes: dict[str, list[str]] = {}
     used: list[Any] = []
     guessed: list[tuple[Artifact, str]] = []  # files whose parser was chosen from the content
+    pending: dict[str, str] = {}  # blocks of pastes their parser mostly could not read (see _parse_blocks)
     for artifact in artifacts:
         try:
             artifact.size, artifact.head  # noqa: B018 - read now, so an unreadable file is named here
@@ -358,10 +359,15 @@ def _assemble(
             )
             continue
         hinted = artifact.hint.get("kind")
+        looks = foreign(artifact.head) if kind is None and not hinted else None
+        if looks:  # a report, a snapshot, a policy: named for what it is, never split into "pastes"
+            builder.unrecognized.append({"path": artifact.path, "reason": looks})
+            _record(builder, artifact, "unrecognized")
+            continue
         parts = blocks.plan(artifact, parsers) if kind is None and not hinted else None
         if parts is not None:  # a paste of several commands: each block to its parser
             try:
-                _parse_blocks(builder, artifact, parts, outcomes, used)
+                _parse_blocks(builder, artifact, parts, outcomes, used, rejected, pending)
             finally:
                 blocks.cleanup(parts)
             continue
@@ -384,7 +390,7 @@ def _assemble(
             continue
         _record(builder, artifact, parser.kind)
         _parse_one(builder, parser, artifact, outcomes, used)
-    if guessed and not rejected:
+    if (guessed or pending) and not rejected:
         warned = Counter(
             w["artifact"]
             for w in {(w["artifact"], w["line"]): w for w in builder.warnings if w["line"]}.values()
@@ -393,6 +399,7 @@ def _assemble(
             why = unreadable(artifact, warned[artifact.path])
             if why:
                 rejected[artifact.path] = f"{why} as {parsed_as} output, the closest format; not imported"
+        rejected.update(pending)
         if rejected:
             builder.close()
             return _assemble(artifacts, **arguments, rejected=rejected)
@@ -463,19 +470,36 @@ def _parse_blocks(
     parts: list[blocks.Part],
     outcomes: dict[str, list[str]],
     used: list[Any],
+    rejected: dict[str, str],
+    pending: dict[str, str],
 ) -> None:
-    """A paste of several commands: one artifact entry (kinds joined by '+'), each part to its parser."""
-    kinds = dict.fromkeys(p.parser.kind for p in parts if p.parser is not None)
-    _record(builder, artifact, "+".join(kinds))
+    """A paste of several commands: one artifact entry (kinds joined by '+'), each part to its parser.
+
+    A part whose parser (chosen from its content) could not read most of its lines goes to `pending`
+    (key: path#first line), and the import is assembled again with it in `rejected`: unrecognized.
+    """
+    kinds = dict.fromkeys(
+        p.parser.kind for p in parts if p.parser is not None and f"{artifact.path}#{p.first}" not in rejected
+    )
+    _record(builder, artifact, "+".join(kinds) or "unrecognized")
     for part in parts:
-        if part.parser is None or part.artifact is None:
-            # Only the program's name: the rest of a command line may hold a password (`net use /user:x pw`).
-            what = f" ({console.clip(part.commands[0].split()[0], 40)})" if part.commands else ""
+        key = f"{artifact.path}#{part.first}"
+        # Only the program's name: the rest of a command line may hold a password (`net use /user:x pw`).
+        what = f" ({console.clip(part.commands[0].split()[0], 40)})" if part.commands else ""
+        if part.parser is None or part.artifact is None or key in rejected:
+            reason = rejected.get(key) or part.reason
             builder.unrecognized.append(
-                {"path": artifact.path, "reason": f"lines {part.first}-{part.last}{what}: {part.reason}"}
+                {"path": artifact.path, "reason": f"lines {part.first}-{part.last}{what}: {reason}"}
             )
             continue
+        before = len(builder.warnings)
         _parse_one(builder, part.parser, part.artifact, outcomes, used)
+        warned = {
+            w["line"] for w in builder.warnings[before:] if w["line"] and w["artifact"] == artifact.path
+        }
+        why = unreadable(part.artifact, len(warned))
+        if why:
+            pending[key] = f"{why} as {part.parser.kind} output, the closest format; not imported"
 
 
 def _write_spilled(data: dict[str, Any], builder: Builder, output: str) -> None:
@@ -932,7 +956,7 @@ def _unrecognized_error(data: dict[str, Any]) -> CaptureError:
     if len(listed) > MAX_LISTED:
         lines.append(f"  ... and {len(listed) - MAX_LISTED} more")
     return CaptureError(
-        f"nothing imported: none of the {len(listed)} file(s) is a capture iisguard reads\n"
+        f"nothing imported: none of the {len({u['path'] for u in listed})} file(s) is a capture iisguard reads\n"
         + "\n".join(lines)
     )
 
