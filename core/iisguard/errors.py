@@ -36,6 +36,12 @@ class PluginError(IisguardError):
     """A rule pack failed to load or returned something the host rejects."""
 
 
+class RuleCrashed(IisguardError):
+    """`scan --strict`: a rule raised; the scan stops (exit 3, "a rule errored")."""
+
+    exit_code = 3
+
+
 class CollectionError(IisguardError):
     """Collecting from a server failed; `where` names the host."""
 

@@ -22,7 +22,78 @@ exit codes:
   0  no active failure at or above --fail-on
   1  at least one active failure at or above --fail-on
   2  usage, input, policy or plugin error: nothing was evaluated or the result cannot be trusted
-  3  the scan completed but a rule errored or a collection section (or host) failed
+  3  the scan completed but its result cannot be trusted and nothing gave 1: a rule errored (or
+     crashed under --strict), a collection section failed, a host had nothing collected or no rule
+     could judge anything, or a --require'd section is absent or failed
+"""
+
+# Each command's --help ends with its own exit codes (keyed by the parser's prog without "iisguard ").
+COMMAND_EXIT_CODES = {
+    "scan": EXIT_CODES,
+    "validate": """\
+exit codes:
+  0  every snapshot is valid
+  2  a file is missing, unreadable, not JSON or not valid against the schema (each problem listed)
+""",
+    "import": """\
+exit codes:
+  0  the snapshot (or one per host with -o DIR) was written
+  2  usage or input error, nothing written: no file was recognized (each named), the captures are
+     of several hosts and -o is not a folder, a file cannot be read; or --strict and a line was
+     skipped or a file unrecognized (the snapshot is still written, for inspection)
+""",
+    "diff": """\
+exit codes:
+  0  nothing changed
+  1  something changed (like diff(1))
+  2  usage error, or a snapshot cannot be read
+""",
+    "collect": """\
+exit codes:
+  0  every section of every host was collected
+  2  usage or configuration error (inventory, credentials, options): nothing was collected
+  3  collection failed: a host could not be reached, or a section or a fleet host failed (the
+     snapshots of the others are written)
+""",
+    "capture-script": """\
+exit codes:
+  0  the script was written
+  2  usage error, or the file cannot be written
+""",
+    "rules list": """\
+exit codes:
+  0  the catalog was printed
+  2  unknown framework, or a rule pack failed to load
+""",
+    "rules show": """\
+exit codes:
+  0  the rule was printed
+  2  unknown rule id, or a rule pack failed to load
+""",
+    "rules test": """\
+exit codes:
+  0  every case gave the expected outcomes
+  1  a case did not (the differences are shown)
+  2  usage error, or a case or policy file is malformed
+""",
+    "plugins": """\
+exit codes:
+  0  every pack loaded
+  2  a pack failed to load (listed with its error)
+""",
+    "policy check": """\
+exit codes:
+  0  every file is valid
+  2  a file has problems (each printed as file:line: message)
+""",
+    "policy example": """\
+exit codes:
+  0  the example was printed
+""",
+}
+USAGE_EXIT_CODES = """\
+exit codes:
+  2  no subcommand given (see the list above); each subcommand's --help lists its exit codes
 """
 
 # command name -> module under iisguard.cli
@@ -46,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iisguard",
         description="Policy-as-code compliance scanner for the identities IIS servers run under.",
-        epilog=EXIT_CODES,
+        epilog="Each command's --help lists its exit codes; those of `iisguard scan`:\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"iisguard {__version__}")
@@ -71,9 +142,10 @@ def subparser(
         name,
         help=help,
         description=description or help,
-        epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    command = p.prog.split(" ", 1)[-1]
+    p.epilog = COMMAND_EXIT_CODES.get(command, USAGE_EXIT_CODES)
     p.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logging"
     )

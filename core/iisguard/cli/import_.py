@@ -37,9 +37,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--host", help="host name (default: capture.yaml, else the captured data, else the folder name)"
     )
-    p.add_argument(
-        "--kind", help="read every file as this format (see the parser kinds in `iisguard plugins`)"
-    )
+    p.add_argument("--kind", help="read every file as this format (`iisguard plugins` lists the kinds)")
     p.add_argument(
         "--strict", action="store_true", help="exit 2 when any line was skipped or any file unrecognized"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ..plugins import load_plugins
 from . import subparser
@@ -40,4 +41,15 @@ def run(args: argparse.Namespace) -> int:
                 provides.append("parsers: " + ", ".join(p.parsers))
             kind = "built-in" if p.builtin else "third-party"
             print(f"{p.label:<28} {kind:<11} {status:<6} {'; '.join(provides) or '-'}")
+        print(f"\nimport formats (iisguard import --kind KIND): {', '.join(import_kinds(plugins))}")
     return 2 if plugins.broken else 0
+
+
+def import_kinds(plugins: Any) -> list[str]:
+    """Every parser kind `iisguard import` can use: the built-in ones, then those packs register."""
+    from ..capture import registry
+
+    kinds = [p.kind for p in registry.builtin_parsers()]
+    for pack in plugins.packs:
+        kinds.extend(k for k in pack.parsers if k not in kinds)
+    return kinds

@@ -14,9 +14,10 @@ from ..atomic import write_text
 from ..engine import policy
 from ..engine.evaluate import Report
 from ..engine.findings import Severity
-from ..errors import SnapshotError, UsageError
+from ..errors import IisguardError, RuleCrashed, SnapshotError, UsageError
 from ..model import snapshot as snapmod
 from ..plugins import load_plugins
+from ..redact import redact_exception
 from ..report.text import TextReporter
 from . import subparser
 from .progress import TerminalProgress
@@ -242,6 +243,18 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.earlier:
             print(f"iisguard: error: {line}", file=sys.stderr)
         raise
+    except IisguardError:
+        raise
+    except Exception as exc:
+        if not args.strict:
+            raise
+        # --strict re-raises a crashing rule (for rule authors): the scan stops, exit 3 as documented.
+        where = "; ".join(getattr(exc, "__notes__", ()) or ["in a rule"])
+        if getattr(args, "debug", False) or os.environ.get("IISGUARD_DEBUG") == "1":
+            sys.stderr.write(redact_exception(exc))
+        raise RuleCrashed(
+            f"--strict: {where} crashed: {type(exc).__name__}: {exc} (--debug shows where)"
+        ) from None
 
     write_reports(
         report, outputs, plugins.reporters, sarif_root=args.sarif_root, quiet=args.quiet, compact=args.compact

@@ -211,6 +211,7 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
                 by_resource[f.resource] = f
     except Exception as exc:
         if strict:
+            exc.add_note(f"in rule {rule.id} on host {host}")
             raise
         tb = traceback.extract_tb(exc.__traceback__)
         origin = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""

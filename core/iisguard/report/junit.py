@@ -60,7 +60,7 @@ def _suite(
         ("snapshot", locator.relative(host.snapshot_path) if host.snapshot_path else None),
         ("source", host.source),
         ("collected_at", host.collected_at),
-        ("fail_on", report.fail_on.value if report.fail_on else "none"),
+        ("fail_on", report.fail_on.value if report.fail_on else "never"),
         ("tool_version", report.tool_version),
     ):
         if value:

@@ -314,7 +314,7 @@ class _Writer:
         if fixed:
             parts.append(f"{fixed} fixed since the baseline")
         code = self.report.exit_code()
-        fail_on = self.report.fail_on.value if self.report.fail_on else "none"
+        fail_on = self.report.fail_on.value if self.report.fail_on else "never"
         text = f"Summary: {', '.join(parts)}; exit {code} (fail-on {fail_on})"
         self.add(text, "ok" if code == 0 else "error" if code == 1 else "warning", hang=9)
 
