@@ -141,8 +141,8 @@ def test_plugins_lists_the_import_kinds(capsys):
     kinds = line.split(": ", 1)[1].split(", ")
     assert {"applicationhost_config", "icacls", "whoami", "setspn", "secedit"} <= set(kinds)
     # Every kind listed is one `import --kind` accepts.
-    from iisguard.capture import registry
+    from iisguard.plugins import import_parsers
 
-    assert set(kinds) <= {p.kind for p in registry.all_parsers()}
+    assert set(kinds) <= {p.kind for p in import_parsers()}
     help_of("import")
     assert "`iisguard plugins` lists the kinds" in " ".join(capsys.readouterr().out.split())
