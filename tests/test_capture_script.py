@@ -47,6 +47,7 @@ HELPERS = {
     "Expand-Path",
     "Add-Account",
     "ConvertTo-Sid",
+    "Get-DomainMembership",  # -AdOnly, called in a try/catch before the sections
 }
 
 

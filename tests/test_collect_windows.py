@@ -289,3 +289,46 @@ def test_icacls_save_paths_are_made_whole_with_acl_base():
                    hint={"kind": "sddl", "acl_path": "C:\\inetpub\\wwwroot", "acl_base": "C:\\inetpub"})  # fmt: skip
     snap = build_snapshot([art], parsers=registry.builtin_parsers(), host="W", kind="sddl")
     assert [a["path"] for a in snap["acls"]] == ["C:\\inetpub\\wwwroot", "C:\\inetpub\\wwwroot\\iisstart.htm"]
+
+
+# -- what the script does on Windows, checked by reading it (no Windows here) -----------------------
+def test_clm_check_comes_before_any_dotnet_use():
+    """In Constrained Language Mode New-Object of .NET types and static calls fail: the check is first."""
+    script = capture_script()
+    check = script.index("$ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'")
+    block_end = script.index("\n}\n", check)
+    for dotnet in ("New-Object", "[System.", "[Console]", "[Uri]", "[guid]", "[adsi]"):
+        assert dotnet not in script[:block_end], dotnet
+
+
+def test_the_script_stops_once_when_not_elevated():
+    script = capture_script()
+    assert "elseif (-not $elevated) {" in script and "$Capture.Stop = 'not elevated: '" in script
+    assert (
+        "if ($Capture.Stop) { Set-Section $Name 'failed' $Capture.Stop; Complete-Section $Name; return }"
+        in script
+    )
+
+
+def test_stale_temp_folders_are_removed_but_not_a_live_run():
+    script = capture_script()
+    assert "Get-ChildItem -LiteralPath $tmp -Filter 'iisguard-*'" in script
+    assert "[System.IO.File]::Open($oldLock, 'Open', 'ReadWrite', 'None')" in script  # fails while held
+    assert (
+        "[System.IO.File]::Open((Join-Path $Capture.Root '.lock'), 'CreateNew', 'ReadWrite', 'None')"
+        in script
+    )
+    assert script.index("Filter 'iisguard-*'") < script.index("'iisguard-' + [guid]::NewGuid()")
+
+
+def test_setspn_exit_codes_are_checked():
+    script = capture_script()
+    assert "('setspn -L exited with code ' + $code + ' for ' + $sam)" in script
+    assert "('setspn -X exited with code ' + $code)" in script
+
+
+def test_recursive_acls_use_icacls_save_not_powershell_memory():
+    script = capture_script()
+    assert "& icacls.exe $path /save (Get-CapturePath $name) /T /C" in script
+    assert "Add-CaptureFile $name 'sddl' @{ acl_path = $path; acl_base = $parent }" in script
+    assert "'/T', '/C'" not in script  # no recursive listing through Save-CommandOutput any more

@@ -527,6 +527,10 @@ def _record(builder: Builder, artifact: Artifact, kind: str) -> None:
         raise CaptureError(f"cannot read: {exc.strerror or exc}", where=artifact.path) from None
 
 
+def _not_collected(section: dict[str, Any]) -> bool:
+    return section["status"] == "failed" and str(section.get("message", "")).startswith("not collected:")
+
+
 def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[dict[str, Any]]) -> None:
     for name, results in outcomes.items():
         if all(r == "ok" for r in results):
@@ -538,8 +542,14 @@ def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[d
             builder.section(name, "partial", "; ".join(why))
         else:
             builder.section(name, "failed", "no captured file for this section could be read")
+    # A section one capture could not reach ("not collected: ..." - AD from a server without a
+    # delegated credential) is replaced by another capture of it imported alongside (the script's
+    # -AdOnly part run on an admin workstation); anything else keeps the worst status.
+    captured = {s["name"] for s in reported if not _not_collected(s)}
     for s in reported:  # what the capture script said (a command that failed there)
         if s["status"] == "absent" and s["name"] in builder.sections:
+            continue
+        if _not_collected(s) and s["name"] in captured:
             continue
         builder.section(s["name"], s["status"], s.get("message", ""))
     if "principals" not in builder.sections and builder.principals:

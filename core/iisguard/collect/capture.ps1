@@ -20,6 +20,9 @@
     collected with the reason, instead of failing on each of them.
     In Constrained Language Mode (App Control / AppLocker) unsigned code cannot use .NET: the
     script says so and stops; run a signed copy with -File (iisguard collect --script-path).
+    -AdOnly -ForHost NAME [-Accounts a,b]: only the directory part (ad, spns) for server NAME, run on
+    any domain-joined machine whose logon reaches AD (an admin workstation); import its folder
+    together with the server's: iisguard import SERVER-CAPTURE AD-CAPTURE -o SNAPSHOT.
 #>
 [CmdletBinding()]
 param(
@@ -28,7 +31,10 @@ param(
     [switch]$NoZip,
     [switch]$NoRecurse,
     [switch]$SkipDuplicateSpnScan,
-    [switch]$NoDelegation
+    [switch]$NoDelegation,
+    [switch]$AdOnly,
+    [string]$ForHost = '',
+    [string[]]$Accounts = @()
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -71,6 +77,11 @@ $Capture = @{
     Lock     = $null
     Unreached = New-Object System.Collections.ArrayList
 }
+if ($AdOnly) {
+    if (-not $ForHost) { throw '-AdOnly needs -ForHost NAME: the server whose directory facts to capture' }
+    $Capture.Host = $ForHost
+    foreach ($a in $Accounts) { foreach ($one in ([string]$a).Split(',')) { if ($one.Trim()) { [void]$Capture.Accounts.Add($one.Trim()) } } }
+}
 # What a logon without a delegated credential cannot reach (the second hop), said once per section.
 $SecondHop = 'AD, setspn and UNC content need a delegated credential: use --transport kerberos --delegate, or credssp, or import AD data captured on a domain-joined admin workstation'
 #
@@ -92,6 +103,7 @@ function Set-Section([string]$Name, [string]$Status, [string]$Message) {
     $Capture.Sections[$Name] = [ordered]@{ name = $Name; status = $Status; message = $Message }
 }
 function Invoke-Section([string]$Name, [scriptblock]$Body) {
+    if ($AdOnly -and $Name -ne 'ad' -and $Name -ne 'spns') { return }  # that server's own facts come from it
     if ($Capture.Stop) { Set-Section $Name 'failed' $Capture.Stop; Complete-Section $Name; return }
     try {
         & $Body
@@ -157,6 +169,7 @@ function Complete-Section([string]$Name) {
     Send-Line ('IISGUARD-SECTION name={0} status={1} message={2}' -f (ConvertTo-StreamValue $sec.name), $sec.status, (ConvertTo-StreamValue ([string]$sec.message)))
 }
 function Test-Unc([string]$Path) { return $Path.StartsWith('\\') }
+function Get-DomainMembership { return [bool](Get-CimInstance -ClassName Win32_ComputerSystem).PartOfDomain }
 function Add-CaptureFile([string]$Name, [string]$Kind, [hashtable]$Facts) {
     # Every file the script writes is named here, so capture.yaml lists it with its kind.
     $entry = [ordered]@{ path = $Name; kind = $Kind }
@@ -314,7 +327,7 @@ if ($Stream) {
     $Capture.Root = Join-Path $tmp ('iisguard-' + [guid]::NewGuid().ToString('N'))
 }
 elseif ($OutputPath) { $Capture.Root = $OutputPath }
-else { $Capture.Root = Join-Path (Get-Location).Path ('iisguard-capture-' + $env:COMPUTERNAME + '-' + $stamp.ToString('yyyyMMddTHHmmssZ')) }
+else { $Capture.Root = Join-Path (Get-Location).Path ('iisguard-capture-' + $Capture.Host + '-' + $stamp.ToString('yyyyMMddTHHmmssZ')) }
 [void](New-Item -ItemType Directory -Path $Capture.Root -Force)
 $Capture.Root = (Resolve-Path -LiteralPath $Capture.Root).Path
 if ($Stream) {
@@ -346,7 +359,11 @@ try {
         oem_code_page  = [int][System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
         delegated      = (-not $NoDelegation)
     }
-    if (-not $elevated) {
+    if ($AdOnly) {
+        # directory queries need no administrator; without a domain the ad and spns sections say absent
+        try { $Capture.Domain = Get-DomainMembership } catch { $Capture.Domain = $false }
+    }
+    elseif (-not $elevated) {
         $Capture.Stop = 'not elevated: ' + $id.Name + ' runs without administrator rights here, so secedit, protected ACLs and the IIS configuration are unreadable; run from an elevated PowerShell (Run as administrator), or collect with an account in the Administrators group'
     }
     #
@@ -572,7 +589,9 @@ try {
         foreach ($name in @('ad', 'spns')) { Set-Section $name 'absent' 'the server is not joined to a domain'; Complete-Section $name }
     }
     elseif ($NoDelegation) {
-        foreach ($name in @('ad', 'spns')) { Set-Section $name 'failed' ('not collected: ' + $SecondHop); Complete-Section $name }
+        $how = ' (on a domain-joined admin workstation: capture.ps1 -AdOnly -ForHost ' + $Capture.Host
+        if ($Capture.Accounts.Count -gt 0) { $how += ' -Accounts ' + (@($Capture.Accounts) -join ',') }
+        foreach ($name in @('ad', 'spns')) { Set-Section $name 'failed' ('not collected: ' + $SecondHop + $how + ')'); Complete-Section $name }
     }
     else {
         Invoke-Section 'ad' {
@@ -591,7 +610,7 @@ try {
             catch { Set-Section 'ad' 'partial' ('domain name lookup: ' + [string]$_.Exception.Message) }
             $facts = @{}
             if ($netbios) { $facts['netbios_domain'] = $netbios }
-            $accounts = @($env:COMPUTERNAME + '$') + @($Capture.Accounts)
+            $accounts = @($Capture.Host + '$') + @($Capture.Accounts)
             foreach ($sam in $accounts) {
                 try {
                     $record = Get-AccountFacts $sam
@@ -628,7 +647,7 @@ try {
         }
         Invoke-Section 'spns' {
             $names = New-Object System.Collections.ArrayList
-            foreach ($h in @($Capture.Hosts) + @($env:COMPUTERNAME) + @([string]$Capture.Facts['fqdn'])) {
+            foreach ($h in @($Capture.Hosts) + @($Capture.Host) + @([string]$Capture.Facts['fqdn'])) {
                 if ($h -and -not ($names -contains $h)) { [void]$names.Add($h) }
             }
             $n = 0
@@ -638,7 +657,7 @@ try {
                 $code = Save-CommandOutput ('spns/{0:D3}-query-{1}.txt' -f $n, (Get-SafeName $h)) 'setspn' 'setspn.exe' @('-Q', $spn) @{ spn_query = $spn }
                 if ($code -ne 0 -and $code -ne 1) { Set-Section 'spns' 'partial' ('setspn -Q exited with code ' + $code + ' for ' + $spn) }
             }
-            foreach ($sam in @($env:COMPUTERNAME + '$') + @($Capture.Accounts)) {
+            foreach ($sam in @($Capture.Host + '$') + @($Capture.Accounts)) {
                 $code = Save-CommandOutput ('spns/list-' + (Get-SafeName $sam) + '.txt') 'setspn' 'setspn.exe' @('-L', $sam)
                 if ($code -ne 0) { Set-Section 'spns' 'partial' ('setspn -L exited with code ' + $code + ' for ' + $sam) }
             }
