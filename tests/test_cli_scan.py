@@ -118,6 +118,7 @@ def test_rule_crash_is_an_error_outcome_and_exit_3(tmp_path, monkeypatch):
     code = main(
         [
             *args,
+            "--include-passes",
             "--format",
             "json:o.json",
             "--format",

@@ -33,6 +33,9 @@ LAYOUTS = [
     lambda v: "\n".join(
         " " * (i % 3) + line.strip() for i, line in enumerate(json.dumps(v, indent=2).split("\n"))
     ),
+    lambda v: json.dumps(v, indent="\t").replace("\n", "\r\n"),  # tabs and CRLF
+    lambda v: "\n" + json.dumps(v) + "\n",  # one line, but not the first
+    lambda v: json.dumps(v, separators=(",\n", ":")),  # a break after every comma
 ]
 
 

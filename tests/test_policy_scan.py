@@ -64,6 +64,7 @@ def test_org_policy_in_every_format(cli, tmp_path):
         SNAPSHOT,
         "--policy",
         policy,
+        "--include-passes",
         "-f",
         "json:out.json",
         "-f",
@@ -150,8 +151,15 @@ def test_org_policy_in_every_format(cli, tmp_path):
         .startswith(f"waived until {day(30)}")
     )
     assert cases["TEST-POOL-001 app_pools/Shop"].find("failure") is not None
-    assert cases["ORG-POOL-001 app_pools/Shop"].find("failure") is None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("9", "1", "2")
+    # Shop passes ORG-POOL-001: counted in the rule's one passing test case.
+    assert "ORG-POOL-001 app_pools/Shop" not in cases
+    folded = cases["ORG-POOL-001 (passing resources)"]
+    assert folded.find("failure") is None and "app_pools/Shop" in folded.findtext("system-out")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (
+        "6",
+        "1",
+        "2",
+    )  # 9 before passes were folded
 
     assert "[waived until" in r.out and "web-platform" in r.out
     assert f"[waiver expired {day(-1)}]" in r.out
@@ -160,7 +168,18 @@ def test_org_policy_in_every_format(cli, tmp_path):
 
 def test_no_waivers_shows_everything(cli, tmp_path):
     policy = org_policy(tmp_path)
-    r = cli("scan", SNAPSHOT, "--policy", policy, "--no-waivers", "-f", "json", "--fail-on", "low")
+    r = cli(
+        "scan",
+        SNAPSHOT,
+        "--policy",
+        policy,
+        "--no-waivers",
+        "--include-passes",
+        "-f",
+        "json",
+        "--fail-on",
+        "low",
+    )
     assert r.code == 1
     doc = r.json()
     assert all(f["waiver"] is None for f in doc["findings"])
@@ -172,20 +191,32 @@ def test_waived_failures_do_not_gate(cli, tmp_path):
     # Without the expired waiver and with Shop fixed, only waived failures and a low one remain.
     policy = org_policy(tmp_path)
     r = cli(
-        "scan", SNAPSHOT, "--policy", policy, "--skip-rule", "TEST-POOL-001", "-f", "json", "--fail-on", "low"
+        "scan",
+        SNAPSHOT,
+        "--policy",
+        policy,
+        "--skip-rule",
+        "TEST-POOL-001",
+        "--include-passes",
+        "-f",
+        "json",
+        "--fail-on",
+        "low",
     )
     assert r.code == 0, r.json()["summary"]
     assert r.json()["summary"]["failures"] == {"active": 0, "waived": 2, "baselined": 0}
 
 
 def test_default_profile_is_baseline_and_profiles_select_rules(cli):
-    base = cli("scan", SNAPSHOT, "-f", "json", "--fail-on", "never")
+    base = cli("scan", SNAPSHOT, "--include-passes", "-f", "json", "--fail-on", "never")
     assert base.code == 0
     ids = {f["rule_id"] for f in base.json()["findings"]}
     assert ids == {"TEST-POOL-001", "TEST-PRIV-001"}  # ANON off by default, NOISE disabled by baseline
     assert base.json()["summary"]["profile"] == "baseline"
 
-    strict = cli("scan", SNAPSHOT, "--profile", "strict", "-f", "json", "--fail-on", "never").json()
+    strict = cli(
+        "scan", SNAPSHOT, "--profile", "strict", "--include-passes", "-f", "json", "--fail-on", "never"
+    ).json()
     by_rule = {f["rule_id"]: f for f in strict["findings"]}
     assert set(by_rule) == {"TEST-POOL-001", "TEST-PRIV-001", "TEST-ANON-001"}  # framework:test-fw
     assert by_rule["TEST-ANON-001"]["severity"] == "critical"
@@ -194,7 +225,7 @@ def test_default_profile_is_baseline_and_profiles_select_rules(cli):
 
 def test_profile_by_path_and_unknown_profile(cli, tmp_path):
     own = write(tmp_path / "mine.yaml", "apiVersion: iisguard/v1\nkind: Profile\nenable: [TEST-NOISE-001]\n")
-    r = cli("scan", SNAPSHOT, "--profile", own, "-f", "json", "--fail-on", "never")
+    r = cli("scan", SNAPSHOT, "--profile", own, "--include-passes", "-f", "json", "--fail-on", "never")
     assert "TEST-NOISE-001" in {f["rule_id"] for f in r.json()["findings"]}
     bad = cli("scan", SNAPSHOT, "--profile", "nope")
     assert bad.code == 2
@@ -211,10 +242,34 @@ def test_later_policies_override_earlier_ones(cli, tmp_path):
         "apiVersion: iisguard/v1\nkind: Policy\nrules:\n  TEST-POOL-001: {severity: critical}\n"
         "  TEST-PRIV-001: {enabled: false}\n",
     )
-    r = cli("scan", SNAPSHOT, "--policy", first, "--policy", second, "-f", "json", "--fail-on", "never")
+    r = cli(
+        "scan",
+        SNAPSHOT,
+        "--policy",
+        first,
+        "--policy",
+        second,
+        "--include-passes",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+    )
     sev = {f["rule_id"]: f["severity"] for f in r.json()["findings"]}
     assert sev == {"TEST-POOL-001": "critical"}
-    r = cli("scan", SNAPSHOT, "--policy", second, "--policy", first, "-f", "json", "--fail-on", "never")
+    r = cli(
+        "scan",
+        SNAPSHOT,
+        "--policy",
+        second,
+        "--policy",
+        first,
+        "--include-passes",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+    )
     sev = {f["rule_id"]: f["severity"] for f in r.json()["findings"]}
     assert sev == {"TEST-POOL-001": "low"}
 
@@ -224,19 +279,33 @@ def test_iisguard_yaml_in_working_directory_is_used(cli, tmp_path):
         tmp_path / "iisguard.yaml",
         "apiVersion: iisguard/v1\nkind: Policy\nrules:\n  TEST-POOL-001: {enabled: false}\n",
     )
-    r = cli("scan", SNAPSHOT, "-f", "json", "--fail-on", "never")
+    r = cli("scan", SNAPSHOT, "--include-passes", "-f", "json", "--fail-on", "never")
     doc = r.json()
     assert {f["rule_id"] for f in doc["findings"]} == {"TEST-PRIV-001"}
     assert any("iisguard.yaml" in n["message"] for n in doc["notices"])
     # An explicit --policy replaces the automatic one.
     other = write(tmp_path / "other.yaml", "apiVersion: iisguard/v1\nkind: Policy\n")
-    doc = cli("scan", SNAPSHOT, "--policy", other, "-f", "json", "--fail-on", "never").json()
+    doc = cli(
+        "scan", SNAPSHOT, "--policy", other, "--include-passes", "-f", "json", "--fail-on", "never"
+    ).json()
     assert {f["rule_id"] for f in doc["findings"]} == {"TEST-POOL-001", "TEST-PRIV-001"}
 
 
 def test_custom_rules_appear_in_rules_selection(cli, tmp_path):
     policy = org_policy(tmp_path)
-    r = cli("scan", SNAPSHOT, "--policy", policy, "--rule", "ORG-*", "-f", "json", "--fail-on", "never")
+    r = cli(
+        "scan",
+        SNAPSHOT,
+        "--policy",
+        policy,
+        "--rule",
+        "ORG-*",
+        "--include-passes",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+    )
     assert {f["rule_id"] for f in r.json()["findings"]} == {"ORG-POOL-001"}
     r = cli(
         "scan",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -47,6 +48,7 @@ SUMMARY = [
     "baseline",
     "fail_on",
     "exit_code",
+    "passes_listed",
 ]
 HOST = [
     "name",
@@ -117,11 +119,13 @@ def test_every_key_is_documented(doc):
     assert keys - documented == set()
 
 
-def test_one_object_per_outcome_with_counts_that_agree(doc, report):
+def test_one_object_per_outcome_but_passes_with_counts_that_agree(doc, report):
     findings = list(report.findings())
-    assert len(doc["findings"]) == len(findings) == 12
-    outcomes = Counter(f["outcome"] for f in doc["findings"])
+    assert len(findings) == 12 and len(doc["findings"]) == 10  # the two passes are counted, not listed
+    assert "pass" not in {f["outcome"] for f in doc["findings"]} and doc["summary"]["passes_listed"] is False
+    outcomes = Counter(f.outcome.value for f in findings)
     assert doc["summary"]["outcomes"] == {o.value: outcomes.get(o.value, 0) for o in Outcome}
+    assert doc["summary"]["outcomes"]["pass"] == 2
     assert doc["summary"]["failures"] == {"active": 4, "waived": 1, "baselined": 1}
     assert doc["summary"]["failures_by_severity"] == {
         "critical": 2,
@@ -179,7 +183,41 @@ def test_finding_fields(doc, report, workdir):
     assert by_key[("WEB01", "IIS-ACL-003", "C:\\Data")]["state"] == "baselined"
     crash = by_key[("WEB01", "IIS-PRIV-004", "host")]
     assert crash["outcome"] == "error" and crash["state"] == "error" and crash["waiver"] is None
-    assert by_key[("WEB01", "IIS-POOL-001", "DefaultAppPool")]["outcome"] == "pass"
+    assert ("WEB01", "IIS-POOL-001", "DefaultAppPool") not in by_key
+
+
+def test_include_passes_lists_every_outcome(report, workdir):
+    """`--include-passes`: one object per outcome, passes included, the same summary."""
+    full = json.loads(dataclasses.replace(REPORTER, include_passes=True).render(report))
+    default = json.loads(REPORTER.render(report))
+    assert len(full["findings"]) == 12 and full["summary"]["passes_listed"] is True
+    assert {k: v for k, v in full["summary"].items() if k != "passes_listed"} == {
+        k: v for k, v in default["summary"].items() if k != "passes_listed"
+    }
+    outcomes = Counter(f["outcome"] for f in full["findings"])
+    assert full["summary"]["outcomes"] == {o.value: outcomes.get(o.value, 0) for o in Outcome}
+    by_key = {(f["host"], f["rule_id"], f["resource"]): f for f in full["findings"]}
+    passed = by_key[("WEB01", "IIS-POOL-001", "DefaultAppPool")]
+    assert (
+        passed["outcome"] == "pass"
+        and passed["location"]["uri"] == "scans/captures/web01/applicationHost.config"
+    )
+    # Everything else is the same object in both.
+    assert [f for f in full["findings"] if f["outcome"] != "pass"] == default["findings"]
+
+
+def test_scan_include_passes_flag(workdir):
+    from iisguard.cli import main
+
+    from .conftest import FIXTURES
+
+    host = FIXTURES / "hosts" / "demo-misconfigured"
+    assert main(["scan", str(host), "--fail-on", "never", "-f", "json:a.json"]) == 0
+    assert main(["scan", str(host), "--fail-on", "never", "--include-passes", "-f", "json:b.json"]) == 0
+    a, b = (json.loads((workdir / n).read_text()) for n in ("a.json", "b.json"))
+    assert a["summary"]["outcomes"] == b["summary"]["outcomes"] and a["summary"]["outcomes"]["pass"] > 0
+    assert len(b["findings"]) == sum(b["summary"]["outcomes"].values())
+    assert len(a["findings"]) == len(b["findings"]) - b["summary"]["outcomes"]["pass"]
 
 
 def test_hosts_and_notices(doc):

@@ -18,14 +18,14 @@ def test_render_is_byte_for_byte_the_document_encoded_at_once(tmp_path, monkeypa
 def test_batches_join_like_one_list(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     report = build_report(tmp_path)
-    reporter = json_report.JsonReporter()
+    reporter = json_report.JsonReporter(include_passes=True)
     locator = Locator(report.findings())
     whole = json_text(reporter.build(report))
     count = sum(len(h.findings) for h in report.hosts)
     assert count > 3
     for batch in (1, 2, count - 1, count, count + 5):
         doc = reporter._document(report, locator, [])
-        assert json_report._streamed(doc, json_report._finding_dicts(report, locator), batch) == whole
+        assert json_report._streamed(doc, json_report._finding_dicts(report, locator, True), batch) == whole
 
 
 def test_no_findings_is_an_empty_list(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from iisguard.engine.findings import Outcome, Waiver
 from iisguard.report import base as report_base
 from iisguard.report.junit import REPORTER
 
-from .report_helpers import RULES, STARTED, assert_golden, build_report, finding
+from .report_helpers import RULES, STARTED, assert_golden, build_report, finding, single_host_report
 
 CLASSNAME = re.compile(r"^iisguard\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -38,8 +38,13 @@ def xml(report):
 
 def expected_counts(host: HostResult) -> dict[str, int]:
     """What each suite must report, derived from the findings independently of the reporter."""
+    passes = [f for f in host.findings if f.outcome is Outcome.PASS]
     counts = {
-        "tests": len(host.findings) + len(host.failed_sections),
+        # A rule's passes on a host are one test case; every other outcome is one per resource.
+        "tests": len(host.findings)
+        - len(passes)
+        + len({f.rule_id for f in passes})
+        + len(host.failed_sections),
         "failures": 0,
         "errors": len(host.failed_sections),
         "skipped": 0,
@@ -92,14 +97,41 @@ def test_one_testcase_per_rule_and_resource_with_stable_names(xml, report):
     for suite, host in zip(JUnitXml.fromstring(xml), report.hosts, strict=True):
         names = [c.name for c in suite]
         assert len(names) == len(set(names))
-        expected = {f"{f.rule_id} {f.resource}" for f in host.findings}
+        expected = {f"{f.rule_id} {f.resource}" for f in host.findings if f.outcome is not Outcome.PASS}
+        expected |= {f"{f.rule_id} (passing resources)" for f in host.findings if f.outcome is Outcome.PASS}
         expected |= {f"section {s['name']}" for s in host.failed_sections}
         assert set(names) == expected
         for case in suite:
             assert CLASSNAME.match(case.classname), case.classname
             assert case.classname.endswith("." + host.host)
-    passes = [c for s in JUnitXml.fromstring(xml) for c in s if not c.result]
-    assert {c.name for c in passes} == {"IIS-POOL-001 DefaultAppPool", "IIS-POOL-001 Shop Pool"}
+    passes = [(s.name, c.name) for s in JUnitXml.fromstring(xml) for c in s if not c.result]
+    assert passes == [
+        ("WEB01", "IIS-POOL-001 (passing resources)"),
+        ("WEB02", "IIS-POOL-001 (passing resources)"),
+    ]
+
+
+def test_passes_fold_into_one_testcase_per_rule_and_host_that_counts_them(tmp_path):
+    """Issue 15: O(rules x hosts + failures) test cases, however many resources pass."""
+    findings = [finding(outcome=Outcome.PASS, resource=f"pool{i:04d}") for i in range(1500)]
+    findings += [finding(resource="Payroll"), finding("IIS-ACL-003", Outcome.PASS, "C:\\inetpub", pack="acl")]
+    xml = REPORTER.render(single_host_report(tmp_path, findings))
+    (suite,) = JUnitXml.fromstring(xml)
+    by_name = {c.name: c for c in suite}
+    assert sorted(by_name) == [
+        "IIS-ACL-003 (passing resources)",
+        "IIS-POOL-001 (passing resources)",
+        "IIS-POOL-001 Payroll",
+    ]
+    assert (suite.tests, suite.failures) == (3, 1)
+    root = ET.fromstring(xml)
+    case = root.find(".//testcase[@name='IIS-POOL-001 (passing resources)']")
+    assert case.find("properties/property[@name='resources_passed']").get("value") == "1500"
+    out = case.findtext("system-out")
+    assert out.startswith("1500 resources passed IIS-POOL-001 on WEB01: pool0000, pool0001,")
+    assert out.endswith(", and 1480 more")
+    # The suite keeps the host's total for trends.
+    assert root.find(".//testsuite/properties/property[@name='resources_passed']").get("value") == "1501"
 
 
 def test_names_do_not_change_with_messages(report):

@@ -37,6 +37,8 @@ BUILTIN_REPORTERS = (
     "iisguard.report.sarif",
     "iisguard.report.junit",
     "iisguard.report.html",
+    "iisguard.report.stig",
+    "iisguard.report.hdf",
 )
 BUILTIN_PARSERS = tuple(f"iisguard.capture.{name}" for name in parser_registry.MODULES)
 BUILTIN_RULE_PACKS = (

@@ -148,6 +148,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         f"default ./{policy.AUTO_POLICY} when it exists",
     )
     p.add_argument(
+        "--include-passes",
+        action="store_true",
+        help="list passing resources in the JSON report's findings too (off: they are only counted)",
+    )
+    p.add_argument(
         "--framework",
         metavar="NAME",
         help="also report compliance by control for this framework (cis-iis10, stig-iis10): each item "
@@ -257,7 +262,13 @@ def run(args: argparse.Namespace) -> int:
         ) from None
 
     write_reports(
-        report, outputs, plugins.reporters, sarif_root=args.sarif_root, quiet=args.quiet, compact=args.compact
+        report,
+        outputs,
+        plugins.reporters,
+        sarif_root=args.sarif_root,
+        quiet=args.quiet,
+        compact=args.compact,
+        include_passes=args.include_passes,
     )
     if args.shard:
         return 3 if report.errored else 0  # `iisguard merge` applies waivers and gates
@@ -272,10 +283,13 @@ def write_reports(
     sarif_root: str | None = None,
     quiet: bool = False,
     compact: bool = False,
+    include_passes: bool = False,
 ) -> None:
     """Render every output and write it (files atomically; at most one to stdout)."""
     for out in outputs:
         reporter = reporters[out.format]
+        if out.format == "json" and include_passes:
+            reporter = dataclasses.replace(reporter, include_passes=True)
         to_terminal = out.path == "-" and sys.stdout.isatty()
         if out.format == "sarif" and sarif_root is not None:
             reporter = dataclasses.replace(reporter, base=sarif_root)

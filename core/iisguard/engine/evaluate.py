@@ -40,6 +40,7 @@ class HostResult:
     collected_at: str | None = None
     source: str | None = None
     seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)  # the snapshot's `host` object (fqdn, domain, os...)
 
     # Every section's status as Snapshot.section_status says (from collection.sections, else the data).
     section_status: dict[str, str] = field(default_factory=dict)
@@ -183,6 +184,7 @@ def evaluate(
         collected_at=coll.get("collected_at"),
         source=coll.get("source"),
         seconds=time.perf_counter() - start,
+        info=dict(snapshot.data.get("host") or {}),
     )
 
 

@@ -38,10 +38,35 @@ def policies_dir() -> Path:
 
 @dataclass(frozen=True)
 class Item:
+    """A benchmark item (a CIS recommendation, a STIG V-ID) and the rules that cover it.
+
+    STIG items also carry DISA's identifiers, which checklists and HDF need: the benchmark they
+    belong to, the severity category, the STIG id (IIST-SV-000131), the rule id with its revision,
+    the SRG group, the CCIs and their NIST SP 800-53 controls. Empty for other frameworks.
+    """
+
     id: str
     title: str
     rules: tuple[str, ...]
     note: str = ""
+    benchmark: str = ""
+    severity: str = ""
+    stig_id: str = ""
+    rule_id: str = ""
+    group: str = ""
+    cci: tuple[str, ...] = ()
+    nist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One published benchmark a framework's items come from (a DISA STIG release)."""
+
+    id: str
+    title: str
+    version: str = ""
+    release: str = ""
+    filename: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,7 @@ class Framework:
     version: str
     items: tuple[Item, ...]
     path: str
+    benchmarks: tuple[Benchmark, ...] = ()
 
     def rule_ids(self) -> set[str]:
         return {r for item in self.items for r in item.rules}
@@ -85,6 +111,26 @@ def load(name: str) -> Framework:
                 str(raw.get("title", "")),
                 tuple(raw.get("rules") or ()),
                 str(raw.get("note", "")),
+                benchmark=str(raw.get("benchmark", "")),
+                severity=str(raw.get("severity", "")),
+                stig_id=str(raw.get("stig_id", "")),
+                rule_id=str(raw.get("rule_id", "")),
+                group=str(raw.get("group", "")),
+                cci=tuple(str(c) for c in raw.get("cci") or ()),
+                nist=tuple(str(c) for c in raw.get("nist") or ()),
+            )
+        )
+    benchmarks = []
+    for raw in doc.get("benchmarks") or []:
+        if not isinstance(raw, dict) or "id" not in raw:
+            raise PolicyError(f"framework benchmark without an id: {raw!r}", where=str(path))
+        benchmarks.append(
+            Benchmark(
+                str(raw["id"]),
+                str(raw.get("title", "")),
+                str(raw.get("version", "")),
+                str(raw.get("release", "")),
+                str(raw.get("filename", "")),
             )
         )
     return Framework(
@@ -93,4 +139,5 @@ def load(name: str) -> Framework:
         str(doc.get("version", "")),
         tuple(items),
         str(path),
+        tuple(benchmarks),
     )

@@ -7,6 +7,11 @@ closing bracket at its own indentation: that guess is checked by parsing the sli
 (a slice that parses as one JSON value is exactly that value), and when the guess fails (compact
 JSON, odd layouts) or orjson is missing, a tokenizer finds the end. Text that is not plain JSON
 (a prompt before it, a truncated file) goes to the original token-by-token walk.
+
+Time and memory stay linear in the text whatever its layout: a text on one line (``json.dumps``
+without indent, ``jq -c``) has every pointer on line 1 and is not walked at all; the indentation
+guess is only tried for a value that starts a short line, and after the first wrong guess the walk
+stops guessing and uses the tokenizer, which reads each byte once.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ def lines_of(
                 break
             every.add(p)
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    newline = data.find(b"\n")
+    if newline < 0 or _TRAILING_SPACE.match(data, newline):
+        return dict.fromkeys(wanted, 1)  # one line: every value, found or not, is on line 1
     if layout is None:
         layout = getattr(text, "layout", None)
     try:
@@ -79,11 +87,17 @@ class _NotPlain(Exception):
 
 
 _WS = re.compile(rb"[ \t\r\n]*")
-_INDENT = re.compile(rb" *")
+_TRAILING_SPACE = re.compile(rb"[ \t\r\n]*\Z")
+_INDENT = re.compile(rb"[ \t]*")
+# The indentation guess is for values that start a line of an indented layout ("    \"aces\": ["):
+# further along a line than this, the text is compact and the tokenizer is used.
+_GUESS_WITHIN = 256
 _SEPARATOR = re.compile(rb"[ \t\r\n]*([,\]])[ \t\r\n]*")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*|true|false|null")
-_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# Everything up to the next bracket outside a string, strings whole: one match per bracket.
+_TO_BRACKET = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+[\[\]{}]', re.DOTALL)
+_OPENERS = (ord("{"), ord("["))
 _CLOSER = {ord("{"): b"}", ord("["): b"]"}
 _QUOTE, _OPEN_OBJECT, _OPEN_ARRAY = ord('"'), ord("{"), ord("[")
 
@@ -114,8 +128,8 @@ class _Walk:
                 for token in p.split("/")[1:]:
                     node = node.setdefault(token, {})
             node[None] = p
-        self.parse = _check_value()
-        # (text before a value on its line, its bracket) -> the text that ends it in an indented layout
+        self.parse = _check_value()  # None once a guess was wrong: the layout is not indented
+        # (indentation of a value's line, its bracket) -> the text that ends it in an indented layout
         self.ends: dict[tuple[bytes, int], bytes] = {}
 
     def run(self) -> dict[str, int]:
@@ -230,20 +244,23 @@ class _Walk:
             m = _STRING.match(data, pos)
         elif first in _CLOSER:
             if self.parse is not None:
-                start = data.rfind(b"\n", 0, pos) + 1
-                pad = data[start:pos]
-                ends = self.ends.get((pad, first))
-                if ends is None:  # the value starts its line: it ends on a line with its indentation
-                    indent = _INDENT.match(pad).end()  # type: ignore[union-attr]
-                    ends = self.ends[(pad, first)] = b"\n" + pad[:indent] + _CLOSER[first]
-                end = data.find(ends, pos)
-                if end >= 0:
-                    end += len(ends)
-                    try:
-                        self.parse(self.view[pos:end])
-                        return end
-                    except ValueError:
-                        pass  # not where the layout said: find the end token by token
+                start = data.rfind(b"\n", max(0, pos - _GUESS_WITHIN), pos) + 1
+                if start:  # the value starts a short line: it ends on a line with that line's indentation
+                    indent = data[start : _INDENT.match(data, start, pos).end()]  # type: ignore[union-attr]
+                    ends = self.ends.get((indent, first))
+                    if ends is None:
+                        ends = self.ends[(indent, first)] = b"\n" + indent + _CLOSER[first]
+                    end = data.find(ends, pos)
+                    if end >= 0:
+                        end += len(ends)
+                        try:
+                            self.parse(self.view[pos:end])
+                            return end
+                        except ValueError:
+                            pass
+                    # Not where an indented layout would end it: stop guessing (each wrong guess
+                    # may read to the end of the text) and find ends token by token from now on.
+                    self.parse = None
             return self.skip_tokens(pos)
         else:
             m = _SCALAR.match(data, pos)
@@ -252,16 +269,16 @@ class _Walk:
         return m.end()
 
     def skip_tokens(self, pos: int) -> int:
-        depth = 0
-        for m in _BRACKETS.finditer(self.data, pos):
-            c = m.group()
-            if c in (b"{", b"["):
-                depth += 1
-            elif c in (b"}", b"]"):
-                depth -= 1
-                if depth == 0:
-                    return m.end()
-        raise _NotPlain
+        """The position after the object or array at `pos`, reading each byte once."""
+        data, match, depth = self.data, _TO_BRACKET.match, 0
+        while True:
+            m = match(data, pos)
+            if m is None:
+                raise _NotPlain
+            pos = m.end()
+            depth += 1 if data[pos - 1] in _OPENERS else -1
+            if depth == 0:
+                return pos
 
 
 def _lines_by_tokens(text: str, wanted: set[str]) -> dict[str, int]:

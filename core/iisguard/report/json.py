@@ -11,7 +11,9 @@ Top level::
     generated_at  RFC 3339 UTC time the scan finished
     summary       see below
     hosts         one object per scanned snapshot, in scan order
-    findings      one object per rule x resource x host (every outcome, passes included)
+    findings      one object per rule x resource x host: every outcome but passes, which are only
+                  listed with `--include-passes` (the counts in summary and hosts always include them);
+                  a pass whose baseline_state is "absent" (a baselined failure now fixed) is always listed
     notices       report-wide messages: {"level": "error"|"warning"|"note", "kind", "message"}
     compliance    with `--framework NAME`, every item of that framework with its status, else null:
                   {"framework", "title", "version", "summary": {status: count}, "items": [...]}
@@ -28,6 +30,8 @@ Top level::
     baseline              {"new", "unchanged", "absent"} -> count of findings in each state (all 0 without --baseline)
     fail_on               the --fail-on severity, or null when failures never gate
     exit_code             what `iisguard scan` exits with for this report (0, 1 or 3)
+    passes_listed         true when findings[] lists passes too (`--include-passes`, and always with
+                          `scan --shard`)
 
 ``hosts[]``::
 
@@ -88,17 +92,29 @@ class JsonReporter:
     extension: str = ".json"
     description: str = "findings as JSON data for scripts (keys documented in iisguard.report.json)"
     base: str | None = field(default=None, repr=False)  # locations are relative to this (default: cwd)
+    include_passes: bool = False  # `--include-passes`: list passes in findings[] too
 
     def render(self, report: Report) -> str:
-        locator = Locator(report.findings(), self.base)
-        text = _streamed(self._document(report, locator, []), _finding_dicts(report, locator))
+        locator = Locator(self._listed(report), self.base)
+        text = _streamed(
+            self._document(report, locator, []), _finding_dicts(report, locator, self.passes(report))
+        )
         if text is not None:
             return text
         return json_text(self.build(report))
 
     def build(self, report: Report) -> dict[str, Any]:
-        locator = Locator(report.findings(), self.base)
-        return self._document(report, locator, list(_finding_dicts(report, locator)))
+        locator = Locator(self._listed(report), self.base)
+        return self._document(report, locator, list(_finding_dicts(report, locator, self.passes(report))))
+
+    def passes(self, report: Report) -> bool:
+        """Whether findings[] lists passes: with --include-passes, and always in a shard's report
+        (`iisguard merge` rebuilds every finding from it)."""
+        return self.include_passes or report.shard is not None
+
+    def _listed(self, report: Report) -> Iterator[Finding]:
+        every = self.passes(report)
+        return (f for f in report.findings() if every or _listed(f))
 
     def _document(self, report: Report, locator: Locator, findings: Any) -> dict[str, Any]:
         return {
@@ -106,7 +122,7 @@ class JsonReporter:
             "version": VERSION,
             "tool": {"name": "iisguard", "version": report.tool_version},
             "generated_at": report.finished_at or now(),
-            "summary": _summary(report),
+            "summary": {**_summary(report), "passes_listed": self.passes(report)},
             "hosts": [_host(h, locator) for h in report.hosts],
             "findings": findings,
             "notices": [
@@ -117,10 +133,17 @@ class JsonReporter:
         }
 
 
-def _finding_dicts(report: Report, locator: Locator) -> Iterator[dict[str, Any]]:
+def _listed(f: Finding) -> bool:
+    """Listed without --include-passes: every outcome but a pass, and a pass that fixed a baselined failure."""
+    return f.outcome is not Outcome.PASS or f.baseline_state == "absent"
+
+
+def _finding_dicts(report: Report, locator: Locator, include_passes: bool) -> Iterator[dict[str, Any]]:
     for host in report.hosts:
         for i in shards.evaluation_order(host):
-            yield _finding(host.findings[i], report, locator)
+            f = host.findings[i]
+            if include_passes or _listed(f):
+                yield _finding(f, report, locator)
 
 
 def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096) -> str | None:

@@ -1,11 +1,17 @@
 """JUnit XML for Jenkins, GitLab and Azure DevOps: ``--format junit``.
 
-Exactly one XML document: ``<testsuites>`` with one ``<testsuite>`` per host, and one
-``<testcase>`` per rule x resource, passes included, so trends and counts work. ``classname`` is
-``iisguard.<pack>.<host>`` and ``name`` is ``<RULE-ID> <resource>``: stable and free of message
+Exactly one XML document: ``<testsuites>`` with one ``<testsuite>`` per host. Every outcome that
+needs a look is a ``<testcase>`` of its own, per rule x resource: ``classname`` is
+``iisguard.<pack>.<host>`` and ``name`` is ``<RULE-ID> <resource>``, stable and free of message
 text. A failure is ``<failure type="<severity>">`` with the details and remediation as text; a
 waived or baselined failure and a not-applicable rule are ``<skipped>``; a rule error or missing
 data (not reviewed) is ``<error>``, and so is a collection section that failed.
+
+A rule's passes on a host are folded into one passing test case, ``<RULE-ID> (passing
+resources)``, whose ``resources_passed`` property and ``<system-out>`` say how many resources
+passed (and name the first few): a 5,000-site host has 215,000 passes, and CI servers choke on a
+test case each. The file has O(rules x hosts + findings needing a look) test cases; each suite's
+``resources_passed`` property keeps the host's total, so counts and trends still add up.
 """
 
 from __future__ import annotations
@@ -85,7 +91,17 @@ def _suite(
         ET.SubElement(case, "error", message=_x(gap), type="collection").text = _x(gap)
         counts["tests"] += 1
         counts["errors"] += 1
+    passed_total = 0
+    passes: list[Finding] = []  # of the rule being written
     for f in sorted(host.findings, key=lambda f: (f.rule_id, f.resource)):
+        if passes and f.rule_id != passes[0].rule_id:
+            _folded_passes(suite, report, host, passes)
+            counts["tests"] += 1
+            passes = []
+        if f.outcome is Outcome.PASS:
+            passes.append(f)
+            passed_total += 1
+            continue
         rule = report.rules.get(f.rule_id)
         case = ET.SubElement(
             suite,
@@ -97,6 +113,10 @@ def _suite(
         kind = _outcome_element(case, f, rule, locator)
         if kind:
             counts[kind] += 1
+    if passes:
+        _folded_passes(suite, report, host, passes)
+        counts["tests"] += 1
+    ET.SubElement(properties, "property", name="resources_passed", value=str(passed_total))
     if notices:
         ET.SubElement(suite, "system-out").text = _x("\n".join(notices))
     # Attributes in the order readers expect, counts first.
@@ -106,6 +126,30 @@ def _suite(
     suite.set("timestamp", (report.started_at or "").rstrip("Z"))
     suite.set("hostname", _x(host.host))
     return suite, counts
+
+
+SHOWN_PASSES = 20
+
+
+def _folded_passes(suite: ET.Element, report: Report, host: HostResult, passes: list[Finding]) -> None:
+    """One passing test case for all the resources one rule passed on one host."""
+    f = passes[0]
+    rule = report.rules.get(f.rule_id)
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_classname(f.pack or (rule.pack if rule else ""), host.host),
+        name=f"{f.rule_id} (passing resources)",
+    )
+    ET.SubElement(
+        ET.SubElement(case, "properties"), "property", name="resources_passed", value=str(len(passes))
+    )
+    names = ", ".join(p.resource for p in passes[:SHOWN_PASSES])
+    more = f", and {len(passes) - SHOWN_PASSES} more" if len(passes) > SHOWN_PASSES else ""
+    noun = "resource" if len(passes) == 1 else "resources"
+    ET.SubElement(case, "system-out").text = _x(
+        f"{len(passes)} {noun} passed {f.rule_id} on {host.host}: {names}{more}"
+    )
 
 
 def _outcome_element(case: ET.Element, f: Finding, rule: Rule | None, locator: Locator) -> str | None:
