@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from .engine import yamlsource
+from . import yamlsource
 from .engine.evaluate import Selected, evaluate
 from .engine.findings import Finding, Outcome
 from .engine.rule import Rule

@@ -21,22 +21,17 @@ CAPTURES = FIXTURES / "hosts" / "iis10-default" / "captures"
 
 
 def unprivileged(args: list, cwd: Path) -> subprocess.CompletedProcess:
-    """`python -m iisguard ARGS` as a user that file modes apply to (root reads a chmod 000 folder)."""
+    """`python -m iisguard ARGS` so that file modes apply (root reads a chmod 000 folder).
 
-    def drop() -> None:
-        if os.geteuid() == 0:
-            os.setgid(65534)
-            os.setuid(65534)
-
-    return subprocess.run(
-        [sys.executable, "-m", "iisguard", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=drop,
-        cwd=cwd,
-        check=False,
-    )
+    Root keeps its uid but loses the capabilities that override file modes (setpriv, util-linux):
+    dropping to another user instead fails where the interpreter lives under a private /root.
+    """
+    command = [sys.executable, "-m", "iisguard", *map(str, args)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test unreadable files as root"
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
 
 
 @pytest.fixture

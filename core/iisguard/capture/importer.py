@@ -46,7 +46,7 @@ from typing import Any
 
 import yaml
 
-from ..engine import yamlsource
+from .. import yamlsource
 from ..errors import CaptureError, CollectionError, IisguardError
 from ..model import snapshot as snapmod
 from ..redact import printable

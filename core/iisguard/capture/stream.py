@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..engine import yamlsource
+from .. import yamlsource
 from ..errors import CollectionError
 
 VERSION = "1"

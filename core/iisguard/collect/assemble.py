@@ -173,7 +173,7 @@ def _manifest(files: list[tuple[str, bytes]], where: str) -> dict[str, Any] | No
     """capture.yaml from the stream, parsed (with the guards against alias bombs and deep nesting)."""
     import yaml
 
-    from ..engine import yamlsource
+    from .. import yamlsource
 
     for name, data in files:
         if name.replace("\\", "/").casefold() == MANIFEST:

@@ -74,7 +74,7 @@ class _LineDict(dict[Any, Any]):
 def _load_yaml(path: Path) -> Any:
     import yaml
 
-    from ..engine.yamlsource import GuardedLoader
+    from ..yamlsource import GuardedLoader
 
     class Loader(GuardedLoader):  # alias bombs and absurd nesting refused with the line
         pass

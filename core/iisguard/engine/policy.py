@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import schemas
+from .. import schemas, yamlsource
 from ..errors import PolicyError
 from ..model.jsonpos import escape, pointer
-from . import cel_rules, frameworks, yamlsource
+from . import cel_rules, frameworks
 from .rule import Rule
 
 DEFAULT_PROFILE = "baseline"

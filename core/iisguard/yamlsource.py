@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from ..errors import PolicyError
-from ..model.jsonpos import escape
+from .errors import PolicyError
+from .model.jsonpos import escape
 
 MAX_POLICY_BYTES = 8 * 1024 * 1024
 
