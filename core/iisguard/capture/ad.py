@@ -22,7 +22,7 @@ from ..hookspecs import hookimpl
 from ..model import jsonpos, sids
 from ..model import uac as uac_bits
 from . import console, sddl, setspn, timefmt, words
-from .base import MAX_DOCUMENT_BYTES, Artifact, Builder
+from .base import MAX_DOCUMENT_BYTES, Artifact, ArtifactRun, Builder, RunParser
 
 # The only fields read (normalized: case-folded, dashes dropped). Anything else is dropped unread.
 FIELDS = frozenset(
@@ -107,7 +107,7 @@ class _Rec:
         return any(k in self.fields for k in keys)
 
 
-class AdParser:
+class AdParser(RunParser):
     kind = "ad"
     sections = ("ad",)
 
@@ -133,24 +133,16 @@ class AdParser:
             score = min(1.0, score + 0.04)
         return score
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
 
-
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
-        self.problems = 0
-        hint = artifact.hint.get("netbios_domain") if isinstance(artifact.hint, dict) else None
-        self.netbios_hint: str | None = hint if isinstance(hint, str) and hint else None
+        super().__init__(artifact, builder)
+        self.netbios_hint = self.hint("netbios_domain") or None
         self.netbios_by_dns: dict[str, str] = {}
         self.name_by_dn: dict[str, str] = {}
 
     def warn(self, line: int | None, message: str, *, problem: bool = True) -> None:
-        if problem:
-            self.problems += 1
-        self.b.warn(self.a, line, message)
+        super().warn(line, message, problem=problem)  # in AD output every skipped line is a problem
 
     # -- reading ------------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -517,7 +509,7 @@ def _sid(value: Any) -> str | None:
     return None
 
 
-PARSERS = [AdParser()]
+PARSERS = [AdParser(reader=_Run)]
 
 
 @hookimpl

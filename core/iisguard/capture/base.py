@@ -204,6 +204,51 @@ class Parser(Protocol):
         ...
 
 
+class ArtifactRun:
+    """One artifact being read: the file (`a`), the snapshot being built (`b`), and what the file has
+    said so far. A format's subclass adds its state in ``__init__`` and reads the file in ``run()``."""
+
+    def __init__(self, artifact: Artifact, builder: Builder) -> None:
+        self.a = artifact
+        self.b = builder
+        self.problems = 0  # lines that could not be read: the format decides what that makes its section
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def warn(self, line: int | None, message: str, *, problem: bool = False) -> None:
+        """A warning on a line of this file; `problem` also counts it in `problems`."""
+        if problem:
+            self.problems += 1
+        self.b.warn(self.a, line, message)
+
+    def hint(self, key: str) -> str | None:
+        """A text fact the capture manifest gives about this file (`acl_path`, `spn_query`, ...), else None."""
+        value = self.a.hint.get(key) if isinstance(self.a.hint, dict) else None
+        return value if isinstance(value, str) else None
+
+
+class RunParser:
+    """The skeleton of the line-reading parsers: `kind`, `sections` and `detect()` on a stateless
+    object (shared by every import), and a fresh `reader` run per artifact, holding that file's state.
+
+    A format subclasses it with its kind, sections and detect(), and is registered as
+    ``XParser(reader=_Run)`` where ``_Run`` is its ArtifactRun.
+    """
+
+    kind: str = ""
+    sections: tuple[str, ...] = ()
+
+    def __init__(self, reader: type[ArtifactRun]) -> None:
+        self.reader = reader
+
+    def detect(self, head: str, name: str) -> float:
+        raise NotImplementedError
+
+    def parse(self, artifact: Artifact, builder: Builder) -> None:
+        self.reader(artifact, builder).run()
+
+
 def _norm_name(name: str) -> str:
     return name.strip().casefold()
 

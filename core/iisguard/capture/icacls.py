@@ -17,7 +17,7 @@ from typing import Any
 from ..hookspecs import hookimpl
 from ..model import rights
 from . import console, words
-from .base import Artifact, Builder
+from .base import Artifact, ArtifactRun, Builder, RunParser
 
 _ACE_TAIL = re.compile(r"^(?:\([^()]*\))+$")
 _GROUP = re.compile(r"\(([^()]*)\)")
@@ -32,7 +32,7 @@ _MAX_SEEN = 2_000
 _BARE_WELL_KNOWN = words.bare_names()
 
 
-class IcaclsParser:
+class IcaclsParser(RunParser):
     kind = "icacls"
     sections = ("acls",)
 
@@ -47,14 +47,10 @@ class IcaclsParser:
             score = 0.5
         return console.name_bonus(score, name, ("icacls",))
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
 
-
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
+        super().__init__(artifact, builder)
         self.cwd: str | None = None
         self.pending: tuple[int, str] | None = None  # first line of a path, width not known yet
         # a line that may be the first half of a wrapped path, and the widest line before it
@@ -64,7 +60,6 @@ class _Run:
         self.lists: dict[tuple[str, ...], list[str]] = {}
         self.seen: dict[str, None] = {}  # principals seen in this listing (ordered set)
         self.count = 0
-        self.problems = 0
         self.reported_failed = 0
         self.suggested = False
         self.widest = 0  # the widest line so far: the console's width when the listing wraps
@@ -364,7 +359,7 @@ def _int(text: str) -> int:
     return int(digits) if digits else 0
 
 
-PARSERS = [IcaclsParser()]
+PARSERS = [IcaclsParser(reader=_Run)]
 
 
 @hookimpl

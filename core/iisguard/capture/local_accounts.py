@@ -27,7 +27,7 @@ from typing import Any
 from ..hookspecs import hookimpl
 from ..model import sids
 from . import console, timefmt, words
-from .base import MAX_DOCUMENT_BYTES, Artifact, Builder
+from .base import MAX_DOCUMENT_BYTES, Artifact, ArtifactRun, Builder, RunParser
 
 _KV = re.compile(r"^(\S.*?\S|\S)\s{2,}(\S.*)$")
 _LONG_DASH = re.compile(r"^-{20,}\s*$")
@@ -166,7 +166,7 @@ class _Group:
     members: list[dict[str, Any]] | None = None
 
 
-class LocalAccountsParser:
+class LocalAccountsParser(RunParser):
     kind = "local_accounts"
     sections = ("local_accounts",)
 
@@ -175,28 +175,17 @@ class LocalAccountsParser:
         score = max((sc for sc, test in _DETECT if test(h)), default=0.0)
         return console.name_bonus(score, name, ("user", "group", "local", "account", "net"), 0.04)
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
 
-
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
+        super().__init__(artifact, builder)
         self.host: str | None = builder.host.get("name")
         self.users: list[_User] = []
         self.groups: list[_Group] = []
-        self.problems = 0
         # Whether this file lists every local group (`net localgroup`, `Get-LocalGroup` with no name): only
         # then is a group missing from the capture known not to exist, rather than not captured.
         self.groups_listed = False
-        hint = artifact.hint.get("group") if isinstance(artifact.hint, dict) else None
-        self.group_hint: str | None = hint if isinstance(hint, str) else None
-
-    def warn(self, line: int | None, message: str, *, problem: bool = False) -> None:
-        if problem:
-            self.problems += 1
-        self.b.warn(self.a, line, message)
+        self.group_hint = self.hint("group")
 
     def run(self) -> None:
         self.a.check_size(MAX_DOCUMENT_BYTES)
@@ -616,7 +605,7 @@ def _member_kind(o: dict[str, Any], sid: str | None) -> str | None:
     return None
 
 
-PARSERS = [LocalAccountsParser()]
+PARSERS = [LocalAccountsParser(reader=_Run)]
 
 
 @hookimpl

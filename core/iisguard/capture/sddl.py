@@ -18,7 +18,7 @@ from typing import Any
 from ..hookspecs import hookimpl
 from ..model import rights, sids
 from . import console, words
-from .base import Artifact, Builder
+from .base import Artifact, ArtifactRun, Builder, RunParser
 
 # Domain-relative aliases: their SID needs the domain SID, which an SDDL string does not carry.
 DOMAIN_RELATIVE: dict[str, str] = {
@@ -215,7 +215,7 @@ def sd_aces(sd: SecurityDescriptor, evidence: dict[str, Any]) -> list[dict[str, 
     return out
 
 
-class SddlParser:
+class SddlParser(RunParser):
     kind = "sddl"
     sections = ("acls",)
 
@@ -232,25 +232,19 @@ class SddlParser:
             score = 0.85
         return console.name_bonus(score, name, ("sddl", "acl"))
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
 
-
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
+        super().__init__(artifact, builder)
         self.record: dict[str, tuple[int, list[str]]] | None = None
         self.last_key: str | None = None
         self.held: tuple[int, str] | None = None  # a path line waiting for its SDDL line (icacls /save)
         self.count = 0
-        self.problems = 0
-        hint_path = artifact.hint.get("acl_path") if isinstance(artifact.hint, dict) else None
-        self.hint_path: str | None = hint_path if isinstance(hint_path, str) else None
+        self.hint_path = self.hint("acl_path")
         # `icacls DIR /save FILE /T` names each object relative to DIR's parent ("wwwroot\\x.htm"):
         # that parent comes as acl_base (the capture script records it), so the paths become whole.
-        base = artifact.hint.get("acl_base") if isinstance(artifact.hint, dict) else None
-        self.base: str | None = base.rstrip("\\") if isinstance(base, str) and base.strip() else None
+        base = self.hint("acl_base")
+        self.base: str | None = base.rstrip("\\") if base and base.strip() else None
 
     def run(self) -> None:
         for no, line in console.numbered(self.a):
@@ -450,7 +444,7 @@ def _strip_provider(path: str) -> str:
     return _PROVIDER.sub("", path.strip())
 
 
-PARSERS = [SddlParser()]
+PARSERS = [SddlParser(reader=_Run)]
 
 
 @hookimpl

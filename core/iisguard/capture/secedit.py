@@ -24,7 +24,7 @@ from typing import Any
 from ..hookspecs import hookimpl
 from ..model import sids
 from . import console, words
-from .base import Artifact, Builder
+from .base import Artifact, ArtifactRun, Builder, RunParser
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 _ENTRY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(.*)$")
@@ -35,7 +35,7 @@ _PREFIX = re.compile(r"^\s*(?:>\s*)?(?:[^=]*?:)?\s*$")
 _CONTINUATION = re.compile(r"^[^=\[\]]+$")
 
 
-class SeceditParser:
+class SeceditParser(RunParser):
     kind = "secedit"
     sections = ("user_rights",)
 
@@ -51,9 +51,6 @@ class SeceditParser:
             score = min(1.0, score + 0.04)
         return score
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
-
     def finish(self, builder: Builder) -> None:
         resolve_holders(builder)
 
@@ -68,10 +65,9 @@ class _Entry:
     spaced: list[bool] = field(default_factory=list)  # whether the console cut each piece at a space
 
 
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
+        super().__init__(artifact, builder)
         self.rights: dict[str, list[str]] = builder.data.setdefault("user_rights", {})
         # Where each holder was read, parallel to its right's list, so a finding names the INF line.
         self.where: dict[str, list[dict[str, Any]]] = builder.data.setdefault("user_rights_evidence", {})
@@ -79,7 +75,6 @@ class _Run:
         self.saw_rights = False
         self.headerless = 0
         self.read = 0
-        self.problems = 0
         self.widest = 0
         self.entry: _Entry | None = None
 
@@ -246,7 +241,7 @@ def _known(p: dict[str, Any] | None) -> bool:
     return p is not None and bool(p.get("sid") or p.get("kind") not in (None, "unknown"))
 
 
-PARSERS = [SeceditParser()]
+PARSERS = [SeceditParser(reader=_Run)]
 
 
 @hookimpl

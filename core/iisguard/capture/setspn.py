@@ -22,7 +22,7 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 from . import console
-from .base import Artifact, Builder
+from .base import Artifact, ArtifactRun, Builder, RunParser
 
 _DN = re.compile(r"((?:CN|OU)=(?:[^,\\]|\\.)+(?:,(?:CN|OU|DC|O|L)=(?:[^,\\]|\\.)+)*)", re.IGNORECASE)
 _CHECKING = re.compile(r"^\S.*?\b(DC=[^\s]+(?:,DC=[^\s,]+)*)\s*$", re.IGNORECASE)
@@ -92,7 +92,7 @@ def _truncated(spn: str, width: int) -> str | None:  # width: the raw line's len
     return None
 
 
-class SetspnParser:
+class SetspnParser(RunParser):
     kind = "setspn"
     sections = ("spns",)
 
@@ -114,14 +114,10 @@ class SetspnParser:
             score = 0.75  # a localized -L header followed by an SPN
         return console.name_bonus(score, name, ("spn",))
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
 
-
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
+        super().__init__(artifact, builder)
         self.accounts: dict[str, _Account] = {}  # DN (folded) -> account with its SPNs
         self.account: _Account | None = None
         self.dup: dict[str, Any] | None = None
@@ -130,18 +126,11 @@ class _Run:
         self.query: _Query | None = None
         self.mode: str | None = None
         self.query_spn: str | None = None
-        hint = artifact.hint.get("spn_query") if isinstance(artifact.hint, dict) else None
-        self.hint_query: str | None = hint if isinstance(hint, str) else None
+        self.hint_query = self.hint("spn_query")
         self.reported_dups: int | None = None
         self.computers: set[str] = set()
-        self.problems = 0
         self.read = 0
         self.raw_width = 0  # of the line being read (a line as wide as the console may be cut)
-
-    def warn(self, line: int | None, message: str, *, problem: bool = False) -> None:
-        if problem:
-            self.problems += 1
-        self.b.warn(self.a, line, message)
 
     def run(self) -> None:
         for no, line in console.numbered(self.a):
@@ -368,7 +357,7 @@ class _Run:
         return (f"{netbios}\\{sam}" if netbios else sam), computer
 
 
-PARSERS = [SetspnParser()]
+PARSERS = [SetspnParser(reader=_Run)]
 
 
 @hookimpl

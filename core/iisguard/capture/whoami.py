@@ -15,7 +15,7 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 from . import console, words
-from .base import Artifact, Builder
+from .base import Artifact, ArtifactRun, Builder, RunParser
 
 _PRIV = re.compile(r"^\s*(Se[A-Za-z]+Privilege)\b(.*)$")
 _PRIV_ANYWHERE = re.compile(r"\bSe[A-Za-z]+Privilege\b")
@@ -100,7 +100,7 @@ class _Token:
         return not (self.user_sid or self.privileges or self.groups)
 
 
-class WhoamiParser:
+class WhoamiParser(RunParser):
     kind = "whoami"
     sections = ("tokens",)
 
@@ -120,27 +120,18 @@ class WhoamiParser:
             score = min(score, 0.3)  # `SeXPrivilege = holders`: secedit lines without their header
         return score
 
-    def parse(self, artifact: Artifact, builder: Builder) -> None:
-        _Run(artifact, builder).run()
 
-
-class _Run:
+class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
-        self.a = artifact
-        self.b = builder
+        super().__init__(artifact, builder)
         self.tokens: list[_Token] = [_Token()]
         self.columns: list[tuple[int, int]] | None = None
         self.list_record: list[tuple[int, str, str]] = []
         self.pending_priv: tuple[int, str, str] | None = None  # a privilege row whose state wrapped
-        self.skipped = 0
 
     @property
     def tok(self) -> _Token:
         return self.tokens[-1]
-
-    def warn(self, line: int, msg: str) -> None:
-        self.skipped += 1
-        self.b.warn(self.a, line, msg)
 
     def run(self) -> None:
         # Two lines of lookahead: a title or column header is the line above a separator, or two
@@ -386,7 +377,7 @@ class _Run:
             self.b.principal(g["name"], sid, **facts)
 
 
-PARSERS = [WhoamiParser()]
+PARSERS = [WhoamiParser(reader=_Run)]
 
 
 @hookimpl
