@@ -93,7 +93,13 @@ def run_playbook(tmp_path: Path, inv: Path, out_dir: Path, *extra: str) -> subpr
             f"iisguard_out_dir={out_dir}",
             "-e",
             json.dumps(
-                {"iisguard_reports": [f"json:{tmp_path / 'fleet.json'}", f"junit:{tmp_path / 'fleet.xml'}"]}
+                {
+                    "iisguard_reports": [
+                        f"json:{tmp_path / 'fleet.json'}",
+                        f"junit:{tmp_path / 'fleet.xml'}",
+                        f"html:{tmp_path / 'fleet.html'}",
+                    ]
+                }
             ),
             *extra,
         ],
@@ -137,7 +143,7 @@ def test_playbook_collects_like_iisguard_collect_and_gates(tmp_path, tls, host, 
 
     report = json.loads((tmp_path / "fleet.json").read_text("utf-8"))
     assert sorted(h["name"] for h in report["hosts"]) == ["WEB0", "WEB1", "WEB2", "down"]
-    assert (tmp_path / "fleet.xml").is_file()
+    assert (tmp_path / "fleet.xml").is_file() and (tmp_path / "fleet.html").is_file()
 
 
 def test_a_host_with_a_capture_folder_is_imported(tmp_path, tls, host):  # noqa: F811
