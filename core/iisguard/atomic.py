@@ -64,3 +64,43 @@ def write_chunks(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class Batch:
+    """Several files written as one: each to a temporary file beside its target, then all renamed at
+    the end, so an interrupted run (Ctrl-C, SIGTERM, a full disk) leaves every old file in place and
+    no temporary file behind, never new SARIF beside old JSON.
+
+        with atomic.Batch() as batch:
+            batch.write_text("a.sarif", sarif)
+            batch.write_text("b.xml", junit)
+    """
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[str, Path]] = []
+
+    def write_text(self, path: str | os.PathLike[str], text: str) -> None:
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.staged.append((tmp, target))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        try:
+            if kind is None:
+                for tmp, target in self.staged:
+                    os.replace(tmp, target)
+        finally:
+            for tmp, _target in self.staged:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)

@@ -8,9 +8,10 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .. import pipeline
-from ..atomic import write_text
+from ..atomic import Batch
 from ..engine import policy
 from ..engine.evaluate import Report
 from ..engine.findings import Severity
@@ -221,6 +222,13 @@ def run(args: argparse.Namespace) -> int:
             "(merge writes the SARIF, JUnit and other reports of the whole fleet)"
         )
 
+    try:
+        inputs = snapmod.find_snapshot_files(args.paths)
+    except Exception:  # noqa: BLE001 - the scan itself names a missing or unreadable input
+        inputs = []
+    auto = policy.auto_policy()
+    check_outputs(outputs, [*inputs, *args.policies, *([str(auto)] if auto and not args.policies else [])])
+
     progress = TerminalProgress()  # on stderr, only on a terminal and after a second
     try:
         try:
@@ -285,28 +293,72 @@ def write_reports(
     compact: bool = False,
     include_passes: bool = False,
 ) -> None:
-    """Render every output and write it (files atomically; at most one to stdout)."""
-    for out in outputs:
-        reporter = reporters[out.format]
-        if out.format == "json" and include_passes:
-            reporter = dataclasses.replace(reporter, include_passes=True)
-        to_terminal = out.path == "-" and sys.stdout.isatty()
-        if out.format == "sarif" and sarif_root is not None:
-            reporter = dataclasses.replace(reporter, base=sarif_root)
-        if isinstance(reporter, TextReporter):
-            # The width follows the terminal; a file or a pipe gets whole lines (grep, CI logs).
-            width = shutil.get_terminal_size().columns if to_terminal else None
-            reporter = dataclasses.replace(reporter, quiet=quiet, compact=compact, width=width)
-        text = render(reporter, report, colour=to_terminal)
-        if out.path == "-":
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        else:
-            write_text(out.path, text)
+    """Render every output and write it: files all staged, then all renamed (atomic.Batch); stdout last."""
+    stdout_text: str | None = None
+    with Batch() as batch:
+        for out in outputs:
+            text = _render_one(
+                out,
+                report,
+                reporters,
+                sarif_root=sarif_root,
+                quiet=quiet,
+                compact=compact,
+                include_passes=include_passes,
+            )
+            if out.path == "-":
+                stdout_text = text
+            else:
+                batch.write_text(out.path, text)
+    if stdout_text is not None:
+        sys.stdout.write(stdout_text)
+        sys.stdout.flush()
     # A gate that read nothing must not pass quietly: one line per host whose result cannot be trusted.
     for host in report.hosts:
         for gap in host.gaps:
             print(f"iisguard: {gap}", file=sys.stderr)
+
+
+def _render_one(
+    out: OutputSpec,
+    report: Report,
+    reporters: dict,
+    *,
+    sarif_root: str | None,
+    quiet: bool,
+    compact: bool,
+    include_passes: bool = False,
+) -> str:
+    reporter = reporters[out.format]
+    if out.format == "json" and include_passes:
+        reporter = dataclasses.replace(reporter, include_passes=True)
+    to_terminal = out.path == "-" and sys.stdout.isatty()
+    if out.format == "sarif" and sarif_root is not None:
+        reporter = dataclasses.replace(reporter, base=sarif_root)
+    if isinstance(reporter, TextReporter):
+        # The width follows the terminal; a file or a pipe gets whole lines (grep, CI logs).
+        width = shutil.get_terminal_size().columns if to_terminal else None
+        reporter = dataclasses.replace(reporter, quiet=quiet, compact=compact, width=width)
+    return render(reporter, report, colour=to_terminal)
+
+
+def check_outputs(outputs: list[OutputSpec], inputs: list[str]) -> None:
+    """Refuse two formats to one file, and a report written over a file the run reads (`scan demo.json
+    --format json:demo.json` replaced the snapshot with its own report)."""
+    seen: dict[Path, str] = {}
+    for out in outputs:
+        if out.path == "-":
+            continue
+        target = Path(out.path).resolve()
+        if target in seen:
+            raise UsageError(f"--format {seen[target]} and --format {out.format} both write {out.path}")
+        seen[target] = out.format
+        if target.is_dir():
+            raise UsageError(f"--format {out.format}:{out.path}: is a directory")
+    readonly = {Path(p).resolve(): p for p in inputs}
+    for target, fmt in seen.items():
+        if target in readonly:
+            raise UsageError(f"--format {fmt} would overwrite {readonly[target]}, which this run reads")
 
 
 def render(reporter, report: Report, *, colour: bool) -> str:

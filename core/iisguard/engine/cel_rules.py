@@ -18,7 +18,9 @@ expression is linear per item (quadratic per rule): use the index functions for 
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -364,6 +366,7 @@ def compile_expr(src: str, label: str, prefix: str = "") -> Expr:
             text = pos.group(3).split(" expecting {")[0]  # the token list ANTLR expected is noise to a person
             msg = f"{text} (expression line {pos.group(1)}, column {pos.group(2)})"
         raise RuleProblem(label, f"bad CEL in {label}: {msg}") from None
+    check_cost(src, label)
     usage = analyse(src)
     unknown = sorted(v for v in usage.variables if v not in VARIABLES)
     if unknown:
@@ -379,6 +382,63 @@ def compile_expr(src: str, label: str, prefix: str = "") -> Expr:
     if not joins:
         return Expr(src, program, usage, usage)
     return Expr(src, cel.compile(hoisted), usage, analyse(hoisted), joins)
+
+
+# -- cost ----------------------------------------------------------------------------------------
+# The CEL engine has no cost limit, and a rule runs once per item: comprehensions nested inside each
+# other multiply. `snapshot.acls.all(a, snapshot.acls.exists(b, ...))` is N^2 per item, N^3 per rule
+# (minutes on 150 ACLs). So nesting is checked when the rule is loaded (and by `policy check`), and
+# a rule that still runs past CEL_SECONDS on one snapshot is stopped with an error.
+MAX_NESTED_MACROS = 2
+CEL_SECONDS = float(os.environ.get("IISGUARD_CEL_SECONDS", "60"))
+_MACRO_CALL = re.compile(r"\.\s*(" + "|".join(MACROS) + r")\s*\(")
+
+
+def _receiver_root(text: str) -> str:
+    """The first identifier of the expression that ends `text` (`snapshot` in `snapshot.acls[0].aces`)."""
+    i = len(text)
+    while i > 0:
+        c = text[i - 1]
+        if c in ")]":
+            depth = 0
+            while i > 0:
+                c = text[i - 1]
+                depth += c in ")]"
+                depth -= c in "(["
+                i -= 1
+                if depth == 0:
+                    break
+        elif c.isalnum() or c in "_. \t":
+            i -= 1
+        else:
+            break
+    m = _IDENT.match(text[i:].strip())
+    return m.group() if m else ""
+
+
+def check_cost(src: str, label: str) -> None:
+    """Refuse comprehensions nested deeper than MAX_NESTED_MACROS, or two over snapshot-wide collections
+    one inside the other: their cost grows as a power of the snapshot's size for every item."""
+    text = _blank_strings(src)
+    spans = []
+    for m in _MACRO_CALL.finditer(text):
+        close = _closing(text, m.end() - 1)
+        spans.append((m.start(), close, _receiver_root(text[: m.start()]) == "snapshot", m.group(1)))
+    for start, _close, _wide, macro in spans:
+        around = [s for s in spans if s[0] <= start < s[1]]
+        if len(around) > MAX_NESTED_MACROS:
+            raise RuleProblem(
+                label,
+                f"CEL in {label} nests {len(around)} comprehensions ({', '.join(s[3] for s in around)}) inside "
+                f"each other; at most {MAX_NESTED_MACROS} are allowed, since their cost multiplies for every item",
+            )
+        if sum(1 for s in around if s[2]) >= 2:
+            raise RuleProblem(
+                label,
+                f"CEL in {label} runs `{macro}` over a snapshot collection inside another comprehension over a "
+                "snapshot collection: the cost grows with the square of the snapshot for every item; "
+                "use a lookup (acl(path), pool(name), principal(ref), in_group(member, group)) instead",
+            )
 
 
 @dataclass
@@ -728,7 +788,17 @@ def _make_func(compiled: Compiled) -> Callable[[Snapshot, Mapping[str, Any]], It
     def evaluate(snapshot: Snapshot, params: Mapping[str, Any]) -> Iterator[Result]:
         env = _Env(snapshot, compiled, params)
         host = snapshot.host
+        deadline = time.monotonic() + CEL_SECONDS
         for item in items(snapshot.data, compiled.segments, compiled.key):
+            if time.monotonic() > deadline:
+                yield Result(
+                    Outcome.ERROR,
+                    item.resource,
+                    f"{compiled.rule_id} stopped: evaluating it took more than {CEL_SECONDS:g} s on this "
+                    "snapshot (IISGUARD_CEL_SECONDS); this and the remaining items were not evaluated",
+                    None,
+                )
+                return
             at = item.value if isinstance(item.value, dict) else None
             resource = item.resource
             bindings = env.bindings(item)

@@ -781,9 +781,9 @@ class Accounts:
                     known = True
                     ref = p.get("sid") or p.get("name") or ""
                     if ref:
-                        seen.setdefault(
-                            self.key(ref), {"name": p.get("name"), "sid": p.get("sid"), "kind": p.get("kind")}
-                        )
+                        # The principal itself, not a copy: a finding `at=` a dict that is not in the
+                        # document made the pointer index walk (and hold) the whole snapshot (#18).
+                        seen.setdefault(self.key(ref), p)
         return known, list(seen.values())
 
     def membership_captured(self) -> bool:

@@ -525,6 +525,11 @@ class Snapshot:
         return self._pointers.find(obj)
 
 
+def _holds_objects(array: list[Any]) -> bool:
+    """Whether a list holds an object or a list (one that may hold objects); lists of text do not."""
+    return isinstance(array[0], (dict, list)) or any(isinstance(v, (dict, list)) for v in array)
+
+
 class _PointerIndex:
     """id(object) -> JSON pointer for every object inside an array, so findings can point at it.
 
@@ -573,12 +578,17 @@ class _PointerIndex:
         for value, prefix in self.frontier:
             if isinstance(value, dict):
                 for k, v in value.items():
-                    if isinstance(v, (dict, list)):
+                    if isinstance(v, dict) or (isinstance(v, list) and v and _holds_objects(v)):
                         push((v, prefix + "/" + (jsonpos.escape(k) if "~" in k or "/" in k else k)))
                 continue
             if not value:
                 continue
-            index.update(dict.fromkeys(map(id, value), len(arrays)))  # non-objects are never asked for
+            objects = [v for v in value if isinstance(v, dict)]
+            if not objects:
+                continue  # only objects are ever asked for: a list of rights or flags is not indexed
+            # An object that is not in the document (a rule's own dict) walks the whole snapshot once;
+            # indexing only objects keeps that walk to one entry per object, not per value.
+            index.update(dict.fromkeys(map(id, objects), len(arrays)))
             arrays.append((value, prefix))
             if self._flat(value):
                 continue
