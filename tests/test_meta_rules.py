@@ -10,7 +10,9 @@ from iisguard.engine.rule import BUILTIN_ID
 
 from .conftest import FIXTURES
 
-DOC_SECTIONS = ("Checks:", "Why:", "Bad:", "Good:", "Remediation:", "References:")
+DOC_SECTIONS = ("Checks:", "Why:", "Bad:", "Good:")
+# What tools read lives in the decorator only: a docstring that restates it would drift from it.
+DECORATOR_ONLY = ("Remediation:", "References:")
 
 
 def builtin(rules):
@@ -24,13 +26,38 @@ def test_builtin_packs_register_rules(builtin_rules):
 def test_every_rule_documents_its_sections_in_order(builtin_rules):
     problems = []
     for r in builtin(builtin_rules):
-        positions = [r.doc.find("\n" + s) for s in DOC_SECTIONS]
+        doc = "\n" + r.doc
+        positions = [doc.find("\n" + s) for s in DOC_SECTIONS]
         missing = [s for s, p in zip(DOC_SECTIONS, positions, strict=True) if p < 0]
         if missing:
             problems.append(f"{r.id}: docstring lacks {missing}")
         elif positions != sorted(positions):
             problems.append(f"{r.id}: docstring sections out of order")
     assert not problems, "\n".join(problems)
+
+
+def test_docstrings_do_not_restate_the_decorator(builtin_rules):
+    """Title, remediation and references are said once, in @rule; the docstring is the prose around them."""
+    problems = []
+    for r in builtin(builtin_rules):
+        doc = "\n" + r.doc
+        restated = [s for s in DECORATOR_ONLY if "\n" + s in doc]
+        if restated:
+            problems.append(f"{r.id}: docstring restates {restated} (keep it in @rule)")
+        first = r.doc.split("\n", 1)[0].strip().rstrip(".")
+        if first.casefold() == r.title.casefold().rstrip("."):
+            problems.append(f"{r.id}: docstring repeats the title")
+    assert not problems, "\n".join(problems)
+
+
+def test_rules_show_renders_both_views(builtin_rules, capsys):
+    from iisguard.cli import main
+
+    r = builtin(builtin_rules)[0]
+    assert main(["rules", "show", r.id]) == 0
+    out = capsys.readouterr().out
+    assert r.title in out and r.remediation.splitlines()[0] in out and r.references[0].id in out
+    assert r.doc.splitlines()[0] in out  # the docstring's prose, rendered beside the decorator's fields
 
 
 def test_every_rule_has_good_and_bad_fixtures(builtin_rules):

@@ -59,9 +59,7 @@ from iisguard import references as refs
     needs=("iis", "acls"),
 )
 def content_writable_by_broad(snap, params):
-    """Content roots writable by broad principals.
-
-    Checks: for every physical path of every site, application and virtual directory (deduplicated
+    """Checks: for every physical path of every site, application and virtual directory (deduplicated
     by normalised path), the allow ACEs of its captured ACL; fails when one grants a write-class
     right (F, M, W, D, DE, WD, AD, DC, WDAC, WO, GA, GW) to Everyone, Users, Authenticated Users,
     Guests, Anonymous Logon or Domain Users/Computers/Guests (by SID), including inherit-only ACEs,
@@ -70,8 +68,6 @@ def content_writable_by_broad(snap, params):
     then executes as the pool identity (STIG V-218780).
     Bad: `C:\\sites\\shop Everyone:(OI)(CI)(M)`, or `BUILTIN\\Users:(I)(CI)(AD)` inherited from `C:\\`.
     Good: `C:\\inetpub\\wwwroot` with SYSTEM/Administrators/TrustedInstaller F, Users RX, IIS_IUSRS RX.
-    Remediation: `icacls <root> /remove:g Everyone BUILTIN\\Users`, grant read to the pool identity.
-    References: STIG V-218780, V-218802; CIS IIS 10 4.8; KB981949.
     """
     extra = snap.accounts.keys(params["extra_broad_principals"])
     for root in snap.content_roots.values():
@@ -143,9 +139,7 @@ def _admin_keys(snap, extra=()) -> set[str]:
     needs=("acls",),
 )
 def inetpub_less_restrictive(snap, params):
-    """\\inetpub less restrictive than baseline.
-
-    Checks: the ACL of `path` (%SystemDrive%\\inetpub, matched whatever the capture's spelling);
+    """Checks: the ACL of `path` (%SystemDrive%\\inetpub, matched whatever the capture's spelling);
     fails on any allow ACE with a write-class right for a principal other than SYSTEM,
     Administrators, TrustedInstaller, CREATOR OWNER or `allowed_writers` (by SID). A missing ACE
     (e.g. ALL APPLICATION PACKAGES), an extra deny or a narrower grant never fails. Not reviewed
@@ -155,8 +149,6 @@ def inetpub_less_restrictive(snap, params):
     Bad: `C:\\inetpub BUILTIN\\Users:(OI)(CI)(M)`.
     Good: `SYSTEM:(OI)(CI)(F) Administrators:(OI)(CI)(F) TrustedInstaller:(CI)(F) Users:(OI)(CI)(RX)
     CREATOR OWNER:(OI)(CI)(IO)(F)`, with or without ALL APPLICATION PACKAGES.
-    Remediation: `icacls %SystemDrive%\\inetpub /remove:g <principal>`, keeping inheritance.
-    References: STIG V-218814 (IIS 8.5 V-214429); KB981949; PowerSTIG #452, #974.
     """
     path = params["path"]
     acl = snap.acl(path)
@@ -225,9 +217,7 @@ DEFAULT_LOG_DIR = "%SystemDrive%\\inetpub\\logs\\LogFiles"
     needs=("iis", "acls"),
 )
 def log_directory(snap, params):
-    """Log directories writable by non-admins or kept at the default.
-
-    Checks: every distinct log directory (each site's `log_directory`, `site_defaults.log_directory`,
+    """Checks: every distinct log directory (each site's `log_directory`, `site_defaults.log_directory`,
     else the IIS default %SystemDrive%\\inetpub\\logs\\LogFiles); (a) fails on a write-class allow ACE
     for anyone other than SYSTEM, Administrators, TrustedInstaller, CREATOR OWNER or `log_shippers`;
     (b) with `flag_non_admin_read`, fails on any allow ACE for other principals (the default
@@ -238,9 +228,6 @@ def log_directory(snap, params):
     the system drive. (b) and (c) fail every default host, so they are on only in strict profiles.
     Bad: `C:\\inetpub\\logs\\LogFiles IIS_IUSRS:(OI)(CI)(M)`.
     Good: SYSTEM and Administrators full control, a log shipper with modify, Users read (baseline).
-    Remediation: `icacls <logdir> /remove:g <principal>`; move logs with
-    `appcmd set config /section:sites /siteDefaults.logFile.directory:D:\\Logs\\IIS`.
-    References: STIG V-218790; CIS IIS 10 5.1; KB981949.
     """
     admins = _admin_keys(snap)
     shippers = snap.accounts.keys(params["log_shippers"])
@@ -330,9 +317,7 @@ def log_directory(snap, params):
     needs=("iis", "acls"),
 )
 def content_writable_by_pool(snap, params):
-    """App pool identity or IIS_IUSRS can write the content root.
-
-    Checks: for each content root (physical path of a site, application or virtual directory), the
+    """Checks: for each content root (physical path of a site, application or virtual directory), the
     principals reaching its pools' workers (each pool identity by SID; IIS_IUSRS unless
     manualGroupMembership); fails when one holds a write-class right in the root's ACL (inherited
     ACEs included), or in a non-inherited ACE of any captured folder below it (bin included) that is
@@ -342,9 +327,6 @@ def content_writable_by_pool(snap, params):
     documented exception.
     Bad: `C:\\inetpub\\shop IIS APPPOOL\\Shop:(OI)(CI)(M)` or `...\\bin BUILTIN\\IIS_IUSRS:(OI)(CI)(W)`.
     Good: `IIS APPPOOL\\Shop:(OI)(CI)(RX)` on the root, `(OI)(CI)(M)` on `App_Data` only.
-    Remediation: `icacls <root> /remove:g "IIS APPPOOL\\<pool>" BUILTIN\\IIS_IUSRS`, grant RX, and
-    modify only on the data folder.
-    References: STIG V-218780, V-218779; MS Application Pool Identities.
     """
     roots = snap.content_roots
     below: dict[str, list] = {}
@@ -452,9 +434,7 @@ SCRIPT_EXTENSIONS = [
     needs=("iis", "acls"),
 )
 def scripts_writable(snap, params):
-    """Script/executable files writable by non-admins.
-
-    Checks: every captured file ACL below a content root whose extension is in `extensions`; fails
+    """Checks: every captured file ACL below a content root whose extension is in `extensions`; fails
     when the file's ACL, or the ACL of its folder (when captured; ACEs that apply to the folder
     itself), grants a write-class right to anyone other than SYSTEM, Administrators,
     TrustedInstaller, CREATOR OWNER or `allowed_writers`. A content root below which no file ACL
@@ -462,8 +442,6 @@ def scripts_writable(snap, params):
     Why: changing a page, a bin DLL or a web.config changes what IIS executes (STIG V-218780).
     Bad: `C:\\inetpub\\shop\\default.aspx BUILTIN\\Users:(I)(M)`, `...\\bin IIS APPPOOL\\Shop:(OI)(CI)(W)`.
     Good: `default.aspx` with SYSTEM/Administrators (I)(F), Users and IIS_IUSRS (I)(RX).
-    Remediation: `icacls <file> /remove:g <principal>`; deploy with an account in `allowed_writers`.
-    References: STIG V-218780 (IIS 8.5 V-214494); CIS IIS 10 4.8.
     """
     allowed = _admin_keys(snap, params["allowed_writers"])
     exts = tuple(str(e).casefold() for e in params["extensions"])
@@ -554,17 +532,13 @@ def scripts_writable(snap, params):
     needs=("iis", "acls"),
 )
 def content_grants_shared_groups(snap, params):
-    """Content ACL grants IIS_IUSRS or Users instead of the pool SID.
-
-    Checks: when two or more distinct pools serve content, every content root's allow ACEs; fails
+    """Checks: when two or more distinct pools serve content, every content root's allow ACEs; fails
     (low) when one is granted to a principal in `shared_principals` (IIS_IUSRS, Users,
     Authenticated Users, Everyone by default). With a single pool, not applicable.
     Why: every worker carries IIS_IUSRS (unless manualGroupMembership) and Users, so such grants let
     one site read another's files; MS Application Pool Identities recommends ACLs by pool SID.
     Bad: `D:\\sites\\shop BUILTIN\\IIS_IUSRS:(OI)(CI)(RX)` next to `D:\\sites\\blog` on another pool.
     Good: `D:\\sites\\shop IIS APPPOOL\\Shop:(OI)(CI)(RX)` with inheritance from D:\\ removed.
-    Remediation: grant `IIS APPPOOL\\<pool>` read, then remove IIS_IUSRS/Users (icacls).
-    References: MS Application Pool Identities; KB4466942; CIS IIS 10 1.5.
     """
     roots = snap.content_roots
     pools = {id(p) for root in roots.values() for p in root.pools}
@@ -630,9 +604,7 @@ CONFIG_FOLDERS = ["%windir%\\system32\\inetsrv\\config\\schema"]
     needs=("acls",),
 )
 def config_files(snap, params):
-    """IIS configuration files writable by non-admins.
-
-    Checks: the ACL of each of `files` (applicationHost, administration and redirection.config) and
+    """Checks: the ACL of each of `files` (applicationHost, administration and redirection.config) and
     `folders` (the schema folder); fails on a write-class allow ACE for anyone other than SYSTEM,
     Administrators, TrustedInstaller, CREATOR OWNER or `allowed_writers`, and, for the files, on any
     allow ACE for an IIS identity (pool accounts, IIS_IUSRS, IUSR, any S-1-5-82-*) or for Users,
@@ -642,8 +614,6 @@ def config_files(snap, params):
     applicationHost.config (configuration isolation, KB4466942).
     Bad: `applicationHost.config BUILTIN\\IIS_IUSRS:(R)`; `schema BUILTIN\\Users:(OI)(CI)(M)`.
     Good: SYSTEM, Administrators, TrustedInstaller full control; Users read on the schema folder only.
-    Remediation: `icacls <file> /remove:g <principal>`, or `icacls %windir%\\system32\\inetsrv\\config /reset /T`.
-    References: KB4466942 (configuration isolation); KB981949; STIG V-218814.
     """
     writers_ok = _admin_keys(snap, params["allowed_writers"])
     workers = set(iis.iis_principals(snap, include_local_system=False)) | {
@@ -717,9 +687,7 @@ def config_files(snap, params):
     needs=("iis", "acls"),
 )
 def pool_isolation_configs(snap, params):
-    """Pool isolation copies readable by other principals.
-
-    Checks: every captured ACL of a `.config` file in `app_pools_folder` (directly, or in the per-pool
+    """Checks: every captured ACL of a `.config` file in `app_pools_folder` (directly, or in the per-pool
     subfolder IIS 8.5+ uses); the pool is the file name; fails on any allow ACE for a principal
     other than SYSTEM, Administrators, TrustedInstaller, the pool's IIS APPPOOL SID and the pool's
     configured identity. Pools whose file ACL was not captured are not_reviewed.
@@ -727,8 +695,6 @@ def pool_isolation_configs(snap, params):
     that pools stay isolated (KB4466942 "configuration isolation").
     Bad: `...\\appPools\\Shop\\Shop.config BUILTIN\\IIS_IUSRS:(I)(RX)`.
     Good: `SYSTEM:(F) Administrators:(F) IIS APPPOOL\\Shop:(R)`.
-    Remediation: `icacls <file> /remove:g <principal>`, then recycle the pool.
-    References: KB4466942; KB981949.
     """
     folder = snap.path_key(params["app_pools_folder"])
     by_pool: dict[str, list] = {}
@@ -807,9 +773,7 @@ SHARED_KEYS = ["iisConfigurationKey", "IISCngConfigurationKey"]
     needs=("acls",),
 )
 def config_encryption_keys(snap, params):
-    """IIS config-encryption keys not locked down.
-
-    Checks: captured ACLs of machine key files, recognised by file name: the container name's hash
+    """Checks: captured ACLs of machine key files, recognised by file name: the container name's hash
     (CryptoAPI `Crypto\\RSA\\MachineKeys\\76944fb3…_<guid>` for iisWasKey, CNG `Crypto\\Keys\\597367cc…`
     for IISCngWasKey, and so on; names from `was_only_keys`, `shared_keys` and the providers'
     key_container_name). WAS-only keys fail on any allow ACE for other than SYSTEM, Administrators
@@ -819,9 +783,6 @@ def config_encryption_keys(snap, params):
     Providers in IIS 10": the WAS-only key is restricted to SYSTEM and Administrators).
     Bad: `...\\Crypto\\Keys\\597367cc37b886d7ee6c493e3befb421_<guid> BUILTIN\\IIS_IUSRS:(R)`.
     Good: `SYSTEM:(F) BUILTIN\\Administrators:(F)` on the WAS key; IIS_IUSRS read on the shared key.
-    Remediation: `icacls <key file> /remove:g <principal>`.
-    References: MS IIS blog "CNG Data Encryption Providers in IIS 10"; CIS "encryption providers
-    locked down" (IIS 7/8); KB981949.
     """
     was_names = {str(n) for n in params["was_only_keys"]}
     shared_names = {str(n) for n in params["shared_keys"]}
@@ -921,9 +882,7 @@ TRACE_FOLDERS = ["%SystemDrive%\\inetpub\\logs\\FailedReqLogFiles"]
     needs=("acls",),
 )
 def temp_and_trace_folders(snap, params):
-    """Temp/compilation/trace folders exposed to broad groups.
-
-    Checks: the ACLs captured for `folders` (Temporary ASP.NET Files of each framework, IIS Temporary
+    """Checks: the ACLs captured for `folders` (Temporary ASP.NET Files of each framework, IIS Temporary
     Compressed Files) and any other captured folder named "Temporary ASP.NET Files": fails on a
     write-class allow ACE for a broad principal (Everyone, Users, Authenticated Users, Guests,
     Anonymous, Domain Users); for `trace_folders` (FailedReqLogFiles) any allow ACE for a broad
@@ -932,8 +891,6 @@ def temp_and_trace_folders(snap, params):
     whole requests (KB981949 lists the default: IIS_IUSRS, SYSTEM, Administrators only).
     Bad: `Temporary ASP.NET Files Everyone:(OI)(CI)(M)`; `FailedReqLogFiles BUILTIN\\Users:(OI)(CI)(RX)`.
     Good: `IIS Temporary Compressed Files SYSTEM:(F) Administrators:(F) IIS_IUSRS:(F)` (the default).
-    Remediation: `icacls <folder> /remove:g Everyone BUILTIN\\Users`.
-    References: KB981949; ASP.NET Required Access Control Lists.
     """
     judged: dict[str, tuple[dict, bool]] = {}
     for path in params["folders"]:

@@ -64,9 +64,7 @@ def _anonymous_refs(loc: Location) -> list[str]:
     needs=("iis", "principals"),
 )
 def anon_privileged_group(snap, params):
-    """Anonymous account is a member of a privileged group.
-
-    Checks: at every site, application and configured folder where anonymous authentication is enabled,
+    """Checks: at every site, application and configured folder where anonymous authentication is enabled,
     the effective anonymous identity (IUSR when userName is absent, the configured account when set, the
     application pool identity plus the IIS_IUSRS group WAS injects when userName="") against the
     `privileged_groups` (the STIG V-218750 list by SID: Administrators, Backup Operators, Certificate
@@ -79,9 +77,6 @@ def anon_privileged_group(snap, params):
     server to anyone who can reach the site.
     Bad: `<anonymousAuthentication userName="CONTOSO\\webanon"/>` where webanon is in Administrators.
     Good: `userName=""` (the pool identity) or IUSR, neither of them in any privileged group.
-    Remediation: `Remove-LocalGroupMember -Group Administrators -Member webanon`, or switch anonymous to the
-    pool identity: `appcmd set config "Site" -section:anonymousAuthentication /userName:"" /commit:apphost`.
-    References: IIS 10.0 Site STIG V-218750 (CAT I); IIS 8.5 V-214461; IIS 7 V-6537; Microsoft, built-in IIS accounts.
     """
     groups = accounts.privileged_groups([*params["privileged_groups"], *params["privileged_domain_rids"]])
 
@@ -189,9 +184,7 @@ def _undecided(loc: Location):
     default_enabled=False,
 )
 def anon_not_pool_identity(snap, params):
-    """Anonymous identity is not the app pool identity.
-
-    Checks: at every site, application and configured folder with anonymous authentication enabled,
+    """Checks: at every site, application and configured folder with anonymous authentication enabled,
     whether the effective userName is empty (the pool identity). An absent userName inherits IUSR and
     fails, as does any configured account. Off in the baseline profile: IUSR is the install default
     everywhere; on in the CIS profile.
@@ -199,9 +192,6 @@ def anon_not_pool_identity(snap, params):
     content can be restricted to that site's pool SID; IUSR is shared by all sites (MS-APASANON).
     Bad: `<anonymousAuthentication enabled="true" userName="IUSR"/>` (the default).
     Good: `<anonymousAuthentication enabled="true" userName=""/>`.
-    Remediation: `appcmd set config -section:anonymousAuthentication /userName:"" /commit:apphost` and
-    grant each site's content to `IIS APPPOOL\\<pool>` instead of IUSR.
-    References: CIS IIS 10 1.6; Application Pool Identity as Anonymous User (Microsoft).
     """
     for loc in snap.locations:
         undecided = _undecided(loc)
@@ -240,9 +230,7 @@ def anon_not_pool_identity(snap, params):
     needs=("iis",),
 )
 def anon_custom_account(snap, params):
-    """Anonymous identity is a domain or custom account with network credentials.
-
-    Checks: at every location with anonymous authentication enabled, whether the effective anonymous
+    """Checks: at every location with anonymous authentication enabled, whether the effective anonymous
     identity is a configured account (userName set to something other than IUSR, compared by SID, so
     `IUSR`, `NT AUTHORITY\\IUSR` and `S-1-5-17` are all IUSR). Built-in accounts and the pool identity pass;
     accounts matching `allowed_accounts` are not applicable.
@@ -250,10 +238,6 @@ def anon_custom_account(snap, params):
     stored password (CIS 2.8) and gives anonymous visitors that account's network access.
     Bad: `<anonymousAuthentication userName="CORP\\webanon" password="[enc:…:enc]"/>`.
     Good: `userName="IUSR"` or `userName=""`.
-    Remediation: `appcmd set config "Shop" -section:anonymousAuthentication /userName:"" /password:""
-    /commit:apphost`; if network content is needed, use a virtual directory with the pool identity's
-    computer account granted on the share.
-    References: built-in IIS accounts (Microsoft); CIS IIS 10 2.8; anonymousAuthentication reference.
     """
     for loc in snap.locations:
         undecided = _undecided(loc)
@@ -316,9 +300,7 @@ STRONGER_AUTH = (
     needs=("iis",),
 )
 def anon_mixed_with_stronger_auth(snap, params):
-    """Anonymous enabled where stronger auth is also configured, or on paths declared sensitive.
-
-    Checks: at every site, application and configured folder, the effective anonymous, Windows, Basic,
+    """Checks: at every site, application and configured folder, the effective anonymous, Windows, Basic,
     Digest and client-certificate-mapping settings (each read from the nearest configuration path that
     sets it). Fails when anonymous is enabled together with any of the others, or when anonymous is
     enabled at a path matching `sensitive_paths`.
@@ -327,9 +309,6 @@ def anon_mixed_with_stronger_auth(snap, params):
     false sense of protection (MS-ANON).
     Bad: `Shop/admin` with `anonymousAuthentication enabled="true"` and `windowsAuthentication enabled="true"`.
     Good: `Shop/admin` with anonymous disabled and Windows authentication enabled.
-    Remediation: `appcmd set config "Shop/admin" -section:anonymousAuthentication /enabled:false
-    /commit:apphost`.
-    References: CIS IIS 10 2.2; anonymousAuthentication reference (Microsoft).
     """
     index = iis.auth_index(snap)
     sensitive = params["sensitive_paths"]
@@ -391,9 +370,7 @@ def anon_mixed_with_stronger_auth(snap, params):
     needs=("iis", "acls"),
 )
 def anon_can_write_content(snap, params):
-    """Anonymous identity can write or modify web content.
-
-    Checks: for every virtual directory's physical path (compared with %SystemDrive% and friends expanded)
+    """Checks: for every virtual directory's physical path (compared with %SystemDrive% and friends expanded)
     and every captured ACL below one, the anonymous identity in force at that configuration path (IUSR, a
     custom account, or the pool identity plus IIS_IUSRS when userName=""), the groups it is known to be
     in, Everyone and ANONYMOUS LOGON: any allow ACE granting a write-class right (F, M, W, D, WD, AD, DC,
@@ -404,9 +381,6 @@ def anon_can_write_content(snap, params):
     V-218780).
     Bad: `icacls D:\\Sites\\Public` shows `Everyone:(OI)(CI)(M)` or `NT AUTHORITY\\IUSR:(OI)(CI)(W)`.
     Good: `IIS APPPOOL\\Public:(OI)(CI)(RX)`, administrators and SYSTEM full, nothing writable by anonymous.
-    Remediation: `icacls D:\\Sites\\Public /remove:g Everyone /remove:g IUSR` and grant the pool SID read:
-    `icacls D:\\Sites\\Public /grant "IIS APPPOOL\\Public:(OI)(CI)RX"`.
-    References: IIS 10.0 Site STIG V-218750, V-218780; CIS IIS 10 4.8; KB981949 default ACLs.
     """
     allowed = params["allowed_writable_paths"]
     roots: dict[
@@ -535,18 +509,13 @@ def _failing_ancestor(key: str, failing: dict[str, list]) -> str | None:
     default_enabled=False,
 )
 def anon_shared_across_pools(snap, params):
-    """One anonymous identity shared by sites in different pools.
-
-    Checks: each site's root location: when anonymous is enabled with IUSR or a custom account (not the
+    """Checks: each site's root location: when anonymous is enabled with IUSR or a custom account (not the
     pool identity), sites are grouped by that identity's SID; a site fails when another site in a
     different pool uses the same identity. Off in the baseline profile: IUSR on every site is the default.
     Why: CIS 1.6's rationale: IUSR is one SID for every site, so any folder IUSR can read on one site it can
     read on all; the pool identity as anonymous identity keeps each site to its own pool SID.
     Bad: `Shop` (pool Shop) and `Api` (pool Api) both with anonymous userName IUSR.
     Good: both with `userName=""`, each anonymous request running as its own pool's identity.
-    Remediation: `appcmd set config "Shop" -section:anonymousAuthentication /userName:"" /commit:apphost`
-    for each site.
-    References: CIS IIS 10 1.6; Application Pool Identity as Anonymous User (Microsoft).
     """
     roots = [loc for loc in snap.locations if loc.path == loc.site]
     shared: dict[str, set[str]] = {}
@@ -606,9 +575,7 @@ LEGACY_ACCOUNT_PATTERNS = ("IUSR_*", "IWAM_*", "ASPNET", "IIS_WPG")
     needs=("iis", "local_accounts"),
 )
 def anon_iis6_accounts_left(snap, params):
-    """Leftover IIS 6-era accounts on IIS 7+.
-
-    Checks: on IIS 7 or later, local accounts and groups named IUSR_*, IWAM_*, ASPNET or IIS_WPG, and the
+    """Checks: on IIS 7 or later, local accounts and groups named IUSR_*, IWAM_*, ASPNET or IIS_WPG, and the
     IIS 6 metabase AnonymousUserName / WAMUserName when the compatibility configuration still names such
     an account. IUSR_<host> is not applicable while the IIS 6 FTP service (MSFTPSVC) is installed, which
     creates it (KB981949). Accounts matching `allowed_accounts` are not applicable. IIS 6 and earlier
@@ -617,9 +584,6 @@ def anon_iis6_accounts_left(snap, params):
     identities; the old accounts keep passwords nobody rotates and memberships nobody reviews.
     Bad: `net user` lists `IUSR_WEB01` and `IWAM_WEB01` on Windows Server 2019.
     Good: only IUSR (built-in) and per-pool virtual accounts.
-    Remediation: `Remove-LocalUser IUSR_WEB01; Remove-LocalUser IWAM_WEB01; net localgroup IIS_WPG /delete`
-    after checking no service or site still uses them.
-    References: IIS 10.0 Server STIG V-218796; IIS 8.5 V-214411; KB981949; IIS 6 built-in accounts.
     """
     major = iis.iis_major(snap)
     if major is None:
@@ -700,9 +664,7 @@ SERVER_LEVEL_LOCATIONS = ("", "machine", "machine/webroot", "machine/webroot/app
     default_enabled=False,
 )
 def anon_no_global_authorization_rule(snap, params):
-    """No global .NET authorization rule restricting anonymous.
-
-    Checks: the `aspnet[]` entry for the server level (location "", MACHINE/WEBROOT or APPHOST): reading
+    """Checks: the `aspnet[]` entry for the server level (location "", MACHINE/WEBROOT or APPHOST): reading
     its authorization rules in order as ASP.NET does, the first rule that applies to anonymous users
     (`users` contains `?` or `*`, no roles, no verbs) must be a deny. Not applicable when `public_facing`
     is set, or on Exchange, SharePoint or WSUS servers (recognised by `vendor_pools`), as the STIG says.
@@ -711,9 +673,6 @@ def anon_no_global_authorization_rule(snap, params):
     instead of public unless it opts in.
     Bad: root web.config `<authorization><allow users="*"/></authorization>` (the default).
     Good: `<authorization><deny users="?"/><allow users="*"/></authorization>`.
-    Remediation: `Add-WebConfigurationProperty -PSPath MACHINE/WEBROOT -Filter system.web/authorization
-    -Name . -AtIndex 0 -Value @{users='?'} -Type deny`.
-    References: IIS 10.0 Server STIG V-218825; CIS IIS 10 2.1.
     """
     if params["public_facing"]:
         yield not_applicable("host", "The server is declared public-facing (parameter public_facing).")

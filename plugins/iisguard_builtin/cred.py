@@ -46,9 +46,7 @@ def secret_state(secret) -> str:
     needs=("iis",),
 )
 def cred_pool_password_clear(snap, params):
-    """App pool password stored unencrypted.
-
-    Checks: for every application pool whose processModel carries a password attribute, whether the
+    """Checks: for every application pool whose processModel carries a password attribute, whether the
     capture saw it encrypted (`[enc:IISWASOnlyCngProvider:…:enc]`) or in clear. A pool with no stored
     password (built-in identities, gMSAs) passes; a password whose protection the capture could not tell
     is not_reviewed.
@@ -59,9 +57,6 @@ def cred_pool_password_clear(snap, params):
     (typically hand-edited or written by a deployment script).
     Good: `password="[enc:IISWASOnlyCngProvider:…:enc]"` as written by IIS Manager or appcmd, or a gMSA
     (`userName="CORP\\svc_web$"`, no password at all).
-    Remediation: re-set the password with `appcmd set apppool Shop /processModel.password:<password>` (appcmd
-    and IIS Manager encrypt it), and rotate the password, which has been exposed.
-    References: processModel reference (Microsoft); CIS IIS 10 2.8; CNG data encryption in IIS 10.
     """
     for pool in snap.app_pools:
         key = iis.pool_key(pool["name"])
@@ -117,9 +112,7 @@ WAS_ONLY_PROVIDERS = ["IISWASOnlyCngProvider", "IISWASOnlyAesProvider", "IISWASO
     needs=("iis",),
 )
 def cred_pool_password_worker_key(snap, params):
-    """App pool password encrypted with a provider a worker can use.
-
-    Checks: every pool password captured as encrypted: its provider (from `[enc:<provider>:…:enc]`) must be
+    """Checks: every pool password captured as encrypted: its provider (from `[enc:<provider>:…:enc]`) must be
     one of `was_only_providers` (IISWASOnlyCngProvider on IIS 10, IISWASOnlyAesProvider or
     IISWASOnlyRsaProvider on older IIS). An unknown provider is not_reviewed; pools without a password, or
     with a clear one (IIS-CRED-001), are not applicable.
@@ -129,9 +122,6 @@ def cred_pool_password_worker_key(snap, params):
     Bad: `password="[enc:IISCngProvider:…:enc]"` on a processModel (copied from a web.config-style section
     or written by a script with the wrong provider).
     Good: `password="[enc:IISWASOnlyCngProvider:…:enc]"`, as appcmd and IIS Manager write it, or a gMSA.
-    Remediation: set the password again with appcmd or IIS Manager, which encrypt processModel passwords
-    with the WAS-only provider, and rotate it.
-    References: CNG data encryption in IIS 10 (IIS team blog); processModel reference.
     """
     allowed = {p.casefold() for p in params["was_only_providers"]}
     for pool in snap.app_pools:
@@ -179,9 +169,7 @@ def cred_pool_password_worker_key(snap, params):
     needs=("iis",),
 )
 def cred_anonymous_password(snap, params):
-    """Custom anonymous-user password stored in config.
-
-    Checks: every captured authentication entry (server level as MACHINE/WEBROOT/APPHOST, sites,
+    """Checks: every captured authentication entry (server level as MACHINE/WEBROOT/APPHOST, sites,
     applications, web.config locations) whose anonymous section carries a password. An encrypted
     password fails as a warning; a clear one fails as high (the worse case).
     Why: CIS 1.6 and 2.8: use IUSR or the pool identity, which need no stored password; the
@@ -190,9 +178,6 @@ def cred_anonymous_password(snap, params):
     inference).
     Bad: `<anonymousAuthentication userName="CORP\\webanon" password="[enc:IISCngProvider:…:enc]"/>`.
     Good: `<anonymousAuthentication userName=""/>` or `userName="IUSR"` with no password.
-    Remediation: `appcmd set config "Shop" -section:anonymousAuthentication /userName:"" /password:""
-    /commit:apphost`, then rotate the old account's password or remove the account.
-    References: CIS IIS 10 1.6, 2.8; CNG data encryption in IIS 10; anonymousAuthentication reference.
     """
     for entry in snap.iis.get("authentication") or []:
         anon = entry.get("anonymous")
@@ -246,9 +231,7 @@ def cred_anonymous_password(snap, params):
     needs=("iis",),
 )
 def cred_connect_as(snap, params):
-    """Connect-as credentials on a virtual directory or application.
-
-    Checks: every virtual directory (including application roots) whose connect-as password is present.
+    """Checks: every virtual directory (including application roots) whose connect-as password is present.
     The message says when the password is in clear and when the account is in a privileged group (by
     SID, transitively); either raises the finding to high.
     Why: MS-IDENT ("IUSR versus Connect as"): fixed credentials in applicationHost.config are a stored
@@ -258,9 +241,6 @@ def cred_connect_as(snap, params):
     password="[enc:…:enc]"/>`.
     Good: `<virtualDirectory path="/" physicalPath="\\\\files\\web"/>` with the share granting
     `CORP\\WEB01$` (or the pool's gMSA) read.
-    Remediation: `appcmd set vdir "Shop/" /userName:"" /password:""` and grant the web server's
-    computer account or gMSA read on the share; rotate the old password.
-    References: Understanding identities in IIS (Microsoft); CIS IIS 10 2.8.
     """
     for site in snap.sites:
         for app in site.get("applications") or []:
@@ -310,9 +290,7 @@ def cred_connect_as(snap, params):
     needs=("web_configs",),
 )
 def cred_aspnet_identity_password(snap, params):
-    """ASP.NET <identity impersonate userName password> in web.config.
-
-    Checks: each captured web.config (`aspnet[].identity`) and each authentication entry's
+    """Checks: each captured web.config (`aspnet[].identity`) and each authentication entry's
     `impersonation`: a password present and neither the password nor the section protected
     (configProtectedData / aspnet_regiis -pe) fails. An identity with no stored password passes.
     Why: CIS 2.8: credentials must not be stored in configuration files; an unprotected
@@ -320,9 +298,6 @@ def cred_aspnet_identity_password(snap, params):
     Bad: `<identity impersonate="true" userName="CORP\\svc_app" password="P@ssw0rd"/>`.
     Good: `<identity impersonate="false"/>` with the pool running as the needed account (a gMSA), or the
     section encrypted with `aspnet_regiis -pef system.web/identity D:\\Sites\\App`.
-    Remediation: remove userName/password and give the pool that identity, or
-    `aspnet_regiis -pef system.web/identity D:\\Sites\\App`; rotate the exposed password.
-    References: CIS IIS 10 2.8; Understanding identities in IIS (Microsoft).
     """
     entries = [(a.get("location") or "", a.get("identity"), a) for a in snap.data.get("aspnet") or []]
     entries += [
@@ -375,19 +350,13 @@ def cred_aspnet_identity_password(snap, params):
     needs=("web_configs",),
 )
 def cred_forms_credentials(snap, params):
-    """Forms <credentials> users stored in config.
-
-    Checks: each captured web.config's forms credentials: users with passwordFormat Clear fail (CIS 2.7);
+    """Checks: each captured web.config's forms credentials: users with passwordFormat Clear fail (CIS 2.7);
     users with a hash format (SHA1 is the .NET default) fail too (CIS 2.8) unless `allow_hashed`. No users
     passes.
     Why: CIS 2.7 forbids clear passwords in `<credentials>`; CIS 2.8 (level 2) forbids storing credentials in
     configuration at all, because unsalted SHA1/MD5 hashes are cracked offline.
     Bad: `<credentials passwordFormat="Clear"><user name="admin" password="admin"/></credentials>`.
     Good: no `<credentials>` users; forms authentication backed by a membership/identity store.
-    Remediation: move the users to an ASP.NET membership or identity store and remove the `<user>`
-    elements (`Remove-WebConfigurationProperty … -Filter system.web/authentication/forms/credentials`); as
-    a stop-gap set `passwordFormat="SHA1"` with hashed passwords.
-    References: CIS IIS 10 2.7, 2.8.
     """
     for entry in snap.data.get("aspnet") or []:
         key = iis.aspnet_key(str(entry.get("location") or ""))
@@ -437,18 +406,12 @@ def cred_forms_credentials(snap, params):
     needs=("iis",),
 )
 def cred_certificate_mapping_passwords(snap, params):
-    """Client-certificate one-to-one mappings store Windows passwords.
-
-    Checks: each authentication entry's client-certificate mapping facts: one_to_one_with_password > 0
+    """Checks: each authentication entry's client-certificate mapping facts: one_to_one_with_password > 0
     fails; 0 passes; mappings counted but the password count missing is not_reviewed.
     Why: CIS 2.8: credentials must not be stored in configuration; every one-to-one mapping with a
     password is one more Windows password in applicationHost.config.
     Bad: `<oneToOneMappings><add userName="CORP\\partner" password="[enc:…:enc]" certificate="…"/>`.
     Good: Active Directory client certificate mapping, or many-to-one rules without stored passwords.
-    Remediation: remove the one-to-one mappings (`appcmd set config "Partner" -section:
-    iisClientCertificateMappingAuthentication /-oneToOneMappings /commit:apphost`) and enable
-    clientCertificateMappingAuthentication.
-    References: CIS IIS 10 2.8; iisClientCertificateMappingAuthentication reference (Microsoft).
     """
     for entry in snap.iis.get("authentication") or []:
         cert = entry.get("client_certificate")
@@ -493,18 +456,13 @@ def cred_certificate_mapping_passwords(snap, params):
     needs=("web_configs",),
 )
 def cred_connection_string_passwords(snap, params):
-    """Connection strings with inline passwords, unprotected.
-
-    Checks: each captured web.config's connection-string facts: with_password > 0 while the section is
+    """Checks: each captured web.config's connection-string facts: with_password > 0 while the section is
     not protected (configProtectedData) fails; protected sections and strings without passwords pass.
     Why: CIS 2.8: credentials must not be stored in configuration files; a clear-text SQL password in
     web.config is one of the most common secrets found on web servers.
     Bad: `<add name="Db" connectionString="Server=sql;User ID=app;Password=Secret1"/>` in clear.
     Good: `Integrated Security=SSPI` with the pool identity, or the section encrypted
     (`<connectionStrings configProtectionProvider="RsaProtectedConfigurationProvider">`).
-    Remediation: switch to integrated security with the pool's gMSA, or
-    `aspnet_regiis -pef connectionStrings D:\\Sites\\App`; rotate the exposed password.
-    References: CIS IIS 10 2.8; Protecting connection information (Microsoft).
     """
     for entry in snap.data.get("aspnet") or []:
         key = iis.aspnet_key(str(entry.get("location") or ""))
@@ -549,9 +507,7 @@ LEGACY_SECRETS = (
     needs=("iis",),
 )
 def cred_legacy_metabase_secrets(snap, params):
-    """Legacy metabase secrets present.
-
-    Checks: the IIS 6 metabase facts (`iis.legacy`): AnonymousUserPass, WAMUserPass (IWAM_<host>, used by
+    """Checks: the IIS 6 metabase facts (`iis.legacy`): AnonymousUserPass, WAMUserPass (IWAM_<host>, used by
     out-of-process applications in IIS 5.0 isolation mode) and UNCPassword. Any present fails; a captured
     metabase without them passes; hosts without a metabase are not applicable.
     Why: the metabase keeps these passwords so IIS can log the accounts on, and its admin interfaces
@@ -559,9 +515,6 @@ def cred_legacy_metabase_secrets(snap, params):
     often has never been rotated.
     Bad: metabase.xml `<IIsWebService AnonymousUserName="IUSR_WEB01" AnonymousUserPass="…" WAMUserPass="…">`.
     Good: IIS 7+ with the built-in IUSR (no password) and the Metabase Compatibility feature removed.
-    Remediation: migrate to IIS 7+ identities and remove Web-Metabase; on IIS 6, delete UNCPassword where
-    unused (`cscript adsutil.vbs DELETE W3SVC/1/ROOT/UNCPassword`) and rotate IUSR_/IWAM_ passwords.
-    References: IIS and Built-in Accounts (IIS 6.0); WAMUserPass metabase property (Microsoft).
     """
     legacy = snap.iis.get("legacy")
     if not legacy:

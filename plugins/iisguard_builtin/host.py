@@ -72,9 +72,7 @@ def _expected_member(key: str, kind: str, iis_keys) -> str | None:
     needs=("principals",),
 )
 def iis_iusrs_members(snap, params):
-    """IIS_IUSRS has human or broad explicit members.
-
-    Checks: the explicit members of IIS_IUSRS (S-1-5-32-568), from the group's `members[]` and
+    """Checks: the explicit members of IIS_IUSRS (S-1-5-32-568), from the group's `members[]` and
     anyone's `member_of[]`. Expected, passing: IUSR (a member by default), IIS APPPOOL\\* and
     NT SERVICE\\* accounts, LOCAL/NETWORK SERVICE, gMSA/MSA/virtual accounts, the configured pool,
     anonymous, connect-as and impersonation users, and `allowed_members`. Fails on broad groups,
@@ -84,9 +82,6 @@ def iis_iusrs_members(snap, params):
     a human or broad member gets all of it across every site (MS built-in accounts page).
     Bad: `net localgroup IIS_IUSRS` lists `NT AUTHORITY\\Authenticated Users` or `CORP\\jdoe`.
     Good: only `NT AUTHORITY\\IUSR` (and service accounts such as `CORP\\gmsa_web$`).
-    Remediation: `net localgroup IIS_IUSRS <member> /delete`; grant people folder access directly.
-    References: MS "Understanding Built-In User and Group Accounts in IIS"; KB981949; PingCastle
-    P-PrivilegeEveryone.
     """
     group_name = "BUILTIN\\IIS_IUSRS"
     known, members = snap.accounts.members(sids.IIS_IUSRS)
@@ -160,9 +155,7 @@ def iis_iusrs_members(snap, params):
     needs=("principals",),
 )
 def iis_identity_in_privileged_group(snap, params):
-    """IIS_IUSRS, IUSR or IIS APPPOOL\\* is nested in a privileged group.
-
-    Checks: IIS_IUSRS, IUSR, the IIS APPPOOL account of every ApplicationPoolIdentity pool and any
+    """Checks: IIS_IUSRS, IUSR, the IIS APPPOOL account of every ApplicationPoolIdentity pool and any
     other S-1-5-82-* account the snapshot lists (as a principal or as a group member); fails when
     one is a transitive member of a privileged local group (Administrators, Backup Operators,
     Server/Account/Print Operators, Power Users, Remote Desktop Users, Distributed COM Users, Event
@@ -173,8 +166,6 @@ def iis_identity_in_privileged_group(snap, params):
     privileged group makes every site privileged (STIG V-218750; IIS 6 STIG V-13713).
     Bad: `net localgroup Administrators` lists `BUILTIN\\IIS_IUSRS` or `IIS APPPOOL\\DefaultAppPool`.
     Good: none of these SIDs appears in any privileged group.
-    Remediation: `net localgroup <group> <member> /delete`, including nested groups.
-    References: STIG V-218750; IIS 6 STIG V-13713; MS built-in accounts.
     """
     groups = accounts.privileged_groups(
         [
@@ -252,9 +243,7 @@ ADMIN_TOOLS = ["%windir%\\system32\\inetsrv\\InetMgr.exe", "%windir%\\system32\\
     needs=("acls",),
 )
 def admin_tools_writable(snap, params):
-    """IIS admin tools writable by non-web-managers.
-
-    Checks: the ACL of each file in `paths` (InetMgr.exe, appcmd.exe); fails on any allow ACE with
+    """Checks: the ACL of each file in `paths` (InetMgr.exe, appcmd.exe); fails on any allow ACE with
     a write-class right for a principal other than TrustedInstaller or `web_managers` (by SID).
     A file whose ACL was not captured is not_reviewed.
     Why: replacing the management tools runs code as the next administrator who uses them
@@ -262,9 +251,6 @@ def admin_tools_writable(snap, params):
     with read & execute for Administrators, SYSTEM, Users and the application-package groups.
     Bad: `InetMgr.exe BUILTIN\\Users:(F)` or `BUILTIN\\Administrators:(F)`.
     Good: `NT SERVICE\\TrustedInstaller:(F)`, `BUILTIN\\Administrators:(RX)`, `BUILTIN\\Users:(RX)`.
-    Remediation: `icacls <file> /setowner "NT SERVICE\\TrustedInstaller"`, remove the write grants,
-    or `sfc /scanfile=<file>`.
-    References: STIG V-218816 (IIS 8.5 V-214431); KB981949.
     """
     allowed = {sids.TRUSTED_INSTALLER} | snap.accounts.keys(params["web_managers"])
     for path in params["paths"]:
@@ -329,18 +315,13 @@ BUILTIN_ACCOUNT_RIDS = {500, 501, 503, 504}
     needs=("local_accounts",),
 )
 def unexpected_local_accounts(snap, params):
-    """Unexpected local accounts on the web server.
-
-    Checks: every principal of kind `local_user` whose `enabled` is not false; passes built-in
+    """Checks: every principal of kind `local_user` whose `enabled` is not false; passes built-in
     accounts (RID 500/501/503/504 or a name in `allowed_accounts`), identities IIS runs as (when
     `allow_iis_identities`), fails the rest. Disabled accounts are not applicable.
     Why: each extra account is a credential to guess or reuse (STIG V-218796). MITRE's automated
     check hard-codes `Administrator, Guest, vagrant`; here the allow-list is a parameter.
     Bad: an enabled `FIXTURE\\olddev` account nobody documented.
     Good: only Administrator (enabled), Guest and DefaultAccount (disabled), and the pool's account.
-    Remediation: `Disable-LocalUser -Name <account>` or `Remove-LocalUser`, or list it in
-    `allowed_accounts`.
-    References: STIG V-218796, V-218802.
     """
     iis_keys = (
         set(iis.iis_principals(snap, include_local_system=True)) if params["allow_iis_identities"] else set()
@@ -419,17 +400,13 @@ CONFLICTING_ROLES = [
     ],
 )
 def iis_on_dc_or_multirole(snap, params):
-    """IIS on a domain controller or multi-role host.
-
-    Checks: `host.is_domain_controller` (or an AD-Domain-Services role) and `host.roles` against
+    """Checks: `host.is_domain_controller` (or an AD-Domain-Services role) and `host.roles` against
     `conflicting_roles` (case-insensitive globs over feature names). Not applicable when
     `host.iis.installed` is false; not reviewed when neither the DC flag nor the roles were captured.
     Why: built-in pool identities act as the machine account on the network, which on a DC is the
     DC itself (MS Application Pool Identities); STIG V-218817 requires a dedicated web server.
     Bad: `host.is_domain_controller: true`, or roles `[Web-Server, DNS, DHCP]`.
     Good: roles `[Web-Server, FileAndStorage-Services]` on a member server.
-    Remediation: move IIS to a member server or `Uninstall-WindowsFeature <role>`.
-    References: STIG V-218817; MS Application Pool Identities.
     """
     host = snap.data.get("host") or {}
     if (host.get("iis") or {}).get("installed") is False:

@@ -120,9 +120,7 @@ def _kerberos_host(snap: Any) -> str | None:
     needs=("iis",),
 )
 def http_spn_missing(snap, params):
-    """Negotiate enabled but no HTTP SPN for a bound host name.
-
-    Checks: every host name of a site where some location enables Windows authentication with the
+    """Checks: every host name of a site where some location enables Windows authentication with the
     Negotiate provider (host headers of HTTP/HTTPS bindings; the host's FQDN and short name for
     bindings without one) resolves to an account: HTTP/<name>, or HOST/<name> when no HTTP SPN exists
     (the default sPNMappings alias). Absence is judged only from a `setspn -Q HTTP/<name>` answer;
@@ -133,8 +131,6 @@ def http_spn_missing(snap, params):
     answers "No such SPN found."
     Good: `setspn -Q HTTP/hr.corp.example.com` lists CORP\\svc_web (the pool account, with
     useAppPoolCredentials=true); or the site is bound to the host's own name, covered by HOST/<name>.
-    Remediation: setspn -S HTTP/hr.corp.example.com CORP\\svc_web (the decrypting identity; see IIS-KRB-002).
-    References: KB 929650; MS "Understanding identities in IIS"; IIS 10 Site STIG V-218748.
     """
     why_not = _kerberos_host(snap)
     if why_not:
@@ -192,9 +188,7 @@ def http_spn_missing(snap, params):
     needs=("iis",),
 )
 def http_spn_wrong_account(snap, params):
-    """HTTP SPN registered on the wrong account.
-
-    Checks: for every Negotiate host name (as in IIS-KRB-001), the account the KDC picks for HTTP/<name>
+    """Checks: for every Negotiate host name (as in IIS-KRB-001), the account the KDC picks for HTTP/<name>
     (the HTTP SPN's holder, else HOST/<name>'s) is the decrypting identity of every location serving it:
     HOST$ when useKernelMode is true (default) and useAppPoolCredentials false (default); otherwise the
     pool identity (which is HOST$ again for ApplicationPoolIdentity / NetworkService / LocalSystem).
@@ -205,9 +199,6 @@ def http_spn_wrong_account(snap, params):
     with pool ReportsPool (ApplicationPoolIdentity), so FARM-WEB01$ decrypts.
     Good: the SPN is on CORP\\svc_webfarm and the site sets useAppPoolCredentials=true with the pool
     running as CORP\\svc_webfarm.
-    Remediation: setspn -D the SPN from the wrong account and setspn -S it on the decrypting account, or
-    change useAppPoolCredentials / the pool identity so the holder decrypts.
-    References: MS windowsAuthentication reference; KB 929650; MS "Application Pool Identities".
     """
     why_not = _kerberos_host(snap)
     if why_not:
@@ -289,9 +280,7 @@ def http_spn_wrong_account(snap, params):
     needs=("iis",),
 )
 def http_spn_duplicate(snap, params):
-    """Duplicate HTTP SPN.
-
-    Checks: HTTP/<name> for every Negotiate host name of this server (as in IIS-KRB-001), and every
+    """Checks: HTTP/<name> for every Negotiate host name of this server (as in IIS-KRB-001), and every
     HTTP/* SPN that `setspn -X` lists with one of this server's IIS identities among its holders, is held
     by at most one account, counting every source: collected accounts' SPN lists, `setspn -Q` answers and
     `setspn -X` duplicate groups. A single holder passes only when a `setspn -Q` answer (which lists every
@@ -299,8 +288,6 @@ def http_spn_duplicate(snap, params):
     Why: the KDC refuses or mis-encrypts tickets for a duplicated SPN; Kerberos breaks for the site.
     Bad: HTTP/www.corp.example.com on both CORP\\svc_webfarm and FARM-WEB02$.
     Good: HTTP/www.corp.example.com only on CORP\\svc_webfarm, and `setspn -X` reports 0 groups.
-    Remediation: setspn -D HTTP/www.corp.example.com FARM-WEB02$ (keep it on the decrypting identity only).
-    References: Ask the Directory Services Team, SPN issues part 2 (duplicates); KB 929650.
     """
     why_not = _kerberos_host(snap)
     if why_not:
@@ -366,9 +353,7 @@ def http_spn_duplicate(snap, params):
     needs=("iis",),
 )
 def kernel_mode_inconsistent(snap, params):
-    """Inconsistent kernel-mode authentication settings.
-
-    Checks: at every site and application with Windows authentication enabled, (a) useAppPoolCredentials
+    """Checks: at every site and application with Windows authentication enabled, (a) useAppPoolCredentials
     is true while the pool runs as ApplicationPoolIdentity, NetworkService, LocalSystem or LocalService
     (they already act as the computer account, so the setting changes nothing), or (b) useKernelMode is
     false while the pool runs as a custom account (SpecificUser).
@@ -377,9 +362,6 @@ def kernel_mode_inconsistent(snap, params):
     custom identities.
     Bad: useAppPoolCredentials="true" with pool Reports running as ApplicationPoolIdentity.
     Good: useKernelMode="true" useAppPoolCredentials="true" with pool WebFarm running as CORP\\gmsa_web$.
-    Remediation: set useKernelMode=true, and useAppPoolCredentials=true only where a custom pool account
-    holds the SPN (Set-WebConfigurationProperty / appcmd set config).
-    References: MS windowsAuthentication reference; MS "Application Pool Identities".
     """
     for wl in kerberos.windows_locations(snap):
         res = f"locations/{wl.loc.path}"
@@ -443,9 +425,7 @@ def kernel_mode_inconsistent(snap, params):
     needs=("iis",),
 )
 def identity_privileged_in_ad(snap, params):
-    """IIS identity is privileged in Active Directory.
-
-    Checks: every domain account the IIS configuration uses (pool SpecificUser, custom anonymous user,
+    """Checks: every domain account the IIS configuration uses (pool SpecificUser, custom anonymous user,
     connect-as user) with AD data: adminCount=1, or membership (direct, or through nested groups the
     snapshot describes) in Domain Admins, Enterprise Admins, Schema Admins, Administrators, Account,
     Server, Backup or Print Operators, DnsAdmins, or a group named in `extra_privileged_groups`. Groups
@@ -453,9 +433,6 @@ def identity_privileged_in_ad(snap, params):
     Why: any code execution in the site runs with domain-admin-equivalent rights on the network.
     Bad: pool WebFarm runs as CORP\\svc_web, a member of Domain Admins.
     Good: pool WebFarm runs as CORP\\gmsa_web$, adminCount 0, member of "Web Farm Servers" only.
-    Remediation: remove the account from privileged groups (Remove-ADGroupMember) or move the pool to a
-    dedicated gMSA (New-ADServiceAccount / Install-ADServiceAccount); then clear adminCount.
-    References: PingCastle P-ServiceDomainAdmin, P-Kerberoasting; BloodHound Admin Count; MS gMSA overview.
     """
     groups = _admin_groups(params)
     for ident, missing in _ad_identities(snap, computer=False):
@@ -554,9 +531,7 @@ def _kerberoast_reasons(acct: Account, now: Any, params: Mapping[str, Any], priv
     needs=("iis",),
 )
 def kerberoastable_identity(snap, params):
-    """Kerberoastable IIS service account.
-
-    Checks: every user-class domain account IIS uses (pool, anonymous, connect-as; computer accounts,
+    """Checks: every user-class domain account IIS uses (pool, anonymous, connect-as; computer accounts,
     gMSAs and MSAs are not applicable: their passwords are 120 random characters) that has at least one
     SPN fails when any of: password older than `max_password_age_days` (365); DONT_EXPIRE_PASSWORD
     (0x10000), unless the password changed within `recent_change_days` (40, PingCastle's grace); no
@@ -567,11 +542,6 @@ def kerberoastable_identity(snap, params):
     Bad: CORP\\svc_webfarm with HTTP/www.corp.example.com, password set in 2016, never expires, no AES.
     Good: the pool runs as the gMSA CORP\\gmsa_webfarm$ (not applicable), or the user account has AES
     only and a password rotated this year.
-    Remediation: move to a gMSA (New-ADServiceAccount / Install-ADServiceAccount) and move the SPNs
-    (setspn -D / setspn -S); else Set-ADUser -KerberosEncryptionType AES128,AES256, clear
-    DONT_EXPIRE_PASSWORD (Set-ADAccountControl -PasswordNeverExpires $false) and set a long random password.
-    References: PingCastle P-Kerberoasting, S-AesNotEnabled, A-NoServicePolicy, S-PwdNeverExpires;
-    BloodHound Serviceprincipalnames; MS gMSA overview.
     """
     now = snap.collected_at
     for ident, missing in _ad_identities(snap, computer=False):
@@ -658,9 +628,7 @@ def kerberoastable_identity(snap, params):
     needs=("iis",),
 )
 def unconstrained_delegation(snap, params):
-    """Unconstrained delegation on the IIS host or identity.
-
-    Checks: the computer account HOST$ (NetworkService, ApplicationPoolIdentity and kernel-mode Kerberos
+    """Checks: the computer account HOST$ (NetworkService, ApplicationPoolIdentity and kernel-mode Kerberos
     use it) and every domain pool / anonymous / connect-as account: userAccountControl has
     TRUSTED_FOR_DELEGATION (0x80000), or delegation.unconstrained is true. Domain controllers
     (SERVER_TRUST_ACCOUNT 0x2000) are trusted by design and not applicable (IIS on a DC is IIS-HOST-005).
@@ -668,9 +636,6 @@ def unconstrained_delegation(snap, params):
     them, and coercing a DC to authenticate gives its TGT (DCSync).
     Bad: FARM-WEB01$ has userAccountControl 0x81000 (WORKSTATION_TRUST_ACCOUNT | TRUSTED_FOR_DELEGATION).
     Good: FARM-WEB01$ has 0x1000; any delegation is constrained to one back-end service.
-    Remediation: Set-ADComputer FARM-WEB01 -TrustedForDelegation $false (Set-ADUser / Set-ADAccountControl
-    for user accounts); use constrained or resource-based delegation instead.
-    References: PingCastle P-UnconstrainedDelegation; BloodHound CoerceToTGT; MS Kerberos double-hop article.
     """
     for ident, missing in _ad_identities(snap, computer=True):
         if missing:
@@ -738,9 +703,7 @@ def unconstrained_delegation(snap, params):
     needs=("iis",),
 )
 def protocol_transition(snap, params):
-    """Constrained delegation with protocol transition.
-
-    Checks: HOST$ and every domain pool / anonymous / connect-as account: userAccountControl has
+    """Checks: HOST$ and every domain pool / anonymous / connect-as account: userAccountControl has
     TRUSTED_TO_AUTH_FOR_DELEGATION (0x1000000) or delegation.protocol_transition is true. Accounts in
     `allowed_accounts` are not applicable. Targets (msDS-AllowedToDelegateTo) are named in the message;
     whether they are domain controllers is IIS-KRB-009.
@@ -748,9 +711,6 @@ def protocol_transition(snap, params):
     user ever logging on; owning the web application means impersonating anyone there.
     Bad: CORP\\svc_webfarm with 0x1000000 and msDS-AllowedToDelegateTo cifs/dc01.corp.example.com.
     Good: constrained delegation with "Use Kerberos only" (no 0x1000000), or none.
-    Remediation: Set-ADAccountControl <account> -TrustedToAuthForDelegation $false; remove targets that
-    are not needed (Set-ADUser -Clear msDS-AllowedToDelegateTo).
-    References: BloodHound AllowedToDelegate; PingCastle P-DelegationDCt2a4d; MS KCD overview.
     """
     allowed = params.get("allowed_accounts") or []
     for ident, missing in _ad_identities(snap, computer=True):
@@ -815,9 +775,7 @@ def protocol_transition(snap, params):
     needs=("iis",),
 )
 def delegation_to_tier0(snap, params):
-    """Delegation targets a domain controller or Tier-0 host.
-
-    Checks: for HOST$ and every domain pool / anonymous / connect-as account, each msDS-AllowedToDelegateTo
+    """Checks: for HOST$ and every domain pool / anonymous / connect-as account, each msDS-AllowedToDelegateTo
     SPN's host (`class/host[:port][/name]`) against the domain controllers (ad.domain_controllers, and
     accounts with SERVER_TRUST_ACCOUNT) and Tier-0 hosts (ad.tier0_hosts plus the `tier0_hosts`
     parameter). Any service class counts. An FQDN matches a listed FQDN (or a host listed by short name
@@ -826,8 +784,6 @@ def delegation_to_tier0(snap, params):
     service on a DC is delegation to the DC; with protocol transition it is DCSync for the web server.
     Bad: CORP\\svc_webfarm may delegate to cifs/dc01.corp.example.com (DC01 is a domain controller).
     Good: delegation only to MSSQLSvc/sql01.corp.example.com:1433.
-    Remediation: remove the DC targets (Set-ADUser / Set-ADComputer -Remove @{'msDS-AllowedToDelegateTo'=...}).
-    References: PingCastle P-DelegationDCa2d2, P-DelegationDCt2a4d; BloodHound AllowedToDelegate; MS KCD overview.
     """
     tier0 = kerberos.Tier0(snap, params.get("tier0_hosts") or [])
     for ident, missing in _ad_identities(snap, computer=True):
@@ -888,9 +844,7 @@ def delegation_to_tier0(snap, params):
     needs=("iis",),
 )
 def resource_based_delegation(snap, params):
-    """Resource-based constrained delegation involving the IIS host.
-
-    Checks: (a) delegation.rbcd_from (msDS-AllowedToActOnBehalfOfOtherIdentity, as SIDs or names) of HOST$
+    """Checks: (a) delegation.rbcd_from (msDS-AllowedToActOnBehalfOfOtherIdentity, as SIDs or names) of HOST$
     and of every domain pool / anonymous / connect-as account is empty; (b) no domain controller account
     in the snapshot (SERVER_TRUST_ACCOUNT) lists HOST$ or an IIS identity in its rbcd_from. (b) is judged
     only for DC accounts the snapshot carries; the pass message says when none was collected.
@@ -899,8 +853,6 @@ def resource_based_delegation(snap, params):
     server's identity can impersonate anyone to a DC.
     Bad: FARM-WEB01$ has PrincipalsAllowedToDelegateToAccount = CORP\\EVIL01$.
     Good: empty on the web server; no DC lists the web server.
-    Remediation: Set-ADComputer FARM-WEB01 -PrincipalsAllowedToDelegateToAccount $null (same on the DC for (b)).
-    References: BloodHound AllowedToAct; PingCastle P-DelegationDCsourcedeleg; MS KCD overview.
     """
     d = snap.accounts.directory
     tier0 = kerberos.Tier0(snap)
@@ -1005,19 +957,13 @@ WEAK_FLAGS = (
     needs=("iis",),
 )
 def weak_account_flags(snap, params):
-    """Weak Kerberos account flags on IIS identities.
-
-    Checks: every domain account IIS uses (pool, anonymous, connect-as): userAccountControl bits
+    """Checks: every domain account IIS uses (pool, anonymous, connect-as): userAccountControl bits
     DONT_REQ_PREAUTH 0x400000, PASSWD_NOTREQD 0x20, USE_DES_KEY_ONLY 0x200000,
     ENCRYPTED_TEXT_PWD_ALLOWED 0x80, and DES bits (0x1|0x2) in msDS-SupportedEncryptionTypes.
     Why: AS-REP roasting needs no credentials at all; an account may carry an empty password; DES is
     broken; a reversible password can be read back by domain admins and DCSync.
     Bad: CORP\\svc_web with userAccountControl 0x400200 (DONT_REQ_PREAUTH).
     Good: 0x200 (NORMAL_ACCOUNT), msDS-SupportedEncryptionTypes 0x18 (AES only).
-    Remediation: Set-ADAccountControl -DoesNotRequirePreAuth $false -PasswordNotRequired $false
-    -UseDESKeyOnly $false -AllowReversiblePasswordEncryption $false; Set-ADUser -KerberosEncryptionType
-    AES128,AES256; reset the password so no weak key or reversible copy remains.
-    References: PingCastle S-NoPreAuth, S-PwdNotRequired, S-DesEnabled, S-Reversible; BloodHound user node.
     """
     for ident, missing in _ad_identities(snap, computer=False):
         if missing:
@@ -1078,9 +1024,7 @@ def weak_account_flags(snap, params):
     needs=("iis",),
 )
 def computer_password_stale(snap, params):
-    """IIS computer account password stale.
-
-    Checks: the age of HOST$'s pwdLastSet. Like PingCastle S-PwdLastSet-90, the age counts up to the
+    """Checks: the age of HOST$'s pwdLastSet. Like PingCastle S-PwdLastSet-90, the age counts up to the
     computer's last logon (lastLogonTimestamp) when known, capped at collection.collected_at, so a
     machine that was switched off is not blamed. Fails above
     `max_age_days` (90; PingCastle's S-PwdLastSet-45 is the stricter 45).
@@ -1088,9 +1032,6 @@ def computer_password_stale(snap, params):
     identity of the built-in pool identities; Windows rotates it every 30 days unless rotation is broken.
     Bad: FARM-WEB01$ pwdLastSet 2025-01-10, last logon 2026-02-15.
     Good: pwdLastSet within the last 30 days.
-    Remediation: Reset-ComputerMachinePassword; re-enable rotation (Netlogon DisablePasswordChange=0,
-    policy "Domain member: Disable machine account password changes" = Disabled).
-    References: PingCastle S-PwdLastSet-45 / S-PwdLastSet-90; MS "Application Pool Identities".
     """
     if kerberos.domain_joined(snap) is False:
         yield not_applicable("host", "the host is not joined to a domain")
@@ -1170,9 +1111,7 @@ def computer_password_stale(snap, params):
     default_enabled=False,
 )
 def extended_protection_off(snap, params):
-    """Extended Protection off for Windows authentication over HTTPS.
-
-    Checks: every site or application with Windows authentication enabled, on a site that has an https
+    """Checks: every site or application with Windows authentication enabled, on a site that has an https
     binding, whose providers accept NTLM (NTLM, or plain Negotiate which falls back to it; no list means
     the default Negotiate + NTLM): extendedProtection tokenChecking must be at least `required_level`
     (Allow by default; Require in strict profiles). Absent means None, the IIS default. Off in the
@@ -1180,9 +1119,6 @@ def extended_protection_off(snap, params):
     Why: without channel binding tokens, a relayed NTLM exchange is accepted over TLS.
     Bad: Intranet with an https binding, providers Negotiate + NTLM, tokenChecking None.
     Good: tokenChecking="Require" (or "Allow" when not every client sends channel binding).
-    Remediation: Set-WebConfigurationProperty ... extendedProtection -Name tokenChecking -Value Require
-    (appcmd: /extendedProtection.tokenChecking:Require).
-    References: MS windowsAuthentication extendedProtection; BloodHound CoerceAndRelayNTLMToADCS.
     """
     order = {"none": 0, "allow": 1, "require": 2}
     need = order[params["required_level"].casefold()]
@@ -1241,17 +1177,13 @@ def _realm_suffixed(spn: str) -> tuple[str, str] | None:
     needs=("spns",),
 )
 def spn_realm_suffix(snap, params):
-    """SPN registered with a realm suffix.
-
-    Checks: every SPN of every account in the snapshot (setspn -L, AD exports) as captured; fails each
+    """Checks: every SPN of every account in the snapshot (setspn -L, AD exports) as captured; fails each
     account holding a value of the form `service/host[:port]@REALM`. Passes accounts whose SPNs have no
     suffix. A host with no SPN captured at all is not applicable.
     Why: `setspn -S HTTP/web01@CORP.EXAMPLE svc` stores exactly that string; the client's ticket request
     names `HTTP/web01`, which no account holds, so Kerberos fails over to NTLM without an error.
     Bad: CORP\\svc_web holds `HTTP/web01.corp.example.com@CORP.EXAMPLE.COM`.
     Good: CORP\\svc_web holds `HTTP/web01.corp.example.com` and `HTTP/web01`.
-    Remediation: setspn -D HTTP/web01@CORP.EXAMPLE CORP\\svc_web; setspn -S HTTP/web01 CORP\\svc_web.
-    References: Microsoft setspn documentation; KB 929650 (SPNs for IIS web applications).
     """
     seen = False
     for acct in snap.accounts.directory.accounts:

@@ -51,9 +51,7 @@ EXCHANGE_POOLS = ["MSExchange*"]
     needs=("iis",),
 )
 def pool_localsystem(snap, params):
-    """App pool runs as LocalSystem.
-
-    Checks: every application pool's effective identityType; on IIS 6, the metabase AppPoolIdentityType
+    """Checks: every application pool's effective identityType; on IIS 6, the metabase AppPoolIdentityType
     (0 = LocalSystem) of each pool and IIs5IsolationModeEnabled. Pools matching `allowed_pools`
     (Exchange by default) are not applicable; stopped pools that do not auto-start are not applicable
     unless `include_idle_pools`.
@@ -63,9 +61,6 @@ def pool_localsystem(snap, params):
     Bad: `<add name="Payroll"><processModel identityType="LocalSystem"/></add>`; IIS 6
     `AppPoolIdentityType="0"`; `IIs5IsolationModeEnabled="TRUE"`.
     Good: `identityType="ApplicationPoolIdentity"` (the IIS 7.5+ default), or a dedicated gMSA.
-    Remediation: `appcmd set apppool Payroll /processModel.identityType:ApplicationPoolIdentity`, then
-    grant the pool's own SID (`IIS APPPOOL\\Payroll`) only the file rights it needs.
-    References: CIS IIS 10 1.4; STIG V-218802; IIS 6 STIG V-13713; IIS BPA dd378907; processModel reference.
     """
     allowed = params["allowed_pools"]
     for view in snap.pools:
@@ -138,9 +133,7 @@ def pool_localsystem(snap, params):
     needs=("iis",),
 )
 def pool_shared_builtin(snap, params):
-    """App pool uses a shared built-in identity.
-
-    Checks: each pool's effective identityType (and the IIS 6 metabase AppPoolIdentityType, where 1 is
+    """Checks: each pool's effective identityType (and the IIS 6 metabase AppPoolIdentityType, where 1 is
     LocalService and 2, the IIS 6 default, is NetworkService). Pools matching `allowed_pools` (WSUS's
     `WsusPool`, SharePoint's `SharePoint Web Services Root` by default) are not applicable.
     Why: NetworkService and LocalService are shared by OS services and all pools that use them, so an ACL
@@ -149,9 +142,6 @@ def pool_shared_builtin(snap, params):
     NetworkService; IIS 7.5+ uses a per-pool virtual account instead.
     Bad: `<processModel identityType="NetworkService"/>`; IIS 6 `AppPoolIdentityType="2"`.
     Good: `identityType="ApplicationPoolIdentity"`, with content ACLs granted to `IIS APPPOOL\\<pool>`.
-    Remediation: `appcmd set apppool <name> /processModel.identityType:ApplicationPoolIdentity` and
-    re-grant file rights to the pool's SID (`icacls D:\\Sites\\X /grant "IIS APPPOOL\\X:(OI)(CI)RX"`).
-    References: CIS IIS 10 1.4; Application Pool Identities (Microsoft); STIG V-218802.
     """
     allowed = params["allowed_pools"]
     for view in snap.pools:
@@ -214,9 +204,7 @@ def privileged_groups(params) -> tuple[accounts.PrivilegedGroup, ...]:
     needs=("iis", "principals"),
 )
 def pool_privileged_group(snap, params):
-    """App pool identity is in a privileged local or domain group.
-
-    Checks: for every pool, its identity (IIS APPPOOL\\<pool> by SID, NetworkService, LocalService or the
+    """Checks: for every pool, its identity (IIS APPPOOL\\<pool> by SID, NetworkService, LocalService or the
     configured account, however the capture spells it) and IIS_IUSRS (injected into the worker token
     unless manualGroupMembership) against `privileged_groups` (by SID) and domain groups whose RID is
     in `privileged_domain_rids`, transitively through members[] and member_of[]. LocalSystem pools are
@@ -227,9 +215,6 @@ def pool_privileged_group(snap, params):
     Bad: `net localgroup Administrators` lists `IIS APPPOOL\\Shop` or `CORP\\svc_web`; `IIS_IUSRS` nested
     in Backup Operators.
     Good: the pool identity is in no privileged group; IIS_IUSRS holds only its default rights.
-    Remediation: `Remove-LocalGroupMember -Group Administrators -Member "IIS APPPOOL\\Shop"` (or the
-    account), then grant the pool only the file rights it needs.
-    References: IIS 10.0 Server STIG V-218802; IIS 6 STIG V-13713; IIS BPA dd378907; PingCastle P-ServiceDomainAdmin.
     """
     groups = privileged_groups(params)
     for view in snap.pools:
@@ -314,9 +299,7 @@ IMPLICIT_WORKER_GROUPS = (sids.EVERYONE, sids.AUTHENTICATED_USERS, sids.USERS, s
     needs=("iis", "user_rights"),
 )
 def pool_admin_equivalent_privilege(snap, params):
-    """App pool identity (or IIS_IUSRS, or IIS APPPOOL\\*) holds admin-equivalent privileges.
-
-    Checks: for every pool, the principals whose user rights reach its worker token: the identity (by SID,
+    """Checks: for every pool, the principals whose user rights reach its worker token: the identity (by SID,
     so a secedit `*S-1-5-82-…` entry matches `IIS APPPOOL\\Shop`), IIS_IUSRS unless manualGroupMembership,
     Everyone / Authenticated Users / Users / SERVICE, and every group the identity is known to be in
     (transitively). Any `dangerous_rights` granted to one of them fails. A right held by a group whose
@@ -327,9 +310,6 @@ def pool_admin_equivalent_privilege(snap, params):
     Bad: `SeDebugPrivilege = *S-1-5-32-544,*S-1-5-32-568` (IIS_IUSRS: every pool gets it).
     Good: the KB981949 defaults: pools hold SeAssignPrimaryToken, SeIncreaseQuota, SeAudit, SeServiceLogon;
     IIS_IUSRS holds SeImpersonate and SeBatchLogon.
-    Remediation: remove the grant in Local Security Policy or in the GPO that sets it (`gpresult /h` names
-    it), e.g. `ntrights -u BUILTIN\\IIS_IUSRS -r SeDebugPrivilege`, and restart the pools.
-    References: IIS BPA dd378907; PingCastle P-PrivilegeEveryone, P-TrustedCredManAccessPrivilege; KB981949.
     """
     index = snap.accounts
     holders: dict[str, dict[str, str]] = {}  # right -> holder key -> holder as written
@@ -418,9 +398,7 @@ def pool_admin_equivalent_privilege(snap, params):
     needs=("iis",),
 )
 def pool_shared_specific_user(snap, params):
-    """Same SpecificUser account used by several pools on one host.
-
-    Checks: SpecificUser pools (and IIS 6 pools with AppPoolIdentityType 3) grouped by the account's
+    """Checks: SpecificUser pools (and IIS 6 pools with AppPoolIdentityType 3) grouped by the account's
     principal key (SID where known, so `CORP\\svc_web`, `svc_web@corp.example` and its SID agree). Every
     pool whose account also runs another pool fails, unless the account matches `allowed_accounts`.
     Sharing an account across hosts of a farm is fine and not judged (this rule is per host).
@@ -428,9 +406,6 @@ def pool_shared_specific_user(snap, params):
     right for one site valid for the others.
     Bad: pools `Shop` and `Api` both `userName="CORP\\svc_web"`.
     Good: one gMSA or ApplicationPoolIdentity per pool.
-    Remediation: give each pool its own identity (`appcmd set apppool Api
-    /processModel.identityType:ApplicationPoolIdentity`) and re-grant content ACLs to it.
-    References: CIS IIS 10 1.4; Application Pool Identities (Microsoft).
     """
     by_account: dict[str, list[Pool]] = {}
     for view in snap.pools:
@@ -486,18 +461,13 @@ def pool_shared_specific_user(snap, params):
     needs=("iis",),
 )
 def pool_serves_several_sites(snap, params):
-    """An app pool serves more than one site.
-
-    Checks: for every pool, the distinct sites whose applications (root or nested) reference it. Two or
+    """Checks: for every pool, the distinct sites whose applications (root or nested) reference it. Two or
     more sites fail; pools matching `allowed_pools` (Exchange and SharePoint, where the STIG is not
     applicable) and pools that serve no site are not applicable.
     Why: CIS 1.5 and STIG V-218771 require a unique pool per site, because the pool is the unit of
     process and identity isolation in IIS.
     Bad: `Default Web Site` and `Intranet` both use `DefaultAppPool`.
     Good: each site has its own pool (`Shop` -> pool `Shop`, `Intranet` -> pool `Intranet`).
-    Remediation: `New-WebAppPool Intranet; Set-ItemProperty IIS:\\Sites\\Intranet -Name applicationPool
-    -Value Intranet`, then grant the new pool's SID the content ACLs.
-    References: CIS IIS 10 1.5; IIS 10.0 Site STIG V-218771; IIS 8.5 Site STIG V-214484.
     """
     for pool in snap.app_pools:
         key = iis.pool_key(pool["name"])
@@ -545,9 +515,7 @@ MANAGED_CLASSES = ("msds-groupmanagedserviceaccount", "msds-managedserviceaccoun
     needs=("iis",),
 )
 def pool_plain_domain_user(snap, params):
-    """SpecificUser is a plain domain user and not a gMSA or virtual account.
-
-    Checks: SpecificUser pools (and IIS 6 pools with AppPoolIdentityType 3) whose account is a domain
+    """Checks: SpecificUser pools (and IIS 6 pools with AppPoolIdentityType 3) whose account is a domain
     account. With Active Directory data, objectClass/kind decide (gMSA, MSA and computer objects pass).
     Without it the name decides: managed service accounts are always written `DOMAIN\\name$`, so a domain
     account without the trailing `$` is a user object. Local accounts are left to IIS-POOL-008.
@@ -555,9 +523,6 @@ def pool_plain_domain_user(snap, params):
     a gMSA removes the stored password altogether (no processModel password, nothing in LSA secrets).
     Bad: `userName="CORP\\svc_web" password="[enc:…:enc]"`.
     Good: `userName="CORP\\svc_web$"` with an empty password (a gMSA), or ApplicationPoolIdentity.
-    Remediation: create a gMSA (`New-ADServiceAccount`), `Install-ADServiceAccount` it on the web servers,
-    and set the pool to `CORP\\svc_web$` with an empty password.
-    References: gMSA overview (Microsoft); PingCastle S-PwdNeverExpires, A-NoServicePolicy.
     """
     for view in snap.pools:
         if view.type != "SpecificUser":
@@ -622,9 +587,7 @@ def pool_plain_domain_user(snap, params):
     needs=("iis", "local_accounts"),
 )
 def pool_local_account_hygiene(snap, params):
-    """SpecificUser local (SAM) account: weak password hygiene.
-
-    Checks: for SpecificUser pools whose account is local (`.\\svc`, `HOST\\svc`, or a principal of kind
+    """Checks: for SpecificUser pools whose account is local (`.\\svc`, `HOST\\svc`, or a principal of kind
     local_user): password_never_expires, password_last_set older than `max_password_age_days` before the
     capture time, password_required false, and enabled false while the pool starts automatically. An
     account missing from the capture, or whose expiry and last-set facts were not captured, is
@@ -633,9 +596,6 @@ def pool_local_account_hygiene(snap, params):
     managed; a never-expiring local service password is the classic lateral-movement credential.
     Bad: `net user svc_web` shows "Password expires Never", "Password last set 2015-06-01".
     Good: password set within the policy, expiring, required (or use ApplicationPoolIdentity: no password).
-    Remediation: `Set-LocalUser svc_web -PasswordNeverExpires $false`, set a new password and update the
-    pool (`appcmd set apppool Shop /processModel.password:<new>`); better, switch to ApplicationPoolIdentity.
-    References: IIS 10.0 Server STIG V-218823, V-218796.
     """
     now = snap.collected_at
     max_age = params["max_password_age_days"]
@@ -703,9 +663,7 @@ def pool_local_account_hygiene(snap, params):
     needs=("iis", "services"),
 )
 def pool_credential_reused(snap, params):
-    """App pool credential reused by Windows services or scheduled tasks.
-
-    Checks: for every SpecificUser pool with a password-bearing account (not a gMSA, `name$`), whether a
+    """Checks: for every SpecificUser pool with a password-bearing account (not a gMSA, `name$`), whether a
     service's logon account (`services[].start_name`) or a scheduled task's run-as account
     (`scheduled_tasks[].run_as`) is the same principal, compared by key (`.\\svc`, `HOST\\svc`,
     `svc@corp.example` and `CORP\\svc` are matched through the principal index).
@@ -714,9 +672,6 @@ def pool_credential_reused(snap, params):
     privileges.
     Bad: pool `Shop` as `CORP\\svc_web`, and service `ReportSync` logs on as `CORP\\svc_web`.
     Good: the service runs as its own virtual account (`NT SERVICE\\ReportSync`) or a gMSA.
-    Remediation: `sc.exe config ReportSync obj= "NT SERVICE\\ReportSync"` (then grant that account what
-    the service needs), or move the pool to its own identity.
-    References: PingCastle P-ServiceDomainAdmin; IIS 10.0 Server STIG V-218802.
     """
     index = snap.accounts
     users: dict[str, list[str]] = {}
@@ -765,18 +720,13 @@ def pool_credential_reused(snap, params):
     needs=("iis",),
 )
 def pool_manual_group_membership(snap, params):
-    """manualGroupMembership=true.
-
-    Checks: each pool's processModel.manualGroupMembership. True fails as a note, and says so when the
+    """Checks: each pool's processModel.manualGroupMembership. True fails as a note, and says so when the
     identity is nevertheless a member of IIS_IUSRS (directly or nested), which defeats the setting.
     Why: with the default (false) the IIS_IUSRS SID is injected into every worker, so grants to IIS_IUSRS
     reach all pools; with true, only grants to the pool SID apply, which administrators must know when
     writing ACLs. Adding the identity to IIS_IUSRS anyway undoes the isolation it was meant to buy.
     Bad: `<processModel manualGroupMembership="true"/>` and `IIS APPPOOL\\Shop` in IIS_IUSRS.
     Good: the default `manualGroupMembership="false"`, or true with ACLs naming `IIS APPPOOL\\Shop`.
-    Remediation: `appcmd set apppool Shop /processModel.manualGroupMembership:false`, or keep it and
-    `Remove-LocalGroupMember IIS_IUSRS "IIS APPPOOL\\Shop"`.
-    References: built-in IIS accounts; Understanding identities in IIS; processModel reference (Microsoft).
     """
     for pool in snap.app_pools:
         key = iis.pool_key(pool["name"])
@@ -818,18 +768,13 @@ def pool_manual_group_membership(snap, params):
     default_enabled=False,
 )
 def pool_unused_started(snap, params):
-    """Started app pools with no applications.
-
-    Checks: every pool that is Started or autoStart (the default) and that no application of any site
+    """Checks: every pool that is Started or autoStart (the default) and that no application of any site
     references. Pools matching `allowed_pools` are not applicable; stopped pools that do not auto-start
     pass. Off in the baseline profile: IIS creates such pools on every install.
     Why: CIS 1.5's rationale: stop what is not used; a leftover pool keeps an identity, rights and a
     configuration that nobody reviews.
     Bad: `.NET v4.5` and `.NET v4.5 Classic` started with no application.
     Good: only pools that serve applications are started.
-    Remediation: `Remove-WebAppPool ".NET v4.5"` or `appcmd set apppool ".NET v4.5" /autoStart:false`
-    and stop it.
-    References: CIS IIS 10 1.5.
     """
     for pool in snap.app_pools:
         key = iis.pool_key(pool["name"])
@@ -864,9 +809,7 @@ def pool_unused_started(snap, params):
     needs=("iis", "principals"),
 )
 def pool_identity_unresolved(snap, params):
-    """App pool identity cannot be resolved or is disabled.
-
-    Checks: for SpecificUser pools (and IIS 6 AppPoolIdentityType 3), the configured account: no account
+    """Checks: for SpecificUser pools (and IIS 6 AppPoolIdentityType 3), the configured account: no account
     named at all; a local account missing although local accounts were
     enumerated (`local_accounts` section ok); enabled=false; account_expires before the capture. An
     account the capture did not resolve otherwise (a domain account without AD data) is not_reviewed.
@@ -874,8 +817,6 @@ def pool_identity_unresolved(snap, params):
     accounts. A configured but dead identity hides a broken or forgotten pool.
     Bad: pool `Reports` as `CORP\\svc_old`, disabled in AD since the application was retired.
     Good: the account exists and is enabled, or the pool was removed.
-    Remediation: switch the pool to ApplicationPoolIdentity or a live account, or `Remove-WebAppPool`.
-    References: IIS 10.0 Server STIG V-218796; PingCastle S-Inactive.
     """
     now = snap.collected_at
     enumerated = snap.section_status("local_accounts") == "ok"

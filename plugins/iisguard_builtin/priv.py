@@ -65,9 +65,7 @@ REMOVE_RIGHT = (
     needs=("user_rights",),
 )
 def dangerous_to_iis_principal(snap, params):
-    """Dangerous privilege granted to an IIS principal.
-
-    Checks: every holder of each privilege in `privileges` (user_rights, by SID or name); fails when
+    """Checks: every holder of each privilege in `privileges` (user_rights, by SID or name); fails when
     the holder is an IIS principal (pool identities except LocalSystem, IIS_IUSRS, IUSR, custom
     anonymous / connect-as / impersonation users, any S-1-5-82-* account) or a group one of them is
     a member of (transitively; privileged groups such as Administrators, whose membership IIS-POOL-002,
@@ -78,9 +76,6 @@ def dangerous_to_iis_principal(snap, params):
     SYSTEM tokens (RULES.md §4). None of these is an IIS default.
     Bad: `SeDebugPrivilege = *S-1-5-32-544,*S-1-5-32-568` (IIS_IUSRS can debug any process).
     Good: `SeDebugPrivilege = *S-1-5-32-544` (Administrators only).
-    Remediation: remove the SID from the right in the GPO or local policy that grants it
-    (secpol.msc, `secedit /configure ... /areas USER_RIGHTS`, or `ntrights -u <principal> -r <right>`).
-    References: PingCastle P-PrivilegeEveryone; MS BPA dd378907; KB981949 (default IIS user rights).
     """
     people = snap.iis_principals
     ignored = snap.accounts.keys(params["ignore_principals"])
@@ -114,10 +109,18 @@ def dangerous_to_iis_principal(snap, params):
         (shown for _, shown, _ in snap.privileges.iter(params["privileges"])),
         sids.PRIVILEGED_LOCAL_GROUPS,
     )
+    group_holders = _group_holders(snap, (s for _, s, _ in snap.privileges.iter(params["privileges"])))
     for key, person in people.items():
         if key in hit or key in ignored:
             continue
-        if unjudged:
+        unknown = _membership_unknown(snap, person, group_holders)
+        if unknown:
+            yield not_reviewed(
+                f"principals/{person.name}",
+                f"{person.name} holds none of the dangerous privileges directly, but they are granted to groups "
+                f"and {unknown}",
+            )
+        elif unjudged:
             yield not_reviewed(
                 f"principals/{person.name}",
                 f"{person.name} holds none of the dangerous privileges directly, but they are granted to "
@@ -126,6 +129,21 @@ def dangerous_to_iis_principal(snap, params):
             )
         else:
             yield passed(f"principals/{person.name}", f"{person.name} holds none of the dangerous privileges")
+
+
+def _group_holders(snap, holders, skip=()) -> tuple[accounts.PrivilegedGroup, ...]:
+    """The groups among the holders of a right (as written), as entries membership() judges against."""
+    skipped = set(skip)
+    found = [h for h in holders if snap.accounts.is_group(h) and snap.accounts.key(h) not in skipped]
+    return accounts.privileged_groups(found)
+
+
+def _membership_unknown(snap, person, groups) -> str:
+    """Why whether `person` is in one of `groups` cannot be told (a domain account without AD data), or ""."""
+    if not groups:
+        return ""
+    m = snap.accounts.membership(person.name, groups)
+    return m.reason if m.answer == "unknown" and m.needs_ad else ""
 
 
 IMPERSONATE_DEFAULT = [
@@ -185,9 +203,7 @@ ASSIGN_PRIMARY_DEFAULT = [sids.LOCAL_SERVICE, sids.NETWORK_SERVICE]
     needs=("user_rights",),
 )
 def impersonate_beyond_expected(snap, params):
-    """Impersonate / AssignPrimaryToken granted beyond the IIS-expected set.
-
-    Checks: each holder of SeImpersonatePrivilege and SeAssignPrimaryTokenPrivilege, by SID; a holder
+    """Checks: each holder of SeImpersonatePrivilege and SeAssignPrimaryTokenPrivilege, by SID; a holder
     passes when it is in the expected set (Impersonate: Administrators, SERVICE, LOCAL SERVICE,
     NETWORK SERVICE, IIS_IUSRS; AssignPrimaryToken: LOCAL SERVICE, NETWORK SERVICE), is an
     application pool account (S-1-5-82-*), a per-service virtual account (NT SERVICE\\*, when
@@ -199,9 +215,6 @@ def impersonate_beyond_expected(snap, params):
     SIDs are expected here: removing IIS_IUSRS breaks IIS authentication (MS docs PR #9187).
     Bad: `SeImpersonatePrivilege = *S-1-5-32-544,*S-1-5-6,*S-1-5-19,*S-1-5-20,*S-1-5-32-568,*S-1-5-32-545`.
     Good: `SeAssignPrimaryTokenPrivilege = *S-1-5-19,*S-1-5-20,*S-1-5-82-3006700770-...` (DefaultAppPool).
-    Remediation: remove the holder in secpol.msc / the GPO (`secedit /configure ... /areas USER_RIGHTS`),
-    or list it in `documented_principals` when an application requires it.
-    References: KB981949; CIS Windows 2.2.x (IIS_IUSRS exception); Windows STIG WN25-UR-000130.
     """
     documented = snap.accounts.keys(params["documented_principals"])
     expected = {
@@ -269,9 +282,7 @@ def impersonate_beyond_expected(snap, params):
     needs=("user_rights",),
 )
 def dangerous_to_broad(snap, params):
-    """Dangerous privilege granted to broad principals.
-
-    Checks: every holder of each privilege in `privileges` (the §4 list plus SeImpersonate and
+    """Checks: every holder of each privilege in `privileges` (the §4 list plus SeImpersonate and
     SeAssignPrimaryToken); fails when the holder's SID is Everyone (S-1-1-0), Authenticated Users
     (S-1-5-11), Users (S-1-5-32-545), Guests, Anonymous Logon (S-1-5-7) or a Domain Users /
     Computers / Guests group (RID 513/515/514), or is in `extra_broad_principals`. Each privilege
@@ -280,9 +291,6 @@ def dangerous_to_broad(snap, params):
     carry Users and Authenticated Users in their tokens); PingCastle P-PrivilegeEveryone.
     Bad: `SeDebugPrivilege = *S-1-5-32-544,*S-1-5-11`; `SeImpersonatePrivilege = ...,*S-1-1-0`.
     Good: `SeDebugPrivilege = *S-1-5-32-544`.
-    Remediation: remove the broad principal from the right in the GPO or local policy
-    (secpol.msc, `secedit /configure ... /areas USER_RIGHTS`, `ntrights -u Everyone -r <right>`).
-    References: PingCastle P-PrivilegeEveryone; KB981949; Microsoft User Rights Assignment.
     """
     extra = snap.accounts.keys(params["extra_broad_principals"])
     index = snap.privileges
@@ -399,9 +407,7 @@ def _token_key(snap, token):
     needs=("tokens",),
 )
 def worker_token_extra_privileges(snap, params):
-    """Runtime worker token has privileges beyond the baseline.
-
-    Checks: every token in `tokens[]` that belongs to an application pool worker (identity is a pool
+    """Checks: every token in `tokens[]` that belongs to an application pool worker (identity is a pool
     identity or an IIS APPPOOL SID; a token with no identity is judged as a worker's); fails when it
     lists a privilege, enabled or disabled, outside `allowed_privileges`. Tokens of other identities
     are not applicable; pools that serve an application but have no captured token are not_reviewed.
@@ -411,9 +417,6 @@ def worker_token_extra_privileges(snap, params):
     Bad: a worker token listing `SeDebugPrivilege  Debug programs  Disabled`.
     Good: SeAssignPrimaryToken, SeIncreaseQuota, SeAudit, SeChangeNotify, SeImpersonate,
     SeCreateGlobal, SeIncreaseWorkingSet only.
-    Remediation: remove the right that adds it (secpol.msc, `secedit`), then
-    `appcmd recycle apppool /apppool.name:<pool>`.
-    References: KB981949; PingCastle P-PrivilegeEveryone; MS BPA dd378907.
     """
     allowed = {p.casefold() for p in params["allowed_privileges"]}
     others: list = []
@@ -511,9 +514,7 @@ def _enabled_admin_group(snap, token) -> bool:
     needs=("tokens",),
 )
 def worker_token_elevated(snap, params):
-    """Runtime worker token is elevated.
-
-    Checks: every application pool worker token in `tokens[]` (as for IIS-PRIV-004): fails when the
+    """Checks: every application pool worker token in `tokens[]` (as for IIS-PRIV-004): fails when the
     user is SYSTEM (S-1-5-18), when BUILTIN\\Administrators is an enabled group (a deny-only
     Administrators group, as in a filtered token, is not), or when the integrity level (token
     integrity, else the Mandatory Label group) is in `elevated_integrity`. Pools with no captured
@@ -524,9 +525,6 @@ def worker_token_elevated(snap, params):
     Bad: `whoami /groups` in w3wp lists `BUILTIN\\Administrators ... Enabled group` or
     `Mandatory Label\\System Mandatory Level`.
     Good: user `IIS APPPOOL\\DefaultAppPool`, groups Users, SERVICE, IIS_IUSRS, High Mandatory Level.
-    Remediation: `appcmd set apppool <pool> /processModel.identityType:ApplicationPoolIdentity`;
-    `net localgroup Administrators <user> /delete`; recycle the pool.
-    References: MS BPA dd378907; IIS 6 STIG V-13713; KB981949.
     """
     elevated = {str(level).casefold() for level in params["elevated_integrity"]}
     others: list = []
@@ -613,9 +611,7 @@ LOGON_RIGHTS = {
     needs=("user_rights",),
 )
 def interactive_logon_for_iis_identity(snap, params):
-    """Interactive/RDP logon rights for IIS service identities.
-
-    Checks: holders of SeInteractiveLogonRight and SeRemoteInteractiveLogonRight; fails when an IIS
+    """Checks: holders of SeInteractiveLogonRight and SeRemoteInteractiveLogonRight; fails when an IIS
     principal holds one directly, or through a group it is a member of (transitively) other than
     `ignore_via_groups` (Users, Authenticated Users, INTERACTIVE, Everyone hold "log on locally" by
     default on member servers; Administrators and Backup Operators membership is reported by
@@ -626,9 +622,6 @@ def interactive_logon_for_iis_identity(snap, params):
     Bad: `SeRemoteInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-555` with `CORP\\svc_web` in Remote
     Desktop Users; `SeInteractiveLogonRight = ...,*S-1-5-32-568`.
     Good: `SeInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-551,*S-1-5-32-545` (the defaults).
-    Remediation: `net localgroup "Remote Desktop Users" <user> /delete`, or add the identity to the
-    Deny log on rights (secpol.msc, `secedit`).
-    References: STIG V-218802; BloodHound CanRDP; Microsoft User Rights Assignment.
     """
     people = snap.iis_principals
     ignored_groups = snap.accounts.keys(params["ignore_via_groups"])
@@ -671,10 +664,19 @@ def interactive_logon_for_iis_identity(snap, params):
     unjudged = snap.privileges.unjudged_group_holders(
         (s for wanted in LOGON_RIGHTS for s in index.holders(wanted)[1]), ignored_groups
     )
+    group_holders = _group_holders(
+        snap, (s for wanted in LOGON_RIGHTS for s in index.holders(wanted)[1]), ignored_groups
+    )
     for key, person in people.items():
         if key in hit:
             continue
-        if unjudged:
+        unknown = _membership_unknown(snap, person, group_holders)
+        if unknown:
+            yield not_reviewed(
+                f"principals/{person.name}",
+                f"{person.name} holds no interactive or RDP logon right directly, but groups do and {unknown}",
+            )
+        elif unjudged:
             yield not_reviewed(
                 f"principals/{person.name}",
                 f"{person.name} holds no interactive or RDP logon right directly, but {', '.join(unjudged)} "

@@ -47,6 +47,7 @@ def rule_dict(r: Rule) -> dict[str, Any]:
         "description": r.description,
         "rationale": r.rationale,
         "remediation": r.remediation,
+        "doc": r.doc,
         "references": [{"id": ref.id, "url": ref.url, "title": ref.title} for ref in r.references],
         "tags": list(r.all_tags),
         "parameters": [
@@ -129,8 +130,11 @@ def run_show(args: argparse.Namespace) -> int:
     for label, text in (
         ("Description", r.description),
         ("Rationale", r.rationale),
+        ("Details", r.doc),  # the docstring: what it checks, why, a bad and a good example
         ("Remediation", r.remediation),
     ):
+        if not text:
+            continue
         print(f"\n{'## ' if md else ''}{label}\n{text}")
     if r.parameters:
         print(f"\n{'## ' if md else ''}Parameters")

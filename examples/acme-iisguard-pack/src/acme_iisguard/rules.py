@@ -1,14 +1,17 @@
-"""ACME's two rules. Each is a pure function of the snapshot and its parameters."""
+"""ACME's two rules. Each is a pure function of the snapshot and its parameters.
+
+They ask the model iisguard exports, as the built-in packs do (`snap.pools` is every pool, IIS 7+
+and IIS 6 metabase pools alike, with its effective identity; `snap.accounts` resolves an account
+however it is written: DOMAIN\\name, UPN, SID), and write nothing the decorator already says.
+"""
 
 from __future__ import annotations
 
-import fnmatch
-
-from iisguard import Parameter, Reference, Severity, fail, not_applicable, passed, rule
+from iisguard import Parameter, Reference, Severity, fail, iis, names, not_applicable, passed, rule
 
 
 def _allowed(name: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name.casefold(), p.casefold()) for p in patterns)
+    return names.matches_any(name, patterns) is not None
 
 
 @rule(
@@ -41,14 +44,10 @@ def https_only(snapshot, params):
     Bad: a site with a binding ``http *:80:``.
 
     Good: a site whose only binding is ``https *:443:``.
-
-    Remediation: ``Remove-WebBinding -Name '<site>' -Protocol http`` once an https binding exists.
-
-    References: ACME-TLS-3.
     """
     for site in snapshot.sites:
         name = site["name"]
-        key = f"sites/{name}"
+        key = iis.site_key(name)
         if _allowed(name, params["allow_http_sites"]):
             yield not_applicable(key, f"Site '{name}' is allowed to serve http.", at=site)
             continue
@@ -93,27 +92,27 @@ def managed_account(snapshot, params):
 
     Bad: ``identityType=SpecificUser userName=CORP\\svc_web``.
 
-    Good: ``identityType=SpecificUser userName=CORP\\gmsa-web$``, or ApplicationPoolIdentity.
-
-    Remediation: ``Set-ItemProperty IIS:\\AppPools\\<pool> -Name processModel -Value @{userName='CORP\\gmsa-web$';identityType=3}``.
-
-    References: MS-GMSA.
+    Good: ``identityType=SpecificUser userName=CORP\\gmsa-web$``, or ApplicationPoolIdentity; on IIS 6,
+    ``AppPoolIdentityType=3`` with a gMSA as ``WAMUserName``.
     """
-    for pool in snapshot.app_pools:
-        key = f"app_pools/{pool['name']}"
-        identity = pool.get("identity") or {}
-        if identity.get("type") != "SpecificUser":
-            yield not_applicable(key, f"Pool '{pool['name']}' does not run as a specific user.", at=pool)
+    for pool in snapshot.pools:  # applicationHost.config and IIS 6 metabase pools
+        if pool.type != "SpecificUser":
+            yield not_applicable(pool.key, f"Pool '{pool.name}' does not run as a specific user.", at=pool.at)
             continue
-        user = str(identity.get("user") or "")
-        if user.endswith("$") or _allowed(user, params["allowed_accounts"]):
-            yield passed(key, f"Pool '{pool['name']}' runs as {user}.", at=pool)
+        user = pool.user
+        # The account as AD describes it, however the pool names it (CORP\\x, x@corp.example, a SID).
+        account = snapshot.accounts.account(user)
+        managed = names.is_managed_account_name(user) or (
+            account is not None and account.kind in ("gmsa", "msa")
+        )
+        if managed or _allowed(user, params["allowed_accounts"]):
+            yield passed(pool.key, f"Pool '{pool.name}' runs as {user}.", at=pool.at)
         else:
             yield fail(
-                key,
-                f"Pool '{pool['name']}' runs as {user}, an account with a stored password; "
+                pool.key,
+                f"Pool '{pool.name}' runs as {user}, an account with a stored password; "
                 "use a group managed service account.",
-                at=pool,
+                at=pool.at,
             )
 
 
