@@ -739,6 +739,8 @@ def snapshot(h: Host) -> dict[str, Any]:
         },
         "aspnet": aspnet,
         "principals": principals(h),
+        # The synthetic host lists every local group it has (those absent do not exist on it).
+        "local_accounts": {"groups_listed": True},
         "services": h.services,
         "scheduled_tasks": h.tasks,
         "user_rights": h.user_rights,
@@ -1239,7 +1241,7 @@ def generate(
     """Write <out>/<name>/snapshot.json (and captures/); reuse them when already generated for these arguments."""
     folder = out / (name or folder_name(size, scale))
     stamp = folder / ".params"
-    params = f"{size} {scale} {seed} {host} captures={captures} v2"
+    params = f"{size} {scale} {seed} {host} captures={captures} v3"
     if not force and stamp.is_file() and stamp.read_text() == params and (folder / "snapshot.json").is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)

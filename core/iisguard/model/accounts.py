@@ -510,7 +510,12 @@ class Accounts:
         self._members_of_group: dict[str, set[str]] | None = None
         self._parents_index: dict[str, set[str]] | None = None
         self._directory: Directory | None = None
-        self._membership_cache: dict[tuple[Any, ...], Membership] = {}
+        # id(groups tuple) -> (that tuple, groups whose members are unknown, answers by (refs, judge_ad))
+        self._by_groups: dict[
+            int, tuple[tuple[PrivilegedGroup, ...], tuple[str, ...], dict[Any, Membership]]
+        ] = {}
+        self._paths_cache: dict[str, dict[str, str | None]] = {}
+        self._scope_cache: dict[str, str] = {}
 
     @property
     def directory(self) -> Directory:
@@ -664,6 +669,13 @@ class Accounts:
         return self.kind(self.ref(key)) in GROUP_KINDS or key.startswith("S-1-5-32-")
 
     def scope(self, ref: str) -> str:
+        try:
+            return self._scope_cache[ref]
+        except KeyError:
+            found = self._scope_cache[ref] = self._scope(ref)
+            return found
+
+    def _scope(self, ref: str) -> str:
         """Where an account lives: builtin, iis_pool, service, virtual, local or domain.
 
         `builtin`: well-known accounts and groups (SYSTEM, IUSR, BUILTIN\\…, Everyone). `iis_pool`:
@@ -748,6 +760,12 @@ class Accounts:
 
     def _paths(self, start: str) -> dict[str, str | None]:
         """group key -> the group it was reached through (None: a direct membership), breadth first."""
+        cached = self._paths_cache.get(start)
+        if cached is None:
+            cached = self._paths_cache[start] = self._walk(start)
+        return cached
+
+    def _walk(self, start: str) -> dict[str, str | None]:
         parents = self._parents()
         via: dict[str, str | None] = {}
         todo: list[tuple[str, str | None]] = [(start, None)]
@@ -844,9 +862,26 @@ class Accounts:
         first principal is a domain account without Active Directory data.
         """
         refs = [refs] if isinstance(refs, str) else list(refs)
-        wanted = tuple(groups) if groups is not None else PRIVILEGED_GROUPS
-        cache_key = (tuple(refs), wanted, judge_ad)
-        cached = self._membership_cache.get(cache_key)
+        wanted = (
+            groups
+            if isinstance(groups, tuple)
+            else tuple(groups)
+            if groups is not None
+            else PRIVILEGED_GROUPS
+        )
+        # Rules pass the same tuple for every resource: key the caches on it (kept alive in _by_groups, so its
+        # id is not reused while cached) instead of hashing twenty group records per question.
+        held = self._by_groups.get(id(wanted))
+        if held is None or held[0] is not wanted:
+            unknown = tuple(
+                self.display(g.sid) if g.sid else g.label
+                for g in wanted
+                if g.scope == "local" and not self.group_enumerated(g)
+            )
+            held = self._by_groups[id(wanted)] = (wanted, unknown, {})
+        answers = held[2]
+        cache_key = (tuple(refs), judge_ad)
+        cached = answers.get(cache_key)
         if cached is not None:
             return cached
         hits: dict[str, None] = {}
@@ -866,16 +901,12 @@ class Accounts:
                     path.append(self.display(ref))
                 hits.setdefault(f"{shown} (through {', '.join(path)})" if path else shown, None)
                 labels.setdefault(entry.label, None)
-        unknown = tuple(
-            self.display(g.sid) if g.sid else g.label
-            for g in wanted
-            if g.scope == "local" and not self.group_enumerated(g)
-        )
+        unknown = held[1]
         needs_ad: tuple[str, ...] = ()
         if judge_ad and refs and self.is_domain(refs[0]) and not self.has_ad_data(refs[0]):
             needs_ad = (refs[0],)
         result = Membership(tuple(hits), unknown, needs_ad, tuple(labels))
-        self._membership_cache[cache_key] = result
+        answers[cache_key] = result
         return result
 
 
