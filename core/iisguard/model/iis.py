@@ -320,6 +320,7 @@ class Locations:
         self._by_path: dict[str, Location] = {}
         app_pools: dict[str, str | None] = {}
         self._app_pools = app_pools
+        self._sites = {s["name"].casefold(): s for s in snap.sites}
         for site in snap.sites:
             apps = site.get("applications") or []
             root = next((a for a in apps if a.get("path") == "/"), None)
@@ -328,7 +329,6 @@ class Locations:
                 if app.get("path") not in (None, "", "/"):
                     path = f"{site['name']}{app['path']}".rstrip("/")
                     self._add(self.at(path, site["name"], app.get("app_pool"), app=app))
-        self._sites = {s["name"].casefold(): s for s in snap.sites}
         self.apps = list(self.all)  # sites and applications only
         site_names = {k: s["name"] for k, s in self._sites.items()}
         for entry in snap.iis.get("authentication") or []:
@@ -374,9 +374,7 @@ class Locations:
         anon = entry.get("anonymous") if entry else None
         pool = self.snap.pool(pool_name)
         ident = anonymous_identity(self.snap, anon, pool) if anon else None
-        site_config = self._sites.get(site.casefold()) if hasattr(self, "_sites") else None
-        if site_config is None:
-            site_config = next((s for s in self.snap.sites if s["name"] == site), None)
+        site_config = self._sites.get(site.casefold())
         return Location(
             path, site, pool, anon, entry, ident, app, configured, pool_name, site_config, self.index
         )
