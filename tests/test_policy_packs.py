@@ -104,7 +104,7 @@ def test_example_pack_installs_lists_and_runs(installed, capsys, tmp_path):
     )  # fmt: skip
     assert tests.returncode == 0, tests.stdout + tests.stderr
     code, out, _ = run(capsys, "rules", "test", EXAMPLES / "acme-iisguard-pack" / "fixtures" / "rules")
-    assert code == 0 and "4 case(s): 4 passed, 0 failed" in out
+    assert code == 0 and "5 case(s): 5 passed, 0 failed" in out
 
 
 def test_broken_pack_is_named_stops_the_scan_and_can_be_skipped(installed, capsys):
