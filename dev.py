@@ -4,6 +4,7 @@
 python3 dev.py demo    # install, then scan the bundled misconfigured demo host
 python3 dev.py test    # install with test extras, then run the whole test suite
 python3 dev.py lint    # ruff, mypy and the import layering contracts
+python3 dev.py docs    # regenerate docs/RULES.md from the code (tests/test_docs.py checks it is current)
 """
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ def lint() -> int:
     return run(BIN / "lint-imports", "--no-cache", "--no-logo", check=False) or rc
 
 
+RULES_HEADER = """\
+# Rule catalog
+
+The built-in rules, generated from the code by `python3 dev.py docs` (the output of
+`iisguard rules list --format markdown` with only iisguard's own packs loaded); a test fails when
+this file is out of date. `iisguard rules show ID` prints a rule's description, rationale,
+remediation commands, parameters and references; `iisguard rules list --framework cis-iis10`
+(or `stig-iis10`) shows which rules cover each benchmark item. The fields every rule reads are in
+[SNAPSHOT.md](SNAPSHOT.md).
+
+"""
+
+
+def docs() -> int:
+    ensure_env("")
+    env = {**os.environ, "IISGUARD_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    catalog = subprocess.run(
+        [str(BIN / "iisguard"), "rules", "list", "--format", "markdown"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    (ROOT / "docs" / "RULES.md").write_text(RULES_HEADER + catalog, encoding="utf-8", newline="\n")
+    print("wrote docs/RULES.md")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "help"
     if command == "demo":
@@ -76,6 +102,8 @@ def main(argv: list[str]) -> int:
         return test(argv[1:])
     if command == "lint":
         return lint()
+    if command == "docs":
+        return docs()
     print(__doc__)
     return 2
 
