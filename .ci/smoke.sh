@@ -158,7 +158,7 @@ apiVersion: iisguard/v1
 kind: Policy
 extends: baseline
 waivers:
-  - rule: "IIS-*"
+  - rule: IIS-POOL-001
     resource: "*"
     reason: smoke test
     owner: ci
@@ -166,7 +166,7 @@ waivers:
 EOF
 rm iisguard.yaml
 expect 0 iisguard policy check waive.yaml
-expect 0 iisguard scan "$IN/demo-misconfigured/snapshot.json" --policy waive.yaml --format json:waived.json
+expect 1 iisguard scan "$IN/demo-misconfigured/snapshot.json" --policy waive.yaml --format json:waived.json
 [[ $(json waived.json "d[\"summary\"][\"failures\"][\"waived\"] > 0") == True ]]
 expect 1 iisguard scan "$IN/demo-misconfigured/snapshot.json" --policy waive.yaml --no-waivers
 
