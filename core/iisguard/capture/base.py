@@ -10,7 +10,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -57,7 +57,38 @@ def sniff_encoding(head: bytes) -> tuple[str, int]:
         # A multi-byte character cut by the head boundary is still UTF-8.
         if exc.start >= len(head) - 4:
             return "utf-8", 0
-        return "cp1252", 0
+        return _single_byte(sample), 0
+
+
+# What a non-UTF-8 capture may be: the ANSI code page, or the console's OEM code page that cmd.exe and
+# `>` redirection of console programs write in (850 Western Europe, 437 US, 866 Cyrillic, 932 Japanese).
+_CODEPAGES = ("cp1252", "cp850", "cp437", "cp866", "cp1251", "cp932")
+
+
+def _single_byte(sample: bytes) -> str:
+    """The code page under which the most known localized words (non-ASCII) appear; cp1252 on a tie.
+
+    `AUTORITE NT\\Système` written in cp850 reads `SystŠme` as cp1252: only cp850 yields the word.
+    """
+    vocabulary = _vocabulary()
+    best, best_hits = "cp1252", 0
+    for codec in _CODEPAGES:
+        text = sample.decode(codec, "replace").casefold()
+        hits = sum(text.count(word) for word in vocabulary)
+        if hits > best_hits:
+            best, best_hits = codec, hits
+    return best
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[str, ...]:
+    from ..model import names
+
+    words = {n.casefold() for group in names.LOCALIZED.values() for n in group}
+    words |= set(names.BUILTIN_DOMAINS)
+    # whoami /priv states and other words consoles print in these languages
+    words |= {"aktiviert", "désactivé", "activé", "включен", "отключен", "有効", "無効"}
+    return tuple(sorted(w for w in words if not w.isascii()))
 
 
 @dataclass

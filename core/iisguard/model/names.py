@@ -7,7 +7,9 @@ here, next to the English table in `sids`, so the parsers and the account resolv
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from . import sids
 
@@ -62,7 +64,13 @@ LOCALIZED: dict[str, tuple[str, ...]] = {
         "PROPRIETÁRIO CRIADOR",
     ),
     "S-1-3-1": ("ERSTELLERGRUPPE", "GROUPE CRÉATEUR", "GRUPO CREADOR"),
-    sids.ADMINISTRATORS: ("Administratoren", "Administrateurs", "Administradores", "Administratorzy"),
+    sids.ADMINISTRATORS: (
+        "Administratoren",
+        "Administrateurs",
+        "Administradores",
+        "Administratorzy",
+        "Администраторы",
+    ),
     sids.USERS: ("Benutzer", "Utilisateurs", "Usuarios", "Utenti", "Gebruikers", "Użytkownicy", "Usuários"),
     sids.GUESTS: ("Gäste", "Invités", "Invitados", "Gasten", "Goście", "Convidados"),
     sids.BACKUP_OPERATORS: (
@@ -80,7 +88,7 @@ LOCALIZED: dict[str, tuple[str, ...]] = {
     sids.PRINT_OPERATORS: ("Druck-Operatoren", "Opérateurs d’impression", "Opers. de impresión"),
     sids.ACCOUNT_OPERATORS: ("Konten-Operatoren", "Opérateurs de compte", "Opers. de cuentas"),
     sids.REMOTE_MANAGEMENT_USERS: ("Remoteverwaltungsbenutzer", "Utilisateurs de gestion à distance"),
-    sids.LOCAL_SYSTEM: ("SYSTEM", "Système", "SISTEMA", "SYSTEEM"),
+    sids.LOCAL_SYSTEM: ("SYSTEM", "Système", "SISTEMA", "SYSTEEM", "СИСТЕМА"),
     sids.LOCAL_SERVICE: ("LOKALER DIENST", "SERVICE LOCAL", "SERVICIO LOCAL", "Servizio locale"),
     sids.NETWORK_SERVICE: ("NETZWERKDIENST", "SERVICE RÉSEAU", "SERVICIO DE RED", "Servizio di rete"),
     sids.AUTHENTICATED_USERS: (
@@ -109,10 +117,21 @@ for _sid, _names in LOCALIZED.items():
 
 def sid_for(name: str | None) -> str | None:
     """The SID of a principal name when it is machine-independent: SIDs, well-known and virtual
-    accounts (sids.well_known_sid) and the localized names of built-in accounts and groups."""
+    accounts (sids.well_known_sid) and the localized names of built-in accounts and groups.
+
+    A localized name mangled by a code page (`AUTORITE NT\\Syst\u0160me`: cp850 read as cp1252) or with
+    letters lost (`NT-AUTORIT?T\\SYSTEM`, U+FFFD) is matched tolerantly (see `_tolerant`).
+    """
     if not name:
         return None
     text = name.strip().lstrip("*") if name.strip().startswith("*S-") else name.strip()
+    sid = _exact(text)
+    if sid is None and not text.isascii() or (sid is None and _LOST.search(text)):
+        sid = _tolerant(text)
+    return sid
+
+
+def _exact(text: str) -> str | None:
     try:
         known = sids.well_known_sid(text)
     except ValueError:
@@ -128,6 +147,55 @@ def sid_for(name: str | None) -> str | None:
     if sid and not sep and not _bare_ok(sid):
         return None  # `RED` or `DIENST` alone may be anyone's account; only qualified names count
     return sid
+
+
+# Letters a capture lost: `?` where the console had no glyph, U+FFFD where decoding failed.
+_LOST = re.compile(r"[?\ufffd]+")
+# (written with, read as): OEM output read as ANSI or Latin-1, and UTF-8 read as ANSI.
+_MOJIBAKE = (
+    ("cp1252", "cp850"),
+    ("cp1252", "cp437"),
+    ("latin-1", "cp850"),
+    ("cp1252", "utf-8"),
+    ("cp850", "cp1252"),
+)
+
+
+@lru_cache(maxsize=4096)
+def _tolerant(text: str) -> str | None:
+    """sid_for for a mangled name: undo a wrong code page, else let lost letters match any 1-3 letters."""
+    for wrong, right in _MOJIBAKE:
+        try:
+            repaired = text.encode(wrong).decode(right)
+        except (UnicodeError, LookupError):
+            continue
+        if repaired != text:
+            sid = _exact(repaired)
+            if sid:
+                return sid
+    if not _LOST.search(text):
+        return None
+    domain, sep, account = text.rpartition("\\")
+    if sep and domain.casefold() not in BUILTIN_DOMAINS and not _wild_in(domain, BUILTIN_DOMAINS):
+        return None
+    names = {**{k.casefold(): v for k, v in sids.WELL_KNOWN.items()}, **_LOCAL_BY_NAME}
+    bare = {k.rsplit("\\", 1)[-1]: v for k, v in names.items()}
+    found = {sid for key, sid in bare.items() if _wild(account if sep else text).fullmatch(key)}
+    if len(found) == 1:  # one candidate only: a lost letter never picks between two accounts
+        sid = found.pop()
+        return sid if sep or _bare_ok(sid) else None
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _wild(text: str) -> re.Pattern[str]:
+    parts = _LOST.split(text.casefold())
+    return re.compile(".{1,3}".join(re.escape(p) for p in parts))
+
+
+def _wild_in(text: str, choices: Iterable[str]) -> bool:
+    pattern = _wild(text)
+    return any(pattern.fullmatch(c) for c in choices)
 
 
 def _bare_ok(sid: str) -> bool:
