@@ -197,7 +197,7 @@ class WebConfigParser:
             return 0.0
         if "<configuration" not in head:
             # A pasted <system.web> or <system.webServer> section, without the document around it.
-            fragment = re.search(r"<system\.web(?:Server)?[\s>]", head)
+            fragment = re.search(r"(?m)^[ \t]*<system\.web(?:Server)?[\s>]", head)  # an element, not prose
             return 0.7 if fragment else 0.0
         score = 0.5
         if any(m in head for m in _MARKERS):
