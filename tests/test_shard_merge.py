@@ -111,6 +111,23 @@ def test_shards_merge_into_the_reports_of_one_scan(tmp_path, monkeypatch, capsys
     assert {"waiver-unused", "waiver-expired", "baseline"} <= kinds
 
 
+def test_required_sections_gate_the_merge_as_they_gate_one_scan(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    snaps = fleet(tmp_path)
+    args = [str(snaps), "--require", "ad", "--fail-on", "never"]
+    whole = main(["scan", *args, "-f", "json:one.json"])
+    for k in (1, 2):
+        main(["scan", *args, "--shard", f"{k}/2", "-f", f"json:s{k}.json"])
+    capsys.readouterr()
+    merged = main(["merge", "s1.json", "s2.json", "-f", "json:merged.json"])
+    err = capsys.readouterr().err
+    assert whole == merged == 3
+    assert "required section ad is" in err
+    one, two = (json.loads(Path(p).read_text("utf-8")) for p in ("one.json", "merged.json"))
+    assert [h.get("gaps") for h in one["hosts"]] == [h.get("gaps") for h in two["hosts"]]
+    assert any(h.get("gaps") for h in two["hosts"])
+
+
 def test_each_host_is_in_exactly_one_shard_and_reruns_agree(tmp_path):
     snaps = fleet(tmp_path)
     files = sorted(str(p) for p in snaps.glob("*.json"))

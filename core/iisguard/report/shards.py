@@ -15,7 +15,8 @@ and one more top-level key, ``shard``::
     framework           --framework, or null
     rule_ids            the rules that ran (merge checks its own choice gives the same)
     hosts               per host: "snapshot_path" (as the scan was given it), "sections" (as
-                        collected) and "findings_order", the position in
+                        collected), "required" (sections --require / a policy demands) and
+                        "findings_order", the position in
                         the host's evaluation order of each of its findings as listed in ``findings``
 """
 
@@ -63,7 +64,12 @@ def section(report: Report) -> dict[str, Any]:
         "framework": s.framework,
         "rule_ids": sorted(report.rules),
         "hosts": [
-            {"snapshot_path": h.snapshot_path, "sections": h.sections, "findings_order": evaluation_order(h)}
+            {
+                "snapshot_path": h.snapshot_path,
+                "sections": h.sections,
+                "required": list(h.required),
+                "findings_order": evaluation_order(h),
+            }
             for h in report.hosts
         ],
     }
@@ -146,6 +152,7 @@ def _parse(where: str, doc: dict[str, Any], data: dict[str, Any]) -> ShardReport
                     collected_at=h.get("collected_at"),
                     source=h.get("source"),
                     seconds=float(h.get("seconds") or 0.0),
+                    required=tuple(extra.get("required") or ()),
                 ),
             )
         )
