@@ -87,6 +87,7 @@ class Batch:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         self.staged.append((tmp, target))
+        _follow_umask(fd)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
