@@ -4,6 +4,7 @@ while writing) and ordinary I/O failures as one line with exit 2, never a traceb
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,10 +104,13 @@ def test_output_failures_are_one_line_exit_2(demo, tmp_path, case):
     else:
         target = Path("/dev/full")
 
-    def drop() -> None:
-        if case == "readonly" and os.geteuid() == 0:
-            os.setgid(65534)
-            os.setuid(65534)
+    # As root, file modes only apply without the capabilities that override them (setpriv,
+    # util-linux); dropping to another user fails where the interpreter lives under a private /root.
+    prefix: list[str] = []
+    if case == "readonly" and os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test a read-only folder as root"
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
 
     args = (
         ["scan", demo, "--format", f"json:{target}"]
@@ -116,9 +120,9 @@ def test_output_failures_are_one_line_exit_2(demo, tmp_path, case):
     stdout = None if case != "devfull" else open("/dev/full", "w")  # noqa: SIM115 - closed below
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "iisguard", *map(str, args)],
+            [*prefix, sys.executable, "-m", "iisguard", *map(str, args)],
             stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120,
-            preexec_fn=drop, cwd="/", check=False,
+            cwd="/", check=False,
         )  # fmt: skip
     finally:
         if stdout:
