@@ -161,7 +161,8 @@ def iis_identity_in_privileged_group(snap, params):
     Server/Account/Print Operators, Power Users, Remote Desktop Users, Distributed COM Users, Event
     Log Readers, Performance Log/Monitor Users, Network Configuration Operators, Replicator,
     Certificate Service DCOM Access), a domain admin group (RID 512/518/519/526/527) or
-    `extra_privileged_groups`. Not reviewed when no group membership was captured.
+    `extra_privileged_groups`. Not reviewed when no group membership was captured, or when a
+    privileged group's members were not (a capture of some groups only).
     Why: every worker carries IIS_IUSRS, every anonymous request runs as IUSR; nesting them in a
     privileged group makes every site privileged (STIG V-218750; IIS 6 STIG V-13713).
     Bad: `net localgroup Administrators` lists `BUILTIN\\IIS_IUSRS` or `IIS APPPOOL\\DefaultAppPool`.
@@ -196,13 +197,17 @@ def iis_identity_in_privileged_group(snap, params):
             )
         return
     for key, name in watch.items():
-        bad = snap.accounts.membership(key, groups, judge_ad=False).hits
-        if bad:
-            names = ", ".join(bad)
+        verdict = snap.accounts.membership(key, groups, judge_ad=False)
+        if verdict.hits:
+            names = ", ".join(verdict.hits)
             yield fail(
                 f"principals/{name}",
                 f"{name} is a member (directly or through nested groups) of {names}. Every worker or anonymous request "
                 f"that carries this SID gets that group's power over the server; remove it from {names}.",
+            )
+        elif not verdict.judged:  # some privileged groups' members were not captured: cannot tell
+            yield not_reviewed(
+                f"principals/{name}", f"Cannot tell whether {name} is in a privileged group: {verdict.reason}."
             )
         else:
             yield passed(f"principals/{name}", f"{name} is in no privileged group")
