@@ -207,7 +207,8 @@ def iis_identity_in_privileged_group(snap, params):
             )
         elif not verdict.judged:  # some privileged groups' members were not captured: cannot tell
             yield not_reviewed(
-                f"principals/{name}", f"Cannot tell whether {name} is in a privileged group: {verdict.reason}."
+                f"principals/{name}",
+                f"Cannot tell whether {name} is in a privileged group: {verdict.reason}.",
             )
         else:
             yield passed(f"principals/{name}", f"{name} is in no privileged group")
