@@ -21,8 +21,8 @@ from .model.jsonpos import escape
 MAX_POLICY_BYTES = 8 * 1024 * 1024
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without the implicit timestamp type: dates stay text until we parse them."""
+class GuardedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with the guards: what every YAML file from a user or a server is read with."""
 
     _guard_depth = 0
 
@@ -34,6 +34,10 @@ class _Loader(yaml.SafeLoader):
         if node is not None:
             check_aliases(node)
         return node
+
+
+class _Loader(GuardedLoader):
+    """GuardedLoader without the implicit timestamp type: dates stay text until we parse them."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -182,21 +186,6 @@ def check_aliases(root: yaml.Node) -> None:
         return size
 
     visit(root, 1)
-
-
-class GuardedLoader(yaml.SafeLoader):
-    """yaml.SafeLoader with the guards: what every YAML file from a user or a server is read with."""
-
-    _guard_depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        return _guarded_compose(self, super().compose_node, parent, index)
-
-    def compose_document(self) -> Any:
-        node = super().compose_document()
-        if node is not None:
-            check_aliases(node)
-        return node
 
 
 def safe_load(text: str) -> Any:
