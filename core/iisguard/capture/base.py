@@ -302,6 +302,8 @@ class Builder:
         self._principals: list[dict[str, Any]] = []
         self._by_sid: dict[str, dict[str, Any]] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
+        # What build scripts state (capture/scripts/declared.py), when a script parser read a file.
+        self.declared: Any = None
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def warn(self, artifact: Artifact | str | None, line: int | None, message: str) -> None:

@@ -53,6 +53,7 @@ from ..redact import printable
 from . import blocks, console, registry
 from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
 from .detect import CONTENT, Detection, detect, foreign, unreadable
+from .scripts.declared import NOT_STATED, SOURCE, Declared
 
 log = logging.getLogger(__name__)
 MANIFEST = "capture.yaml"
@@ -350,6 +351,7 @@ def _assemble(
     used: list[Any] = []
     guessed: list[tuple[Artifact, str]] = []  # files whose parser was chosen from the content
     pending: dict[str, str] = {}  # blocks of pastes their parser mostly could not read (see _parse_blocks)
+    captures = [p for p in parsers if not is_script(p)]  # build scripts are never cut into pastes
     for artifact in artifacts:
         try:
             artifact.size, artifact.head  # noqa: B018 - read now, so an unreadable file is named here
@@ -364,14 +366,20 @@ def _assemble(
             builder.unrecognized.append({"path": artifact.path, "reason": looks})
             _record(builder, artifact, "unrecognized")
             continue
-        parts = blocks.plan(artifact, parsers) if kind is None and not hinted else None
+        if kind is None and not hinted and artifact.path not in rejected and len(captures) < len(parsers):
+            first = detect(artifact, parsers)
+            if is_script(first.parser):  # a build script is read whole, never cut into pastes
+                _record(builder, artifact, first.parser.kind)
+                _parse_one(builder, first.parser, artifact, outcomes, used)
+                continue
+        parts = blocks.plan(artifact, captures) if kind is None and not hinted else None
         if parts is not None:  # a paste of several commands: each block to its parser
             try:
                 _parse_blocks(builder, artifact, parts, outcomes, used, rejected, pending)
             finally:
                 blocks.cleanup(parts)
             continue
-        found = detect(artifact, parsers, kind=kind)
+        found = detect(artifact, parsers if kind is not None else captures, kind=kind)
         if artifact.path in rejected:
             found = Detection(None, found.score, rejected[artifact.path])
         elif found.parser is not None and found.reason == CONTENT:
@@ -407,7 +415,12 @@ def _assemble(
         finish = getattr(parser, "finish", None)
         if callable(finish):
             finish(builder)
-    _sections(builder, outcomes, list(m.sections) + list(sections or []))
+    scripts = [p.kind for p in used if is_script(p)]
+    if scripts:
+        _refuse_mixing(builder, used)
+        source = SOURCE
+        Declared.of(builder).finish()
+    _sections(builder, outcomes, list(m.sections) + list(sections or []), declared=bool(scripts))
     for where, message in notes or []:
         builder.warn(where, None, message)
     for which, message in (partial or {}).items():  # a folder that could not be read: nothing there is known
@@ -531,7 +544,27 @@ def _not_collected(section: dict[str, Any]) -> bool:
     return section["status"] == "failed" and str(section.get("message", "")).startswith("not collected:")
 
 
-def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[dict[str, Any]]) -> None:
+def is_script(parser: Any) -> bool:
+    """A build-script parser (capture/scripts/): its files make a declared snapshot, not a captured one."""
+    return parser is not None and getattr(parser, "declared", False) is True
+
+
+def _refuse_mixing(builder: Builder, used: list[Any]) -> None:
+    """What build scripts declare and what a server shows are two snapshots (compare them with `diff`)."""
+    captured = sorted({a["kind"] for a in builder.artifacts} - {p.kind for p in used if is_script(p)} - {"unrecognized"})
+    if captured:
+        shown = ", ".join(
+            a["path"] for a in builder.artifacts if a["kind"] in captured
+        )[:300]
+        raise CaptureError(
+            f"build scripts and server captures ({', '.join(captured)}: {shown}) are not merged into one "
+            "snapshot: import the scripts and the captures separately (iisguard diff compares them)"
+        )
+
+
+def _sections(
+    builder: Builder, outcomes: dict[str, list[str]], reported: list[dict[str, Any]], *, declared: bool = False
+) -> None:
     for name, results in outcomes.items():
         if all(r == "ok" for r in results):
             builder.section(name, "ok")
@@ -552,7 +585,7 @@ def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[d
         if _not_collected(s) and s["name"] in captured:
             continue
         builder.section(s["name"], s["status"], s.get("message", ""))
-    if "principals" not in builder.sections and builder.principals:
+    if "principals" not in builder.sections and builder.principals and not declared:
         accounts = [builder.sections.get(n, {}).get("status") for n in ("local_accounts", "ad")]
         builder.section(
             "principals",
@@ -561,7 +594,7 @@ def _sections(builder: Builder, outcomes: dict[str, list[str]], reported: list[d
         )
     for name in snapmod.SECTIONS:
         if name not in builder.sections:
-            builder.section(name, "absent", "not captured")
+            builder.section(name, "absent", NOT_STATED if declared else "not captured")
 
 
 def _now() -> str:

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model.snapshot import SECTIONS, Snapshot
+from ..model.snapshot import DECLARED, SECTIONS, Snapshot
 from .findings import Evidence, Finding, Outcome, Result, Severity
 from .rule import Rule
 
+NOT_STATED = "not stated by the build scripts"
 _PRIORITY = {
     Outcome.FAIL: 4,
     Outcome.ERROR: 3,
@@ -58,7 +59,13 @@ class HostResult:
         out = []
         status = self.section_status or {str(s.get("name")): str(s.get("status")) for s in self.sections}
         if status and not any(v in ("ok", "partial") for v in status.values()):
-            out.append(f"{self.host}: nothing was collected (no section is ok or partial)")
+            if self.source == DECLARED:
+                out.append(
+                    f"{self.host}: the build scripts state nothing iisguard judges (no app pool, site, "
+                    "anonymous user, account, right, ACL or SPN)"
+                )
+            else:
+                out.append(f"{self.host}: nothing was collected (no section is ok or partial)")
         elif self.findings and not any(f.outcome in (Outcome.PASS, Outcome.FAIL) for f in self.findings):
             reviewed = sum(1 for f in self.findings if f.outcome is Outcome.NOT_REVIEWED)
             if reviewed:
@@ -194,6 +201,9 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
     if missing:
         statuses = {s: snapshot.section_status(s) for s in missing}
         states = ", ".join(f"{s} {status}" for s, status in statuses.items())
+        if snapshot.declared:  # the build scripts do not say: nothing to judge, not a gap in a capture
+            result = Result(Outcome.NOT_APPLICABLE, "host", f"{NOT_STATED} ({', '.join(missing)})")
+            return [_finding(snapshot, sel, host, result)]
         # `missing_sections` lets reports group not-reviewed rules by the section that was missing.
         result = Result(
             Outcome.NOT_REVIEWED,
@@ -203,10 +213,15 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
         )
         return [_finding(snapshot, sel, host, result)]
     by_resource: dict[str, Finding] = {}
+    # A declared snapshot states only what its scripts state: a fact a rule finds unknown there is one
+    # the scripts do not state (not_applicable), not one a collection missed (not_reviewed).
+    declared = snapshot.declared
     try:
         for result in rule.evaluate(snapshot, sel.parameters):
             if not isinstance(result, Result):
                 raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
+            if declared and result.outcome is Outcome.NOT_REVIEWED:
+                result = replace(result, outcome=Outcome.NOT_APPLICABLE, message=f"{NOT_STATED}: {result.message}")
             f = _finding(snapshot, sel, host, result)
             old = by_resource.get(f.resource)
             if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:

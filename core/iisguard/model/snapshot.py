@@ -42,6 +42,8 @@ SECTION_KEYS = {
     "web_configs": "aspnet",
 }
 SECTIONS: tuple[str, ...] = tuple(SECTION_KEYS)
+# collection.source of a snapshot read from build scripts (capture/scripts/), not from a server.
+DECLARED = "declared"
 
 
 def schema() -> dict[str, Any]:
@@ -402,6 +404,12 @@ class Snapshot:
     @property
     def tokens(self) -> list[dict[str, Any]]:
         return self.data.get("tokens") or []
+
+    @property
+    def declared(self) -> bool:
+        """Read from build scripts (collection.source `declared`): it states only what the scripts state,
+        so a fact it lacks is not stated, not uncollected (rules on it are not_applicable)."""
+        return (self.data.get("collection") or {}).get("source") == DECLARED
 
     def section_status(self, name: str) -> str:
         """`ok`, `partial`, `failed` or `absent`; from collection.sections, else from the data present."""
