@@ -28,6 +28,10 @@ class CaptureError(IisguardError):
     """A captured artifact cannot be read at all (not a format we know, too large, unsafe XML)."""
 
 
+class MissingExtra(CaptureError):
+    """A feature needs an optional extra that is not installed; the message names it (exit 2)."""
+
+
 class PolicyError(IisguardError):
     """A profile, policy, waiver or YAML rule is malformed."""
 

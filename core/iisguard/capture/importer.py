@@ -47,7 +47,7 @@ from typing import Any
 import yaml
 
 from .. import yamlsource
-from ..errors import CaptureError, CollectionError, IisguardError
+from ..errors import CaptureError, CollectionError, IisguardError, MissingExtra
 from ..model import snapshot as snapmod
 from ..redact import printable
 from . import blocks, console, registry
@@ -456,6 +456,8 @@ def _parse_one(
         parser.parse(artifact, builder)
         if artifact.path in builder.truncated:
             status = "partial"
+    except MissingExtra:  # not this file's fault: the whole import needs the extra
+        raise
     except IisguardError as exc:
         line, message = _split_where(exc, artifact.path)
         builder.warn(artifact, line, message)

@@ -12,7 +12,7 @@ with plain values: a ``str`` (or ``bool``) the script states literally, :class:`
 the script computes at run time (``$cred`` from ``Get-Credential``, a file read, a vault lookup), and
 ``None`` for "not stated". An unresolved value is recorded as unknown (``declared.unresolved[]``),
 never guessed. A password is never passed here: parsers say whether one is written literally in the
-script (``password=LITERAL``) or comes from elsewhere (``Unresolved``); a literal one is recorded as
+script (``password=LITERAL``, or ``Literal(at)`` naming the line holding its text) or comes from elsewhere (``Unresolved``); a literal one is recorded as
 ``declared.secrets[]`` with its place and context, never its text.
 
 The parser pattern for a script kind (see ``capture/scripts/powershell.py``)::
@@ -53,16 +53,30 @@ class Unresolved:
     reason: str
 
 
-class _Literal:
-    """A password written literally in the script (the value itself is never kept)."""
+@dataclass(frozen=True)
+class Literal:
+    """A password written literally in a script; `at` is the line holding its text when that is not the
+    line of the statement that uses it (`$pw = 'x'` ... `-Password $pw`). The text itself is never kept."""
 
-    def __repr__(self) -> str:
-        return "LITERAL"
+    at: At | None = None
 
 
-LITERAL = _Literal()
+LITERAL = Literal()
 Value = str | Unresolved | None
-Secret = _Literal | Unresolved | None
+Secret = Literal | Unresolved | None
+
+
+class Text(str):
+    """A string a script writes literally, remembering where (`$pw = 'x'`): a secret found later is
+    reported at the line that holds it."""
+
+    at: At | None = None
+
+    @classmethod
+    def of(cls, value: str, at: At | None) -> Text:
+        made = cls(value)
+        made.at = at
+        return made
 
 
 @dataclass(frozen=True)
@@ -154,7 +168,7 @@ class Declared:
         if isinstance(secret, Unresolved):
             self.unresolved(at, what, secret.reason)
         else:
-            self.literal_secret(at, context)
+            self.literal_secret(secret.at or at, context)
         # How IIS stores it is up to the server (appcmd and the IIS provider encrypt it): not stated.
         return {"present": True}
 
