@@ -36,7 +36,12 @@ class _LineScript:
             at = d.at(artifact, no)
             if words[:1] == ["pool"]:
                 user = words[3] if len(words) > 3 else None
-                d.pool_identity(words[1], at, identity_type=words[2], user=Unresolved("$cred") if user == "$cred" else user)
+                d.pool_identity(
+                    words[1],
+                    at,
+                    identity_type=words[2],
+                    user=Unresolved("$cred") if user == "$cred" else user,
+                )
             elif words[:1] == ["password"]:
                 d.pool_identity(words[1], at, password=LITERAL)
             elif words[:1] == ["grant"]:
@@ -77,18 +82,33 @@ def test_declared_snapshot_is_valid_and_marked(tmp_path: Path) -> None:
     pools = {p["name"]: p for p in data["iis"]["app_pools"]}
     assert pools["Payroll"]["identity"] == {"type": "LocalSystem"}
     assert pools["Payroll"]["evidence"] == {"artifact": "build/setup.toy", "line": 2}
-    assert pools["Web"]["identity"] == {"type": "SpecificUser", "user": "CORP\\svc_web", "password": {"present": True}}
+    assert pools["Web"]["identity"] == {
+        "type": "SpecificUser",
+        "user": "CORP\\svc_web",
+        "password": {"present": True},
+    }
     # the user computed at run time is unknown, never guessed
     assert "user" not in pools["Api"]["identity"]
     assert data["declared"]["unresolved"] == [
-        {"what": "application pool 'Api' userName", "reason": "$cred", "evidence": {"artifact": "build/setup.toy", "line": 5}}
+        {
+            "what": "application pool 'Api' userName",
+            "reason": "$cred",
+            "evidence": {"artifact": "build/setup.toy", "line": 5},
+        }
     ]
     assert data["declared"]["secrets"] == [
-        {"context": "password of application pool 'Web'", "evidence": {"artifact": "build/setup.toy", "line": 4}}
+        {
+            "context": "password of application pool 'Web'",
+            "evidence": {"artifact": "build/setup.toy", "line": 4},
+        }
     ]
     status = {s["name"]: s for s in data["collection"]["sections"]}
     assert status["iis"]["status"] == "ok" and status["acls"]["status"] == "ok"
-    assert status["user_rights"] == {"name": "user_rights", "status": "absent", "message": "not stated by the build scripts"}
+    assert status["user_rights"] == {
+        "name": "user_rights",
+        "status": "absent",
+        "message": "not stated by the build scripts",
+    }
 
 
 def test_same_rules_fire_and_unstated_sections_are_not_applicable(tmp_path: Path) -> None:
@@ -108,7 +128,11 @@ def test_same_rules_fire_and_unstated_sections_are_not_applicable(tmp_path: Path
 
 
 def test_scripts_and_captures_are_not_merged(tmp_path: Path) -> None:
-    whoami = _art(tmp_path, "whoami.txt", "PRIVILEGES INFORMATION\n----------------------\n\nPrivilege Name                Description                    State\n============================= ============================== ========\nSeChangeNotifyPrivilege       Bypass traverse checking       Enabled\n")
+    whoami = _art(
+        tmp_path,
+        "whoami.txt",
+        "PRIVILEGES INFORMATION\n----------------------\n\nPrivilege Name                Description                    State\n============================= ============================== ========\nSeChangeNotifyPrivilege       Bypass traverse checking       Enabled\n",
+    )
     with pytest.raises(CaptureError, match="not merged into one snapshot"):
         build_snapshot(
             [_art(tmp_path, "setup.toy", SCRIPT), whoami],

@@ -367,10 +367,12 @@ def _assemble(
             _record(builder, artifact, "unrecognized")
             continue
         if kind is None and not hinted and artifact.path not in rejected and len(captures) < len(parsers):
-            first = detect(artifact, parsers)
-            if is_script(first.parser):  # a build script is read whole, never cut into pastes
-                _record(builder, artifact, first.parser.kind)
-                _parse_one(builder, first.parser, artifact, outcomes, used)
+            script = detect(artifact, parsers).parser
+            if script is not None and is_script(
+                script
+            ):  # a build script is read whole, never cut into pastes
+                _record(builder, artifact, script.kind)
+                _parse_one(builder, script, artifact, outcomes, used)
                 continue
         parts = blocks.plan(artifact, captures) if kind is None and not hinted else None
         if parts is not None:  # a paste of several commands: each block to its parser
@@ -553,11 +555,11 @@ def is_script(parser: Any) -> bool:
 
 def _refuse_mixing(builder: Builder, used: list[Any]) -> None:
     """What build scripts declare and what a server shows are two snapshots (compare them with `diff`)."""
-    captured = sorted({a["kind"] for a in builder.artifacts} - {p.kind for p in used if is_script(p)} - {"unrecognized"})
+    captured = sorted(
+        {a["kind"] for a in builder.artifacts} - {p.kind for p in used if is_script(p)} - {"unrecognized"}
+    )
     if captured:
-        shown = ", ".join(
-            a["path"] for a in builder.artifacts if a["kind"] in captured
-        )[:300]
+        shown = ", ".join(a["path"] for a in builder.artifacts if a["kind"] in captured)[:300]
         raise CaptureError(
             f"build scripts and server captures ({', '.join(captured)}: {shown}) are not merged into one "
             "snapshot: import the scripts and the captures separately (iisguard diff compares them)"
@@ -565,7 +567,11 @@ def _refuse_mixing(builder: Builder, used: list[Any]) -> None:
 
 
 def _sections(
-    builder: Builder, outcomes: dict[str, list[str]], reported: list[dict[str, Any]], *, declared: bool = False
+    builder: Builder,
+    outcomes: dict[str, list[str]],
+    reported: list[dict[str, Any]],
+    *,
+    declared: bool = False,
 ) -> None:
     for name, results in outcomes.items():
         if all(r == "ok" for r in results):

@@ -221,7 +221,9 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
             if not isinstance(result, Result):
                 raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
             if declared and result.outcome is Outcome.NOT_REVIEWED:
-                result = replace(result, outcome=Outcome.NOT_APPLICABLE, message=f"{NOT_STATED}: {result.message}")
+                result = replace(
+                    result, outcome=Outcome.NOT_APPLICABLE, message=f"{NOT_STATED}: {result.message}"
+                )
             f = _finding(snapshot, sel, host, result)
             old = by_resource.get(f.resource)
             if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:

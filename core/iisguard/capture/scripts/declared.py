@@ -123,6 +123,7 @@ class Declared:
         self._acls: dict[str, dict[str, Any]] = {}
         self._auth: dict[str, dict[str, Any]] = {}
         self._secret_at: set[tuple[str, int | None]] = set()
+        self._ad_accounts: list[dict[str, Any]] = []
         self.finished = False
 
     @classmethod
@@ -147,7 +148,11 @@ class Declared:
 
     def unresolved(self, at: At, what: str, reason: str) -> None:
         """A value the script states but computes at run time: recorded as unknown, never guessed."""
-        entry = {"what": printable(redact(what)), "reason": printable(redact(reason)), "evidence": at.evidence()}
+        entry = {
+            "what": printable(redact(what)),
+            "reason": printable(redact(reason)),
+            "evidence": at.evidence(),
+        }
         self._declared().setdefault("unresolved", []).append(entry)
 
     def literal_secret(self, at: At, context: str) -> None:
@@ -219,12 +224,18 @@ class Declared:
         elif identity_type is not None:
             kind = to_identity_type(identity_type)
             if kind is None:
-                self.unresolved(at, f"application pool '{name}' identityType", f"unknown value {identity_type!r}")
+                self.unresolved(
+                    at, f"application pool '{name}' identityType", f"unknown value {identity_type!r}"
+                )
         pool = self._pools.get(name.casefold())
         if pool is None and kind is not None:
             pool = self.app_pool(name, at)
-        target = pool if pool is not None else self._pending_pools.setdefault(
-            name.casefold(), {"name": name, "identity": {}, "evidence": at.evidence()}
+        target = (
+            pool
+            if pool is not None
+            else self._pending_pools.setdefault(
+                name.casefold(), {"name": name, "identity": {}, "evidence": at.evidence()}
+            )
         )
         identity = target["identity"]
         if kind is not None:
@@ -301,7 +312,9 @@ class Declared:
             vdir = {"path": vpath, "evidence": at.evidence()}
             app["virtual_directories"].append(vdir)
         if isinstance(physical_path, Unresolved):
-            self.unresolved(at, f"physical path of '{site}{app['path'].rstrip('/')}{vpath}'", physical_path.reason)
+            self.unresolved(
+                at, f"physical path of '{site}{app['path'].rstrip('/')}{vpath}'", physical_path.reason
+            )
         elif physical_path:
             vdir["physical_path"] = physical_path
 
@@ -369,9 +382,12 @@ class Declared:
 
     def domain_account(self, name: str, at: At, **facts: Any) -> dict[str, Any]:
         """Facts an AD script sets on an account (Set-ADUser -PasswordNeverExpires, ...)."""
-        entry = self.b.principal(name, evidence=at.evidence(), **_known(facts))
+        # `ad_collected` on a declared snapshot: the scripts state AD facts of this account (the ones
+        # they do not state stay null), so the AD rules judge what they state.
+        entry = self.b.principal(name, evidence=at.evidence(), ad_collected=True, **_known(facts))
         if entry.get("kind") in (None, "unknown"):
             entry["kind"] = "domain_user"
+        self._ad_accounts.append(entry)
         self._section("ad")
         self._section("principals")
         return entry
@@ -458,6 +474,13 @@ class Declared:
                     "evidence": pending["evidence"],
                 }
             )
+        if self._ad_accounts:
+            ad = self.b.data.setdefault("ad", {})
+            ad["collected"] = True
+            names = [str(p.get("name")) for p in self.b.principals if p.get("ad_collected") and p.get("name")]
+            ad["accounts"] = list(dict.fromkeys(names))
+        if self.b.principals:
+            self._section("principals")
         for name in sorted(self.stated):
             self.b.section(name, "ok")
 
