@@ -220,10 +220,8 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
         for result in rule.evaluate(snapshot, sel.parameters):
             if not isinstance(result, Result):
                 raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
-            if declared and result.outcome is Outcome.NOT_REVIEWED:
-                result = replace(
-                    result, outcome=Outcome.NOT_APPLICABLE, message=f"{NOT_STATED}: {result.message}"
-                )
+            if declared:
+                result = _declared(result)
             f = _finding(snapshot, sel, host, result)
             old = by_resource.get(f.resource)
             if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:
@@ -243,6 +241,22 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
             )
         ]
     return list(by_resource.values())
+
+
+def _declared(result: Result) -> Result:
+    """A result on a declared snapshot: about an object whose account or path the script computes at run
+    time, not_reviewed (stated, but unknown); a fact the rule found unknown otherwise, not_applicable."""
+    unresolved = result.at.get("unresolved") if isinstance(result.at, Mapping) else None
+    if unresolved and result.outcome in (Outcome.PASS, Outcome.FAIL, Outcome.NOT_REVIEWED):
+        fields = ", ".join(str(f) for f in unresolved)
+        return replace(
+            result,
+            outcome=Outcome.NOT_REVIEWED,
+            message=f"{result.message} (not judged: the script computes {fields} at run time)",
+        )
+    if result.outcome is Outcome.NOT_REVIEWED:
+        return replace(result, outcome=Outcome.NOT_APPLICABLE, message=f"{NOT_STATED}: {result.message}")
+    return result
 
 
 def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Finding:

@@ -155,6 +155,19 @@ class Declared:
         }
         self._declared().setdefault("unresolved", []).append(entry)
 
+    @staticmethod
+    def _mark(obj: dict[str, Any] | None, field: str) -> None:
+        """The object states `field` but its value is computed at run time: rules on it are not_reviewed."""
+        if obj is not None and field not in obj.setdefault("unresolved", []):
+            obj["unresolved"].append(field)
+
+    @staticmethod
+    def _unmark(obj: dict[str, Any], field: str) -> None:
+        if field in obj.get("unresolved", ()):
+            obj["unresolved"].remove(field)
+            if not obj["unresolved"]:
+                del obj["unresolved"]
+
     def literal_secret(self, at: At, context: str) -> None:
         """A secret written in clear in the script (`ConvertTo-SecureString 'x' -AsPlainText`, `/password:x`).
 
@@ -164,7 +177,9 @@ class Declared:
         if key in self._secret_at:
             return
         self._secret_at.add(key)
-        entry = {"context": printable(redact(context)), "evidence": at.evidence()}
+        # The context is iisguard's own words and names (never a value), so it is not redacted: the
+        # redactor would take `-AsPlainText` for a password switch and mask the words after it.
+        entry = {"context": printable(context), "evidence": at.evidence()}
         self._declared().setdefault("secrets", []).append(entry)
 
     def _secret(self, at: At, secret: Secret, context: str, what: str) -> dict[str, Any] | None:
@@ -221,6 +236,7 @@ class Declared:
         kind: str | None = None
         if isinstance(identity_type, Unresolved):
             self.unresolved(at, f"application pool '{name}' identityType", identity_type.reason)
+            self._mark(self._pools.get(name.casefold()), "identity.type")
         elif identity_type is not None:
             kind = to_identity_type(identity_type)
             if kind is None:
@@ -246,8 +262,12 @@ class Declared:
             target["evidence"] = at.evidence()  # rules on the identity point at the line that set it
         if isinstance(user, Unresolved):
             self.unresolved(at, f"application pool '{name}' userName", user.reason)
+            identity.pop("user", None)
+            self._mark(target, "identity.user")
+            target["evidence"] = at.evidence()
         elif user:
             identity["user"] = user
+            self._unmark(target, "identity.user")
             target["evidence"] = at.evidence()
         stored = self._secret(
             at, password, f"password of application pool '{name}'", f"application pool '{name}' password"
@@ -297,8 +317,10 @@ class Declared:
             owner["applications"].append(app)
         if isinstance(app_pool, Unresolved):
             self.unresolved(at, f"application pool of '{site}{path}'", app_pool.reason)
+            self._mark(app, "app_pool")
         elif app_pool:
             app["app_pool"] = app_pool
+            self._unmark(app, "app_pool")
         if physical_path is not None:
             self.virtual_directory(site, path, "/", at, physical_path=physical_path)
         return app
@@ -315,8 +337,10 @@ class Declared:
             self.unresolved(
                 at, f"physical path of '{site}{app['path'].rstrip('/')}{vpath}'", physical_path.reason
             )
+            self._mark(vdir, "physical_path")
         elif physical_path:
             vdir["physical_path"] = physical_path
+            self._unmark(vdir, "physical_path")
 
     # -- IIS: anonymous authentication -----------------------------------------------------------
     def anonymous(
@@ -336,14 +360,18 @@ class Declared:
             self.b.data.setdefault("iis", {}).setdefault("authentication", []).append(entry)
             self._section("iis")
         anon = entry["anonymous"]
-        entry["evidence"] = at.evidence()
+        entry["evidence"] = anon["evidence"] = at.evidence()
         if enabled is not None:
             anon["enabled"] = enabled
         if isinstance(user, Unresolved):
             self.unresolved(at, f"anonymous user at '{location or 'server'}'", user.reason)
+            self._mark(entry, "anonymous.user")
+            self._mark(anon, "user")
         elif user is not None:
             anon["user"] = user
             anon["user_state"] = "set" if user else "empty"
+            self._unmark(entry, "anonymous.user")
+            self._unmark(anon, "user")
         stored = self._secret(
             at,
             password,
@@ -481,8 +509,23 @@ class Declared:
             ad["accounts"] = list(dict.fromkeys(names))
         if self.b.principals:
             self._section("principals")
+        _plain(self.b.data)
+        _plain(self.b.principals)
         for name in sorted(self.stated):
             self.b.section(name, "ok")
+
+
+def _plain(value: Any) -> None:
+    """Texts that remember their line become plain strings: the snapshot holds JSON values only."""
+    if isinstance(value, dict):
+        for key in [k for k in value if isinstance(k, Text)]:
+            value[str.__str__(key)] = value.pop(key)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in list(items):
+        if isinstance(item, Text):
+            value[key] = str.__str__(item)
+        elif isinstance(item, (dict, list)):
+            _plain(item)
 
 
 def _known(facts: dict[str, Any]) -> dict[str, Any]:
