@@ -176,7 +176,7 @@ def test_duplicates_checked_only_when_setspn_x_finished(tmp_path):
 
 def test_the_script_asks_for_what_the_parsers_now_read():
     script = capture_script()
-    props = re.search(r"\$props = @\((.*?)\)", script, re.S).group(1)
+    props = re.search(r"\$AdAttributes = @\((.*?)\)", script, re.S).group(1)
     assert "'lastLogonTimestamp'" in props and "'msDS-AllowedToActOnBehalfOfOtherIdentity'" in props
     assert (
         "$out['tokenGroupNames']" in script and "Translate([System.Security.Principal.NTAccount])" in script

@@ -76,6 +76,13 @@ def _nr(ident: kerberos.IisIdentity, why: str, rule_id: str) -> Result:
     )
 
 
+def _not_in_capture(attributes: list[str]) -> str:
+    """The not_reviewed reason for AD attributes a pasted record did not carry (absent is not empty)."""
+    return (
+        f"{' and '.join(attributes)} {'is' if len(attributes) == 1 else 'are'} not in the captured AD output"
+    )
+
+
 def _spn_resource(name: str) -> str:
     return f"spns/HTTP/{name}"
 
@@ -447,7 +454,10 @@ def identity_privileged_in_ad(snap, params):
         m = snap.accounts.membership(ident.name, groups, judge_ad=False)
         if m.hits:
             reasons.append("member of " + ", ".join(m.hits))
-        if reasons:
+        unknown = acct.uncaptured("admin_count", "groups")
+        if not reasons and unknown:
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-005")
+        elif reasons:
             yield fail(
                 ident.resource,
                 f"{ident.name} ({ident.uses()}) is privileged in Active Directory: "
@@ -480,7 +490,9 @@ def _kerberoast_reasons(acct: Account, now: Any, params: Mapping[str, Any], priv
     if never and not recent:
         reasons.append("password never expires (DONT_EXPIRE_PASSWORD)")
     enc = acct.get("supported_encryption_types")
-    if not isinstance(enc, int) or not enc & uac.ENC_AES:
+    if acct.captured("encryption_types") is False:
+        pass  # not in the paste: unknown, not "not set" (the caller says so when nothing else fails)
+    elif not isinstance(enc, int) or not enc & uac.ENC_AES:
         shown = "not set" if not isinstance(enc, int) else f"0x{enc:x}"
         reasons.append(f"no AES in msDS-SupportedEncryptionTypes ({shown}), so service tickets are RC4")
     return reasons
@@ -557,6 +569,9 @@ def kerberoastable_identity(snap, params):
             )
             continue
         spns = acct.spns
+        if not spns and acct.captured("spns") is False:
+            yield _nr(ident, _not_in_capture(acct.uncaptured("spns")), "IIS-KRB-006")
+            continue
         if not spns:
             yield passed(
                 ident.resource,
@@ -574,6 +589,10 @@ def kerberoastable_identity(snap, params):
         reasons = _kerberoast_reasons(acct, now, params, privileged)
         if not reasons and iis.parse_time(acct.get("password_last_set")) is None:
             yield _nr(ident, "pwdLastSet was not collected, so the password's age is unknown", "IIS-KRB-006")
+            continue
+        unknown = acct.uncaptured("password_never_expires", "encryption_types")
+        if not reasons and unknown:
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-006")
             continue
         shown = ", ".join(spns[:3]) + (f" and {len(spns) - 3} more" if len(spns) > 3 else "")
         if reasons:
@@ -658,6 +677,8 @@ def unconstrained_delegation(snap, params):
                 "-TrustedForDelegation $false and use constrained delegation if needed",
                 at=acct.at,
             )
+        elif unknown := acct.uncaptured("unconstrained"):
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-007")
         else:
             yield passed(
                 ident.resource, f"{ident.name} is not trusted for unconstrained delegation", at=acct.at
@@ -721,6 +742,8 @@ def protocol_transition(snap, params):
         assert acct is not None
         if acct.is_dc:
             yield not_applicable(ident.resource, f"{ident.name} is a domain controller", at=acct.at)
+        elif not acct.protocol_transition and (unknown := acct.uncaptured("protocol_transition")):
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-008")
         elif not acct.protocol_transition:
             yield passed(
                 ident.resource, f"{ident.name} is not trusted to authenticate for delegation", at=acct.at
@@ -793,6 +816,9 @@ def delegation_to_tier0(snap, params):
         acct = ident.account
         assert acct is not None
         targets = acct.delegation("constrained_to")
+        if not targets and (unknown := acct.uncaptured("constrained_to")):
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-009")
+            continue
         if not targets:
             yield passed(ident.resource, f"{ident.name} has no constrained delegation targets", at=acct.at)
             continue
@@ -894,14 +920,9 @@ def resource_based_delegation(snap, params):
                 + "; clear it with Set-ADComputer -PrincipalsAllowedToDelegateToAccount $null",
                 at=acct.at,
             )
-        elif kerberos.rbcd_captured(acct) is False:
+        elif unknown := acct.uncaptured("rbcd_from"):
             # Pasted Get-ADComputer output without the attribute says nothing about RBCD: not "none".
-            yield _nr(
-                ident,
-                "the resource-based delegation attribute (msDS-AllowedToActOnBehalfOfOtherIdentity / "
-                "PrincipalsAllowedToDelegateToAccount) is not in the captured AD output",
-                "IIS-KRB-010",
-            )
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-010")
         else:
             note = "" if dc_rbcd_known else " (no domain controller's RBCD list was collected)"
             yield passed(
@@ -977,7 +998,10 @@ def weak_account_flags(snap, params):
         enc = acct.get("supported_encryption_types")
         if isinstance(enc, int) and enc & uac.ENC_DES:
             found.append(f"DES enabled in msDS-SupportedEncryptionTypes (0x{enc:x})")
-        if found:
+        unknown = acct.uncaptured("user_account_control", "encryption_types")
+        if not found and unknown:
+            yield _nr(ident, _not_in_capture(unknown), "IIS-KRB-014")
+        elif found:
             yield fail(
                 ident.resource,
                 f"{ident.name} ({ident.uses()}) has weak Kerberos settings: "

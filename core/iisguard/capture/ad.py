@@ -91,10 +91,22 @@ class _Field:
     truncated: bool = False
 
 
+# Only `Get-AD* -Properties *` prints these (created/changed stamps; the AD module's CanonicalName), and it
+# prints well over a hundred properties; a record with a marker and many keys lists every attribute that
+# has a value, so there an absent attribute (adminCount, msDS-SupportedEncryptionTypes) is unset.
+_ALL_PROPERTIES_MARKERS = frozenset({"canonicalname", "whencreated", "usncreated", "created"})
+_ALL_PROPERTIES_MIN_KEYS = 40
+
+
+def _all_properties(keys: set[str]) -> bool:
+    return len(keys) >= _ALL_PROPERTIES_MIN_KEYS and bool(keys & _ALL_PROPERTIES_MARKERS)
+
+
 @dataclass
 class _Rec:
     line: int
     fields: dict[str, _Field] = field(default_factory=dict)
+    all_properties: bool = False  # a `-Properties *` dump: an attribute it does not list is unset
 
     def get(self, *keys: str) -> Any:
         for k in keys:
@@ -138,6 +150,13 @@ class _Run(ArtifactRun):
     def __init__(self, artifact: Artifact, builder: Builder) -> None:
         super().__init__(artifact, builder)
         self.netbios_hint = self.hint("netbios_domain") or None
+        # The attributes the capture script asked LDAP for (manifest `ad_requested`): LDAP omits unset
+        # ones, so each of these was read even where a record does not carry it.
+        self.requested = frozenset(
+            k
+            for a in str(self.hint("ad_requested") or "").split(",")
+            if (k := console.keynorm(a.strip())) in FIELDS
+        )
         self.netbios_by_dns: dict[str, str] = {}
         self.name_by_dn: dict[str, str] = {}
 
@@ -181,10 +200,13 @@ class _Run(ArtifactRun):
                     self.warn(line, "ad: skipped a JSON value that is not an object")
                     continue
                 rec = _Rec(line)
+                keys = set()
                 for key, v in item.items():
                     k = console.keynorm(str(key))
+                    keys.add(k)  # the names only: values outside FIELDS are never read
                     if k in FIELDS:
                         rec.fields[k] = _Field(str(key), v, line)
+                rec.all_properties = _all_properties(keys)
                 records.append(rec)
         return records
 
@@ -200,6 +222,7 @@ class _Run(ArtifactRun):
 
         for lr in console.list_records(console.numbered_text(text), on_other=other):  # not a second read
             rec = _Rec(lr.line)
+            rec.all_properties = _all_properties({console.keynorm(f.key) for f in lr.fields})
             for f in lr.fields:
                 k = console.keynorm(f.key)
                 if k not in FIELDS:
@@ -330,7 +353,9 @@ class _Run(ArtifactRun):
         facts: dict[str, Any] = {"ad_collected": True, "evidence": self.b.evidence(self.a, rec.line)}
         # Which attributes this record carried: one absent from the output was not captured, which a rule
         # must not read as empty (no RBCD entries, no SPNs).
-        facts["ad_attributes"] = sorted(rec.fields)
+        facts["ad_attributes"] = sorted(set(rec.fields) | self.requested)
+        if rec.all_properties:
+            facts["ad_all_properties"] = True
         kind = self.kind_of(rec)
         if kind:
             facts["kind"] = kind

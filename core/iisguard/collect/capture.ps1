@@ -261,11 +261,14 @@ function Add-Account([string]$Name) {
 function ConvertTo-Sid([byte[]]$Bytes) {
     return (New-Object System.Security.Principal.SecurityIdentifier($Bytes, 0)).Value
 }
+# Directory facts by allow-list: no free-text attribute is ever requested. LDAP returns only the
+# attributes that have a value, so the manifest names what was asked (`ad_requested`): there an absent
+# attribute is unset, where in a hand-pasted record it was simply not captured.
+$AdAttributes = @('sAMAccountName', 'distinguishedName', 'objectClass', 'objectSid', 'userAccountControl',
+    'servicePrincipalName', 'msDS-AllowedToDelegateTo', 'msDS-AllowedToActOnBehalfOfOtherIdentity',
+    'msDS-SupportedEncryptionTypes', 'pwdLastSet', 'lastLogonTimestamp', 'adminCount', 'memberOf', 'dNSHostName', 'primaryGroupID')
 function Get-AccountFacts([string]$Sam) {
-    # Directory facts by allow-list: no free-text attribute is ever requested.
-    $props = @('sAMAccountName', 'distinguishedName', 'objectClass', 'objectSid', 'userAccountControl',
-        'servicePrincipalName', 'msDS-AllowedToDelegateTo', 'msDS-AllowedToActOnBehalfOfOtherIdentity',
-        'msDS-SupportedEncryptionTypes', 'pwdLastSet', 'lastLogonTimestamp', 'adminCount', 'memberOf', 'dNSHostName', 'primaryGroupID')
+    $props = $AdAttributes
     $searcher = New-Object System.DirectoryServices.DirectorySearcher
     $searcher.Filter = '(sAMAccountName=' + ($Sam -replace '([\\*()])', '\$1') + ')'
     $searcher.PropertiesToLoad.Clear()
@@ -608,7 +611,7 @@ try {
                 }
             }
             catch { Set-Section 'ad' 'partial' ('domain name lookup: ' + [string]$_.Exception.Message) }
-            $facts = @{}
+            $facts = @{ ad_requested = ($AdAttributes -join ',') }
             if ($netbios) { $facts['netbios_domain'] = $netbios }
             $accounts = @($Capture.Host + '$') + @($Capture.Accounts)
             foreach ($sam in $accounts) {

@@ -60,6 +60,42 @@ def _norm(name: str) -> str:
     return name.strip().casefold()
 
 
+# --- AD facts and the attributes that state them ---------------------------------------------------
+
+# The AD facts rules judge, and the attributes (normalised LDAP or Get-AD* property names, as in
+# `ad_attributes`) any one of which states the fact. userAccountControl states every flag; the AD module's
+# boolean properties (TrustedForDelegation...) state one each.
+AD_FACTS: dict[str, tuple[str, ...]] = {
+    "user_account_control": ("useraccountcontrol",),
+    "unconstrained": ("useraccountcontrol", "trustedfordelegation"),
+    "protocol_transition": ("useraccountcontrol", "trustedtoauthfordelegation"),
+    "password_never_expires": ("useraccountcontrol", "passwordneverexpires"),
+    "password_not_required": ("useraccountcontrol", "passwordnotrequired"),
+    "constrained_to": ("msdsallowedtodelegateto",),
+    "rbcd_from": ("msdsallowedtoactonbehalfofotheridentity", "principalsallowedtodelegatetoaccount"),
+    "spns": ("serviceprincipalname", "serviceprincipalnames"),
+    "encryption_types": ("msdssupportedencryptiontypes",),
+    "password_last_set": ("passwordlastset", "pwdlastset"),
+    "admin_count": ("admincount",),
+    "groups": ("memberof", "memberoftransitive", "transitivememberof", "tokengroups", "tokengroupnames"),
+}
+# How a message names each fact's attribute to a reader.
+AD_FACT_NAMES: dict[str, str] = {
+    "user_account_control": "userAccountControl",
+    "unconstrained": "userAccountControl / TrustedForDelegation",
+    "protocol_transition": "userAccountControl / TrustedToAuthForDelegation",
+    "password_never_expires": "userAccountControl / PasswordNeverExpires",
+    "password_not_required": "userAccountControl / PasswordNotRequired",
+    "constrained_to": "msDS-AllowedToDelegateTo",
+    "rbcd_from": "msDS-AllowedToActOnBehalfOfOtherIdentity / PrincipalsAllowedToDelegateToAccount",
+    "spns": "servicePrincipalName",
+    "encryption_types": "msDS-SupportedEncryptionTypes",
+    "password_last_set": "pwdLastSet / PasswordLastSet",
+    "admin_count": "adminCount",
+    "groups": "memberOf",
+}
+
+
 # --- the one table of privileged groups ------------------------------------------------------------
 
 
@@ -279,6 +315,25 @@ class Account:
             return None
         wanted = attribute.casefold()
         return any(wanted in {str(a).casefold() for a in attrs} for attrs in recorded)
+
+    def captured(self, fact: str) -> bool | None:
+        """Whether the AD fact `fact` (a key of `AD_FACTS`) was captured for this account.
+
+        True when a captured record carried one of the fact's attributes, or was a `-Properties *` dump
+        (which lists every attribute that has a value, so an absent one is unset); False when the records
+        name the attributes they carried and none is the fact's (a pasted `Get-ADUser -Properties
+        ServicePrincipalName` says nothing about delegation); None when the capture did not record which
+        attributes it read (the collector, which always asks for all of them; older snapshots).
+        A rule reads False as "cannot tell", never as "empty".
+        """
+        found = [self.has_attribute(a) for a in AD_FACTS[fact]]
+        if any(f is True for f in found) or any(m.get("ad_all_properties") is True for m in self.members):
+            return True
+        return None if any(f is None for f in found) else False
+
+    def uncaptured(self, *facts: str) -> list[str]:
+        """The attribute names (for a message) of those `facts` the capture did not carry (`captured` False)."""
+        return [AD_FACT_NAMES[f] for f in facts if self.captured(f) is False]
 
     @property
     def uac(self) -> int:

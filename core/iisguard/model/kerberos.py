@@ -49,16 +49,9 @@ def domain_joined(snap: Snapshot) -> bool | None:
     return joined
 
 
-# The attribute holding a resource-based delegation list, as the LDAP name and as Get-ADComputer's property.
-RBCD_ATTRIBUTES = ("msdsallowedtoactonbehalfofotheridentity", "principalsallowedtodelegatetoaccount")
-
-
 def rbcd_captured(account: Account) -> bool | None:
-    """Whether the capture read the account's RBCD attribute; None when it did not record which it read."""
-    found = [account.has_attribute(a) for a in RBCD_ATTRIBUTES]
-    if any(f is True for f in found):
-        return True
-    return None if any(f is None for f in found) else False
+    """Whether the capture read the account's RBCD attribute (`Account.captured("rbcd_from")`)."""
+    return account.captured("rbcd_from")
 
 
 def same_account(d: Directory, host: str, ref: str, target: Decryptor) -> bool | None:
