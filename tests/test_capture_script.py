@@ -251,7 +251,7 @@ def test_no_free_text_from_the_directory_and_nothing_hidden() -> None:
     assert "description" not in SCRIPT.casefold()
     assert not re.search(r"-Properties\s+\*", SCRIPT)
     assert "PropertiesToLoad.Clear()" in SCRIPT  # an empty list would load every attribute
-    loaded = re.search(r"\$props = @\((.*?)\)", SCRIPT, re.S).group(1)
+    loaded = re.search(r"\$AdAttributes = @\((.*?)\)", SCRIPT, re.S).group(1)
     assert {"info", "comment", "notes"}.isdisjoint(p.strip(" '\n").casefold() for p in loaded.split(","))
     for bad in (
         "-EncodedCommand",
