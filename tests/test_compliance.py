@@ -103,6 +103,7 @@ def test_several_hosts_take_the_worst_status_and_keep_each_hosts(tmp_path):
         "not_reviewed": 0,
         "pass": 0,
         "not_applicable": 1,
+        "procedural": 0,
         "not_covered": 0,
     }
     assert [c.item.id for c in result.for_host("WEB02")] == ["1.4", "4.8", "9"]
@@ -117,7 +118,8 @@ def test_every_item_of_the_shipped_frameworks_gets_a_status(tmp_path):
         assert sum(result.summary().values()) == len(mapping.items)
         for r in result.items:
             assert r.status in compliance.STATUSES
-            assert (r.status == "not_covered") == (not r.item.rules)
+            assert (r.status in ("not_covered", "procedural")) == (not r.item.rules)
+            assert (r.status == "procedural") == bool(r.item.procedural)
 
 
 def test_scan_framework_json_and_text(tmp_path, monkeypatch, capsys):

@@ -20,9 +20,13 @@ A control's status on one host, from the findings of the rules the framework map
     every mapped rule ran, none failed or lacked data, and at least one judged a resource.
 ``not_applicable``
     every mapped rule ran and found nothing on this host to check.
+``procedural``
+    no capture can decide the item (documentation, backups, a banner a person reads): the framework
+    marks it ``procedural`` with the reason, which the reports carry (checklists: Not_Reviewed with
+    the reason as comment). Never reported as a pass.
 ``not_covered``
-    the framework maps no iisguard rule to the item (logging, TLS, request filtering...): a
-    manual review, never reported as a pass.
+    the framework maps no iisguard rule to the item and does not call it procedural (an open gap,
+    named with ``gap:`` in the framework file): a manual review, never reported as a pass.
 
 Across several hosts an item takes its worst status: fail, then not reviewed, then pass, then not
 applicable.
@@ -46,14 +50,17 @@ FAIL = "fail"
 NOT_REVIEWED = "not_reviewed"
 NOT_APPLICABLE = "not_applicable"
 NOT_COVERED = "not_covered"
-STATUSES = (FAIL, NOT_REVIEWED, PASS, NOT_APPLICABLE, NOT_COVERED)  # worst first
+PROCEDURAL = "procedural"
+STATUSES = (FAIL, NOT_REVIEWED, PASS, NOT_APPLICABLE, PROCEDURAL, NOT_COVERED)  # worst first
 LABELS = {
     FAIL: "fail",
     NOT_REVIEWED: "not reviewed",
     PASS: "pass",
     NOT_APPLICABLE: "not applicable",
+    PROCEDURAL: "procedural",
     NOT_COVERED: "not covered",
 }
+MANUAL = (PROCEDURAL, NOT_COVERED)  # no rule decides these: a person does
 _WORST = {s: i for i, s in enumerate(STATUSES)}
 
 
@@ -104,8 +111,8 @@ class ItemResult:
 
     @property
     def reason(self) -> str:
-        if self.status == NOT_COVERED:
-            return self.hosts[0].reason if self.hosts else _NOT_COVERED_REASON
+        if self.status in MANUAL:
+            return self.hosts[0].reason if self.hosts else _manual(self.item)[1]
         if len(self.hosts) == 1:
             return self.hosts[0].reason
         at = [c.host for c in self.hosts if c.status == self.status]
@@ -144,6 +151,8 @@ class Compliance:
                     "title": r.item.title,
                     "rules": list(r.item.rules),
                     "note": r.item.note or None,
+                    "procedural": r.item.procedural or None,
+                    "gap": r.item.gap or None,
                     "status": r.status,
                     "reason": r.reason,
                     "hosts": [
@@ -166,6 +175,15 @@ class Compliance:
 _NOT_COVERED_REASON = "no iisguard rule checks this item: review it by hand"
 
 
+def _manual(item: Item) -> tuple[str, str]:
+    """(status, reason) of an item no rule maps to: procedural with its reason, else not covered."""
+    if item.procedural:
+        return PROCEDURAL, f"procedural, review by a person: {item.procedural}"
+    if item.gap:
+        return NOT_COVERED, f"not covered by iisguard yet ({item.gap}): review it by hand"
+    return NOT_COVERED, _NOT_COVERED_REASON
+
+
 def assess(report: Report, framework: Framework | str) -> Compliance:
     """The status of every item of `framework` (a name such as ``stig-iis10``, or a loaded mapping).
 
@@ -186,7 +204,7 @@ def assess(report: Report, framework: Framework | str) -> Compliance:
     for item in fw.items:
         controls = tuple(control(item, host, by_rule, ran) for host, by_rule in per_host)
         if not item.rules:
-            status = NOT_COVERED
+            status = _manual(item)[0]
         elif not controls:
             status = NOT_REVIEWED
         else:
@@ -198,7 +216,7 @@ def assess(report: Report, framework: Framework | str) -> Compliance:
 def control(item: Item, host: str, by_rule: Mapping[str, Sequence[Finding]], ran: Iterable[str]) -> Control:
     """One item on one host from the findings of its rules there (`by_rule`: rule id -> findings)."""
     if not item.rules:
-        return Control(item, host, NOT_COVERED, _NOT_COVERED_REASON)
+        return Control(item, host, *_manual(item))
     ran = set(ran)
     run = [r for r in item.rules if r in ran]
     not_run = tuple(r for r in item.rules if r not in ran)

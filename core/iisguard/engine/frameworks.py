@@ -43,6 +43,10 @@ class Item:
     STIG items also carry DISA's identifiers, which checklists and HDF need: the benchmark they
     belong to, the severity category, the STIG id (IIST-SV-000131), the rule id with its revision,
     the SRG group, the CCIs and their NIST SP 800-53 controls. Empty for other frameworks.
+
+    An item no rule maps to says why: `procedural` (no capture can decide it: documentation, backups,
+    a person's review; the reason is the text) or `gap` (a capture could decide it, iisguard does not
+    yet: the open gap, said). An item with rules has neither.
     """
 
     id: str
@@ -56,6 +60,21 @@ class Item:
     group: str = ""
     cci: tuple[str, ...] = ()
     nist: tuple[str, ...] = ()
+    procedural: str = ""
+    gap: str = ""
+
+    @property
+    def coverage(self) -> str:
+        """``automated`` (rules map to it), ``procedural`` (a person decides) or ``uncovered``."""
+        if self.rules:
+            return AUTOMATED
+        return PROCEDURAL if self.procedural else UNCOVERED
+
+
+AUTOMATED = "automated"
+PROCEDURAL = "procedural"
+UNCOVERED = "uncovered"
+COVERAGE = (AUTOMATED, PROCEDURAL, UNCOVERED)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,20 @@ class Framework:
     def rule_ids(self) -> set[str]:
         return {r for item in self.items for r in item.rules}
 
+    def coverage(self, known: set[str] | None = None) -> dict[str, int]:
+        """Items per coverage class (automated / procedural / uncovered), in that order.
+
+        With `known` (the rule ids loaded), an item counts as automated only if one of its rules is
+        among them: a mapping to a rule that is not there automates nothing.
+        """
+        out = dict.fromkeys(COVERAGE, 0)
+        for item in self.items:
+            kind = item.coverage
+            if kind == AUTOMATED and known is not None and not any(r in known for r in item.rules):
+                kind = PROCEDURAL if item.procedural else UNCOVERED
+            out[kind] += 1
+        return out
+
 
 def available() -> list[str]:
     folder = policies_dir() / "frameworks"
@@ -105,6 +138,16 @@ def load(name: str) -> Framework:
     for raw in doc.get("items") or []:
         if not isinstance(raw, dict) or "id" not in raw:
             raise PolicyError(f"framework item without an id: {raw!r}", where=str(path))
+        for key in ("procedural", "gap"):
+            if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+                raise PolicyError(f"item {raw['id']}: {key} must be a reason (text)", where=str(path))
+        if raw.get("rules") and (raw.get("procedural") or raw.get("gap")):
+            raise PolicyError(
+                f"item {raw['id']}: an item with rules is automated; procedural/gap are for items without",
+                where=str(path),
+            )
+        if raw.get("procedural") and raw.get("gap"):
+            raise PolicyError(f"item {raw['id']}: procedural or gap, not both", where=str(path))
         items.append(
             Item(
                 str(raw["id"]),
@@ -118,6 +161,8 @@ def load(name: str) -> Framework:
                 group=str(raw.get("group", "")),
                 cci=tuple(str(c) for c in raw.get("cci") or ()),
                 nist=tuple(str(c) for c in raw.get("nist") or ()),
+                procedural=str(raw.get("procedural") or "").strip(),
+                gap=str(raw.get("gap") or "").strip(),
             )
         )
     benchmarks = []

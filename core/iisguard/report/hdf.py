@@ -15,6 +15,7 @@ Each control's results are chosen so that Heimdall computes the status iisguard 
 - pass: one ``passed`` result per rule counting its passing resources;
 - not reviewed: a ``skipped`` result per gap (a mapped rule not run, errored or lacking data);
 - not applicable: impact 0.0 and a ``skipped`` result saying there was nothing to check;
+- procedural: a ``skipped`` result with the framework's reason (a person decides; Not Reviewed);
 - not covered: a ``skipped`` result saying iisguard does not check the item (Not Reviewed).
 """
 
@@ -160,6 +161,8 @@ def _results(report: Report, c: Control, locator: Locator, started: str) -> list
     def result(status: str, desc: str, **extra: Any) -> dict[str, Any]:
         return {"status": status, "code_desc": _x(desc), "start_time": started, "run_time": 0.0, **extra}
 
+    if c.status == compliance.PROCEDURAL:
+        return [result("skipped", "Procedural: reviewed by a person", skip_message=_x(c.reason))]
     if c.status == compliance.NOT_COVERED:
         return [result("skipped", "Not checked by iisguard", skip_message=c.reason)]
     if c.status == compliance.NOT_APPLICABLE:

@@ -45,9 +45,10 @@ Top level::
 ``compliance.items[]`` (statuses and how they are derived: iisguard.engine.compliance)::
 
     id, title, note     the framework item (a CIS recommendation, a STIG V-ID); note or null
+    procedural, gap     why no rule maps to it (a person decides / an open gap), or null
     rules               the rule ids the framework maps to it ([] when iisguard does not check it)
-    status              "fail" | "not_reviewed" | "pass" | "not_applicable" | "not_covered", the
-                        worst over the hosts
+    status              "fail" | "not_reviewed" | "pass" | "not_applicable" | "procedural" |
+                        "not_covered", the worst over the hosts
     reason              one line saying why
     hosts               [{"host", "status", "reason", "waived", "outcomes", "rules_not_run"}]
 

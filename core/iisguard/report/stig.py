@@ -11,8 +11,11 @@ fail                  Open                open
 pass                  NotAFinding         not_a_finding
 not applicable        Not_Applicable      not_applicable
 not reviewed          Not_Reviewed        not_reviewed
+procedural            Not_Reviewed        not_reviewed
 not covered           Not_Reviewed        not_reviewed
 ====================  ==================  ===================
+
+A procedural item (no capture can decide it) carries the framework's reason in ``COMMENTS``.
 
 ``FINDING_DETAILS`` lists what the mapped rules found (each failing resource with its evidence
 ``file:line``, passes counted per rule, what kept the item from being reviewed); ``COMMENTS``
@@ -47,6 +50,7 @@ CKL_STATUS = {
     compliance.PASS: "NotAFinding",
     compliance.NOT_APPLICABLE: "Not_Applicable",
     compliance.NOT_REVIEWED: "Not_Reviewed",
+    compliance.PROCEDURAL: "Not_Reviewed",
     compliance.NOT_COVERED: "Not_Reviewed",
 }
 CKLB_STATUS = {
@@ -54,6 +58,7 @@ CKLB_STATUS = {
     compliance.PASS: "not_a_finding",
     compliance.NOT_APPLICABLE: "not_applicable",
     compliance.NOT_REVIEWED: "not_reviewed",
+    compliance.PROCEDURAL: "not_reviewed",
     compliance.NOT_COVERED: "not_reviewed",
 }
 # The seeds of the checklist's identifiers: the same scan of the same host gives the same UUIDs.
@@ -142,12 +147,18 @@ def _comments(c: Control) -> str:
             lines.append(f"{f.rule_id} {f.resource}: waiver {how} {w.expires}, owner {w.owner}: {w.reason}")
         elif f.baseline_state:
             lines.append(f"{f.rule_id} {f.resource}: {f.baseline_state} since the baseline")
+    if c.item.procedural:
+        lines.append(f"Procedural (review by a person): {c.item.procedural}")
     if c.item.note:
         lines.append(f"iisguard mapping note: {c.item.note}")
     return _x("\n".join(lines))
 
 
 def _check(report: Report, c: Control) -> str:
+    if not c.item.rules and c.item.procedural:
+        return _x(
+            f"Procedural, not decided by a capture ({c.item.procedural}): review it as the STIG describes."
+        )
     if not c.item.rules:
         return "Not checked by iisguard: review this item by hand as the STIG describes."
     lines = ["Checked by iisguard with these rules (iisguard rules show ID):"]

@@ -255,9 +255,10 @@ class _Writer:
         ]
         width = max((len(r.item.id) for r in result.items), default=0)
         uncovered = []
+        procedural = []
         for r in result.items:
-            if r.status == compliance.NOT_COVERED:
-                uncovered.append(r.item.id)
+            if r.status in compliance.MANUAL:
+                (procedural if r.status == compliance.PROCEDURAL else uncovered).append(r.item.id)
                 continue
             label = compliance.LABELS[r.status]
             if r.status == compliance.FAIL and all(c.waived for c in r.hosts if c.status == r.status):
@@ -267,12 +268,15 @@ class _Writer:
                 f"  {_clean(r.item.id):<{width}}  {self.paint(f'{label:<14}', style)}  "
                 + _clean(f"{_shorten(r.item.title, 60)} | {r.reason}")
             )
-        if uncovered:
-            self.lines.append(
-                self.paint(f"  Not covered by iisguard, review by hand ({len(uncovered)}):", "dim")
-            )
+        for ids, title in (
+            (procedural, "Procedural, no capture decides them: a person reviews"),
+            (uncovered, "Not covered by iisguard, review by hand"),
+        ):
+            if not ids:
+                continue
+            self.lines.append(self.paint(f"  {title} ({len(ids)}):", "dim"))
             row: list[str] = []
-            for item_id in uncovered:
+            for item_id in ids:
                 if row and len("    " + " ".join([*row, item_id])) > 100:
                     self.lines.append("    " + _clean(" ".join(row)))
                     row = []
