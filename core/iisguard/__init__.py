@@ -15,6 +15,9 @@ The domain model a rule asks (built once per snapshot, reached from the `Snapsho
 - `acls` (each ACE's principal key, whether it grants write/modify/full) and `rights` (icacls codes).
 - `snap.privileges` (`userrights`): who holds each user right, directly or through groups.
 - `snap.kerberos` (`kerberos`): domain identities IIS uses, the ticket-decrypting identity, SPNs.
+- `snap.registry` (`registry`): captured registry values, and whether a key was read at all.
+- `snap.tls` (`tls`): SCHANNEL protocols and ciphers with Windows' defaults per OS build, the cipher
+  suite order, .NET strong crypto; `snap.features` (`features`): installed roles and role services.
 - `names` (spellings of accounts, globs), `sids` (well-known SIDs), `uac` (AD account flags).
 - `references`: the sources rules cite (CIS, STIG, Microsoft docs, PingCastle, BloodHound).
 """
@@ -46,7 +49,20 @@ from .errors import (
     UsageError,
 )
 from .hookspecs import hookimpl
-from .model import accounts, acls, iis, kerberos, names, rights, sids, uac, userrights
+from .model import (
+    accounts,
+    acls,
+    features,
+    iis,
+    kerberos,
+    names,
+    registry,
+    rights,
+    sids,
+    tls,
+    uac,
+    userrights,
+)
 from .model.accounts import Account, Accounts, Directory, Membership, PrivilegedGroup
 from .model.iis import ContentRoot, Identity, IisPrincipal, Location, Pool
 from .model.snapshot import Snapshot
@@ -69,6 +85,9 @@ __all__ = [
     "PrivilegedGroup",
     "accounts",
     "acls",
+    "features",
+    "registry",
+    "tls",
     "iis",
     "kerberos",
     "names",

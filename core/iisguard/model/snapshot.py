@@ -19,8 +19,11 @@ from . import jsonpos
 
 if TYPE_CHECKING:
     from .accounts import Accounts
+    from .features import Features
     from .iis import ContentRoot, IisPrincipal, Locations, Pools
     from .kerberos import Kerberos
+    from .registry import Registry
+    from .tls import Tls
     from .userrights import UserRights
 
 SCHEMA_VERSION = "1.0"
@@ -40,6 +43,8 @@ SECTION_KEYS = {
     "services": "services",
     "ad": "ad",
     "web_configs": "aspnet",
+    "registry": "registry",  # SCHANNEL, .NET strong crypto, HTTP.sys, WMSvc values (reg query)
+    "features": "windows_features",  # installed roles and role services (Get-WindowsFeature)
 }
 SECTIONS: tuple[str, ...] = tuple(SECTION_KEYS)
 # collection.source of a snapshot read from build scripts (capture/scripts/), not from a server.
@@ -513,6 +518,27 @@ class Snapshot:
         from .kerberos import Kerberos
 
         return Kerberos(self)
+
+    @cached_property
+    def registry(self) -> Registry:
+        """Captured registry values by key and name, and which keys were read (model/registry.py)."""
+        from .registry import Registry
+
+        return Registry(self)
+
+    @cached_property
+    def tls(self) -> Tls:
+        """SCHANNEL protocols and ciphers, cipher suite order, .NET strong crypto (model/tls.py)."""
+        from .tls import Tls
+
+        return Tls(self)
+
+    @cached_property
+    def features(self) -> Features:
+        """Installed Windows roles, role services and features (model/features.py)."""
+        from .features import Features
+
+        return Features(self)
 
     @cached_property
     def collected_at(self) -> datetime | None:
