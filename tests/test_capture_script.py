@@ -22,7 +22,7 @@ SCRIPT = capture_script()
 SRC = SCRIPT.encode("utf-8")
 TREE = Parser(Language(tree_sitter_powershell.language())).parse(SRC)
 KINDS = {p.kind for p in registry.builtin_parsers()}
-NATIVE = {"icacls", "secedit", "whoami", "net", "setspn", "nltest", "dsquery"}
+NATIVE = {"icacls", "secedit", "whoami", "net", "setspn", "nltest", "dsquery", "reg"}
 SAVERS = {
     "Save-CaptureText": 1,
     "Save-CaptureBytes": 1,
@@ -133,6 +133,8 @@ def test_every_section_is_guarded() -> None:
         "tokens",
         "local_accounts",
         "services",
+        "registry",
+        "features",
         "ad",
         "spns",
     } <= sections

@@ -115,3 +115,64 @@ def test_strict_profiles_add_the_noisy_checks(builtin_plugins):
     assert ("IIS-ACL-002", "acls/C:\\inetpub\\logs\\LogFiles") in cis
     # CIS 1.6 (Level 1): the anonymous identity should be the pool identity, not IUSR.
     assert any(rule == "IIS-ANON-002" for rule, _ in cis)
+
+
+SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
+
+
+def test_the_imported_default_host_judges_tls_and_features(builtin_plugins):
+    """The default host's registry and feature captures (a fresh Windows Server 2022) are judged, not skipped.
+
+    Windows Server 2022 still enables TLS 1.0 and 1.1 when no key says otherwise (Microsoft, "Protocols in
+    TLS/SSL (Schannel SSP)"): IIS-TLS-002 reports that at low, which keeps the host quiet at medium and
+    visible; an explicit Enabled=1 is high, and the stig-iis10 profile makes every TLS failure high.
+    """
+    data = load(IMPORTED)
+    findings = scan(builtin_plugins, data)
+    outcome = {(f.rule_id, f.resource): (f.outcome, f.severity) for f in findings}
+    for rule_id, resource in [
+        ("IIS-TLS-001", "registry/SCHANNEL/Protocols/SSL 2.0/Server"),
+        ("IIS-TLS-001", "registry/SCHANNEL/Protocols/SSL 3.0/Server"),
+        ("IIS-TLS-003", "registry/SCHANNEL/Protocols/TLS 1.2/Server"),
+        ("IIS-TLS-004", "registry/SCHANNEL/Ciphers/RC4 128/128"),
+        ("IIS-TLS-006", "registry/SCHANNEL/Ciphers/AES 256/256"),
+        ("IIS-FEAT-001", "features/Web-DAV-Publishing"),
+        ("IIS-FEAT-002", "features/Print-Internet"),
+        ("IIS-FEAT-003", "features/SMTP-Server"),
+        ("IIS-FEAT-006", "registry/ContentIndex/Catalogs"),
+    ]:
+        assert outcome[(rule_id, resource)][0] is Outcome.PASS, (
+            rule_id,
+            resource,
+            outcome.get((rule_id, resource)),
+        )
+    assert outcome[("IIS-FEAT-004", "registry/WebManagement/Server")][0] is Outcome.NOT_APPLICABLE
+    for protocol in ("TLS 1.0", "TLS 1.1"):
+        assert outcome[("IIS-TLS-002", f"registry/SCHANNEL/Protocols/{protocol}/Server")] == (
+            Outcome.FAIL,
+            Severity.LOW,
+        )
+    # The host's roles come from its Get-WindowsFeature capture, and IIS-HOST-005 judges them.
+    assert data["host"]["roles"][:2] == ["FileAndStorage-Services", "Web-Server"]
+    assert outcome[("IIS-HOST-005", "host")][0] is Outcome.PASS
+    # The STIG's reading: keys must exist, TLS 1.0/1.1 off; the strict profile fails it at high.
+    stig = {
+        (f.rule_id, f.resource): f
+        for f in scan(builtin_plugins, data, "stig-iis10")
+        if f.outcome is Outcome.FAIL
+    }
+    assert stig[("IIS-TLS-002", "registry/SCHANNEL/Protocols/TLS 1.0/Server")].severity is Severity.HIGH
+    assert ("IIS-TLS-001", "registry/SCHANNEL/Protocols/SSL 3.0/Server") in stig
+
+
+def test_tls_enabled_by_the_registry_is_loud(builtin_plugins):
+    data = copy.deepcopy(load(IMPORTED))
+    data["registry"]["values"] += [
+        {"key": f"{SCHANNEL}\\SSL 3.0\\Server", "name": "Enabled", "type": "REG_DWORD", "data": 1},
+        {"key": f"{SCHANNEL}\\TLS 1.0\\Server", "name": "Enabled", "type": "REG_DWORD", "data": 1},
+    ]
+    findings = scan(builtin_plugins, data)
+    fails = {(f.rule_id, f.resource): f.severity for f in findings if f.outcome is Outcome.FAIL}
+    assert fails[("IIS-TLS-001", "registry/SCHANNEL/Protocols/SSL 3.0/Server")] is Severity.HIGH
+    assert fails[("IIS-TLS-002", "registry/SCHANNEL/Protocols/TLS 1.0/Server")] is Severity.HIGH
+    assert loud(findings)

@@ -76,7 +76,8 @@ def test_every_rule_has_a_reference_and_remediation_command(builtin_rules):
         if not r.references or not r.help_uri:
             problems.append(f"{r.id}: needs at least one reference with a URL")
         if not re.search(
-            r"(icacls|appcmd|Set-|Remove-|Add-|setspn|net |secedit|Get-|ntrights|gpedit|New-)", r.remediation
+            r"(icacls|appcmd|Set-|Remove-|Add-|setspn|net |secedit|Get-|ntrights|gpedit|New-|Uninstall-|Disable-|Enable-)",
+            r.remediation,
         ):
             problems.append(f"{r.id}: remediation names no command that fixes it")
     assert not problems, "\n".join(problems)

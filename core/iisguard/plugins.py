@@ -49,6 +49,8 @@ BUILTIN_RULE_PACKS = (
     "iisguard_builtin.krb",
     "iisguard_builtin.pool",
     "iisguard_builtin.priv",
+    "iisguard_builtin.tls",
+    "iisguard_builtin.features",
 )
 BUILTIN_MODULES = BUILTIN_REPORTERS + BUILTIN_PARSERS + BUILTIN_RULE_PACKS
 

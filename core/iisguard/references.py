@@ -322,3 +322,91 @@ BH_SERVICE_PRINCIPAL_NAMES = Reference(
 BH_DONT_REQ_PREAUTH = Reference(
     "BloodHound-dontreqpreauth", _BH_USER, "BloodHound user node: Do Not Require Pre-Auth, Passwordnotreqd"
 )
+
+
+# --- TLS, registry and Windows features (issue #19, IIS-TLS-* and IIS-FEAT-*) -------------------------
+MS_TLS_REGISTRY = Reference(
+    "MS-TLS-registry",
+    f"{_LEARN}/windows-server/security/tls/tls-registry-settings",
+    "Transport Layer Security (TLS) registry settings (SCHANNEL Protocols, Ciphers, Hashes, KeyExchangeAlgorithms)",
+)
+MS_TLS_PROTOCOLS = Reference(
+    "MS-Schannel-protocols",
+    f"{_LEARN}/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-",
+    "Protocols in TLS/SSL (Schannel SSP): the protocols each Windows version enables by default",
+)
+MS_TLS_SUITE_ORDER = Reference(
+    "MS-TLS-cipher-suite-order",
+    f"{_LEARN}/windows-server/security/tls/manage-tls",
+    "Manage Transport Layer Security (TLS): configuring the TLS cipher suite order",
+)
+MS_DOTNET_TLS = Reference(
+    "MS-dotnet-TLS",
+    f"{_LEARN}/dotnet/framework/network-programming/tls",
+    "Transport Layer Security (TLS) best practices with the .NET Framework (SchUseStrongCrypto, SystemDefaultTlsVersions)",
+)
+MS_WMSVC = Reference(
+    "MS-WMSvc",
+    f"{_LEARN}/iis/manage/remote-administration/configuring-remote-administration-and-feature-delegation-in-iis-7",
+    "Configuring Remote Administration and Feature Delegation in IIS (Management Service, IP restrictions)",
+)
+MS_HTTPSYS_REGISTRY = Reference(
+    "MS-HTTPsys-registry",
+    f"{_LEARN}/troubleshoot/developer/webapps/iis/iisadmin-service-inetinfo/httpsys-registry-windows",
+    "Http.sys registry settings for Windows (UriEnableCache, UriMaxUriBytes, UriScavengerPeriod)",
+)
+STIG_218809_INDEX = _stig(
+    "218809",
+    f"{_STIG_SERVER}/SV-218809.rb",
+    "IIS 10.0 Server STIG IIST-SV-000139: the web server's indexing must only index web content",
+)
+STIG_218812_WMSVC = _stig(
+    "218812",
+    f"{_STIG_SERVER}/SV-218812.rb",
+    "IIS 10.0 Server STIG IIST-SV-000142: inbound connections from non-secure zones restricted (Management Service)",
+)
+STIG_218818_IPP = _stig(
+    "218818",
+    f"{_STIG_SERVER}/SV-218818.rb",
+    "IIS 10.0 Server STIG IIST-SV-000149: Internet Printing Protocol disabled",
+)
+STIG_218819_TUNING = _stig(
+    "218819",
+    f"{_STIG_SERVER}/SV-218819.rb",
+    "IIS 10.0 Server STIG IIST-SV-000151: HTTP.sys tuned (URIEnableCache, UriMaxUriBytes, UriScavengerPeriod)",
+)
+STIG_218821_TLS = _stig(
+    "218821",
+    f"{_STIG_SERVER}/SV-218821.rb",
+    "IIS 10.0 Server STIG IIST-SV-000153: TLS 1.2 enabled; TLS 1.0/1.1, SSL 2.0/3.0 disabled (SCHANNEL)",
+)
+STIG_218822_TLS = _stig(
+    "218822",
+    f"{_STIG_SERVER}/SV-218822.rb",
+    "IIS 10.0 Server STIG IIST-SV-000154: TLS 1.2 or higher, no non-FIPS-approved algorithms",
+)
+STIG_228572_SMTP = _stig(
+    "228572",
+    f"{_STIG_SERVER}/SV-228572.rb",
+    "IIS 10.0 Server STIG IIST-SV-000160: an SMTP relay on the server requires authentication",
+)
+STIG_218799_WEBDAV = _stig(
+    "218799",
+    f"{_STIG_SERVER}/SV-218799.rb",
+    "IIS 10.0 Server STIG IIST-SV-000125: WebDAV disabled",
+)
+STIG_218746_WEBDAV = _stig(
+    "218746", f"{_STIG_SITE}/SV-218746.rb", "IIS 10.0 Site STIG IIST-SI-000217: WebDAV disabled"
+)
+CIS_1_7_WEBDAV = Reference("CIS-IIS10-1.7", _CIS_IIS, "Ensure 'WebDav' feature is disabled")
+CIS_7_2 = Reference("CIS-IIS10-7.2", _CIS_IIS, "Ensure SSLv2 is Disabled")
+CIS_7_3 = Reference("CIS-IIS10-7.3", _CIS_IIS, "Ensure SSLv3 is Disabled")
+CIS_7_4 = Reference("CIS-IIS10-7.4", _CIS_IIS, "Ensure TLS 1.0 is Disabled")
+CIS_7_5 = Reference("CIS-IIS10-7.5", _CIS_IIS, "Ensure TLS 1.1 is Disabled")
+CIS_7_6 = Reference("CIS-IIS10-7.6", _CIS_IIS, "Ensure TLS 1.2 is Enabled")
+CIS_7_7 = Reference("CIS-IIS10-7.7", _CIS_IIS, "Ensure NULL Cipher Suites is Disabled")
+CIS_7_8 = Reference("CIS-IIS10-7.8", _CIS_IIS, "Ensure DES Cipher Suites is Disabled")
+CIS_7_9 = Reference("CIS-IIS10-7.9", _CIS_IIS, "Ensure RC4 Cipher Suites is Disabled")
+CIS_7_10 = Reference("CIS-IIS10-7.10", _CIS_IIS, "Ensure AES 128/128 Cipher Suite is Disabled")
+CIS_7_11 = Reference("CIS-IIS10-7.11", _CIS_IIS, "Ensure AES 256/256 Cipher Suite is Enabled")
+CIS_7_12 = Reference("CIS-IIS10-7.12", _CIS_IIS, "Ensure TLS Cipher Suite ordering is Configured")

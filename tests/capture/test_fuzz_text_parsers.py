@@ -17,7 +17,18 @@ from hypothesis import strategies as st
 from iisguard.capture.base import Artifact, Builder
 from iisguard.model import snapshot as snapmod
 
-MODULES = ["whoami", "icacls", "sddl", "secedit", "setspn", "ad", "local_accounts", "services"]
+MODULES = [
+    "whoami",
+    "icacls",
+    "sddl",
+    "secedit",
+    "setspn",
+    "ad",
+    "local_accounts",
+    "services",
+    "regquery",
+    "features",
+]
 CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 FIXTURE_LINES = sorted(
     {

@@ -26,6 +26,8 @@ MODULES = (
     "ad",
     "local_accounts",
     "services",
+    "regquery",
+    "features",
 )
 
 

@@ -64,6 +64,8 @@ SCRIPT_SECTIONS = (
     "tokens",
     "local_accounts",
     "services",
+    "registry",
+    "features",
     "ad",
     "spns",
 )

@@ -48,7 +48,7 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
         $enc = $why -replace '%', '%25' -replace ' ', '%20'
         'IISGUARD-CAPTURE 2 host=' + ($env:COMPUTERNAME -replace '%', '%25' -replace ' ', '%20')
         'IISGUARD-HOST facts=' + ('{"session":{"language_mode":"' + $mode + '"}}')
-        foreach ($name in @('iis', 'web_configs', 'acls', 'user_rights', 'tokens', 'local_accounts', 'services', 'ad', 'spns')) {
+        foreach ($name in @('iis', 'web_configs', 'acls', 'user_rights', 'tokens', 'local_accounts', 'services', 'registry', 'features', 'ad', 'spns')) {
             'IISGUARD-SECTION name=' + $name + ' status=failed message=' + $enc
         }
         'IISGUARD-DONE files=0'
@@ -586,6 +586,49 @@ try {
             })
         Save-Json 'services/services.json' 'services' $services
     }
+    #
+    # ---- registry and features (issue #19): what applicationHost.config does not hold ------------------
+    # SCHANNEL protocols/ciphers/hashes/key exchanges, the cipher suite order policy, .NET strong crypto
+    # (64-bit and WOW6432Node views, v4 and v2), HTTP.sys parameters, the Web Management Service and the
+    # indexing catalogs, with reg.exe (its output is not localized but for the default value's name and
+    # the "not found" line, which the parser knows); a key that does not exist prints an error and exit
+    # code 1, which is an answer (read, absent), not a failure. No value read here holds a secret.
+    Invoke-Section 'registry' {
+        $n = 0
+        foreach ($q in @(
+                @('HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL', $true),
+                @('HKLM\SOFTWARE\Policies\Microsoft\Cryptography\Configuration\SSL\00010002', $false),
+                @('HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319', $false),
+                @('HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319', $false),
+                @('HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727', $false),
+                @('HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v2.0.50727', $false),
+                @('HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters', $false),
+                @('HKLM\SOFTWARE\Microsoft\WebManagement\Server', $false),
+                @('HKLM\SYSTEM\CurrentControlSet\Control\ContentIndex\Catalogs', $true))) {
+            $n++
+            $arguments = @('query', [string]$q[0])
+            if ($q[1]) { $arguments += '/s' }
+            $name = 'registry/{0:D2}-{1}.txt' -f $n, (Get-SafeName (Split-Path -Leaf ([string]$q[0])))
+            try {
+                $code = Save-CommandOutput $name 'registry' 'reg.exe' $arguments
+                if ($code -ne 0 -and $code -ne 1) { Set-Section 'registry' 'partial' ('reg query exited with code ' + $code + ' for ' + $q[0]) }
+            }
+            catch { Set-Section 'registry' 'partial' ([string]$_.Exception.Message) }
+        }
+    }
+    Invoke-Section 'features' {
+        # Server: Get-WindowsFeature (ServerManager); client SKUs: Get-WindowsOptionalFeature (DISM).
+        if (Get-Command -Name Get-WindowsFeature -ErrorAction SilentlyContinue) {
+            $text = (Get-WindowsFeature | Out-String -Width 4096)
+            Save-CaptureText 'features/windows-features.txt' 'windows_features' ("PS C:\> Get-WindowsFeature`r`n" + $text)
+        }
+        elseif (Get-Command -Name Get-WindowsOptionalFeature -ErrorAction SilentlyContinue) {
+            $text = (Get-WindowsOptionalFeature -Online | Format-List -Property @('FeatureName', 'State') | Out-String -Width 4096)
+            Save-CaptureText 'features/windows-optional-features.txt' 'windows_features' ("PS C:\> Get-WindowsOptionalFeature -Online`r`n" + $text)
+        }
+        else { Set-Section 'features' 'failed' 'neither Get-WindowsFeature nor Get-WindowsOptionalFeature is available' }
+    }
+    # ---- end of registry and features --------------------------------------------------------------
     #
     # ---- ad, spns, principals: directory facts for each identity, and SPN queries (domain members only) ---
     if (-not $Capture.Domain) {

@@ -85,14 +85,18 @@ class Registry:
             if r.get("key")
         ]
         self._values: dict[str, dict[str, RegValue]] = {}
+        self._names: dict[str, str] = {}  # key id -> the key as recorded
         for record in data.get("values") or []:
             key = norm_key(str(record.get("key") or ""))
+            self._names.setdefault(key.casefold(), key)
             name = str(record.get("name") or "")
             value = RegValue(key, name, str(record.get("type") or ""), record.get("data"), record)
             self._values.setdefault(key.casefold(), {})[name.casefold()] = value
-        self._keys = set(self._values) | {k for k, _ in self.roots}
+        self._keys = set(self._values)  # a root queried without output (not found) is read, not present
         for record in data.get("keys") or []:
-            self._keys.add(key_id(str(record.get("key") or "")))
+            key = norm_key(str(record.get("key") or ""))
+            self._keys.add(key.casefold())
+            self._names.setdefault(key.casefold(), key)
 
     @property
     def captured(self) -> bool:
@@ -124,5 +128,10 @@ class Registry:
     def subkeys(self, key: str) -> list[str]:
         """Keys captured directly under `key` (as recorded)."""
         prefix = key_id(key) + "\\"
-        out = {k[len(prefix) :].split("\\", 1)[0] for k in self._keys if k.startswith(prefix)}
-        return sorted(out)
+        out: dict[str, str] = {}
+        for k in self._keys:
+            if k.startswith(prefix):
+                child = k[len(prefix) :].split("\\", 1)[0]
+                shown = self._names.get(prefix + child, "")
+                out.setdefault(child, shown.rsplit("\\", 1)[-1] if shown else child)
+        return sorted(out.values(), key=str.casefold)

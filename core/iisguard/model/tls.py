@@ -15,9 +15,8 @@ learn.microsoft.com/windows-server/security/tls/tls-registry-settings):
 - ``SCHANNEL\\Ciphers\\<cipher>``, ``Hashes\\<hash>``, ``KeyExchangeAlgorithms\\<kex>``: ``Enabled`` 0
   disables, 0xffffffff (any non-zero value) enables.
 - The cipher suite order: the Group Policy value ``HKLM\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\
-  Configuration\\SSL\\00010002\\Functions`` (SSL Configuration Settings > SSL Cipher Suite Order),
-  else the local ``HKLM\\SYSTEM\\CurrentControlSet\\Control\\Cryptography\\Configuration\\Local\\SSL\\
-  00010002\\Functions``.
+  Configuration\\SSL\\00010002\\Functions`` (SSL Configuration Settings > SSL Cipher Suite Order); the
+  local ``...\\Configuration\\Local\\SSL\\00010002`` key holds Windows' own list and configures nothing.
 - .NET Framework: ``SchUseStrongCrypto`` and ``SystemDefaultTlsVersions`` (DWORD 1) under
   ``HKLM\\SOFTWARE\\[WOW6432Node\\]Microsoft\\.NETFramework\\v4.0.30319`` and ``v2.0.50727``
   ("Transport Layer Security (TLS) best practices with the .NET Framework",

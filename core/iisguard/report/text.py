@@ -254,8 +254,8 @@ class _Writer:
             "  " + ", ".join(f"{counts[s]} {compliance.LABELS[s]}" for s in compliance.STATUSES),
         ]
         width = max((len(r.item.id) for r in result.items), default=0)
-        uncovered = []
-        procedural = []
+        uncovered: list[str] = []
+        procedural: list[str] = []
         for r in result.items:
             if r.status in compliance.MANUAL:
                 (procedural if r.status == compliance.PROCEDURAL else uncovered).append(r.item.id)
