@@ -119,7 +119,7 @@ def test_reg_query_without_s_does_not_read_subkeys(tmp_path):
 
 
 def test_get_windowsfeature_table_and_optional_features(tmp_path):
-    snap = imported(tmp_path, CAPTURES / "features" / "get_windowsfeature_2022.txt")
+    snap = imported(tmp_path, CAPTURES / "windows_features" / "get_windowsfeature_2022.txt")
     assert kinds(snap) == {"windows_features"}
     f = snap.features
     assert f.installed("Web-Server") is True and f.installed("Web-DAV-Publishing") is False
@@ -131,7 +131,7 @@ def test_get_windowsfeature_table_and_optional_features(tmp_path):
         26,
     )
     assert snap.data["host"]["roles"][:2] == ["FileAndStorage-Services", "Web-Server"]
-    opt = imported(tmp_path / "o", CAPTURES / "features" / "optional_features_list.txt")
+    opt = imported(tmp_path / "o", CAPTURES / "windows_features" / "optional_features_list.txt")
     assert opt.features.installed("Web-DAV-Publishing") is True  # IIS-WebDAV: Enabled
     assert opt.features.installed("Web-CGI") is False
     assert opt.features.installed("Print-Internet") is False
@@ -143,8 +143,8 @@ def test_get_windowsfeature_table_and_optional_features(tmp_path):
         ("registry/reg_query_schannel_s.txt", "registry"),
         ("registry/get_itemproperty_ps51.txt", "registry"),
         ("registry/reg_export_dotnet.reg", "registry"),
-        ("features/get_windowsfeature_2022.txt", "windows_features"),
-        ("features/optional_features_list.txt", "windows_features"),
+        ("windows_features/get_windowsfeature_2022.txt", "windows_features"),
+        ("windows_features/optional_features_list.txt", "windows_features"),
     ],
 )
 def test_detected_from_content_whatever_the_name(tmp_path, name, kind):
