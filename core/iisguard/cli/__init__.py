@@ -44,9 +44,13 @@ exit codes:
 """,
     "diff": """\
 exit codes:
-  0  nothing changed
-  1  something changed (like diff(1))
+  0  nothing changed; declared vs observed: the server matches every scripted fact compared
+  1  something changed (like diff(1)); declared vs observed: drift (a scripted fact differs or is
+     missing on the server, or the server has one no script sets up)
   2  usage error, or a snapshot cannot be read
+  3  declared vs observed, no drift found but the result cannot be trusted: a scripted fact could
+     not be checked (the server's capture lacks its section, or a group's members), or the
+     declared snapshot states nothing drift can check
 """,
     "collect": """\
 exit codes:
