@@ -28,6 +28,8 @@ MODULES = (
     "services",
     "regquery",
     "features",
+    "scripts.ansible",
+    "scripts.dsc",
 )
 
 
