@@ -435,3 +435,36 @@ def test_linear_in_the_size_of_the_snapshots():
     small, large = seconds(1500), seconds(6000)
     # 4x the objects: linear is ~4x, quadratic 16x.
     assert large / small < 8, (small, large)
+
+
+def test_imported_ansible_role_against_the_captured_server(capsys, here):
+    """End to end: the fixture role imported as a declared snapshot, compared with the captured host."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "scripts" / "ansible", here / "build")
+    code, _, err = run(capsys, "import", "build", "-o", "declared.json")
+    assert code == 0, err
+    code, out, _ = run(capsys, "diff", "declared.json", "observed/snapshot.json")
+    assert code == 1
+    tasks = "build/roles/iis_web/tasks/main.yml"
+    # The pool's account is a Jinja lookup: unknown, so only its identity type is compared.
+    assert (
+        "  ~ Payroll: identity type: scripted SpecificUser, server has LocalSystem\n"
+        f"      script {tasks}:13  server observed/captures/iis/applicationHost.config:134"
+    ) in out
+    assert (
+        f"  - BUILTIN\\IIS_IUSRS: member {HOST}\\reports is scripted but not in the group on the server"
+        in out
+    )
+    # The server was not asked about SPNs: unverified, pointing at the capture's word for that section.
+    observed = observed_doc()
+    index = next(i for i, s in enumerate(observed["collection"]["sections"]) if s["name"] == "spns")
+    name_line = next(
+        n for n, text in enumerate(OBSERVED.read_text("utf-8").splitlines(), 1) if '"name": "spns"' in text
+    )
+    line = name_line - 1  # the section entry's opening brace, the line above its name
+    assert OBSERVED.read_text("utf-8").splitlines()[line - 1].strip() == "{" and index >= 0
+    assert (
+        "  ? svc_payroll: SPN HTTP/payroll.corp.example is scripted; the server's capture has no spns section "
+        f"to show it\n      script {tasks}:90  server observed/snapshot.json:{line}"
+    ) in out

@@ -137,7 +137,13 @@ class _Keys:
         return self.accounts.display(str(ref or ""))
 
     def display(self, key: str, ref: str) -> str:
-        """The server's name for a principal key, else the reference as written."""
+        """The server's name for a principal key, else the reference as written (the server's machine
+        name for the script's own)."""
+        if key.startswith("name:") and self.accounts.get(self.accounts.ref(key)) is None:
+            shown = self.local(ref)
+            # A bare name is the machine's account first (as Windows resolves it): shown qualified.
+            plain = "\\" not in shown and "@" not in shown and not sids.is_sid(shown)
+            return f"{self.observed.host}\\{shown}" if plain else shown
         shown = self.accounts.display(self.accounts.ref(key))
         return ref if sids.is_sid(shown) and not sids.is_sid(ref) else shown
 
@@ -223,8 +229,13 @@ class _Run:
     def absent(
         self, area: str, subject: str, what: str, section: str, declared: Any, d_at: At, o_at: At
     ) -> None:
-        """A declared object the server does not show: missing when its section was captured."""
+        """A declared object the server does not show: missing when its section was captured, else
+        unverified, pointing at the observed snapshot's entry for that section."""
         self.compared[area] += 1
+        if not _captured(self.o, section):
+            listed = self.o.data.get("collection", {}).get("sections") or []
+            index = next((i for i, e in enumerate(listed) if e.get("name") == section), None)
+            o_at = At(pointer=f"/collection/sections/{index}" if index is not None else "/collection")
         if _captured(self.o, section):
             self.add(
                 area,
@@ -277,14 +288,13 @@ def _pools(r: _Run) -> None:
         if op is None:
             r.absent("app_pools", name, f"pool {name}", "iis", name, At(dp), At(pointer="/iis"))
             continue
+        declared_identity = _identity(r, dp, declared=True)
+        if declared_identity is None and (dp.get("identity") or {}).get("type") == "SpecificUser":
+            # The account is computed when the script runs: only the identity type can be compared.
+            observed_type = (op.get("identity") or {}).get("type")
+            r.value("app_pools", name, "identity type", "SpecificUser", observed_type, At(dp), At(op))
         r.value(
-            "app_pools",
-            name,
-            "identity",
-            _identity(r, dp, declared=True),
-            _identity(r, op, declared=False),
-            At(dp),
-            At(op),
+            "app_pools", name, "identity", declared_identity, _identity(r, op, declared=False), At(dp), At(op)
         )
         for f in POOL_FIELDS:
             r.value("app_pools", name, f, dp.get(f), op.get(f), At(dp), At(op))
@@ -1064,11 +1074,12 @@ class _Locator:
 
 def shown_path(target: Path) -> str:
     """A path as seen from the working directory; absolute when it lies outside it."""
+    absolute = os.path.normpath(target.absolute())
     try:
-        rel = os.path.relpath(target)
+        rel = os.path.relpath(absolute)
     except ValueError:  # another drive on Windows
-        return str(target.absolute())
-    return str(target.absolute()) if rel.split(os.sep, 1)[0] == ".." else rel
+        return absolute
+    return absolute if rel.split(os.sep, 1)[0] == ".." else rel
 
 
 def locate(result: Result) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
