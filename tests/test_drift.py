@@ -466,5 +466,5 @@ def test_imported_ansible_role_against_the_captured_server(capsys, here):
     assert OBSERVED.read_text("utf-8").splitlines()[line - 1].strip() == "{" and index >= 0
     assert (
         "  ? svc_payroll: SPN HTTP/payroll.corp.example is scripted; the server's capture has no spns section "
-        f"to show it\n      script {tasks}:90  server observed/snapshot.json:{line}"
+        f"to show it\n      script {tasks}:85  server observed/snapshot.json:{line}"
     ) in out
