@@ -29,6 +29,7 @@ def repo(tmp_path, monkeypatch):
     """A repository checkout holding the fixtures' build scripts; the tests run from its root."""
     shutil.copytree(SCRIPTS / "ansible", tmp_path / "ansible")
     shutil.copytree(SCRIPTS / "dsc", tmp_path / "dsc")
+    shutil.copytree(SCRIPTS / "mof", tmp_path / "mof")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -111,7 +112,7 @@ def test_dsc_findings_at_the_resource_lines(capsys, repo):
 
 
 def test_secrets_absent_from_every_output(capsys, repo):
-    for folder in ("ansible", "dsc"):
+    for folder in ("ansible", "dsc", "mof"):
         imported(capsys, folder)
         outputs = [Path(f"{folder}.json").read_text("utf-8")]
         for fmt in ("json", "sarif", "junit", "text", "html"):
@@ -172,3 +173,31 @@ def test_playbook_keys_that_are_not_modules_are_not_tasks(capsys, repo):
     snap = imported(capsys, "ansible")
     assert "bob" not in {p.get("name") for p in snap["principals"]}
     assert "NotAWindowsSecret1" not in json.dumps(snap)
+
+
+def test_compiled_mof_plain_text_credential_is_a_secret_at_its_line(capsys, repo):
+    snap = imported(capsys, "mof")
+    assert [s["evidence"] for s in snap["declared"]["secrets"]] == [
+        {"artifact": "mof/localhost.mof", "line": 10}
+    ]
+    pools = {p["name"]: p for p in snap["iis"]["app_pools"]}
+    assert pools["Reports"]["identity"] == {
+        "type": "SpecificUser",
+        "user": ".\\reports",
+        "password": {"present": True},
+    }
+    assert snap["iis"]["authentication"][0]["anonymous"] == {"enabled": False}
+    got = failures(capsys, "mof.json")
+    assert got[("IIS-POOL-001", "app_pools/Batch")] == ("mof/localhost.mof", 30)
+    assert SECRET not in Path("mof.json").read_text("utf-8")
+    # A password encrypted for the node's certificate is not a literal secret.
+    mof = repo / "mof" / "localhost.mof"
+    mof.write_text(
+        mof.read_text("utf-8").replace(
+            f'"{SECRET}"', '"-----BEGIN CMS-----\\nMIIBvgYJKoZIhvcNAQcDoIIBrzCCAasCAQAx\\n-----END CMS-----"'
+        ),
+        "utf-8",
+    )
+    snap = imported(capsys, "mof")
+    assert "secrets" not in snap.get("declared", {})
+    assert [u["reason"] for u in snap["declared"]["unresolved"]] == ["encrypted for the node's certificate"]

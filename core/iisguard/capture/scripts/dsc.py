@@ -21,8 +21,14 @@ supplied when the configuration is compiled: recorded as unknown, never guessed.
   `ServicePrincipalNames`, `TrustedForDelegation`
 - SecurityPolicyDsc `UserRightsAssignment`: `Policy` (`Log_on_as_a_service`, ...), `Identity`
 
-Not read: compiled `.mof` files (compile from the configuration instead), ACL resources
-(`NTFSAccessEntry`, `cNtfsPermissionEntry`) and `Script` resources (their code runs on the node).
+A compiled configuration (`.mof`, what `Start-DscConfiguration` sends to the node) is read too
+(kind `dsc_mof`): its `instance of <class>` blocks are the same resources (`ResourceID =
+"[WebAppPool]Reports"`), and an `MSFT_Credential` instance's `Password` written in clear (a
+configuration compiled with `PSDscAllowPlainTextPassword`) is a literal secret at its MOF line; one
+encrypted for the node's certificate (`-----BEGIN CMS-----`) is not.
+
+Not read: ACL resources (`NTFSAccessEntry`, `cNtfsPermissionEntry`) and `Script` resources (their
+code runs on the node).
 """
 
 from __future__ import annotations
@@ -458,6 +464,151 @@ _READERS: dict[str, Callable[[_Run, str, dict[str, tuple[Any, int]], int], None]
 }
 
 
+# -- compiled MOF --------------------------------------------------------------------------------------
+
+_INSTANCE = re.compile(r"(?im)^[ \t]*instance\s+of\s+(?P<cls>\w+)(?:\s+as\s+\$(?P<ref>\w+))?\s*\{")
+_RESOURCE_ID = re.compile(r"^\[(?P<type>[\w]+)\](?P<name>.+)$")
+_MOF_MARK = re.compile(r"(?im)^[ \t]*instance\s+of\s+(?:MSFT_|DSC_|OMI_ConfigurationDocument)")
+
+
+class _MofRun(_Run):
+    """A compiled configuration: instances, credentials by reference, resources by ResourceID."""
+
+    def run(self) -> None:
+        instances: list[tuple[str, str | None, dict[str, tuple[Any, int]], int]] = []
+        for m in _INSTANCE.finditer(self.text):
+            if self._inside(m.start()):
+                continue  # an embedded `instance of` value (AuthenticationInfo), read with its owner
+            close = self._close(m.end() - 1)
+            if close is None:
+                self.b.warn(
+                    self.a,
+                    self.line(m.start()),
+                    f"instance of {m.group('cls')} without its closing brace; not read",
+                )
+                continue
+            instances.append((m.group("cls"), m.group("ref"), self.mof_properties(m.end(), close), m.start()))
+            self._spans.append((m.end() - 1, close))
+        refs = {ref.casefold(): props for _cls, ref, props, _ in instances if ref}
+        self.refs = refs
+        for cls, _ref, props, offset in instances:
+            rid = props.get("resourceid", (None, 0))[0]
+            found = _RESOURCE_ID.match(rid) if isinstance(rid, str) else None
+            if found is None or cls.casefold() == "msft_credential":
+                continue
+            if str(props.get("ensure", ("", 0))[0]).casefold() == "absent":
+                continue
+            kind = re.sub(r"^[xc](?=[A-Z])", "", found.group("type")).casefold()
+            reader = _READERS.get(kind)
+            if reader is not None:
+                resolved = {k: (self.resolve(v, at), at) for k, (v, at) in props.items()}
+                reader(self, found.group("name"), resolved, offset)
+
+    @property
+    def _spans(self) -> list[tuple[int, int]]:
+        if not hasattr(self, "_span_list"):
+            self._span_list: list[tuple[int, int]] = []
+        return self._span_list
+
+    def _inside(self, offset: int) -> bool:
+        return any(a < offset < b for a, b in self._spans)
+
+    def _close(self, open_at: int) -> int | None:
+        depth, i, n = 0, open_at, len(self.text)
+        while i < n:
+            c = self.text[i]
+            if c == '"':
+                i += 1
+                while i < n and self.text[i] != '"':
+                    i += 2 if self.text[i] == "\\" else 1
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    return i
+            i += 1
+        return None
+
+    def mof_properties(self, start: int, end: int) -> dict[str, tuple[Any, int]]:
+        """`Key = Value;` statements between two offsets (strings, arrays and embedded instances kept whole)."""
+        out: dict[str, tuple[Any, int]] = {}
+        i, depth, begin = start, 0, start
+        while i < end:
+            c = self.text[i]
+            if c == '"':
+                i += 1
+                while i < end and self.text[i] != '"':
+                    i += 2 if self.text[i] == "\\" else 1
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+            elif c == ";" and depth == 0:
+                self._statement(begin, i, out)
+                begin = i + 1
+            i += 1
+        self._statement(begin, end, out)
+        return out
+
+    def _statement(self, start: int, end: int, out: dict[str, tuple[Any, int]]) -> None:
+        m = re.match(r"\s*(?P<key>\w+)\s*=\s*", self.text[start:end])
+        if m:
+            out[m.group("key").casefold()] = (self.mof_value(start + m.end(), end), start + m.start("key"))
+
+    def mof_value(self, start: int, end: int) -> Any:
+        raw = self.text[start:end].strip()
+        if raw.startswith('"') and raw.endswith('"'):
+            return re.sub(r"\\(.)", r"\1", raw[1:-1])
+        if raw.casefold() in ("true", "false"):
+            return raw.casefold() == "true"
+        if raw.startswith("$"):
+            return ("ref", raw[1:])
+        embedded = re.match(r"(?is)instance\s+of\s+\w+\s*\{", raw)
+        if embedded:
+            inner = start + self.text[start:end].index("{") + 1
+            return self.mof_properties(inner, start + self.text[start:end].rindex("}"))
+        if raw.startswith("{") and raw.endswith("}"):
+            inner = start + self.text[start:end].index("{") + 1
+            return [
+                self.mof_value(a, b) for a, b in self._items(inner, start + self.text[start:end].rindex("}"))
+            ]
+        return raw
+
+    def _items(self, start: int, end: int) -> list[tuple[int, int]]:
+        spans, i, begin = [], start, start
+        while i < end:
+            c = self.text[i]
+            if c == '"':
+                i += 1
+                while i < end and self.text[i] != '"':
+                    i += 2 if self.text[i] == "\\" else 1
+            elif c == ",":
+                spans.append((begin, i))
+                begin = i + 1
+            i += 1
+        if self.text[begin:end].strip():
+            spans.append((begin, end))
+        return spans
+
+    def resolve(self, value: Any, offset: int) -> Any:
+        """A `$MSFT_Credential1ref` becomes the Credential it names; other values stay as read."""
+        if isinstance(value, tuple) and value[:1] == ("ref",):
+            props = self.refs.get(str(value[1]).casefold())
+            if props is None:
+                return Unresolved(f"${value[1]} is not in this file")
+            user = props.get("username", (None, 0))[0]
+            password, at = props.get("password", (None, offset))
+            secret: Secret = None
+            if isinstance(password, str) and password:
+                if password.lstrip().startswith("-----BEGIN CMS-----"):
+                    secret = Unresolved("encrypted for the node's certificate")
+                else:
+                    secret = Literal(self.at(at))
+            return Credential(user if isinstance(user, str) else None, secret)
+        return value
+
+
 class DscParser:
     """PowerShell DSC configurations (.ps1) that configure IIS pools, sites, accounts and rights."""
 
@@ -476,6 +627,20 @@ class DscParser:
         _Run(artifact, builder).run()
 
 
+class MofParser:
+    """Compiled DSC configurations (.mof) that configure IIS pools, sites, accounts and rights."""
+
+    kind = "dsc_mof"
+    declared = True
+    sections: tuple[str, ...] = ()
+
+    def detect(self, head: str, name: str) -> float:
+        return 0.995 if _MOF_MARK.search(head) else 0.0
+
+    def parse(self, artifact: Artifact, builder: Builder) -> None:
+        _MofRun(artifact, builder).run()
+
+
 @hookimpl
 def iisguard_register_parsers() -> list[Any]:
-    return [DscParser()]
+    return [DscParser(), MofParser()]
