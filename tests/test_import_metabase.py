@@ -95,6 +95,7 @@ def test_auth_flags_text_and_numeric_reach_authentication() -> None:
     assert auth["Archiv"]["anonymous"]["enabled"] is True  # AuthFlags="5": anonymous + NTLM
     assert auth["Archiv"]["windows"] == {
         "enabled": True,
+        "use_kernel_mode": False,  # IIS 6 authenticates in the worker process
         "providers": ["NTLM"],
         "evidence": {"artifact": "archiv-metabase.xml", "line": 17},
     }
@@ -131,3 +132,72 @@ def test_per_vdir_anonymous_accounts_and_every_secret() -> None:
     for blob in ("00aa11bb22cc", "1f2e3d4c5b6a", "c0ffee00", "plaintext-in-a-hand-edited-metabase"):
         assert blob not in text
     assert any(p.get("name") == "ARCHIV\\scan_reader" for p in snap["principals"])
+
+
+INTRA6 = Path(__file__).parent / "data" / "import" / "metabase_intra6.xml"
+ADMINS = Path(__file__).parent / "data" / "import" / "intra6_net_localgroup_admins.txt"
+
+
+def build_files(*paths: Path) -> dict[str, Any]:
+    artifacts = [Artifact(source=p, path=p.name, data=p.read_bytes()) for p in paths]
+    return build_snapshot(artifacts, parsers=PARSERS)
+
+
+def test_iis6_sites_applications_and_virtual_directories() -> None:
+    """CRLF, lower-case `root`, a two-line ServerBindings, SecureBindings without a host, a vdir that is
+    no application (it belongs to the nearest one), a plain IIsWebDirectory (no vdir)."""
+    snap = build_files(INTRA6)
+    sites = {s["name"]: s for s in snap["iis"]["sites"]}
+    assert list(sites) == ["Standardwebsite", "Kiosk", "Reports"]
+    assert [s["id"] for s in sites.values()] == [1, 3, 7]
+    kiosk = sites["Kiosk"]
+    assert [(b["protocol"], b["ip"], b["port"], b["host"]) for b in kiosk["bindings"]] == [
+        ("http", "10.1.2.3", 80, "kiosk.intra.example"),
+        ("http", "10.1.2.3", 8080, ""),
+    ]
+    assert [(b["protocol"], b["port"], b["host"]) for b in sites["Reports"]["bindings"]] == [
+        ("http", 80, "reports.intra.example"),
+        ("https", 443, ""),
+    ]
+    assert [(a["path"], a["app_pool"]) for a in kiosk["applications"]] == [("/", "KioskPool")]
+    assert sites["Standardwebsite"]["applications"][0]["app_pool"] == "DefaultAppPool"  # the default
+    (root,) = sites["Reports"]["applications"]
+    assert root["app_pool"] == "RptPool"
+    vdirs = {v["path"]: v for v in root["virtual_directories"]}
+    assert set(vdirs) == {"/", "/Archive"}  # `public` is an IIsWebDirectory: a folder, not a vdir
+    assert vdirs["/"]["physical_path"] == "E:\\Reports"
+    assert vdirs["/Archive"]["user"] == "INTRA\\rpt_share"
+    assert vdirs["/Archive"]["password"] == {"present": True, "encrypted": True, "provider": None}
+    assert vdirs["/Archive"]["evidence"]["line"] == next(
+        i for i, t in enumerate(INTRA6.read_text().splitlines(), 1) if "nas01" in t
+    )
+    assert "deadbeef" not in json.dumps(snap)
+
+
+def test_iis5_isolation_mode_applications_have_no_pool() -> None:
+    text = INTRA6.read_text().replace('IIs5IsolationModeEnabled="FALSE"', 'IIs5IsolationModeEnabled="TRUE"')
+    snap = build(text)
+    assert {a["app_pool"] for s in snap["iis"]["sites"] for a in s["applications"]} == {None}
+
+
+def test_iis6_sites_are_judged_by_the_rules_that_judge_iis7_sites(builtin_rules) -> None:
+    from iisguard import Outcome
+    from iisguard.testing import Case, run_case
+
+    snap = build_files(INTRA6, ADMINS)
+
+    def outcome(rule_id: str, resource: str) -> Any:
+        found = run_case(builtin_rules[rule_id], Case(rule_id, Path(f"{rule_id}.yaml"), snap))
+        return {f.resource: f.outcome for f in found}.get(resource)
+
+    # the kiosk site's own anonymous account (a vdir-level AnonymousUserName) is a local administrator
+    assert outcome("IIS-ANON-001", "locations/Kiosk") is Outcome.FAIL
+    # the Archive vdir reaches its share with a stored connect-as password
+    assert outcome("IIS-CRED-004", "virtual_directories/Reports/Archive") is Outcome.FAIL
+    # an IIsWebDirectory that turns anonymous on again is a location of its own
+    assert outcome("IIS-ANON-003", "locations/Reports/public") is Outcome.FAIL
+    # kernel-mode authentication came with IIS 7
+    assert outcome("IIS-KRB-004", "locations/Reports") is Outcome.NOT_APPLICABLE
+    # pool RptPool runs as a domain user: it decrypts the Kerberos tickets of Reports, in the worker
+    windows = next(a for a in snap["iis"]["authentication"] if a["location"] == "Reports")["windows"]
+    assert windows["enabled"] is True and windows["use_kernel_mode"] is False

@@ -372,6 +372,14 @@ def kernel_mode_inconsistent(snap, params):
     """
     for wl in kerberos.windows_locations(snap):
         res = f"locations/{wl.loc.path}"
+        view = snap.pools.get(wl.loc.pool_name)
+        if view is not None and view.legacy:
+            yield not_applicable(
+                res,
+                f"'{wl.loc.path}' is an IIS 6 site: kernel-mode authentication came with IIS 7",
+                at=wl.windows,
+            )
+            continue
         pool = snap.pool(wl.loc.pool_name)
         if pool is None:
             yield not_reviewed(

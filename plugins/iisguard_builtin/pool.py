@@ -303,7 +303,7 @@ def pool_admin_equivalent_privilege(snap, params):
     so a secedit `*S-1-5-82-…` entry matches `IIS APPPOOL\\Shop`), IIS_IUSRS unless manualGroupMembership,
     Everyone / Authenticated Users / Users / SERVICE, and every group the identity is known to be in
     (transitively). Any `dangerous_rights` granted to one of them fails. A right held by a group whose
-    members were not captured gives not_reviewed. LocalSystem pools are left to IIS-POOL-001.
+    members were not captured, or by a name the capture does not resolve, gives not_reviewed. LocalSystem pools are left to IIS-POOL-001.
     Why: these privileges are equivalent to administrator (RULES.md §4): SeDebug opens LSASS, SeBackup and
     SeRestore bypass every ACL, SeLoadDriver loads kernel code, SeTcb and SeCreateToken forge tokens.
     SeImpersonate and SeAssignPrimaryToken are IIS defaults and are not judged here (see IIS-PRIV-001).
@@ -326,6 +326,8 @@ def pool_admin_equivalent_privilege(snap, params):
         return index.is_group(ref) and not index.group_enumerated(ref)
 
     unknown_groups = [k for k in holder_keys if group_unknown(k)]
+    # A name the capture does not resolve may be the pool's identity or a group it is in.
+    unresolved = snap.privileges.unresolved_note(params["dangerous_rights"])
 
     for view in snap.pools:
         if view.legacy:
@@ -368,6 +370,12 @@ def pool_admin_equivalent_privilege(snap, params):
                 view.key,
                 f"Admin-equivalent rights are granted to {', '.join(unknown)}, whose members were not captured, "
                 f"so whether pool '{view.name}' holds them cannot be told.",
+                at=view.at,
+            )
+        elif unresolved:
+            yield not_reviewed(
+                view.key,
+                f"Pool '{view.name}' holds no admin-equivalent privilege, but they are {unresolved}",
                 at=view.at,
             )
         else:

@@ -70,7 +70,7 @@ def dangerous_to_iis_principal(snap, params):
     anonymous / connect-as / impersonation users, any S-1-5-82-* account) or a group one of them is
     a member of (transitively; privileged groups such as Administrators, whose membership IIS-POOL-002,
     IIS-ANON-001 and IIS-HOST-002 report, are not followed). Passes each IIS principal that holds
-    none of them.
+    none of them; while a holder is a name the capture does not resolve, not reviewed instead.
     Why: a worker holds every privilege of its identity, and IIS_IUSRS is in every worker's token.
     SeDebugPrivilege opens LSASS, SeBackup/SeRestore bypass every ACL, SeTcb and SeCreateToken forge
     SYSTEM tokens (RULES.md §4). None of these is an IIS default.
@@ -110,6 +110,7 @@ def dangerous_to_iis_principal(snap, params):
         sids.PRIVILEGED_LOCAL_GROUPS,
     )
     group_holders = _group_holders(snap, (s for _, s, _ in snap.privileges.iter(params["privileges"])))
+    unresolved = snap.privileges.unresolved_note(params["privileges"])
     for key, person in people.items():
         if key in hit or key in ignored:
             continue
@@ -119,6 +120,11 @@ def dangerous_to_iis_principal(snap, params):
                 f"principals/{person.name}",
                 f"{person.name} holds none of the dangerous privileges directly, but they are granted to groups "
                 f"and {unknown}",
+            )
+        elif unresolved:
+            yield not_reviewed(
+                f"principals/{person.name}",
+                f"{person.name} holds none of the dangerous privileges through a resolved holder, but {unresolved}",
             )
         elif unjudged:
             yield not_reviewed(
@@ -207,8 +213,10 @@ def impersonate_beyond_expected(snap, params):
     passes when it is in the expected set (Impersonate: Administrators, SERVICE, LOCAL SERVICE,
     NETWORK SERVICE, IIS_IUSRS; AssignPrimaryToken: LOCAL SERVICE, NETWORK SERVICE), is an
     application pool account (S-1-5-82-*), a per-service virtual account (NT SERVICE\\*, when
-    `allow_service_sids`) or is in `documented_principals`; a name the capture resolves to no SID and
-    no known account is not reviewed; any other holder fails.
+    `allow_service_sids`) or is in `documented_principals`; a local group (SQL Server's per-service
+    groups) passes when its captured members are all such identities and is not reviewed when its
+    members were not captured; a name the capture resolves to no SID and no known account is not
+    reviewed; any other holder fails.
     A right nobody holds passes.
     Why: these are the two halves of the Potato privilege escalation; IIS needs them for its own
     identities only (KB981949). Unlike a verbatim copy of the Windows STIG list, IIS_IUSRS and pool
@@ -230,11 +238,37 @@ def impersonate_beyond_expected(snap, params):
         for shown in shown_list:
             key = snap.accounts.key(shown)
             resource = f"user_rights/{right}/{shown}"
-            service = params["allow_service_sids"] and key.startswith(sids.NT_SERVICE_PREFIX)
-            if key in allowed or sids.is_app_pool_sid(key) or service:
+
+            def expected(k: str) -> bool:
+                service = params["allow_service_sids"] and k.startswith(sids.NT_SERVICE_PREFIX)
+                return k in allowed or sids.is_app_pool_sid(k) or service
+
+            if expected(key):
                 yield passed(resource, f"{snap.accounts.shown(shown)} is an expected holder of {right}")
                 continue
-            if key.startswith("name:") and snap.accounts.kind(shown) == "unknown":
+            if snap.accounts.kind(shown) == "local_group":
+                # SQL Server setup grants these rights to its per-service local groups
+                # (SQLServerMSSQLUser$HOST$INSTANCE), whose only member is the service: judge the members.
+                known, members = snap.accounts.members(shown)
+                odd = [
+                    snap.accounts.shown(str(m.get("sid") or m.get("name")))
+                    for m in members
+                    if not expected(snap.accounts.key(str(m.get("sid") or m.get("name") or "")))
+                ]
+                if not known:
+                    yield not_reviewed(
+                        resource,
+                        f"{right} is granted to the local group {snap.accounts.shown(shown)}, whose members were "
+                        f'not captured; capture them (net localgroup "{shown.rpartition(chr(92))[2]}") to judge it',
+                    )
+                    continue
+                if not odd:
+                    yield passed(
+                        resource,
+                        f"{snap.accounts.shown(shown)} holds {right} and has only service or IIS identities as members",
+                    )
+                    continue
+            if not index.is_resolved(shown):
                 # A name the capture could not resolve (a local group, an account of another host):
                 # whether it is a service identity cannot be told, so it is neither passed nor failed.
                 yield not_reviewed(
@@ -286,7 +320,7 @@ def dangerous_to_broad(snap, params):
     SeAssignPrimaryToken); fails when the holder's SID is Everyone (S-1-1-0), Authenticated Users
     (S-1-5-11), Users (S-1-5-32-545), Guests, Anonymous Logon (S-1-5-7) or a Domain Users /
     Computers / Guests group (RID 513/515/514), or is in `extra_broad_principals`. Each privilege
-    with no broad holder passes.
+    with no broad holder passes, unless a holder is a name the capture does not resolve (not reviewed).
     Why: a grant to a broad group is a grant to every logged-on user and to every IIS worker (which
     carry Users and Authenticated Users in their tokens); PingCastle P-PrivilegeEveryone.
     Bad: `SeDebugPrivilege = *S-1-5-32-544,*S-1-5-11`; `SeImpersonatePrivilege = ...,*S-1-1-0`.
@@ -310,7 +344,12 @@ def dangerous_to_broad(snap, params):
                 f"{snap.accounts.shown(shown)} from {right} in the policy that grants it.",
                 **snap.privileges.location(right, shown),
             )
-        if not broad:
+        unresolved = index.unresolved_note([wanted])
+        if not broad and unresolved:
+            yield not_reviewed(
+                f"user_rights/{right}", f"No resolved holder of {right} is broad, but {unresolved}"
+            )
+        elif not broad:
             yield passed(f"user_rights/{right}", f"No broad principal holds {right}")
 
 
@@ -331,7 +370,8 @@ def _worker_tokens(snap, results_for_others):
 
     A token whose identity is an application pool identity (or an IIS APPPOOL SID) is a worker's; a
     token without an identity is taken as a worker's (that is what token captures are for) and the
-    message says so; any other identity gets `not_applicable` through `results_for_others`.
+    message says so; with no pool configuration captured, a user named without a SID that the capture
+    does not resolve gets `not_reviewed`; any other identity `not_applicable`, through `results_for_others`.
     """
     pools_by_key: dict[str, str] = {}
     for pool in snap.app_pools:
@@ -347,6 +387,20 @@ def _worker_tokens(snap, results_for_others):
         key = token.get("user_sid") and sids.normalize_sid(token["user_sid"]) or snap.accounts.key(who)
         if key in pools_by_key or sids.is_app_pool_sid(key):
             out.append((resource, token, pools_by_key.get(key, who)))
+        elif (
+            not snap.pools.all
+            and not token.get("user_sid")
+            and not userrights.is_resolved(snap.accounts, str(who))
+        ):  # no pool configuration says who the workers run as, and the capture cannot say who this is
+            results_for_others.append(
+                not_reviewed(
+                    resource,
+                    f"The token's user {who} is a name this capture does not resolve to a SID or a known "
+                    "account, so whether it is an application pool worker cannot be told; capture `whoami /all` "
+                    "(it prints the SID)",
+                    at=token,
+                )
+            )
         else:
             results_for_others.append(
                 not_applicable(resource, f"{who} is not an application pool identity on this host", at=token)
@@ -518,7 +572,8 @@ def worker_token_elevated(snap, params):
     user is SYSTEM (S-1-5-18), when BUILTIN\\Administrators is an enabled group (a deny-only
     Administrators group, as in a filtered token, is not), or when the integrity level (token
     integrity, else the Mandatory Label group) is in `elevated_integrity`. Pools with no captured
-    token (among those serving an application) are not_reviewed.
+    token (among those serving an application) are not_reviewed, and so is a token that is not
+    elevated by what was resolved but lists a group without a SID under an unresolved name.
     Why: the worker is then an administrator of the host (MS BPA; IIS 6 STIG V-13713). RULES.md
     listed High integrity too, but captured `IIS APPPOOL\\X` tokens show High Mandatory Level on a
     default install, so High is only flagged when configured.
@@ -546,11 +601,20 @@ def worker_token_elevated(snap, params):
         level = _integrity(token)
         if level and level in elevated:
             reasons.append(f"it runs at {level.capitalize()} integrity")
+        unresolved = userrights.token_unresolved(snap, token)
         if reasons:
             yield fail(
                 resource,
                 f"The token of {who} is elevated: {'; '.join(reasons)}. Any code the site runs is an administrator "
                 "of the server; run the pool as ApplicationPoolIdentity and remove its identity from Administrators.",
+                at=token,
+            )
+        elif unresolved:
+            yield not_reviewed(
+                resource,
+                f"The token of {who} is not elevated by what the capture resolves, but it lists "
+                f"{', '.join(unresolved[:5])} without a SID and under a name this capture does not resolve "
+                "(one may be Administrators); capture `whoami /groups` with its SID column",
                 at=token,
             )
         else:
@@ -616,7 +680,8 @@ def interactive_logon_for_iis_identity(snap, params):
     `ignore_via_groups` (Users, Authenticated Users, INTERACTIVE, Everyone hold "log on locally" by
     default on member servers; Administrators and Backup Operators membership is reported by
     IIS-POOL-002, IIS-ANON-001 and IIS-HOST-002), unless the principal or one of its groups holds the matching deny
-    right. Passes every IIS principal with no such right.
+    right. Passes every IIS principal with no such right. A name the capture does not resolve among
+    the holders (or the deny holders, for a failure) makes the outcome not reviewed.
     Why: service identities never need a desktop; with one, a leaked pool or connect-as password is
     an interactive foothold (STIG V-218802; BloodHound CanRDP).
     Bad: `SeRemoteInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-555` with `CORP\\svc_web` in Remote
@@ -648,6 +713,14 @@ def interactive_logon_for_iis_identity(snap, params):
             if not blocked:
                 continue
             hit.update(p.key for p, _ in blocked)
+            undecided = index.unresolved_note([deny_right])
+            if undecided:  # a deny holder the capture cannot name may be one of them, or a group of theirs
+                yield not_reviewed(
+                    f"user_rights/{right}/{shown}",
+                    f"{right} is granted to {snap.accounts.shown(shown)}, which reaches IIS identities, but "
+                    f"{undecided}",
+                )
+                continue
             names = "; ".join(
                 f"{p.name} ({p.role}{'' if via is None else ', through ' + snap.accounts.shown(snap.accounts.ref(via))})"
                 for p, via in blocked[:3]
@@ -667,6 +740,7 @@ def interactive_logon_for_iis_identity(snap, params):
     group_holders = _group_holders(
         snap, (s for wanted in LOGON_RIGHTS for s in index.holders(wanted)[1]), ignored_groups
     )
+    unresolved = index.unresolved_note(LOGON_RIGHTS)
     for key, person in people.items():
         if key in hit:
             continue
@@ -675,6 +749,11 @@ def interactive_logon_for_iis_identity(snap, params):
             yield not_reviewed(
                 f"principals/{person.name}",
                 f"{person.name} holds no interactive or RDP logon right directly, but groups do and {unknown}",
+            )
+        elif unresolved:
+            yield not_reviewed(
+                f"principals/{person.name}",
+                f"{person.name} holds no interactive or RDP logon right through a resolved holder, but {unresolved}",
             )
         elif unjudged:
             yield not_reviewed(

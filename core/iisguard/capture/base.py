@@ -419,9 +419,10 @@ class Builder:
             return self._by_sid.get(sids.normalize_sid(ref))
         return self._by_name.get(_norm_name(ref))
 
-    def rename_principal(self, old: str, name: str, sid: str) -> dict[str, Any]:
+    def rename_principal(self, old: str, name: str, sid: str | None) -> dict[str, Any]:
         """A principal recorded under a name that turned out to be another account (a bare pool name is
-        `IIS APPPOOL\\<pool>`): its facts move to that account, merged by SID."""
+        `IIS APPPOOL\\<pool>`, a bare local group `HOST\\<group>`): its facts move to that account, merged
+        by SID (by name when the account has none)."""
         entry = self._by_name.get(_norm_name(old))
         if entry is not None and not entry.get("sid"):
             self._by_name.pop(_norm_name(old), None)

@@ -11,6 +11,13 @@ AuthFlags (`AuthAnonymous | AuthNTLM` or its number, 5) and NTAuthenticationProv
 `iis.authentication` entries, effective at each key that sets them or an anonymous account: the
 service (location ""), a site (its ServerComment) and a site's virtual directories (`Site/path`).
 A virtual directory's own AnonymousUserName/AnonymousUserPass are listed in `legacy.anonymous_users`.
+
+Sites: every /LM/W3SVC/<n> web server becomes an `iis.sites` entry as applicationHost.config's do,
+so the rules that judge IIS 7+ sites judge IIS 6 ones: its name (ServerComment), bindings
+(ServerBindings, SecureBindings), its applications (ROOT and every key with AppRoot/AppIsolated,
+with the pool AppPoolId names, inherited; none in IIS 5 isolation mode, which has no pools) and
+their virtual directories (IIsWebVirtualDir keys with a Path, with the UNCUserName a UNC share is
+reached as and whether its UNCPassword is stored).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 from . import iisconf, xmlsafe
+from .appconfig import split_binding
 from .base import Artifact, Builder
 from .xmlsafe import Node
 
@@ -218,6 +226,10 @@ class MetabaseParser:
             iisconf.note_principal(builder, artifact, entry["user"], entry["evidence"]["line"])
         if auth:
             iis.setdefault("authentication", []).extend(auth)
+        sites = _sites(props, ev, legacy["iis5_isolation_mode"], builder, artifact, line_of)
+        if sites:
+            known = {str(s.get("name", "")).casefold() for s in iis.get("sites") or []}
+            iis.setdefault("sites", []).extend(s for s in sites if s["name"].casefold() not in known)
         iis["legacy"] = legacy
         iis.setdefault("version", "6.0")
         builder.host.setdefault("iis", {}).setdefault("version", "6.0")
@@ -230,13 +242,93 @@ def _location(props: _Properties, key: str) -> str | None:
     m = _SITE_KEY.match(key)
     if not m:
         return None
-    site_key = f"/lm/w3svc/{m.group(1)}"
-    site = props.keys.get(site_key)
-    name = (site[1].get("ServerComment") if site else None) or f"W3SVC/{m.group(1)}"
+    name = _site_name(props, m.group(1))
     node = props.keys[key][0]
     original = (node.get("Location") or "").rstrip("/")
     rest = original[len(original) - len(m.group(2)) :] if m.group(2) else ""
     return name + rest
+
+
+def _site_name(props: _Properties, number: str) -> str:
+    site = props.keys.get(f"/lm/w3svc/{number}")
+    return (site[1].get("ServerComment") if site else None) or f"W3SVC/{number}"
+
+
+def _bindings(value: str | None, protocol: str, node: Node, ev: Any) -> list[dict[str, Any]]:
+    """ServerBindings / SecureBindings: `IP:port:host` entries, one per line of the value (XML turns the
+    line ends into spaces); SecureBindings often omit the host (`:443:`)."""
+    out: list[dict[str, Any]] = []
+    for info in (value or "").split():
+        entry: dict[str, Any] = {"protocol": protocol, "binding_information": info}
+        parts = split_binding(info if info.count(":") >= 2 else info + ":")
+        if parts is not None:
+            ip, port, host = parts
+            entry["ip"], entry["port"], entry["host"] = ip or "*", port, host
+        entry["evidence"] = ev(node, "ServerBindings" if protocol == "http" else "SecureBindings")
+        out.append(entry)
+    return out
+
+
+def _sites(
+    props: _Properties, ev: Any, iis5_mode: bool | None, builder: Builder, artifact: Artifact, line_of: Any
+) -> list[dict[str, Any]]:
+    """iis.sites from the metabase: sites, their applications and virtual directories (see the module doc)."""
+    sites: dict[str, dict[str, Any]] = {}
+    apps: dict[str, dict[str, Any]] = {}  # application key -> application (its key is under ROOT)
+    for key in props.order:
+        node, p = props.keys[key]
+        m = re.match(r"^/lm/w3svc/(\d+)$", key)
+        if m and (node.tag == "IIsWebServer" or "ServerBindings" in p or "ServerComment" in p):
+            entry: dict[str, Any] = {"name": _site_name(props, m.group(1)), "id": int(m.group(1))}
+            entry["bindings"] = _bindings(p.get("ServerBindings"), "http", node, ev) + _bindings(
+                p.get("SecureBindings"), "https", node, ev
+            )
+            entry["applications"] = []
+            log = props.inherited(key, "LogFileDirectory")
+            if log:
+                entry["log_directory"] = log
+            entry["evidence"] = ev(node)
+            sites[m.group(1)] = entry
+    for key in props.order:  # applications first (ROOT and every AppRoot), so a vdir finds its nearest one
+        node, p = props.keys[key]
+        m = _SITE_KEY.match(key)
+        if not m or m.group(1) not in sites or not key.startswith(f"/lm/w3svc/{m.group(1)}/root"):
+            continue
+        rest = (m.group(2) or "").rstrip("/")
+        if rest and "AppRoot" not in p and "AppIsolated" not in p:
+            continue
+        original = (node.get("Location") or "").rstrip("/")
+        path = original[len(original) - len(rest) :] if rest else "/"
+        pool = None if iis5_mode else props.inherited(key, "AppPoolId") or "DefaultAppPool"
+        app = {"path": path, "app_pool": pool, "virtual_directories": [], "evidence": ev(node)}
+        apps[key] = app
+        sites[m.group(1)]["applications"].append(app)
+    for key in props.order:
+        node, p = props.keys[key]
+        m = _SITE_KEY.match(key)
+        if not m or m.group(1) not in sites or "Path" not in p:
+            continue
+        owner = key
+        while owner not in apps and "/" in owner:
+            owner = owner.rsplit("/", 1)[0]
+        app = apps.get(owner)
+        if app is None:
+            continue
+        original = (node.get("Location") or "").rstrip("/")
+        below = len(key) - len(owner)
+        vdir: dict[str, Any] = {
+            "path": original[len(original) - below :] if below else "/",
+            "physical_path": p["Path"],
+        }
+        user = p.get("UNCUserName")
+        if user:
+            vdir["user"] = user
+            iisconf.note_principal(builder, artifact, user, line_of(node, "UNCUserName"))
+        if user or p.get("UNCPassword"):
+            vdir["password"] = _secret(p.get("UNCPassword") or "")
+        vdir["evidence"] = ev(node, "Path")
+        app["virtual_directories"].append(vdir)
+    return list(sites.values())
 
 
 def _authentication(props: _Properties, ev: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -265,6 +357,9 @@ def _authentication(props: _Properties, ev: Any) -> tuple[list[dict[str, Any]], 
         if flags is not None:
             providers = props.inherited(key, "NTAuthenticationProviders")
             windows: dict[str, Any] = {"enabled": bool(flags & 0x4), "evidence": ev(node, where)}
+            # IIS 6 authenticates in the worker process (kernel-mode authentication came with IIS 7), so
+            # the pool identity decrypts Kerberos tickets.
+            windows["use_kernel_mode"] = False
             windows["providers"] = [
                 x.strip()
                 for x in (providers if providers is not None else "Negotiate,NTLM").split(",")

@@ -192,7 +192,15 @@ def _principal(builder: Builder, holder: str, artifact: Artifact, line: int) -> 
 
 
 def resolve_holders(builder: Builder) -> None:
-    """After every file: bare pool names become their IIS APPPOOL account; report names left unresolved."""
+    """After every file: a bare name becomes the account the snapshot says it is, else it is reported.
+
+    A bare name (no `DOMAIN\\`) is resolved only where the snapshot says what it is: an application
+    pool of the snapshot (`IIS APPPOOL\\<pool>`, S-1-5-82-…), a captured local account or group
+    (`SQLServerSQLAgentUser$HOST$MSSQLSERVER` is a local group SQL Server setup creates), or a service
+    in `services` (`MSSQLSERVER` is `NT SERVICE\\MSSQLSERVER`, S-1-5-80-…, as LookupAccountSid names a
+    service SID with the domain dropped). Anything else stays as written and is reported once as
+    unresolved; rules then report its rights as not reviewed (model.userrights).
+    """
     rights: dict[str, list[str]] = builder.data.get("user_rights") or {}
     if not rights:
         return
@@ -201,23 +209,39 @@ def resolve_holders(builder: Builder) -> None:
         for p in (builder.data.get("iis") or {}).get("app_pools") or []
         if p.get("name")
     }
+    services = {
+        str(s.get("name")).casefold(): str(s.get("name"))
+        for s in builder.data.get("services") or []
+        if s.get("name") and "\\" not in str(s.get("name"))
+    }
     evidence: dict[str, list[Any]] = builder.data.get("user_rights_evidence") or {}
     unresolved: dict[str, tuple[str, Any]] = {}
     # `Guest` in an export is the local account a listing captured as `HOST\\Guest`
-    accounts = {
-        str(p["name"]).rpartition("\\")[2].casefold()
-        for p in builder.principals
-        if p.get("name") and _known(p) and "\\" in str(p["name"])
-    }
+    accounts: dict[str, dict[str, Any]] = {}
+    for p in builder.principals:
+        name = str(p.get("name") or "")
+        if name and _known(p) and "\\" in name:
+            accounts.setdefault(name.rpartition("\\")[2].casefold(), p)
     for right, holders in rights.items():
         where = evidence.get(right) or []
         for holder in list(holders):
             if sids.is_sid(holder):
                 continue
             i = holders.index(holder)
-            if "\\" not in holder and holder.casefold() in pools:
-                name = f"IIS APPPOOL\\{pools[holder.casefold()]}"
-                builder.rename_principal(holder, name, sids.app_pool_sid(pools[holder.casefold()]))
+            bare = "\\" not in holder
+            target: tuple[str, str | None] | None = None
+            if bare and holder.casefold() in pools:
+                pool = pools[holder.casefold()]
+                target = (f"IIS APPPOOL\\{pool}", sids.app_pool_sid(pool))
+            elif bare and holder.casefold() in accounts and not _known(builder.find_principal(holder)):
+                captured = accounts[holder.casefold()]
+                target = (str(captured["name"]), captured.get("sid"))
+            elif bare and holder.casefold() in services and not _known(builder.find_principal(holder)):
+                service = services[holder.casefold()]
+                target = (f"NT SERVICE\\{service}", sids.service_sid(service))
+            if target is not None:
+                name, sid = target
+                builder.rename_principal(holder, name, sid)
                 if name in holders:  # the account was listed under both spellings
                     del holders[i]
                     if len(where) > i:
@@ -225,7 +249,7 @@ def resolve_holders(builder: Builder) -> None:
                 else:
                     holders[i] = name
                 continue
-            if _known(builder.find_principal(holder)) or holder.casefold() in accounts:
+            if _known(builder.find_principal(holder)):
                 continue
             unresolved.setdefault(holder.casefold(), (holder, where[i] if len(where) > i else None))
     for name, ev in unresolved.values():
@@ -233,7 +257,8 @@ def resolve_holders(builder: Builder) -> None:
             (ev or {}).get("artifact"),
             (ev or {}).get("line"),
             f"user rights: {name!r} is a name this capture does not resolve to a SID (not an application "
-            "pool, a well-known or a captured account); rules report its rights as not reviewed",
+            "pool, a captured service, a well-known or a captured account); rules report its rights as not "
+            "reviewed",
         )
 
 

@@ -226,18 +226,19 @@ def decryptor(snap: Snapshot, wl: WindowsLocation) -> Decryptor | None:
             "kernel-mode authentication without useAppPoolCredentials decrypts tickets with the "
             "computer account",
         )
-    pool = snap.pool(wl.loc.pool_name)
+    pool = snap.pools.get(wl.loc.pool_name)  # applicationHost.config or IIS 6 metabase pools
     if pool is None:
         return None
     setting = "useAppPoolCredentials=true" if kernel_mode(w) else "useKernelMode=false"
-    ident = pool.get("identity") or {}
-    kind = ident.get("type") or "ApplicationPoolIdentity"
+    if pool.legacy:
+        setting = "IIS 6 authentication in the worker process"
+    kind = pool.type
     if kind in MACHINE_IDENTITIES:
         return Decryptor(
             d.computer_name(),
             d.computer(),
             True,
-            f"{setting} makes pool '{pool['name']}' decrypt tickets, and its {kind} identity is the "
+            f"{setting} makes pool '{pool.name}' decrypt tickets, and its {kind} identity is the "
             "computer account on the network",
         )
     if kind == "LocalService":
@@ -245,22 +246,22 @@ def decryptor(snap: Snapshot, wl: WindowsLocation) -> Decryptor | None:
             "NT AUTHORITY\\LOCAL SERVICE",
             None,
             False,
-            f"{setting} makes pool '{pool['name']}' decrypt tickets, but LocalService has no network "
+            f"{setting} makes pool '{pool.name}' decrypt tickets, but LocalService has no network "
             "credentials",
             usable=False,
         )
-    user = str(ident.get("user") or "")
+    user = pool.user
     if not snap.accounts.is_domain(user):
         return Decryptor(
             user or "?",
             None,
             False,
-            f"{setting} makes pool '{pool['name']}' decrypt tickets, but its identity '{user}' is a local "
+            f"{setting} makes pool '{pool.name}' decrypt tickets, but its identity '{user}' is a local "
             "account that cannot hold an SPN",
             usable=False,
         )
     return Decryptor(
-        user, d.find(user), False, f"{setting} makes pool '{pool['name']}' (identity {user}) decrypt tickets"
+        user, d.find(user), False, f"{setting} makes pool '{pool.name}' (identity {user}) decrypt tickets"
     )
 
 

@@ -2,17 +2,28 @@
 reaches a right through the groups they are in.
 
 Holders are compared by principal key, so `*S-1-5-32-568`, `BUILTIN\\IIS_IUSRS` and `IIS_IUSRS` are
-the same holder. Built once per snapshot (`snap.user_rights_index`).
+the same holder. Built once per snapshot (`snap.privileges`).
+
+Resolved and unresolved holders: a holder is resolved when the snapshot knows who it is: a SID, a
+well-known, localized or virtual account name (`IIS APPPOOL\\x`, `NT SERVICE\\x`), a domain group
+known by name (Domain Admins), or an account the capture recorded with a SID or a kind. A name it
+says nothing about (`ReportSvc`, `CORP\\svc_x` with no AD or local data) is unresolved: whether it is an
+IIS identity, a service or a group holding everyone cannot be told, so a rule never fails or passes
+on it and reports it as not reviewed (`is_resolved`, `unresolved`, `unresolved_note`). The same test
+applies to the identity and groups of a captured worker token (`token_unresolved`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import accounts as _accounts
+from . import sids
 from .iis import IisPrincipal
 
 if TYPE_CHECKING:
+    from .accounts import Accounts
     from .snapshot import Snapshot
 
 # Privileges an attacker turns into SYSTEM or domain compromise (RULES.md §4, "not default" rows),
@@ -38,6 +49,31 @@ POTATO_PRIVILEGES: dict[str, str] = {
 }
 
 
+def is_resolved(accounts: Accounts, ref: str | None) -> bool:
+    """Whether a holder (as a capture shows it) names an account this snapshot can judge (module doc)."""
+    text = str(ref or "").strip()
+    if not text or sids.is_sid(text.lstrip("*")):
+        return True
+    if not accounts.key(text).startswith("name:"):
+        return True  # a SID is known for it
+    if _accounts.group_of(text) is not None:
+        return True  # Domain Admins, DnsAdmins... by name
+    return accounts.kind(text) != "unknown"
+
+
+def token_unresolved(snap: Snapshot, token: Mapping[str, Any]) -> list[str]:
+    """The user and groups of a captured token that carry no SID and name no account the snapshot knows."""
+    out: list[str] = []
+    user = token.get("identity")
+    if user and not token.get("user_sid") and not is_resolved(snap.accounts, str(user)):
+        out.append(str(user))
+    for g in token.get("groups") or []:
+        name = g.get("name")
+        if name and not g.get("sid") and not is_resolved(snap.accounts, str(name)):
+            out.append(str(name))
+    return out
+
+
 class UserRights:
     """The snapshot's user rights, looked up case-insensitively, with holders as shown and by key."""
 
@@ -47,6 +83,31 @@ class UserRights:
             str(name).casefold(): (str(name), list(holders or []))
             for name, holders in snap.user_rights.items()
         }
+        self._resolved: dict[str, bool] = {}
+
+    def is_resolved(self, shown: str) -> bool:
+        """Whether a holder names an account the snapshot can judge (see the module docstring)."""
+        found = self._resolved.get(shown)
+        if found is None:
+            found = self._resolved[shown] = is_resolved(self.snap.accounts, shown)
+        return found
+
+    def unresolved(self, wanted: Iterable[str]) -> list[tuple[str, str]]:
+        """(right as captured, holder as shown) for each unresolved holder of the wanted rights."""
+        return [(right, shown) for right, shown, _ in self.iter(wanted) if not self.is_resolved(shown)]
+
+    def unresolved_note(self, wanted: Iterable[str]) -> str:
+        """A sentence naming the unresolved holders of the wanted rights ("" when there are none)."""
+        found = self.unresolved(wanted)
+        if not found:
+            return ""
+        listed = "; ".join(f"{right} is granted to {shown}" for right, shown in found[:5])
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        return (
+            f"{listed}{more}, a name this capture does not resolve to a SID or a known account, so whether it "
+            "is (or contains) this principal cannot be told; capture the accounts (Get-LocalUser, "
+            "Get-LocalGroup, services, AD) or export the rights with SIDs (secedit /export)"
+        )
 
     def holders(self, right: str) -> tuple[str, list[str]]:
         """(the right's name as captured, its holders as shown)."""
