@@ -239,7 +239,7 @@ def impersonate_beyond_expected(snap, params):
             key = snap.accounts.key(shown)
             resource = f"user_rights/{right}/{shown}"
 
-            def expected(k: str) -> bool:
+            def expected(k: str, allowed: set[str] = allowed) -> bool:
                 service = params["allow_service_sids"] and k.startswith(sids.NT_SERVICE_PREFIX)
                 return k in allowed or sids.is_app_pool_sid(k) or service
 

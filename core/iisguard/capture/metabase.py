@@ -311,8 +311,8 @@ def _sites(
         owner = key
         while owner not in apps and "/" in owner:
             owner = owner.rsplit("/", 1)[0]
-        app = apps.get(owner)
-        if app is None:
+        holder = apps.get(owner)
+        if holder is None:
             continue
         original = (node.get("Location") or "").rstrip("/")
         below = len(key) - len(owner)
@@ -327,7 +327,7 @@ def _sites(
         if user or p.get("UNCPassword"):
             vdir["password"] = _secret(p.get("UNCPassword") or "")
         vdir["evidence"] = ev(node, "Path")
-        app["virtual_directories"].append(vdir)
+        holder["virtual_directories"].append(vdir)
     return list(sites.values())
 
 
