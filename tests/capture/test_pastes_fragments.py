@@ -118,3 +118,46 @@ def test_a_cut_between_complete_objects_is_read_past(cut):
     notes = [(w["line"], w["message"]) for w in snap["collection"]["warnings"]]
     assert [line for line, _ in notes] == [3, 5]
     assert all("author cut" in m for _, m in notes)
+
+
+def _utf16(text: str) -> bytes:
+    return b"\xff\xfe" + text.encode("utf-16-le")
+
+
+@pytest.mark.parametrize("shape", ["lf", "crlf", "utf16"])
+def test_a_cut_inside_a_top_level_object_keeps_its_complete_members(shape):
+    """Get-ADUser ... | ConvertTo-Json of one account: the author cut the MemberOf list (`...`) and two
+    members further down (`<snip>`); the members before and after are kept, the cut one is dropped."""
+    text = (PASTES / "aduser_object_cut.json").read_text()
+    data = {
+        "lf": text.encode(),
+        "crlf": text.replace("\n", "\r\n").encode(),
+        "utf16": _utf16(text.replace("\n", "\r\n")),
+    }[shape]
+    snap = imported("aduser_object_cut.json", data, kind="ad")
+    (svc,) = [p for p in snap["principals"] if (p.get("name") or "").endswith("svc_intranet")]
+    assert svc["spns"] == ["HTTP/intranet.beispiel.test", "HTTP/intranet"]
+    assert svc["delegation"]["unconstrained"] is True  # the member after the second cut
+    assert not svc.get("member_of")  # the cut list is not guessed
+    warned = {w["line"]: w["message"] for w in snap["collection"]["warnings"]}
+    assert "kept the complete members" in warned[4]  # MemberOf, the member the cut broke
+    assert "author cut" in warned[6] and "author cut" in warned[12]
+
+
+def test_an_inline_cut_in_one_line_json_and_an_object_cut_off_at_its_end():
+    text = (
+        '{"Name": "W3SVC", <snip>, "StartName": "LocalSystem", "State": "Running"}\n'
+        '{"Name": "WAS", "StartName": "LocalSystem",\n'
+        '  "State": "Running",\n'
+    )
+    snap = imported("svc.json", text.encode(), kind="services")
+    assert [(s["name"], s["start_name"]) for s in snap["services"]] == [
+        ("W3SVC", "LocalSystem"),
+        ("WAS", "LocalSystem"),
+    ]
+    notes = [(w["line"], w["message"]) for w in snap["collection"]["warnings"]]
+    assert (
+        1,
+        "services: not valid JSON here: kept the complete members of the object before and after it",
+    ) in notes
+    assert any(line == 3 and "cut off before its closing brace" in m for line, m in notes)

@@ -333,9 +333,14 @@ def table_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[tuple[int,
 
 # An author's cut on a line of its own inside pasted JSON: `...`, `…`, `<snip>`, `[...]`, `// …`, `# snip`.
 _JSON_CUT = re.compile(
-    r"(?im)^[ \t]*(?://+|#+)?[ \t]*(?:\.{3,}|…+|<\s*snip\s*>|\[\s*(?:snip|\.{3}|…)\s*\]|snip(?:ped)?)[ \t]*,?[ \t]*$"
+    r"(?im)^[ \t]*(?://+|#+)?[ \t]*(?:\.{3,}|…+|<\s*snip\s*>|\[\s*(?:snip|\.{3}|…)\s*\]|snip(?:ped)?)[ \t]*,?[ \t]*\r?$"
 )
 _DANGLING_COMMA = re.compile(r",(\s*[\]}])")
+
+
+def is_cut(line: str) -> bool:
+    """A line that is only an author's cut: `...`, `…`, `<SNIP>`, `[...]`, `// …`, `# snip`."""
+    return bool(_JSON_CUT.match(line))
 
 
 def json_documents(
@@ -369,8 +374,17 @@ def json_documents(
         try:
             value, end = decoder.raw_decode(text, start)
         except json.JSONDecodeError as exc:
-            if notes is None or text[start] != "[":
+            if notes is None:
                 raise ValueError(f"line {exc.lineno + first_line - 1}: not valid JSON ({exc.msg})") from None
+            if text[start] == "{":
+                found = _salvage_object(text, start, first_line, notes)
+                if found is None:
+                    raise ValueError(
+                        f"line {exc.lineno + first_line - 1}: not valid JSON ({exc.msg})"
+                    ) from None
+                yield line, found[0], found[1]
+                pos = found[2]
+                continue
             notes.append(
                 (
                     exc.lineno + first_line - 1,
@@ -393,6 +407,69 @@ def _blank_cuts(text: str, first_line: int, notes: list[tuple[int, str]] | None)
         return " " * len(m.group(0))
 
     return _DANGLING_COMMA.sub(r" \1", _JSON_CUT.sub(blank, text))
+
+
+_WS = re.compile(r"[ \t\r\n,]*")
+_COLON = re.compile(r"\s*:\s*")
+_NEXT_MEMBER_INLINE = re.compile(r',\s*(?="(?:[^"\\\n]|\\.)*"\s*:)')
+
+
+def _salvage_object(
+    text: str, start: int, first_line: int, notes: list[tuple[int, str]]
+) -> tuple[dict[str, Any], str, int] | None:
+    """The complete members of a damaged top-level object: (members, their JSON, where reading stopped).
+
+    Members are read one by one; a member that cannot be read (an author's cut inside it, `"Name": "x", ...`
+    written inline, a value cut short) is dropped with a note naming its line, and reading goes on at the
+    next member: the next line indented as the object's first member (ConvertTo-Json's layout), or the next
+    `, "key":` on one-line JSON. None when not one member could be read.
+    """
+    decoder = json.JSONDecoder()
+    n = len(text)
+    first = re.compile(r'"').search(text, start + 1)
+    if first is None:
+        return None
+    line_start = text.rfind("\n", 0, first.start()) + 1
+    multiline = "\n" in text[start : first.start()]
+    indent = first.start() - line_start
+    member = re.compile(rf'(?m)^[ \t]{{{indent}}}(?=")') if multiline else _NEXT_MEMBER_INLINE
+    members: dict[str, Any] = {}
+    pos = start + 1
+    end, closed = n, False
+    while pos < n:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= n:
+            break
+        if text[pos] == "}":
+            end, closed = pos + 1, True
+            break
+        try:
+            key, after = decoder.raw_decode(text, pos)
+            colon = _COLON.match(text, after)
+            if not isinstance(key, str) or colon is None:
+                raise ValueError
+            value, pos = decoder.raw_decode(text, colon.end())
+            members[key] = value
+        except ValueError:
+            no = text.count("\n", 0, pos) + first_line
+            notes.append(
+                (no, "not valid JSON here: kept the complete members of the object before and after it")
+            )
+            nxt = member.search(text, pos + 1)
+            if nxt is None:
+                break
+            pos = nxt.end()
+    if not closed:
+        last = text.rstrip()
+        notes.append(
+            (
+                last.count("\n") + first_line,
+                "the object is cut off before its closing brace: kept its complete members",
+            )
+        )
+    if not members:
+        return None
+    return members, json.dumps(members), end
 
 
 def _salvage(text: str, start: int, first_line: int) -> Iterator[tuple[int, Any, str]]:

@@ -27,6 +27,7 @@ _SID = re.compile(r"^\*?S-1-\d+(?:-\d+)+$", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
 _ADMIN_SHARE = re.compile(r"^\\\\([A-Za-z0-9][A-Za-z0-9-]{0,62})(?:\.[^\\]*)?\\[A-Za-z]\$\\", re.IGNORECASE)
 _INHERITANCE = ("OI", "CI", "IO", "NP")
+_PROCESSED = re.compile(r"^processed (?:file|dir): ", re.IGNORECASE)
 _MAX_CACHE = 20_000
 _MAX_SEEN = 2_000
 _BARE_WELL_KNOWN = words.bare_names()
@@ -63,6 +64,7 @@ class _Run(ArtifactRun):
         self.reported_failed = 0
         self.suggested = False
         self.widest = 0  # the widest line so far: the console's width when the listing wraps
+        self.unindented = False  # ACE lines without their indentation were met (warned once)
 
     # -- driver --------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -107,6 +109,18 @@ class _Run(ArtifactRun):
                 stripped = line.strip()
                 break
         if ":(" in line and _ACE_TAIL.match(line[line.rfind(":(") + 1 :].strip()):
+            if (self.current is not None or self.pending is not None) and self.bare_ace(line):
+                # An ACE whose indentation a write-up or chat client dropped: it belongs to the path above.
+                if not self.unindented:
+                    self.unindented = True
+                    self.b.warn(
+                        self.a,
+                        no,
+                        "icacls: ACE lines without their indentation (as pasted into a write-up) are read as "
+                        "ACEs of the path above them",
+                    )
+                self.continuation(no, " " + line)
+                return
             self.flush_pending()
             if self.fragment is not None and self.wrapped(self.fragment, line):
                 fno, ftext, _ = self.fragment  # `C:\very\long\pa` + `th\file.txt SYSTEM:(F)`
@@ -123,6 +137,12 @@ class _Run(ArtifactRun):
             self.close()
             return  # the command echoed under its prompt (cmd /c, a script's echo)
         self.flush_pending()
+        if _PROCESSED.match(
+            stripped
+        ):  # what icacls prints for each file it changed (/grant, /setintegritylevel)
+            self.close()
+            self.flush_fragment()
+            return
         m = _SUMMARY.match(stripped)
         if m and ";" in stripped:
             self.close()
@@ -141,6 +161,14 @@ class _Run(ArtifactRun):
         # indented under the path after it (they are recovered; the stray line is a warning).
         self.flush_fragment()
         self.fragment = (no, line, self.widest)
+
+    def bare_ace(self, line: str) -> bool:
+        """A line that is only `PRINCIPAL:(rights)`: no `PATH ` before it (a principal without a space in its
+        name, or one whose name is known whole: `NT AUTHORITY\\SYSTEM`, `Mandatory Label\\High Mandatory Level`)."""
+        head = line[: line.rfind(":(")].strip()
+        if not head or _ABSOLUTE.match(head):
+            return False
+        return " " not in head or bool(words.sid_for(head)) or head.casefold() in self.seen
 
     def wrapped(self, fragment: tuple[int, str, int], line: str) -> bool:
         """Whether `fragment` is the first half of the path on `line`, cut by the console.

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hookspecs import hookimpl
-from ..model import sids
+from ..model import names, sids
 from . import console, timefmt, words
 from .base import MAX_DOCUMENT_BYTES, Artifact, ArtifactRun, Builder, RunParser
 
@@ -328,8 +328,10 @@ class _Run(ArtifactRun):
         if "last_set" in found:
             user.facts["password_last_set"] = timefmt.to_rfc3339(found["last_set"][1])
         if "local_groups" in found and not domain:  # a domain account's local groups are the DC's
-            user.groups = [
-                g for g in _star_list(found["local_groups"][1]) if words.skeleton(g) not in _NONE_GROUPS
+            user.groups = [  # a name cut by net user's 21-character column gets its full name back
+                names.untruncated_group(g)
+                for g in _star_list(found["local_groups"][1])
+                if words.skeleton(g) not in _NONE_GROUPS
             ]
         self.users.append(user)
 

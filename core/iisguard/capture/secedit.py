@@ -97,6 +97,18 @@ class _Run(ArtifactRun):
         if not text or text.startswith(";"):
             self.flush()
             return
+        if console.is_cut(
+            text
+        ):  # never part of a holder list, even right under a line that filled the console
+            cut_list = self.entry is not None
+            self.flush()
+            self.b.warn(
+                self.a,
+                no,
+                "secedit: the author cut the paste here"
+                + ("; the holder list on the line before may be incomplete" if cut_list else ""),
+            )
+            return
         m = _SECTION.match(text)
         if m:
             self.flush()

@@ -202,6 +202,46 @@ def _bare_ok(sid: str) -> bool:
     return sid.startswith(("S-1-1-", "S-1-3-", "S-1-5-32-"))
 
 
+# `net user` prints each group of "Local Group Memberships" in a column 21 characters wide and cuts longer
+# names there (`*Remote Management Use`, `*Hyper-V Administrator`, as published captures show).
+NET_USER_GROUP_WIDTH = 21
+# Local groups a Windows Server creates besides the BUILTIN aliases of sids.WELL_KNOWN (English names).
+_LOCAL_GROUP_NAMES = (
+    "Access Control Assistance Operators",
+    "Cryptographic Operators",
+    "Device Owners",
+    "Hyper-V Administrators",
+    "RDS Endpoint Servers",
+    "RDS Management Servers",
+    "RDS Remote Access Servers",
+    "Storage Replica Administrators",
+    "System Managed Accounts Group",
+    "Windows Authorization Access Group",
+    "Pre-Windows 2000 Compatible Access",
+    "Incoming Forest Trust Builders",
+    "Terminal Server License Servers",
+    "OpenSSH Users",
+)
+
+
+def untruncated_group(name: str) -> str:
+    """The full name of a group `net user` cut at its column width, when exactly one known group fits.
+
+    `Remote Management Use` is `Remote Management Users`; a name shorter than the column, or one that
+    several known groups (or none) start with, is returned as written.
+    """
+    text = name.strip()
+    if len(text) != NET_USER_GROUP_WIDTH:
+        return text
+    known = {n.rsplit("\\", 1)[-1] for n in sids.WELL_KNOWN if n.casefold().startswith("builtin\\")}
+    fits = {
+        n
+        for n in (*known, *_LOCAL_GROUP_NAMES)
+        if len(n) > len(text) and n.casefold().startswith(text.casefold())
+    }
+    return fits.pop() if len(fits) == 1 else text
+
+
 def bare_names() -> tuple[str, ...]:
     """Principal names Windows prints without a domain (`Everyone`, `CREATOR OWNER`, `Jeder`), longest first."""
     names = {n for n in sids.WELL_KNOWN if "\\" not in n}
