@@ -176,3 +176,73 @@ def test_import_shows_the_first_warnings_and_where_the_rest_are(capsys, tmp_path
         # file:line: what, with the path as seen from the working directory (not from out/).
         assert line == f"  cap/whoami-priv.txt:{w['line']}: {w['message']}"
     assert lines[6] == f"  ... {len(warnings) - 5} more warning(s) in collection.warnings of out/s.json"
+
+
+# Pastes without a capture.yaml whose content names the machine: a `hostname` block, a remote prompt,
+# systeminfo's Host Name, `net user`'s `User accounts for \\HOST` header.
+KIOSK_PASTE = """C:\\Users\\op>hostname
+KIOSK-07
+
+C:\\Users\\op>whoami /priv
+
+PRIVILEGES INFORMATION
+----------------------
+
+Privilege Name                Description                    State
+============================= ============================== ========
+SeChangeNotifyPrivilege       Bypass traverse checking       Enabled
+SeIncreaseWorkingSetPrivilege Increase a process working set Disabled
+"""
+PORTAL_PASTE = """[portal-02.corp.example]: PS C:\\inetpub> icacls wwwroot
+wwwroot BUILTIN\\IIS_IUSRS:(OI)(CI)(RX)
+        NT AUTHORITY\\SYSTEM:(OI)(CI)(F)
+
+Successfully processed 1 files; Failed processing 0 files
+"""
+NET_USERS = """
+User accounts for \\\\ARCHIV-01
+
+-------------------------------------------------------------------------------
+Administrator            Guest                    scan_reader
+The command completed successfully.
+"""
+
+
+def test_pastes_naming_two_machines_are_not_merged(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("kiosk.txt").write_text(KIOSK_PASTE)
+    Path("portal.txt").write_bytes(PORTAL_PASTE.replace("\n", "\r\n").encode("utf-16"))
+    code, _, err = run(capsys, "import", "kiosk.txt", "portal.txt", "-o", "both.json")
+    assert code == 2 and not Path("both.json").exists()
+    assert "the captures name 2 hosts: KIOSK-07 (kiosk.txt); PORTAL-02 (portal.txt)" in err
+    # -o DIR: one snapshot per machine, each with only its own file
+    code, _, err = run(capsys, "import", "kiosk.txt", "portal.txt", "-o", "snaps/")
+    assert code == 0, err
+    assert sorted(p.name for p in Path("snaps").iterdir()) == ["KIOSK-07.json", "PORTAL-02.json"]
+    kiosk = snapshot.load("snaps/KIOSK-07.json").data
+    assert [a["path"] for a in kiosk["collection"]["artifacts"]] == ["../kiosk.txt"]
+    assert kiosk["tokens"] and not kiosk.get("acls")
+    assert not kiosk["collection"]["unrecognized"] and not kiosk["collection"]["warnings"]  # hostname: read
+    portal = snapshot.load("snaps/PORTAL-02.json").data
+    assert [a["path"] for a in portal["acls"]] == ["C:\\inetpub\\wwwroot"]
+    # one machine named twice (hostname and net user's header) is one host
+    Path("users.txt").write_text(NET_USERS.replace("ARCHIV-01", "KIOSK-07"))
+    code, _, err = run(capsys, "import", "kiosk.txt", "users.txt", "-o", "one.json")
+    assert code == 0, err
+    assert snapshot.load("one.json").data["host"]["name"] == "KIOSK-07"
+
+
+def test_a_file_naming_two_machines_or_none_stops_a_per_host_import(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("kiosk.txt").write_text(KIOSK_PASTE)
+    Path("mixed.txt").write_text(PORTAL_PASTE + "\n[archiv-01]: PS C:\\> net user\n" + NET_USERS)
+    code, _, err = run(capsys, "import", "kiosk.txt", "mixed.txt", "-o", "snaps/")
+    assert code == 2
+    assert "mixed.txt (PORTAL-02, ARCHIV-01) hold captures of several of them" in err
+    Path("mixed.txt").write_text(PORTAL_PASTE)
+    Path("plain.txt").write_text("SeDebugPrivilege = *S-1-5-32-544\n")
+    code, _, err = run(capsys, "import", "kiosk.txt", "mixed.txt", "plain.txt", "-o", "snaps2/")
+    assert code == 2 and "plain.txt name none of them" in err
+    # --host says which machine: the content's names do not split it
+    code, _, err = run(capsys, "import", "kiosk.txt", "mixed.txt", "-o", "x.json", "--host", "WEB09")
+    assert code == 0, err

@@ -293,6 +293,10 @@ class Builder:
         self._spill: IO[bytes] | None = None
         self.spilled = 0  # ACLs in the spill file; data["acls"] holds the ones after them
         self.host_candidates: list[str] = []
+        # Host names the content itself gives (a remote prompt, `hostname`, systeminfo, `User accounts for
+        # \\\\HOST`): name -> the files that give it. Two of them in one import are two machines.
+        self.host_evidence: dict[str, list[str]] = {}
+        self.reading: str | None = None  # the file being read, for host_evidence
         self.artifacts: list[dict[str, Any]] = []
         self.sections: dict[str, dict[str, Any]] = {}
         self.warnings: list[dict[str, Any]] = []
@@ -329,9 +333,16 @@ class Builder:
     def evidence(self, artifact: Artifact, line: int | None) -> dict[str, Any]:
         return {"artifact": artifact.path, "line": line}
 
-    def suggest_host(self, name: str) -> None:
+    def suggest_host(self, name: str, *, evidence: bool = False) -> None:
+        """A host name the captured data suggests; `evidence` when the content says it is the machine it
+        was captured on (a prompt, `hostname`), not merely an account name that may carry an old name."""
         if name and name not in self.host_candidates:
             self.host_candidates.append(name)
+        if name and evidence:
+            files = self.host_evidence.setdefault(name.upper(), [])
+            where = self.reading or "?"
+            if where not in files:
+                files.append(where)
 
     # -- ACLs -----------------------------------------------------------------------------------
     def add_acl(self, acl: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,10 @@ from .detect import detect
 # A group bigger than this is written to a temporary file instead of being held in memory.
 MEMORY_BYTES = 8 * 1024 * 1024
 # Commands that print nothing worth reading: a block holding only one of them is not "unrecognized".
-_QUIET = ("cd", "chdir", "set-location", "sl", "cls", "clear", "clear-host", "pushd", "popd", "exit", "echo")
+_QUIET = (
+    *("cd", "chdir", "set-location", "sl", "cls", "clear", "clear-host", "pushd", "popd", "exit", "echo"),
+    *("hostname", "hostname.exe"),  # its output names the machine (Block.hosts), nothing else
+)
 
 
 @dataclass
@@ -44,6 +48,9 @@ class Block:
     head: list[str] = field(default_factory=list)
     chars: int = 0
     content: bool = False  # holds output, not only prompts, markers and blank lines
+    hosts: list[str] = field(
+        default_factory=list
+    )  # machines it names: a remote prompt, `hostname`, systeminfo
 
 
 @dataclass
@@ -57,6 +64,7 @@ class Part:
     artifact: Artifact | None = None
     commands: list[str] = field(default_factory=list)
     spill: str | None = None  # the temporary file holding a part too big for memory
+    hosts: list[str] = field(default_factory=list)  # machines its blocks name (Block.hosts)
 
 
 def worth_scanning(head: str) -> bool:
@@ -90,6 +98,8 @@ def scan(artifact: Artifact) -> tuple[list[Block], set[int]]:
         if p is not None:
             current = start(no, p.command)
             last_command, since_prompt = p.command, 0
+            if p.host and not console.sids_like(p.host):
+                current.hosts.append(p.host.split(".")[0].upper())
         elif (label := console.marker(line)) is not None:
             current = start(no, label)
             blank.add(no)
@@ -114,7 +124,32 @@ def scan(artifact: Artifact) -> tuple[list[Block], set[int]]:
             current.chars += len(text) + 1
     if current is not None:
         current.last = last
+    for block in blocks:
+        named = _named_host(block)
+        if named and named not in block.hosts:
+            block.hosts.append(named)
     return blocks, blank
+
+
+_HOSTNAME_OUTPUT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9.-]+)?$")
+_SYSTEMINFO_HOST = re.compile(r"^\s*Host Name:\s+([A-Za-z0-9][A-Za-z0-9-]{0,62})\s*$")
+
+
+def _named_host(block: Block) -> str | None:
+    """The machine a `hostname` or `systeminfo` block prints (its first output line, its Host Name)."""
+    word = (block.command or "").split(" ", 1)[0].casefold().removesuffix(".exe")
+    if word == "hostname":
+        for text in block.head[1:]:
+            stripped = text.strip()
+            if stripped and not _same_command(stripped, block.command or ""):
+                m = _HOSTNAME_OUTPUT.match(stripped)
+                return m.group(1).upper() if m else None
+    elif word == "systeminfo":
+        for text in block.head[1:]:
+            m = _SYSTEMINFO_HOST.match(text)
+            if m:
+                return m.group(1).upper()
+    return None
 
 
 def _same_command(line: str, command: str) -> bool:
@@ -129,10 +164,12 @@ def plan(artifact: Artifact, parsers: list[Any]) -> list[Part] | None:
     if sum(1 for b in blocks if b.content) < 2:
         return None
     parts: list[Part] = []
+    carry: list[str] = []  # hosts named before the first part (a `hostname` block first in the paste)
     for block in blocks:
         if not block.content:  # prompts, markers, banners: part of the run before (none before the first)
             if parts:
                 parts[-1].last = block.last
+                parts[-1].hosts.extend(h for h in block.hosts if h not in parts[-1].hosts)
             continue
         probe = Artifact(
             source=Path(artifact.path),
@@ -149,13 +186,22 @@ def plan(artifact: Artifact, parsers: list[Any]) -> list[Part] | None:
         elif found.parser is None and _quiet(block):
             if prev is not None:
                 prev.last = block.last
+                prev.hosts.extend(h for h in block.hosts if h not in prev.hosts)
+            else:
+                carry.extend(block.hosts)
             continue
         else:
             parts.append(Part(first, block.last, found.parser, "" if found.parser else found.reason))
+            parts[-1].hosts.extend(carry)
+            carry = []
         if block.command:
             parts[-1].commands.append(block.command)
+        parts[-1].hosts.extend(h for h in block.hosts if h not in parts[-1].hosts)
     recognized = [p for p in parts if p.parser is not None]
-    if len(parts) < 2 or not recognized:
+    if parts and carry:  # a `hostname` block after the last part (or with no part after it)
+        parts[-1].hosts.extend(h for h in carry if h not in parts[-1].hosts)
+    # One part is read whole as before, unless quiet blocks around it named the machine (`hostname`).
+    if (len(parts) < 2 and not any(p.hosts for p in parts)) or not recognized:
         return None
     _fill(artifact, parts, blank)
     return parts

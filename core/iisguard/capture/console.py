@@ -109,7 +109,7 @@ def is_banner(line: str) -> bool:
 def note_prompt(p: Prompt, builder: Builder) -> None:
     """A remote prompt (`[WEB01]: PS C:\\>`) names the host the capture came from."""
     if p.host and not sids_like(p.host):
-        builder.suggest_host(p.host.split(".")[0].upper())
+        builder.suggest_host(p.host.split(".")[0].upper(), evidence=True)
 
 
 def sids_like(text: str) -> bool:

@@ -399,6 +399,7 @@ def _assemble(
             _record(builder, artifact, "unrecognized")
             continue
         _record(builder, artifact, parser.kind)
+        builder.reading = artifact.path
         _parse_one(builder, parser, artifact, outcomes, used)
     if (guessed or pending) and not rejected:
         warned = Counter(
@@ -413,6 +414,9 @@ def _assemble(
         if rejected:
             builder.close()
             return _assemble(artifacts, **arguments, rejected=rejected)
+    if not (host or m.host) and len(builder.host_evidence) > 1:
+        builder.close()
+        raise SeveralHosts(dict(builder.host_evidence))
     for parser in used:
         finish = getattr(parser, "finish", None)
         if callable(finish):
@@ -499,6 +503,10 @@ def _parse_blocks(
         p.parser.kind for p in parts if p.parser is not None and f"{artifact.path}#{p.first}" not in rejected
     )
     _record(builder, artifact, "+".join(kinds) or "unrecognized")
+    builder.reading = artifact.path
+    for part in parts:
+        for named in part.hosts:
+            builder.suggest_host(named, evidence=True)
     for part in parts:
         key = f"{artifact.path}#{part.first}"
         # Only the program's name: the rest of a command line may hold a password (`net use /user:x pw`).
@@ -956,6 +964,20 @@ def _file_type(mode: int) -> str:
     return "not a regular file"
 
 
+class SeveralHosts(CaptureError):
+    """Files with no manifest name several machines in their content: they are not merged into one host."""
+
+    def __init__(self, by_host: dict[str, list[str]]) -> None:
+        self.by_host = by_host
+        self.listed = f"the captures name {len(by_host)} hosts: " + "; ".join(
+            f"{h} ({', '.join(files[:3])}{' ...' if len(files) > 3 else ''})" for h, files in by_host.items()
+        )
+        super().__init__(
+            f"{self.listed}; they are not merged into one snapshot: give -o DIR for one snapshot per host, "
+            "or import each host's files on its own with --host"
+        )
+
+
 @dataclass
 class _Group:
     """The artifacts of one host, with the capture manifests they came with."""
@@ -994,6 +1016,38 @@ def _groups(found: _Found) -> list[_Group]:
         groups[0].manifests.extend(m for m in loose.manifests if all(m is not g for g in groups[0].manifests))
         groups[0].sections.extend(loose.sections)
     return groups
+
+
+def _split_by_content(group: _Group, several: SeveralHosts) -> list[_Group]:
+    """Files without a manifest whose content names several machines: one group per machine.
+
+    Each file goes to the one machine it names; a file that names two (one paste of two sessions) or
+    none (which machine it was captured on cannot be told) stops the import with the hosts found.
+    """
+    by_file: dict[str, list[str]] = {}
+    for name, files in several.by_host.items():
+        for f in files:
+            by_file.setdefault(f, []).append(name)
+    mixed = [f"{f} ({', '.join(h)})" for f, h in by_file.items() if len(h) > 1]
+    unnamed = [a.path for a in group.artifacts if a.path not in by_file]
+    if mixed or unnamed:
+        what = (
+            f"{'; '.join(mixed)} hold captures of several of them"
+            if mixed
+            else f"{', '.join(unnamed[:5])} name none of them"
+        )
+        raise CaptureError(
+            f"{several.listed}; each file goes to the host it names, but {what}: split those files, "
+            "or import them on their own with --host"
+        ) from None
+    out: dict[str, _Group] = {}
+    for artifact in group.artifacts:
+        name = by_file[artifact.path][0]
+        target = out.setdefault(name, _Group(name, manifests=list(group.manifests)))
+        target.artifacts.append(artifact)
+    for target in out.values():
+        target.sections = list(group.sections)
+    return list(out.values())
 
 
 def _hosts(groups: list[_Group]) -> str:
@@ -1206,8 +1260,17 @@ def _import_each(
         raise CaptureError(f"--host names one host, but the captures are of {len(groups)}: {_hosts(groups)}")
     results: list[tuple[dict[str, Any], str]] = []
     names: set[str] = set()
+    built: tuple[dict[str, Any], Builder] | None = None
+    if len(groups) == 1 and groups[0].host is None and not host:
+        try:
+            built = _build(groups[0], found, paths=paths, host=None, kind=kind, parsers=parsers, spill=True)
+        except SeveralHosts as several:
+            groups = _split_by_content(groups[0], several)
     for group in groups:
-        data, builder = _build(group, found, paths=paths, host=host, kind=kind, parsers=parsers, spill=True)
+        data, builder = built or _build(
+            group, found, paths=paths, host=host, kind=kind, parsers=parsers, spill=True
+        )
+        built = None
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(data["host"]["name"])).strip("._") or "host"
         while name.casefold() in names:
             name += "_"

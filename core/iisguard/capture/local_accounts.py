@@ -261,7 +261,7 @@ class _Run(ArtifactRun):
         for _, t in head:
             m = _HOST_HEADER.search(t.strip())
             if m and not _KV.match(t):
-                self.set_host(m.group(1))
+                self.set_host(m.group(1), evidence=True)  # `User accounts for \\\\HOST`: the machine itself
         names = [(no, n) for no, t in items for n in self.split_names(t) if n]
         if pairs or (verb.startswith("net localgroup") and len(cmd) > 2):
             # net localgroup NAME: the first label line names the group, its members follow the dashes
@@ -491,8 +491,8 @@ class _Run(ArtifactRun):
             self.group_members(cmd, members)
 
     # -- output ----------------------------------------------------------------------------------------------------------
-    def set_host(self, name: str) -> None:
-        self.b.suggest_host(name.upper())
+    def set_host(self, name: str, *, evidence: bool = False) -> None:
+        self.b.suggest_host(name.upper(), evidence=evidence)
         if not self.host:
             self.host = name.upper()
 
