@@ -126,6 +126,25 @@ class Artifact:
         return self.head_bytes[bom:].decode(codec, "replace")
 
     @cached_property
+    def paste_indent(self) -> str:
+        """The indentation every line of a paste carries (a Markdown code block, a ticket quoting it), else "".
+
+        Judged on the head: at least five non-blank lines, every one starting with the same run of two
+        or more spaces or tabs. lines() takes it off each line that has it, so parsers read the paste
+        as the console printed it (icacls continuation lines keep their own, deeper indentation).
+        """
+        found = [line for line in _EOL.split(self.head)[:-1] if line.strip()]
+        if len(found) < 5:
+            return ""
+        common = found[0][: len(found[0]) - len(found[0].lstrip(" \t"))]
+        for line in found[1:]:
+            while common and not line.startswith(common):
+                common = common[:-1]
+            if len(common) < 2:
+                return ""
+        return common
+
+    @cached_property
     def sha256(self) -> str:
         h = hashlib.sha256()
         if self.data is not None:
@@ -153,6 +172,7 @@ class Artifact:
         """
         self.check_size()
         codec, bom = self.encoding
+        indent = self.paste_indent
         decoder = codecs.getincrementaldecoder(codec)("replace")
         chunks = iter([self.data[bom:]]) if self.data is not None else _file_chunks(self.source, bom)
         pieces: list[str] = []  # the open line, in pieces
@@ -172,6 +192,8 @@ class Artifact:
             nonlocal held, cut, no
             add(last)
             line = "".join(pieces) if len(pieces) != 1 else pieces[0]
+            if indent and line.startswith(indent):
+                line = line[len(indent) :]
             no += 1
             at = no + self.first_line - 1  # a command block cut from a paste numbers as in its file
             if cut:
