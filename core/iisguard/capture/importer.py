@@ -90,6 +90,7 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: list[dict[str, Any]] = field(default_factory=list)
     dropped_environment: list[str] = field(default_factory=list)
+    session: dict[str, Any] = field(default_factory=dict)  # who ran the script, how (collection.session)
 
     @classmethod
     def from_data(cls, data: Any, where: str = MANIFEST, text: str | None = None) -> Manifest:
@@ -121,6 +122,7 @@ class Manifest:
                 entry = {"path": entry}
             if isinstance(entry, dict) and entry.get("path"):
                 m.files[_key(str(entry["path"]))] = {k: v for k, v in entry.items() if k != "path"}
+        m.session = session_facts(data.get("session"))
         tokens = data.get("tokens") or {}
         for path, identity in tokens.items():
             m.files.setdefault(_key(str(path)), {})["token"] = identity
@@ -188,6 +190,39 @@ ENVIRONMENT_KEYS = frozenset(snapmod.DEFAULT_ENVIRONMENT) | {
 }
 
 
+# collection.session as the capture script records it (capture.ps1, "session"): each key with the
+# type the snapshot schema gives it. Anything else in a capture.yaml's `session:` is left out.
+_SESSION_TYPES: dict[str, tuple[type, ...]] = {
+    "user": (str,),
+    "elevated": (bool,),
+    "administrators": (bool, type(None)),
+    "ps_edition": (str,),
+    "ps_version": (str,),
+    "language_mode": (str,),
+    "os_build": (str, int),
+    "code_page": (int,),
+    "oem_code_page": (int,),
+    "delegated": (bool,),
+}
+
+
+def session_facts(value: Any) -> dict[str, Any]:
+    """The session block of a capture (capture.yaml or the stream's HOST line), typed as the schema says."""
+    out: dict[str, Any] = {}
+    if not isinstance(value, dict):
+        return out
+    for key, types in _SESSION_TYPES.items():
+        if key not in value:
+            continue
+        item = value[key]
+        if not isinstance(item, types) or (isinstance(item, bool) and bool not in types):
+            continue  # a string "yes" for elevated is not a fact we can trust
+        if key == "os_build":
+            item = str(item)
+        out[key] = printable(item)[:200] if isinstance(item, str) else item
+    return out
+
+
 def _key(path: str) -> str:
     return PurePosixPath(path.replace("\\", "/").lstrip("./")).as_posix().casefold()
 
@@ -203,6 +238,7 @@ _MANIFEST_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "files": ((list, dict), "a list of {path:, kind:, ...} entries or a mapping of paths to kinds"),
     "tokens": ((dict,), "a mapping of file paths to identities"),
     "sections": ((list,), "a list of {name:, status:, message:} entries"),
+    "session": ((dict,), "a mapping (elevated:, administrators:, ps_version:, language_mode:, ...)"),
 }
 _FACT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "fqdn": ((str, int, float), "a text"),
@@ -441,6 +477,8 @@ def _assemble(
     from ..version import __version__
 
     data = builder.finish(source=source, tool_version=__version__, collected_at=when)
+    if m.session:
+        data["collection"]["session"] = dict(m.session)
     problems = snapmod.problems(data)
     if problems:
         first = problems[0]
@@ -1087,6 +1125,8 @@ def _build(
             main.environment.setdefault(k, v)
         main.dropped_environment.extend(m.dropped_environment)
         main.sections.extend(m.sections)
+        for k, v in m.session.items():  # the server's own capture first (an -AdOnly one has none)
+            main.session.setdefault(k, v)
     first = Path(paths[0]).resolve()
     fallback = (first if first.is_dir() else first.parent).name or None
     data, builder = _assemble(

@@ -208,7 +208,7 @@ def build(
     `parsers` (from plugins.import_parsers) lets a fleet load the parser plugins once.
     """
     from ..capture.base import Artifact
-    from ..capture.importer import build_snapshot
+    from ..capture.importer import build_snapshot, session_facts
 
     keep = Path(keep_artifacts) if keep_artifacts is not None else None
     # Artifact paths are recorded relative to the folder the snapshot is written to.
@@ -273,9 +273,10 @@ def build(
         )
     if stopped is not None:
         warnings.append({"artifact": None, "line": None, "message": printable(redact(stopped))})
-    session = head.get("session") or (manifest or {}).get("session")
-    if isinstance(session, dict):
-        collection["session"] = session
+    if "session" not in collection:  # a stream cut before capture.yaml: its HOST line has the session
+        session = session_facts(head.get("session"))
+        if session:
+            collection["session"] = session
     if delegation is not None:
         collection["delegation"] = delegation
     return snapshot
