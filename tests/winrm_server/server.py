@@ -9,10 +9,19 @@ answers with what that script would print for its fixture folder, over several R
 PowerShell's command line and standard input are read as powershell.exe reads them (see
 powershell.py): `-Command -` line by line with the console's rules, `-EncodedCommand` bootstraps
 that read all of standard input, `-File` for a script already on the server. Server quotas are
-enforced as Windows enforces them: MaxEnvelopeSizekb (500 by default since Windows Server 2012,
-150 before; MS-WSMV 2.2.4.10) refuses a request that asks for larger envelopes (AutomatedLab#1147
-shows the fault) and MaxTimeoutms (60000 by default, MS-WSMV 2.2.4.10) refuses a longer
-OperationTimeout. Output can arrive late (`output_delay`), stop short as when WinRM kills a shell
+enforced as Windows enforces them (MS-WSMV, "Web Services Management Protocol Extensions for
+Windows Vista"):
+  MaxEnvelopeSizekb (500 by default since Windows Server 2012, 150 before; 2.2.4.10) caps the
+    responses: a request asking for larger envelopes is not refused, the server uses its own limit
+    (3.1.4.1.7); a request asking for less than 8192 octets gets the wsman:EncodingLimit fault
+    (ERROR_WSMAN_MIN_ENVELOPE_SIZE, 0x8033807E in the SDK's wsmerror.h). A request *body* larger than
+    MaxEnvelopeSizekb is refused with HTTP 413 and no SOAP body (ansible.windows#620 and #391,
+    masterzen/winrm#156; the Windows client words it "the request size exceeded the configured
+    MaxEnvelopeSize quota", AutomatedLab#1147).
+  MaxTimeoutms (60000 by default; 2.2.4.10) caps OperationTimeout the same way: a longer one is not
+    refused, the server waits at most MaxTimeoutms (3.1.4.1.6) and then answers the OperationTimeout
+    fault (ERROR_WSMAN_OPERATION_TIMEDOUT, 0x80338029 = 2150858793).
+Output can arrive late (`output_delay`), stop short as when WinRM kills a shell
 over MaxMemoryPerShellMB (`killed_after`), or stop and never finish (`stall_after`).
 
 Faults are injected per host (`HostConfig.fault`):
@@ -26,9 +35,9 @@ Faults are injected per host (`HostConfig.fault`):
                   administrator other than the built-in one gets under UAC remote restrictions,
                   LocalAccountTokenFilterPolicy=0, or a non-administrator on the cmd shell plugin;
                   wazuh-ansible#581, pywinrm#338)
-  shell-disabled  Create answers "The service is configured to not accept any remote shell
-                  requests" (Group Policy "Allow Remote Shell Access" disabled; CIS 18.9.87.1,
-                  jpboyce/cb_cis_windows_2016#5)
+  shell-disabled  Create answers ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED (0x803381AC, wsmerror.h) "The
+                  service is configured to not accept any remote shell requests" (Group Policy
+                  "Allow Remote Shell Access" disabled; CIS 18.9.87.1, jpboyce/cb_cis_windows_2016#5)
   busy-send       the first `busy_sends` Send requests answer WS-Man fault 170 (ERROR_BUSY), which
                   Ansible's winrm connection plugin retries (lib/ansible/plugins/connection/winrm.py)
   send-timeout    the first Send answers the OperationTimeout fault although the input was taken
@@ -59,6 +68,10 @@ from .tls import TlsFiles
 
 POWERSHELL_ARGS = "-NoProfile -NonInteractive -Command -"
 ERROR_BUSY = 170  # winerror.h; a Send while the previous one is still being processed
+# wsmerror.h (Windows SDK; the same values are in windows-rs, Win32::System::RemoteManagement)
+ERROR_WSMAN_MIN_ENVELOPE_SIZE = 0x8033807E  # "the envelope size in the request is too small"
+ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED = 0x803381AC
+MIN_ENVELOPE = 8192  # MS-WSMV 3.1.4.1.7: a smaller wsman:MaxEnvelopeSize is an EncodingLimit fault
 CERT_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 
 
@@ -150,6 +163,8 @@ class HostStats:
     stdin_bytes: int = 0
     users: set[str] = field(default_factory=set)  # accounts that authenticated
     encrypted_requests: int = 0  # WS-Man requests that arrived sealed (MS-WSMV message encryption)
+    too_large: int = 0  # requests refused with HTTP 413 (body over MaxEnvelopeSizekb)
+    longest_wait: float = 0.0  # the longest a Receive was held before "no output yet"
 
     @property
     def wsman_requests(self) -> int:
@@ -190,7 +205,7 @@ class _HostState:
         if action == "Create" and fault == "shell-disabled":
             return 500, wsman.fault(
                 relates,
-                code=2150858853,  # the text is what the public reports quote; the code is not
+                code=ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED,
                 subcode="w:AccessDenied",
                 value="s:Sender",
                 text="The WS-Management service cannot process the request. The service is configured to "
@@ -357,7 +372,10 @@ class _HostState:
             pause = min(req.operation_timeout, 0.05)
             if waiting:
                 pause = min(req.operation_timeout, max(0.0, cmd.ready_at - time.monotonic()))
+            held = time.monotonic()
             self.stop.wait(pause)
+            with self.lock:
+                self.stats.longest_wait = max(self.stats.longest_wait, time.monotonic() - held)
             if waiting and time.monotonic() >= cmd.ready_at:
                 return self._receive(req, cmd)
             return 500, _operation_timeout(relates)
@@ -510,6 +528,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         else:
             xml = body
+        # (after unsealing, so the NTLM sequence numbers stay in step)
+        if len(body) > host.config.max_envelope_kb * 1024:
+            # A request larger than MaxEnvelopeSizekb: HTTP 413, no SOAP fault (ansible.windows#620).
+            with host.lock:
+                host.stats.too_large += 1
+            self._reply(413)
+            return
         if not xml:
             self._reply(200)  # pywinrm's empty POST that sets up the security context
             return
@@ -528,42 +553,20 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         server_max = host.config.max_envelope_kb * 1024
-        if req.max_envelope > server_max:
-            # A client asking for envelopes larger than MaxEnvelopeSizekb is refused (AutomatedLab#1147).
+        # MS-WSMV 3.1.4.1.7 and 3.1.4.1.6: larger values than the configuration allows are lowered
+        # to it, never refused.
+        req.max_envelope = min(req.max_envelope, server_max)
+        req.operation_timeout = min(req.operation_timeout, host.config.max_timeout_ms / 1000)
+        if req.max_envelope < MIN_ENVELOPE:
             status, out = (
                 500,
                 wsman.fault(
                     req.message_id,
-                    code=2150858909,
+                    code=ERROR_WSMAN_MIN_ENVELOPE_SIZE,
                     subcode="w:EncodingLimit",
                     value="s:Sender",
-                    text="The WinRM client sent a request to the remote WS-Management service and was notified "
-                    "that the request size exceeded the configured MaxEnvelopeSize quota.",
-                ),
-            )
-        elif req.operation_timeout * 1000 > host.config.max_timeout_ms:
-            # MS-WSMV 2.2.4.10: MaxTimeoutms is the longest OperationTimeout the service accepts.
-            status, out = (
-                500,
-                wsman.fault(
-                    req.message_id,
-                    code=2150858882,
-                    subcode="w:InvalidOptions",
-                    value="s:Sender",
-                    text="The WS-Management service cannot process the request because the OperationTimeout "
-                    f"is larger than the configured MaxTimeoutms ({host.config.max_timeout_ms}).",
-                ),
-            )
-        elif len(xml) > req.max_envelope:
-            status, out = (
-                500,
-                wsman.fault(
-                    req.message_id,
-                    code=2150858909,
-                    subcode="w:EncodingLimit",
-                    value="s:Sender",
-                    text="The WS-Management service cannot process the request because the request size exceeds "
-                    "MaxEnvelopeSize.",
+                    text="The WS-Management service cannot process the request because the envelope size in "
+                    "the request is too small. ",
                 ),
             )
         else:

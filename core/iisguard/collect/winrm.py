@@ -5,9 +5,9 @@ pywinrm's `Protocol` is used directly. `Session.run_ps` would put the script on 
 Here one host costs: Create (shell), Command (powershell with a short `-EncodedCommand` bootstrap
 that reads all of standard input and runs it as one script block, as Ansible does), Send (the
 script on standard input, in as few envelopes as fit), Receive until the command is Done, Signal,
-Delete. Receives carry at most one envelope each (500 KB asked for, 150 KB when the server
-refuses), so the request count grows with the bytes the script prints (see the README), not with
-the number of sites.
+Delete. Receives carry at most one envelope each (500 KB asked for; a server configured lower
+answers with its own MaxEnvelopeSizekb), so the request count grows with the bytes the script
+prints (see the README), not with the number of sites.
 
 Why not `-Command -` with the script on standard input: powershell.exe reads that like typed
 lines (ConsoleHost's InputLoop in PowerShell's src/Microsoft.PowerShell.ConsoleHost/host/msh/
@@ -40,19 +40,26 @@ ENCRYPTING = frozenset({"ntlm", "kerberos", "credssp"})  # MS-WSMV message encry
 DEFAULT_PORTS = {"https": 5986, "http": 5985}
 DEFAULT_READ_TIMEOUT = 60  # pywinrm's 30 s is short for a first logon (profile creation)
 DEFAULT_OPERATION_TIMEOUT = 20
-# MaxTimeoutms is 60000 by default (MS-WSMV 2.2.4.10) and the service refuses a longer
-# OperationTimeout; a longer one gains nothing anyway: the collector simply asks again.
+# MaxTimeoutms is 60000 by default (MS-WSMV 2.2.4.10); a longer OperationTimeout is not refused,
+# the service waits at most MaxTimeoutms (MS-WSMV 3.1.4.1.6). Asking for more gains nothing: the
+# collector simply asks again. Capped so that --read-timeout can be checked against what is used.
 MAX_OPERATION_TIMEOUT = 60
 DEFAULT_DEADLINE = 900.0  # overall, per host
-# MaxEnvelopeSizekb is 500 by default since Windows Server 2012 (150 before; MS-WSMV 2.2.4.10):
-# ask for 500 KB envelopes (a third of the Receives) and fall back to pywinrm's 150 KB when refused.
+# MaxEnvelopeSizekb is 500 by default since Windows Server 2012 (150 before; MS-WSMV 2.2.4.10).
+# Responses: the collector asks for 500 KB (a third of the Receives); a server configured lower
+# answers with its own size, it does not refuse the request (MS-WSMV 3.1.4.1.7). Requests: a body
+# over MaxEnvelopeSizekb is refused with HTTP 413 and no SOAP fault (ansible.windows#620, #391), so
+# standard input goes in 500 KB Sends and, after a 413, again in 150 KB ones.
 LARGE_ENVELOPE = 500 * 1024
 SMALL_ENVELOPE = 150 * 1024
+REQUEST_TOO_LARGE = 413
 SEND_RETRIES = 3  # Send answered with ERROR_BUSY (170): Ansible retries 3 times
 SEND_RETRY_PAUSE = 1.0
 ERROR_BUSY = 170
 ACCESS_DENIED = 2147942405  # 0x80070005 as a WS-Man fault code
-OPERATION_TIMEOUT_FAULT = 2150858793
+# wsmerror.h (Windows SDK; the same values in windows-rs, Win32::System::RemoteManagement)
+OPERATION_TIMEOUT_FAULT = 0x80338029  # ERROR_WSMAN_OPERATION_TIMEDOUT, 2150858793
+REMOTESHELLS_NOT_ALLOWED = 0x803381AC  # ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED, 2150859180
 MAX_OUTPUT_BYTES = int(os.environ.get("IISGUARD_MAX_OUTPUT_BYTES", str(2 * 1024 * 1024 * 1024)))
 
 # Read all of standard input as UTF-8 text and run it as one script block with -Stream. The first
@@ -134,8 +141,8 @@ class Target:
         if self.operation_timeout_asked is not None:
             out.append(
                 f"{self.label}: --operation-timeout {self.operation_timeout_asked} s capped to "
-                f"{self.operation_timeout} s: Windows refuses an OperationTimeout above MaxTimeoutms (60000 ms by "
-                "default) and a longer one gains nothing (the collector asks again until --deadline)"
+                f"{self.operation_timeout} s: Windows waits at most MaxTimeoutms (60000 ms by default) whatever "
+                "is asked, and a longer wait gains nothing (the collector asks again until --deadline)"
             )
         if self.scheme == "http":
             out.append(
@@ -363,10 +370,7 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
             payload = stdin_payload(script)
         command_id = protocol.run_command(shell_id, "powershell", args, console_mode_stdin=False)
         phase = "sending the capture script"
-        chunk = send_chunk(protocol.max_env_sz)
-        chunks = [payload[i : i + chunk] for i in range(0, len(payload), chunk)] or [b""]
-        for i, piece in enumerate(chunks):
-            _send(protocol, shell_id, command_id, piece, i == len(chunks) - 1, counts, deadline)
+        _send_all(protocol, shell_id, command_id, payload, counts, deadline)
         phase = "reading the script's output"
         while True:
             if time.monotonic() > deadline:
@@ -435,25 +439,40 @@ def _protocol_class() -> Any:
 
 
 def _open_shell(protocol: Any, counts: dict[str, int]) -> str:
-    """Create the shell asking for 500 KB envelopes; with 150 KB when the server refuses that size."""
-    from winrm.exceptions import WSManFaultError
-
+    """Create the shell asking for 500 KB envelopes (a server configured lower answers with less)."""
     protocol.max_env_sz = LARGE_ENVELOPE
-    counts["Create"] += 1
-    try:
-        return str(protocol.open_shell(noprofile=True, codepage=65001))
-    except WSManFaultError as exc:
-        if not _envelope_refused(exc):
-            raise
-        log.debug("the server refused %d-byte envelopes; falling back to %d", LARGE_ENVELOPE, SMALL_ENVELOPE)
-    protocol.max_env_sz = SMALL_ENVELOPE
     counts["Create"] += 1
     return str(protocol.open_shell(noprofile=True, codepage=65001))
 
 
-def _envelope_refused(exc: Any) -> bool:
-    text = f"{exc.fault_subcode or ''} {exc.reason or ''}"
-    return "EncodingLimit" in text or "MaxEnvelopeSize" in text
+def _too_large(exc: BaseException) -> bool:
+    from winrm.exceptions import WinRMTransportError
+
+    return isinstance(exc, WinRMTransportError) and exc.code == REQUEST_TOO_LARGE
+
+
+def _send_all(
+    protocol: Any, shell_id: str, command_id: str, payload: bytes, counts: dict[str, int], deadline: float
+) -> None:
+    """Standard input in Sends as large as the envelope allows; after HTTP 413 (the server's
+    MaxEnvelopeSizekb is below 500) the refused piece and the rest go again in 150 KB envelopes.
+    A refused request was not processed, so sending it again duplicates nothing."""
+    pos = 0
+    while True:
+        chunk = send_chunk(protocol.max_env_sz)
+        piece = payload[pos : pos + chunk]
+        end = pos + chunk >= len(payload)
+        try:
+            _send(protocol, shell_id, command_id, piece, end, counts, deadline)
+        except Exception as exc:
+            if not _too_large(exc) or protocol.max_env_sz <= SMALL_ENVELOPE:
+                raise
+            log.debug("HTTP 413 for a %d-byte Send; sending in %d-byte envelopes", len(piece), SMALL_ENVELOPE)
+            protocol.max_env_sz = SMALL_ENVELOPE
+            continue
+        pos += chunk
+        if end:
+            return
 
 
 def _send(
@@ -601,7 +620,7 @@ def explain(exc: BaseException, target: Target, phase: str) -> str:
             else (exc.fault_subcode or exc.fault_code)
         )
         reason = " ".join((exc.reason or "").split())
-        if "not accept any remote shell requests" in reason:
+        if exc.wsman_fault_code == REMOTESHELLS_NOT_ALLOWED or "not accept any remote shell requests" in reason:
             return SHELL_DISABLED_HINT
         if exc.wsman_fault_code == ACCESS_DENIED and phase == "opening a shell":
             return ACCESS_DENIED_HINT
@@ -610,20 +629,13 @@ def explain(exc: BaseException, target: Target, phase: str) -> str:
                 f"the server answered ERROR_BUSY (170) while {phase}, {SEND_RETRIES} times: it is still "
                 "processing earlier input; try again later, or with fewer hosts at once (--concurrency)"
             )
-        if _envelope_refused(exc) and phase == "opening a shell":
-            return (
-                f"the server refused even {SMALL_ENVELOPE // 1024} KB envelopes while {phase}: its MaxEnvelopeSizekb "
-                "is lower; check with `winrm get winrm/config`, raise it with "
-                '`winrm set winrm/config @{MaxEnvelopeSizekb="500"}`'
-            )
-        if "MaxTimeoutms" in reason or (
-            "OperationTimeout" in reason and "TimedOut" not in str(exc.fault_subcode)
-        ):
-            return (
-                f"the server refused the operation timeout of {target.operation_timeout} s while {phase}: its "
-                "MaxTimeoutms is lower (`winrm get winrm/config`); pass a smaller --operation-timeout"
-            )
         return f"WS-Management fault {code} while {phase} (HTTP {exc.code}): {reason}"
+    if _too_large(exc):
+        return (
+            f"the server refused a request of {SMALL_ENVELOPE // 1024} KB while {phase} (HTTP 413): its "
+            "MaxEnvelopeSizekb is lower than 150; check with `winrm get winrm/config`, raise it with "
+            '`winrm set winrm/config @{MaxEnvelopeSizekb="500"}`'
+        )
     if isinstance(exc, wx.WinRMTransportError):
         hint = " (is this a WinRM endpoint? it is served at /wsman)" if exc.code == 404 else ""
         return f"HTTP {exc.code} from the server while {phase}, without a WS-Management fault{hint}"
