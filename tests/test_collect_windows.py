@@ -124,8 +124,11 @@ def test_quota_kill_keeps_complete_sections_and_names_the_quota(server, tls, tmp
     assert any("MaxMemoryPerShellMB" in w["message"] for w in snapshot["collection"]["warnings"])
 
 
-def test_deadline_keeps_complete_sections(server, tls, tmp_path, capsys):
-    """The script never finishes (stall): at --deadline the complete sections are kept, the rest failed."""
+def test_deadline_keeps_complete_sections(server, tls, tmp_path, capsys, monkeypatch):
+    """The script never finishes (stall): at --deadline the complete sections are kept, the rest failed.
+    The deadline clock moves 0.1 s per reading (15 Receives), whatever the load on this machine."""
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(winrm, "_clock", lambda: next(ticks) * 0.1)
     text = stream.encode_v2(PRIMARY)
     port = server.add_host(host(stall_after=_cut_after_section(text, "web_configs")))
     out = tmp_path / "snap.json"

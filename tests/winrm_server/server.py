@@ -132,6 +132,9 @@ class HostConfig:
     killed_exit_code: int = 1
     stall_after: int | None = None  # stdout stops after this many bytes and the command never ends
     script_path: str | None = None  # a signed copy of the capture script on the server (-File)
+    # The first Receive of a command waits (up to 20 s) until this many shells are open on the whole
+    # server: a fleet test then sees the concurrency it allows, however slow the machine is.
+    rendezvous: int | None = None
 
 
 @dataclass
@@ -175,7 +178,7 @@ class Gauge:
     """Open shells across every host of a server, and the most ever open at once."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.now = 0
         self.peak = 0
 
@@ -183,6 +186,12 @@ class Gauge:
         with self.lock:
             self.now += delta
             self.peak = max(self.peak, self.now)
+            self.lock.notify_all()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Block until `count` shells are open at once (True), or `timeout` seconds pass (False)."""
+        with self.lock:
+            return self.lock.wait_for(lambda: self.now >= count, timeout)
 
 
 class _HostState:
@@ -363,6 +372,8 @@ class _HostState:
     def _receive(self, req: wsman.Request, cmd: _Command) -> tuple[int, bytes]:
         relates = req.message_id
         cmd.receives += 1
+        if self.config.rendezvous is not None and cmd.receives == 1:
+            self.gauge.wait_for(self.config.rendezvous, 20.0)
         fault = self.config.fault
         limit, ends = self._available(cmd) if cmd.stdin_done else (0, False)
         waiting = cmd.stdin_done and time.monotonic() < cmd.ready_at

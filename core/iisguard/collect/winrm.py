@@ -301,6 +301,11 @@ class RawOutput:
     stopped: str | None = None  # why reading stopped before the command ended (deadline, connection)
 
 
+def _clock() -> float:
+    """The clock --deadline is measured on (a test may replace it to count in Receives)."""
+    return time.monotonic()
+
+
 def stdin_payload(script: str) -> bytes:
     """The capture script as the bootstrap reads it from standard input: UTF-8 text, sent whole.
 
@@ -326,7 +331,7 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
     from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
 
     Protocol = _protocol_class()
-    started = time.monotonic()
+    started = _clock()
     deadline = started + target.deadline
     counts = {"Create": 0, "Command": 0, "Send": 0, "Receive": 0, "Signal": 0, "Delete": 0}
     phase = "connecting"
@@ -373,7 +378,7 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
         _send_all(protocol, shell_id, command_id, payload, counts, deadline)
         phase = "reading the script's output"
         while True:
-            if time.monotonic() > deadline:
+            if _clock() > deadline:
                 raise _DeadlineExceeded()
             counts["Receive"] += 1
             try:
@@ -414,7 +419,7 @@ def run_script(target: Target, credentials: Credentials, script: str) -> RawOutp
             raise CollectionError(explain(exc, target, phase), where=target.label) from None
     finally:
         _cleanup(protocol, target, shell_id, command_id, counts, failure)
-    elapsed = time.monotonic() - started
+    elapsed = _clock() - started
     log.debug(
         "%s: %d WS-Management requests (%s) in %.2f s",
         target.label,
@@ -500,7 +505,7 @@ def _send(
         except WSManFaultError as exc:
             if exc.wsman_fault_code != ERROR_BUSY or attempt == SEND_RETRIES:
                 raise
-            if time.monotonic() + SEND_RETRY_PAUSE * attempt > deadline:
+            if _clock() + SEND_RETRY_PAUSE * attempt > deadline:
                 raise
             log.warning(
                 "Send refused with ERROR_BUSY (170), attempt %d of %d; retrying", attempt, SEND_RETRIES
