@@ -206,7 +206,12 @@ def test_large_envelope_and_a_server_configured_lower(server, tls):
 
 
 def _large_script() -> str:
-    script = capture_script() + "\n<#\n" + "padding that makes standard input larger than one envelope\n" * 6000 + "#>\n"
+    script = (
+        capture_script()
+        + "\n<#\n"
+        + "padding that makes standard input larger than one envelope\n" * 6000
+        + "#>\n"
+    )
     assert len(script) > 300 * 1024
     return script
 

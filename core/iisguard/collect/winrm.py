@@ -625,7 +625,10 @@ def explain(exc: BaseException, target: Target, phase: str) -> str:
             else (exc.fault_subcode or exc.fault_code)
         )
         reason = " ".join((exc.reason or "").split())
-        if exc.wsman_fault_code == REMOTESHELLS_NOT_ALLOWED or "not accept any remote shell requests" in reason:
+        if (
+            exc.wsman_fault_code == REMOTESHELLS_NOT_ALLOWED
+            or "not accept any remote shell requests" in reason
+        ):
             return SHELL_DISABLED_HINT
         if exc.wsman_fault_code == ACCESS_DENIED and phase == "opening a shell":
             return ACCESS_DENIED_HINT
