@@ -63,7 +63,7 @@ from xml.sax.saxutils import escape
 import spnego
 import spnego.exceptions
 
-from . import powershell, wsman
+from . import powershell, secondhop, wsman
 from .tls import TlsFiles
 
 POWERSHELL_ARGS = "-NoProfile -NonInteractive -Command -"
@@ -135,6 +135,11 @@ class HostConfig:
     # The first Receive of a command waits (up to 20 s) until this many shells are open on the whole
     # server: a fleet test then sees the concurrency it allows, however slow the machine is.
     rendezvous: int | None = None
+    # The capture folder the script writes on this host when everything it reaches works. Set, the
+    # host answers with it as the script prints it *for this logon*: a logon that holds no delegated
+    # credential (Basic, NTLM, certificate: as the server sees it, whatever the collector claims)
+    # gets the second hop's failures (secondhop.py). `stdout` is then not used.
+    capture: Path | None = None
 
 
 @dataclass
@@ -153,6 +158,7 @@ class _Command:
     ready_at: float = 0.0  # monotonic time the output starts to flow
     sends: int = 0
     ran: list[str] = field(default_factory=list)  # what PowerShell ran (statements or a whole script)
+    delegated: bool = False  # whether the logon that started it holds a credential it can pass on
 
 
 @dataclass
@@ -195,8 +201,9 @@ class Gauge:
 
 
 class _HostState:
-    def __init__(self, config: HostConfig, stop: threading.Event, gauge: Gauge) -> None:
+    def __init__(self, config: HostConfig, stop: threading.Event, gauge: Gauge, workdir: Path) -> None:
         self.config = config
+        self.workdir = workdir
         self.stop = stop
         self.gauge = gauge
         self.lock = threading.Lock()
@@ -205,7 +212,7 @@ class _HostState:
         self.port = 0
 
     # -- the shell resource ---------------------------------------------------------------------
-    def handle(self, req: wsman.Request) -> tuple[int, bytes]:
+    def handle(self, req: wsman.Request, delegated: bool = False) -> tuple[int, bytes]:
         relates = req.message_id
         action = req.action
         fault = self.config.fault
@@ -246,7 +253,7 @@ class _HostState:
             line = req.body.find("rsp:CommandLine", wsman.NS)
             command = (line.findtext("rsp:Command", "", wsman.NS) if line is not None else "").strip()
             arguments = (line.findtext("rsp:Arguments", "", wsman.NS) if line is not None else "").strip()
-            cmd = _Command(str(uuid.uuid4()).upper(), command, arguments)
+            cmd = _Command(str(uuid.uuid4()).upper(), command, arguments, delegated=delegated)
             shell[cmd.id] = cmd
             with self.lock:
                 self.stats.commands.append((command, arguments))
@@ -317,7 +324,7 @@ class _HostState:
                 cmd.exit_code = 1
                 return
             cmd.ran = [text]
-            self._answer(cmd, text, "-Stream" in boot)
+            self._answer(cmd, text, "-Stream" in boot, told="-NoDelegation" in boot)
             return
         if "-file" in lowered:
             at = lowered.index("-file")
@@ -327,7 +334,7 @@ class _HostState:
                 cmd.exit_code = 4294770688  # -196608: Windows PowerShell when the -File script is missing
                 return
             cmd.ran = [path]
-            self._answer(cmd, None, "-stream" in lowered[at + 2 :])
+            self._answer(cmd, None, "-stream" in lowered[at + 2 :], told="-nodelegation" in lowered[at + 2 :])
             return
         if cmd.arguments != POWERSHELL_ARGS:
             self._unrecognised(cmd)
@@ -345,7 +352,7 @@ class _HostState:
         if not cmd.stdout:
             cmd.exit_code = 0
 
-    def _answer(self, cmd: _Command, script: str | None, stream: bool) -> None:
+    def _answer(self, cmd: _Command, script: str | None, stream: bool, told: bool = False) -> None:
         """The configured output when the capture script runs with -Stream (script None: already checked)."""
         expected = self.config.expect_script
         if script is not None and expected is not None and script.strip() != expected.strip():
@@ -355,6 +362,13 @@ class _HostState:
             self._unrecognised(cmd)
             return
         cmd.stdout, cmd.stderr, cmd.exit_code = self.config.stdout, self.config.stderr, self.config.exit_code
+        if self.config.capture is not None:
+            from iisguard.capture.stream import encode_v2
+
+            folder = self.config.capture
+            if not cmd.delegated:
+                folder = secondhop.without_delegation(folder, self.workdir / cmd.id, told=told)
+            cmd.stdout = encode_v2(folder).encode("utf-8")
 
     def _unrecognised(self, cmd: _Command) -> None:
         cmd.stderr = clixml([f"The test host does not recognise this command: {cmd.command} {cmd.arguments}"])
@@ -586,7 +600,8 @@ class _Handler(BaseHTTPRequestHandler):
                 host.stats.encrypted_requests += encrypted
             if self._inject(req):
                 return
-            status, out = host.handle(req)
+            # Basic, NTLM and certificate logons never carry a credential the server could pass on.
+            status, out = host.handle(req, delegated=False)
         self._send_wsman(status, out, encrypted)
 
     def _send_wsman(self, status: int, out: bytes, encrypted: bool) -> None:
@@ -682,6 +697,7 @@ class WinRMTestServer:
             self._ssl.load_verify_locations(tls.ca_cert)
         # pyspnego's NTLM acceptor reads accounts from the file NTLM_USER_FILE names (DOMAIN:user:password).
         workdir.mkdir(parents=True, exist_ok=True)
+        self._workdir = workdir
         self._user_file = workdir / "ntlm_users"
         self._user_file.write_text("".join(f":{u}:{p}\n" for u, p in self.users.items()), encoding="utf-8")
         self._old_user_file = os.environ.get("NTLM_USER_FILE")
@@ -693,7 +709,7 @@ class WinRMTestServer:
 
     def add_host(self, config: HostConfig) -> int:
         """Start listening for one more host; returns its port."""
-        state = _HostState(config, self._stop, self.shells)
+        state = _HostState(config, self._stop, self.shells, self._workdir / f"host-{len(self._hosts)}")
         listener = _Listener(state, self.users, self._ssl)
         state.port = listener.server_address[1]
         self._hosts[state.port] = state

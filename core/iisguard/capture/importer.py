@@ -50,7 +50,7 @@ from .. import yamlsource
 from ..errors import CaptureError, CollectionError, IisguardError, MissingExtra
 from ..model import snapshot as snapmod
 from ..redact import printable
-from . import blocks, console, registry
+from . import blocks, console, registry, secondhop
 from .base import MAX_ARTIFACT_BYTES, Artifact, Builder
 from .detect import CONTENT, Detection, detect, foreign, unreadable
 from .scripts.declared import NOT_STATED, SOURCE, Declared
@@ -639,6 +639,9 @@ def _sections(
         if _not_collected(s) and s["name"] in captured:
             continue
         builder.section(s["name"], s["status"], s.get("message", ""))
+    for name, (status, message) in secondhop.explain(builder.sections).items():
+        builder.sections.pop(name, None)  # the cause replaces Windows' bare error, same or worse status
+        builder.section(name, status, message)
     if "principals" not in builder.sections and builder.principals and not declared:
         accounts = [builder.sections.get(n, {}).get("status") for n in ("local_accounts", "ad")]
         builder.section(
