@@ -111,7 +111,9 @@ def without_delegation(folder: Path, work: Path, *, told: bool) -> Path:
             sections["spns"] = _section("spns", "partial", f"setspn -L exited with code 1 for {host}$")
         if unreached:
             first = unreached[0].rstrip("\\") + "\\web.config"
-            sections["web_configs"] = _section("web_configs", "partial", f"could not reach {first} {UNREACHED}")
+            sections["web_configs"] = _section(
+                "web_configs", "partial", f"could not reach {first} {UNREACHED}"
+            )
             sections["acls"] = _section(
                 "acls", "partial", f"UNC content {', '.join(unreached)} could not be reached {UNREACHED}"
             )

@@ -63,7 +63,7 @@ from xml.sax.saxutils import escape
 import spnego
 import spnego.exceptions
 
-from . import powershell, secondhop, wsman
+from . import localgroups, powershell, secondhop, wsman
 from .tls import TlsFiles
 
 POWERSHELL_ARGS = "-NoProfile -NonInteractive -Command -"
@@ -140,6 +140,9 @@ class HostConfig:
     # credential (Basic, NTLM, certificate: as the server sees it, whatever the collector claims)
     # gets the second hop's failures (secondhop.py). `stdout` is then not used.
     capture: Path | None = None
+    # With `capture`: the host's local groups in its display language (localgroups.py); the
+    # per-group membership files are then what the received script reads on such a host.
+    local_groups: list[localgroups.Group] | None = None
 
 
 @dataclass
@@ -368,6 +371,9 @@ class _HostState:
             folder = self.config.capture
             if not cmd.delegated:
                 folder = secondhop.without_delegation(folder, self.workdir / cmd.id, told=told)
+            if self.config.local_groups is not None:
+                text = script if script is not None else (self.config.expect_script or "")
+                folder = localgroups.render(folder, self.workdir / cmd.id, self.config.local_groups, text)
             cmd.stdout = encode_v2(folder).encode("utf-8")
 
     def _unrecognised(self, cmd: _Command) -> None:

@@ -203,6 +203,7 @@ _SESSION_TYPES: dict[str, tuple[type, ...]] = {
     "code_page": (int,),
     "oem_code_page": (int,),
     "delegated": (bool,),
+    "local_groups_source": (str,),
 }
 
 

@@ -42,7 +42,11 @@ def explain(sections: dict[str, dict[str, Any]]) -> dict[str, tuple[str, str]]:
     (an exit code) has the same cause when the ad section shows the symptom.
     """
     hit = next(
-        (s for s in sections.values() if s.get("name") in DIRECTORY_SECTIONS and symptom(str(s.get("message", "")))),
+        (
+            s
+            for s in sections.values()
+            if s.get("name") in DIRECTORY_SECTIONS and symptom(str(s.get("message", "")))
+        ),
         None,
     )
     if hit is None or SECOND_HOP in str(hit.get("message", "")):

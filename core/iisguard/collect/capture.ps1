@@ -561,14 +561,53 @@ try {
         [void](Save-CommandOutput 'local_accounts/net-user.txt' 'local_accounts' 'net.exe' @('user'))
         # The list of every local group: without it a group the capture lacks is unknown, not absent.
         [void](Save-CommandOutput 'local_accounts/net-localgroup.txt' 'local_accounts' 'net.exe' @('localgroup'))
-        $groups = @(Get-CimInstance -ClassName Win32_Group -Filter 'LocalAccount=True' | ForEach-Object { [string]$_.Name })
-        foreach ($group in $groups) {
-            try {
-                $code = Save-CommandOutput ('local_accounts/net-localgroup-' + (Get-SafeName $group) + '.txt') 'local_accounts' 'net.exe' @('localgroup', $group) @{ group = $group }
-                if ($code -ne 0) { Set-Section 'local_accounts' 'partial' ('net localgroup exited with code ' + $code + ' for ' + $group) }
+        # ---- [i13] local group membership by SID (begin) ----
+        # net localgroup prints names in the display language and the OEM code page, so a member of
+        # "Yoneticiler" cannot be told from its text on every system. Members are read with their SIDs:
+        # Get-LocalGroupMember (PowerShell 5.1+), else ADSI's WinNT provider (objectSid of each member:
+        # Get-LocalGroupMember fails on a group that holds an orphaned SID, PowerShell#2996), and net
+        # localgroup text only when both fail. The session records which were used (local_groups_source).
+        $records = New-Object System.Collections.ArrayList
+        $used = New-Object System.Collections.ArrayList
+        foreach ($g in @(Get-CimInstance -ClassName Win32_Group -Filter 'LocalAccount=True')) {
+            $group = [string]$g.Name
+            $members = $null
+            $source = 'Get-LocalGroupMember'
+            if (Get-Command -Name Get-LocalGroupMember -ErrorAction SilentlyContinue) {
+                try {
+                    $members = @(Get-LocalGroupMember -SID ([string]$g.SID) -ErrorAction Stop | ForEach-Object {
+                            [ordered]@{ Name = [string]$_.Name; SID = [string]$_.SID.Value; ObjectClass = [string]$_.ObjectClass; PrincipalSource = [string]$_.PrincipalSource }
+                        })
+                }
+                catch { $members = $null }
             }
-            catch { Set-Section 'local_accounts' 'partial' ([string]$_.Exception.Message) }
+            if ($null -eq $members) {
+                $source = 'adsi'
+                try {
+                    $members = @(([adsi]('WinNT://./' + $group + ',group')).Invoke('Members') | ForEach-Object {
+                            $m = [adsi]$_
+                            $sid = ConvertTo-Sid ([byte[]]$m.InvokeGet('objectSid'))
+                            $label = $sid
+                            try { $label = (New-Object System.Security.Principal.SecurityIdentifier($sid)).Translate([System.Security.Principal.NTAccount]).Value } catch { $null = $_ }
+                            [ordered]@{ Name = $label; SID = $sid; ObjectClass = [string]$m.SchemaClassName }
+                        })
+                }
+                catch { $members = $null }
+            }
+            if ($null -eq $members) {
+                $source = 'net localgroup'
+                try {
+                    $code = Save-CommandOutput ('local_accounts/net-localgroup-' + (Get-SafeName $group) + '.txt') 'local_accounts' 'net.exe' @('localgroup', $group) @{ group = $group }
+                    if ($code -ne 0) { Set-Section 'local_accounts' 'partial' ('net localgroup exited with code ' + $code + ' for ' + $group) }
+                }
+                catch { Set-Section 'local_accounts' 'partial' ([string]$_.Exception.Message) }
+            }
+            else { [void]$records.Add([ordered]@{ Name = $group; SID = [string]$g.SID; Members = @($members) }) }
+            if (-not ($used -contains $source)) { [void]$used.Add($source) }
         }
+        if ($records.Count -gt 0) { Save-Json 'local_accounts/local-groups.json' 'local_accounts' $records }
+        $Capture.Session['local_groups_source'] = ((@($used) | Sort-Object) -join ', ')
+        # ---- [i13] local group membership by SID (end) ----
         if (Get-Command -Name Get-LocalUser -ErrorAction SilentlyContinue) {
             $users = @(Get-LocalUser | ForEach-Object {
                     [ordered]@{ Name = [string]$_.Name; SID = [string]$_.SID.Value; Enabled = [bool]$_.Enabled
