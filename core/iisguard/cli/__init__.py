@@ -59,6 +59,12 @@ exit codes:
   3  collection failed: a host could not be reached, or a section or a fleet host failed (the
      snapshots of the others are written)
 """,
+    "collect-ad": """\
+exit codes:
+  0  every account and the domain controllers were read; the AD capture folder is written
+  2  usage error: the snapshot, the URL, credentials, or ldap3 not installed (iisguard[ldap])
+  3  the directory could not be read (connection, TLS, bind, search); nothing is written
+""",
     "capture-script": """\
 exit codes:
   0  the script was written
@@ -107,6 +113,7 @@ COMMANDS = {
     "import": "import_",
     "capture-script": "capture_script",
     "collect": "collect",
+    "collect-ad": "collect_ad",
     "rules": "rules",
     "plugins": "plugins",
     "policy": "policy",
