@@ -109,6 +109,8 @@ def test_ad_over_ldap_merged_at_import(dc, tls, tmp_path, capsys, monkeypatch, s
     assert by_name["CORP\\FARM-WEB01$"]["delegation"]["unconstrained"] is True
     assert by_name["CORP\\DC01$"]["delegation"]["rbcd_from"] == [f"{DOMAIN}-1601"]
     assert snapshot["ad"]["domain_controllers"][0]["name"] == "DC01"
+    # asked for and absent means unset, as with the script's records (manifest ad_requested)
+    assert "msdssupportedencryptiontypes" in svc["ad_attributes"]  # asked for, so unset (not uncaptured)
     # never asked for, never kept
     asked = {a.casefold() for attrs in dc.directory.requested for a in attrs}
     assert "description" not in asked and "*" not in asked
@@ -176,7 +178,7 @@ def test_the_attribute_list_is_the_scripts():
     from iisguard.collect import ldap
     from iisguard.collect.script import capture_script
 
-    block = re.search(r"\$props = @\((.*?)\)", capture_script(), re.S)
+    block = re.search(r"^\$AdAttributes = @\((.*?)\)", capture_script(), re.S | re.M)
     assert block is not None
     script_props = re.findall(r"'([^']+)'", block.group(1))
     assert list(ldap.ATTRIBUTES) == script_props

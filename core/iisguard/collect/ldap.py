@@ -290,7 +290,9 @@ def capture(
             config = (attrs.get("configurationNamingContext") or [b""])[0].decode("utf-8")
         else:
             config = ""
-        facts: dict[str, Any] = {}
+        # as the script's manifest says it: LDAP returns only attributes with a value, so an attribute
+        # asked for and absent is unset (the ad parser's `ad_requested`), not uncaptured
+        facts: dict[str, Any] = {"ad_requested": ",".join(ATTRIBUTES)}
         if config:
             part = _search(
                 conn, target, "CN=Partitions," + config,
