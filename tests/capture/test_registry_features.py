@@ -168,3 +168,19 @@ def test_a_transcript_with_reg_query_between_other_commands(tmp_path):
     snap = imported(tmp_path, folder / "session.txt")
     assert "registry" in snap.data["collection"]["artifacts"][0]["kind"]
     assert snap.tls.explicitly_disabled("SSL 3.0") is True
+
+
+def test_secret_values_never_reach_the_snapshot(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon"
+    (folder / "winlogon.txt").write_text(
+        f'C:\\>reg query "{key}"\n\n{key}\n    AutoAdminLogon    REG_SZ    1\n'
+        "    DefaultUserName    REG_SZ    svc_kiosk\n    DefaultPassword    REG_SZ    Hunter2-Winlogon!\n"
+        "    AppConn    REG_SZ    Server=db;User Id=app;Password=Hunter3-Conn!\n"
+    )
+    data = import_paths([str(folder)], output=str(tmp_path / "s.json"), parsers=PARSERS)
+    text = (tmp_path / "s.json").read_text()
+    assert "Hunter2" not in text and "Hunter3" not in text
+    values = {v["name"]: v["data"] for v in data["registry"]["values"]}
+    assert values["DefaultPassword"] == "[iisguard:removed]" and values["DefaultUserName"] == "svc_kiosk"

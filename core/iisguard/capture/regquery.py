@@ -12,6 +12,10 @@ as read and absent.
 ``reg query`` prints key lines (``HKEY_LOCAL_MACHINE\\...``) and value lines (four spaces, the name,
 the type, the data); the type tokens and hive names are not localized, the name of the default value
 is (``(Default)``, ``(Standard)``, ``(par défaut)``...). DWORD and QWORD data are hex (``0x1``).
+
+No secret reaches the snapshot: a value whose name says it holds one (``DefaultPassword``, ``*Token``,
+``ApiKey``) keeps its name and type with ``[iisguard:removed]`` as data, and string data goes through
+``redact()`` (connection-string passwords, long base64 or hex runs).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 from ..model.registry import key_id, norm_key
+from ..redact import redact
 from . import console
 from .base import ArtifactRun, RunParser
 
@@ -53,6 +58,11 @@ _DEFAULT_NAMES = {
 }
 _PS_META = {"pspath", "psparentpath", "pschildname", "psdrive", "psprovider"}
 MAX_DATA_CHARS = 4096  # a REG_BINARY blob is kept as hex up to this many characters
+# Value names that hold secrets (Winlogon's DefaultPassword, an application's ApiKey): their data is dropped.
+_SECRET_NAME = re.compile(
+    r"(?i)pass(?:word|wd|phrase)?|pwd|secret|token|credential|api[_-]?key|private[_-]?key"
+)
+REMOVED = "[iisguard:removed]"
 
 
 def _data(kind: str, raw: str) -> Any:
@@ -106,6 +116,12 @@ class _Run(ArtifactRun):
 
     def add_value(self, key: str, name: str, kind: str, data: Any, line: int) -> None:
         self.found += 1
+        if _SECRET_NAME.search(name) and data not in ("", [], None, 0):
+            data = REMOVED  # a pasted Winlogon DefaultPassword never reaches the snapshot
+        elif isinstance(data, str):
+            data = redact(data)  # connection strings, long base64/hex runs (keys, tokens)
+        elif isinstance(data, list):
+            data = [redact(str(d)) for d in data]
         self.values.append(
             {
                 "key": norm_key(key),
