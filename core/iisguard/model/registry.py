@@ -79,11 +79,11 @@ class Registry:
 
     def __init__(self, snap: Snapshot) -> None:
         data = snap.data.get("registry") or {}
+        records = [r for r in data.get("roots") or [] if r.get("key")]
         self.roots: list[tuple[str, bool]] = [
-            (key_id(str(r.get("key") or "")), bool(r.get("recursive")))
-            for r in data.get("roots") or []
-            if r.get("key")
+            (key_id(str(r["key"])), bool(r.get("recursive"))) for r in records
         ]
+        self._root_records = records
         self._values: dict[str, dict[str, RegValue]] = {}
         self._names: dict[str, str] = {}  # key id -> the key as recorded
         for record in data.get("values") or []:
@@ -109,6 +109,14 @@ class Registry:
         return any(
             kid == root or (recursive and kid.startswith(root + "\\")) for root, recursive in self.roots
         )
+
+    def query_of(self, key: str) -> dict[str, Any] | None:
+        """The root record (the query, with its evidence) under which `key` was read, or None."""
+        kid = key_id(key)
+        for (root, recursive), record in zip(self.roots, self._root_records, strict=True):
+            if kid == root or (recursive and kid.startswith(root + "\\")):
+                return record
+        return None
 
     def exists(self, key: str) -> bool | None:
         """Whether `key` exists on the server: None when it was not read."""

@@ -94,11 +94,12 @@ class Setting:
     source: str  # "registry" | "os_default" | "unknown"
     why: str
     evidence: tuple[RegValue, ...] = ()
+    query: dict | None = None  # the query that read the key (for a default: where the absence shows)
 
     @property
     def at(self) -> dict | None:
-        """The record of the deciding value (its evidence points at the capture line), or None."""
-        return self.evidence[0].record if self.evidence else None
+        """The record of the deciding value, else of the query that found the key without it, or None."""
+        return self.evidence[0].record if self.evidence else self.query
 
 
 class Tls:
@@ -143,6 +144,7 @@ class Tls:
             "os_default",
             f"{protocol} {side} has no Enabled value: {state} by default on {self._os()}",
             shown,
+            self.registry.query_of(key),
         )
 
     def protocol_enabled(self, protocol: str, side: str = "Server") -> bool | None:
@@ -186,7 +188,11 @@ class Tls:
             )
         state = "usable" if default else "not in the default cipher suites"
         return Setting(
-            default, "os_default", f"{kind}\\{name} has no Enabled value: {state} by default on {self._os()}"
+            default,
+            "os_default",
+            f"{kind}\\{name} has no Enabled value: {state} by default on {self._os()}",
+            (),
+            self.registry.query_of(key),
         )
 
     def cipher_enabled(self, name: str) -> bool | None:
@@ -226,7 +232,13 @@ class Tls:
             return Setting(None, "unknown", f".NET {version} ({view}) registry key was not captured")
         value = self.registry.value(key, name)
         if value is None:
-            return Setting(False, "os_default", f".NET {version} ({view}) has no {name} value")
+            return Setting(
+                False,
+                "os_default",
+                f".NET {version} ({view}) has no {name} value",
+                (),
+                self.registry.query_of(key),
+            )
         n = value.as_int()
         return Setting(n == 1, "registry", f".NET {version} ({view}) {name}={n}", (value,))
 
