@@ -468,3 +468,23 @@ def test_imported_ansible_role_against_the_captured_server(capsys, here):
         "  ? svc_payroll: SPN HTTP/payroll.corp.example is scripted; the server's capture has no spns section "
         f"to show it\n      script {tasks}:85  server observed/snapshot.json:{line}"
     ) in out
+
+
+def test_sites_compare_like_iis_and_show_what_was_written(capsys, here):
+    doc = scripts()
+    # Scripted in another case and with a trailing backslash: the same pool and folder, no drift.
+    write(here / "declared.json", doc)
+    _, out, _ = run(capsys, "diff", "declared.json", "observed/snapshot.json", "--area", "sites")
+    assert "Payroll: pool" not in out and "physical path" not in out
+    doc["iis"]["sites"][0]["applications"][0]["virtual_directories"][0]["physical_path"] = "E:\\Web\\Payroll"
+    doc["iis"]["sites"][0]["applications"][0]["app_pool"] = "PayrollV2"
+    # A pool whose identity type the script computes at run time is not compared (the builder's
+    # default stands in for it, marked unresolved).
+    doc["iis"]["app_pools"][0]["unresolved"] = ["identity.type"]
+    write(here / "declared.json", doc)
+    _, out, _ = run(
+        capsys, "diff", "declared.json", "observed/snapshot.json", "--area", "sites", "--area", "app_pools"
+    )
+    assert "  ~ Payroll: pool: scripted PayrollV2, server has Payroll" in out
+    assert "  ~ Payroll: physical path: scripted E:\\Web\\Payroll, server has D:\\Sites\\Payroll" in out
+    assert "Payroll: identity" not in out

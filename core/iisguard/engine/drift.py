@@ -288,6 +288,8 @@ def _pools(r: _Run) -> None:
         if op is None:
             r.absent("app_pools", name, f"pool {name}", "iis", name, At(dp), At(pointer="/iis"))
             continue
+        if "identity.type" in (dp.get("unresolved") or ()):
+            continue  # the identity type is computed when the script runs (the builder's default stands in)
         declared_identity = _identity(r, dp, declared=True)
         if declared_identity is None and (dp.get("identity") or {}).get("type") == "SpecificUser":
             # The account is computed when the script runs: only the identity type can be compared.
@@ -383,27 +385,19 @@ def _sites(r: _Run) -> None:
                 r.absent("sites", shown, f"application {shown}", "iis", shown, At(dapp), At(os_))
                 continue
             dpool, opool = dapp.get("app_pool"), oapp.get("app_pool")
-            r.value(
-                "sites",
-                shown,
-                "pool",
-                norm_name(str(dpool)) if dpool else None,
-                norm_name(str(opool)) if opool else None,
-                At(dapp),
-                At(oapp),
-            )
+            if dpool and opool and norm_name(str(dpool)) == norm_name(str(opool)):
+                r.compared["sites"] += 1  # pool names compare case-insensitively, as IIS does
+            else:
+                r.value("sites", shown, "pool", dpool or None, opool or None, At(dapp), At(oapp))
             dpath, dvdir = _root_path(r.d, dapp)
             opath, ovdir = _root_path(r.o, oapp)
             if dpath is not None and dvdir is not None:
-                r.value(
-                    "sites",
-                    shown,
-                    "physical path",
-                    dpath,
-                    opath,
-                    At(dvdir),
-                    At(ovdir) if ovdir is not None else At(oapp),
-                )
+                o_at = At(ovdir) if ovdir is not None else At(oapp)
+                if dpath == opath:  # Windows paths: case, separators and %variables% do not matter
+                    r.compared["sites"] += 1
+                else:
+                    shown_o = (ovdir or {}).get("physical_path") if opath is not None else None
+                    r.value("sites", shown, "physical path", dvdir["physical_path"], shown_o, At(dvdir), o_at)
         dapps = _apps(ds)
         if len(dapps) > 1 or any(p != "/" for p in dapps):
             for path, oapp in oapps.items():
