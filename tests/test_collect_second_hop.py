@@ -148,3 +148,52 @@ def test_a_folder_captured_inside_enter_pssession_gets_the_reason_too(tmp_path, 
     sections = _sections(json.loads(out.read_text("utf-8")))
     assert sections["ad"]["status"] == sections["spns"]["status"] == "failed"
     assert SECOND_HOP in sections["spns"]["message"]
+
+
+@pytest.mark.parametrize("told", [True, False])
+def test_shared_configuration_on_a_share_fails_iis_not_the_local_copy(
+    server, tls, tmp_path, capsys, monkeypatch, told
+):
+    """Shared configuration (redirection.config) on \\\\fs01\\iisconfig: IIS ignores the local
+    applicationHost.config; without a delegated credential the shared one cannot be read, and the
+    snapshot must not hold the local copy's sites as if they were IIS's."""
+    folder = tmp_path / "shared"
+    shutil.copytree(ROOT / "fixtures" / "hosts" / "iis10-default" / "captures", folder)
+    (folder / "iis" / "shared").mkdir()
+    shutil.copy(
+        folder / "iis" / "applicationHost.config", folder / "iis" / "shared" / "applicationHost.config"
+    )
+    (folder / "iis" / "redirection.config").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n  <configSections>\n'
+        '    <section name="configurationRedirection" />\n  </configSections>\n'
+        "  <configProtectedData />\n"
+        '  <configurationRedirection enabled="true" path="\\\\fs01\\iisconfig" userName="CORP\\svc_iisconfig" '
+        'password="[enc:IISCngProvider:removed-by-iisguard:enc]" />\n</configuration>\n',
+        "utf-8",
+    )
+    manifest = folder / "capture.yaml"
+    manifest.write_text(
+        manifest.read_text("utf-8").replace(
+            '  - {path: "iis/applicationHost.config", kind: applicationhost_config}',
+            '  - {path: "iis/shared/applicationHost.config", kind: applicationhost_config}',
+        ),
+        "utf-8",
+    )
+    if not told:
+        monkeypatch.setattr(winrm, "script_arguments", lambda target: "")
+    port = server.add_host(HostConfig(name="IIS10-DEFAULT", expect_script=capture_script(), capture=folder))
+    snapshot = _collect(capsys, tls, port, tmp_path)
+    iis = _sections(snapshot)["iis"]
+    assert iis["status"] == "failed" and "\\\\fs01\\iisconfig" in iis["message"]
+    assert "the local applicationHost.config is not the one IIS uses" in iis["message"]
+    assert (SECOND_HOP if told else "delegated credential") in iis["message"]
+    assert not (snapshot.get("iis") or {}).get("sites")
+    assert snapshot["iis"]["shared_configuration"]["enabled"] is True
+
+
+def test_the_script_reads_shared_configuration_before_applicationhost():
+    script = capture_script()
+    begin = script.index("# ---- [i13] shared configuration (begin)")
+    part = script[begin : script.index("# ---- [i13] shared configuration (end)")]
+    assert part.index("(Test-Unc $sharedDir) -and $NoDelegation") < part.index("Save-ConfigFile $configFile")
+    assert "Save-ConfigFile $apphost 'iis/applicationHost.config'" not in script  # only through $configFile

@@ -12,6 +12,7 @@ fails *on Windows*, whatever the collector believes:
   the server. This may be because this server does not exist, it is currently down, or it does not
   have the Active Directory Web Services running." (ADServerDownException).
 * setspn queries AD the same way and fails (exit code 1).
+* Shared configuration on a share (redirection.config): the same, for applicationHost.config itself.
 * A UNC content path: Test-Path answers False (it swallows the access-denied error), icacls and
   file reads get "Access is denied."
 
@@ -54,6 +55,16 @@ def unc_content(apphost: Path) -> dict[str, str]:
                     location = (site.get("name", "") + app.get("path", "/")).rstrip("/")
                     out[location] = path
     return out
+
+
+def shared_configuration(redirection: Path) -> str | None:
+    """The folder redirection.config sends IIS to for its configuration, when shared configuration is on."""
+    if not redirection.is_file():
+        return None
+    node = ET.parse(redirection).getroot().find(".//configurationRedirection")
+    if node is None or node.get("enabled", "").lower() != "true":
+        return None
+    return node.get("path") or None
 
 
 def without_delegation(folder: Path, work: Path, *, told: bool) -> Path:
@@ -117,6 +128,20 @@ def without_delegation(folder: Path, work: Path, *, told: bool) -> Path:
             sections["acls"] = _section(
                 "acls", "partial", f"UNC content {', '.join(unreached)} could not be reached {UNREACHED}"
             )
+    shared = shared_configuration(out / "iis" / "redirection.config")
+    if shared and shared.startswith("\\\\"):
+        # capture.ps1's iis section: the shared applicationHost.config is on a share this logon cannot
+        # read, so the section throws before any applicationHost.config is written.
+        for rel in ("iis/shared/applicationHost.config", "iis/applicationHost.config"):
+            (out / rel).unlink(missing_ok=True)
+        manifest["files"] = [f for f in manifest["files"] if str(f.get("path")) not in
+                             ("iis/shared/applicationHost.config", "iis/applicationHost.config")]  # fmt: skip
+        local = "; the local applicationHost.config is not the one IIS uses"
+        if told:
+            message = f"shared configuration on {shared} not read: {SECOND_HOP}{local}"
+        else:
+            message = f"shared configuration {shared}\\applicationHost.config could not be reached {UNREACHED}{local}"
+        sections["iis"] = _section("iis", "failed", message)
     manifest["sections"] = list(sections.values())
     manifest_path.write_text(json.dumps(manifest, indent=1), "utf-8")  # JSON is YAML, as the script writes it
     return out

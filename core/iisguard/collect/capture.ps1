@@ -406,11 +406,39 @@ try {
             Set-Section 'iis' 'absent' 'IIS is not installed (no applicationHost.config)'
             return
         }
-        $text = Save-ConfigFile $apphost 'iis/applicationHost.config' 'applicationhost_config'
         foreach ($extra in @(@('administration.config', 'administration_config'), @('redirection.config', 'redirection_config'))) {
             $path = Join-Path $Capture.ConfigDir $extra[0]
             if (Test-Path -LiteralPath $path) { [void](Save-ConfigFile $path ('iis/' + $extra[0]) $extra[1]) }
         }
+        # ---- [i13] shared configuration (begin) ----
+        # With shared configuration on (redirection.config), IIS reads applicationHost.config from the
+        # folder named there, usually a UNC share, and ignores the local copy. Reading the share needs a
+        # credential this logon can pass on (the second hop); when it cannot be read the section fails
+        # with the reason - the local copy is never captured as if it were the configuration IIS uses.
+        $configFile = $apphost
+        $configName = 'iis/applicationHost.config'
+        $redirect = Join-Path $Capture.ConfigDir 'redirection.config'
+        if (Test-Path -LiteralPath $redirect) {
+            $rdoc = New-Object System.Xml.XmlDocument
+            $rdoc.XmlResolver = $null
+            $rdoc.Load($redirect)
+            $node = $rdoc.SelectSingleNode('//configurationRedirection')
+            if ($null -ne $node -and (Get-Attr $node 'enabled') -eq 'true' -and (Get-Attr $node 'path')) {
+                $sharedDir = Expand-Path (Get-Attr $node 'path')
+                $configFile = Join-Path $sharedDir 'applicationHost.config'
+                $configName = 'iis/shared/applicationHost.config'
+                if ((Test-Unc $sharedDir) -and $NoDelegation) {
+                    throw ('shared configuration on ' + $sharedDir + ' not read: ' + $SecondHop + '; the local applicationHost.config is not the one IIS uses')
+                }
+                if (-not (Test-Path -LiteralPath $configFile)) {
+                    $why = 'could not be reached'
+                    if (Test-Unc $sharedDir) { $why += ' (a share needs a delegated credential or access for this account)' }
+                    throw ('shared configuration ' + $configFile + ' ' + $why + '; the local applicationHost.config is not the one IIS uses')
+                }
+            }
+        }
+        $text = Save-ConfigFile $configFile $configName 'applicationhost_config'
+        # ---- [i13] shared configuration (end) ----
         $doc = New-Object System.Xml.XmlDocument
         $doc.XmlResolver = $null
         $doc.LoadXml($text)
