@@ -51,6 +51,7 @@ BUILTIN_RULE_PACKS = (
     "iisguard_builtin.priv",
     "iisguard_builtin.tls",
     "iisguard_builtin.features",
+    "iisguard_builtin.script",
 )
 BUILTIN_MODULES = BUILTIN_REPORTERS + BUILTIN_PARSERS + BUILTIN_RULE_PACKS
 

@@ -410,3 +410,15 @@ CIS_7_9 = Reference("CIS-IIS10-7.9", _CIS_IIS, "Ensure RC4 Cipher Suites is Disa
 CIS_7_10 = Reference("CIS-IIS10-7.10", _CIS_IIS, "Ensure AES 128/128 Cipher Suite is Disabled")
 CIS_7_11 = Reference("CIS-IIS10-7.11", _CIS_IIS, "Ensure AES 256/256 Cipher Suite is Enabled")
 CIS_7_12 = Reference("CIS-IIS10-7.12", _CIS_IIS, "Ensure TLS Cipher Suite ordering is Configured")
+
+# Build scripts (#16): clear-text secrets in PowerShell and where to keep them instead.
+MS_CONVERTTO_SECURESTRING = Reference(
+    "MS-ConvertTo-SecureString",
+    f"{_LEARN}/powershell/module/microsoft.powershell.security/convertto-securestring",
+    "ConvertTo-SecureString (-AsPlainText: the plain text is in the script)",
+)
+MS_SECRET_MANAGEMENT = Reference(
+    "MS-SecretManagement",
+    f"{_LEARN}/powershell/utility-modules/secretmanagement/overview",
+    "PowerShell SecretManagement: read secrets from a vault at run time",
+)

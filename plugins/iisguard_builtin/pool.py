@@ -783,12 +783,15 @@ def pool_manual_group_membership(snap, params):
 def pool_unused_started(snap, params):
     """Checks: every pool that is Started or autoStart (the default) and that no application of any site
     references. Pools matching `allowed_pools` are not applicable; stopped pools that do not auto-start
-    pass. Off in the baseline profile: IIS creates such pools on every install.
+    pass. Off in the baseline profile: IIS creates such pools on every install. A declared snapshot
+    (build scripts) is not judged: scripts state the pools they create, not everything that uses them.
     Why: CIS 1.5's rationale: stop what is not used; a leftover pool keeps an identity, rights and a
     configuration that nobody reviews.
     Bad: `.NET v4.5` and `.NET v4.5 Classic` started with no application.
     Good: only pools that serve applications are started.
     """
+    if snap.declared:  # build scripts state the pools they create, not everything that will use them
+        return
     for pool in snap.app_pools:
         key = iis.pool_key(pool["name"])
         if snap.pools.sites(pool["name"]):

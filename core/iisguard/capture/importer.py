@@ -1185,8 +1185,12 @@ def import_paths(
     kind: str | None = None,
     strict: bool = False,
     parsers: list[Any] | None = None,
+    base: Path | None = None,
 ) -> dict[str, Any]:
     """Import files and folders of one host into one snapshot; write it atomically to `output` ("-": stdout).
+
+    Artifact paths are recorded relative to the output's folder, or to `base` when given (the
+    repository root of `scan --scripts`, which keeps the snapshot in memory).
 
     Memory stays bounded when writing a file: past SPILL_ACLS parsed ACLs wait in a temporary file
     and the snapshot is written by streaming them. The returned snapshot then leaves `acls` out
@@ -1197,7 +1201,7 @@ def import_paths(
     if not paths:
         raise CaptureError("nothing to import: give at least one file or folder")
     _refuse_overwriting_input(paths, output)
-    found, _base = collect(paths, output=output)
+    found, _base = collect(paths, output=output, base=base)
     try:
         return _import_found(found, paths, output, host=host, kind=kind, strict=strict, parsers=parsers)
     finally:

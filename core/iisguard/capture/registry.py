@@ -28,6 +28,9 @@ MODULES = (
     "services",
     "regquery",
     "features",
+    # Build scripts (declared snapshots, capture/scripts/): last, so a capture wins a tie.
+    "scripts.powershell",
+    "scripts.batch",
     "scripts.ansible",
     "scripts.dsc",
 )

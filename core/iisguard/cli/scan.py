@@ -94,6 +94,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         description="Evaluate one or more snapshots with the selected rules and write one report.",
     )
     p.add_argument("paths", nargs="+", metavar="SNAPSHOT_OR_DIR")
+    p.add_argument(
+        "--scripts",
+        action="store_true",
+        help="the paths are image-build scripts (PowerShell, batch, DSC, Ansible; files or folders): import "
+        "them into one declared snapshot and scan it, with SARIF locations at the script lines "
+        "(relative to --sarif-root, the repository root); for pull requests",
+    )
+    p.add_argument("--host", help="with --scripts: the host (image) name (default: the first folder's name)")
     add_format_option(p)
     p.add_argument(
         "--fail-on",
@@ -222,10 +230,19 @@ def run(args: argparse.Namespace) -> int:
             "(merge writes the SARIF, JUnit and other reports of the whole fleet)"
         )
 
-    try:
-        inputs = snapmod.find_snapshot_files(args.paths)
-    except Exception:  # noqa: BLE001 - the scan itself names a missing or unreadable input
-        inputs = []
+    if args.host and not args.scripts:
+        raise UsageError("--host names the image of build scripts: give it with --scripts")
+    sources: list = list(args.paths)
+    inputs: list[str] = []
+    if args.scripts:
+        sources = [
+            declared_snapshot(args.paths, host=args.host, root=args.sarif_root, rules_dirs=args.rules_dir)
+        ]
+    else:
+        try:
+            inputs = snapmod.find_snapshot_files(args.paths)
+        except Exception:  # noqa: BLE001 - the scan itself names a missing or unreadable input
+            inputs = []
     auto = policy.auto_policy()
     check_outputs(outputs, [*inputs, *args.policies, *([str(auto)] if auto and not args.policies else [])])
 
@@ -233,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             report = pipeline.scan(
-                args.paths,
+                sources,
                 plugins=plugins,
                 profile=args.profile,
                 policy=args.policies,
@@ -281,6 +298,35 @@ def run(args: argparse.Namespace) -> int:
     if args.shard:
         return 3 if report.errored else 0  # `iisguard merge` applies waivers and gates
     return report.exit_code()
+
+
+def declared_snapshot(
+    paths: list[str], *, host: str | None, root: str | None, rules_dirs: list[str]
+) -> snapmod.Snapshot:
+    """`scan --scripts`: the build scripts imported into one declared snapshot, in memory.
+
+    Artifact paths are recorded relative to `root` (--sarif-root, else the working directory), so
+    SARIF locations name the script files as the repository does. A path holding no script exits 2
+    (nothing to scan); a server capture among the scripts exits 2 (they are never merged).
+    """
+    from ..capture.importer import import_paths
+    from ..capture.scripts.declared import SOURCE
+    from ..plugins import import_parsers
+    from .import_ import details
+
+    base = Path(root or os.getcwd()).resolve()
+    data = import_paths(
+        paths, output=None, host=host, base=base, parsers=import_parsers(rules_dirs=rules_dirs)
+    )
+    if data["collection"].get("source") != SOURCE:
+        kinds = sorted({a["kind"] for a in data["collection"]["artifacts"]} - {"unrecognized"})
+        raise UsageError(
+            f"--scripts: {', '.join(paths)} holds no build script, only captures ({', '.join(kinds)}): "
+            "import them with `iisguard import` and scan the snapshot"
+        )
+    for line in details(data, str(base / "scripts.json")):
+        print(line, file=sys.stderr)
+    return snapmod.Snapshot(data, None)
 
 
 def write_reports(

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..model.snapshot import Snapshot
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*-\d{3}$")
-BUILTIN_ID = re.compile(r"^IIS-(POOL|ANON|HOST|PRIV|ACL|CRED|KRB|CFG|TLS|FEAT)-\d{3}$")
+BUILTIN_ID = re.compile(r"^IIS-(POOL|ANON|HOST|PRIV|ACL|CRED|KRB|CFG|TLS|FEAT|SCRIPT)-\d{3}$")
 
 RuleFunc = Callable[["Snapshot", Mapping[str, Any]], Iterable[Result]]
 
