@@ -9,6 +9,7 @@ snapshot, a report, a log record or an error line: skipped lines in `collection.
 - `password=` / `pwd=` / `secret=` ... values (connection strings, URLs, XML attributes, JSON);
 - `-Password x`, `-Password:x`, `/password:x`, `/p:x`, `ConvertTo-SecureString "x"`, and every quoted
   string on a line that mentions `-AsPlainText` or `SecureString`;
+- script variables named for a secret and assigned a value (`$svcPassword = 'x'`, `set ANON_PW=x`);
 - `Password : x` (Format-List) and "the password for svc is x" (prose);
 - `[enc:Provider:…:enc]` blobs;
 - `Authorization` / `WWW-Authenticate` / `Proxy-Authorization` values (the scheme stays);
@@ -52,6 +53,14 @@ _SWITCH = re.compile(
     (?P<key>(?<![\w-])(?:-(?:password|passwd|pwd|secret|credential|accountpassword)(?:\s*:\s*|\s+)
       |/(?:password|passwd|pwd|pass|p)\s*:))
     (?P<value>"[^"\r\n]*"?|'[^'\r\n]*'?|\S+)
+    """
+)
+# Build scripts: a variable named for a secret, assigned a value (`$svcPassword = 'x'`, `set ANON_PW=x`,
+# `$adminPwd="x"`): the name holds the key word, with anything around it.
+_SCRIPT_VAR = re.compile(
+    r"""(?ix)
+    (?P<key>(?:\$(?:script:|global:)?|\bset\s+"?)[\w]*(?:password|passwd|pwd|pw|secret)[\w]*"?\s*=\s*)
+    (?P<value>"[^"\r\n]*"?|'[^'\r\n]*'?|[^\s;&|]*)
     """
 )
 # Format-List and YAML: `Password : x` at the start of a line.
@@ -130,6 +139,7 @@ def redact(text: str) -> str:
         text = _CONVERT.sub(lambda m: m.group(1) + REDACTED, text)
         text = _QUOTED.sub(lambda m: m.group(0)[0] + REDACTED + m.group(0)[0], text)
     text = _SWITCH.sub(_mask_value, text)
+    text = _SCRIPT_VAR.sub(_mask_value, text)
     text = _ASSIGN.sub(_mask_value, text)
     text = _FIELD.sub(_mask_value, text)
     text = _PROSE.sub(_mask_value, text)

@@ -30,6 +30,7 @@ from ..engine import compliance
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
+from ..redact import redact
 from .base import (
     SEVERITIES,
     Locator,
@@ -142,10 +143,19 @@ def _context(report: Report, locator: Locator) -> dict[str, Any]:
     }
 
 
+def _quoted(line: str | None) -> str | None:
+    """A captured line as the report quotes it: secrets masked (a config or script line may hold one)."""
+    return redact(line) if line is not None else None
+
+
 def _where(f: Finding, locator: Locator, lines: _EvidenceLines) -> dict[str, Any]:
     loc = locator.locate(f)
-    captured = f.evidence is not None and (
-        f.snapshot_path is None or loc.path != locator.relative(f.snapshot_path)
+    # A finding about a secret written on its evidence line (IIS-SCRIPT-001) says where, never what:
+    # that line is not quoted at all, whatever its variable is called.
+    captured = (
+        f.evidence is not None
+        and not f.properties.get("evidence_holds_secret")
+        and (f.snapshot_path is None or loc.path != locator.relative(f.snapshot_path))
     )
     if captured:
         lines.want(loc.path, loc.line, locator.root)
@@ -175,7 +185,7 @@ def _host(
             "state": state(f),
             "path": w["path"],
             "line": w["line"],
-            "captured": lines.get(w["path"], w["line"]) if w["captured"] else None,
+            "captured": _quoted(lines.get(w["path"], w["line"])) if w["captured"] else None,
         }
         if row["state"] == "active":
             counts[f.severity.value] += 1

@@ -176,6 +176,7 @@ class _Run:
         """%NAME% and !NAME! replaced with what the script set; path variables kept for the snapshot."""
         missing: list[str] = []
         origin: list[At] = []
+        first_missing: list[int] = []
 
         def sub(m: re.Match[str]) -> str:
             name = (m.group(1) or m.group(2) or "").casefold()
@@ -187,12 +188,14 @@ class _Run:
             if name and name in _PATH_VARS:
                 return f"%{m.group(1) or m.group(2)}%"
             missing.append(m.group(0))
+            first_missing.append(m.start())
             return m.group(0)
 
         out = _VAR.sub(sub, text)
         if missing:
-            reason = self.unknown.get(missing[0].strip("%!").casefold())
-            return reason or Unresolved(f"{missing[0]} is not set to a literal value in the script")
+            known = self.unknown.get(missing[0].strip("%!").casefold())
+            reason = known.reason if known else f"{missing[0]} is not set to a literal value in the script"
+            return Unresolved(reason, prefix=text[: first_missing[0]])
         # A value holding one variable remembers where that variable's text was written (`set PW=...`).
         return Text.of(out, origin[0] if len(origin) == 1 else at)
 

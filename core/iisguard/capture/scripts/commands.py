@@ -63,6 +63,8 @@ def _switches(args: Sequence[Arg]) -> tuple[list[Arg], dict[str, Arg]]:
         if isinstance(arg, str) and arg[:1] in ("/", "-") and len(arg) > 1:
             name, sep, value = arg[1:].partition(":")
             switches[name.casefold()] = Text.of(value, getattr(arg, "at", None)) if sep else "true"
+        elif isinstance(arg, Unresolved) and arg.prefix[:1] in ("/", "-") and ":" in arg.prefix:
+            switches[arg.prefix[1:].partition(":")[0].casefold()] = Unresolved(arg.reason)
         else:
             words.append(arg)
     return words, switches

@@ -48,9 +48,13 @@ NOT_STATED = "not stated by the build scripts"
 
 @dataclass(frozen=True)
 class Unresolved:
-    """A value the script computes at run time; `reason` says from what (`$cred from Get-Credential`)."""
+    """A value the script computes at run time; `reason` says from what (`$cred from Get-Credential`).
+
+    `prefix` is the literal text of an argument before its unknown part (`/processModel.password:` of
+    `/processModel.password:%PW%`), so a program's switch is still recognised."""
 
     reason: str
+    prefix: str = ""
 
 
 @dataclass(frozen=True)

@@ -230,23 +230,22 @@ class _Run:
         if "$(" in body:
             return Unresolved(f"{_clip(body)} holds a subexpression computed at run time")
         body = _ENV_VAR.sub(lambda m: f"%{m.group(1) or m.group(2)}%", body)
-        missing: list[str] = []
+        missing: list[tuple[str, int]] = []
 
         def sub(m: re.Match[str]) -> str:
             name = (m.group(1) or m.group(2)).casefold()
             value = self.vars.get(name)
             if isinstance(value, str):
                 return value
-            missing.append(m.group(0))
+            missing.append((m.group(0), m.start()))
             return m.group(0)
 
         out = _VAR.sub(sub, body) if expandable else body
         if missing:
-            first = self.variable(missing[0])
-            reason = (
-                first.reason if isinstance(first, Unresolved) else f"{missing[0]} is not a literal string"
-            )
-            return Unresolved(reason)
+            word, start = missing[0]
+            first = self.variable(word)
+            reason = first.reason if isinstance(first, Unresolved) else f"{word} is not a literal string"
+            return Unresolved(reason, prefix=body[:start])
         return Text.of(out.replace("`", "") if "`" in out else out, at)
 
     def variable(self, text: str) -> Any:
@@ -370,7 +369,8 @@ class _Run:
             if isinstance(value, bool):
                 value = "$" + str(value).casefold()
             if not isinstance(value, str):
-                return value if isinstance(value, Unresolved) else Unresolved("a value computed at run time")
+                reason = value.reason if isinstance(value, Unresolved) else "a value computed at run time"
+                return Unresolved(reason, prefix="".join(parts))
             parts.append(value)
         if len(parts) == 1 and group[0].type != "command_parameter":
             return parts[0] if isinstance(parts[0], Text) else Text.of(parts[0], self.at(group[0]))
