@@ -61,7 +61,8 @@ def _split_commands(line: str) -> list[str]:
         ch = line[i]
         if ch == '"':
             quoted = not quoted
-        elif ch == "^" and i + 1 < len(line):
+            current.append(ch)  # the quotes stay: _tokens() reads them
+        elif ch == "^" and i + 1 < len(line) and not quoted:
             current.append(line[i + 1])
             i += 2
             continue

@@ -333,8 +333,11 @@ class _Run:
         if name_node is None:
             return Unresolved("a command")
         raw = name_node.text.decode("utf-8", "replace")
-        if name_node.type == "command_name_expr":
-            value = self.value(name_node.named_children[0]) if name_node.named_children else raw
+        if name_node.type == "command_name_expr":  # `& $appcmd ...`, `& "$env:windir\...\appcmd.exe" ...`
+            inner = name_node
+            while inner.named_child_count == 1 and inner.type in ("command_name_expr", "path_command_name"):
+                inner = inner.named_children[0]
+            value = self.value(inner) if inner is not name_node else raw
             raw = value if isinstance(value, str) else raw
         name = raw.strip("\"'").casefold()
         at = self.at(node)
