@@ -38,6 +38,9 @@ cp -r "$repo/fixtures/hosts/farm-web02/captures" "$work/in/farm-web02"
 mkdir -p "$work/in/rules"
 cp -r "$repo/fixtures/rules/IIS-ACL-003" "$repo/fixtures/rules/IIS-POOL-001" "$work/in/rules/"
 cp "$repo/README.md" "$work/in/README.md"
+# A golden image's build scripts (PowerShell and batch), as a repository holds them.
+mkdir -p "$work/repo/build"
+cp "$repo"/fixtures/scripts/golden-image/* "$work/repo/build/"
 # An `icacls /T` listing of 12,000 folders: past the 10,000 ACLs an import keeps in memory.
 mkdir -p "$work/in/large"
 python3 - "$work/in/large/icacls-sites.txt" <<'PY'
@@ -67,7 +70,7 @@ if ! "${isolate[@]}" true 2>/dev/null; then
   isolate=()
 fi
 cd "$work/run"
-${isolate[@]+"${isolate[@]}"} env PATH="$work/venv/bin:$PATH" IN="$work/in" LARGE="$large" bash -euo pipefail -c '
+${isolate[@]+"${isolate[@]}"} env PATH="$work/venv/bin:$PATH" IN="$work/in" LARGE="$large" REPO="$work/repo" EXTRAS="$extras" bash -euo pipefail -c '
 py=python
 expect() {  # expect CODE COMMAND...: run it, and fail unless it exits CODE
   local want=$1 got=0
@@ -180,6 +183,22 @@ expect 0 iisguard diff "$IN/demo-golden/snapshot.json" "$IN/demo-golden/snapshot
 expect 0 iisguard rules test "$IN/rules"
 expect 0 iisguard validate "$IN/demo-misconfigured/snapshot.json" "$IN/demo-golden/snapshot.json"
 expect 2 iisguard validate demo.sarif
+
+# Build scripts: a declared snapshot, findings at the script lines (SARIF relative to the repository).
+# Batch files need no extra; PowerShell needs [scripts], and says so without it.
+expect 0 iisguard import "$REPO/build/intranet.cmd" -o batch.json
+[[ $(json batch.json "d[\"collection\"][\"source\"]") == declared ]]
+if [[ ",$EXTRAS," == *,scripts,* ]]; then
+  expect 0 iisguard import "$REPO/build" -o declared.json
+  expect 0 iisguard validate declared.json
+  expect 1 iisguard scan --scripts "$REPO/build" --sarif-root "$REPO" --format sarif:scripts.sarif
+  [[ $(json scripts.sarif "\" \".join(sorted({r[\"locations\"][0][\"physicalLocation\"][\"artifactLocation\"][\"uri\"] for r in d[\"runs\"][0][\"results\"]}))") == "build/accounts.ps1 build/iis-pools.ps1 build/intranet.cmd" ]]
+  if grep -q "Summer2026" scripts.sarif declared.json out.log err.log; then echo "a script password leaked" >&2; exit 1; fi
+else
+  expect 2 iisguard import "$REPO/build" -o declared.json
+  grep -q "iisguard\[scripts\]" err.log
+  [[ ! -e declared.json ]]
+fi
 
 # The capture script for air-gapped servers, readable as any file the user writes.
 expect 0 iisguard capture-script --out capture.ps1

@@ -50,7 +50,10 @@ def test_batch_lines(tmp_path: Path) -> None:
     assert pool["evidence"]["line"] == 7 and pool["managed_runtime_version"] == "v4.0"
     site = data["iis"]["sites"][0]
     root = site["applications"][0]
-    assert root["app_pool"] == "Orders" and root["virtual_directories"][0]["physical_path"] == "D:\\sites\\orders"
+    assert (
+        root["app_pool"] == "Orders"
+        and root["virtual_directories"][0]["physical_path"] == "D:\\sites\\orders"
+    )
     assert site["bindings"][0]["port"] == 8080
     ace = data["acls"][0]["aces"][0]
     assert (ace["principal"], ace["rights"], ace["evidence"]["line"]) == ("Authenticated Users", ["M"], 8)
@@ -98,5 +101,5 @@ def test_a_grant_that_cannot_be_read_is_a_warning(tmp_path: Path) -> None:
 def test_detection() -> None:
     p = batch.BatchScriptParser()
     assert p.detect("@echo off\nappcmd list apppool\n", "x.txt") >= 0.97
-    assert p.detect("appcmd set apppool X /a:b\nAPPPOOL object \"X\" changed\n", "out.txt") == 0.0
+    assert p.detect('appcmd set apppool X /a:b\nAPPPOOL object "X" changed\n', "out.txt") == 0.0
     assert p.detect("C:\\>icacls x /grant a:F\nprocessed file: x\n", "x.cmd") == 0.0

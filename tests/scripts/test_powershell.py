@@ -45,7 +45,7 @@ def _pools(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "Set-WebConfigurationProperty -PSPath IIS:\\ -Filter \"system.applicationHost/applicationPools/add[@name='Web']/processModel\" -Name identityType -Value SpecificUser\n"
         "Set-WebConfigurationProperty -PSPath IIS:\\ -Filter \"system.applicationHost/applicationPools/add[@name='Web']/processModel\" -Name userName -Value 'CORP\\svc'",
         # appcmd inside PowerShell, by a variable and the call operator
-        "$appcmd = \"$env:windir\\system32\\inetsrv\\appcmd.exe\"\n& $appcmd set apppool Web /processModel.identityType:SpecificUser /processModel.userName:CORP\\svc",
+        '$appcmd = "$env:windir\\system32\\inetsrv\\appcmd.exe"\n& $appcmd set apppool Web /processModel.identityType:SpecificUser /processModel.userName:CORP\\svc',
     ],
 )
 def test_pool_identity_forms(tmp_path: Path, script: str) -> None:
@@ -121,7 +121,9 @@ icacls C:\\inetpub\\wwwroot /grant:r "IIS APPPOOL\\Web:(OI)(CI)RX" /grant "*S-1-
     assert by_name["CORP\\svc_web"]["spns"] == ["HTTP/web01"]
     assert data["user_rights"] == {"SeServiceLogonRight": ["CORP\\svc_web"]}
     aces = data["acls"][0]["aces"]
-    assert [(a["principal"], a["type"], a["rights"], a["inheritance"], a["evidence"]["line"]) for a in aces] == [
+    assert [
+        (a["principal"], a["type"], a["rights"], a["inheritance"], a["evidence"]["line"]) for a in aces
+    ] == [
         ("IIS APPPOOL\\Web", "allow", ["RX"], ["OI", "CI"], 7),
         ("S-1-5-32-545", "allow", ["W", "D"], ["OI", "CI"], 7),
         ("Guests", "deny", ["F"], [], 7),
@@ -160,7 +162,9 @@ def test_detection_tells_a_script_from_a_transcript() -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(alphabet=st.sampled_from(list("$@{}()[]'\";=,.-/\\:`|&#<>\n abcIISNew-WebAppPool")), max_size=300))
+@given(
+    st.text(alphabet=st.sampled_from(list("$@{}()[]'\";=,.-/\\:`|&#<>\n abcIISNew-WebAppPool")), max_size=300)
+)
 def test_any_text_parses_or_warns_never_raises(text: str) -> None:
     builder = Builder("IMAGE")
     artifact = Artifact(source=Path("f.ps1"), path="f.ps1", data=text.encode("utf-8"))

@@ -416,7 +416,13 @@ class Declared:
         """Facts an AD script sets on an account (Set-ADUser -PasswordNeverExpires, ...)."""
         # `ad_collected` on a declared snapshot: the scripts state AD facts of this account (the ones
         # they do not state stay null), so the AD rules judge what they state.
-        entry = self.b.principal(name, evidence=at.evidence(), ad_collected=True, **_known(facts))
+        known = _known(facts)
+        # Only the attributes the scripts set are "captured": the AD rules cannot tell the others
+        # (model.accounts.AD_FACTS), so an unstated msDS-SupportedEncryptionTypes is not read as unset.
+        attributes = [_AD_ATTRIBUTES[k] for k in known if k in _AD_ATTRIBUTES]
+        entry = self.b.principal(
+            name, evidence=at.evidence(), ad_collected=True, ad_attributes=attributes, **known
+        )
         if entry.get("kind") in (None, "unknown"):
             entry["kind"] = "domain_user"
         self._ad_accounts.append(entry)
@@ -428,6 +434,10 @@ class Declared:
         """Delegation flags (Set-ADAccountControl -TrustedForDelegation: `unconstrained`;
         -TrustedToAuthForDelegation: `protocol_transition`; `constrained_to=[...]`)."""
         entry = self.domain_account(name, at)
+        attributes = entry.setdefault("ad_attributes", [])
+        attributes.extend(
+            _AD_ATTRIBUTES[k] for k, v in flags.items() if v is not None and k in _AD_ATTRIBUTES
+        )
         delegation = entry.setdefault("delegation", {})
         for key, value in flags.items():
             if value is None:
@@ -487,7 +497,7 @@ class Declared:
 
     def spn(self, spn: str, account: str, at: At) -> None:
         """An SPN registered on an account (`setspn -S/-A`, Set-ADUser -ServicePrincipalNames @{Add=...})."""
-        self.b.principal(account, evidence=at.evidence(), spns=[spn])
+        self.b.principal(account, evidence=at.evidence(), spns=[spn], ad_attributes=["serviceprincipalname"])
         self._section("spns")
         self._section("principals")
 
@@ -530,6 +540,18 @@ def _plain(value: Any) -> None:
             value[key] = str.__str__(item)
         elif isinstance(item, (dict, list)):
             _plain(item)
+
+
+# The AD attribute (model.accounts.AD_FACTS spelling) behind each fact a script may set.
+_AD_ATTRIBUTES = {
+    "password_never_expires": "passwordneverexpires",
+    "password_required": "passwordnotrequired",
+    "enabled": "enabled",
+    "unconstrained": "trustedfordelegation",
+    "protocol_transition": "trustedtoauthfordelegation",
+    "sensitive_not_delegated": "accountnotdelegated",
+    "constrained_to": "msdsallowedtodelegateto",
+}
 
 
 def _known(facts: dict[str, Any]) -> dict[str, Any]:
