@@ -130,6 +130,22 @@ icacls C:\\inetpub\\wwwroot /grant:r "IIS APPPOOL\\Web:(OI)(CI)RX" /grant "*S-1-
     ]
 
 
+def test_commands_inside_script_blocks_are_read(tmp_path: Path) -> None:
+    script = """Get-ChildItem D:\\sites | ForEach-Object { New-WebAppPool -Name Fixed }
+Invoke-Command -ComputerName localhost -ScriptBlock {
+    icacls D:\\sites /grant "Everyone:(OI)(CI)F"
+}
+function Set-Pool {
+    param($n)
+    New-WebAppPool -Name 'InFunction'
+}
+"""
+    data = _import(tmp_path, script)
+    assert not data["collection"]["warnings"]
+    assert set(_pools(data)) == {"Fixed", "InFunction"}
+    assert data["acls"][0]["aces"][0]["evidence"]["line"] == 3
+
+
 def test_syntax_errors_are_warnings_at_their_line(tmp_path: Path) -> None:
     script = "New-WebAppPool -Name Good\nif ($x { New-WebAppPool -Name Broken\n$pw = 'Hidden-Secret-9'\n"
     data = _import(tmp_path, script)
@@ -176,3 +192,41 @@ def test_utf16_bom_is_read(tmp_path: Path) -> None:
     f.write_bytes(codecs.BOM_UTF16_LE + "New-WebAppPool -Name Bom\n".encode("utf-16-le"))
     data = build_snapshot([Artifact(source=f, path="bom.ps1")], host="IMAGE", parsers=PARSERS)
     assert "Bom" in _pools(data)
+
+
+def test_grants_on_a_declared_content_root_fire_the_server_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """icacls /grant Users:W and IIS_IUSRS:M on a site's folder are IIS-ACL-003 and IIS-ACL-004, as on a
+    captured server (no IIS-SCRIPT-002 duplicate)."""
+    import json
+
+    from iisguard.cli import main
+
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "shop.ps1").write_text(
+        "New-WebAppPool -Name Shop\n"
+        "New-Website -Name Shop -PhysicalPath D:\\sites\\shop -ApplicationPool Shop\n"
+        'icacls D:\\sites\\shop /grant "IIS_IUSRS:(OI)(CI)M"\n'
+        'icacls D:\\sites\\shop /grant "Users:(OI)(CI)W"\n'
+    )
+    report = tmp_path / "r.json"
+    monkeypatch.chdir(tmp_path)  # the JSON report's paths start from the working directory
+    code = main(
+        [
+            "scan",
+            "--scripts",
+            str(tmp_path / "build"),
+            "--sarif-root",
+            str(tmp_path),
+            "--format",
+            f"json:{report}",
+        ]
+    )
+    assert code == 1
+    fails = {
+        (f["rule_id"], f["location"]["uri"], f["location"]["line"])
+        for f in json.loads(report.read_text())["findings"]
+        if f["outcome"] == "fail"
+    }
+    assert fails == {("IIS-ACL-003", "build/shop.ps1", 4), ("IIS-ACL-004", "build/shop.ps1", 3)}

@@ -300,6 +300,10 @@ def run(args: argparse.Namespace) -> int:
     return report.exit_code()
 
 
+# The name `scan --scripts` gives its in-memory snapshot, in the folder script paths are relative to.
+SCRIPTS_SNAPSHOT = "iisguard-scripts.json"
+
+
 def declared_snapshot(
     paths: list[str], *, host: str | None, root: str | None, rules_dirs: list[str]
 ) -> snapmod.Snapshot:
@@ -324,9 +328,12 @@ def declared_snapshot(
             f"--scripts: {', '.join(paths)} holds no build script, only captures ({', '.join(kinds)}): "
             "import them with `iisguard import` and scan the snapshot"
         )
-    for line in details(data, str(base / "scripts.json")):
+    where = str(base / SCRIPTS_SNAPSHOT)
+    for line in details(data, where):
         print(line, file=sys.stderr)
-    return snapmod.Snapshot(data, None)
+    # Named as if it lay in `base` (it is never written): every report then finds the scripts its
+    # evidence names relative to that folder, whatever folder the report's own paths start from.
+    return snapmod.Snapshot(data, where)
 
 
 def write_reports(

@@ -178,23 +178,15 @@ class _Run:
         """What an expression is, as far as the script states it literally."""
         node = _unwrap(node)
         kind = node.type
-        text = node.text.decode("utf-8", "replace")
-        at = self.at(node)
         if kind == "string_literal":
-            return self.string(node, at)
-        if kind in (
-            "integer_literal",
-            "real_literal",
-            "decimal_integer_literal",
-            "hexadecimal_integer_literal",
-        ):
-            return Text.of(text, at)
-        if kind == "variable":
-            return self.variable(text)
-        if kind == "generic_token":
-            return self.expand(text, at, expandable=True)
-        if kind in ("simple_name", "member_name", "key_expression"):
-            return Text.of(text, at)
+            return self.string(node, self.at(node))
+        if kind in _LEAVES:
+            text = node.text.decode("utf-8", "replace")
+            if kind == "variable":
+                return self.variable(text)
+            if kind == "generic_token":
+                return self.expand(text, self.at(node), expandable=True)
+            return Text.of(text, self.at(node))
         if kind == "hash_literal_expression":
             return self.hashtable(node)
         if kind == "array_literal_expression" or (kind == "array_expression"):
@@ -202,7 +194,7 @@ class _Run:
             return items
         if kind == "parenthesized_expression" or kind == "sub_expression":
             inner = [c for c in node.named_children]
-            return self.value(inner[0]) if len(inner) == 1 else Unresolved(f"the expression {_clip(text)}")
+            return self.value(inner[0]) if len(inner) == 1 else Unresolved(f"the expression {_head(node)}")
         if kind == "command":
             return self.command(node)
         if kind == "member_access":
@@ -213,7 +205,7 @@ class _Run:
             return self.value(node.named_children[-1])
         if any(c.type == "," for c in node.children):  # a comma list: `'a', 'b'`
             return [self.value(c) for c in node.named_children]
-        return Unresolved(f"the expression {_clip(text)}, computed at run time")
+        return Unresolved(f"the expression {_head(node)}, computed at run time")
 
     def string(self, node: Any, at: At) -> Any:
         text = node.text.decode("utf-8", "replace")
@@ -283,10 +275,10 @@ class _Run:
             return base.get(name, Unresolved(f"{name} is not in the hashtable"))
         if isinstance(base, Unresolved):
             return base
-        return Unresolved(f"{_clip(node.text.decode('utf-8', 'replace'))} is computed at run time")
+        return Unresolved(f"{_head(node)} is computed at run time")
 
     def invocation(self, node: Any) -> Any:
-        text = node.text.decode("utf-8", "replace")
+        text = node.text[:400].decode("utf-8", "replace")
         args = next((c for c in node.children if c.type == "argument_list"), None)
         values = (
             [self.value(c) for c in _descendants(args, "argument_expression")] if args is not None else []
@@ -342,6 +334,8 @@ class _Run:
         name = raw.strip("\"'").casefold()
         at = self.at(node)
         groups = [g for _, g, _ in self.arguments(node)]
+        for block in _script_blocks(node):  # read as if it ran once, like a loop's body
+            self.walk(block)
         program = commands.program(name)
         if program in commands.PROGRAMS:
             args = [self.native(g) for g in groups]
@@ -838,6 +832,36 @@ def _var_name(text: str) -> str:
 def _here_body(text: str) -> str:
     body = text[2:-2]
     return body[1:] if body.startswith("\n") else body
+
+
+# Expressions whose value is their own text (after expanding variables, for a bare word).
+_LEAVES = frozenset(
+    {
+        "variable",
+        "generic_token",
+        "simple_name",
+        "member_name",
+        "key_expression",
+        "integer_literal",
+        "real_literal",
+        "decimal_integer_literal",
+        "hexadecimal_integer_literal",
+    }
+)
+
+
+def _head(node: Any) -> str:
+    """The start of a node's text, for a message: a script block's text is not copied whole."""
+    return _clip(node.text[:120].decode("utf-8", "replace"))
+
+
+def _script_blocks(node: Any) -> Iterator[Any]:
+    """The script blocks among a command's arguments (`ForEach-Object { ... }`, `-ScriptBlock { ... }`)."""
+    for child in node.children:
+        if child.type == "script_block_expression":
+            yield child
+        elif child.type not in ("command", "string_literal"):
+            yield from _script_blocks(child)
 
 
 def _clip(text: str, width: int = 60) -> str:
