@@ -1,5 +1,13 @@
 """The golden image's build scripts (fixtures/scripts/golden-image): import and scan as a user does.
 
+The fixture is a realistic set written for these tests (the passwords are fake): `iis-pools.ps1`
+(pools, sites, a literal pool password through a variable, a pool set to LocalSystem, an
+Everyone:(M) grant on a site's folder, an account from Get-Credential), `accounts.ps1` (a local
+account with a ConvertTo-SecureString -AsPlainText password, a Users:(M) grant outside any site, AD
+flags, unconstrained delegation, an SPN) and `intranet.cmd` (CRLF batch: appcmd pools, site and
+anonymous user with a literal password, a password from an environment variable, icacls, ntrights,
+setspn). fixtures/scripts/ holds no README: a folder of scripts is imported whole.
+
 Findings land at the exact script lines, the same misconfiguration as a script and as a captured
 server fires the same rules, and the three passwords in the scripts reach no output: snapshot,
 reports in every format, standard output and error, warnings.
@@ -96,6 +104,8 @@ def test_import_is_a_declared_snapshot(repo: Path, tmp_path: Path) -> None:
         "tokens": "absent",
         "services": "absent",
         "web_configs": "absent",
+        "registry": "absent",
+        "features": "absent",
     }
 
 
