@@ -197,3 +197,25 @@ def test_the_script_reads_shared_configuration_before_applicationhost():
     part = script[begin : script.index("# ---- [i13] shared configuration (end)")]
     assert part.index("(Test-Unc $sharedDir) -and $NoDelegation") < part.index("Save-ConfigFile $configFile")
     assert "Save-ConfigFile $apphost 'iis/applicationHost.config'" not in script  # only through $configFile
+
+
+def test_credssp_delegates_and_the_capture_is_whole(server, tls, farm, tmp_path, capsys):
+    """CredSSP sends the password to the server (MS-CSSP TSCredentials, pyspnego's acceptor here): the
+    logon can reach AD and the share, so the script is not told -NoDelegation and nothing is missing."""
+    port = server.add_host(
+        HostConfig(
+            name="FARM-WEB01", expect_script=capture_script(), capture=farm, auth=frozenset({"credssp"})
+        )
+    )
+    snapshot = _collect(capsys, tls, port, tmp_path, "--transport", "credssp")
+    assert server.stats(port).delegated_logons >= 1 and server.stats(port).users == {"scanner"}
+    sections = _sections(snapshot)
+    assert sections["ad"]["status"] != "failed" and SECOND_HOP not in str(sections["ad"].get("message"))
+    assert sections["acls"]["status"] == "ok" and sections["web_configs"]["status"] == "ok"
+    assert _ad_facts(snapshot)
+    assert [a for a in snapshot["acls"] if a["path"].startswith(SHARE)]
+    assert snapshot["collection"]["delegation"] == {"delegated": True, "transport": "credssp"}
+    boot = server.stats(port).commands[0][1].split()[-1]
+    from .winrm_server import powershell
+
+    assert "-NoDelegation" not in (powershell.decode_encoded_command(boot) or "")

@@ -24,6 +24,10 @@ Windows Vista"):
 Output can arrive late (`output_delay`), stop short as when WinRM kills a shell
 over MaxMemoryPerShellMB (`killed_after`), or stop and never finish (`stall_after`).
 
+Logons: Basic, NTLM (pyspnego's acceptor, with MS-WSMV message encryption), a client certificate,
+and CredSSP (pyspnego's MS-CSSP acceptor), the only one that leaves the user's credential on the
+server; what a host's capture can reach follows from that (secondhop.py), not from the flags.
+
 Faults are injected per host (`HostConfig.fault`):
   reject-auth  every credential is refused (HTTP 401 once the handshake completes)
   fault500     the `fault_action` request gets HTTP 500 with a WS-Man fault body
@@ -176,6 +180,7 @@ class HostStats:
     users: set[str] = field(default_factory=set)  # accounts that authenticated
     encrypted_requests: int = 0  # WS-Man requests that arrived sealed (MS-WSMV message encryption)
     too_large: int = 0  # requests refused with HTTP 413 (body over MaxEnvelopeSizekb)
+    delegated_logons: int = 0  # CredSSP logons whose credential the server received
     longest_wait: float = 0.0  # the longest a Receive was held before "no output yet"
 
     @property
@@ -454,6 +459,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.ntlm: Any = None
         self.ntlm_ready = False
         self.encrypted = False
+        self.credssp: Any = None
+        self.credssp_ready = False
+        # Whether this connection's logon left a credential on the server that it can pass on (the
+        # second hop): only CredSSP, which sends the user's password inside its TLS channel (MS-CSSP
+        # TSPasswordCreds). Basic, NTLM and certificate logons never do.
+        self.delegated = False
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # quiet: pytest shows server noise otherwise
@@ -477,6 +488,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers.append(("WWW-Authenticate", "Negotiate"))
         if "basic" in allowed:
             headers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        if "credssp" in allowed:
+            headers.append(("WWW-Authenticate", "CredSSP"))
         self._reply(401, b"", headers)
 
     def _authenticate(self) -> bool:
@@ -527,10 +540,41 @@ class _Handler(BaseHTTPRequestHandler):
             with host.lock:
                 host.stats.users.add(str(self.ntlm.client_principal or "").lstrip("\\"))
             return True
-        if not scheme and self.ntlm_ready:
-            return True  # NTLM authenticates the connection, not each request
+        if scheme == "credssp" and "credssp" in host.config.auth:
+            return self._credssp(token, reject)
+        if not scheme and (self.ntlm_ready or self.credssp_ready):
+            return True  # NTLM and CredSSP authenticate the connection, not each request
         self._challenge()
         return False
+
+    def _credssp(self, token: str, reject: bool) -> bool:
+        """CredSSP (MS-CSSP) with pyspnego's acceptor: TLS, NTLM inside it, then the client's
+        TSCredentials - the password the server keeps and can use for the second hop."""
+        host = self.server.host
+        if self.credssp is None or self.credssp_ready:
+            self.credssp = spnego.server(protocol="credssp")
+            self.credssp_ready = False
+        try:
+            out = self.credssp.step(base64.b64decode(token))
+        except (spnego.exceptions.SpnegoError, ValueError):
+            self.credssp = None
+            self._challenge()
+            return False
+        if not self.credssp.complete:
+            self._reply(401, b"", {"WWW-Authenticate": f"CredSSP {base64.b64encode(out or b'').decode()}"})
+            return False
+        cred = self.credssp.get_extra_info("client_credential")
+        user = str(getattr(cred, "username", "") or "")
+        if reject or self.server.users.get(user) != getattr(cred, "password", None):
+            self.credssp = None
+            self._challenge()
+            return False
+        self.credssp_ready = True
+        self.delegated = True
+        with host.lock:
+            host.stats.users.add(user)
+            host.stats.delegated_logons += 1
+        return True
 
     # -- requests -------------------------------------------------------------------------------
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
@@ -606,8 +650,7 @@ class _Handler(BaseHTTPRequestHandler):
                 host.stats.encrypted_requests += encrypted
             if self._inject(req):
                 return
-            # Basic, NTLM and certificate logons never carry a credential the server could pass on.
-            status, out = host.handle(req, delegated=False)
+            status, out = host.handle(req, delegated=self.delegated)
         self._send_wsman(status, out, encrypted)
 
     def _send_wsman(self, status: int, out: bytes, encrypted: bool) -> None:
