@@ -4,6 +4,7 @@ lists its own exit codes, `--fail-on never` is called never, `iisguard plugins` 
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -146,3 +147,17 @@ def test_plugins_lists_the_import_kinds(capsys):
     assert set(kinds) <= {p.kind for p in import_parsers()}
     help_of("import")
     assert "`iisguard plugins` lists the kinds" in " ".join(capsys.readouterr().out.split())
+
+
+def test_plugins_json_lists_every_built_in_capture_parser(capsys):
+    """`plugins --format json` names the parser kinds each pack provides: the built-in capture parsers
+    together are exactly the kinds `import --kind` accepts (as the text form's `import formats` line)."""
+    from iisguard.plugins import import_parsers
+
+    code, out, _ = run(capsys, "plugins", "--format", "json")
+    assert code == 0
+    packs = json.loads(out)
+    builtin = {k for p in packs if p["builtin"] for k in p["parsers"]}
+    assert builtin == {p.kind for p in import_parsers()}
+    metabase = next(p for p in packs if p["name"] == "metabase")
+    assert metabase["parsers"] == ["metabase_xml"] and metabase["status"] == "loaded"

@@ -161,3 +161,19 @@ def test_an_inline_cut_in_one_line_json_and_an_object_cut_off_at_its_end():
         "services: not valid JSON here: kept the complete members of the object before and after it",
     ) in notes
     assert any(line == 3 and "cut off before its closing brace" in m for line, m in notes)
+
+
+def test_a_paste_that_starts_inside_a_section_keeps_its_complete_elements():
+    """Select-Object -Skip cut the file in the middle of a site: the end tags of <application>, <site>
+    and <sites> are there, their start tags are not. The complete site after the cut is read, the
+    half site before it is not guessed, and the stored password never leaves the paste."""
+    snap = imported("sites_cut_at_start.txt")
+    sites = snap["iis"]["sites"]
+    assert [s["name"] for s in sites] == ["Lieferanten"]
+    (app,) = sites[0]["applications"]
+    assert app["app_pool"] == "Lieferanten"
+    assert app["virtual_directories"][0]["user"] == "EXTRA\\svc_share"
+    assert app["virtual_directories"][0]["password"]["encrypted"] is True
+    assert "c2VjcmV0" not in json.dumps(snap)
+    warned = [w["message"] for w in snap["collection"]["warnings"]]
+    assert any("starts inside <sites>" in m for m in warned), warned

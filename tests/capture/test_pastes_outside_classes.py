@@ -73,3 +73,31 @@ def test_group_names_cut_by_net_user_get_their_full_names():
     assert names.untruncated_group("Remote Desktop Users") == "Remote Desktop Users"
     assert names.untruncated_group("Network Configuratio") == "Network Configuratio"
     assert names.untruncated_group("Network Configuration") == "Network Configuration Operators"
+
+
+def test_appcmd_summary_lines_are_named_for_what_they_lack():
+    """`appcmd list site` / `list apppool` without /config print one line per object: no identity, no
+    path. Not a capture of identities; the reason says which command gives one, also inside a paste."""
+    from iisguard.capture.detect import APPCMD_SUMMARY
+
+    text = (
+        'SITE "Lieferanten" (id:4,bindings:https/*:443:lieferanten.beispiel.test,state:Started)\r\n'
+        'SITE "Default Web Site" (id:1,bindings:http/*:80:,net.tcp/808:*,state:Stopped)\r\n'
+        'APPPOOL "Lieferanten" (MgdVersion:v4.0,MgdMode:Integrated,state:Started)\r\n'
+    )
+    snap_or_error = None
+    try:
+        snap_or_error = imported("appcmd.txt", text.encode())
+    except Exception as exc:  # noqa: BLE001 - nothing else in the file: the import names it and stops
+        snap_or_error = str(exc)
+    assert APPCMD_SUMMARY in str(snap_or_error)
+    paste = "PS C:\\> whoami /priv\n\nPRIVILEGES INFORMATION\n----------------------\n\n" + (
+        "Privilege Name                Description                    State\n"
+        "============================= ============================== =======\n"
+        "SeChangeNotifyPrivilege       Bypass traverse checking       Enabled\n"
+        "PS C:\\> C:\\Windows\\System32\\inetsrv\\appcmd.exe list site\n" + text.replace("\r\n", "\n")
+    )
+    snap = imported("session.txt", paste.encode())
+    assert snap["tokens"]
+    (listed,) = snap["collection"]["unrecognized"]
+    assert listed["reason"].startswith("lines 9-12 (C:\\Windows\\System32\\inetsrv\\appcmd.exe): appcmd list")

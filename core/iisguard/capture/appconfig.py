@@ -457,6 +457,8 @@ class AppHostParser:
             return 0.92  # a trimmed copy: the name breaks the tie with web.config
         if re.search(r"<(applicationPools|sites)[\s>]", head):
             return 0.9
+        if re.search(r"</(applicationPools|sites)>", head) and re.search(r"<(add|site)\s[^>]*\bname=", head):
+            return 0.85  # a paste that starts inside the section: its end tag is there
         if re.search(r"<site\s[^>]*\bid=", head) or re.search(r"<anonymousAuthentication[\s/>]", head):
             return 0.6 if name.casefold().endswith(".config") else 0.5
         return 0.0

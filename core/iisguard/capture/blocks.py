@@ -179,6 +179,7 @@ def plan(artifact: Artifact, parsers: list[Any]) -> list[Part] | None:
             first_line=block.first,
         )
         found = detect(probe, parsers)
+        block.head = []  # detected: its text is read again by the second pass, not held for every block
         first = block.first
         prev = parts[-1] if parts else None
         if prev is not None and prev.parser is found.parser and (found.parser is not None or prev.reason):

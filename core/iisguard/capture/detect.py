@@ -40,6 +40,12 @@ _MARKUP_KINDS = (
     (re.compile(r"(?i)<!DOCTYPE html|<html[\s>]"), "an HTML page, not a capture"),
 )
 _POLICY = re.compile(r"(?m)^apiVersion:\s*iisguard/")
+# `appcmd list apppool` / `list site` without /config: one summary line per object, no identity or path.
+_APPCMD_SUMMARY = re.compile(r'(?m)^\s*(?:APPPOOL|SITE|APP|VDIR|WP) "[^"\n]+" \([^()\n]*\)\s*$')
+APPCMD_SUMMARY = (
+    "appcmd list summary lines (names and states only: no identities, paths or authentication); capture "
+    "`appcmd list apppool /config:* /xml` and `appcmd list site /config:* /xml`, or applicationHost.config"
+)
 
 
 def foreign(head: str) -> str | None:
@@ -128,6 +134,8 @@ def detect(artifact: Artifact, parsers: list[Any], *, kind: str | None = None) -
         score = _score(parser, head, name)
         if score > best_score:
             best, best_score = parser, score
+    if (best is None or best_score < THRESHOLD) and _APPCMD_SUMMARY.search(head):
+        return Detection(None, best_score, APPCMD_SUMMARY)
     if best is None:
         return Detection(None, 0.0, "no parser recognized the content")
     if best_score < THRESHOLD:

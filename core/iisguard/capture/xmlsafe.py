@@ -27,6 +27,8 @@ from .base import Artifact, Builder
 MAX_DEPTH = 256
 FRAGMENT = "#fragment"
 _JUNK_AFTER_ROOT = 9  # expat XML_ERROR_JUNK_AFTER_DOC_ELEMENT
+_TAG_MISMATCH = 7  # expat XML_ERROR_TAG_MISMATCH
+_INVALID_TOKEN = 4  # expat XML_ERROR_INVALID_TOKEN
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
 
 
@@ -161,9 +163,9 @@ def parse_text(text: str, where: str, *, fragments: bool = False) -> tuple[Node,
     text = text.lstrip("\ufeff")
     first = text.find("<")
     if first > 0 and text[:first].strip():
-        skipped = text[:first].count("\n") + (0 if text[:first].endswith("\n") else 1)
-        notes.append((1, f"skipped {skipped} line(s) before the XML starts"))
         cut = text.rfind("\n", 0, first) + 1
+        skipped = text[:cut].count("\n") + (0 if not text[cut:first].strip() else 1)
+        notes.append((1, f"skipped {skipped} line(s) before the XML starts"))
         text = _blank(text[:cut]) + text[cut:]
     # We feed decoded text, so the declaration's encoding is moot; expat also rejects one that is not
     # at the very start (after a skipped prompt, or inside the fragment wrapper): blank it.
@@ -175,16 +177,64 @@ def parse_text(text: str, where: str, *, fragments: bool = False) -> tuple[Node,
         _note_cut(target, notes)
         return root, notes
     except CaptureError as exc:
-        if not fragments or getattr(exc, "xml_code", None) != _JUNK_AFTER_ROOT:
+        code = getattr(exc, "xml_code", None)
+        # An end tag right after the first element (a paste that starts inside a section) is an invalid token.
+        if not fragments or (code != _JUNK_AFTER_ROOT and not (code == _INVALID_TOKEN and _unopened(text))):
             raise
     # Several top-level elements, or trailing text: parse again inside a wrapper on the same line.
-    root, target = _parse(f"<{FRAGMENT[1:]}>{text}", where, wrapper=True)
+    reopened = False
+    try:
+        root, target = _parse(f"<{FRAGMENT[1:]}>{text}", where, wrapper=True)
+    except CaptureError as exc:
+        # A paste that starts inside a section (`<add .../>` ... `</applicationPools>`): its elements
+        # are read inside the sections whose end tags it holds, opened on its first line.
+        opened = _unopened(text) if getattr(exc, "xml_code", None) == _TAG_MISMATCH else []
+        if not opened:
+            raise
+        start = text.find("<")
+        prefix = "".join(f"<{tag}>" for tag in reversed(opened))
+        root, target = _parse(f"<{FRAGMENT[1:]}>{text[:start]}{prefix}{text[start:]}", where, wrapper=True)
+        reopened = True
+        notes.append(
+            (
+                text.count("\n", 0, start) + 1,
+                f"the paste starts inside <{opened[-1]}> (end tags without their start tags: "
+                f"{', '.join(f'</{t}>' for t in opened)}): what follows is read inside them, a part "
+                "cut at the start is not guessed",
+            )
+        )
     root.tag = FRAGMENT
     _note_cut(target, notes)
     if len(root.children) == 1:
-        notes.append((target.last_end_line, "ignored text after the end of the XML document"))
+        if not reopened:
+            notes.append((target.last_end_line, "ignored text after the end of the XML document"))
         return root.children[0], notes
     return root, notes
+
+
+_TOKEN = re.compile(
+    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<![^>]*>|<(/?)([A-Za-z_][\w.:-]*)(?:\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*?)?(/?)>",
+    re.S,
+)
+
+
+def _unopened(text: str) -> list[str]:
+    """End tags at the top level of a paste whose start tags are missing (a cut at its start), innermost first."""
+    stack: list[str] = []
+    missing: list[str] = []
+    for m in _TOKEN.finditer(text):
+        closing, tag, empty = m.group(1), m.group(2), m.group(3)
+        if tag is None or empty:
+            continue
+        if not closing:
+            stack.append(tag)
+        elif stack and stack[-1] == tag:
+            stack.pop()
+        elif not stack:
+            missing.append(tag)
+        else:
+            return []  # a real mismatch inside the paste: not a cut at its start
+    return missing
 
 
 def _note_cut(target: _Target, notes: list[tuple[int, str]]) -> None:
