@@ -230,3 +230,18 @@ def test_grants_on_a_declared_content_root_fire_the_server_rules(
         if f["outcome"] == "fail"
     }
     assert fails == {("IIS-ACL-003", "build/shop.ps1", 4), ("IIS-ACL-004", "build/shop.ps1", 3)}
+
+
+def test_a_literal_password_to_any_cmdlet_is_a_secret(tmp_path: Path) -> None:
+    script = (
+        "Invoke-Sqlcmd -ServerInstance db01 -Username sa -Password 'Any-Cmdlet-Secret-1' -Query 'SELECT 1'\n"
+        "Set-LocalUser -Name svc_local -Password (ConvertTo-SecureString 'Any-Cmdlet-Secret-2' -AsPlainText -Force)\n"
+        "Invoke-Sqlcmd -ServerInstance db01 -Username sa -Password $env:SQL_PASSWORD\n"
+    )
+    data = _import(tmp_path, script)
+    assert "Any-Cmdlet-Secret" not in str(data)
+    secrets = sorted((s["evidence"]["line"], s["context"]) for s in data["declared"]["secrets"])
+    assert secrets == [
+        (1, "-password given to Invoke-Sqlcmd"),
+        (2, "password given to ConvertTo-SecureString -AsPlainText"),
+    ]

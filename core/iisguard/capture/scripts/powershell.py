@@ -344,11 +344,23 @@ class _Run:
         handler = _CMDLETS.get(name)
         params, positional = self.parameters(name, groups)
         # Parameters and values are evaluated (so nested commands run) whether or not the cmdlet is known.
+        result = handler(self, at, params, positional) if handler is not None else None
+        self.password_parameters(raw, at, params)
         if handler is not None:
-            return handler(self, at, params, positional)
+            return result
         if name in _RUNTIME:
             return Unresolved(_RUNTIME[name])
         return Unresolved(f"the output of {raw}")
+
+    def password_parameters(self, cmdlet: str, at: At, params: dict[str, Any]) -> None:
+        """`-Password 'x'` / `-AccountPassword 'x'` to any cmdlet, known or not: a literal secret (where,
+        never what). A cmdlet's own reader records it first, with its context; one entry per line."""
+        for key in _PASSWORD_PARAMETERS:
+            value = params.get(key)
+            if isinstance(value, str) and value and not _ENV_ONLY.fullmatch(value):
+                self.d.literal_secret(getattr(value, "at", None) or at, f"-{key} given to {cmdlet}")
+            elif isinstance(value, Literal):
+                self.d.literal_secret(value.at or at, f"-{key} given to {cmdlet}")
 
     def native(self, group: list[Any]) -> Any:
         """One argument to a program, as the program receives it (PowerShell removes the quotes)."""
@@ -452,6 +464,8 @@ def _secret(value: Any) -> Secret:
         return value
     if isinstance(value, Credential):
         return value.password
+    if isinstance(value, str) and _ENV_ONLY.fullmatch(value):
+        return Unresolved(f"the environment variable {value.strip('%')}, read at run time")
     if isinstance(value, str):
         origin = getattr(value, "at", None)
         return Literal(origin) if origin is not None else LITERAL
@@ -834,6 +848,10 @@ def _here_body(text: str) -> str:
     return body[1:] if body.startswith("\n") else body
 
 
+# `$env:X` as a value: the process environment at run time, not text in the script.
+_ENV_ONLY = re.compile(r"%[\w()]+%")
+# Parameters that carry a password, whatever the cmdlet (casefolded, without the dash).
+_PASSWORD_PARAMETERS = ("password", "accountpassword", "newpassword", "plaintextpassword")
 # Expressions whose value is their own text (after expanding variables, for a bare word).
 _LEAVES = frozenset(
     {
