@@ -245,3 +245,20 @@ def test_a_literal_password_to_any_cmdlet_is_a_secret(tmp_path: Path) -> None:
         (1, "-password given to Invoke-Sqlcmd"),
         (2, "password given to ConvertTo-SecureString -AsPlainText"),
     ]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "$x = " + "(" * 3000 + "1" + ")" * 3000,
+        "Write-Output " + "(" * 3000 + "1" + ")" * 3000,
+        "{" * 3000 + "}" * 3000,
+        "$h = " + "@{a=" * 2000 + "1" + "}" * 2000,
+    ],
+)
+def test_hostile_nesting_is_a_warning_and_the_rest_is_read(tmp_path: Path, hostile: str) -> None:
+    data = _import(tmp_path, "New-WebAppPool -Name Before\n" + hostile + "\nNew-WebAppPool -Name After\n")
+    assert set(_pools(data)) == {"Before", "After"}
+    warnings = data["collection"]["warnings"]
+    assert warnings and all(w["line"] == 2 for w in warnings)
+    assert not any("parser failed" in w["message"] for w in warnings)

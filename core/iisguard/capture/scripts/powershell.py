@@ -36,6 +36,7 @@ from .declared import LITERAL, At, Declared, Literal, Secret, Text, Unresolved
 
 EXTRA = "scripts"
 MAX_SCRIPT_BYTES = 16 * 1024 * 1024  # a build script is source code; anything bigger is not one
+MAX_DEPTH = 100  # nesting levels read (real scripts nest a handful; Python's stack allows ~300 here)
 
 
 @lru_cache(maxsize=1)
@@ -102,6 +103,8 @@ class _Run:
         self.d = Declared.of(builder)
         self.vars: dict[str, Any] = {}
         self.source = b""
+        self.depth = 0
+        self.too_deep = False
 
     def run(self) -> None:
         self.a.check_size(MAX_SCRIPT_BYTES)
@@ -138,6 +141,30 @@ class _Run:
         return self.d.at(self.a, node.start_point[0] + 1)
 
     def walk(self, node: Any) -> None:
+        if self.deeper(node):
+            return
+        try:
+            self._walk(node)
+        finally:
+            self.depth -= 1
+
+    def deeper(self, node: Any) -> bool:
+        """One level deeper; past MAX_DEPTH the rest of that branch is skipped with one warning (a
+        hostile script nests thousands of levels; recursion would lose the whole file)."""
+        self.depth += 1
+        if self.depth <= MAX_DEPTH:
+            return False
+        self.depth -= 1
+        if not self.too_deep:
+            self.too_deep = True
+            self.b.warn(
+                self.a,
+                node.start_point[0] + 1,
+                f"PowerShell: nested more than {MAX_DEPTH} levels deep; not read",
+            )
+        return True
+
+    def _walk(self, node: Any) -> None:
         for child in node.children:
             if child.is_error:
                 continue
@@ -176,6 +203,14 @@ class _Run:
     # -- values --------------------------------------------------------------------------------
     def value(self, node: Any) -> Any:
         """What an expression is, as far as the script states it literally."""
+        if self.deeper(node):
+            return Unresolved(f"an expression nested more than {MAX_DEPTH} levels deep")
+        try:
+            return self._value(node)
+        finally:
+            self.depth -= 1
+
+    def _value(self, node: Any) -> Any:
         node = _unwrap(node)
         kind = node.type
         if kind == "string_literal":
@@ -826,13 +861,15 @@ def _unwrap(node: Any) -> Any:
 
 
 def _descendants(node: Any, kind: str, stop: set[str] | None = None) -> Iterator[Any]:
-    for child in node.children:
+    """Nodes of `kind` below `node` in document order, not looking inside them (nor inside `stop` nodes);
+    iterative, so a hostile nesting depth costs no stack."""
+    stack = list(reversed(node.children))
+    while stack:
+        child = stack.pop()
         if child.type == kind:
             yield child
-        elif stop and child.type in stop:
-            continue
-        else:
-            yield from _descendants(child, kind, stop)
+        elif not (stop and child.type in stop):
+            stack.extend(reversed(child.children))
 
 
 def _var_name(text: str) -> str:
@@ -874,12 +911,15 @@ def _head(node: Any) -> str:
 
 
 def _script_blocks(node: Any) -> Iterator[Any]:
-    """The script blocks among a command's arguments (`ForEach-Object { ... }`, `-ScriptBlock { ... }`)."""
-    for child in node.children:
+    """The script blocks among a command's arguments (`ForEach-Object { ... }`, `-ScriptBlock { ... }`),
+    not those of a nested command (read when that command is); iterative."""
+    stack = list(reversed(node.children))
+    while stack:
+        child = stack.pop()
         if child.type == "script_block_expression":
             yield child
         elif child.type not in ("command", "string_literal"):
-            yield from _script_blocks(child)
+            stack.extend(reversed(child.children))
 
 
 def _clip(text: str, width: int = 60) -> str:
