@@ -327,7 +327,7 @@ def pool_admin_equivalent_privilege(snap, params):
 
     unknown_groups = [k for k in holder_keys if group_unknown(k)]
     # A name the capture does not resolve may be the pool's identity or a group it is in.
-    unresolved = snap.privileges.unresolved_note(params["dangerous_rights"])
+    unresolved = snap.privileges.unknown_note(params["dangerous_rights"])
 
     for view in snap.pools:
         if view.legacy:

@@ -110,7 +110,7 @@ def dangerous_to_iis_principal(snap, params):
         sids.PRIVILEGED_LOCAL_GROUPS,
     )
     group_holders = _group_holders(snap, (s for _, s, _ in snap.privileges.iter(params["privileges"])))
-    unresolved = snap.privileges.unresolved_note(params["privileges"])
+    unresolved = snap.privileges.unknown_note(params["privileges"])
     for key, person in people.items():
         if key in hit or key in ignored:
             continue
@@ -217,7 +217,7 @@ def impersonate_beyond_expected(snap, params):
     groups) passes when its captured members are all such identities and is not reviewed when its
     members were not captured; a name the capture resolves to no SID and no known account is not
     reviewed; any other holder fails.
-    A right nobody holds passes.
+    A right nobody holds passes; one a partial capture does not state (a pasted fragment) is not reviewed.
     Why: these are the two halves of the Potato privilege escalation; IIS needs them for its own
     identities only (KB981949). Unlike a verbatim copy of the Windows STIG list, IIS_IUSRS and pool
     SIDs are expected here: removing IIS_IUSRS breaks IIS authentication (MS docs PR #9187).
@@ -232,6 +232,11 @@ def impersonate_beyond_expected(snap, params):
     index = snap.privileges
     for wanted, allowed in expected.items():
         right, shown_list = index.holders(wanted)
+        if not shown_list and not index.stated(wanted):
+            yield not_reviewed(
+                f"user_rights/{right}", f"Cannot judge {right}: {index.unknown_note([wanted])}"
+            )
+            continue
         if not shown_list:
             yield passed(f"user_rights/{right}", f"No principal holds {right}")
             continue
@@ -344,7 +349,7 @@ def dangerous_to_broad(snap, params):
                 f"{snap.accounts.shown(shown)} from {right} in the policy that grants it.",
                 **snap.privileges.location(right, shown),
             )
-        unresolved = index.unresolved_note([wanted])
+        unresolved = index.unknown_note([wanted])
         if not broad and unresolved:
             yield not_reviewed(
                 f"user_rights/{right}", f"No resolved holder of {right} is broad, but {unresolved}"
@@ -713,7 +718,7 @@ def interactive_logon_for_iis_identity(snap, params):
             if not blocked:
                 continue
             hit.update(p.key for p, _ in blocked)
-            undecided = index.unresolved_note([deny_right])
+            undecided = index.unknown_note([deny_right])
             if undecided:  # a deny holder the capture cannot name may be one of them, or a group of theirs
                 yield not_reviewed(
                     f"user_rights/{right}/{shown}",
@@ -740,7 +745,7 @@ def interactive_logon_for_iis_identity(snap, params):
     group_holders = _group_holders(
         snap, (s for wanted in LOGON_RIGHTS for s in index.holders(wanted)[1]), ignored_groups
     )
-    unresolved = index.unresolved_note(LOGON_RIGHTS)
+    unresolved = index.unknown_note(LOGON_RIGHTS)
     for key, person in people.items():
         if key in hit:
             continue

@@ -88,6 +88,16 @@ class _Run(ArtifactRun):
             b.warn(a, None, "secedit: no [Privilege Rights] section in this file")
             b.section("user_rights", "partial", f"no [Privilege Rights] in {a.path}")
             return
+        if not self.saw_rights:
+            # Lines without their header (Select-String, findstr) state only the rights they list; a whole
+            # export omits a right nobody holds, which is what lets rules read an absent right as empty.
+            b.section(
+                "user_rights",
+                "partial",
+                f"{a.path} holds user-rights lines without their [Privilege Rights] section: rights it does not "
+                "list are unknown",
+            )
+            return
         b.section("user_rights", "partial" if self.problems else "ok")
         if not self.read:
             b.warn(a, None, "secedit: the [Privilege Rights] section is empty")

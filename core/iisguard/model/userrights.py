@@ -109,6 +109,32 @@ class UserRights:
             "Get-LocalGroup, services, AD) or export the rights with SIDs (secedit /export)"
         )
 
+    def stated(self, right: str) -> bool:
+        """Whether the capture says who holds `right`.
+
+        A whole `secedit /export` (section `user_rights` ok) omits a right nobody holds, so there an
+        absent right has no holders. A fragment (lines pasted without `[Privilege Rights]`, section
+        partial) or an export with unreadable lines says nothing about a right it does not list.
+        """
+        return right.casefold() in self.by_name or self.snap.section_status("user_rights") == "ok"
+
+    def unknown_note(self, wanted: Iterable[str]) -> str:
+        """Why the holders of the wanted rights cannot all be told ("" when they can): rights the capture
+        does not state, and holders it does not resolve."""
+        wanted = list(wanted)
+        missing = [r for r in wanted if not self.stated(r)]
+        notes = []
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
+            notes.append(
+                f"the captured user rights do not state who holds {shown} (a fragment of the policy, or an "
+                "export with unreadable lines); capture them whole with secedit /export /areas USER_RIGHTS"
+            )
+        unresolved = self.unresolved_note(wanted)
+        if unresolved:
+            notes.append(unresolved)
+        return "; and ".join(notes)
+
     def holders(self, right: str) -> tuple[str, list[str]]:
         """(the right's name as captured, its holders as shown)."""
         return self.by_name.get(right.casefold(), (right, []))
