@@ -278,6 +278,7 @@ def test_scripts_workflow_passes_actionlint_and_the_schema():
     assert "pull_request" in wf[True]  # PyYAML reads the key `on` as true
     job = wf["jobs"]["scripts"]
     assert job["permissions"]["security-events"] == "write"
+    assert job["env"]["IISGUARD_SPEC"] == "iisguard[scripts]"  # the PowerShell parser is an extra
     assert any(s.get("uses", "").startswith("github/codeql-action/upload-sarif@") for s in job["steps"])
     parser = build_parser()
     for argv in (c for s in job["steps"] if "run" in s for c in iisguard_commands(s["run"])):
@@ -285,7 +286,7 @@ def test_scripts_workflow_passes_actionlint_and_the_schema():
 
 
 def test_scripts_workflow_runs_on_the_fixture_scripts(tmp_path):
-    """The read, scan and gate steps with bash, on a repository whose build/ holds the Ansible and DSC fixtures:
+    """The scan and gate steps with bash, on a repository whose build/ holds the Ansible and DSC fixtures:
     the SARIF points at the script lines, relative to the repository root."""
     work = tmp_path / "workspace"
     shutil.copytree(FIXTURES / "scripts" / "ansible", work / "build" / "ansible")
@@ -315,9 +316,7 @@ def test_scripts_workflow_runs_on_the_fixture_scripts(tmp_path):
             timeout=300,
         )
 
-    read = bash(steps["Read the build scripts"]["run"])
-    assert read.returncode == 0, read.stderr
-    scanned = bash(steps["Scan"]["run"])
+    scanned = bash(steps["Scan the build scripts"]["run"])
     assert scanned.returncode == 0, scanned.stderr
     assert (
         output.read_text().strip() == "exit=1"
@@ -338,5 +337,10 @@ def test_scripts_workflow_runs_on_the_fixture_scripts(tmp_path):
     # One image's scripts make one snapshot: the DSC configuration sets pool Batch again, last (line 44).
     assert ("IIS-POOL-001", "build/dsc/PayrollWeb.ps1", 44) in located
     assert ("IIS-ACL-003", "build/ansible/roles/iis_web/tasks/main.yml", 53) in located
+    assert (
+        "IIS-SCRIPT-001",
+        "build/ansible/roles/iis_web/tasks/main.yml",
+        25,
+    ) in located  # the pool password
     assert bash(steps["Gate"]["run"], SCAN_EXIT="1").returncode == 1
     assert bash(steps["Gate"]["run"], SCAN_EXIT="0").returncode == 0

@@ -198,3 +198,33 @@ def test_compiled_mof_plain_text_credential_is_a_secret_at_its_line(capsys, repo
     snap = imported(capsys, "mof")
     assert "secrets" not in snap.get("declared", {})
     assert [u["reason"] for u in snap["declared"]["unresolved"]] == ["encrypted for the node's certificate"]
+
+
+def test_win_shell_lines_are_read_like_a_batch_file(capsys, repo):
+    snap = imported(capsys, "ansible")
+    legacy = next(p for p in snap["iis"]["app_pools"] if p["name"] == "Legacy")
+    assert legacy["identity"]["type"] == "NetworkService" and legacy["evidence"]["line"] == 103
+    acl = next(a for a in snap["acls"] if a["path"] == "D:\\Sites\\Payroll\\App_Data")
+    assert [(a["principal"], a["rights"], a["inheritance"], a["evidence"]["line"]) for a in acl["aces"]] == [
+        ("IIS_IUSRS", ["M"], ["OI", "CI"], 104)
+    ]
+    svc = next(p for p in snap["principals"] if p["name"] == "CORP\\svc_legacy")
+    assert svc["spns"] == ["HTTP/legacy.corp.example"] and svc["evidence"]["line"] == 105
+
+
+def test_script_only_findings_at_the_secret_and_delegation_lines(capsys, repo):
+    """IIS-SCRIPT-001 (a clear-text password) where each file holds one; IIS-SCRIPT-003 for the DSC
+    ADUser trusted for unconstrained delegation; never the password itself."""
+    where = {}
+    for folder in ("ansible", "dsc", "mof"):
+        imported(capsys, folder)
+        for (rule, _resource), location in failures(capsys, f"{folder}.json").items():
+            if rule.startswith("IIS-SCRIPT-"):
+                where.setdefault(rule, set()).add(location)
+    assert where["IIS-SCRIPT-001"] == {
+        (TASKS, 25),  # processModel password of pool Reports
+        (TASKS, 63),  # win_user password
+        ("dsc/PayrollWeb.ps1", 12),  # ConvertTo-SecureString 'x' -AsPlainText
+        ("mof/localhost.mof", 10),  # MSFT_Credential Password in clear
+    }
+    assert where["IIS-SCRIPT-003"] == {("dsc/PayrollWeb.ps1", 85)}  # TrustedForDelegation = $true
