@@ -32,6 +32,12 @@ class MissingExtra(CaptureError):
     """A feature needs an optional extra that is not installed; the message names it (exit 2)."""
 
 
+class LimitError(CaptureError):
+    """An input past a resource limit (an XML file of a million elements): the whole import stops with
+    exit 2, naming the file, the line and the limit, instead of taking gigabytes. Unlike other capture
+    errors it is not turned into a warning on one file."""
+
+
 class PolicyError(IisguardError):
     """A profile, policy, waiver or YAML rule is malformed."""
 

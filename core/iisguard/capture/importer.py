@@ -47,7 +47,7 @@ from typing import Any
 import yaml
 
 from .. import yamlsource
-from ..errors import CaptureError, CollectionError, IisguardError, MissingExtra
+from ..errors import CaptureError, CollectionError, IisguardError, LimitError, MissingExtra
 from ..model import snapshot as snapmod
 from ..redact import printable
 from . import blocks, console, registry, secondhop
@@ -503,6 +503,8 @@ def _parse_one(
             status = "partial"
     except MissingExtra:  # not this file's fault: the whole import needs the extra
         raise
+    except LimitError:
+        raise  # a bomb stops the import (exit 2), it is not one unreadable file among others
     except IisguardError as exc:
         line, message = _split_where(exc, artifact.path)
         builder.warn(artifact, line, message)

@@ -12,7 +12,9 @@ after line N" (the last line where an element ended). DTDs and entities are refu
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +22,16 @@ from typing import Any
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from ..errors import CaptureError
+from ..errors import CaptureError, LimitError
 from .base import Artifact, Builder
 
 # Real configuration files nest about a dozen levels; anything this deep is hostile or broken.
 MAX_DEPTH = 256
+# Elements in one XML file. The large benchmark host's applicationHost.config (5,000 sites and pools)
+# has about 41,000; every element becomes a Node here and most become snapshot objects (a one-line
+# `<add name="p1" />` is 20 bytes of input and about 1 KB of snapshot), so a file past this count is
+# refused before it can take gigabytes (issue #18: 11 MB of one-line pools took 2.2 GB). See README.
+MAX_ELEMENTS = int(os.environ.get("IISGUARD_MAX_XML_ELEMENTS", "250000"))
 FRAGMENT = "#fragment"
 _JUNK_AFTER_ROOT = 9  # expat XML_ERROR_JUNK_AFTER_DOC_ELEMENT
 _TAG_MISMATCH = 7  # expat XML_ERROR_TAG_MISMATCH
@@ -32,9 +39,12 @@ _INVALID_TOKEN = 4  # expat XML_ERROR_INVALID_TOKEN
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
-    """One element: local tag name (namespace dropped), attributes, 1-based line of its start tag."""
+    """One element: local tag name (namespace dropped), attributes, 1-based line of its start tag.
+
+    Slots and interned names: a file holds up to MAX_ELEMENTS of these, so each costs what it must.
+    """
 
     tag: str
     attrs: dict[str, str]
@@ -77,6 +87,7 @@ class _Target:
         self.last_end_line = 0  # where the most recent top-level element closed
         self.last_line = 0  # where the most recent element closed
         self.truncated: int | None = None  # the input ended inside an element: the last complete line
+        self.count = 0
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         line = int(self.parser.CurrentLineNumber) if self.parser is not None else 0
@@ -84,7 +95,16 @@ class _Target:
             raise CaptureError(
                 f"XML nested deeper than {MAX_DEPTH} elements; refused", where=f"{self.where}:{line}"
             )
-        node = Node(tag.rsplit("}", 1)[-1], dict(attrs), line)
+        self.count += 1
+        if self.count > MAX_ELEMENTS:
+            raise LimitError(
+                f"more than {MAX_ELEMENTS:,} XML elements in one file; refused (a real applicationHost.config "
+                "of 5,000 sites has about 41,000; raise IISGUARD_MAX_XML_ELEMENTS to import a larger one)",
+                where=f"{self.where}:{line}",
+            )
+        # expat hands each element a fresh dict: keep it; intern names, which repeat on every element.
+        intern = sys.intern
+        node = Node(intern(tag.rsplit("}", 1)[-1]), {intern(k): v for k, v in attrs.items()}, line)
         if self.stack:
             self.stack[-1].children.append(node)
         else:
