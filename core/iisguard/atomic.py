@@ -3,14 +3,19 @@
 The file gets the mode any file the user writes gets (0666 less the umask): mkstemp creates the
 temporary file 0600, which would leave reports and the capture script unreadable to a CI artifact
 publisher running as another user.
+
+A target that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO, `/dev/full`) is
+written in place: renaming a temporary file over it would replace the device node itself (as root,
+`--format json:/dev/null` turned /dev/null into a regular file; issue #18).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -26,13 +31,43 @@ def _follow_umask(fd: int) -> None:
         os.fchmod(fd, 0o666 & ~umask())
 
 
+def special(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` exists (links followed) and is neither a regular file nor a folder: a device,
+    a FIFO or a socket, written in place."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_in_place(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
+    with _naming(path), open(path, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+
+
+@contextlib.contextmanager
+def _naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An OSError while writing (a full disk: ENOSPC) names the file the user asked for, not none."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+        raise
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    if special(path):
+        _write_in_place(path, (data,))
+        return
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         _follow_umask(fd)
-        with os.fdopen(fd, "wb") as fh:
+        with _naming(target), os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -49,12 +84,15 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_chunks(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
     """Like write_bytes, for content produced piece by piece (a snapshot too large to hold at once)."""
+    if special(path):
+        _write_in_place(path, chunks)
+        return
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         _follow_umask(fd)
-        with os.fdopen(fd, "wb") as fh:
+        with _naming(target), os.fdopen(fd, "wb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
             fh.flush()
@@ -78,17 +116,21 @@ class Batch:
 
     def __init__(self) -> None:
         self.staged: list[tuple[str, Path]] = []
+        self.in_place: list[tuple[str | os.PathLike[str], bytes]] = []  # devices and FIFOs, written last
 
     def write_text(self, path: str | os.PathLike[str], text: str) -> None:
         self.write_bytes(path, text.encode("utf-8"))
 
     def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
+        if special(path):
+            self.in_place.append((path, data))
+            return
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         self.staged.append((tmp, target))
         _follow_umask(fd)
-        with os.fdopen(fd, "wb") as fh:
+        with _naming(target), os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -99,6 +141,9 @@ class Batch:
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         try:
             if kind is None:
+                # Devices first: /dev/full failing leaves every regular file as it was.
+                for path, data in self.in_place:
+                    _write_in_place(path, (data,))
                 for tmp, target in self.staged:
                     os.replace(tmp, target)
         finally:

@@ -97,6 +97,9 @@ def iis_iusrs_members(snap, params):
     iis_keys = set(iis.iis_principals(snap, include_local_system=True)) | snap.accounts.keys(
         params["allowed_members"]
     )
+    # Members with the same direct groups share one groups_of set: judge each set once, not once per
+    # member (20,000 members in a deep nest of groups: members x groups checks, #18 case 8).
+    admin_in: dict[frozenset[str], bool] = {}
     for member in members:
         ref = member.get("sid") or member.get("name") or ""
         key = snap.accounts.key(ref)
@@ -104,9 +107,11 @@ def iis_iusrs_members(snap, params):
         kind = str(member.get("kind") or snap.accounts.kind(snap.accounts.ref(key)))
         resource = f"principals/{shown}"
         groups = snap.accounts.groups_of(snap.accounts.ref(key))
+        if groups not in admin_in:
+            admin_in[groups] = any(accounts.is_admin(g) for g in groups)
         if accounts.is_broad(key):
             problem = "a broad group: every account in it gets IIS_IUSRS's rights"
-        elif accounts.is_admin(key) or any(accounts.is_admin(g) for g in groups):
+        elif accounts.is_admin(key) or admin_in[groups]:
             problem = "an administrator (or a member of Administrators)"
         elif _expected_member(key, kind, iis_keys):
             problem = None

@@ -139,3 +139,93 @@ def test_closed_stdout_is_one_line_exit_2(demo):
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert "standard output is closed" in one_error_line(proc.stderr)
+
+
+# In a private mount namespace (util-linux unshare, as any user): a 16 KiB tmpfs for a full disk, and
+# /dev/full bound over a file so a regression that renamed over it could not replace the real device.
+FULL_DISK = """
+set -e
+mount -t tmpfs -o size=16k tmpfs "$1"
+mount --bind /dev/full "$2"
+echo old > "$1/r.json"
+set +e
+"$3" -m iisguard scan "$4" --format "json:$1/r.json" --include-passes > /dev/null 2> "$5/err1"
+echo "rc1=$?"
+echo "left=$(ls -A "$1" | tr '\\n' ' ')"
+echo "content=$(cat "$1/r.json")"
+"$3" -m iisguard scan "$4" --format "json:$2" > /dev/null 2> "$5/err2"
+echo "rc2=$?"
+test -c "$2" && echo "device=yes"
+"""
+
+
+def test_a_full_disk_and_dev_full_are_one_line_exit_2_nothing_half_written(demo, tmp_path):
+    unshare = shutil.which("unshare")
+    assert unshare, "unshare (util-linux) is needed to mount a tiny tmpfs"
+    mnt, full = tmp_path / "mnt", tmp_path / "full"
+    mnt.mkdir()
+    full.touch()
+    proc = subprocess.run(
+        [unshare, "--map-root-user", "--mount", "sh", "-c", FULL_DISK, "sh", mnt, full, sys.executable, demo, tmp_path],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = dict(line.split("=", 1) for line in proc.stdout.splitlines())
+    err1, err2 = (tmp_path / "err1").read_text(), (tmp_path / "err2").read_text()
+    # The report (about 200 KB with passes) does not fit: one line naming it, the old file kept, no temp file.
+    assert result["rc1"] == "2" and result["left"].split() == ["r.json"] and result["content"] == "old", (result, err1)
+    assert one_error_line(err1) == f"iisguard: error: {mnt}/r.json: No space left on device"
+    # /dev/full is written in place (a rename would replace the device node): ENOSPC, one line.
+    assert result["rc2"] == "2", err2
+    assert one_error_line(err2) == f"iisguard: error: {full}: No space left on device"
+    assert result.get("device") == "yes"
+
+
+def test_a_fifo_as_a_report_is_written_not_replaced(demo, tmp_path):
+    """`--format sarif:/dev/stdout`, a FIFO or /dev/null are written in place: renaming a temporary
+    file over them replaced the node itself (as root, `json:/dev/null` made /dev/null a regular file)."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    proc = subprocess.run(
+        [sys.executable, "-m", "iisguard", "scan", str(demo), "--format", f"json:{fifo}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    reader.join(30)
+    assert proc.returncode == 1, proc.stderr  # the demo host fails the gate
+    assert fifo.is_fifo()
+    assert got and b'"findings"' in got[0]
+
+
+BASELINES = {
+    "deep": ('{"runs": ' + "[" * 100_000 + "]" * 100_000 + "}", "--baseline {path}: not a SARIF log: JSON nested too deeply to read"),
+    "run": ('{"runs": [1]}', "{path}:1: not a SARIF log: runs[0] is a number, not an object"),
+    "results": ('{"runs": [{\n"results": "x"}]}', "{path}:2: not a SARIF log: runs[0].results is a string, not an array"),
+    "message": (
+        '{"runs": [{"results": [\n{"kind": "fail", "partialFingerprints": {"a": "b"},\n "message": "m"}]}]}',
+        "{path}:3: not a SARIF log: runs[0].results[0].message is a string, not an object",
+    ),
+    "suppressions": (
+        '{"runs": [{"results": [{"suppressions": 5}]}]}',
+        "{path}:1: not a SARIF log: runs[0].results[0].suppressions is a number, not an array",
+    ),
+    "fingerprints": (
+        '{"runs": [{"results": [{"partialFingerprints": ["a"]}]}]}',
+        "{path}:1: not a SARIF log: runs[0].results[0].partialFingerprints is an array, not an object",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BASELINES)
+def test_a_deep_or_wrongly_typed_baseline_is_one_line_exit_2(demo, tmp_path, capsys, case):
+    text, message = BASELINES[case]
+    baseline = tmp_path / "base.sarif"
+    baseline.write_text(text)
+    code, _, err = run(capsys, "scan", demo, "--baseline", baseline, "--format", f"json:{tmp_path}/r.json")
+    assert code == 2
+    assert one_error_line(err) == "iisguard: error: " + message.format(path=baseline)
+    assert not (tmp_path / "r.json").exists()

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import UsageError
 from .evaluate import Notice, Report
@@ -48,39 +48,86 @@ class Previous:
 
 
 def load(path: str | os.PathLike[str]) -> Previous:
-    """The failures of a previous SARIF log, by fingerprint. UsageError (exit 2) when it is not one."""
+    """The failures of a previous SARIF log, by fingerprint. UsageError (exit 2) when it is not one:
+    not JSON, nested too deeply, or a part of the log that is not of the type SARIF gives it (named
+    with its file:line, e.g. `runs[0].results[3].message is a string, not an object`)."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text("utf-8-sig"))
+        text = p.read_text("utf-8-sig")
+        doc = json.loads(text)
     except FileNotFoundError:
         raise UsageError("no such file", where=f"--baseline {p}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read: {exc}", where=f"--baseline {p}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"not JSON ({exc.msg})", where=f"{p}:{exc.lineno}") from None
+    except RecursionError:
+        raise UsageError("not a SARIF log: JSON nested too deeply to read", where=f"--baseline {p}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
         raise UsageError("not a SARIF log (no runs[])", where=str(p))
+    check = _Typed(p, text)
     prev = Previous(str(p))
-    for run in doc["runs"]:
-        rules = ((run.get("tool") or {}).get("driver") or {}).get("rules") or []
-        for result in run.get("results") or []:
-            if not isinstance(result, dict) or not _is_open_failure(result):
-                continue
-            fingerprints = result.get("partialFingerprints") or {}
-            if not isinstance(fingerprints, dict) or not fingerprints:
+    for i, run in enumerate(doc["runs"]):
+        run = check.obj(run, "runs", i)
+        tool = check.obj(run.get("tool"), "runs", i, "tool", optional=True)
+        driver = check.obj(tool.get("driver"), "runs", i, "tool", "driver", optional=True)
+        rules = check.arr(driver.get("rules"), "runs", i, "tool", "driver", "rules")
+        for j, result in enumerate(check.arr(run.get("results"), "runs", i, "results")):
+            at = ("runs", i, "results", j)
+            result = check.obj(result, *at)
+            fingerprints = check.obj(result.get("partialFingerprints"), *at, "partialFingerprints", optional=True)
+            props = check.obj(result.get("properties"), *at, "properties", optional=True)
+            message = check.obj(result.get("message"), *at, "message", optional=True)
+            suppressions = check.arr(result.get("suppressions"), *at, "suppressions")
+            for k, suppression in enumerate(suppressions):
+                check.obj(suppression, *at, "suppressions", k)
+            if not _is_open_failure(result) or not fingerprints:
                 continue
             rule_id = str(result.get("ruleId") or _rule_at(rules, result.get("ruleIndex")) or "")
-            props: dict[str, Any] = result["properties"] if isinstance(result.get("properties"), dict) else {}
-            message = str((result.get("message") or {}).get("text") or "")
+            text_ = str(message.get("text") or "")
             for value in fingerprints.values():
                 prev.known[str(value)] = Known(
                     fingerprint=str(value),
                     rule_id=rule_id,
                     host=str(props.get("host") or ""),
                     resource=str(props.get("resource") or ""),
-                    message=message,
+                    message=text_,
                 )
     return prev
+
+
+class _Typed:
+    """Type checks of a SARIF log's parts, failing with the part's path and line."""
+
+    _NAMES = {dict: "an object", list: "an array", str: "a string", bool: "true or false",
+              int: "a number", float: "a number", type(None): "null"}  # fmt: skip
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def obj(self, value: Any, *parts: str | int, optional: bool = False) -> dict[str, Any]:
+        if value is None and optional:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(value, parts, "an object")
+        return value
+
+    def arr(self, value: Any, *parts: str | int) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(value, parts, "an array")
+        return value
+
+    def fail(self, value: Any, parts: tuple[str | int, ...], expected: str) -> NoReturn:
+        from ..model import jsonpos
+
+        pointer = jsonpos.pointer(*parts)
+        line = jsonpos.lines_of(self.text, [pointer]).get(pointer, 1)
+        shown = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in parts).lstrip(".")
+        what = self._NAMES.get(type(value), type(value).__name__)
+        raise UsageError(f"not a SARIF log: {shown} is {what}, not {expected}", where=f"{self.path}:{line}")
 
 
 def _rule_at(rules: list[Any], index: Any) -> str | None:
