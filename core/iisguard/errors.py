@@ -56,3 +56,12 @@ class CollectionError(IisguardError):
     """Collecting from a server failed; `where` names the host."""
 
     exit_code = 3
+
+
+def describe(exc: BaseException) -> str:
+    """What plugin code raised, for a broken-pack message. SystemExit is a broken pack too: a pack
+    calling sys.exit(0) at import made `scan` exit 0 with no report, a green gate (issue #18, case 15).
+    KeyboardInterrupt is never caught: Ctrl-C still stops the run."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: called sys.exit({exc.code!r}); a pack must not end the process"
+    return f"{type(exc).__name__}: {exc}"

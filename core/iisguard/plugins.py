@@ -17,7 +17,7 @@ import pluggy
 from . import hookspecs
 from .capture import registry as parser_registry
 from .engine.rule import Rule, validate_rule
-from .errors import PluginError
+from .errors import PluginError, describe
 from .version import __version__
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,8 @@ def get_plugin_manager(
         own = Pack(modname.rsplit(".", 1)[-1], __version__, modname, builtin=True)
         try:
             pm.register(importlib.import_module(modname), name=modname)
-        except Exception as exc:  # noqa: BLE001 - reported like a broken third-party pack
-            own.error = f"{type(exc).__name__}: {exc}"
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported like a broken third-party pack
+            own.error = describe(exc)
         packs.append(own)
     if entry_points:
         packs.extend(_load_entry_points(pm))
@@ -166,8 +166,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> list[Pack]:
         try:
             plugin = ep.load()
             pm.register(plugin, name=name)
-        except Exception as exc:  # noqa: BLE001 - a broken pack is reported, not fatal here
-            pack.error = f"{type(exc).__name__}: {exc}"
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken pack is reported, not fatal here
+            pack.error = describe(exc)
         packs.append(pack)
     return packs
 
@@ -190,8 +190,8 @@ def _load_rules_dir(pm: pluggy.PluginManager, directory: Path) -> list[Pack]:
             spec.loader.exec_module(module)
             pm.register(module, name=modname)
             pack.module = modname
-        except Exception as exc:  # noqa: BLE001
-            pack.error = f"{type(exc).__name__}: {exc}"
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            pack.error = describe(exc)
         packs.append(pack)
     return packs
 
@@ -313,8 +313,8 @@ def _with_pack(r: Rule, pack: str) -> Rule:
 def _safe(pack: Pack, hook: str, impl: Any) -> Any:
     try:
         result = _call(impl)
-    except Exception as exc:  # noqa: BLE001
-        raise PluginError(f"{pack.label}: {hook} raised {type(exc).__name__}: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        raise PluginError(f"{pack.label}: {hook} raised {describe(exc)}") from None
     if hook in ("iisguard_register_rules", "iisguard_register_parsers") and result is not None:
         if isinstance(result, (str, bytes, Mapping)) or not isinstance(result, Iterable):
             raise PluginError(f"{pack.label}: {hook} must return a list, got {type(result).__name__}")

@@ -47,7 +47,15 @@ from typing import Any
 import yaml
 
 from .. import yamlsource
-from ..errors import CaptureError, CollectionError, IisguardError, LimitError, MissingExtra
+from ..errors import (
+    CaptureError,
+    CollectionError,
+    IisguardError,
+    LimitError,
+    MissingExtra,
+    PluginError,
+    describe,
+)
 from ..model import snapshot as snapmod
 from ..redact import printable
 from . import blocks, console, registry, secondhop
@@ -512,6 +520,10 @@ def _parse_one(
     except OSError as exc:
         builder.warn(artifact, None, f"cannot read: {exc.strerror or exc}")
         status = "failed"
+    except SystemExit as exc:  # a pack's parser ending the process is a broken pack, never a silent exit
+        raise PluginError(
+            f"the {parser.kind} parser on {artifact.path}: {describe(exc)}; the pack is broken"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - one file's parser bug must not lose the others
         log.debug("parser %s crashed on %s", parser.kind, artifact.path, exc_info=True)
         builder.warn(

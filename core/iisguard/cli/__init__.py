@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from ..errors import IisguardError
+from ..errors import IisguardError, PluginError, describe
 from ..redact import install_log_redaction, printable, redact, redact_exception
 
 EXIT_CODES = """\
@@ -245,6 +245,13 @@ def _main(argv: Sequence[str] | None) -> int:
             sys.stderr.write(redact_exception(exc))
         _error(str(exc))
         return exc.exit_code
+    except SystemExit as exc:
+        # iisguard itself never exits from inside a command: this is plugin code (a rule pack, a
+        # reporter or parser) ending the process, which must not pass for a result (#18 case 15).
+        if debug:
+            sys.stderr.write(redact_exception(exc))
+        _error(f"plugin code ended the run: {describe(exc)}; nothing can be trusted")
+        return PluginError.exit_code
     except KeyboardInterrupt:
         print("iisguard: interrupted", file=sys.stderr)
         return 130

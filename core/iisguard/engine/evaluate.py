@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import PluginError, describe
 from ..model.snapshot import DECLARED, SECTIONS, Snapshot
 from .findings import Evidence, Finding, Outcome, Result, Severity
 from .rule import Rule
@@ -226,6 +227,11 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
             old = by_resource.get(f.resource)
             if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:
                 by_resource[f.resource] = f
+    except SystemExit as exc:
+        # Not a rule error among others: the pack tried to end the process (a green gate if let through).
+        raise PluginError(
+            f"rule pack {rule.pack or '?'}: rule {rule.id} on host {host}: {describe(exc)}; the pack is broken"
+        ) from None
     except Exception as exc:
         if strict:
             exc.add_note(f"in rule {rule.id} on host {host}")
