@@ -170,6 +170,24 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_escape, text) if pattern.search(text) else text
 
 
+# What JSON and XML leave raw but a terminal obeys: DEL, C1 controls and the bidi/format characters.
+_RAW_IN_MARKUP = re.compile(f"[\x7f-\x9f{_BIDI}]")
+
+
+def escape_markup(text: str) -> str:
+    """A JSON or XML/HTML document (a report on standard output) with DEL, C1 and bidi characters
+    written as escapes that mean the same character (`\\u202e` in JSON, `&#x202e;` in XML), so
+    `scan --format json` in a terminal cannot reorder or drive it. Other text is returned as is."""
+    if not _RAW_IN_MARKUP.search(text):
+        return text
+    head = text.lstrip()[:1]
+    if head in ("{", "["):  # the characters can only be inside JSON strings, where \\uXXXX is the same
+        return _RAW_IN_MARKUP.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    if head == "<":
+        return _RAW_IN_MARKUP.sub(lambda m: f"&#x{ord(m.group(0)):x};", text)
+    return text
+
+
 def quote(text: str, n: int = 100) -> str:
     """A line from a capture or a server, fit for a warning: redacted, escaped, at most `n` characters."""
     text = printable(redact(text))

@@ -173,7 +173,10 @@ def test_a_full_disk_and_dev_full_are_one_line_exit_2_nothing_half_written(demo,
     result = dict(line.split("=", 1) for line in proc.stdout.splitlines())
     err1, err2 = (tmp_path / "err1").read_text(), (tmp_path / "err2").read_text()
     # The report (about 200 KB with passes) does not fit: one line naming it, the old file kept, no temp file.
-    assert result["rc1"] == "2" and result["left"].split() == ["r.json"] and result["content"] == "old", (result, err1)
+    assert result["rc1"] == "2" and result["left"].split() == ["r.json"] and result["content"] == "old", (
+        result,
+        err1,
+    )
     assert one_error_line(err1) == f"iisguard: error: {mnt}/r.json: No space left on device"
     # /dev/full is written in place (a rename would replace the device node): ENOSPC, one line.
     assert result["rc2"] == "2", err2

@@ -49,7 +49,11 @@ def _pack(tmp_path, **code: str):
 def _scan(tmp_path, folder, *more: str) -> subprocess.CompletedProcess:
     args = ["scan", SNAPSHOT, "--rules-dir", folder, "--format", f"json:{tmp_path / 'r.json'}", *more]
     return subprocess.run(
-        [sys.executable, "-m", "iisguard", *map(str, args)], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "iisguard", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -65,11 +69,14 @@ def test_system_exit_from_a_pack_is_a_broken_pack(tmp_path, where):
 
 def test_skipping_broken_packs_names_the_one_that_exited(tmp_path):
     """--skip-broken-plugins scans without it, and says so in the report."""
-    proc = _scan(tmp_path, _pack(tmp_path, at_import="sys.exit(0)"), "--skip-broken-plugins", "--fail-on", "never")
+    proc = _scan(
+        tmp_path, _pack(tmp_path, at_import="sys.exit(0)"), "--skip-broken-plugins", "--fail-on", "never"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "acme_exit" in (tmp_path / "r.json").read_text() and "SystemExit" in proc.stderr + (
-        tmp_path / "r.json"
-    ).read_text()
+    assert (
+        "acme_exit" in (tmp_path / "r.json").read_text()
+        and "SystemExit" in proc.stderr + (tmp_path / "r.json").read_text()
+    )
 
 
 def test_keyboard_interrupt_in_a_rule_still_stops_the_run(tmp_path):

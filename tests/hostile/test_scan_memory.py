@@ -18,7 +18,16 @@ SNAPSHOT = FIXTURES / "hosts" / "iis10-default" / "snapshot.json"
 def _peaks(tmp_path, snap, rules=("IIS-HOST-001", "IIS-HOST-002")) -> dict[str, int]:
     peaks = {}
     for rule in rules:
-        args = ["scan", snap, "--rule", rule, "--format", f"json:{tmp_path / rule}.json", "--fail-on", "never"]
+        args = [
+            "scan",
+            snap,
+            "--rule",
+            rule,
+            "--format",
+            f"json:{tmp_path / rule}.json",
+            "--fail-on",
+            "never",
+        ]
         code, peaks[rule], err = peak_rss(args, tmp_path)
         assert code == 0, err[-2000:]
     return peaks
@@ -29,7 +38,10 @@ def test_iis_host_001_needs_no_more_memory_than_another_rule(tmp_path):
     ace = {"type": "allow", "rights": ["RX", "R", "GR", "GE", "RD", "REA", "X", "RA", "RC", "S"],
            "inherited": True, "inheritance": ["OI", "CI"]}  # fmt: skip
     data["acls"] = [
-        {"path": f"C:\\inetpub\\wwwroot\\site{i}", "aces": [{**ace, "principal": f"CORP\\u{j}"} for j in range(30)]}
+        {
+            "path": f"C:\\inetpub\\wwwroot\\site{i}",
+            "aces": [{**ace, "principal": f"CORP\\u{j}"} for j in range(30)],
+        }
         for i in range(6000)
     ]
     data.setdefault("principals", []).append(
@@ -53,7 +65,9 @@ def test_members_in_a_deep_nest_of_groups_cost_no_more_than_the_nest(tmp_path):
         {"name": f"CORP\\u{i}", "kind": "domain_user", "member_of": ["BUILTIN\\IIS_IUSRS", "CORP\\g0"]}
         for i in range(n)
     ] + [{"name": f"CORP\\g{g}", "kind": "domain_group", "member_of": [f"CORP\\g{g + 1}"]} for g in range(n)]
-    data["principals"].append({"name": "CORP\\g2000", "kind": "domain_group", "member_of": ["BUILTIN\\Administrators"]})
+    data["principals"].append(
+        {"name": "CORP\\g2000", "kind": "domain_group", "member_of": ["BUILTIN\\Administrators"]}
+    )
     snap = tmp_path / "nest.json"
     snap.write_text(json.dumps(data))
     peaks = _peaks(tmp_path, snap)

@@ -473,6 +473,12 @@ class Builder:
         host = dict(self.host)
         if not host.get("name"):
             host["name"] = self.host_candidates[0] if self.host_candidates else "unknown"
+        shown = printable(str(host["name"]))
+        if shown != host["name"]:
+            # No Windows host name holds control or bidi characters; a capture that sends them wants
+            # to drive a terminal or forge a line in every report that names the host (#18, case 17).
+            self.warn(None, None, f"the host name holds control or bidi characters; kept escaped as {shown}")
+            host["name"] = shown
         snapshot: dict[str, Any] = {
             "schema_version": "1.0",
             "host": host,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..redact import printable
 from . import subparser
 
 MAX_LISTED = 20  # warnings listed when --strict fails
@@ -50,7 +51,8 @@ def summary(data: dict[str, Any], output: str) -> str:
         f"{s['name']}={s['status']}" for s in collection.get("sections", []) if s.get("status") != "absent"
     )
     shown = "standard output" if output == "-" else output
-    return (
+    # The host name comes from the capture (capture.yaml): a newline in it would forge a line (#18).
+    return printable(
         f"iisguard: imported {data['host']['name']}: {len(collection.get('artifacts') or [])} artifact(s), "
         f"sections {sections or '(none)'}, {len(collection.get('warnings') or [])} warning(s), "
         f"{len(collection.get('unrecognized') or [])} unrecognized -> {shown}"
@@ -83,7 +85,7 @@ def details(data: dict[str, Any], output: str, limit: int = SHOWN) -> list[str]:
         lines.append(
             f"  ... {len(unrecognized) - limit} more unrecognized file(s) in collection.unrecognized of {where}"
         )
-    return lines
+    return [printable(line) for line in lines]  # file names and messages from the capture: one line each
 
 
 def per_host(output: str) -> bool:

@@ -18,7 +18,7 @@ from ..engine.findings import Severity
 from ..errors import IisguardError, RuleCrashed, SnapshotError, UsageError
 from ..model import snapshot as snapmod
 from ..plugins import load_plugins
-from ..redact import redact_exception
+from ..redact import escape_markup, redact_exception
 from ..report.text import TextReporter
 from . import subparser
 from .progress import TerminalProgress
@@ -364,7 +364,8 @@ def write_reports(
             else:
                 batch.write_text(out.path, text)
     if stdout_text is not None:
-        sys.stdout.write(stdout_text)
+        # The text report escapes what it quotes; a JSON or XML report keeps bidi characters raw (#18).
+        sys.stdout.write(escape_markup(stdout_text))
         sys.stdout.flush()
     # A gate that read nothing must not pass quietly: one line per host whose result cannot be trusted.
     for host in report.hosts:

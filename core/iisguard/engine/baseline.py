@@ -75,7 +75,9 @@ def load(path: str | os.PathLike[str]) -> Previous:
         for j, result in enumerate(check.arr(run.get("results"), "runs", i, "results")):
             at = ("runs", i, "results", j)
             result = check.obj(result, *at)
-            fingerprints = check.obj(result.get("partialFingerprints"), *at, "partialFingerprints", optional=True)
+            fingerprints = check.obj(
+                result.get("partialFingerprints"), *at, "partialFingerprints", optional=True
+            )
             props = check.obj(result.get("properties"), *at, "properties", optional=True)
             message = check.obj(result.get("message"), *at, "message", optional=True)
             suppressions = check.arr(result.get("suppressions"), *at, "suppressions")
