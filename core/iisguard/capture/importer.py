@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -56,6 +56,7 @@ from ..errors import (
     PluginError,
     describe,
 )
+from ..model import jsonpos
 from ..model import snapshot as snapmod
 from ..redact import printable
 from . import blocks, console, registry, secondhop
@@ -273,6 +274,7 @@ def _check_types(data: dict[Any, Any], where: str, text: str | None) -> None:
             not isinstance(value, types) or isinstance(value, bool) and types is _SCALAR
         ):
             fail(key, key, expected, value)
+    _check_entries(data, where, text)
     for key, (types, expected) in _FACT_TYPES.items():
         value = (data.get("host_facts") or {}).get(key)
         if value is not None and not isinstance(value, types):
@@ -281,6 +283,70 @@ def _check_types(data: dict[Any, Any], where: str, text: str | None) -> None:
             want: tuple[type, ...] = (bool,) if inner == "installed" else (str, int, float)
             if v is not None and (not isinstance(v, want) or isinstance(v, bool) and want != (bool,)):
                 fail(key, f"host_facts: {key}: {inner}", "true or false" if want == (bool,) else "a text", v)
+
+
+_STATUSES = ("ok", "partial", "failed", "absent")
+
+
+def _check_entries(data: dict[Any, Any], where: str, text: str | None) -> None:
+    """The entries of `sections:` and `files:`: a section named `['x']`, a section that is not a
+    mapping or has no known status was dropped or imported as written (issue #18, case 18)."""
+
+    def fail(pointer: tuple[str | int, ...], message: str) -> NoReturn:
+        line = _line_at(text, pointer)
+        raise CaptureError(message, where=f"{where}:{line}" if line else where)
+
+    def kind(value: Any) -> str:
+        return {dict: "a mapping", list: "a list", bool: "true or false"}.get(
+            type(value), type(value).__name__
+        )
+
+    sections = data.get("sections")
+    for i, entry in enumerate(sections if isinstance(sections, list) else []):
+        at: tuple[str | int, ...] = ("sections", i)
+        if not isinstance(entry, dict):
+            fail(at, f"sections[{i}] must be a mapping {{name:, status:, message:}}, not {kind(entry)}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            fail((*at, "name"), f"sections[{i}]: 'name' must be a section name (text), not {kind(name)}")
+        status = entry.get("status")
+        if status not in _STATUSES:
+            shown = (
+                repr(status) if isinstance(status, str) else "none given" if status is None else kind(status)
+            )
+            fail(
+                (*at, "status"),
+                f"section {name!r}: 'status' must be one of {', '.join(_STATUSES)}, not {shown}",
+            )
+        message = entry.get("message")
+        if message is not None and not isinstance(message, (str, int, float)):
+            fail((*at, "message"), f"section {name!r}: 'message' must be text, not {kind(message)}")
+    files = data.get("files")
+    for i, entry in enumerate(files if isinstance(files, list) else []):
+        at = ("files", i)
+        if isinstance(entry, dict):
+            if not isinstance(entry.get("path"), str):
+                fail(
+                    (*at, "path"),
+                    f"files[{i}]: 'path' must be a file path (text), not {kind(entry.get('path'))}",
+                )
+            if entry.get("kind") is not None and not isinstance(entry.get("kind"), str):
+                fail(
+                    (*at, "kind"),
+                    f"files[{i}]: 'kind' must be a parser kind (text), not {kind(entry.get('kind'))}",
+                )
+        elif not isinstance(entry, str):
+            fail(at, f"files[{i}] must be a path or a mapping {{path:, kind:}}, not {kind(entry)}")
+
+
+def _line_at(text: str | None, pointer: tuple[str | int, ...]) -> int | None:
+    """The line of a value in the manifest's YAML (the nearest parent's when it has none)."""
+    if not text:
+        return None
+    try:
+        return yamlsource.parse(text, MANIFEST).line(jsonpos.pointer(*pointer))
+    except IisguardError:
+        return None
 
 
 def _facts_text(value: Any) -> Any:

@@ -32,13 +32,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"{exc}", file=sys.stderr)
             bad += 1
             continue
-        found = snapmod.problems(data, raw.decode("utf-8", "replace"))
+        text = raw.decode("utf-8", "replace")
+        found = snapmod.problems(data, text)
         for problem in found:
             print(problem.format(path), file=sys.stderr)
         if found:
             bad += 1
-        else:
-            print(f"{path}: valid (schema {data['schema_version']})")
+            continue
+        for warning in snapmod.warnings(data, text):
+            print(f"{path}:{warning.line}: warning: {warning.pointer}: {warning.message}", file=sys.stderr)
+        print(f"{path}: valid (schema {data['schema_version']})")
     if bad:
         print(f"iisguard: {bad} of {len(files)} file(s) invalid", file=sys.stderr)
         return 2

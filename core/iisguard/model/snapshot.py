@@ -146,6 +146,15 @@ def check_version(data: Any, where: str) -> None:
     version = data.get("schema_version")
     if version is None:
         raise SnapshotError("no schema_version: this is not an iisguard snapshot", where=where)
+    if (
+        isinstance(version, (int, float))
+        and not isinstance(version, bool)
+        and str(version) in SUPPORTED_VERSIONS
+    ):
+        raise SnapshotError(
+            f'schema_version must be the string "{version}", not the number {version} (write "schema_version": "{version}")',
+            where=where,
+        )
     if version not in SUPPORTED_VERSIONS:
         raise SnapshotError(
             f"schema_version {version!r} is not supported (this iisguard reads {', '.join(SUPPORTED_VERSIONS)})",
@@ -162,6 +171,41 @@ def problems(data: Any, text: str | None = None) -> list[ValidationProblem]:
     pointers = [jsonpos.pointer(*e.absolute_path) for e in errors]
     lines = jsonpos.lines_of(text, pointers) if text is not None else {}
     return [ValidationProblem(p, _plain(e), lines.get(p, 1)) for p, e in zip(pointers, errors, strict=True)]
+
+
+def warnings(data: Mapping[str, Any], text: str | None = None) -> list[ValidationProblem]:
+    """What the schema allows but cannot be right (`iisguard validate` prints them as warnings): an
+    application whose pool the snapshot does not have, a `sid` that is not a SID (S-1-BOGUS)."""
+    from . import sids
+
+    found: list[tuple[str, str]] = []
+    iis = data.get("iis") if isinstance(data.get("iis"), Mapping) else {}
+    pools = iis.get("app_pools")
+    if isinstance(pools, list) and pools:
+        names = {str(p.get("name", "")).casefold() for p in pools if isinstance(p, Mapping)}
+        for i, site in enumerate(iis.get("sites") or []):
+            for j, app in enumerate(site.get("applications") or [] if isinstance(site, Mapping) else []):
+                pool = app.get("app_pool") if isinstance(app, Mapping) else None
+                if isinstance(pool, str) and pool.casefold() not in names:
+                    where = f"{site.get('name', '')}{app.get('path') or '/'}"
+                    found.append(
+                        (jsonpos.pointer("iis", "sites", i, "applications", j, "app_pool"),
+                         f"application '{where}' uses application pool '{pool}', which is not in iis.app_pools")
+                    )  # fmt: skip
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:  # every "sid" anywhere (principals, pool identities, ACEs, user rights)
+        value, at = stack.pop()
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if k == "sid" and isinstance(v, str) and v and not sids.is_sid(v):
+                    found.append((jsonpos.pointer(*at, k), f"{v!r} is not a SID (S-1-<authority>-<numbers>)"))
+                elif isinstance(v, (Mapping, list)):
+                    stack.append((v, (*at, k)))
+        elif isinstance(value, list):
+            stack.extend((v, (*at, i)) for i, v in enumerate(value) if isinstance(v, (Mapping, list)))
+    found.sort(key=lambda f: f[0])
+    lines = jsonpos.lines_of(text, [p for p, _ in found]) if text is not None and found else {}
+    return [ValidationProblem(p, m, lines.get(p, 1)) for p, m in found]
 
 
 def item_problems(key: str, item: Any, index: int) -> list[ValidationProblem]:
