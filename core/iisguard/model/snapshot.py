@@ -179,7 +179,7 @@ def warnings(data: Mapping[str, Any], text: str | None = None) -> list[Validatio
     from . import sids
 
     found: list[tuple[str, str]] = []
-    iis = data.get("iis") if isinstance(data.get("iis"), Mapping) else {}
+    iis: Mapping[str, Any] = data["iis"] if isinstance(data.get("iis"), Mapping) else {}
     pools = iis.get("app_pools")
     if isinstance(pools, list) and pools:
         names = {str(p.get("name", "")).casefold() for p in pools if isinstance(p, Mapping)}

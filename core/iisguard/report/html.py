@@ -30,7 +30,7 @@ from ..engine import compliance
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
 from ..plugins import hookimpl
-from ..redact import redact
+from ..redact import printable, redact
 from .base import (
     SEVERITIES,
     Locator,
@@ -144,8 +144,9 @@ def _context(report: Report, locator: Locator) -> dict[str, Any]:
 
 
 def _quoted(line: str | None) -> str | None:
-    """A captured line as the report quotes it: secrets masked (a config or script line may hold one)."""
-    return redact(line) if line is not None else None
+    """A captured line as the report quotes it: secrets masked (a config or script line may hold one: a
+    pool's [enc:...:enc] blob sits on the line a finding points at, #18) and control characters shown."""
+    return printable(redact(line)) if line is not None else None
 
 
 def _where(f: Finding, locator: Locator, lines: _EvidenceLines) -> dict[str, Any]:
@@ -248,7 +249,7 @@ class _EvidenceLines:
         with open(file, encoding=encoding, errors="replace", newline=None) as text:
             for number, content in enumerate(_bounded_lines(text), start=1):
                 if number in wanted:
-                    self._found[(path, number)] = content
+                    self._found[(path, number)] = content  # quoted through _quoted()
                 if number >= last:
                     break
 
