@@ -79,10 +79,7 @@ def content_writable_by_broad(snap, params):
             )
             continue
         bad = [
-            ace
-            for ace in acls.allow_aces(root.acl)
-            if rights.is_write_class(ace.get("rights") or [])
-            and (accounts.is_broad(acls.ace_key(snap, ace)) or acls.ace_key(snap, ace) in extra)
+            ace for ace, key in acls.write_grants(snap, root.acl) if accounts.is_broad(key) or key in extra
         ]
         if bad:
             aces = ", ".join(acls.ace_text(a) for a in bad)
@@ -332,7 +329,7 @@ def content_writable_by_pool(snap, params):
     below: dict[str, list] = {}
     for key, acl in snap.acls_by_path.items():
         parent = iis.parent_key(key)
-        root = iis.root_of(parent, roots) if parent else None
+        root = iis.content_root_of(snap, parent) if parent else None
         if root is not None and key not in roots:  # a nested content root is judged as a root
             below.setdefault(root, []).append((key, acl))
     for key, root in roots.items():
@@ -346,11 +343,7 @@ def content_writable_by_pool(snap, params):
         if not workers:
             yield not_applicable(root.resource, f"No application pool serves '{root.path}'", at=root.acl)
             continue
-        bad = [
-            a
-            for a in acls.allow_aces(root.acl)
-            if acls.ace_key(snap, a) in workers and rights.is_write_class(a.get("rights") or [])
-        ]
+        bad = [a for a, k in acls.write_grants(snap, root.acl) if k in workers]
         if bad:
             who = "; ".join(f"{acls.ace_text(a)} ({workers[acls.ace_key(snap, a)]})" for a in bad)
             yield fail(
@@ -365,13 +358,7 @@ def content_writable_by_pool(snap, params):
         for sub_key, acl in below.get(key, []):
             if acls.under_patterns(iis.relative(sub_key, key), params["writable_folders"]):
                 continue
-            explicit = [
-                a
-                for a in acls.allow_aces(acl)
-                if not a.get("inherited")
-                and acls.ace_key(snap, a) in workers
-                and rights.is_write_class(a.get("rights") or [])
-            ]
+            explicit = [a for a, k in acls.write_grants(snap, acl) if not a.get("inherited") and k in workers]
             if explicit:
                 who = "; ".join(f"{acls.ace_text(a)} ({workers[acls.ace_key(snap, a)]})" for a in explicit)
                 yield fail(
@@ -450,7 +437,7 @@ def scripts_writable(snap, params):
     scripts: dict[str, int] = {}
     for key, acl in snap.acls_by_path.items():
         parent = iis.parent_key(key)
-        root = iis.root_of(parent, roots) if parent else None
+        root = iis.content_root_of(snap, parent) if parent else None
         if root is None or key in roots:
             continue
         children[root] = children.get(root, 0) + 1

@@ -17,7 +17,6 @@ from iisguard import (
     not_applicable,
     not_reviewed,
     passed,
-    rights,
     rule,
     sids,
 )
@@ -403,17 +402,29 @@ def anon_can_write_content(snap, params):
         key = snap.path_key(acl["path"])
         if key in targets:
             continue
-        root = iis.root_of(key, roots)
+        root = iis.content_root_of(snap, key)  # `roots` has the keys of snap.content_roots
         if root is not None:
             targets[key] = (iis.relative(key, root), acl)
 
     keys_cache: dict[tuple[str, str | None], dict[str, str]] = {}
+    # What anonymous_keys answers depends only on the authentication entry in force and the pool.
+    by_entry: dict[tuple[int, str | None], dict[str, str] | None] = {}
+    auth = snap.locations.index
 
     def anonymous_keys(config: str, site: str, pool_name: str | None) -> dict[str, str] | None:
+        entry = iis.effective_auth(auth, config, "anonymous")
+        if entry is not None and (id(entry), pool_name) in by_entry:
+            return by_entry[id(entry), pool_name]
         loc = snap.locations.at(config, site, pool_name)
+        if entry is not None and loc.entry is entry:
+            by_entry[id(entry), pool_name] = _anonymous_keys(loc)
+            return by_entry[id(entry), pool_name]
+        return _anonymous_keys(loc)
+
+    def _anonymous_keys(loc) -> dict[str, str] | None:
         if not loc.enabled or loc.identity is None:
             return None
-        cache_key = (loc.identity.key, pool_name if _is_pool_identity(loc) else None)
+        cache_key = (loc.identity.key, loc.pool_name if _is_pool_identity(loc) else None)
         if cache_key not in keys_cache:
             found = {k: loc.identity.name for k in loc.anonymous_keys}
             for k in list(found):
@@ -428,7 +439,7 @@ def anon_can_write_content(snap, params):
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
     for key, (rel, acl) in sorted(targets.items()):  # parents before their children
-        root = iis.root_of(key, roots)
+        root = iis.content_root_of(snap, key)
         uses = roots[root]
         shown = acl["path"] if acl else uses[0][3]
         resource = f"acls/{shown}"
@@ -451,11 +462,7 @@ def anon_can_write_content(snap, params):
                 resource, f"Anonymous authentication is off wherever {shown} is served.", at=acl
             )
             continue
-        offending = [
-            (ace, k)
-            for ace in acls.allow_aces(acl)
-            if rights.is_write_class(ace.get("rights") or []) and (k := acls.ace_key(snap, ace)) in reach
-        ]
+        offending = [(ace, k) for ace, k in acls.write_grants(snap, acl) if k in reach]
         if not offending:
             yield passed(resource, f"Anonymous users cannot write {shown}.", at=acl)
             continue

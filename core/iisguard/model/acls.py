@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from . import rights, sids
@@ -60,31 +62,49 @@ def ace_text(ace: Mapping[str, Any]) -> str:
     return f"{who}:{inherited}{flags}({','.join(ace.get('rights') or [])})"
 
 
+def write_grants(snap: Snapshot, acl: Mapping[str, Any] | None) -> tuple[tuple[Mapping[str, Any], str], ...]:
+    """The allow ACEs of an ACL that grant a write-class right, each with its principal key, in ACL
+    order. Remembered per snapshot: five rules ask it of every content folder's ACL, and the per-ACE
+    work (rights, principal keys) was most of their time on a large host."""
+    if acl is None:
+        return ()
+    memo = snap._memo.setdefault("write_grants", {})
+    known = memo.get(id(acl))
+    if known is not None and known[0] is acl:  # the ACL itself is kept, so its id is never reused
+        return known[1]
+    grants = tuple((ace, ace_key(snap, ace)) for ace in allow_aces(acl) if grants_write(ace))
+    memo[id(acl)] = (acl, grants)
+    return grants
+
+
 def write_aces(
     snap: Snapshot, acl: Mapping[str, Any] | None, allowed: Iterable[str], *, creator_owner_ok: bool = True
 ) -> list[Mapping[str, Any]]:
     """Allow ACEs granting a write-class right to a principal whose key is not in `allowed`."""
     ok = set(allowed)
-    out = []
-    for ace in allow_aces(acl):
-        if not grants_write(ace):
-            continue
-        key = ace_key(snap, ace)
-        if key in ok or (creator_owner_ok and key == sids.CREATOR_OWNER):
-            continue
-        out.append(ace)
-    return out
+    if creator_owner_ok:
+        ok.add(sids.CREATOR_OWNER)
+    return [ace for ace, key in write_grants(snap, acl) if key not in ok]
 
 
 def under_patterns(rel: str, patterns: Iterable[str]) -> bool:
     """Whether a path relative to a content root lies in one of the allow-listed folders (globs)."""
-    parts = rel.split("\\") if rel else []
-    pats = [str(p).replace("/", "\\").strip("\\").casefold() for p in patterns]
-    for i in range(1, len(parts) + 1):
-        prefix = "\\".join(parts[:i])
-        if any(fnmatch.fnmatchcase(prefix, p) for p in pats):
-            return True
-    return False
+    if not rel:
+        return False
+    match = _globs(tuple(str(p) for p in patterns))
+    if match is None:
+        return False
+    parts = rel.split("\\")
+    return any(match("\\".join(parts[:i])) for i in range(1, len(parts) + 1))
+
+
+@lru_cache(maxsize=256)
+def _globs(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None] | None:
+    """One compiled expression for the allow-listed folders (fnmatchcase of any), None for none."""
+    pats = [p.replace("/", "\\").strip("\\").casefold() for p in patterns]
+    if not pats:
+        return None
+    return re.compile("|".join(fnmatch.translate(p) for p in pats)).match
 
 
 def worker_keys_of(snap: Snapshot, pools: Iterable[Mapping[str, Any]]) -> dict[str, str]:

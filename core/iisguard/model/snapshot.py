@@ -629,6 +629,11 @@ class Snapshot:
         return parse_time((self.data.get("collection") or {}).get("collected_at"))
 
     @cached_property
+    def _memo(self) -> dict[str, dict[Any, Any]]:
+        """Per-snapshot caches of model lookups the rules repeat (acls.write_grants, iis.content_root_of)."""
+        return {}
+
+    @cached_property
     def _pointers(self) -> _PointerIndex:
         return _PointerIndex(self.data)
 
