@@ -21,9 +21,9 @@ FLOOR = """
 import gc, sys, time, orjson
 raw = open(sys.argv[1], "rb").read()
 gc.disable()
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 orjson.loads(raw)
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - cpu)
 """
 
 
@@ -34,6 +34,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # CPU seconds (user + system) of the child (or what it printed, for the floor)
 
 
 def run(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
@@ -68,6 +69,7 @@ def run(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None)
             proc.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime,
         )
 
 
@@ -85,7 +87,8 @@ def floor(snapshot: Path) -> Run:
     r = run([PYTHON, "-c", FLOOR, str(snapshot)])
     if r.returncode:
         raise SystemExit(f"floor failed: {r.stderr}")
-    r.seconds = float(r.stdout.strip())
+    wall, cpu = r.stdout.split()
+    r.seconds, r.cpu = float(wall), float(cpu)
     return r
 
 
@@ -95,6 +98,14 @@ def iisguard(*args: str) -> list[str]:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, to print beside times measured on a shared machine."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def machine() -> str:

@@ -10,9 +10,9 @@ Where the formats come from (read, not copied):
   SID_NAME/SID_DATA pairs) and ``VULN`` (STIG_DATA VULN_ATTRIBUTE/ATTRIBUTE_DATA pairs from Vuln_Num
   to STIG_UUID, a CCI_REF each, then STATUS, FINDING_DETAILS, COMMENTS, SEVERITY_OVERRIDE,
   SEVERITY_JUSTIFICATION), STATUS one of Open, NotAFinding, Not_Applicable, Not_Reviewed.
-- CKLB: STIG Viewer 3's JSON as the same project's samples show it (converted-rhel8_sample_
-  oneOfEachControlStatus.cklb): title, id, active, mode, has_path, target_data, stigs[].rules[],
-  cklb_version "1.0"; rule status open / not_a_finding / not_applicable / not_reviewed.
+- CKLB: STIG Viewer 3's JSON as DISA's JSON Schema for it defines it (SV3_CKLB_1_0_JSON_SCHEMA.json,
+  see the CKLB section below: no released tool reads CKLB to check it) and as the same MITRE
+  project's samples show it (converted-rhel8_sample_oneOfEachControlStatus.cklb).
 - HDF: the ExecJSON v1.0 types of MITRE's inspecjs (the npm package the SAF CLI depends on), whose
   generated parser checks every field; the status of a control is what inspecjs computes from its
   results and impact (compat_impl/compat_inspec_1_0.js).
@@ -225,8 +225,70 @@ def test_a_checklist_is_for_one_host(tmp_path, capsys):
     golden = FIXTURES / "hosts" / "demo-golden"
     code = main(["scan", str(MISCONFIGURED), str(golden), "-f", f"ckl:{tmp_path / 'x.ckl'}"])
     assert code == 2
-    assert "scan each snapshot on its own" in capsys.readouterr().err
+    assert "one file per host with a {host} path" in capsys.readouterr().err
     assert not (tmp_path / "x.ckl").exists()
+
+
+# --- several hosts: one file per host -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    """Two hosts in one scan, each checklist and HDF in a file of its own ({host} paths and a folder)."""
+    out = tmp_path_factory.mktemp("fleet")
+    golden = FIXTURES / "hosts" / "demo-golden"
+    code = main(
+        [
+            "scan",
+            str(MISCONFIGURED),
+            str(golden),
+            "--profile",
+            "stig-iis10",
+            "--fail-on",
+            "never",
+            "-f",
+            f"ckl:{out / 'ckl'}/",
+            "-f",
+            f"cklb:{out / 'cklb' / '{host}.cklb'}",
+            "-f",
+            f"hdf:{out / 'hdf' / '{host}.hdf.json'}",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_several_hosts_write_one_checklist_and_hdf_per_host(fleet, demo):
+    hosts = ["WEB-GOLDEN", "WEB-LEGACY01"]
+    assert sorted(p.name for p in (fleet / "ckl").iterdir()) == [f"{h}.ckl" for h in hosts]
+    assert sorted(p.name for p in (fleet / "cklb").iterdir()) == [f"{h}.cklb" for h in hosts]
+    assert sorted(p.name for p in (fleet / "hdf").iterdir()) == [f"{h}.hdf.json" for h in hosts]
+    for h in hosts:
+        assert ET.parse(fleet / "ckl" / f"{h}.ckl").findtext("ASSET/HOST_NAME") == h
+        assert json.loads((fleet / "cklb" / f"{h}.cklb").read_text())["target_data"]["host_name"] == h
+    # each file is what a scan of that host alone writes
+    assert ckl_statuses(fleet / "ckl" / "WEB-LEGACY01.ckl") == ckl_statuses(demo / "demo.ckl")
+    assert ckl_statuses(fleet / "ckl" / "WEB-GOLDEN.ckl") != ckl_statuses(demo / "demo.ckl")
+
+
+def test_per_host_file_names_are_safe_and_distinct(tmp_path):
+    from iisguard.cli.scan import OutputSpec, host_files
+
+    report = build_report(tmp_path)
+    report.hosts[0].host = "../../etc/passwd"
+    report.hosts[1].host = "..\\..\\etc/passwd"
+    files = [p for _, p in host_files(OutputSpec("ckl", f"{tmp_path}/out/"), report, ".ckl")]
+    assert files == [f"{tmp_path}/out/_.._etc_passwd.ckl", f"{tmp_path}/out/_.._etc_passwd-2.ckl"]
+    assert all(Path(f).resolve().parent == (tmp_path / "out").resolve() for f in files)
+
+
+def test_a_per_host_path_never_overwrites_an_input(tmp_path, capsys):
+    snap = tmp_path / "WEB-LEGACY01.json"
+    snap.write_bytes((MISCONFIGURED / "snapshot.json").read_bytes())
+    code = main(["scan", str(snap), "-f", f"json:{tmp_path}/{{host}}.json"])
+    assert code == 2
+    assert "which this run reads" in capsys.readouterr().err
+    assert snap.read_bytes() == (MISCONFIGURED / "snapshot.json").read_bytes()
 
 
 def test_text_from_the_server_is_inert(tmp_path):
@@ -380,3 +442,129 @@ def test_inspecjs_parses_the_hdf_strictly(demo):
     proc = subprocess.run([node, "-e", script, str(demo / "demo.hdf.json")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) == len(frameworks.load("stig-iis10").items)
+
+
+def test_saf_reads_each_host_file(fleet):
+    for host in ("WEB-GOLDEN", "WEB-LEGACY01"):
+        run_saf("convert", "hdf2ckl", "-i", f"hdf/{host}.hdf.json", "-o", f"{host}.from-hdf.ckl", cwd=fleet)
+        assert ckl_statuses(fleet / f"{host}.from-hdf.ckl") == ckl_statuses(fleet / "ckl" / f"{host}.ckl")
+        run_saf("convert", "ckl2hdf", "-i", f"ckl/{host}.ckl", "-o", f"{host}.from-ckl.json", cwd=fleet)
+        assert summary(Path(f"{host}.from-ckl.json"), fleet) == summary(Path(f"hdf/{host}.hdf.json"), fleet)
+
+
+# --- CKLB against DISA's schema ---------------------------------------------------------------------
+# No released tool reads CKLB to check it: MITRE's SAF CLI (1.5.3, the newest on npm) and
+# hdf-converters (2.14.0) convert CKL only; CKLB support is an open request there (mitre/heimdall2
+# issues #5603 and #7271). The strongest public description is DISA's own JSON Schema for STIG
+# Viewer 3 checklists, SV3_CKLB_1_0_JSON_SCHEMA.json (version 1.0, 2024-01-09, published with STIG
+# Viewer 3 on cyber.mil; the schema #7271 and MITRE's CKLB converter design cite). Its constraints,
+# restated here (read in a public copy, github.com/nealfennimore/stigui data/schema/): the objects
+# accept no other keys, the statuses and severities are enumerations, identifiers are UUIDs.
+
+_S = {"type": "string"}
+_S_OR_NULL = {"type": ["string", "null"]}
+_STRINGS = {"type": "array", "items": _S}
+CKLB_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **dict.fromkeys(
+            "uuid stig_uuid group_id group_id_src rule_id rule_id_src weight classification rule_version "
+            "rule_title fix_text group_title false_positives false_negatives discussion documentable "
+            "mitigations potential_impacts third_party_tools mitigation_control responsibility "
+            "security_override_guidance ia_controls createdAt updatedAt comments finding_details "
+            "STIGUuid".split(),
+            _S,
+        ),
+        **dict.fromkeys(["target_key", "stig_ref", "reference_identifier", "check_content"], _S_OR_NULL),
+        "severity": {"type": "string", "enum": ["unknown", "low", "medium", "high"]},
+        "status": {"type": "string", "enum": ["not_reviewed", "not_applicable", "open", "not_a_finding"]},
+        "check_content_ref": {"type": ["object", "null"], "properties": {"name": _S, "href": _S}},
+        "legacy_ids": _STRINGS,
+        "ccis": _STRINGS,
+        "group_tree": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"id": _S, "title": _S, "description": _S}},
+        },
+        "overrides": {
+            "additionalProperties": False,
+            "patternProperties": {
+                "^[a-zA-Z_]+$": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"reason": _S},
+                    "patternProperties": {"^[a-zA-Z_]+$": _S},
+                }
+            },
+        },
+    },
+}
+CKLB_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2019-09/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "id"],
+    "properties": {
+        "title": _S,
+        "cklb_version": {"type": "string", "const": "1.0"},
+        "id": {"type": "string", "format": "uuid"},
+        "active": {"type": "boolean"},
+        "mode": {"type": "number"},
+        "has_path": {"type": "boolean"},
+        "target_data": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                **dict.fromkeys(
+                    "target_type host_name ip_address mac_address fqdn comments role technology_area "
+                    "web_db_site web_db_instance".split(),
+                    _S,
+                ),
+                "is_web_database": {"type": "boolean"},
+            },
+        },
+        "stigs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["stig_name", "display_name", "stig_id", "release_info", "uuid", "size"],
+                "properties": {
+                    **dict.fromkeys(["stig_name", "display_name", "stig_id", "release_info"], _S),
+                    "uuid": {"type": "string", "format": "uuid"},
+                    "reference_identifier": _S_OR_NULL,
+                    "size": {"type": "integer"},
+                    "rules": {"type": "array", "items": CKLB_RULE},
+                },
+            },
+        },
+    },
+}
+
+
+def cklb_problems(doc) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft201909Validator(CKLB_SCHEMA, format_checker=jsonschema.FormatChecker())
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def test_the_schema_check_rejects_what_stig_viewer_3_would(demo):
+    doc = json.loads((demo / "demo.cklb").read_text())
+    bad = json.loads(json.dumps(doc))
+    bad["stigs"][0]["version"] = "3"  # a key the schema does not define
+    bad["stigs"][0]["rules"][0]["status"] = "fail"
+    bad["id"] = "not-a-uuid"
+    problems = cklb_problems(bad)
+    assert len(problems) == 3, problems
+
+
+def test_cklb_is_valid_against_disa_schema(demo, fleet):
+    for path in [demo / "demo.cklb", *sorted((fleet / "cklb").iterdir())]:
+        doc = json.loads(path.read_text())
+        assert cklb_problems(doc) == [], path.name
+        rules = [r for s in doc["stigs"] for r in s["rules"]]
+        # every rule belongs to its STIG and has its own identifier
+        assert all(r["stig_uuid"] == s["uuid"] for s in doc["stigs"] for r in s["rules"])
+        assert len({r["uuid"] for r in rules}) == len(rules)
+        assert len(rules) == len(frameworks.load("stig-iis10").items)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import shutil
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import pipeline
 from ..atomic import Batch
 from ..engine import policy
-from ..engine.evaluate import Report
+from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Severity
 from ..errors import IisguardError, RuleCrashed, SnapshotError, UsageError
 from ..model import snapshot as snapmod
@@ -82,7 +84,9 @@ def add_format_option(p: argparse.ArgumentParser) -> None:
         action="append",
         type=parse_format,
         metavar="FMT[:PATH]",
-        help="output format (text, json, sarif, junit, or a plugin's) and file; repeatable; '-' or no path is stdout",
+        help="output format (text, json, sarif, junit, or a plugin's) and file; repeatable; '-' or no path is "
+        "stdout; a path with {host} in it, or ending in '/', writes one file per host (ckl, cklb and hdf "
+        "describe one host each)",
     )
 
 
@@ -294,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         compact=args.compact,
         include_passes=args.include_passes,
+        inputs=[*inputs, *args.policies],
     )
     if args.shard:
         return 3 if report.errored else 0  # `iisguard merge` applies waivers and gates
@@ -345,20 +350,36 @@ def write_reports(
     quiet: bool = False,
     compact: bool = False,
     include_passes: bool = False,
+    inputs: Iterable[str] = (),
 ) -> None:
-    """Render every output and write it: files all staged, then all renamed (atomic.Batch); stdout last."""
+    """Render every output and write it: files all staged, then all renamed (atomic.Batch); stdout last.
+
+    A path with ``{host}`` in it, or ending in a slash (a folder: ``{host}`` plus the format's
+    extension inside it), writes one file per host, each the report of that host alone: the STIG
+    checklists and HDF describe one host each. All of them go in the same batch.
+    """
     stdout_text: str | None = None
+    protected = {Path(p).resolve(): p for p in inputs}
     with Batch() as batch:
         for out in outputs:
-            text = _render_one(
-                out,
-                report,
-                reporters,
-                sarif_root=sarif_root,
-                quiet=quiet,
-                compact=compact,
-                include_passes=include_passes,
-            )
+            options = {
+                "sarif_root": sarif_root,
+                "quiet": quiet,
+                "compact": compact,
+                "include_passes": include_passes,
+            }
+            if out.path != "-" and per_host(out.path):
+                files = host_files(out, report, reporters[out.format].extension)
+                for _, path in files:
+                    if Path(path).resolve() in protected:
+                        raise UsageError(
+                            f"--format {out.format}:{out.path} would overwrite {path}, which this run reads"
+                        )
+                for host, path in files:
+                    one = dataclasses.replace(report, hosts=[host])
+                    batch.write_text(path, _render_one(out, one, reporters, **options))
+                continue
+            text = _render_one(out, report, reporters, **options)
             if out.path == "-":
                 stdout_text = text
             else:
@@ -371,6 +392,45 @@ def write_reports(
     for host in report.hosts:
         for gap in host.gaps:
             print(f"iisguard: {gap}", file=sys.stderr)
+
+
+HOST = "{host}"
+
+
+def per_host(path: str) -> bool:
+    """Whether an output path writes one file per host: it holds ``{host}`` or names a folder (``out/``)."""
+    return HOST in path or path.endswith(("/", os.sep))
+
+
+def host_files(out: OutputSpec, report: Report, extension: str) -> list[tuple[HostResult, str]]:
+    """Each host's file for a per-host output path, ``{host}`` replaced by a file-name-safe host name.
+
+    Host names come from snapshots (untrusted): anything but letters, digits, ``.``, ``_`` and ``-``
+    becomes ``_`` and a leading dot is dropped, so a name can neither climb out of the folder nor
+    hide the file. Two hosts that would share a file (the same name scanned twice, or names that
+    differ only in such characters) get ``-2``, ``-3``... in report order.
+    """
+    template = out.path if HOST in out.path else out.path + HOST + extension
+    files: list[tuple[HostResult, str]] = []
+    used: set[str] = set()
+    for host in report.hosts:
+        name = safe_file_name(host.host)
+        path = template.replace(HOST, name)
+        n = 1
+        while os.path.normcase(os.path.abspath(path)) in used:
+            n += 1
+            path = template.replace(HOST, f"{name}-{n}")
+        used.add(os.path.normcase(os.path.abspath(path)))
+        files.append((host, path))
+    return files
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(host: str) -> str:
+    """A host name as a file name on any system (see host_files)."""
+    return _UNSAFE.sub("_", host).lstrip(".") or "host"
 
 
 def _render_one(
@@ -398,10 +458,11 @@ def _render_one(
 
 def check_outputs(outputs: list[OutputSpec], inputs: list[str]) -> None:
     """Refuse two formats to one file, and a report written over a file the run reads (`scan demo.json
-    --format json:demo.json` replaced the snapshot with its own report)."""
+    --format json:demo.json` replaced the snapshot with its own report). Per-host paths (`{host}`, a
+    folder) are checked by write_reports once the hosts are known."""
     seen: dict[Path, str] = {}
     for out in outputs:
-        if out.path == "-":
+        if out.path == "-" or per_host(out.path):
             continue
         target = Path(out.path).resolve()
         if target in seen:

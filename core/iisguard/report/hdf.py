@@ -52,7 +52,8 @@ class HdfReporter:
         if len(report.hosts) != 1:
             raise UsageError(
                 f"an HDF file describes one host (one platform) and this scan has {len(report.hosts)}: "
-                "scan each snapshot on its own (iisguard scan web01.json --format hdf:web01.hdf.json)"
+                "write one file per host with a {host} path (--format 'hdf:reports/{host}.hdf.json') or a "
+                "folder (--format hdf:reports/)"
             )
         host = report.hosts[0]
         result = compliance.assess(report, report.framework or DEFAULT_FRAMEWORK)

@@ -24,8 +24,10 @@ the host name, FQDN and role from the snapshot. DISA's identifiers (rule id, STI
 come from the framework mapping (``iisguard/policies/frameworks/stig-iis10.yaml``); the STIG's own
 discussion and check text are not redistributed: the check text names the iisguard rules instead.
 
-The element names and order follow the checklists STIG Viewer 2.17 writes and STIG Viewer 3's
-CKLB files as MITRE's SAF tools read and write them (see tests/test_report_stig.py).
+The element names and order follow the checklists STIG Viewer 2.17 writes (MITRE's SAF CLI reads
+them in the tests); the CKLB document follows DISA's JSON Schema for STIG Viewer 3 checklists
+(SV3_CKLB_1_0_JSON_SCHEMA.json 1.0), which accepts no key it does not define (see
+tests/test_report_stig.py). For several hosts, a ``{host}`` path writes one checklist per host.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def host_vulns(report: Report, base: str | None = None) -> tuple[HostResult, Fra
     if len(report.hosts) != 1:
         raise UsageError(
             f"a STIG checklist describes one host and this scan has {len(report.hosts)}: "
-            "scan each snapshot on its own (iisguard scan web01.json --format ckl:web01.ckl)"
+            "write one file per host with a {host} path (--format 'ckl:reports/{host}.ckl') or a folder "
+            "(--format ckl:reports/)"
         )
     host = report.hosts[0]
     result = compliance.assess(report, FRAMEWORK)
@@ -359,7 +362,6 @@ class CklbReporter:
                     "stig_name": bench.title,
                     "display_name": bench.title,
                     "stig_id": bench_id,
-                    "version": bench.version,
                     "release_info": bench.release,
                     "uuid": stig_uuid,
                     "reference_identifier": "",
