@@ -469,11 +469,36 @@ CKLB_RULE = {
     "additionalProperties": False,
     "properties": {
         **dict.fromkeys(
-            "uuid stig_uuid group_id group_id_src rule_id rule_id_src weight classification rule_version "
-            "rule_title fix_text group_title false_positives false_negatives discussion documentable "
-            "mitigations potential_impacts third_party_tools mitigation_control responsibility "
-            "security_override_guidance ia_controls createdAt updatedAt comments finding_details "
-            "STIGUuid".split(),
+            [
+                "uuid",
+                "stig_uuid",
+                "group_id",
+                "group_id_src",
+                "rule_id",
+                "rule_id_src",
+                "weight",
+                "classification",
+                "rule_version",
+                "rule_title",
+                "fix_text",
+                "group_title",
+                "false_positives",
+                "false_negatives",
+                "discussion",
+                "documentable",
+                "mitigations",
+                "potential_impacts",
+                "third_party_tools",
+                "mitigation_control",
+                "responsibility",
+                "security_override_guidance",
+                "ia_controls",
+                "createdAt",
+                "updatedAt",
+                "comments",
+                "finding_details",
+                "STIGUuid",
+            ],
             _S,
         ),
         **dict.fromkeys(["target_key", "stig_ref", "reference_identifier", "check_content"], _S_OR_NULL),
@@ -516,8 +541,18 @@ CKLB_SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 **dict.fromkeys(
-                    "target_type host_name ip_address mac_address fqdn comments role technology_area "
-                    "web_db_site web_db_instance".split(),
+                    [
+                        "target_type",
+                        "host_name",
+                        "ip_address",
+                        "mac_address",
+                        "fqdn",
+                        "comments",
+                        "role",
+                        "technology_area",
+                        "web_db_site",
+                        "web_db_instance",
+                    ],
                     _S,
                 ),
                 "is_web_database": {"type": "boolean"},

@@ -104,7 +104,7 @@ def _builder(cls: type) -> Any:
         obj = new(cls)
         state = obj.__dict__
         state.update(defaults)
-        state.update(zip(names, values))
+        state.update(zip(names, values, strict=False))  # fields not given keep their defaults
         for name, factory in factories.items():
             if name not in state:
                 state[name] = factory()
