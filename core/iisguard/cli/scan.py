@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -362,12 +363,14 @@ def write_reports(
     protected = {Path(p).resolve(): p for p in inputs}
     with Batch() as batch:
         for out in outputs:
-            options = {
-                "sarif_root": sarif_root,
-                "quiet": quiet,
-                "compact": compact,
-                "include_passes": include_passes,
-            }
+            render_to = functools.partial(
+                _render_one,
+                reporters=reporters,
+                sarif_root=sarif_root,
+                quiet=quiet,
+                compact=compact,
+                include_passes=include_passes,
+            )
             if out.path != "-" and per_host(out.path):
                 files = host_files(out, report, reporters[out.format].extension)
                 for _, path in files:
@@ -377,9 +380,9 @@ def write_reports(
                         )
                 for host, path in files:
                     one = dataclasses.replace(report, hosts=[host])
-                    batch.write_text(path, _render_one(out, one, reporters, **options))
+                    batch.write_text(path, render_to(out, one))
                 continue
-            text = _render_one(out, report, reporters, **options)
+            text = render_to(out, report)
             if out.path == "-":
                 stdout_text = text
             else:

@@ -101,7 +101,7 @@ def _builder(cls: type) -> Any:
     new = object.__new__
 
     def build(*values: Any) -> Any:
-        obj = new(cls)
+        obj: Any = new(cls)
         state = obj.__dict__
         state.update(defaults)
         state.update(zip(names, values, strict=False))  # fields not given keep their defaults
