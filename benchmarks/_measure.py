@@ -129,3 +129,29 @@ def machine() -> str:
 
 def mb(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
+
+
+def compact_copy(snapshot: Path, name: str = "snapshot-compact.json") -> Path:
+    """The same snapshot on one line (orjson without indentation, as `json.dumps` or `jq -c` write
+    it), next to it; written once and again only when the snapshot is newer."""
+    out = snapshot.with_name(name)
+    if not out.is_file() or out.stat().st_mtime < snapshot.stat().st_mtime:
+        import orjson
+
+        out.write_bytes(orjson.dumps(orjson.loads(snapshot.read_bytes())) + b"\n")
+    return out
+
+
+def layout_of(snapshot: Path, layout: str) -> Path:
+    """The snapshot as `layout` (indented: as generated and as `iisguard import` writes; compact: one line)."""
+    if layout == "indented":
+        return snapshot
+    if layout == "compact":
+        return compact_copy(snapshot)
+    raise SystemExit(f"unknown layout {layout!r} (indented or compact)")
+
+
+def own_peak_rss() -> int:
+    """This process's peak RSS in bytes (VmHWM), for benchmarks that measure in-process."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))

@@ -2,11 +2,13 @@
 
     python benchmarks/bench_fleet.py                  # 1,000 hosts, --jobs 1 then --jobs <CPUs>
     python benchmarks/bench_fleet.py --hosts 200 --jobs 2
+    python benchmarks/bench_fleet.py --hosts 100 --layout compact   # every snapshot on one line
 
 The fleet is 1,000 distinct medium hosts (100 sites, 2,000 ACL paths each; one seed per host),
 generated once under benchmarks/out/fleet/. Each scan is a child process writing SARIF; the two
 reports must be identical apart from run times, or the speed-up means nothing. Peak RSS is the
-main process's (workers have their own, one snapshot each).
+main process's (workers have their own, one snapshot each). `--layout compact` scans the same
+snapshots written on one line (as `json.dumps` or `jq -c` write them; a copy beside each).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ def make_fleet(hosts: int) -> Path:
     return FLEET
 
 
-def files_of(hosts: int) -> list[str]:
-    return [str(FLEET / f"host{seed:04d}" / "snapshot.json") for seed in range(1, hosts + 1)]
+def files_of(hosts: int, layout: str = "indented") -> list[str]:
+    return [
+        str(m.layout_of(FLEET / f"host{seed:04d}" / "snapshot.json", layout)) for seed in range(1, hosts + 1)
+    ]
 
 
 def scan(files: list[str], jobs: int, out: Path) -> tuple[m.Run, dict]:
@@ -60,16 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hosts", type=int, default=1000, help="snapshots in the fleet (default 1000)")
     ap.add_argument("--jobs", type=int, default=0, help="workers to compare with one (default: one per CPU)")
+    ap.add_argument("--layout", choices=("indented", "compact"), default="indented", help="snapshot layout")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(m.ROOT / "core"))
     from iisguard.engine.parallel import cpus
 
     jobs = args.jobs or cpus()
-    print(f"machine: {m.machine()}")
+    print(f"machine: {m.machine()}; load average {m.load_average()}")
     make_fleet(args.hosts)
-    files = files_of(args.hosts)
+    files = files_of(args.hosts, args.layout)
     size = sum(Path(f).stat().st_size for f in files)
-    print(f"fleet: {args.hosts} snapshots, {m.mb(size)}")
+    print(f"fleet: {args.hosts} snapshots ({args.layout}), {m.mb(size)}")
     with tempfile.TemporaryDirectory(prefix="iisguard-fleet-") as tmp:
         one_dir, many_dir = Path(tmp, "one"), Path(tmp, "many")
         one_dir.mkdir()
@@ -85,11 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         f"speed-up with {jobs} workers: {speedup:.2f}x; reports identical: {same} ({results:,} SARIF results)"
     )
     m.OUT.mkdir(parents=True, exist_ok=True)
-    (m.OUT / "bench_fleet.json").write_text(
+    (m.OUT / f"bench_fleet-{args.layout}.json").write_text(
         json.dumps(
             {
                 "machine": m.machine(),
                 "hosts": args.hosts,
+                "layout": args.layout,
                 "bytes": size,
                 "jobs": jobs,
                 "one_s": round(one.seconds, 2),

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_rego.py                 # the medium host (100 sites), 5 runs each
     python benchmarks/bench_rego.py --repeat 3 --scale 0.5
+    python benchmarks/bench_rego.py --layout compact   # the same snapshot on one line
 
 The Rego rules are benchmarks/rego/*.rego (one package per rule, `deny` = the failing resource
 keys, in iisguard's spelling), evaluated with regopy (OPA's Rego, rego-cpp) in one query. The
@@ -13,6 +14,8 @@ Two timings, medians of --repeat runs, all in this process:
 - evaluation: the document already parsed / set as input; iisguard builds its indexes afresh
   (a new Snapshot object) every run, regopy compiles the modules (a new interpreter) every run;
 - end to end: from the JSON text: parse (orjson / regopy's set_input_term) plus evaluation.
+`--layout compact` reads the snapshot written on one line; the process's peak RSS is printed
+(run each layout as its own process to compare them).
 """
 
 from __future__ import annotations
@@ -162,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="medium", choices=sorted(generate.SIZES))
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--layout", choices=("indented", "compact"), default="indented", help="snapshot layout")
     args = ap.parse_args(argv)
 
     import orjson
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from iisguard.engine.evaluate import evaluate
     from iisguard.model.snapshot import Snapshot
 
-    snapshot = generate.generate(args.size, args.scale) / "snapshot.json"
+    snapshot = m.layout_of(generate.generate(args.size, args.scale) / "snapshot.json", args.layout)
     raw = snapshot.read_bytes()
     text = raw.decode("utf-8")
     data = orjson.loads(raw)
@@ -179,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     cel = cel_selected()
     cel_ids = [s.rule.id.replace("BENCH-", "IIS-") for s in cel]
     cel_python = [s for s in selected if s.rule.id in cel_ids]
-    print(f"machine: {m.machine()}")
-    print(f"snapshot: {snapshot.relative_to(m.ROOT)} ({m.mb(len(raw))}); rules: {', '.join(ids)}")
+    print(f"machine: {m.machine()}; load average {m.load_average()}")
+    print(
+        f"snapshot: {snapshot.relative_to(m.ROOT)} ({m.mb(len(raw))}, {args.layout}); rules: {', '.join(ids)}"
+    )
 
     # Agreement first.
     py = fails(evaluate(Snapshot(data), selected))
@@ -230,15 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'6 rules as Python, evaluation':28} {cel_py_eval * 1000:>8.1f}ms {'':>10} CEL/Python {cel_eval / cel_py_eval:.2f}x"
     )
+    peak = m.own_peak_rss()
+    print(f"peak RSS of this process: {m.mb(peak)} ({peak / len(raw):.1f}x the snapshot)")
     result = {
         "machine": m.machine(), "snapshot": str(snapshot.relative_to(m.ROOT)), "bytes": len(raw), "repeat": args.repeat,
+        "layout": args.layout, "peak_rss": peak,
         "agree": not problems, "problems": problems, "failures": {k: len(v) for k, v in py.items()},
         "python_eval_s": py_eval, "python_e2e_s": py_e2e, "rego_eval_s": rego_eval, "rego_e2e_s": rego_e2e,
         "cel_eval_s": cel_eval, "cel_python_eval_s": cel_py_eval, "rego_cel_eval_s": rego_cel_eval,
         "ratio_eval": rego_eval / py_eval, "ratio_e2e": rego_e2e / py_e2e, "ratio_cel": rego_cel_eval / cel_eval,
     }  # fmt: skip
     m.OUT.mkdir(parents=True, exist_ok=True)
-    (m.OUT / f"bench_rego-{generate.folder_name(args.size, args.scale)}.json").write_text(
+    (m.OUT / f"bench_rego-{generate.folder_name(args.size, args.scale)}-{args.layout}.json").write_text(
         json.dumps(result, indent=2) + "\n"
     )
     return 0 if not problems else 1

@@ -60,12 +60,7 @@ def scan_once(snapshot: Path) -> m.Run:
 
 def compact(snapshot: Path) -> Path:
     """The same snapshot on one line (orjson without indentation), next to it; written once."""
-    out = snapshot.with_name("snapshot-compact.json")
-    if not out.is_file() or out.stat().st_mtime < snapshot.stat().st_mtime:
-        import orjson
-
-        out.write_bytes(orjson.dumps(orjson.loads(snapshot.read_bytes())) + b"\n")
-    return out
+    return m.compact_copy(snapshot)
 
 
 def measure(scale: float, repeat: int, layout: str = "indented") -> dict:

@@ -27,7 +27,7 @@ from iisguard.engine.findings import Evidence, Outcome, Waiver
 from iisguard.report.html import REPORTER, content_security_policy
 
 from .conftest import FIXTURES, ROOT
-from .report_helpers import RULES, STARTED, build_report, finding
+from .report_helpers import RULES, STARTED, build_report, finding, single_host_report
 
 CHROMIUM = os.environ.get("IISGUARD_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "out" / "ci-artifacts"
@@ -465,6 +465,44 @@ def test_two_hosts_and_the_host_filter(browser, tmp_path, monkeypatch):
             rows = [r for r in page.query_selector_all("main tr.finding") if r.is_visible()]
             want = sum(1 for f in doc["findings"] if f["host"] == name and f["state"] == "active")
             assert len(rows) == want
+        assert view.requests == [view.url]
+    finally:
+        view.close()
+
+
+def test_a_rule_failing_on_many_resources_is_folded_and_still_counted_and_searchable(
+    browser, tmp_path, monkeypatch
+):
+    """A large host fails one rule on thousands of folders: the first rows show, the rest are folded
+    into a <details>, which every count includes and the search and filters open."""
+    from iisguard.report.html import FIRST_ROWS
+
+    monkeypatch.chdir(tmp_path)
+    many = FIRST_ROWS + 25
+    report = single_host_report(
+        tmp_path,
+        [finding(resource=f"Pool{i:03d}", message=f"Pool{i:03d} runs as LocalSystem.") for i in range(many)],
+    )
+    html = tmp_path / "r.html"
+    html.write_text(REPORTER.render(report), encoding="utf-8")
+    view = Page(browser, html)
+    try:
+        page = view.page
+        rows = page.query_selector_all("main tr.finding")
+        assert len(rows) == many
+        assert page.inner_text("#filter-shown") == f"{many} of {many} active failure(s) shown"
+        assert sum(1 for r in rows if r.is_visible()) == FIRST_ROWS
+        assert page.inner_text("main details.more summary").startswith(
+            f"{many - FIRST_ROWS} more IIS-POOL-001"
+        )
+        last = f"pool{many - 1:03d}"
+        page.fill("#filter-search", last)  # a folded row: the search opens its fold
+        visible = [r for r in page.query_selector_all("main tr.finding") if r.is_visible()]
+        assert [r.inner_text().lower().split()[0] for r in visible] == [last]
+        page.fill("#filter-search", "")  # cleared: the fold the search opened closes again
+        assert sum(1 for r in page.query_selector_all("main tr.finding") if r.is_visible()) == FIRST_ROWS
+        page.click("main details.more summary")  # and a click shows every row
+        assert sum(1 for r in page.query_selector_all("main tr.finding") if r.is_visible()) == many
         assert view.requests == [view.url]
     finally:
         view.close()

@@ -8,7 +8,8 @@ rendered by Jinja2 with autoescaping on.
 
 Layout: a summary first (hosts, active failures by severity, the gate), then per host the failures
 grouped by severity and rule (resource, message, evidence as ``file:line`` with the captured line,
-the rule's remediation and references once per rule), waived and baselined failures apart (owner,
+the rule's remediation and references once per rule; past FIRST_ROWS a rule's failures on a host
+are folded into a ``<details>`` that the filters and the search open), waived and baselined failures apart (owner,
 expiry, reason), not-reviewed rules one line per missing section, rule errors and collection
 problems. Filters (severity, rule, host) and a search box run in the page itself.
 """
@@ -44,6 +45,9 @@ from .json import _summary
 
 # The longest captured line shown as evidence; a minified config line can be megabytes.
 MAX_EVIDENCE_CHARS = 400
+# Failures of one rule on one host shown before the rest is folded (a <details> the filters open):
+# a 5,000-site host fails some rules on thousands of folders.
+FIRST_ROWS = 20
 _GATE = {
     0: ("pass", "PASSED"),
     1: ("fail", "FAILED"),
@@ -138,6 +142,7 @@ def _context(report: Report, locator: Locator) -> dict[str, Any]:
         "gate": {"code": code, "class": gate_class, "word": gate_word, "text": gate_text, "fail_on": fail_on},
         "hosts": hosts,
         "rules_seen": sorted({f.rule_id for f in failing} | {r for h in hosts for r in h["nr_rules"]}),
+        "first_rows": FIRST_ROWS,
         "notices": report.notices,
         "clean": escape_controls,
     }

@@ -42,7 +42,20 @@
       row.classList.toggle("is-hidden", !ok);
       if (ok && row.classList.contains("finding")) { count += 1; }
     });
+    // Folded rows (a rule's failures past the first few) are opened where they match a filter,
+    // and the folds a filter opened close again when it is cleared.
+    document.querySelectorAll("main details.more").forEach(function (fold) {
+      if (active) {
+        var hit = !!fold.querySelector(".f:not(.is-hidden)");
+        if (hit && !fold.open) { fold.open = true; fold.setAttribute("data-opened-by-filter", ""); }
+        if (!hit && fold.hasAttribute("data-opened-by-filter")) { fold.open = false; }
+      } else if (fold.hasAttribute("data-opened-by-filter")) {
+        fold.open = false;
+        fold.removeAttribute("data-opened-by-filter");
+      }
+    });
     if (active) {
+      hideEmpty("main details.more", ".f");
       hideEmpty("main .rule", ".f");
       hideEmpty("main section.severity", ".rule");
       hideEmpty("main section.apart", ".f");
