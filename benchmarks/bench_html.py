@@ -94,14 +94,14 @@ def browse(html: Path, search: str) -> dict | None:
         loaded = time.perf_counter() - start
         rows = page.evaluate("document.querySelectorAll('main .finding').length")
         visible = page.evaluate(
-            "Array.from(document.querySelectorAll('main .finding')).filter(r => r.offsetParent !== null).length"
+            "Array.from(document.querySelectorAll('main .finding')).filter(r => r.checkVisibility()).length"
         )
         start = time.perf_counter()
         page.fill("#filter-search", search)
         shown = page.get_attribute("#filter-shown", "data-shown")
         searched = time.perf_counter() - start
         found_visible = page.evaluate(
-            "Array.from(document.querySelectorAll('main .finding')).filter(r => r.offsetParent !== null).length"
+            "Array.from(document.querySelectorAll('main .finding')).filter(r => r.checkVisibility()).length"
         )
         browser.close()
     return {
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the large host (default 1)")
     ap.add_argument("--layout", choices=("compact", "indented"), default="compact")
     ap.add_argument("--no-browser", action="store_true", help="render only")
-    ap.add_argument("--search", default="site04999", help="text typed into the page's search box")
+    ap.add_argument("--search", default="site049", help="text typed into the page's search box")
     args = ap.parse_args(argv)
     snapshot = generate.generate("large", args.scale) / "snapshot.json"
     if args.layout == "compact":
