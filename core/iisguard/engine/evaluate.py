@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import PluginError, describe
 from ..model.snapshot import DECLARED, SECTIONS, Snapshot
-from .findings import Evidence, Finding, Outcome, Result, Severity, make_finding
+from .findings import Evidence, Finding, Outcome, Result, Severity
 from .rule import Rule
 
 NOT_STATED = "not stated by the build scripts"
@@ -283,20 +283,21 @@ def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Fi
     if escalate:
         # A rule may raise one finding above its default ("warning, error if unencrypted").
         severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
-    rule = sel.rule
-    # make_finding: Finding(...) without the frozen dataclass's per-field cost, for 250,000 findings.
-    return make_finding(
-        rule.id,
-        severity,
-        result.outcome,
-        host,
-        result.resource,
-        result.message,
-        rule.pack,
-        pointer,
-        evidence,
-        snapshot.path,
-        dict(properties) if properties else {},
+    # The dataclass's own constructor: built any other way (object.__new__ and __dict__), each of a
+    # large host's 250,000 findings took 320 more bytes (a dict of its own instead of the instance's
+    # shared-key values): +120 MB peak for a few hundred ms.
+    return Finding(
+        rule_id=sel.rule.id,
+        severity=severity,
+        outcome=result.outcome,
+        host=host,
+        resource=result.resource,
+        message=result.message,
+        pack=sel.rule.pack,
+        pointer=pointer,
+        evidence=evidence,
+        snapshot_path=snapshot.path,
+        properties=dict(properties) if properties else {},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -86,36 +86,6 @@ class Result:
     # With both, `at` only lends its evidence: fail(..., at={"evidence": ev}, pointer="/user_rights/X/1").
 
 
-def _builder(cls: type) -> Any:
-    """A constructor for a frozen dataclass that sets its fields in one step.
-
-    A frozen dataclass's ``__init__`` assigns each field through ``object.__setattr__``; a large
-    host yields 250,000 results and as many findings, and that was seconds of a scan. The object
-    built is the same (every field set, defaults included: tests compare both ways of building).
-    """
-    names = [f.name for f in fields(cls)]
-    defaults = {
-        f.name: f.default for f in fields(cls) if f.default is not MISSING and f.default_factory is MISSING
-    }
-    factories = {f.name: f.default_factory for f in fields(cls) if f.default_factory is not MISSING}
-    new = object.__new__
-
-    def build(*values: Any) -> Any:
-        obj: Any = new(cls)
-        state = obj.__dict__
-        state.update(defaults)
-        state.update(zip(names, values, strict=False))  # fields not given keep their defaults
-        for name, factory in factories.items():
-            if name not in state:
-                state[name] = factory()
-        return obj
-
-    return build
-
-
-_result = _builder(Result)
-
-
 def fail(
     resource: str,
     message: str,
@@ -128,22 +98,22 @@ def fail(
 
     `severity="high"` in properties raises this one finding to at least that severity.
     """
-    return _result(Outcome.FAIL, resource, message, at, properties, pointer)
+    return Result(Outcome.FAIL, resource, message, at, properties, pointer)
 
 
 def passed(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
     """The resource complies."""
-    return _result(Outcome.PASS, resource, message, at)
+    return Result(Outcome.PASS, resource, message, at)
 
 
 def not_applicable(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
     """The rule does not concern this resource (an allow-listed vendor pool, a disabled feature)."""
-    return _result(Outcome.NOT_APPLICABLE, resource, message, at)
+    return Result(Outcome.NOT_APPLICABLE, resource, message, at)
 
 
 def not_reviewed(resource: str, message: str, *, at: Mapping[str, Any] | None = None) -> Result:
     """The data the rule needs for this resource was not collected. Never a pass."""
-    return _result(Outcome.NOT_REVIEWED, resource, message, at)
+    return Result(Outcome.NOT_REVIEWED, resource, message, at)
 
 
 @dataclass(frozen=True)
@@ -200,8 +170,3 @@ def fingerprint(rule_id: str, host: str, resource: str) -> str:
     """Stable across image builds: only the rule, the host and the resource key go in, never text or lines."""
     key = "\x1f".join((rule_id, host.upper(), resource))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-# Finding(rule_id, severity, outcome, host, resource, message, pack, pointer, evidence,
-# snapshot_path, properties) for the engine: the same object as the dataclass's constructor makes.
-make_finding = _builder(Finding)
