@@ -2,6 +2,7 @@
 
     python benchmarks/bench_rules.py                    # scale 1 of "large", 3 runs, medians
     python benchmarks/bench_rules.py --scale 0.25 --repeat 1
+    python benchmarks/bench_rules.py --layout compact   # the same snapshot on one line (load not timed)
 
 Each run is a child process that loads the snapshot once (not timed), then evaluates every built-in
 rule with its default parameters (including rules the baseline profile leaves off), one rule at a
@@ -60,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the large host (default 1)")
     ap.add_argument("--repeat", type=int, default=3, help="runs; medians are reported (default 3)")
+    ap.add_argument("--layout", choices=("indented", "compact"), default="indented", help="snapshot layout")
     args = ap.parse_args(argv)
-    snapshot = generate.generate("large", args.scale) / "snapshot.json"
+    snapshot = m.layout_of(generate.generate("large", args.scale) / "snapshot.json", args.layout)
     print(f"machine: {m.machine()}")
     print(f"snapshot: {snapshot.relative_to(m.ROOT)} ({m.mb(snapshot.stat().st_size)})")
     runs = [once(snapshot) for _ in range(args.repeat)]
