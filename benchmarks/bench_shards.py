@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A sharded scan of a fleet: N shards (as N CI jobs would run them) and the merge, against one scan.
 
-    .venv/bin/python benchmarks/bench_shards.py [--hosts 1000] [--scale 0.1] [--shards 1,2,4]
+    .venv/bin/python benchmarks/bench_shards.py [--hosts 1000] [--scale 0.1] [--shards 1,2,4] [--layout compact]
 
 The fleet is --hosts distinct generated hosts (benchmarks/generate.py, medium size times --scale;
 one seed per host, generated once under benchmarks/out/). For each N the shards run one after the
@@ -64,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--shards", default="1,2,4")
+    ap.add_argument("--layout", choices=("indented", "compact"), default="indented", help="snapshot layout")
     args = ap.parse_args(argv)
     levels = [int(x) for x in args.shards.split(",")]
 
     fleet = make_fleet(args.hosts, args.scale)
-    files = [str(fleet / f"host{s:04d}" / "snapshot.json") for s in range(1, args.hosts + 1)]
+    files = [
+        str(m.layout_of(fleet / f"host{s:04d}" / "snapshot.json", args.layout))
+        for s in range(1, args.hosts + 1)
+    ]
     size = sum(Path(f).stat().st_size for f in files)
     print(f"# sharded scan: {args.hosts} hosts (medium x {args.scale:g}), {m.mb(size)} of snapshots")
     print(f"# {m.machine()}")
