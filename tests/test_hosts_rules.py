@@ -78,8 +78,14 @@ def test_the_same_rule_is_quiet_on_the_default_host(default_findings, rule_id):
     assert not [f for f in default_findings if f.rule_id == rule_id and f.outcome is Outcome.FAIL]
 
 
-def test_failures_are_the_misconfigurations_and_nothing_else(broken_findings):
-    """Every failure points at one of the five planted mistakes (no collateral noise on the shared parts)."""
+def test_failures_are_the_misconfigurations_and_nothing_else(broken_findings, default_findings):
+    """Every failure points at one of the five planted mistakes (no collateral noise on the shared parts).
+
+    Failures the default host has too are the low-severity hardening items where the STIG asks for more
+    than Microsoft ships (content on C:, a catch-all binding: test_default_host_quiet keeps them below
+    medium); they are the shared part, not noise the mistakes caused."""
+    shared = {(f.rule_id, f.resource) for f in default_findings if f.outcome is Outcome.FAIL}
+    assert all(f.severity.rank < Severity.MEDIUM.rank for f in default_findings if f.outcome is Outcome.FAIL)
     planted = (
         "Legacy",
         "Intranet",
@@ -92,7 +98,9 @@ def test_failures_are_the_misconfigurations_and_nothing_else(broken_findings):
     stray = [
         f"{f.rule_id} {f.resource}: {f.message}"
         for f in broken_findings
-        if f.outcome is Outcome.FAIL and not any(p in f.resource or p in f.message for p in planted)
+        if f.outcome is Outcome.FAIL
+        and (f.rule_id, f.resource) not in shared
+        and not any(p in f.resource or p in f.message for p in planted)
     ]
     assert not stray, "\n".join(stray)
 

@@ -176,7 +176,7 @@ def test_ckl_carries_every_v_id_with_the_compliance_status(demo):
     assert list(statuses) == [i.id for i in stig.items]  # every V-ID, once, in order
     items = json.loads((demo / "r.json").read_text())["compliance"]["items"]
     assert statuses == expected_ckl(items)
-    assert statuses["V-218802"] == "Open" and statuses["V-218785"] == "Not_Reviewed"
+    assert statuses["V-218802"] == "Open" and statuses["V-218791"] == "Not_Reviewed"
     assert "NotAFinding" in statuses.values() and "Not_Applicable" in statuses.values()
 
 

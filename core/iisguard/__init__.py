@@ -13,6 +13,9 @@ The domain model a rule asks (built once per snapshot, reached from the `Snapsho
   pools (IIS 7+ and IIS 6) with their effective identity and worker principals, locations with their
   effective authentication and anonymous identity, content folders with their ACLs, resource keys.
 - `acls` (each ACE's principal key, whether it grants write/modify/full) and `rights` (icacls codes).
+- `snap.settings`, `snap.setting(section, attribute, scope)` (`settings`): the effective IIS and ASP.NET
+  settings (request filtering, errors, logging, session state, pools...) per server, site, application
+  and pool, resolved through locations, web.config overrides and locks, with the IIS schema defaults.
 - `snap.privileges` (`userrights`): who holds each user right, directly or through groups.
 - `snap.kerberos` (`kerberos`): domain identities IIS uses, the ticket-decrypting identity, SPNs.
 - `snap.registry` (`registry`): captured registry values, and whether a key was read at all.
@@ -58,6 +61,7 @@ from .model import (
     names,
     registry,
     rights,
+    settings,
     sids,
     tls,
     uac,
@@ -65,6 +69,7 @@ from .model import (
 )
 from .model.accounts import Account, Accounts, Directory, Membership, PrivilegedGroup
 from .model.iis import ContentRoot, Identity, IisPrincipal, Location, Pool
+from .model.settings import Setting
 from .model.snapshot import Snapshot
 from .pipeline import scan
 from .plugins import Plugins, load_plugins
@@ -92,6 +97,7 @@ __all__ = [
     "kerberos",
     "names",
     "rights",
+    "settings",
     "userrights",
     "references",
     "CaptureError",
@@ -108,6 +114,7 @@ __all__ = [
     "Report",
     "Result",
     "Rule",
+    "Setting",
     "Severity",
     "Snapshot",
     "SnapshotError",

@@ -422,3 +422,409 @@ MS_SECRET_MANAGEMENT = Reference(
     f"{_LEARN}/powershell/utility-modules/secretmanagement/overview",
     "PowerShell SecretManagement: read secrets from a vault at run time",
 )
+
+# --- IIS hardening settings (issue #19): every STIG and CIS item an IIS-CFG-* rule cites ---------------
+# STIG titles and ids as the frameworks/stig-iis10.yaml items give them; CIS titles from frameworks/cis-iis10.yaml.
+STIG_218785 = _stig(
+    "218785",
+    f"{_STIG_SERVER}/SV-218785.rb",
+    "IIS 10.0 Server STIG IIST-SV-000102: The enhanced logging for the IIS 10.0 web server must be enabled and capture all user and web server events.",
+)
+STIG_218786 = _stig(
+    "218786",
+    f"{_STIG_SERVER}/SV-218786.rb",
+    "IIS 10.0 Server STIG IIST-SV-000103: Both the log file and Event Tracing for Windows (ETW) for the IIS 10.0 web server must be enabled.",
+)
+STIG_218787 = _stig(
+    "218787",
+    f"{_STIG_SERVER}/SV-218787.rb",
+    "IIS 10.0 Server STIG IIST-SV-000109: An IIS 10.0 web server behind a load balancer or proxy server must produce log records containing the source client IP and destination information.",
+)
+STIG_218788 = _stig(
+    "218788",
+    f"{_STIG_SERVER}/SV-218788.rb",
+    "IIS 10.0 Server STIG IIST-SV-000110: The IIS 10.0 web server must produce log records that contain sufficient information to establish the outcome (success or failure) of IIS 10.0 web server events.",
+)
+STIG_218789 = _stig(
+    "218789",
+    f"{_STIG_SERVER}/SV-218789.rb",
+    "IIS 10.0 Server STIG IIST-SV-000111: The IIS 10.0 web server must produce log records containing sufficient information to establish the identity of any user/subject or process associated with an event.",
+)
+STIG_218794 = _stig(
+    "218794",
+    f"{_STIG_SERVER}/SV-218794.rb",
+    "IIS 10.0 Server STIG IIST-SV-000119: The IIS 10.0 web server must not be both a website server and a proxy server.",
+)
+STIG_218798 = _stig(
+    "218798",
+    f"{_STIG_SERVER}/SV-218798.rb",
+    "IIS 10.0 Server STIG IIST-SV-000124: The IIS 10.0 web server must have Multipurpose Internet Mail Extensions (MIME) that invoke OS shell programs disabled.",
+)
+STIG_218799 = _stig(
+    "218799",
+    f"{_STIG_SERVER}/SV-218799.rb",
+    "IIS 10.0 Server STIG IIST-SV-000125: The IIS 10.0 web server must have Web Distributed Authoring and Versioning (WebDAV) disabled.",
+)
+STIG_218804 = _stig(
+    "218804",
+    f"{_STIG_SERVER}/SV-218804.rb",
+    "IIS 10.0 Server STIG IIST-SV-000134: The IIS 10.0 web server must use cookies to track session state.",
+)
+STIG_218805 = _stig(
+    "218805",
+    f"{_STIG_SERVER}/SV-218805.rb",
+    "IIS 10.0 Server STIG IIST-SV-000135: The IIS 10.0 web server must accept only system-generated session identifiers.",
+)
+STIG_218807 = _stig(
+    "218807",
+    f"{_STIG_SERVER}/SV-218807.rb",
+    "IIS 10.0 Server STIG IIST-SV-000137: The production IIS 10.0 web server must utilize SHA2 encryption for the Machine Key.",
+)
+STIG_218808 = _stig(
+    "218808",
+    f"{_STIG_SERVER}/SV-218808.rb",
+    "IIS 10.0 Server STIG IIST-SV-000138: Directory Browsing on the IIS 10.0 web server must be disabled.",
+)
+STIG_218810 = _stig(
+    "218810",
+    f"{_STIG_SERVER}/SV-218810.rb",
+    "IIS 10.0 Server STIG IIST-SV-000140: Warning and error messages displayed to clients must be modified to minimize the identity of the IIS 10.0 web server, patches, loaded modules, and directory paths.",
+)
+STIG_218815 = _stig(
+    "218815",
+    f"{_STIG_SERVER}/SV-218815.rb",
+    "IIS 10.0 Server STIG IIST-SV-000145: The IIS 10.0 web server must use a logging mechanism configured to allocate log record storage capacity large enough to accommodate the logging requirements of the IIS 10.0 web server.",
+)
+STIG_218820 = _stig(
+    "218820",
+    f"{_STIG_SERVER}/SV-218820.rb",
+    "IIS 10.0 Server STIG IIST-SV-000152: IIS 10.0 web server session IDs must be sent to the client using TLS.",
+)
+STIG_218824 = _stig(
+    "218824",
+    f"{_STIG_SERVER}/SV-218824.rb",
+    "IIS 10.0 Server STIG IIST-SV-000158: Unspecified file extensions on a production IIS 10.0 web server must be removed.",
+)
+STIG_218826 = _stig(
+    "218826",
+    f"{_STIG_SERVER}/SV-218826.rb",
+    "IIS 10.0 Server STIG IIST-SV-000200: The IIS 10.0 websites MaxConnections setting must be configured to limit the number of allowed simultaneous session requests.",
+)
+STIG_218827 = _stig(
+    "218827",
+    f"{_STIG_SERVER}/SV-218827.rb",
+    "IIS 10.0 Server STIG IIST-SV-000205: The IIS 10.0 web server must enable HTTP Strict Transport Security (HSTS).",
+)
+STIG_241788 = _stig(
+    "241788",
+    f"{_STIG_SERVER}/SV-241788.rb",
+    "IIS 10.0 Server STIG IIST-SV-000210: HTTPAPI Server version must be removed from the HTTP Response Header information.",
+)
+STIG_241789 = _stig(
+    "241789",
+    f"{_STIG_SERVER}/SV-241789.rb",
+    "IIS 10.0 Server STIG IIST-SV-000215: ASP.NET version must be removed from the HTTP Response Header information.",
+)
+STIG_218735 = _stig(
+    "218735",
+    f"{_STIG_SITE}/SV-218735.rb",
+    "IIS 10.0 Site STIG IIST-SI-000201: The IIS 10.0 website session state must be enabled.",
+)
+STIG_218736 = _stig(
+    "218736",
+    f"{_STIG_SITE}/SV-218736.rb",
+    "IIS 10.0 Site STIG IIST-SI-000202: The IIS 10.0 website session state cookie settings must be configured to Use Cookies mode.",
+)
+STIG_218737 = _stig(
+    "218737",
+    f"{_STIG_SITE}/SV-218737.rb",
+    "IIS 10.0 Site STIG IIST-SI-000203: A private IIS 10.0 website must only accept Secure Socket Layer (SSL) connections.",
+)
+STIG_218738 = _stig(
+    "218738",
+    f"{_STIG_SITE}/SV-218738.rb",
+    "IIS 10.0 Site STIG IIST-SI-000204: A public IIS 10.0 website must only accept Secure Socket Layer (SSL) connections when authentication is required.",
+)
+STIG_218739 = _stig(
+    "218739",
+    f"{_STIG_SITE}/SV-218739.rb",
+    "IIS 10.0 Site STIG IIST-SI-000206: Both the log file and Event Tracing for Windows (ETW) for each IIS 10.0 website must be enabled.",
+)
+STIG_218740 = _stig(
+    "218740",
+    f"{_STIG_SITE}/SV-218740.rb",
+    "IIS 10.0 Site STIG IIST-SI-000208: An IIS 10.0 website behind a load balancer or proxy server must produce log records containing the source client IP, and destination information.",
+)
+STIG_218741 = _stig(
+    "218741",
+    f"{_STIG_SITE}/SV-218741.rb",
+    "IIS 10.0 Site STIG IIST-SI-000209: The IIS 10.0 website must produce log records that contain sufficient information to establish the outcome (success or failure) of IIS 10.0 website events.",
+)
+STIG_218742 = _stig(
+    "218742",
+    f"{_STIG_SITE}/SV-218742.rb",
+    "IIS 10.0 Site STIG IIST-SI-000210: The IIS 10.0 website must produce log records containing sufficient information to establish the identity of any user/subject or process associated with an event.",
+)
+STIG_218743 = _stig(
+    "218743",
+    f"{_STIG_SITE}/SV-218743.rb",
+    "IIS 10.0 Site STIG IIST-SI-000214: The IIS 10.0 website must have Multipurpose Internet Mail Extensions (MIME) that invoke OS shell programs disabled.",
+)
+STIG_218744 = _stig(
+    "218744",
+    f"{_STIG_SITE}/SV-218744.rb",
+    "IIS 10.0 Site STIG IIST-SI-000215: Mappings to unused and vulnerable scripts on the IIS 10.0 website must be removed.",
+)
+STIG_218745 = _stig(
+    "218745",
+    f"{_STIG_SITE}/SV-218745.rb",
+    "IIS 10.0 Site STIG IIST-SI-000216: The IIS 10.0 website must have resource mappings set to disable the serving of certain file types.",
+)
+STIG_218746 = _stig(
+    "218746",
+    f"{_STIG_SITE}/SV-218746.rb",
+    "IIS 10.0 Site STIG IIST-SI-000217: The IIS 10.0 website must have Web Distributed Authoring and Versioning (WebDAV) disabled.",
+)
+STIG_218749 = _stig(
+    "218749",
+    f"{_STIG_SITE}/SV-218749.rb",
+    "IIS 10.0 Site STIG IIST-SI-000220: A private IIS 10.0 website authentication mechanism must use client certificates to transmit session identifier to assure integrity.",
+)
+STIG_218751 = _stig(
+    "218751",
+    f"{_STIG_SITE}/SV-218751.rb",
+    "IIS 10.0 Site STIG IIST-SI-000223: The IIS 10.0 website must generate unique session identifiers that cannot be reliably reproduced.",
+)
+STIG_218752 = _stig(
+    "218752",
+    f"{_STIG_SITE}/SV-218752.rb",
+    "IIS 10.0 Site STIG IIST-SI-000224: The IIS 10.0 website document directory must be in a separate partition from the IIS 10.0 websites system files.",
+)
+STIG_218753 = _stig(
+    "218753",
+    f"{_STIG_SITE}/SV-218753.rb",
+    "IIS 10.0 Site STIG IIST-SI-000225: The IIS 10.0 website must be configured to limit the maxURL.",
+)
+STIG_218754 = _stig(
+    "218754",
+    f"{_STIG_SITE}/SV-218754.rb",
+    "IIS 10.0 Site STIG IIST-SI-000226: The IIS 10.0 website must be configured to limit the size of web requests.",
+)
+STIG_218755 = _stig(
+    "218755",
+    f"{_STIG_SITE}/SV-218755.rb",
+    "IIS 10.0 Site STIG IIST-SI-000227: The IIS 10.0 websites Maximum Query String limit must be configured.",
+)
+STIG_218756 = _stig(
+    "218756",
+    f"{_STIG_SITE}/SV-218756.rb",
+    "IIS 10.0 Site STIG IIST-SI-000228: Non-ASCII characters in URLs must be prohibited by any IIS 10.0 website.",
+)
+STIG_218757 = _stig(
+    "218757",
+    f"{_STIG_SITE}/SV-218757.rb",
+    "IIS 10.0 Site STIG IIST-SI-000229: Double encoded URL requests must be prohibited by any IIS 10.0 website.",
+)
+STIG_218758 = _stig(
+    "218758",
+    f"{_STIG_SITE}/SV-218758.rb",
+    "IIS 10.0 Site STIG IIST-SI-000230: Unlisted file extensions in URL requests must be filtered by any IIS 10.0 website.",
+)
+STIG_218759 = _stig(
+    "218759",
+    f"{_STIG_SITE}/SV-218759.rb",
+    "IIS 10.0 Site STIG IIST-SI-000231: Directory Browsing on the IIS 10.0 website must be disabled.",
+)
+STIG_218760 = _stig(
+    "218760",
+    f"{_STIG_SITE}/SV-218760.rb",
+    "IIS 10.0 Site STIG IIST-SI-000233: Warning and error messages displayed to clients must be modified to minimize the identity of the IIS 10.0 website, patches, loaded modules, and directory paths.",
+)
+STIG_218761 = _stig(
+    "218761",
+    f"{_STIG_SITE}/SV-218761.rb",
+    "IIS 10.0 Site STIG IIST-SI-000234: Debugging and trace information used to diagnose the IIS 10.0 website must be disabled.",
+)
+STIG_218762 = _stig(
+    "218762",
+    f"{_STIG_SITE}/SV-218762.rb",
+    "IIS 10.0 Site STIG IIST-SI-000235: The Idle Time-out monitor for each IIS 10.0 website must be enabled.",
+)
+STIG_218763 = _stig(
+    "218763",
+    f"{_STIG_SITE}/SV-218763.rb",
+    "IIS 10.0 Site STIG IIST-SI-000236: The IIS 10.0 websites connectionTimeout setting must be explicitly configured to disconnect an idle session.",
+)
+STIG_218765 = _stig(
+    "218765",
+    f"{_STIG_SITE}/SV-218765.rb",
+    "IIS 10.0 Site STIG IIST-SI-000238: The IIS 10.0 website must use a logging mechanism configured to allocate log record storage capacity large enough to accommodate the logging requirements of the IIS 10.0 website.",
+)
+STIG_218768 = _stig(
+    "218768",
+    f"{_STIG_SITE}/SV-218768.rb",
+    "IIS 10.0 Site STIG IIST-SI-000242: The IIS 10.0 private website must employ cryptographic mechanisms (TLS) and require client certificates.",
+)
+STIG_218769 = _stig(
+    "218769",
+    f"{_STIG_SITE}/SV-218769.rb",
+    "IIS 10.0 Site STIG IIST-SI-000244: IIS 10.0 website session IDs must be sent to the client using TLS.",
+)
+STIG_218770 = _stig(
+    "218770",
+    f"{_STIG_SITE}/SV-218770.rb",
+    "IIS 10.0 Site STIG IIST-SI-000246: Cookies exchanged between the IIS 10.0 website and the client must have cookie properties set to prohibit client-side scripts from reading the cookie data.",
+)
+STIG_218772 = _stig(
+    "218772",
+    f"{_STIG_SITE}/SV-218772.rb",
+    "IIS 10.0 Site STIG IIST-SI-000252: The maximum number of requests an application pool can process for each IIS 10.0 website must be explicitly set.",
+)
+STIG_218775 = _stig(
+    "218775",
+    f"{_STIG_SITE}/SV-218775.rb",
+    "IIS 10.0 Site STIG IIST-SI-000255: The application pool for each IIS 10.0 website must have a recycle time explicitly set.",
+)
+STIG_218777 = _stig(
+    "218777",
+    f"{_STIG_SITE}/SV-218777.rb",
+    "IIS 10.0 Site STIG IIST-SI-000258: The application pools rapid fail protection for each IIS 10.0 website must be enabled.",
+)
+STIG_218778 = _stig(
+    "218778",
+    f"{_STIG_SITE}/SV-218778.rb",
+    "IIS 10.0 Site STIG IIST-SI-000259: The application pools rapid fail protection settings for each IIS 10.0 website must be managed.",
+)
+CIS_1_1 = Reference("CIS-IIS10-1.1", _CIS_IIS, "Ensure 'Web content' is on non-system partition")
+CIS_1_2 = Reference("CIS-IIS10-1.2", _CIS_IIS, "Ensure 'Host headers' are on all sites")
+CIS_1_3 = Reference("CIS-IIS10-1.3", _CIS_IIS, "Ensure 'Directory browsing' is set to Disabled")
+CIS_1_7 = Reference("CIS-IIS10-1.7", _CIS_IIS, "Ensure 'WebDav' feature is disabled")
+CIS_2_3 = Reference("CIS-IIS10-2.3", _CIS_IIS, "Ensure 'forms authentication' require SSL")
+CIS_2_4 = Reference("CIS-IIS10-2.4", _CIS_IIS, "Ensure 'forms authentication' is set to use cookies")
+CIS_2_5 = Reference(
+    "CIS-IIS10-2.5", _CIS_IIS, "Ensure 'cookie protection mode' is configured for forms authentication"
+)
+CIS_2_6 = Reference(
+    "CIS-IIS10-2.6", _CIS_IIS, "Ensure transport layer security for 'basic authentication' is configured"
+)
+CIS_3_1 = Reference("CIS-IIS10-3.1", _CIS_IIS, "Ensure 'deployment method retail' is set")
+CIS_3_2 = Reference("CIS-IIS10-3.2", _CIS_IIS, "Ensure 'debug' is turned off")
+CIS_3_3 = Reference("CIS-IIS10-3.3", _CIS_IIS, "Ensure custom error messages are not off")
+CIS_3_4 = Reference(
+    "CIS-IIS10-3.4", _CIS_IIS, "Ensure IIS HTTP detailed errors are hidden from displaying remotely"
+)
+CIS_3_5 = Reference("CIS-IIS10-3.5", _CIS_IIS, "Ensure ASP.NET stack tracing is not enabled")
+CIS_3_6 = Reference("CIS-IIS10-3.6", _CIS_IIS, "Ensure 'httpcookie' mode is configured for session state")
+CIS_3_7 = Reference("CIS-IIS10-3.7", _CIS_IIS, "Ensure 'cookies' are set with HttpOnly attribute")
+CIS_3_8 = Reference(
+    "CIS-IIS10-3.8", _CIS_IIS, "Ensure 'MachineKey validation method - .Net 3.5' is configured"
+)
+CIS_3_9 = Reference(
+    "CIS-IIS10-3.9", _CIS_IIS, "Ensure 'MachineKey validation method - .Net 4.5' is configured"
+)
+CIS_3_10 = Reference("CIS-IIS10-3.10", _CIS_IIS, "Ensure global .NET trust level is configured")
+CIS_3_11 = Reference("CIS-IIS10-3.11", _CIS_IIS, "Ensure X-Powered-By Header is removed")
+CIS_3_12 = Reference("CIS-IIS10-3.12", _CIS_IIS, "Ensure Server Header is removed")
+CIS_4_1 = Reference("CIS-IIS10-4.1", _CIS_IIS, "Ensure 'maxAllowedContentLength' is configured")
+CIS_4_2 = Reference("CIS-IIS10-4.2", _CIS_IIS, "Ensure 'maxURL request filter' is configured")
+CIS_4_3 = Reference("CIS-IIS10-4.3", _CIS_IIS, "Ensure 'MaxQueryString request filter' is configured")
+CIS_4_4 = Reference("CIS-IIS10-4.4", _CIS_IIS, "Ensure non-ASCII characters in URLs are not allowed")
+CIS_4_5 = Reference("CIS-IIS10-4.5", _CIS_IIS, "Ensure Double-Encoded requests will be rejected")
+CIS_4_6 = Reference("CIS-IIS10-4.6", _CIS_IIS, "Ensure 'HTTP Trace Method' is disabled")
+CIS_4_7 = Reference("CIS-IIS10-4.7", _CIS_IIS, "Ensure Unlisted File Extensions are not allowed")
+CIS_4_9 = Reference("CIS-IIS10-4.9", _CIS_IIS, "Ensure 'notListedIsapisAllowed' is set to false")
+CIS_4_10 = Reference("CIS-IIS10-4.10", _CIS_IIS, "Ensure 'notListedCgisAllowed' is set to false")
+CIS_4_11 = Reference("CIS-IIS10-4.11", _CIS_IIS, "Ensure 'Dynamic IP Address Restrictions' is enabled")
+CIS_5_2 = Reference("CIS-IIS10-5.2", _CIS_IIS, "Ensure Advanced IIS logging is enabled")
+CIS_5_3 = Reference("CIS-IIS10-5.3", _CIS_IIS, "Ensure 'ETW Logging' is enabled")
+CIS_6_1 = Reference("CIS-IIS10-6.1", _CIS_IIS, "Ensure FTP requests are encrypted")
+CIS_6_2 = Reference("CIS-IIS10-6.2", _CIS_IIS, "Ensure FTP Logon attempt restrictions is enabled")
+CIS_7_1 = Reference("CIS-IIS10-7.1", _CIS_IIS, "Ensure HSTS Header is set")
+# The IIS configuration reference pages of the settings those rules read (schema defaults are there too).
+_IIS_CONFIG = f"{_LEARN}/iis/configuration"
+MS_REQUEST_FILTERING = Reference(
+    "MS-requestFiltering", f"{_IIS_CONFIG}/system.webserver/security/requestfiltering/", "Request Filtering"
+)
+MS_DIRECTORY_BROWSE = Reference(
+    "MS-directoryBrowse", f"{_IIS_CONFIG}/system.webserver/directorybrowse", "Directory Browse"
+)
+MS_HTTP_ERRORS = Reference("MS-httpErrors", f"{_IIS_CONFIG}/system.webserver/httperrors/", "HTTP Errors")
+MS_STATIC_CONTENT = Reference(
+    "MS-staticContent",
+    f"{_IIS_CONFIG}/system.webserver/staticcontent/mimemap",
+    "Adding Static Content MIME Mappings",
+)
+MS_HANDLERS = Reference("MS-handlers", f"{_IIS_CONFIG}/system.webserver/handlers/", "Handlers")
+MS_WEBDAV = Reference(
+    "MS-webdav-authoring", f"{_IIS_CONFIG}/system.webserver/webdav/authoring", "WebDAV Authoring"
+)
+MS_ISAPI_CGI = Reference(
+    "MS-isapiCgiRestriction",
+    f"{_IIS_CONFIG}/system.webserver/security/isapicgirestriction/",
+    "ISAPI and CGI Restrictions",
+)
+MS_ACCESS = Reference(
+    "MS-access-sslFlags", f"{_IIS_CONFIG}/system.webserver/security/access", "Security Access (sslFlags)"
+)
+MS_DYNAMIC_IP = Reference(
+    "MS-dynamicIpSecurity",
+    f"{_IIS_CONFIG}/system.webserver/security/dynamicipsecurity/",
+    "Dynamic IP Security",
+)
+MS_CUSTOM_HEADERS = Reference(
+    "MS-customHeaders", f"{_IIS_CONFIG}/system.webserver/httpprotocol/customheaders/", "Custom Headers"
+)
+MS_LOGFILE = Reference(
+    "MS-logFile",
+    f"{_IIS_CONFIG}/system.applicationhost/sites/sitedefaults/logfile/",
+    "Default Log File Settings",
+)
+MS_CUSTOM_FIELDS = Reference(
+    "MS-customFields",
+    f"{_IIS_CONFIG}/system.applicationhost/sites/site/logfile/customfields/",
+    "Custom Fields for Site Logging",
+)
+MS_LIMITS = Reference(
+    "MS-limits", f"{_IIS_CONFIG}/system.applicationhost/sites/site/limits", "Limits for a Web Site"
+)
+MS_HSTS = Reference("MS-hsts", f"{_IIS_CONFIG}/system.applicationhost/sites/site/hsts", "HSTS")
+MS_FTP_SSL = Reference(
+    "MS-ftpServer-ssl",
+    f"{_IIS_CONFIG}/system.applicationhost/sites/site/ftpserver/security/ssl",
+    "FTP over SSL",
+)
+MS_FTP_DENY_BY_FAILURE = Reference(
+    "MS-ftp-denyByFailure",
+    f"{_IIS_CONFIG}/system.ftpserver/security/authentication/denybyfailure",
+    "FTP Logon Attempt Restrictions",
+)
+MS_RECYCLING = Reference(
+    "MS-recycling",
+    f"{_IIS_CONFIG}/system.applicationhost/applicationpools/add/recycling/",
+    "Recycling Settings",
+)
+MS_FAILURE = Reference(
+    "MS-failure", f"{_IIS_CONFIG}/system.applicationhost/applicationpools/add/failure", "Failure Settings"
+)
+MS_BINDINGS = Reference(
+    "MS-bindings", f"{_IIS_CONFIG}/system.applicationhost/sites/site/bindings/", "Bindings"
+)
+MS_ARR_PROXY = Reference(
+    "MS-ARR-proxy",
+    f"{_LEARN}/iis/extensions/configuring-application-request-routing-arr/creating-a-forward-proxy-using-application-request-routing",
+    "Application Request Routing: forward proxy",
+)
+MS_ASP_SESSION = Reference("MS-asp-session", f"{_IIS_CONFIG}/system.webserver/asp/session", "ASP Session")
+_NETFX_CONFIG = f"{_LEARN}/previous-versions/dotnet/netframework-4.0"
+MS_COMPILATION = Reference(
+    "MS-compilation", f"{_NETFX_CONFIG}/s10awwz0(v=vs.100)", "compilation Element (ASP.NET)"
+)
+MS_CUSTOM_ERRORS = Reference("MS-customErrors", f"{_NETFX_CONFIG}/h0hfz6fc(v=vs.100)", "customErrors Element")
+MS_TRACE = Reference("MS-trace", f"{_NETFX_CONFIG}/6915t83k(v=vs.100)", "trace Element (ASP.NET)")
+MS_DEPLOYMENT = Reference("MS-deployment", f"{_NETFX_CONFIG}/ms228298(v=vs.100)", "deployment Element")
+MS_SESSION_STATE = Reference("MS-sessionState", f"{_NETFX_CONFIG}/h6bb9cz9(v=vs.100)", "sessionState Element")
+MS_HTTP_COOKIES = Reference("MS-httpCookies", f"{_NETFX_CONFIG}/ms228262(v=vs.100)", "httpCookies Element")
+MS_FORMS = Reference("MS-forms", f"{_NETFX_CONFIG}/1d3t3c61(v=vs.100)", "forms Element for authentication")
+MS_MACHINE_KEY = Reference("MS-machineKey", f"{_NETFX_CONFIG}/w8h3skw9(v=vs.100)", "machineKey Element")
+MS_TRUST = Reference("MS-trust", f"{_NETFX_CONFIG}/tkscy493(v=vs.100)", "trust Element")
+MS_HTTP_RUNTIME = Reference("MS-httpRuntime", f"{_NETFX_CONFIG}/e1f13641(v=vs.100)", "httpRuntime Element")

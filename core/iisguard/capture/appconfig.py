@@ -15,7 +15,7 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 from ..model import sids
-from . import iisconf, xmlsafe
+from . import iisconf, settings, xmlsafe
 from .base import Artifact, Builder
 from .iisconf import Layer, config_path, parse_bool, path_key, secret
 from .xmlsafe import FRAGMENT, Node
@@ -492,6 +492,7 @@ class AppHostParser:
             iis["config_protected_data"] = cpd
         reader.override_defaults(root)
         reader.authentication(root)
+        settings.read_apphost(builder, artifact, root, whole=raw.tag == "configuration")
         st.auth_known = root.child("system.webServer") is not None or bool(root.all("location"))
         if raw.tag != "configuration":
             what = ", ".join(pieces) or "nothing IIS-related"
@@ -508,6 +509,7 @@ class AppHostParser:
 
     def finish(self, builder: Builder) -> None:
         iisconf.finish(builder)
+        settings.finish(builder)
 
 
 class RedirectionParser:

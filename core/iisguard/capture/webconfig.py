@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..hookspecs import hookimpl
-from . import iisconf, xmlsafe
+from . import iisconf, settings, xmlsafe
 from .base import Artifact, Builder
 from .iisconf import Layer, config_path, secret
 from .xmlsafe import Node
@@ -228,6 +228,11 @@ class WebConfigParser:
             base = ""
         reader = _Reader(artifact, builder, base)
         entries = []
+        settings.add_scope(builder, artifact, root, base, reader.level, 0)
+        for loc in root.all("location"):
+            settings.add_scope(
+                builder, artifact, loc, config_path(base, loc.get("path") or ""), reader.level, 0
+            )
         first = reader.scope(root, base)
         if first is not None:
             entries.append(first)
@@ -242,6 +247,7 @@ class WebConfigParser:
 
     def finish(self, builder: Builder) -> None:
         iisconf.finish(builder)
+        settings.finish(builder)
 
 
 PARSERS = [WebConfigParser()]

@@ -101,19 +101,25 @@ def fail(
     return Result(Outcome.FAIL, resource, message, at, properties, pointer)
 
 
-def passed(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
+def passed(
+    resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
+) -> Result:
     """The resource complies."""
-    return Result(Outcome.PASS, resource, message, at)
+    return Result(Outcome.PASS, resource, message, at, pointer=pointer)
 
 
-def not_applicable(resource: str, message: str = "", *, at: Mapping[str, Any] | None = None) -> Result:
+def not_applicable(
+    resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
+) -> Result:
     """The rule does not concern this resource (an allow-listed vendor pool, a disabled feature)."""
-    return Result(Outcome.NOT_APPLICABLE, resource, message, at)
+    return Result(Outcome.NOT_APPLICABLE, resource, message, at, pointer=pointer)
 
 
-def not_reviewed(resource: str, message: str, *, at: Mapping[str, Any] | None = None) -> Result:
+def not_reviewed(
+    resource: str, message: str, *, at: Mapping[str, Any] | None = None, pointer: str | None = None
+) -> Result:
     """The data the rule needs for this resource was not collected. Never a pass."""
-    return Result(Outcome.NOT_REVIEWED, resource, message, at)
+    return Result(Outcome.NOT_REVIEWED, resource, message, at, pointer=pointer)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .iis import ContentRoot, IisPrincipal, Locations, Pools
     from .kerberos import Kerberos
     from .registry import Registry
+    from .settings import Setting, Settings
     from .tls import Tls
     from .userrights import UserRights
 
@@ -585,6 +586,18 @@ class Snapshot:
         from .iis import iis_principals
 
         return iis_principals(self)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Effective IIS and ASP.NET settings per server, site, application and pool, with schema defaults."""
+        from .settings import Settings
+
+        return Settings(self)
+
+    def setting(self, section: str, attribute: str, scope: str = "") -> Setting:
+        """The effective value of one setting at a scope: `snap.setting("system.webServer/directoryBrowse",
+        "enabled", "Default Web Site")` (see `iisguard.settings`)."""
+        return self.settings.get(section, attribute, scope)
 
     @cached_property
     def privileges(self) -> UserRights:

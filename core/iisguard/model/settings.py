@@ -1,0 +1,382 @@
+"""Effective IIS and ASP.NET settings per server, site, application and pool, with schema defaults.
+
+`snap.setting(section, attribute, scope)` answers "what value does IIS apply here, and where was it
+set?": the entry of `iis.settings` nearest to the scope (the capture resolved `<location>`,
+`inheritInChildApplications`, web.config overrides and locks when it wrote them, see
+`iisguard.capture.settings`), else the default IIS applies when nothing sets the attribute, else
+"unknown" when the configuration that would say was not captured. Scopes are configuration paths
+("" the server, "Default Web Site", "Default Web Site/app"); for `system.applicationHost/sites` the
+site name, for `system.applicationHost/applicationPools` the pool name ("" is siteDefaults and
+applicationPoolDefaults). Attributes of nested elements are written with slashes
+(`requestLimits/maxUrl`, `processModel/idleTimeout`); collections are named the same way
+(`fileExtensions`; "" for a section whose own children are the items, such as staticContent).
+
+A value comes back as IIS wrote it (a string); `Setting.flag()`, `.number()`, `.seconds()` and
+`.flags()` read it as the schema types it. Lookups walk up the path: O(depth) per question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
+
+WEB_SERVER = "system.webServer"
+SYSTEM_WEB = "system.web"
+SITES = "system.applicationHost/sites"
+POOLS = "system.applicationHost/applicationPools"
+LOG = "system.applicationHost/log"
+GLOBAL_MODULES = "system.webServer/globalModules"
+REQUEST_FILTERING = "system.webServer/security/requestFiltering"
+# Sections whose scopes are names (a site, a pool), not configuration paths.
+NAMED_SECTIONS = (SITES, POOLS)
+
+# What IIS 10 applies when nothing sets an attribute. Sources: %windir%\system32\inetsrv\config\schema\
+# IIS_schema.xml (defaultValue= of each attribute), as documented per element in the IIS configuration
+# reference (https://learn.microsoft.com/iis/configuration/); ASP.NET sections from ASPNET_schema.xml and
+# the .NET Framework 4.x configuration reference (machine.config ships none of these set).
+DEFAULTS: dict[str, dict[str, str]] = {
+    REQUEST_FILTERING: {
+        "allowDoubleEscaping": "false",
+        "allowHighBitCharacters": "true",  # a STIG/CIS deviation from Microsoft's default (V-218756, CIS 4.4)
+        "removeServerHeader": "false",  # IIS 10 version 1709 and later
+        "requestLimits/maxAllowedContentLength": "30000000",
+        "requestLimits/maxUrl": "4096",
+        "requestLimits/maxQueryString": "2048",
+        "fileExtensions/allowUnlisted": "true",
+        "verbs/allowUnlisted": "true",
+    },
+    "system.webServer/directoryBrowse": {"enabled": "false"},
+    "system.webServer/httpErrors": {"errorMode": "DetailedLocalOnly", "existingResponse": "Auto"},
+    "system.webServer/httpLogging": {"dontLog": "false", "selectiveLogging": "LogAll"},
+    "system.webServer/security/access": {"sslFlags": "None"},
+    "system.webServer/security/isapiCgiRestriction": {
+        "notListedIsapisAllowed": "false",
+        "notListedCgisAllowed": "false",
+    },
+    "system.webServer/security/dynamicIpSecurity": {
+        "denyByConcurrentRequests/enabled": "false",
+        "denyByRequestRate/enabled": "false",
+    },
+    "system.webServer/handlers": {"accessPolicy": "Read"},
+    "system.webServer/asp": {"session/keepSessionIdSecure": "true"},
+    "system.webServer/webdav/authoring": {"enabled": "false"},
+    "system.webServer/proxy": {"enabled": "false"},  # Application Request Routing, when installed
+    "system.webServer/httpProtocol": {},
+    "system.webServer/staticContent": {},
+    "system.ftpServer/security/authentication": {"denyByFailure/enabled": "false"},
+    "system.web/compilation": {"debug": "false"},
+    "system.web/customErrors": {"mode": "RemoteOnly"},
+    "system.web/trace": {"enabled": "false", "localOnly": "true"},
+    "system.web/deployment": {"retail": "false"},
+    "system.web/sessionState": {
+        "mode": "InProc",
+        "cookieless": "UseCookies",
+        "timeout": "20",  # minutes
+        "compressionEnabled": "false",
+        "regenerateExpiredSessionId": "true",
+    },
+    "system.web/httpCookies": {"requireSSL": "false", "httpOnlyCookies": "false"},
+    "system.web/authentication": {
+        "mode": "Windows",
+        "forms/requireSSL": "false",
+        "forms/cookieless": "UseDeviceProfile",
+        "forms/protection": "All",
+    },
+    "system.web/machineKey": {"validation": "HMACSHA256", "decryption": "Auto"},  # .NET 4.5 and later
+    "system.web/trust": {"level": "Full"},
+    "system.web/httpRuntime": {"enableVersionHeader": "true"},
+    SITES: {
+        "logFile/enabled": "true",
+        "logFile/logFormat": "W3C",
+        "logFile/period": "Daily",
+        "logFile/logTargetW3C": "File",
+        "logFile/directory": "%SystemDrive%\\inetpub\\logs\\LogFiles",
+        # IIS 8.5 added TimeTaken and Referer to the IIS 7 default (WMI LogFile class: ClientIP, Date,
+        # HttpStatus, HttpSubStatus, Method, ServerIP, ServerPort, Time, UriQuery, UriStem, UserAgent,
+        # UserName, Win32Status).
+        "logFile/logExtFileFlags": "Date, Time, ClientIP, UserName, ServerIP, Method, UriStem, UriQuery, "
+        "HttpStatus, Win32Status, TimeTaken, ServerPort, UserAgent, Referer, HttpSubStatus",
+        "limits/maxBandwidth": "4294967295",
+        "limits/maxConnections": "4294967295",
+        "limits/connectionTimeout": "00:02:00",
+        "hsts/enabled": "false",
+        "hsts/max-age": "0",
+        "hsts/includeSubDomains": "false",
+        "hsts/redirectHttpToHttps": "false",
+        "ftpServer/security/ssl/controlChannelPolicy": "SslRequire",
+        "ftpServer/security/ssl/dataChannelPolicy": "SslRequire",
+    },
+    POOLS: {
+        "queueLength": "1000",
+        "managedRuntimeVersion": "v4.0",
+        "processModel/idleTimeout": "00:20:00",
+        "recycling/periodicRestart/time": "1.05:00:00",
+        "recycling/periodicRestart/requests": "0",
+        "recycling/periodicRestart/memory": "0",
+        "recycling/periodicRestart/privateMemory": "0",
+        # IIS 10 changed this default to every configurable event (IIS configuration reference, <recycling>).
+        "recycling/logEventOnRecycle": "Time, Requests, Schedule, Memory, IsapiUnhealthy, OnDemand, "
+        "ConfigChange, PrivateMemory",
+        "failure/rapidFailProtection": "true",
+        "failure/rapidFailProtectionInterval": "00:05:00",
+        "failure/rapidFailProtectionMaxCrashes": "5",
+    },
+    LOG: {
+        "centralLogFileMode": "Site",
+        "centralW3CLogFile/enabled": "true",
+        "centralW3CLogFile/period": "Daily",
+        "centralW3CLogFile/logExtFileFlags": "Date, Time, ClientIP, UserName, ServerIP, Method, UriStem, "
+        "UriQuery, HttpStatus, Win32Status, TimeTaken, ServerPort, UserAgent, Referer, HttpSubStatus",
+    },
+    GLOBAL_MODULES: {},
+}
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+_SPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
+
+
+def as_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    v = value.strip().casefold()
+    return True if v in _TRUE else False if v in _FALSE else None
+
+
+def as_int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    v = value.strip()
+    return int(v) if v.isdigit() else None
+
+
+def as_seconds(value: str | None, *, minutes: bool = False) -> float | None:
+    """A TimeSpan ("1.05:00:00", "00:20:00") in seconds; a bare number is minutes when `minutes`."""
+    if value is None:
+        return None
+    v = value.strip()
+    if v.isdigit():
+        return int(v) * (60 if minutes else 1)
+    m = _SPAN.match(v)
+    if not m:
+        return None
+    days, hours, mins, secs = (int(g) if g else 0 for g in m.groups())
+    return float(((days * 24 + hours) * 60 + mins) * 60 + secs)
+
+
+def as_flags(value: str | None) -> frozenset[str]:
+    """ "Ssl, SslNegotiateCert" -> {"ssl", "sslnegotiatecert"} (casefolded)."""
+    if not value:
+        return frozenset()
+    return frozenset(p.strip().casefold() for p in re.split(r"[,|]", value) if p.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One attribute's effective value at a scope.
+
+    `source` is "configured" (a captured file sets it; `evidence` is that line), "default" (nothing
+    sets it: the IIS schema default applies) or "unknown" (the configuration was not captured).
+    """
+
+    section: str
+    attribute: str
+    scope: str
+    value: str | None
+    source: str
+    evidence: Mapping[str, Any] | None = None
+    entry: Mapping[str, Any] | None = None  # the iis.settings[] entry in force (None: none)
+    pointer: str | None = None  # JSON pointer of that entry
+    fallback: Mapping[str, Any] | None = None  # an object that shows where the scope is defined
+
+    @property
+    def known(self) -> bool:
+        return self.source != "unknown"
+
+    @property
+    def configured(self) -> bool:
+        return self.source == "configured"
+
+    @property
+    def at(self) -> Mapping[str, Any] | None:
+        """What a finding points at: the line that sets the value, else the section or scope that lacks it."""
+        if self.evidence is not None:
+            return {"evidence": self.evidence}
+        if self.entry is not None:
+            return self.entry
+        return self.fallback
+
+    @property
+    def where(self) -> str:
+        """ "(set on line 12 of web.config)" / "(not set: the IIS default)", for messages."""
+        if self.evidence:
+            return f"(set on line {self.evidence.get('line')} of {_file(self.evidence)})"
+        return "(not set: the IIS default)" if self.source == "default" else "(not captured)"
+
+    def flag(self) -> bool | None:
+        return as_bool(self.value)
+
+    def number(self) -> int | None:
+        return as_int(self.value)
+
+    def seconds(self, *, minutes: bool = False) -> float | None:
+        return as_seconds(self.value, minutes=minutes)
+
+    def flags(self) -> frozenset[str]:
+        return as_flags(self.value)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item of a merged collection (a <mimeMap>, an <add fileExtension=...>)."""
+
+    key: str
+    attributes: Mapping[str, str]
+    evidence: Mapping[str, Any] | None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.attributes.get(name, default)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection's effective items at a scope; `known` is False when the configuration was not captured."""
+
+    section: str
+    name: str
+    scope: str
+    items: tuple[Item, ...]
+    known: bool
+    entry: Mapping[str, Any] | None = None
+    pointer: str | None = None
+    fallback: Mapping[str, Any] | None = None
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+    @property
+    def at(self) -> Mapping[str, Any] | None:
+        return self.entry if self.entry is not None else self.fallback
+
+
+def _file(evidence: Mapping[str, Any]) -> str:
+    return str(evidence.get("artifact") or "?").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _walk(scope: str) -> Iterator[str]:
+    """The scope's key, then each ancestor's, ending with the server ("")."""
+    key = scope.strip("/").casefold()
+    while True:
+        yield key
+        if not key:
+            return
+        key = key.rsplit("/", 1)[0] if "/" in key else ""
+
+
+class Settings:
+    """The index over `iis.settings`, built once per snapshot (`snap.settings`)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        iis = snap.iis
+        self.entries: list[dict[str, Any]] = iis.get("settings") or []
+        self.sources: Mapping[str, Any] = iis.get("settings_sources") or {}
+        self._index: dict[tuple[str, str], int] = {}
+        self._scopes: dict[str, list[str]] = {}
+        for i, e in enumerate(self.entries):
+            section = str(e.get("section") or "")
+            location = str(e.get("location") or "")
+            self._index[(section, location.casefold().strip("/"))] = i
+            self._scopes.setdefault(section, []).append(location)
+        self._sites = {str(s.get("name") or "").casefold(): s for s in snap.sites}
+        self._aspnet = {str(p).casefold() for p in self.sources.get("aspnet_paths") or ()}
+
+    # -- what was captured ---------------------------------------------------------------------
+    def captured(self, section: str) -> bool:
+        """Whether the files that hold this section were read, so that an absent attribute is the default."""
+        if section.startswith(SYSTEM_WEB + "/"):
+            # ASP.NET settings live in web.config files: with the web_configs section collected, an
+            # application without a captured web.config has none (the capture script saves every one).
+            return self.snap.section_status("web_configs") == "ok" and bool(self.sources)
+        whole = self.sources.get("applicationhost")
+        if whole == "whole":
+            return True
+        return whole == "fragment" and section in (self.sources.get("sections") or ())
+
+    # -- lookups -------------------------------------------------------------------------------
+    def entry(self, section: str, scope: str = "") -> tuple[int, dict[str, Any]] | None:
+        """The iis.settings entry in force at a scope (its index and itself), or None."""
+        for key in _walk(scope):
+            i = self._index.get((section, key))
+            if i is not None:
+                return i, self.entries[i]
+        return None
+
+    def _fallback(self, section: str, scope: str) -> Mapping[str, Any] | None:
+        if section == POOLS:
+            return self.snap.pool(scope)
+        site = self._sites.get(scope.strip("/").split("/", 1)[0].casefold())
+        return site
+
+    def get(self, section: str, attribute: str, scope: str = "") -> Setting:
+        """The effective value of one attribute at a scope (see the module docstring)."""
+        found = self.entry(section, scope)
+        fallback = self._fallback(section, scope)
+        if found is not None:
+            i, entry = found
+            attr = (entry.get("attributes") or {}).get(attribute)
+            pointer = f"/iis/settings/{i}"
+            if attr is not None:
+                return Setting(
+                    section, attribute, scope, attr.get("value"), "configured", attr.get("evidence"),
+                    entry, pointer, fallback,
+                )  # fmt: skip
+        else:
+            entry, pointer = None, None
+        default = DEFAULTS.get(section, {}).get(attribute)
+        if default is not None and self.captured(section):
+            return Setting(section, attribute, scope, default, "default", None, entry, pointer, fallback)
+        return Setting(section, attribute, scope, None, "unknown", None, entry, pointer, fallback)
+
+    def items(self, section: str, collection: str = "", scope: str = "") -> Collection:
+        """The effective items of a collection at a scope."""
+        found = self.entry(section, scope)
+        fallback = self._fallback(section, scope)
+        if found is None:
+            # No entry: the collection is empty as far as the captured files say (the schema's
+            # collections have no default items), if those files were read at all.
+            return Collection(section, collection, scope, (), self.captured(section), None, None, fallback)
+        i, entry = found
+        raw = (entry.get("collections") or {}).get(collection) or []
+        items = tuple(Item(str(r.get("key", "")), r.get("attributes") or {}, r.get("evidence")) for r in raw)
+        return Collection(section, collection, scope, items, True, entry, f"/iis/settings/{i}", fallback)
+
+    def configured_scopes(self, section: str) -> list[str]:
+        """Locations with an entry for the section (where its value differs from the parent's)."""
+        return list(self._scopes.get(section, ()))
+
+    def scopes(self, section: str) -> list[str]:
+        """The scopes a rule judges: the server (""; siteDefaults for the sites section), then every site,
+        application or configured path whose value for the section differs from its parent's. A site
+        that sets nothing inherits the server's value and is judged with it (`inheriting`), so a host
+        of thousands of identical sites gets one result, not thousands. Every pool for applicationPools.
+        """
+        if section == POOLS:
+            return [p["name"] for p in self.snap.app_pools]
+        out = [""]
+        seen = {""}
+        for location in self._scopes.get(section, ()):
+            if location.casefold() not in seen:
+                seen.add(location.casefold())
+                out.append(location)
+        return out
+
+    def inheriting(self, section: str) -> list[str]:
+        """The sites with no value of their own for the section: the server's value is theirs."""
+        own = {loc.casefold().split("/", 1)[0] for loc in self._scopes.get(section, ()) if loc}
+        return [str(s.get("name")) for s in self.snap.sites if str(s.get("name") or "").casefold() not in own]

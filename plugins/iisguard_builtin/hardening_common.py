@@ -1,0 +1,124 @@
+"""What the IIS-CFG-* rule modules share: naming a scope, and turning settings into results.
+
+Every rule asks the public model (`snap.setting`, `snap.settings.items`, `snap.settings.scopes`); this
+module only spells the messages and the resource keys the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from iisguard import Result, Setting, fail, iis, names, not_reviewed, passed
+from iisguard import settings as st
+
+POOLS = st.POOLS
+SITES = st.SITES
+
+
+def resource(section: str, scope: str) -> str:
+    """The resource key of a scope: a pool for pool settings, else the location (server, site, path)."""
+    if section == POOLS:
+        return iis.pool_key(scope)
+    return iis.location_key(scope)
+
+
+def label(section: str, scope: str, snap: Any = None) -> str:
+    if section == POOLS:
+        return f"Application pool '{scope}'"
+    if not scope:
+        if snap is not None:
+            sites = snap.settings.inheriting(section)
+            if sites:
+                shown = ", ".join(f"'{s}'" for s in sites[:3]) + (
+                    f" and {len(sites) - 3} more" if len(sites) > 3 else ""
+                )
+                return (
+                    f"The server level (inherited by site {shown})"
+                    if len(sites) == 1
+                    else f"The server level (inherited by sites {shown})"
+                )
+        return "The server level"
+    if "/" in scope.strip("/"):
+        return f"'{scope}'"
+    return f"Site '{scope}'"
+
+
+def bad(res: str, message: str, s: Setting, **properties: Any) -> Result:
+    """A failure pointing at the line that sets the value (or the section or scope that lacks it)."""
+    return fail(res, message, at=s.at, pointer=s.pointer, **properties)
+
+
+def good(res: str, message: str, s: Setting) -> Result:
+    return passed(res, message, at=s.at, pointer=s.pointer)
+
+
+def unknown(res: str, who: str, s: Setting) -> Result:
+    return not_reviewed(
+        res,
+        f"{who}: {s.section} {s.attribute} was not captured (no applicationHost.config, or no web.config "
+        "files for ASP.NET settings), so it cannot be judged.",
+        at=s.at,
+        pointer=s.pointer,
+    )
+
+
+def judge(
+    snap: Any,
+    section: str,
+    attribute: str,
+    check: Callable[[Setting], bool | None],
+    message: Callable[[str, Setting], str],
+    ok: Callable[[str, Setting], str],
+    *,
+    scopes: Iterable[str] | None = None,
+) -> Iterator[Result]:
+    """One result per scope: fail where `check` is False, pass where True, not_reviewed when unknown."""
+    for scope in snap.settings.scopes(section) if scopes is None else scopes:
+        s = snap.setting(section, attribute, scope)
+        res, who = resource(section, scope), label(section, scope, snap)
+        if not s.known:
+            yield unknown(res, who, s)
+            continue
+        verdict = check(s)
+        if verdict is None:
+            yield bad(
+                res,
+                f"{who}: {section} {attribute}={s.value!r} {s.where} is not a value IIS accepts; "
+                "fix the configuration (IIS refuses to serve with it).",
+                s,
+            )
+        elif verdict:
+            yield good(res, ok(who, s), s)
+        else:
+            yield bad(res, message(who, s), s)
+
+
+def per_site_limit(entries: list[str], default: int, site: str) -> int:
+    """ "glob=value" parameter entries: the first whose glob matches the site, else the default."""
+    for entry in entries:
+        pattern, sep, value = str(entry).rpartition("=")
+        if sep and value.strip().isdigit() and names.matches_any(site, [pattern]):
+            return int(value.strip())
+    return default
+
+
+def site_of(scope: str) -> str:
+    return scope.strip("/").split("/", 1)[0]
+
+
+def item_where(item: st.Item) -> str:
+    ev = item.evidence
+    if not ev:
+        return ""
+    return f"(line {ev.get('line')} of {str(ev.get('artifact') or '?').replace(chr(92), '/').rsplit('/', 1)[-1]})"
+
+
+def bad_item(res: str, message: str, item: st.Item, coll: st.Collection, **properties: Any) -> Result:
+    """A failure pointing at the collection item's line."""
+    at = {"evidence": item.evidence} if item.evidence else coll.at
+    return fail(res, message, at=at, pointer=coll.pointer, **properties)
+
+
+def good_items(res: str, message: str, coll: st.Collection) -> Result:
+    return passed(res, message, at=coll.at, pointer=coll.pointer)

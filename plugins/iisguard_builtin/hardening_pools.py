@@ -1,0 +1,251 @@
+"""Built-in rule pack: IIS-CFG-048..053, application pool and site limits (issue #19): idle time-out,
+recycling, rapid-fail protection, site connection limits."""
+
+from __future__ import annotations
+
+from iisguard import Parameter, hookimpl, rule
+from iisguard import references as refs
+from iisguard import settings as st
+
+from .hardening_common import bad, good, judge, label, resource, unknown
+
+POOLS = st.POOLS
+SITES = st.SITES
+
+
+@rule(
+    id="IIS-CFG-048",
+    name="cfg.pool_idle_timeout",
+    title="Application pool idle time-out disabled",
+    severity="medium",
+    category="hardening",
+    description="An application pool's processModel idleTimeout is 0: its worker never shuts down when idle.",
+    rationale="An idle worker that never stops keeps its memory, handles and any foothold an attacker has "
+    "in it, and keeps resources from other sites.",
+    remediation="appcmd set apppool <pool> /processModel.idleTimeout:00:20:00\n"
+    "Set-ItemProperty IIS:\\AppPools\\<pool> -Name processModel.idleTimeout -Value 00:20:00",
+    references=[refs.STIG_218762, refs.MS_PROCMODEL],
+    needs=("iis",),
+)
+def pool_idle_timeout(snap, params):
+    """Checks: every application pool's effective `processModel/@idleTimeout` (the pool, else
+    applicationPoolDefaults, else the IIS default 20 minutes); zero fails.
+    Why: STIG V-218762 requires the idle time-out monitor enabled (not 0).
+    Bad: `<processModel idleTimeout="00:00:00"/>`.
+    Good: the default, or `idleTimeout="00:20:00"`.
+    """
+    yield from judge(
+        snap, POOLS, "processModel/idleTimeout",
+        lambda s: None if s.seconds() is None else s.seconds() > 0,
+        lambda who, s: f"{who}: idleTimeout is {s.value} {s.where}, so the worker never stops when idle; set "
+        "a time-out such as 00:20:00.",
+        lambda who, s: f"{who}: idle workers stop after {s.value} {s.where}.",
+    )  # fmt: skip
+
+
+@rule(
+    id="IIS-CFG-049",
+    name="cfg.pool_request_limit",
+    title="Application pool request limit not set",
+    severity="low",
+    category="hardening",
+    description="An application pool's recycling periodicRestart requests is 0 (the default): the worker "
+    "is never recycled after a number of requests.",
+    rationale="Recycling after a set number of requests bounds the life of leaks and of anything planted "
+    "in a worker. Low in the default profile (0 is Microsoft's default and the right number is the "
+    "application's); the stig-iis10 profile raises it to medium. An approved exception is a waiver.",
+    remediation="appcmd set apppool <pool> /recycling.periodicRestart.requests:100000\n"
+    "Set-ItemProperty IIS:\\AppPools\\<pool> -Name recycling.periodicRestart.requests -Value 100000",
+    references=[refs.STIG_218772, refs.MS_RECYCLING],
+    needs=("iis",),
+)
+def pool_request_limit(snap, params):
+    """Checks: every pool's effective `recycling/periodicRestart/@requests`; 0 fails.
+    Why: STIG V-218772 requires the maximum number of requests explicitly set.
+    Bad: no requests attribute (0).
+    Good: `<periodicRestart requests="100000"/>`.
+    """
+    yield from judge(
+        snap, POOLS, "recycling/periodicRestart/requests",
+        lambda s: None if s.number() is None else s.number() > 0,
+        lambda who, s: f"{who}: the request limit is {s.value} {s.where}, so the worker is never recycled by "
+        "request count; set recycling.periodicRestart.requests.",
+        lambda who, s: f"{who}: the worker recycles after {s.value} requests {s.where}.",
+    )  # fmt: skip
+
+
+_CONDITIONS = {"time": "Time", "requests": "Requests", "memory": "Memory", "privateMemory": "PrivateMemory"}
+
+
+@rule(
+    id="IIS-CFG-050",
+    name="cfg.pool_recycling",
+    title="Application pool has no recycling condition or does not log it",
+    severity="medium",
+    category="hardening",
+    description="An application pool recycles on no condition (time, requests, memory, private memory or a "
+    "schedule), or the recycling events of its conditions are not logged (logEventOnRecycle).",
+    rationale="Without a recycling condition a worker's leaks and state live forever; without the event "
+    "log entries nobody can tell when and why workers restarted.",
+    remediation="appcmd set apppool <pool> /recycling.periodicRestart.time:1.05:00:00\n"
+    "Set-ItemProperty IIS:\\AppPools\\<pool> -Name recycling.logEventOnRecycle -Value "
+    "'Time,Requests,Schedule,Memory,PrivateMemory'",
+    references=[refs.STIG_218775, refs.MS_RECYCLING],
+    needs=("iis",),
+)
+def pool_recycling(snap, params):
+    """Checks: every pool: at least one of `recycling/periodicRestart` time, requests, memory,
+    privateMemory is above zero or a schedule entry exists, and `recycling/@logEventOnRecycle` holds the
+    event of each condition in use (the IIS 10 defaults, 29 hours and every event, pass).
+    Why: STIG V-218775 requires a recycle condition and the matching recycling events logged.
+    Bad: `<periodicRestart time="00:00:00"/>` and no other condition.
+    Good: `<periodicRestart time="1.05:00:00"/>` with logEventOnRecycle including Time.
+    """
+    for pool in snap.settings.scopes(POOLS):
+        res, who = resource(POOLS, pool), label(POOLS, pool)
+        values = {k: snap.setting(POOLS, f"recycling/periodicRestart/{k}", pool) for k in _CONDITIONS}
+        log = snap.setting(POOLS, "recycling/logEventOnRecycle", pool)
+        schedule = snap.settings.items(POOLS, "recycling/periodicRestart/schedule", pool)
+        if not log.known or not all(v.known for v in values.values()):
+            yield unknown(res, who, log)
+            continue
+        used = [
+            _CONDITIONS[k]
+            for k, v in values.items()
+            if ((v.seconds() or 0) if k == "time" else (v.number() or 0)) > 0
+        ]
+        if len(schedule.items):
+            used.append("Schedule")
+        if not used:
+            s = values["time"]
+            yield bad(
+                res,
+                f"{who}: no recycling condition is set {s.where}, so the worker runs until it "
+                "fails; set a regular time interval, request limit, memory limit or schedule.",
+                s,
+            )
+            continue
+        unlogged = [c for c in used if c.casefold() not in log.flags()]
+        if unlogged:
+            yield bad(
+                res,
+                f"{who}: recycling on {', '.join(unlogged)} is not logged (logEventOnRecycle is "
+                f"{log.value!r} {log.where}); add those events.",
+                log,
+            )
+        else:
+            yield good(res, f"{who}: recycles on {', '.join(used)} and logs it.", log)
+
+
+@rule(
+    id="IIS-CFG-051",
+    name="cfg.rapid_fail_protection",
+    title="Rapid-fail protection disabled",
+    severity="medium",
+    category="hardening",
+    description="An application pool's failure rapidFailProtection is false: a crashing worker is "
+    "restarted forever.",
+    rationale="Rapid-fail protection stops a pool whose workers keep crashing, which is what an exploit "
+    "attempt or a denial-of-service loop looks like, instead of restarting it without end.",
+    remediation="appcmd set apppool <pool> /failure.rapidFailProtection:true\n"
+    "Set-ItemProperty IIS:\\AppPools\\<pool> -Name failure.rapidFailProtection -Value True",
+    references=[refs.STIG_218777, refs.MS_FAILURE],
+    needs=("iis",),
+)
+def rapid_fail_protection(snap, params):
+    """Checks: every pool's effective `failure/@rapidFailProtection`; the default (true) passes.
+    Why: STIG V-218777 requires rapid-fail protection enabled.
+    Bad: `<failure rapidFailProtection="false"/>`.
+    Good: the default, or `rapidFailProtection="true"`.
+    """
+    yield from judge(
+        snap, POOLS, "failure/rapidFailProtection", lambda s: s.flag(),
+        lambda who, s: f"{who}: rapid-fail protection is off {s.where}, so crashing workers restart without "
+        "end; enable it.",
+        lambda who, s: f"{who}: rapid-fail protection is on {s.where}.",
+    )  # fmt: skip
+
+
+@rule(
+    id="IIS-CFG-052",
+    name="cfg.rapid_fail_interval",
+    title="Rapid-fail protection interval longer than 5 minutes",
+    severity="medium",
+    category="hardening",
+    description="An application pool's failure rapidFailProtectionInterval is longer than the limit (5 "
+    "minutes, the default).",
+    rationale="A longer interval lets a crash loop run longer before the pool is stopped.",
+    remediation="appcmd set apppool <pool> /failure.rapidFailProtectionInterval:00:05:00\n"
+    "Set-ItemProperty IIS:\\AppPools\\<pool> -Name failure.rapidFailProtectionInterval -Value 00:05:00",
+    references=[refs.STIG_218778, refs.MS_FAILURE],
+    parameters=[Parameter("max_minutes", 5, "Longest failure interval allowed, in minutes", type="int")],
+    needs=("iis",),
+)
+def rapid_fail_interval(snap, params):
+    """Checks: every pool's effective `failure/@rapidFailProtectionInterval` against `max_minutes`.
+    Why: STIG V-218778 requires the failure interval set to 5 minutes or less.
+    Bad: `<failure rapidFailProtectionInterval="00:30:00"/>`.
+    Good: the default (00:05:00).
+    """
+    limit = params["max_minutes"] * 60
+    yield from judge(
+        snap, POOLS, "failure/rapidFailProtectionInterval",
+        lambda s: None if s.seconds() is None else s.seconds() <= limit,
+        lambda who, s: f"{who}: the rapid-fail interval is {s.value} {s.where}, longer than "
+        f"{params['max_minutes']} minutes; shorten it.",
+        lambda who, s: f"{who}: the rapid-fail interval is {s.value} {s.where}.",
+    )  # fmt: skip
+
+
+@rule(
+    id="IIS-CFG-053",
+    name="cfg.max_connections",
+    title="Site maxConnections set to zero",
+    severity="medium",
+    category="hardening",
+    description="siteDefaults or a site has limits maxConnections 0.",
+    rationale="The STIG asks for the simultaneous-connection limit to be configured; a zero limit is "
+    "the finding its check names.",
+    remediation="appcmd set config -section:system.applicationHost/sites "
+    "/siteDefaults.limits.maxConnections:4294967295 /commit:apphost\n"
+    "Set-WebConfigurationProperty -PSPath IIS:\\ -Filter system.applicationHost/sites/siteDefaults/limits "
+    "-Name maxConnections -Value 4294967295",
+    references=[refs.STIG_218826, refs.MS_LIMITS],
+    needs=("iis",),
+)
+def max_connections(snap, params):
+    """Checks: the effective `limits/@maxConnections` of siteDefaults and every site; the STIG check fails
+    only a value of zero (the IIS default, 4294967295, passes).
+    Why: STIG V-218826: "verify the value is greater than zero for the maxconnections parameter".
+    Bad: `<limits maxConnections="0"/>`.
+    Good: the default, or a limit sized for the site.
+    """
+    yield from judge(
+        snap, SITES, "limits/maxConnections",
+        lambda s: None if s.number() is None else s.number() > 0,
+        lambda who, s: f"{who}: maxConnections is {s.value} {s.where}; set a limit greater than zero.",
+        lambda who, s: f"{who}: maxConnections is {s.value} {s.where}.",
+    )  # fmt: skip
+
+
+RULES = [
+    pool_idle_timeout,
+    pool_request_limit,
+    pool_recycling,
+    rapid_fail_protection,
+    rapid_fail_interval,
+    max_connections,
+]
+
+
+@hookimpl
+def iisguard_pack_info():
+    return {
+        "prefixes": ["IIS-CFG-"],
+        "description": "Built-in IIS-CFG-* rules: application pools and site limits",
+    }
+
+
+@hookimpl
+def iisguard_register_rules():
+    return RULES

@@ -1,0 +1,212 @@
+"""Effective IIS settings: resolved through <location>, inheritInChildApplications, web.config overrides and
+locks at import, read back through `snap.setting` with the IIS schema defaults (issue #19)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from iisguard.capture import registry
+from iisguard.capture.base import Artifact
+from iisguard.capture.importer import build_snapshot
+from iisguard.model import snapshot as snapmod
+
+PARSERS = registry.builtin_parsers()
+RF = "system.webServer/security/requestFiltering"
+
+APPHOST = """<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <configSections>
+    <sectionGroup name="system.webServer">
+      <section name="directoryBrowse" overrideModeDefault="Allow" />
+      <section name="httpProtocol" overrideModeDefault="Allow" />
+      <sectionGroup name="security">
+        <section name="access" overrideModeDefault="Deny" />
+        <section name="requestFiltering" overrideModeDefault="Allow" />
+      </sectionGroup>
+    </sectionGroup>
+  </configSections>
+  <system.applicationHost>
+    <applicationPools>
+      <add name="Shop" />
+      <add name="Legacy"><processModel identityType="SpecificUser" userName="CORP\\svc" password="P@ssw0rd-in-clear" idleTimeout="00:00:00" /></add>
+      <applicationPoolDefaults><recycling><periodicRestart requests="5000" /></recycling></applicationPoolDefaults>
+    </applicationPools>
+    <sites>
+      <site name="Shop" id="1">
+        <application path="/" applicationPool="Shop"><virtualDirectory path="/" physicalPath="D:\\shop" /></application>
+        <application path="/api" applicationPool="Shop"><virtualDirectory path="/" physicalPath="D:\\shop\\api" /></application>
+        <bindings><binding protocol="http" bindingInformation="*:80:shop" /></bindings>
+        <logFile logTargetW3C="File,ETW" />
+      </site>
+      <site name="Blog" id="2">
+        <application path="/" applicationPool="Shop"><virtualDirectory path="/" physicalPath="D:\\blog" /></application>
+        <bindings><binding protocol="http" bindingInformation="*:80:blog" /></bindings>
+      </site>
+      <siteDefaults><logFile period="Hourly" /><limits maxConnections="100" /></siteDefaults>
+    </sites>
+  </system.applicationHost>
+  <system.webServer>
+    <directoryBrowse enabled="false" />
+    <httpProtocol><customHeaders><clear /><add name="X-Powered-By" value="ASP.NET" /></customHeaders></httpProtocol>
+    <security>
+      <access sslFlags="None" />
+      <requestFiltering allowDoubleEscaping="false" lockAttributes="allowDoubleEscaping">
+        <requestLimits maxUrl="4096" />
+      </requestFiltering>
+    </security>
+  </system.webServer>
+  <location path="Shop" inheritInChildApplications="false">
+    <system.webServer><security><requestFiltering><requestLimits maxUrl="8192" /></requestFiltering></security></system.webServer>
+  </location>
+  <location path="Blog" overrideMode="Allow">
+    <system.webServer><security><access sslFlags="Ssl" /></security></system.webServer>
+  </location>
+</configuration>
+"""
+
+SHOP_WEB_CONFIG = """<configuration>
+  <system.web>
+    <compilation debug="true" />
+    <machineKey validation="SHA1" validationKey="0123456789ABCDEF0123456789ABCDEF" decryptionKey="FEDCBA9876543210" />
+    <sessionState mode="SQLServer" sqlConnectionString="Server=db;Password=hunter2" timeout="60" />
+  </system.web>
+  <system.webServer>
+    <directoryBrowse enabled="true" />
+    <httpProtocol><customHeaders><remove name="X-Powered-By" /></customHeaders></httpProtocol>
+    <security>
+      <access sslFlags="Ssl" />
+      <requestFiltering allowDoubleEscaping="true" />
+    </security>
+  </system.webServer>
+</configuration>
+"""
+
+BLOG_WEB_CONFIG = """<configuration>
+  <system.webServer><security><access sslFlags="Ssl, SslRequireCert" /></security></system.webServer>
+</configuration>
+"""
+
+
+def artifact(path: str, text: str, **hint: Any) -> Artifact:
+    return Artifact(source=Path(path), path=path, data=text.encode("utf-8"), hint=dict(hint))
+
+
+def build(*artifacts: Artifact, sections: str = "ok") -> snapmod.Snapshot:
+    data = build_snapshot(list(artifacts), parsers=PARSERS, host="TEST")
+    assert not snapmod.problems(data), snapmod.problems(data)[:3]
+    data["collection"]["sections"] = [
+        s for s in data["collection"].get("sections") or [] if s["name"] != "web_configs"
+    ] + [{"name": "web_configs", "status": sections}]
+    return snapmod.Snapshot(data)
+
+
+def full() -> snapmod.Snapshot:
+    return build(
+        artifact("applicationHost.config", APPHOST),
+        artifact("webconfig/Shop/web.config", SHOP_WEB_CONFIG, location="Shop"),
+        artifact("webconfig/Blog/web.config", BLOG_WEB_CONFIG, location="Blog"),
+    )
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def warnings(snap: snapmod.Snapshot) -> list[str]:
+    return [w["message"] for w in snap.data["collection"]["warnings"]]
+
+
+def test_location_tags_and_inherit_in_child_applications() -> None:
+    snap = full()
+    assert snap.setting(RF, "requestLimits/maxUrl", "Shop").number() == 8192
+    # inheritInChildApplications="false": the Shop location stops at the /api application boundary
+    assert snap.setting(RF, "requestLimits/maxUrl", "Shop/api").number() == 4096
+    assert snap.setting(RF, "requestLimits/maxUrl", "Blog").number() == 4096
+    s = snap.setting(RF, "requestLimits/maxUrl", "Shop")
+    assert s.source == "configured" and s.evidence == {"artifact": "applicationHost.config", "line": line_of(APPHOST, 'maxUrl="8192"')}
+    # a folder nobody configures takes its application's value
+    assert snap.setting(RF, "requestLimits/maxUrl", "Shop/api/v1/orders").number() == 4096
+
+
+def test_schema_defaults_apply_when_absent_and_say_so() -> None:
+    snap = full()
+    s = snap.setting(RF, "requestLimits/maxQueryString", "Blog")
+    assert (s.value, s.source, s.evidence) == ("2048", "default", None)
+    assert snap.setting(RF, "allowHighBitCharacters").flag() is True  # IIS_schema.xml default
+    assert snap.setting("system.applicationHost/sites", "logFile/period", "Blog").value == "Hourly"  # siteDefaults
+    assert snap.setting("system.applicationHost/sites", "logFile/logTargetW3C", "Shop").flags() == {"file", "etw"}
+    assert snap.setting("system.applicationHost/sites", "limits/maxConnections", "Shop").number() == 100
+    pools = "system.applicationHost/applicationPools"
+    assert snap.setting(pools, "recycling/periodicRestart/requests", "Shop").number() == 5000  # defaults
+    assert snap.setting(pools, "processModel/idleTimeout", "Legacy").seconds() == 0
+    assert snap.setting(pools, "processModel/idleTimeout", "Shop").seconds() == 20 * 60
+
+
+def test_web_config_overrides_where_unlocked_and_is_refused_where_locked() -> None:
+    snap = full()
+    browse = snap.setting("system.webServer/directoryBrowse", "enabled", "Shop")
+    assert browse.flag() is True
+    assert browse.evidence == {"artifact": "webconfig/Shop/web.config", "line": line_of(SHOP_WEB_CONFIG, "directoryBrowse")}
+    assert snap.setting("system.webServer/directoryBrowse", "enabled", "Blog").flag() is False
+    # access is shipped locked (Deny): Shop's web.config is refused; Blog's location unlocks it
+    assert snap.setting("system.webServer/security/access", "sslFlags", "Shop").value == "None"
+    assert snap.setting("system.webServer/security/access", "sslFlags", "Blog").flags() == {"ssl", "sslrequirecert"}
+    # lockAttributes="allowDoubleEscaping" at the server: the web.config cannot turn it on
+    assert snap.setting(RF, "allowDoubleEscaping", "Shop").flag() is False
+    text = warnings(snap)
+    assert any("security/access for 'Shop'" in m and "locks that section" in m for m in text)
+    assert any("allowDoubleEscaping" in m and "lockAttributes" in m for m in text)
+
+
+def test_collections_merge_add_remove_clear() -> None:
+    snap = full()
+    server = [i.get("name") for i in snap.settings.items("system.webServer/httpProtocol", "customHeaders", "")]
+    assert server == ["X-Powered-By"]
+    assert list(snap.settings.items("system.webServer/httpProtocol", "customHeaders", "Shop")) == []
+    assert [i.get("name") for i in snap.settings.items("system.webServer/httpProtocol", "customHeaders", "Blog")] == [
+        "X-Powered-By"
+    ]
+
+
+def test_aspnet_settings_and_secrets() -> None:
+    snap = full()
+    assert snap.setting("system.web/compilation", "debug", "Shop").flag() is True
+    assert snap.setting("system.web/compilation", "debug", "Blog").source == "default"
+    assert snap.setting("system.web/sessionState", "timeout", "Shop").seconds(minutes=True) == 3600
+    text = json.dumps(snap.data)
+    for secret in ("P@ssw0rd-in-clear", "0123456789ABCDEF", "FEDCBA9876543210", "hunter2", "Server=db"):
+        assert secret not in text
+    key = snap.setting("system.web/machineKey", "validationKey", "Shop")
+    assert key.value == "[iisguard:removed]"
+
+
+def test_unknown_when_not_captured() -> None:
+    # ASP.NET settings without the web_configs section: unknown, never the default
+    snap = build(artifact("applicationHost.config", APPHOST), sections="absent")
+    assert snap.setting("system.web/compilation", "debug", "Shop").source == "unknown"
+    # a pasted fragment knows only the sections it holds
+    fragment = build(artifact("frag.config", "<system.webServer><directoryBrowse enabled='true'/></system.webServer>"))
+    assert fragment.setting("system.webServer/directoryBrowse", "enabled").flag() is True
+    assert fragment.setting(RF, "requestLimits/maxUrl").source == "unknown"
+    # a snapshot written before settings existed: nothing is known
+    old = snapmod.Snapshot({"schema_version": "1.0", "host": {"name": "X"}, "iis": {"sites": []}})
+    assert not old.setting(RF, "allowDoubleEscaping").known
+
+
+def test_one_entry_per_section_for_thousands_of_identical_sites() -> None:
+    sites = "\n".join(
+        f'<site name="s{i}" id="{i + 1}">\n<application path="/" applicationPool="Shop">\n'
+        f'<virtualDirectory path="/" physicalPath="D:\\\\s{i}"/>\n</application>\n</site>'
+        for i in range(4000)
+    )
+    text = APPHOST.replace('<site name="Blog" id="2">', sites + '<site name="Blog" id="2">')
+    started = time.perf_counter()
+    snap = build(artifact("applicationHost.config", text))
+    elapsed = time.perf_counter() - started
+    path_entries = [e for e in snap.data["iis"]["settings"] if e["section"].startswith("system.webServer")]
+    assert len(path_entries) <= 10  # the server's sections and the two locations, not one per site
+    assert snap.setting(RF, "requestLimits/maxUrl", "s3999").number() == 4096
+    assert elapsed < 30
