@@ -598,6 +598,137 @@ def _secret(kind: str | None) -> dict[str, Any] | None:
     return {"present": True, "encrypted": True, "provider": PROVIDER}
 
 
+def _settings(h: Host) -> dict[str, Any]:
+    """iis.settings as an import of this host's applicationHost.config and web.config files writes them:
+    the server's sections once, one entry per pool and per site (their own elements), and an ASP.NET
+    entry per captured web.config (one in 50 compiles with debug="true")."""
+    line = iter(range(100, 10**9))
+
+    def entry(
+        location: str,
+        section: str,
+        attrs: dict[str, str],
+        items: dict[str, list[tuple[str, dict[str, str]]]] | None = None,
+    ) -> dict[str, Any]:
+        artifact = (
+            "iis/applicationHost.config"
+            if not section.startswith("system.web/")
+            else f"webconfig/{location}/web.config"
+        )
+        out: dict[str, Any] = {
+            "location": location,
+            "section": section,
+            "attributes": {
+                k: {"value": v, "evidence": {"artifact": artifact, "line": next(line)}}
+                for k, v in attrs.items()
+            },
+        }
+        if items:
+            out["collections"] = {
+                name: [
+                    {"key": key, "attributes": a, "evidence": {"artifact": artifact, "line": next(line)}}
+                    for key, a in values
+                ]
+                for name, values in items.items()
+            }
+        out["evidence"] = {"artifact": artifact, "line": next(line)}
+        return out
+
+    rf = "system.webServer/security/requestFiltering"
+    extensions = [
+        (e, {"fileExtension": e, "allowed": "false"}) for e in (".asa", ".asax", ".config", ".cs", ".mdb")
+    ]
+    settings = [
+        entry(
+            "",
+            rf,
+            {"fileExtensions/allowUnlisted": "true", "verbs/allowUnlisted": "true"},
+            {"fileExtensions": extensions},
+        ),
+        entry("", "system.webServer/directoryBrowse", {"enabled": "false"}),
+        entry(
+            "",
+            "system.webServer/httpErrors",
+            {},
+            {"": [("404.-1", {"statusCode": "404", "path": "404.htm"})]},
+        ),
+        entry(
+            "",
+            "system.webServer/httpProtocol",
+            {},
+            {"customHeaders": [("x-powered-by", {"name": "X-Powered-By", "value": "ASP.NET"})]},
+        ),
+        entry("", "system.webServer/security/access", {"sslFlags": "None"}),
+        entry(
+            "",
+            "system.webServer/handlers",
+            {"accessPolicy": "Read, Script"},
+            {
+                "": [
+                    (
+                        "pagehandlerfactory-integrated",
+                        {"name": "PageHandlerFactory-Integrated", "path": "*.aspx"},
+                    )
+                ]
+            },
+        ),
+        entry(
+            "",
+            "system.webServer/security/isapiCgiRestriction",
+            {},
+            {"": [("webengine4.dll", {"path": "webengine4.dll", "allowed": "true"})]},
+        ),
+        entry(
+            "",
+            "system.webServer/staticContent",
+            {},
+            {"": [(".htm", {"fileExtension": ".htm", "mimeType": "text/html"})]},
+        ),
+        entry(
+            "",
+            "system.webServer/globalModules",
+            {},
+            {"": [("staticfilemodule", {"name": "StaticFileModule", "image": "static.dll"})]},
+        ),
+        entry(
+            "",
+            "system.applicationHost/sites",
+            {"logFile/logFormat": "W3C", "logFile/directory": "%SystemDrive%\\inetpub\\logs\\LogFiles"},
+        ),
+        entry(
+            "",
+            "system.applicationHost/applicationPools",
+            {"managedRuntimeVersion": "v4.0", "processModel/identityType": "ApplicationPoolIdentity"},
+        ),
+    ]
+    for p in h.pools:
+        settings.append(
+            entry(
+                p.name,
+                "system.applicationHost/applicationPools",
+                {"name": p.name, "processModel/identityType": p.identity},
+            )
+        )
+    aspnet_paths = []
+    for s in h.sites:
+        settings.append(
+            entry(
+                s.name,
+                "system.applicationHost/sites",
+                {"name": s.name, "id": str(s.id), "logFile/logFormat": "W3C"},
+            )
+        )
+        if s.web_config is not None:
+            aspnet_paths.append(s.name)
+            settings.append(
+                entry(s.name, "system.web/compilation", {"debug": "true" if s.id % 50 == 0 else "false"})
+            )
+    return {
+        "settings": settings,
+        "settings_sources": {"applicationhost": "whole", "aspnet_paths": aspnet_paths},
+    }
+
+
 def snapshot(h: Host) -> dict[str, Any]:
     """The host as a snapshot valid against the schema (collection.source "synthetic")."""
     sections = [
@@ -730,6 +861,7 @@ def snapshot(h: Host) -> dict[str, Any]:
             "app_pools": pools,
             "sites": sites,
             "authentication": auth,
+            **_settings(h),
             "config_protected_data": {
                 "providers": [
                     {"name": "IISWASOnlyCngProvider", "key_container_name": "iisCngWasKey"},

@@ -67,7 +67,9 @@ def results(doc, rule_id):
     return [r for run in doc["runs"] for r in run["results"] if r["ruleId"] == rule_id]
 
 
-@pytest.mark.parametrize(("rule_id", "item", "path", "needle"), EXPECTED, ids=[f"{e[1]}-{e[0]}" for e in EXPECTED])
+@pytest.mark.parametrize(
+    ("rule_id", "item", "path", "needle"), EXPECTED, ids=[f"{e[1]}-{e[0]}" for e in EXPECTED]
+)
 def test_each_setting_fails_its_stig_item_at_its_line(sarif, rule_id, item, path, needle):
     stig = {i.id: set(i.rules) for i in frameworks.load("stig-iis10").items}
     assert rule_id in stig[item], f"{rule_id} is not mapped to {item}"

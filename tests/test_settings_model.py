@@ -126,7 +126,10 @@ def test_location_tags_and_inherit_in_child_applications() -> None:
     assert snap.setting(RF, "requestLimits/maxUrl", "Shop/api").number() == 4096
     assert snap.setting(RF, "requestLimits/maxUrl", "Blog").number() == 4096
     s = snap.setting(RF, "requestLimits/maxUrl", "Shop")
-    assert s.source == "configured" and s.evidence == {"artifact": "applicationHost.config", "line": line_of(APPHOST, 'maxUrl="8192"')}
+    assert s.source == "configured" and s.evidence == {
+        "artifact": "applicationHost.config",
+        "line": line_of(APPHOST, 'maxUrl="8192"'),
+    }
     # a folder nobody configures takes its application's value
     assert snap.setting(RF, "requestLimits/maxUrl", "Shop/api/v1/orders").number() == 4096
 
@@ -136,8 +139,13 @@ def test_schema_defaults_apply_when_absent_and_say_so() -> None:
     s = snap.setting(RF, "requestLimits/maxQueryString", "Blog")
     assert (s.value, s.source, s.evidence) == ("2048", "default", None)
     assert snap.setting(RF, "allowHighBitCharacters").flag() is True  # IIS_schema.xml default
-    assert snap.setting("system.applicationHost/sites", "logFile/period", "Blog").value == "Hourly"  # siteDefaults
-    assert snap.setting("system.applicationHost/sites", "logFile/logTargetW3C", "Shop").flags() == {"file", "etw"}
+    assert (
+        snap.setting("system.applicationHost/sites", "logFile/period", "Blog").value == "Hourly"
+    )  # siteDefaults
+    assert snap.setting("system.applicationHost/sites", "logFile/logTargetW3C", "Shop").flags() == {
+        "file",
+        "etw",
+    }
     assert snap.setting("system.applicationHost/sites", "limits/maxConnections", "Shop").number() == 100
     pools = "system.applicationHost/applicationPools"
     assert snap.setting(pools, "recycling/periodicRestart/requests", "Shop").number() == 5000  # defaults
@@ -149,11 +157,17 @@ def test_web_config_overrides_where_unlocked_and_is_refused_where_locked() -> No
     snap = full()
     browse = snap.setting("system.webServer/directoryBrowse", "enabled", "Shop")
     assert browse.flag() is True
-    assert browse.evidence == {"artifact": "webconfig/Shop/web.config", "line": line_of(SHOP_WEB_CONFIG, "directoryBrowse")}
+    assert browse.evidence == {
+        "artifact": "webconfig/Shop/web.config",
+        "line": line_of(SHOP_WEB_CONFIG, "directoryBrowse"),
+    }
     assert snap.setting("system.webServer/directoryBrowse", "enabled", "Blog").flag() is False
     # access is shipped locked (Deny): Shop's web.config is refused; Blog's location unlocks it
     assert snap.setting("system.webServer/security/access", "sslFlags", "Shop").value == "None"
-    assert snap.setting("system.webServer/security/access", "sslFlags", "Blog").flags() == {"ssl", "sslrequirecert"}
+    assert snap.setting("system.webServer/security/access", "sslFlags", "Blog").flags() == {
+        "ssl",
+        "sslrequirecert",
+    }
     # lockAttributes="allowDoubleEscaping" at the server: the web.config cannot turn it on
     assert snap.setting(RF, "allowDoubleEscaping", "Shop").flag() is False
     text = warnings(snap)
@@ -163,12 +177,14 @@ def test_web_config_overrides_where_unlocked_and_is_refused_where_locked() -> No
 
 def test_collections_merge_add_remove_clear() -> None:
     snap = full()
-    server = [i.get("name") for i in snap.settings.items("system.webServer/httpProtocol", "customHeaders", "")]
+    server = [
+        i.get("name") for i in snap.settings.items("system.webServer/httpProtocol", "customHeaders", "")
+    ]
     assert server == ["X-Powered-By"]
     assert list(snap.settings.items("system.webServer/httpProtocol", "customHeaders", "Shop")) == []
-    assert [i.get("name") for i in snap.settings.items("system.webServer/httpProtocol", "customHeaders", "Blog")] == [
-        "X-Powered-By"
-    ]
+    assert [
+        i.get("name") for i in snap.settings.items("system.webServer/httpProtocol", "customHeaders", "Blog")
+    ] == ["X-Powered-By"]
 
 
 def test_aspnet_settings_and_secrets() -> None:
@@ -188,7 +204,9 @@ def test_unknown_when_not_captured() -> None:
     snap = build(artifact("applicationHost.config", APPHOST), sections="absent")
     assert snap.setting("system.web/compilation", "debug", "Shop").source == "unknown"
     # a pasted fragment knows only the sections it holds
-    fragment = build(artifact("frag.config", "<system.webServer><directoryBrowse enabled='true'/></system.webServer>"))
+    fragment = build(
+        artifact("frag.config", "<system.webServer><directoryBrowse enabled='true'/></system.webServer>")
+    )
     assert fragment.setting("system.webServer/directoryBrowse", "enabled").flag() is True
     assert fragment.setting(RF, "requestLimits/maxUrl").source == "unknown"
     # a snapshot written before settings existed: nothing is known
