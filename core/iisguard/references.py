@@ -740,6 +740,16 @@ CIS_5_3 = Reference("CIS-IIS10-5.3", _CIS_IIS, "Ensure 'ETW Logging' is enabled"
 CIS_6_1 = Reference("CIS-IIS10-6.1", _CIS_IIS, "Ensure FTP requests are encrypted")
 CIS_6_2 = Reference("CIS-IIS10-6.2", _CIS_IIS, "Ensure FTP Logon attempt restrictions is enabled")
 CIS_7_1 = Reference("CIS-IIS10-7.1", _CIS_IIS, "Ensure HSTS Header is set")
+STIG_218766 = _stig(
+    "218766",
+    f"{_STIG_SITE}/SV-218766.rb",
+    "IIS 10.0 Site STIG IIST-SI-000239: The IIS 10.0 websites must use ports, protocols, and services according to Ports, Protocols, and Services Management (PPSM) guidelines.",
+)
+STIG_218781 = _stig(
+    "218781",
+    f"{_STIG_SITE}/SV-218781.rb",
+    "IIS 10.0 Site STIG IIST-SI-000263: Backup interactive scripts on the IIS 10.0 server must be removed.",
+)
 # The IIS configuration reference pages of the settings those rules read (schema defaults are there too).
 _IIS_CONFIG = f"{_LEARN}/iis/configuration"
 MS_REQUEST_FILTERING = Reference(
