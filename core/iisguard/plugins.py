@@ -47,6 +47,7 @@ BUILTIN_RULE_PACKS = (
     "iisguard_builtin.cred",
     "iisguard_builtin.hardening_aspnet",
     "iisguard_builtin.hardening_content",
+    "iisguard_builtin.hardening_exposure",
     "iisguard_builtin.hardening_filtering",
     "iisguard_builtin.hardening_logging",
     "iisguard_builtin.hardening_pools",

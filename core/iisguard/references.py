@@ -460,11 +460,6 @@ STIG_218798 = _stig(
     f"{_STIG_SERVER}/SV-218798.rb",
     "IIS 10.0 Server STIG IIST-SV-000124: The IIS 10.0 web server must have Multipurpose Internet Mail Extensions (MIME) that invoke OS shell programs disabled.",
 )
-STIG_218799 = _stig(
-    "218799",
-    f"{_STIG_SERVER}/SV-218799.rb",
-    "IIS 10.0 Server STIG IIST-SV-000125: The IIS 10.0 web server must have Web Distributed Authoring and Versioning (WebDAV) disabled.",
-)
 STIG_218804 = _stig(
     "218804",
     f"{_STIG_SERVER}/SV-218804.rb",
@@ -580,11 +575,6 @@ STIG_218745 = _stig(
     f"{_STIG_SITE}/SV-218745.rb",
     "IIS 10.0 Site STIG IIST-SI-000216: The IIS 10.0 website must have resource mappings set to disable the serving of certain file types.",
 )
-STIG_218746 = _stig(
-    "218746",
-    f"{_STIG_SITE}/SV-218746.rb",
-    "IIS 10.0 Site STIG IIST-SI-000217: The IIS 10.0 website must have Web Distributed Authoring and Versioning (WebDAV) disabled.",
-)
 STIG_218749 = _stig(
     "218749",
     f"{_STIG_SITE}/SV-218749.rb",
@@ -698,7 +688,6 @@ STIG_218778 = _stig(
 CIS_1_1 = Reference("CIS-IIS10-1.1", _CIS_IIS, "Ensure 'Web content' is on non-system partition")
 CIS_1_2 = Reference("CIS-IIS10-1.2", _CIS_IIS, "Ensure 'Host headers' are on all sites")
 CIS_1_3 = Reference("CIS-IIS10-1.3", _CIS_IIS, "Ensure 'Directory browsing' is set to Disabled")
-CIS_1_7 = Reference("CIS-IIS10-1.7", _CIS_IIS, "Ensure 'WebDav' feature is disabled")
 CIS_2_3 = Reference("CIS-IIS10-2.3", _CIS_IIS, "Ensure 'forms authentication' require SSL")
 CIS_2_4 = Reference("CIS-IIS10-2.4", _CIS_IIS, "Ensure 'forms authentication' is set to use cookies")
 CIS_2_5 = Reference(
