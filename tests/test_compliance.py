@@ -132,7 +132,9 @@ def test_scan_framework_json_and_text(tmp_path, monkeypatch, capsys):
     # The demo host's pools run as LocalSystem: V-218802 (POOL-001 among its rules) fails.
     assert items["V-218802"]["status"] == "fail"
     assert items["V-218802"]["hosts"][0]["outcomes"]["fail"] >= 1
-    assert items["V-218795"]["status"] == "not_covered" and items["V-218795"]["rules"] == []  # sample code: a gap
+    assert (
+        items["V-218795"]["status"] == "not_covered" and items["V-218795"]["rules"] == []
+    )  # sample code: a gap
     assert items["V-218791"]["status"] == "procedural"  # log backups: a person reviews them
     # V-218785 (W3C fields) is judged from the captured applicationHost.config since issue #19
     assert items["V-218785"]["status"] == "pass" and items["V-218785"]["rules"] == ["IIS-CFG-042"]
