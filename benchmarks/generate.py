@@ -1373,7 +1373,7 @@ def generate(
     """Write <out>/<name>/snapshot.json (and captures/); reuse them when already generated for these arguments."""
     folder = out / (name or folder_name(size, scale))
     stamp = folder / ".params"
-    params = f"{size} {scale} {seed} {host} captures={captures} v3"
+    params = f"{size} {scale} {seed} {host} captures={captures} v4"
     if not force and stamp.is_file() and stamp.read_text() == params and (folder / "snapshot.json").is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)

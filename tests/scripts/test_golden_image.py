@@ -45,6 +45,8 @@ EXPECTED = {
     ("IIS-POOL-003", "intranet.cmd", 9),  # the Intranet pool's account holds SeTcbPrivilege ...
     ("IIS-PRIV-002", "intranet.cmd", 17),  # ... granted by ntrights on this line
     ("IIS-POOL-007", "intranet.cmd", 9),  # a plain domain user as a pool identity
+    ("IIS-CFG-018", "iis-pools.ps1", 41),  # a site's content on C:, the system drive (low; #19)
+    ("IIS-CFG-018", "iis-pools.ps1", 42),  # the other site's, too
 }
 
 
