@@ -250,6 +250,8 @@ def build(
             artifact = Artifact(source=Path(rel), path=rel.as_posix(), data=data)
         artifact.hint["relpath"] = rel.as_posix()  # what the manifest's file facts are keyed by
         artifacts.append(artifact)
+    if keep is not None and sections:
+        _keep_sections(keep, manifest, sections)
     snapshot = build_snapshot(
         artifacts,
         # As `iisguard import` does: the manifest names the host, the stream's CAPTURE line is the fallback.
@@ -280,3 +282,19 @@ def build(
     if delegation is not None:
         collection["delegation"] = delegation
     return snapshot
+
+
+def _keep_sections(keep: Path, manifest: dict[str, Any] | None, sections: list[dict[str, Any]]) -> None:
+    """Write the sections as collected (the stream's statuses, and `failed` for those a deadline or a lost
+    connection cut off) into the kept folder's capture.yaml, so `iisguard import` of that folder gates as
+    the collected snapshot does instead of reading a missing section's absence as nothing to report."""
+    import json
+
+    if (manifest or {}).get("sections") == sections:
+        return
+    kept = dict(manifest or {})
+    kept["sections"] = [
+        {**s, "message": printable(redact(str(s["message"])))} if s.get("message") else dict(s)
+        for s in sections
+    ]
+    write_bytes(keep / MANIFEST, json.dumps(kept, indent=1, default=str).encode("utf-8"))
