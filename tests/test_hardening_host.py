@@ -16,6 +16,7 @@ from .conftest import FIXTURES
 HOST = FIXTURES / "hosts" / "iis10-stig-misconfigured"
 APPHOST = HOST / "captures" / "iis" / "applicationHost.config"
 WEB_CONFIG = HOST / "captures" / "webconfig" / "Default Web Site" / "web.config"
+SCHANNEL = HOST / "captures" / "registry" / "01-SCHANNEL.txt"
 
 # (rule, STIG item, file, text on the line that sets the value)
 EXPECTED = [
@@ -34,6 +35,10 @@ EXPECTED = [
     ("IIS-CFG-029", "V-218770", WEB_CONFIG, 'httpOnlyCookies="false"'),
     ("IIS-CFG-025", "V-218736", WEB_CONFIG, 'cookieless="UseUri"'),
     ("IIS-CFG-027", "V-218763", WEB_CONFIG, 'timeout="60"'),
+    # SSL 3.0 and TLS 1.0 turned on in the SCHANNEL registry (i19b): the value's line of the reg query capture
+    ("IIS-TLS-001", "V-218821", SCHANNEL, "Enabled    REG_DWORD    0x1"),
+    ("IIS-TLS-002", "V-218821", SCHANNEL, "Enabled    REG_DWORD    0xffffffff"),
+    ("IIS-TLS-002", "V-218822", SCHANNEL, "Enabled    REG_DWORD    0xffffffff"),
 ]
 
 
