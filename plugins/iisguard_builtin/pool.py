@@ -835,7 +835,9 @@ def pool_identity_unresolved(snap, params):
     Good: the account exists and is enabled, or the pool was removed.
     """
     now = snap.collected_at
-    enumerated = snap.section_status("local_accounts") == "ok"
+    # Build scripts state the accounts they create, never every account of the image: a declared
+    # snapshot has not enumerated local accounts, so an account it does not name is unknown, not absent.
+    enumerated = snap.section_status("local_accounts") == "ok" and not snap.declared
     for view in snap.pools:
         if view.type != "SpecificUser":
             continue
