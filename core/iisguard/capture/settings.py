@@ -333,6 +333,13 @@ def _host_entries(st: SettingsState) -> list[dict[str, Any]]:
                 continue
             value = base.copy()
             _merge(value, _trimmed(node), artifact, lockable=False, refused=refused)
+            if section == POOLS:
+                # A pool is judged by name whatever its entry (Settings.scopes lists app_pools), and a lookup
+                # walks up to applicationPoolDefaults: a pool that sets nothing of its own needs no entry, and
+                # its name is the entry's location. (One copy of the defaults per pool cost ~1 KB each.)
+                value.attrs.pop("name", None)
+                if value.same(base):
+                    continue
             value.evidence = {"artifact": artifact, "line": node.line}
             out.append(value.entry(name, section))
     return out
