@@ -218,3 +218,11 @@ def test_locations_carry_effective_anonymous_identity():
 def test_ace_access_levels(codes, level):
     assert rights.access_level(codes) == level
     assert rights.grants_write(codes) == (level in ("full", "modify", "write"))
+
+
+def test_a_local_account_recorded_by_its_bare_name_is_the_hosts():
+    """A build script's `New-LocalUser reports` is recorded as `reports`; a pool's `.\\reports` is it."""
+    s = snap(host={"name": "WEB01"}, principals=[{"name": "reports", "kind": "local_user"}])
+    a = s.accounts
+    assert a.key(".\\reports") == a.key("WEB01\\reports") == a.key("reports")
+    assert snap(host={"name": "WEB01"}, principals=[]).accounts.key("reports") != a.key(".\\reports")

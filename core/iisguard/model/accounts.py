@@ -679,6 +679,10 @@ class Accounts:
         domain, sep, account = _norm(name).rpartition("\\")
         if sep and domain in (".", self.host, "localhost"):
             return f"name:{self.host}\\{account}"
+        if not sep and (p or {}).get("kind") in ("local_user", "local_group"):
+            # A local account recorded by its bare name (a build script's New-LocalUser 'reports') is the
+            # host's: `.\reports` and `HOST\reports` name it too.
+            return f"name:{self.host}\\{account}"
         return f"name:{_norm(name)}"
 
     def keys(self, refs: Iterable[Any]) -> set[str]:
