@@ -96,17 +96,25 @@ def backup_files_in_content(snap, params):
     Good: a recursive listing of the root with no backup names.
     """
     roots = snap.content_roots
-    below: dict[str, list[str]] = {key: [] for key in roots}
+    patterns = params["patterns"]
+    files: dict[str, int] = dict.fromkeys(roots, 0)  # root key -> files captured below it
+    found: dict[str, list[dict]] = {}  # root key -> the ACL entries of backup copies, in listing order
+    backup: dict[str, bool] = {}  # file name -> whether it names a backup copy (names repeat per site)
     for acl in snap.acls:
-        key = snap.path_key(acl["path"])
-        parent = iis.parent_key(key)
-        root = iis.root_of(parent, roots) if parent else None
-        if root is not None:
-            below[root].append(acl["path"])
+        parent = iis.parent_key(snap.path_key(acl["path"]))
+        root = iis.content_root_of(snap, parent) if parent else None
+        if root is None:
+            continue
+        files[root] += 1
+        name = iis.leaf(acl["path"])
+        hit = backup.get(name)
+        if hit is None:
+            hit = backup[name] = names.matches_any(name, patterns) is not None
+        if hit:
+            found.setdefault(root, []).append(acl)
     for key, root in roots.items():
         res = root.resource
-        files = below[key]
-        if not files:
+        if not files[key]:
             yield not_reviewed(
                 res,
                 f"No file below {root.path} was captured (no recursive ACL listing of the content root), so "
@@ -114,19 +122,18 @@ def backup_files_in_content(snap, params):
                 at=root.acl,
             )
             continue
-        found = [p for p in files if names.matches_any(iis.leaf(p), params["patterns"])]
-        if found:
-            at = next((a for a in snap.acls if a["path"] == found[0]), root.acl)
+        hits = [a["path"] for a in found.get(key, ())]
+        if hits:
             yield fail(
                 res,
                 f"{root.path} holds backup copies that IIS would serve as plain files: "
-                f"{', '.join(found[:5])}{' and more' if len(found) > 5 else ''}; remove them from the content.",
-                at=at,
-                files=found[:20],
+                f"{', '.join(hits[:5])}{' and more' if len(hits) > 5 else ''}; remove them from the content.",
+                at=found[key][0],
+                files=hits[:20],
             )
         else:
             yield passed(
-                res, f"No backup copy among the {len(files)} captured file(s) below {root.path}.", at=root.acl
+                res, f"No backup copy among the {files[key]} captured file(s) below {root.path}.", at=root.acl
             )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -155,8 +156,11 @@ def as_int(value: str | None) -> int | None:
     return int(v) if v.isdigit() else None
 
 
+@lru_cache(maxsize=4096)
 def as_seconds(value: str | None, *, minutes: bool = False) -> float | None:
-    """A TimeSpan ("1.05:00:00", "00:20:00") in seconds; a bare number is minutes when `minutes`."""
+    """A TimeSpan ("1.05:00:00", "00:20:00") in seconds; a bare number is minutes when `minutes`.
+
+    Remembered per string, as `as_flags` (thousands of pools repeat the same few time-outs)."""
     if value is None:
         return None
     v = value.strip()
@@ -169,11 +173,21 @@ def as_seconds(value: str | None, *, minutes: bool = False) -> float | None:
     return float(((days * 24 + hours) * 60 + mins) * 60 + secs)
 
 
+_FLAG_SEPARATOR = re.compile(r"[,|]")
+
+
+@lru_cache(maxsize=4096)
 def as_flags(value: str | None) -> frozenset[str]:
-    """ "Ssl, SslNegotiateCert" -> {"ssl", "sslnegotiatecert"} (casefolded)."""
+    """ "Ssl, SslNegotiateCert" -> {"ssl", "sslnegotiatecert"} (casefolded).
+
+    Remembered per string: a host of thousands of sites repeats the same few flag lists (logExtFileFlags,
+    sslFlags), and rules ask for each flag of them."""
     if not value:
-        return frozenset()
-    return frozenset(p.strip().casefold() for p in re.split(r"[,|]", value) if p.strip())
+        return _NO_FLAGS
+    return frozenset(p.strip().casefold() for p in _FLAG_SEPARATOR.split(value) if p.strip())
+
+
+_NO_FLAGS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -286,19 +300,33 @@ class Settings:
         iis = snap.iis
         self.entries: list[dict[str, Any]] = iis.get("settings") or []
         self.sources: Mapping[str, Any] = iis.get("settings_sources") or {}
-        self._index: dict[tuple[str, str], int] = {}
+        self._index: dict[str, dict[str, int]] = {}  # section -> location key -> entry number
         self._scopes: dict[str, list[str]] = {}
         for i, e in enumerate(self.entries):
             section = str(e.get("section") or "")
             location = str(e.get("location") or "")
-            self._index[(section, location.casefold().strip("/"))] = i
+            self._index.setdefault(section, {})[location.casefold().strip("/")] = i
             self._scopes.setdefault(section, []).append(location)
         self._sites = {str(s.get("name") or "").casefold(): s for s in snap.sites}
         self._aspnet = {str(p).casefold() for p in self.sources.get("aspnet_paths") or ()}
+        # Rules ask every section of the same few thousand scopes: each scope's keys (itself, then its
+        # ancestors), its site and whether a section was captured are worked out once.
+        self._walks: dict[str, tuple[str, ...]] = {}
+        self._site_of: dict[str, Mapping[str, Any] | None] = {}
+        self._pool_of: dict[str, Mapping[str, Any] | None] = {}
+        self._pointers: dict[int, str] = {}
+        self._inheriting: dict[str, list[str]] = {}
+        self._captured: dict[str, bool] = {}
 
     # -- what was captured ---------------------------------------------------------------------
     def captured(self, section: str) -> bool:
         """Whether the files that hold this section were read, so that an absent attribute is the default."""
+        known = self._captured.get(section)
+        if known is None:
+            known = self._captured[section] = self._read(section)
+        return known
+
+    def _read(self, section: str) -> bool:
         if section.startswith(SYSTEM_WEB + "/"):
             # ASP.NET settings live in web.config files: with the web_configs section collected, an
             # application without a captured web.config has none (the capture script saves every one).
@@ -311,17 +339,29 @@ class Settings:
     # -- lookups -------------------------------------------------------------------------------
     def entry(self, section: str, scope: str = "") -> tuple[int, dict[str, Any]] | None:
         """The iis.settings entry in force at a scope (its index and itself), or None."""
-        for key in _walk(scope):
-            i = self._index.get((section, key))
-            if i is not None:
-                return i, self.entries[i]
+        index = self._index.get(section)
+        if index:
+            walk = self._walks.get(scope)
+            if walk is None:
+                walk = self._walks[scope] = tuple(_walk(scope))
+            for key in walk:
+                i = index.get(key)
+                if i is not None:
+                    return i, self.entries[i]
         return None
 
     def _fallback(self, section: str, scope: str) -> Mapping[str, Any] | None:
         if section == POOLS:
-            return self.snap.pool(scope)
-        site = self._sites.get(scope.strip("/").split("/", 1)[0].casefold())
-        return site
+            try:
+                return self._pool_of[scope]
+            except KeyError:
+                pool = self._pool_of[scope] = self.snap.pool(scope)
+                return pool
+        try:
+            return self._site_of[scope]
+        except KeyError:
+            site = self._site_of[scope] = self._sites.get(scope.strip("/").split("/", 1)[0].casefold())
+            return site
 
     def get(self, section: str, attribute: str, scope: str = "") -> Setting:
         """The effective value of one attribute at a scope (see the module docstring)."""
@@ -330,7 +370,7 @@ class Settings:
         if found is not None:
             i, entry = found
             attr = (entry.get("attributes") or {}).get(attribute)
-            pointer = f"/iis/settings/{i}"
+            pointer: str | None = self._pointer(i)
             if attr is not None:
                 return Setting(
                     section, attribute, scope, attr.get("value"), "configured", attr.get("evidence"),
@@ -343,6 +383,13 @@ class Settings:
             return Setting(section, attribute, scope, default, "default", None, entry, pointer, fallback)
         return Setting(section, attribute, scope, None, "unknown", None, entry, pointer, fallback)
 
+    def _pointer(self, i: int) -> str:
+        """ "/iis/settings/<i>", one string per entry however many lookups land on it."""
+        pointer = self._pointers.get(i)
+        if pointer is None:
+            pointer = self._pointers[i] = f"/iis/settings/{i}"
+        return pointer
+
     def items(self, section: str, collection: str = "", scope: str = "") -> Collection:
         """The effective items of a collection at a scope."""
         found = self.entry(section, scope)
@@ -354,7 +401,7 @@ class Settings:
         i, entry = found
         raw = (entry.get("collections") or {}).get(collection) or []
         items = tuple(Item(str(r.get("key", "")), r.get("attributes") or {}, r.get("evidence")) for r in raw)
-        return Collection(section, collection, scope, items, True, entry, f"/iis/settings/{i}", fallback)
+        return Collection(section, collection, scope, items, True, entry, self._pointer(i), fallback)
 
     def configured_scopes(self, section: str) -> list[str]:
         """Locations with an entry for the section (where its value differs from the parent's)."""
@@ -378,5 +425,10 @@ class Settings:
 
     def inheriting(self, section: str) -> list[str]:
         """The sites with no value of their own for the section: the server's value is theirs."""
-        own = {loc.casefold().split("/", 1)[0] for loc in self._scopes.get(section, ()) if loc}
-        return [str(s.get("name")) for s in self.snap.sites if str(s.get("name") or "").casefold() not in own]
+        sites = self._inheriting.get(section)
+        if sites is None:
+            own = {loc.casefold().split("/", 1)[0] for loc in self._scopes.get(section, ()) if loc}
+            sites = self._inheriting[section] = [
+                str(s.get("name")) for s in self.snap.sites if str(s.get("name") or "").casefold() not in own
+            ]
+        return list(sites)
