@@ -69,3 +69,18 @@ def test_aces_are_found_without_walking_into_them():
     # the ACE objects were indexed without being walked: their rights arrays never were
     walked = {prefix for arr, prefix in snap._pointers.arrays}
     assert "/acls/39/aces" in walked and "/acls/39/aces/4/rights" not in walked
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=5), st.randoms(use_true_random=False))
+def test_pointers_of_answers_what_pointer_of_answers(data, rnd):
+    """The engine's batch lookup (one walk for all of a host's findings) against the single lookup."""
+    objects = every_dict(data, []) + [{"not": "in the snapshot"}, None]
+    rnd.shuffle(objects)
+    asked = objects[: rnd.randint(0, len(objects))]
+    found = Snapshot(data).pointers_of(asked)
+    single = Snapshot(data)
+    for obj in asked:
+        if obj is not None:
+            assert found.get(id(obj)) == single.pointer_of(obj)
+    assert set(found) <= {id(o) for o in asked if o is not None}

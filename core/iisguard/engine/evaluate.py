@@ -177,11 +177,13 @@ def evaluate(
     findings: list[Finding] = []
     packs = list(dict.fromkeys(sel.rule.pack for sel in selected)) if on_pack else []
     current = None
+    located: list[tuple[Finding, Mapping[str, Any]]] = []  # findings whose pointer is looked up last
     for sel in selected:
         if on_pack is not None and sel.rule.pack != current:
             current = sel.rule.pack
             on_pack(current, packs.index(current) + 1, len(packs))
-        findings.extend(_run_rule(snapshot, sel, host, strict))
+        findings.extend(_run_rule(snapshot, sel, host, strict, located))
+    _point(snapshot, located)
     coll = snapshot.data.get("collection") or {}
     return HostResult(
         host=host,
@@ -196,7 +198,32 @@ def evaluate(
     )
 
 
-def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> list[Finding]:
+def _point(snapshot: Snapshot, located: list[tuple[Finding, Mapping[str, Any]]]) -> None:
+    """Give each finding the JSON pointer of the object it is about, all of a host's in one walk."""
+    pointers = snapshot.pointers_of(at for _, at in located)
+    for finding, at in located:
+        pointer = pointers.get(id(at))
+        if pointer is not None:
+            # Not yet published (evaluate() has not returned): set in place, not rebuilt (240,000
+            # findings on a large host).
+            object.__setattr__(finding, "pointer", pointer)
+    located.clear()
+
+
+def _run_rule(
+    snapshot: Snapshot,
+    sel: Selected,
+    host: str,
+    strict: bool,
+    located: list[tuple[Finding, Mapping[str, Any]]] | None = None,
+) -> list[Finding]:
+    """The findings of one rule (one per resource, the most telling outcome). A finding whose pointer is
+    still to be found is listed in `located` with its object; without `located` it is found here."""
+    if located is None:
+        own: list[tuple[Finding, Mapping[str, Any]]] = []
+        out = _run_rule(snapshot, sel, host, strict, own)
+        _point(snapshot, own)
+        return out
     rule = sel.rule
     missing = [s for s in rule.needs if not snapshot.has_section(s)]
     if missing:
@@ -204,7 +231,7 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
         states = ", ".join(f"{s} {status}" for s, status in statuses.items())
         if snapshot.declared:  # the build scripts do not say: nothing to judge, not a gap in a capture
             result = Result(Outcome.NOT_APPLICABLE, "host", f"{NOT_STATED} ({', '.join(missing)})")
-            return [_finding(snapshot, sel, host, result)]
+            return [_finding(snapshot, sel, host, result, located)]
         # `missing_sections` lets reports group not-reviewed rules by the section that was missing.
         result = Result(
             Outcome.NOT_REVIEWED,
@@ -212,7 +239,7 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
             f"data not collected ({states})",
             properties={"missing_sections": statuses},
         )
-        return [_finding(snapshot, sel, host, result)]
+        return [_finding(snapshot, sel, host, result, located)]
     by_resource: dict[str, Finding] = {}
     # A declared snapshot states only what its scripts state: a fact a rule finds unknown there is one
     # the scripts do not state (not_applicable), not one a collection missed (not_reviewed).
@@ -223,7 +250,7 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
                 raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
             if declared:
                 result = _declared(result)
-            f = _finding(snapshot, sel, host, result)
+            f = _finding(snapshot, sel, host, result, located)
             old = by_resource.get(f.resource)
             if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:
                 by_resource[f.resource] = f
@@ -239,11 +266,15 @@ def _run_rule(snapshot: Snapshot, sel: Selected, host: str, strict: bool) -> lis
         tb = traceback.extract_tb(exc.__traceback__)
         origin = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
         message = f"rule crashed: {type(exc).__name__}: {exc}{origin}"
-        return [_finding(snapshot, sel, host, Result(Outcome.ERROR, "host", message))]
+        return [_finding(snapshot, sel, host, Result(Outcome.ERROR, "host", message), located)]
     if not by_resource:
         return [
             _finding(
-                snapshot, sel, host, Result(Outcome.NOT_APPLICABLE, "host", "nothing on this host to check")
+                snapshot,
+                sel,
+                host,
+                Result(Outcome.NOT_APPLICABLE, "host", "nothing on this host to check"),
+                located,
             )
         ]
     return list(by_resource.values())
@@ -265,18 +296,22 @@ def _declared(result: Result) -> Result:
     return result
 
 
-def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Finding:
+def _finding(
+    snapshot: Snapshot,
+    sel: Selected,
+    host: str,
+    result: Result,
+    located: list[tuple[Finding, Mapping[str, Any]]],
+) -> Finding:
     evidence = None
-    pointer = None
     at = result.at
     if at is not None:
         ev = at.get("evidence")
         if ev and isinstance(ev, Mapping) and ev.get("artifact"):
             evidence = Evidence(str(ev["artifact"]), ev.get("line"))
-        if result.pointer is None:
-            pointer = snapshot.pointer_of(at)
-    if result.pointer is not None:  # a fact that is not an object; `at` may still carry its evidence
-        pointer = result.pointer
+    # A fact that is not an object names its pointer (`at` may still carry its evidence); an object's
+    # pointer is found by _point, for all of a host's findings at once.
+    pointer = result.pointer
     severity = sel.severity
     properties = result.properties
     escalate = properties.get("severity") if properties else None
@@ -286,7 +321,7 @@ def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Fi
     # The dataclass's own constructor: built any other way (object.__new__ and __dict__), each of a
     # large host's 250,000 findings took 320 more bytes (a dict of its own instead of the instance's
     # shared-key values): +120 MB peak for a few hundred ms.
-    return Finding(
+    finding = Finding(
         rule_id=sel.rule.id,
         severity=severity,
         outcome=result.outcome,
@@ -299,6 +334,9 @@ def _finding(snapshot: Snapshot, sel: Selected, host: str, result: Result) -> Fi
         snapshot_path=snapshot.path,
         properties=dict(properties) if properties else {},
     )
+    if pointer is None and at is not None:
+        located.append((finding, at))
+    return finding
 
 
 def effective_rules(selected: Sequence[Selected]) -> dict[str, Rule]:

@@ -651,11 +651,83 @@ class Snapshot:
         return _PointerIndex(self.data)
 
     def pointer_of(self, obj: Mapping[str, Any] | None) -> str | None:
+        """The JSON pointer of one object of the document (inside an array), else None."""
         if obj is None:
             return None
         if obj is self.data:
             return ""
         return self._pointers.find(obj)
+
+    def pointers_of(self, objects: Iterable[Mapping[str, Any] | None]) -> dict[int, str]:
+        """JSON pointers of many objects at once, as ``{id(object): pointer}`` for those in the document.
+
+        What :meth:`pointer_of` answers for each, in one breadth-first walk that indexes nothing
+        it was not asked for and stops once every object is found (the engine asks this for all
+        of a host's findings: on a 5,000-site host, 1.8 s to index 665,000 objects for
+        `pointer_of`, against one pass over the arrays here). The objects must stay alive while
+        this runs (their ids are the keys).
+        """
+        wanted = {id(o) for o in objects if o is not None}
+        found: dict[int, str] = {}
+        if id(self.data) in wanted:
+            found[id(self.data)] = ""
+            wanted.discard(id(self.data))
+        frontier: list[tuple[Any, str]] = [(self.data, "")]
+        text = _dumps()
+        while frontier and wanted:
+            below: list[tuple[Any, str]] = []
+            push = below.append
+            hits: dict[int, str] = {}
+            members: list[int] = []  # wanted objects met as a member of an object: no pointer, no more search
+            for value, prefix in frontier:
+                if isinstance(value, dict):
+                    for k, v in value.items():
+                        if isinstance(v, dict):
+                            if id(v) in wanted:
+                                members.append(id(v))
+                            push((v, prefix + "/" + (jsonpos.escape(k) if "~" in k or "/" in k else k)))
+                        elif isinstance(v, list) and v and _holds_objects(v):
+                            push((v, prefix + "/" + (jsonpos.escape(k) if "~" in k or "/" in k else k)))
+                    continue
+                if not wanted.isdisjoint(map(id, value)):
+                    for i, v in enumerate(value):  # the last of an object listed twice, as pointer_of
+                        if id(v) in wanted and isinstance(v, dict):
+                            hits[id(v)] = f"{prefix}/{i}"
+                if _flat(value, text):
+                    continue
+                for i, v in enumerate(value):
+                    if isinstance(v, dict):
+                        push((v, f"{prefix}/{i}"))
+            for key, pointer in hits.items():
+                found[key] = pointer
+                wanted.discard(key)
+            wanted.difference_update(members)  # a document is a tree: an object is in one place
+            frontier = below
+        return found
+
+
+def _dumps() -> Callable[[Any], bytes] | None:
+    try:
+        import orjson
+
+        return orjson.dumps
+    except ImportError:  # pragma: no cover - orjson is optional
+        return None
+
+
+def _flat(array: list[Any], text: Callable[[Any], bytes] | None) -> bool:
+    """Whether no object inside a short array's objects holds another object (then it is not walked):
+    orjson counts the braces of its text, and any `{` inside a string only means walking it after all."""
+    if text is None or len(array) > 64:
+        return False
+    try:
+        braces = text(array).count(b"{")
+    except Exception:  # noqa: BLE001 - a value orjson does not write: walk it
+        return False
+    objects = list(map(type, array)).count(dict)
+    if objects != len(array):
+        objects = sum(1 for v in array if isinstance(v, dict))
+    return braces == objects
 
 
 def _holds_objects(array: list[Any]) -> bool:
@@ -678,12 +750,7 @@ class _PointerIndex:
         self.arrays: list[tuple[list[Any], str]] = []  # (array, its pointer)
         self.positions: dict[int, dict[int, int]] = {}  # number of a long array -> id(element) -> index
         self.frontier: list[tuple[Any, str]] = [(data, "")]
-        try:
-            import orjson
-
-            self.text: Callable[[Any], bytes] | None = orjson.dumps
-        except ImportError:  # pragma: no cover - orjson is optional
-            self.text = None
+        self.text = _dumps()
 
     def find(self, obj: Any) -> str | None:
         while True:
@@ -732,13 +799,4 @@ class _PointerIndex:
 
     def _flat(self, array: list[Any]) -> bool:
         """Whether no object inside the array's objects holds another object (short arrays only)."""
-        if self.text is None or len(array) > 64:
-            return False
-        try:
-            braces = self.text(array).count(b"{")
-        except Exception:  # noqa: BLE001 - a value orjson does not write: walk it
-            return False
-        objects = list(map(type, array)).count(dict)
-        if objects != len(array):
-            objects = sum(1 for v in array if isinstance(v, dict))
-        return braces == objects
+        return _flat(array, self.text)
