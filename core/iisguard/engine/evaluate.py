@@ -318,21 +318,18 @@ def _finding(
     if escalate:
         # A rule may raise one finding above its default ("warning, error if unencrypted").
         severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
-    # The dataclass's own constructor: built any other way (object.__new__ and __dict__), each of a
-    # large host's 250,000 findings took 320 more bytes (a dict of its own instead of the instance's
-    # shared-key values): +120 MB peak for a few hundred ms.
-    finding = Finding(
-        rule_id=sel.rule.id,
-        severity=severity,
-        outcome=result.outcome,
-        host=host,
-        resource=result.resource,
-        message=result.message,
-        pack=sel.rule.pack,
-        pointer=pointer,
-        evidence=evidence,
-        snapshot_path=snapshot.path,
-        properties=dict(properties) if properties else {},
+    finding = Finding(  # positional: 336,000 times on a large host
+        sel.rule.id,
+        severity,
+        result.outcome,
+        host,
+        result.resource,
+        result.message,
+        sel.rule.pack,
+        pointer,
+        evidence,
+        snapshot.path,
+        dict(properties) if properties else {},
     )
     if pointer is None and at is not None:
         located.append((finding, at))

@@ -1,0 +1,88 @@
+"""Finding and Result set their slots through a hand-written __init__ (engine/findings.py, for speed):
+it must build exactly what the dataclass's generated __init__ builds, for every field, and stay frozen."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pickle
+
+import pytest
+
+from iisguard.engine.findings import Evidence, Finding, Outcome, Result, Severity, Waiver
+
+
+def generated(cls: type) -> type:
+    """The same fields as a plain frozen dataclass: its __init__ is the one dataclasses writes."""
+    spec = [(f.name, f.type, f) for f in dataclasses.fields(cls)]
+    return dataclasses.make_dataclass(f"Reference{cls.__name__}", spec, frozen=True)
+
+
+@pytest.mark.parametrize("cls", [Finding, Result])
+def test_the_init_takes_every_field_in_order_with_its_default(cls):
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    ref = list(inspect.signature(generated(cls).__init__).parameters.values())[1:]
+    assert [p.name for p in params] == [f.name for f in dataclasses.fields(cls)]
+    for mine, theirs in zip(params, ref, strict=True):
+        if theirs.default is not inspect.Parameter.empty and mine.name != "properties":
+            assert mine.default == theirs.default, mine.name
+
+
+FINDING_ARGS = [
+    dict(
+        rule_id="IIS-X-1",
+        severity=Severity.HIGH,
+        outcome=Outcome.FAIL,
+        host="WEB01",
+        resource="r",
+        message="m",
+    ),
+    dict(
+        rule_id="IIS-X-2",
+        severity=Severity.LOW,
+        outcome=Outcome.PASS,
+        host="h",
+        resource="acls/D:\\x",
+        message="",
+        pack="p",
+        pointer="/acls/3",
+        evidence=Evidence("a.txt", 4),
+        snapshot_path="s.json",
+        properties={"k": [1]},
+        waiver=Waiver("why", "me", "2027-01-01"),
+        baseline_state="new",
+        location=("s.json", 9),
+    ),
+]
+RESULT_ARGS = [
+    dict(outcome=Outcome.PASS, resource="r"),
+    dict(
+        outcome=Outcome.FAIL,
+        resource="r",
+        message="m",
+        at={"a": 1},
+        properties={"severity": "high"},
+        pointer="/x/1",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "args"), [(Finding, a) for a in FINDING_ARGS] + [(Result, a) for a in RESULT_ARGS]
+)
+def test_builds_what_the_generated_init_builds(cls, args):
+    mine, ref = cls(**args), generated(cls)(**args)
+    assert dataclasses.astuple(mine) == dataclasses.astuple(ref)
+    positional = cls(*args.values())
+    assert positional == mine
+    assert pickle.loads(pickle.dumps(mine)) == mine
+    assert dataclasses.replace(mine, resource="other").resource == "other"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mine.resource = "changed"  # type: ignore[misc]
+
+
+def test_defaults_are_fresh_per_instance():
+    a = Finding("R", Severity.INFO, Outcome.PASS, "h", "r", "m")
+    b = Finding("R", Severity.INFO, Outcome.PASS, "h", "r", "m")
+    assert a.properties == {} and a.properties is not b.properties
+    assert Result(Outcome.PASS, "r").properties == {}
