@@ -72,8 +72,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from ..engine import compliance
@@ -185,8 +187,9 @@ def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batc
 
 def _outcomes(findings: Iterable[Finding]) -> dict[str, int]:
     counts = {o.value: 0 for o in Outcome}
-    for f in findings:
-        counts[f.outcome.value] += 1
+    # Counted by the enum member, in C: a large host has 250,000 findings and `.value` is a property.
+    for outcome, n in Counter(map(attrgetter("outcome"), findings)).items():
+        counts[outcome.value] += n
     return counts
 
 
