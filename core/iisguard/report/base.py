@@ -76,12 +76,19 @@ def logical_name(finding: Finding) -> str:
     resource key that already starts with the kind (`app_pools/Payroll`) is not repeated.
     """
     kind: list[str] = []
-    if finding.pointer:
-        parts = (p.replace("~1", "/").replace("~0", "~") for p in finding.pointer.split("/")[1:])
+    pointer = finding.pointer
+    if pointer:
+        parts = pointer.split("/")[1:]
+        if "~" in pointer:
+            parts = [p.replace("~1", "/").replace("~0", "~") for p in parts]
         kind = [p for p in parts if not p.isdigit()]
     resource = finding.resource.split("/")
-    overlap = next((k for k in range(min(len(kind), len(resource)), 0, -1) if kind[-k:] == resource[:k]), 0)
-    return "/".join(p for p in (finding.host, *kind[: len(kind) - overlap], finding.resource) if p)
+    overlap = 0
+    for k in range(min(len(kind), len(resource)), 0, -1):
+        if kind[-k:] == resource[:k]:
+            overlap = k
+            break
+    return "/".join([p for p in (finding.host, *kind[: len(kind) - overlap], finding.resource) if p])
 
 
 @dataclass(frozen=True)
