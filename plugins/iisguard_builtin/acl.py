@@ -326,12 +326,8 @@ def content_writable_by_pool(snap, params):
     Good: `IIS APPPOOL\\Shop:(OI)(CI)(RX)` on the root, `(OI)(CI)(M)` on `App_Data` only.
     """
     roots = snap.content_roots
-    below: dict[str, list] = {}
-    for key, acl in snap.acls_by_path.items():
-        parent = iis.parent_key(key)
-        root = iis.content_root_of(snap, parent) if parent else None
-        if root is not None and key not in roots:  # a nested content root is judged as a root
-            below.setdefault(root, []).append((key, acl))
+    by_path = snap.acls_by_path
+    writable = acls.folder_matcher(params["writable_folders"])
     for key, root in roots.items():
         workers = acls.worker_keys_of(snap, root.pools)
         if root.acl is None:
@@ -355,9 +351,10 @@ def content_writable_by_pool(snap, params):
             )
         else:
             yield passed(root.resource, f"The worker can only read '{root.acl['path']}'", at=root.acl)
-        for sub_key, acl in below.get(key, []):
-            if acls.under_patterns(iis.relative(sub_key, key), params["writable_folders"]):
+        for sub_key in iis.content_folders_of(snap, key):  # a nested content root is judged as a root
+            if writable(iis.relative(sub_key, key)):
                 continue
+            acl = by_path[sub_key]
             explicit = [a for a, k in acls.write_grants(snap, acl) if not a.get("inherited") and k in workers]
             if explicit:
                 who = "; ".join(f"{acls.ace_text(a)} ({workers[acls.ace_key(snap, a)]})" for a in explicit)
@@ -430,25 +427,34 @@ def scripts_writable(snap, params):
     Bad: `C:\\inetpub\\shop\\default.aspx BUILTIN\\Users:(I)(M)`, `...\\bin IIS APPPOOL\\Shop:(OI)(CI)(W)`.
     Good: `default.aspx` with SYSTEM/Administrators (I)(F), Users and IIS_IUSRS (I)(RX).
     """
-    allowed = _admin_keys(snap, params["allowed_writers"])
+    allowed = _admin_keys(snap, params["allowed_writers"]) | {sids.CREATOR_OWNER}  # as acls.write_aces
     exts = tuple(str(e).casefold() for e in params["extensions"])
     roots = snap.content_roots
+    by_path = snap.acls_by_path
     children: dict[str, int] = {}
     scripts: dict[str, int] = {}
-    for key, acl in snap.acls_by_path.items():
-        parent = iis.parent_key(key)
-        root = iis.content_root_of(snap, parent) if parent else None
-        if root is None or key in roots:
-            continue
+    folders: dict[str, tuple[dict | None, list]] = {}  # parent key -> (its ACL, its bad ACEs): judged once
+
+    def folder_of(parent: str | None) -> tuple[dict | None, list]:
+        if parent in folders:
+            return folders[parent]
+        folder = by_path.get(parent) if parent else None
+        judged = folders[parent] = (
+            folder,
+            [a for a, k in acls.write_grants(snap, folder) if k not in allowed and not acls.inherit_only(a)]
+            if folder
+            else [],
+        )
+        return judged
+
+    for key, root in iis.content_folders(snap).items():
         children[root] = children.get(root, 0) + 1
         if not key.endswith(exts):
             continue
         scripts[root] = scripts.get(root, 0) + 1
-        bad = acls.write_aces(snap, acl, allowed)
-        folder = snap.acls_by_path.get(parent) if parent else None
-        folder_bad = (
-            [a for a in acls.write_aces(snap, folder, allowed) if not acls.inherit_only(a)] if folder else []
-        )
+        acl = by_path[key]
+        bad = [a for a, k in acls.write_grants(snap, acl) if k not in allowed]
+        folder, folder_bad = folder_of(iis.parent_key(key))
         resource = f"acls/{acl['path']}"
         if bad or folder_bad:
             parts = []

@@ -397,49 +397,61 @@ def anon_can_write_content(snap, params):
                 roots.setdefault(snap.path_key(phys), []).append(
                     (config, site["name"], app.get("app_pool"), phys)
                 )
-    targets: dict[str, tuple[str, dict | None]] = {k: ("", snap.acl(v[0][3])) for k, v in roots.items()}
+    targets: dict[str, tuple[str, dict | None, str]] = {
+        k: ("", snap.acl(v[0][3]), k) for k, v in roots.items()
+    }  # path key -> (path relative to its content root, ACL, content root key)
+    folders = iis.content_folders(snap)  # `roots` has the keys of snap.content_roots
+    path_key = snap.path_key
     for acl in snap.acls:
-        key = snap.path_key(acl["path"])
+        key = path_key(acl["path"])
         if key in targets:
             continue
-        root = iis.content_root_of(snap, key)  # `roots` has the keys of snap.content_roots
+        root = folders.get(key)
         if root is not None:
-            targets[key] = (iis.relative(key, root), acl)
+            targets[key] = (iis.relative(key, root), acl, root)
 
-    keys_cache: dict[tuple[str, str | None], dict[str, str]] = {}
-    # What anonymous_keys answers depends only on the authentication entry in force and the pool.
+    locations = snap.locations
+    auth = locations.index
+    # What reaches anonymous requests depends only on the authentication entry in force and the pool.
     by_entry: dict[tuple[int, str | None], dict[str, str] | None] = {}
-    auth = snap.locations.index
 
     def anonymous_keys(config: str, site: str, pool_name: str | None) -> dict[str, str] | None:
         entry = iis.effective_auth(auth, config, "anonymous")
         if entry is not None and (id(entry), pool_name) in by_entry:
             return by_entry[id(entry), pool_name]
-        loc = snap.locations.at(config, site, pool_name)
+        loc = locations.at(config, site, pool_name)
+        found = iis.anonymous_principals(snap, loc)
         if entry is not None and loc.entry is entry:
-            by_entry[id(entry), pool_name] = _anonymous_keys(loc)
-            return by_entry[id(entry), pool_name]
-        return _anonymous_keys(loc)
+            by_entry[id(entry), pool_name] = found
+        return found
 
-    def _anonymous_keys(loc) -> dict[str, str] | None:
-        if not loc.enabled or loc.identity is None:
-            return None
-        cache_key = (loc.identity.key, loc.pool_name if _is_pool_identity(loc) else None)
-        if cache_key not in keys_cache:
-            found = {k: loc.identity.name for k in loc.anonymous_keys}
-            for k in list(found):
-                for g in snap.accounts.groups_of(snap.accounts.ref(k)):
-                    found.setdefault(
-                        g, f"{snap.accounts.display(snap.accounts.ref(g))} (a group {found[k]} is in)"
-                    )
-            found.setdefault(sids.EVERYONE, "Everyone")
-            found.setdefault(sids.ANONYMOUS_LOGON, "ANONYMOUS LOGON")
-            keys_cache[cache_key] = found
-        return keys_cache[cache_key]
+    def reach_of(uses, sub: str) -> dict[str, str]:
+        reach: dict[str, str] = {}
+        for config, site, pool_name, _ in uses:
+            found = anonymous_keys(config + sub, site, pool_name)
+            if found:
+                reach.update({k: v for k, v in found.items() if k not in reach})
+        return reach
+
+    # A folder below a content root has the authentication in force at the root unless an entry is
+    # configured deeper: then what reaches anonymous requests is worked out once per root.
+    same_below: dict[str, dict[str, str] | None] = {}
+
+    def reach_at(root: str, uses, rel: str) -> dict[str, str]:
+        reach = same_below.get(root)
+        if reach is not None:
+            return reach
+        if root not in same_below and any(locations.configured_below(u[0]) for u in uses):
+            same_below[root] = None
+        if root in same_below:
+            return reach_of(uses, "/" + rel.replace("\\", "/") if rel else "")
+        reach = same_below[root] = reach_of(uses, "")
+        return reach
+
+    allowed_here = acls.folder_matcher(allowed)
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
-    for key, (rel, acl) in sorted(targets.items()):  # parents before their children
-        root = iis.content_root_of(snap, key)
+    for key, (rel, acl, root) in sorted(targets.items()):  # parents before their children
         uses = roots[root]
         shown = acl["path"] if acl else uses[0][3]
         resource = f"acls/{shown}"
@@ -448,15 +460,10 @@ def anon_can_write_content(snap, params):
                 resource, f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
             )
             continue
-        if rel and acls.under_patterns(rel, allowed):
+        if rel and allowed_here(rel):
             yield not_applicable(resource, f"{shown} is an allow-listed writable folder.", at=acl)
             continue
-        sub = "/" + rel.replace("\\", "/") if rel else ""
-        reach: dict[str, str] = {}
-        for config, site, pool_name, _ in uses:
-            found = anonymous_keys(config + sub, site, pool_name)
-            if found:
-                reach.update({k: v for k, v in found.items() if k not in reach})
+        reach = reach_at(root, uses, rel)
         if not reach:
             yield not_applicable(
                 resource, f"Anonymous authentication is off wherever {shown} is served.", at=acl

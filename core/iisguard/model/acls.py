@@ -26,10 +26,29 @@ ADMIN_SIDS = frozenset({sids.LOCAL_SYSTEM, sids.ADMINISTRATORS, sids.TRUSTED_INS
 
 def ace_key(snap: Snapshot, ace: Mapping[str, Any]) -> str:
     """The ACE's principal key: its SID, else the key its principal's name resolves to."""
-    sid = ace.get("sid")
+    sid, principal = ace.get("sid"), ace.get("principal")
+    known = _ace_keys(snap)
+    try:
+        return known[sid, principal]
+    except KeyError:
+        found = known[sid, principal] = _ace_key(snap, sid, principal)
+        return found
+    except TypeError:  # a value that cannot be a dictionary key (the schema allows only strings)
+        return _ace_key(snap, sid, principal)
+
+
+def _ace_key(snap: Snapshot, sid: Any, principal: Any) -> str:
     if sid and sids.is_sid(str(sid)):
         return sids.normalize_sid(str(sid))
-    return snap.accounts.key(str(ace.get("principal") or ""))
+    return snap.accounts.key(str(principal or ""))
+
+
+def _ace_keys(snap: Snapshot) -> dict[Any, str]:
+    """(sid, principal) -> principal key, per snapshot: 100,000 ACLs name a few thousand principals."""
+    memo = snap._memo.get("ace_key")
+    if memo is None:
+        memo = snap._memo["ace_key"] = {}
+    return memo
 
 
 def grants_write(ace: Mapping[str, Any]) -> bool:
@@ -68,13 +87,47 @@ def write_grants(snap: Snapshot, acl: Mapping[str, Any] | None) -> tuple[tuple[M
     work (rights, principal keys) was most of their time on a large host."""
     if acl is None:
         return ()
-    memo = snap._memo.setdefault("write_grants", {})
+    memo = snap._memo.get("write_grants")
+    if memo is None:
+        memo = snap._memo["write_grants"] = {}
     known = memo.get(id(acl))
     if known is not None and known[0] is acl:  # the ACL itself is kept, so its id is never reused
         return known[1]
-    grants = tuple((ace, ace_key(snap, ace)) for ace in allow_aces(acl) if grants_write(ace))
+    grants = _write_grants(snap, acl)
     memo[id(acl)] = (acl, grants)
     return grants
+
+
+def _write_grants(snap: Snapshot, acl: Mapping[str, Any]) -> tuple[tuple[Mapping[str, Any], str], ...]:
+    # `allow_aces`, `grants_write` and `ace_key` inlined: this runs for each of 500,000 ACEs on a large
+    # host, which repeat a handful of rights lists and a few thousand principals.
+    keys = _ace_keys(snap)
+    found = []
+    for ace in acl.get("aces") or []:
+        if ace.get("type", "allow") != "allow":
+            continue
+        codes = ace.get("rights")
+        if not codes:
+            continue
+        sid, principal = ace.get("sid"), ace.get("principal")
+        try:
+            if not _writes(codes[0] if len(codes) == 1 else tuple(codes)):
+                continue
+            key = keys[sid, principal]
+        except KeyError:
+            key = keys[sid, principal] = _ace_key(snap, sid, principal)
+        except TypeError:  # not the schema's strings (an unvalidated snapshot): judged without the caches
+            if not grants_write(ace):
+                continue
+            key = _ace_key(snap, sid, principal)
+        found.append((ace, key))
+    return tuple(found) if found else ()
+
+
+@lru_cache(maxsize=4096)
+def _writes(codes: str | tuple[str, ...]) -> bool:
+    """`rights.is_write_class` of one code or a tuple of codes, remembered (a handful of distinct lists)."""
+    return rights.is_write_class((codes,) if isinstance(codes, str) else codes)
 
 
 def write_aces(
@@ -89,13 +142,41 @@ def write_aces(
 
 def under_patterns(rel: str, patterns: Iterable[str]) -> bool:
     """Whether a path relative to a content root lies in one of the allow-listed folders (globs)."""
-    if not rel:
-        return False
+    return folder_matcher(patterns)(rel)
+
+
+def folder_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
+    """`under_patterns` with the globs compiled once: a function of the relative path that remembers
+    its answers (for a rule judging thousands of folders, which share their parent folders)."""
     match = _globs(tuple(str(p) for p in patterns))
     if match is None:
-        return False
-    parts = rel.split("\\")
-    return any(match("\\".join(parts[:i])) for i in range(1, len(parts) + 1))
+        return _never
+    known: dict[str, bool] = {}
+
+    def under(rel: str) -> bool:  # rel or one of its parent folders matches
+        found = known.get(rel)
+        if found is not None:
+            return found
+        chain = [rel]  # rel and the parents not judged yet, deepest first
+        while True:
+            head, sep, _ = chain[-1].rpartition("\\")
+            if not sep:
+                found = False
+                break
+            above = known.get(head)
+            if above is not None:
+                found = above
+                break
+            chain.append(head)
+        for path in reversed(chain):
+            found = known[path] = found or match(path) is not None
+        return found
+
+    return lambda rel: bool(rel) and under(rel)
+
+
+def _never(rel: str) -> bool:
+    return False
 
 
 @lru_cache(maxsize=256)

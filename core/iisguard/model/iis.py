@@ -310,12 +310,39 @@ def anonymous_identity(
     )
 
 
+def anonymous_principals(snap: Snapshot, loc: Location) -> dict[str, str] | None:
+    """Principal key -> who it is, for every principal whose grants reach anonymous requests at `loc`:
+    the anonymous identity (with IIS_IUSRS when it is the pool identity), each group it is known to
+    be in, Everyone and ANONYMOUS LOGON. None when anonymous is off there or its identity is unknown.
+
+    Remembered per snapshot by identity (and pool, for the pool identity): thousands of folders
+    share a handful of anonymous identities. The answer is shared: do not change it.
+    """
+    ident = loc.identity
+    if not loc.enabled or ident is None:
+        return None
+    memo = snap._memo.setdefault("anonymous_principals", {})
+    cache_key = (ident.key, ident.name, loc.pool_name if loc.anonymous_is_pool_identity else None)
+    found = memo.get(cache_key)
+    if found is None:
+        accounts = snap.accounts
+        found = {k: ident.name for k in loc.anonymous_keys}
+        for k in list(found):
+            for g in accounts.groups_of(accounts.ref(k)):
+                found.setdefault(g, f"{accounts.display(accounts.ref(g))} (a group {found[k]} is in)")
+        found.setdefault(sids.EVERYONE, "Everyone")
+        found.setdefault(sids.ANONYMOUS_LOGON, "ANONYMOUS LOGON")
+        memo[cache_key] = found
+    return found
+
+
 class Locations:
     """Every site and application, plus every deeper configured path, with effective settings."""
 
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
         self.index = auth_index(snap)
+        self._above: set[str] | None = None
         self.all: list[Location] = []
         self._by_path: dict[str, Location] = {}
         app_pools: dict[str, str | None] = {}
@@ -339,6 +366,24 @@ class Locations:
             if site_name is None:
                 continue
             self._add(self.at(path, site_name, self._nearest_pool(path), configured=True))
+
+    def configured_below(self, path: str) -> bool:
+        """Whether an authentication[] entry is set at a configuration path strictly below `path`.
+
+        When none is, every folder below `path` has the settings in force at `path` itself: rules
+        that judge thousands of captured folders ask once per site instead of once per folder.
+        """
+        above = self._above
+        if above is None:
+            above = set()
+            for p in self.index:  # every ancestor of every entry, walked as `effective_auth` walks up
+                while p:
+                    p = p.rsplit("/", 1)[0] if "/" in p else ""
+                    if p in above:
+                        break
+                    above.add(p)
+            self._above = above
+        return path.casefold().rstrip("/") in above
 
     def _add(self, loc: Location) -> None:
         if not loc.configured:
@@ -467,6 +512,39 @@ def content_root_of(snap: Snapshot, key: str) -> str | None:
     for path in walked:
         memo[path] = found
     return found
+
+
+def content_folders(snap: Snapshot) -> dict[str, str]:
+    """Path key -> content root key, for every captured ACL below a content root (its nearest one) that
+    is not itself a content root, in `snap.acls_by_path` order. Built once per snapshot."""
+    memo = snap._memo.get("content_folders")
+    if memo is None:
+        memo = snap._memo["content_folders"] = {}
+        roots = snap.content_roots
+        for key in snap.acls_by_path:
+            if key in roots:
+                continue
+            parent = parent_key(key)
+            root = content_root_of(snap, parent) if parent else None
+            if root is not None:
+                memo[key] = root
+    return memo
+
+
+def content_folders_of(snap: Snapshot, root_key: str) -> tuple[str, ...]:
+    """The path keys of `content_folders` whose nearest content root is `root_key`, in the same order."""
+    memo = snap._memo.get("content_folders_of")
+    if memo is None:
+        memo = snap._memo["content_folders_of"] = {}
+        grouped: dict[str, list[str]] = {}
+        for key, root in content_folders(snap).items():
+            found = grouped.get(root)
+            if found is None:
+                grouped[root] = [key]
+            else:
+                found.append(key)
+        memo.update((root, tuple(keys)) for root, keys in grouped.items())
+    return memo.get(root_key, ())
 
 
 def relative(key: str, root_key: str) -> str:

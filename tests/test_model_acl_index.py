@@ -1,0 +1,203 @@
+"""The per-snapshot ACL indexes rules share (model/acls.py, model/iis.py) answer what the plain
+definitions answer: write grants, allow-listed folders, folders below content roots, the principals
+anonymous requests carry, and whether authentication is configured below a path."""
+
+from __future__ import annotations
+
+import itertools
+
+from iisguard import acls, iis, rights, sids
+from iisguard.engine.evaluate import Selected, evaluate
+from iisguard.model.snapshot import Snapshot
+from iisguard.testing import DEFAULT_BASE, deep_merge
+
+
+def ace(who, codes, *, kind="allow", inherited=False, inheritance=(), sid=None):
+    out = {"principal": who, "type": kind, "rights": list(codes), "inherited": inherited}
+    out["inheritance"] = list(inheritance)
+    if sid is not None:
+        out["sid"] = sid
+    return out
+
+
+def site(name, phys, pool, *apps):
+    vdirs = [{"path": "/", "physical_path": phys}]
+    return {
+        "name": name,
+        "applications": [{"path": "/", "app_pool": pool, "virtual_directories": vdirs}, *apps],
+    }
+
+
+def snapshot(**extra):
+    base = {
+        "iis": {
+            "app_pools": [
+                {"name": "Web", "identity": {"type": "ApplicationPoolIdentity"}},
+                {
+                    "name": "Api",
+                    "identity": {"type": "ApplicationPoolIdentity"},
+                    "manual_group_membership": True,
+                },
+            ],
+            "sites": [site("Web", "D:\\Sites\\Web", "Web"), site("Api", "D:\\Sites\\Web\\api", "Api")],
+            "authentication": [
+                {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}}
+            ],
+        },
+        "acls": [],
+    }
+    return Snapshot(deep_merge(deep_merge(DEFAULT_BASE, base), extra))
+
+
+def test_write_grants_are_the_allow_aces_granting_write_with_their_keys():
+    aces = [
+        ace("Everyone", ["M"]),
+        ace("BUILTIN\\Users", ["RX"]),
+        ace("BUILTIN\\Users", ["RX", "WD"]),  # a list of codes, one of them write-class
+        ace("NT AUTHORITY\\IUSR", ["W"], kind="deny"),
+        ace("whoever", ["0x40000000"], sid="s-1-5-32-545"),  # generic write, by SID (lower case)
+        ace("CORP\\deploy", ["F"], inherited=True),
+        ace("IIS APPPOOL\\Web", ["R"]),
+    ]
+    typeless = {"principal": "Everyone", "rights": ["D"]}  # no type: allow
+    snap = snapshot(acls=[{"path": "D:\\Sites\\Web", "aces": [*aces, typeless]}])
+    acl = snap.acl("D:\\Sites\\Web")
+    expected = tuple(
+        (a, acls.ace_key(snap, a))
+        for a in acl["aces"]
+        if a.get("type", "allow") == "allow" and rights.is_write_class(a["rights"])
+    )
+    got = acls.write_grants(snap, acl)
+    assert [(a["principal"], k) for a, k in got] == [
+        ("Everyone", sids.EVERYONE),
+        ("BUILTIN\\Users", sids.USERS),
+        ("whoever", sids.USERS),
+        ("CORP\\deploy", snap.accounts.key("CORP\\deploy")),
+        ("Everyone", sids.EVERYONE),
+    ]
+    assert got == expected and all(x is y for (x, _), (y, _) in zip(got, expected, strict=True))
+    assert acls.write_grants(snap, acl) is got  # remembered per snapshot
+    assert acls.write_grants(snap, None) == ()
+    # The same principal named with and without a SID keys by the SID when there is one.
+    assert acls.ace_key(snap, ace("Jeder", ["R"])) == sids.EVERYONE
+    assert acls.ace_key(snap, ace("Jeder", ["R"], sid="S-1-5-32-545")) == sids.USERS
+
+
+def test_folder_matcher_answers_as_under_patterns_and_survives_deep_paths():
+    def plain(rel, patterns):  # the definition: rel or one of its parent folders matches a glob
+        import fnmatch
+
+        pats = [p.replace("/", "\\").strip("\\").casefold() for p in patterns]
+        parts = rel.split("\\")
+        prefixes = ("\\".join(parts[:i]) for i in range(1, len(parts) + 1))
+        return bool(rel) and any(fnmatch.fnmatchcase(p, g) for p in prefixes for g in pats)
+
+    names = ["app_data", "uploads", "bin", "a", "b", ""]
+    rels = ["\\".join(c) for n in range(4) for c in itertools.product(names, repeat=n)]
+    for patterns in (["App_Data", "uploads"], ["*"], ["a\\b"], ["*\\b"], [], ["b/*"], ["?"]):
+        match = acls.folder_matcher(patterns)
+        for rel in rels:
+            assert match(rel) == plain(rel, patterns) == acls.under_patterns(rel, patterns), (rel, patterns)
+    deep = "\\".join(["x"] * 5000)
+    assert acls.folder_matcher(["x\\x"])(deep) is True
+    assert acls.folder_matcher(["y"])(deep) is False
+
+
+def test_content_folders_map_each_captured_folder_to_its_nearest_content_root():
+    paths = [
+        "D:\\Sites",  # above every root
+        "D:\\Sites\\Web",
+        "D:\\Sites\\Web\\bin",
+        "D:\\Sites\\Web\\bin\\Site.dll",
+        "D:\\Sites\\Web\\api",  # a nested content root: judged as a root
+        "D:\\Sites\\Web\\api\\web.config",
+        "D:\\Sites\\Web\\missing\\deep\\file.aspx",  # parent folders not captured
+        "E:\\Other\\file.aspx",
+    ]
+    snap = snapshot(acls=[{"path": p, "aces": [ace("Everyone", ["R"])]} for p in paths])
+    web, api = snap.path_key("D:\\Sites\\Web"), snap.path_key("D:\\Sites\\Web\\api")
+    assert set(snap.content_roots) == {web, api}
+    folders = iis.content_folders(snap)
+    assert folders == {
+        snap.path_key("D:\\Sites\\Web\\bin"): web,
+        snap.path_key("D:\\Sites\\Web\\bin\\Site.dll"): web,
+        snap.path_key("D:\\Sites\\Web\\api\\web.config"): api,
+        snap.path_key("D:\\Sites\\Web\\missing\\deep\\file.aspx"): web,
+    }
+    for key, root in folders.items():  # the definition, asked folder by folder
+        assert iis.content_root_of(snap, iis.parent_key(key)) == root
+    assert iis.content_folders_of(snap, web) == tuple(k for k, r in folders.items() if r == web)
+    assert iis.content_folders_of(snap, api) == (snap.path_key("D:\\Sites\\Web\\api\\web.config"),)
+    assert iis.content_folders_of(snap, "x:\\nowhere") == ()
+
+
+def test_configured_below_is_whether_an_authentication_entry_lies_deeper():
+    snap = snapshot(
+        iis={
+            "authentication": [
+                {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}},
+                {"location": "Web/admin/secret", "anonymous": {"enabled": False}},
+            ]
+        }
+    )
+    loc = snap.locations
+    assert loc.configured_below("Web") and loc.configured_below("web/ADMIN") and loc.configured_below("")
+    assert not loc.configured_below("Web/admin/secret")
+    assert not loc.configured_below("Api") and not loc.configured_below("Web/adm")
+    for path in ("Web", "Api", "Web/admin", "Web/admin/secret"):  # what the shortcut relies on
+        if not loc.configured_below(path):
+            at = iis.effective_auth(loc.index, path, "anonymous")
+            assert iis.effective_auth(loc.index, f"{path}/bin/x", "anonymous") is at
+
+
+def test_anonymous_principals_are_the_identity_its_groups_everyone_and_anonymous_logon():
+    snap = snapshot(
+        iis={
+            "authentication": [
+                {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}},
+                {"location": "Web", "anonymous": {"enabled": True, "user": "", "user_state": "empty"}},
+                {"location": "Api", "anonymous": {"enabled": True, "user": "", "user_state": "empty"}},
+                {"location": "Web/off", "anonymous": {"enabled": False}},
+            ]
+        }
+    )
+    web = snap.locations.get("Web")
+    assert iis.anonymous_principals(snap, web) == {
+        sids.app_pool_sid("Web"): "IIS APPPOOL\\Web",
+        sids.IIS_IUSRS: "IIS APPPOOL\\Web",
+        sids.EVERYONE: "Everyone",
+        sids.ANONYMOUS_LOGON: "ANONYMOUS LOGON",
+    }
+    assert iis.anonymous_principals(snap, web) is iis.anonymous_principals(snap, web)
+    api = snap.locations.get("Api")  # manualGroupMembership: no IIS_IUSRS in the worker
+    assert sids.IIS_IUSRS not in iis.anonymous_principals(snap, api)
+    assert iis.anonymous_principals(snap, snap.locations.at("Web/off", "Web", "Web")) is None
+    iusr = snap.locations.at("Other", "Web", "Web")
+    assert list(iis.anonymous_principals(snap, iusr)) == [sids.IUSR, sids.EVERYONE, sids.ANONYMOUS_LOGON]
+
+
+def test_anon_005_judges_a_folder_by_the_authentication_configured_below_its_root(builtin_rules):
+    """Most folders share their root's judgement; a deeper authentication entry still counts."""
+    writable = [ace("Everyone", ["M"], inherited=True)]
+    snap = snapshot(
+        iis={
+            "sites": [site("Web", "D:\\Sites\\Web", "Web")],
+            "authentication": [
+                {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}},
+                {"location": "Web/private", "anonymous": {"enabled": False}},
+            ],
+        },
+        acls=[
+            {"path": "D:\\Sites\\Web", "aces": [ace("BUILTIN\\Users", ["RX"])]},
+            {"path": "D:\\Sites\\Web\\private", "aces": writable},
+            {"path": "D:\\Sites\\Web\\public", "aces": writable},
+        ],
+    )
+    rule = builtin_rules["IIS-ANON-005"]
+    found = evaluate(snap, [Selected(rule, rule.severity, rule.default_parameters())]).findings
+    outcomes = {f.resource: f.outcome.value for f in found}
+    assert outcomes == {
+        "acls/D:\\Sites\\Web": "pass",
+        "acls/D:\\Sites\\Web\\private": "not_applicable",
+        "acls/D:\\Sites\\Web\\public": "fail",
+    }
