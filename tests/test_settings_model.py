@@ -3,14 +3,18 @@ locks at import, read back through `snap.setting` with the IIS schema defaults (
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from iisguard.capture import registry
 from iisguard.capture.base import Artifact
 from iisguard.capture.importer import build_snapshot
+from iisguard.model import settings as settings_model
 from iisguard.model import snapshot as snapmod
 
 PARSERS = registry.builtin_parsers()
@@ -228,3 +232,29 @@ def test_one_entry_per_section_for_thousands_of_identical_sites() -> None:
     assert len(path_entries) <= 10  # the server's sections and the two locations, not one per site
     assert snap.setting(RF, "requestLimits/maxUrl", "s3999").number() == 4096
     assert elapsed < 30
+
+
+def test_lookups_remembered_per_scope_answer_as_the_first_time() -> None:
+    # Settings resolves each (section, scope) once and reuses it: the answers, in any order and spelling
+    # of the scope, are those of a first lookup, and each Setting keeps the scope it was asked for.
+    snap = full()
+    scopes = ("Shop", "Shop/api", "shop/API/", "Blog", "Shop")
+    first = [snap.setting(RF, "requestLimits/maxUrl", s) for s in scopes]
+    assert [s.number() for s in first] == [8192, 4096, 4096, 4096, 8192]
+    assert first[2].scope == "shop/API/" and first[2].pointer == first[1].pointer
+    assert first[0] == first[4] and first[0] is not first[4]
+    # another attribute of a scope already resolved: its own value or default, not the first one's
+    assert snap.setting(RF, "requestLimits/maxQueryString", "Shop").source == "default"
+    assert snap.setting(RF, "allowDoubleEscaping", "Shop").source == "configured"  # locked at the server
+    # still a frozen record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first[0].value = "1"  # type: ignore[misc]
+    assert dataclasses.replace(first[0], value="1").number() == 1
+    # the server's items are built once and shared by the scopes that inherit them
+    blog = snap.settings.items("system.webServer/httpProtocol", "customHeaders", "Blog")
+    server = snap.settings.items("system.webServer/httpProtocol", "customHeaders", "")
+    assert blog.pointer == server.pointer and blog.items is server.items
+    assert blog.scope == "Blog" and server.scope == ""
+    # flag lists and time spans are read once per string, and stay immutable
+    assert settings_model.as_flags("Ssl, SslRequireCert") is settings_model.as_flags("Ssl, SslRequireCert")
+    assert settings_model.as_flags("") == frozenset() and settings_model.as_seconds("00:20:00") == 1200

@@ -74,8 +74,9 @@ def judge(
     scopes: Iterable[str] | None = None,
 ) -> Iterator[Result]:
     """One result per scope: fail where `check` is False, pass where True, not_reviewed when unknown."""
-    for scope in snap.settings.scopes(section) if scopes is None else scopes:
-        s = snap.setting(section, attribute, scope)
+    settings = snap.settings
+    for scope in settings.scopes(section) if scopes is None else scopes:
+        s = settings.get(section, attribute, scope)
         res, who = resource(section, scope), label(section, scope, snap)
         if not s.known:
             yield unknown(res, who, s)

@@ -32,9 +32,10 @@ def _central(snap):
     return None
 
 
-def _log(snap, attribute, scope):
-    """A logFile attribute for a site (or siteDefaults), or the central W3C file's when that is in use."""
-    if _central(snap) is not None and attribute in ("logExtFileFlags", "period", "enabled"):
+def _log(snap, attribute, scope, central):
+    """A logFile attribute for a site (or siteDefaults), or the central W3C file's when that is in use
+    (`central`: what `_central` says, asked once per rule)."""
+    if central and attribute in ("logExtFileFlags", "period", "enabled"):
         return snap.setting(st.LOG, f"centralW3CLogFile/{attribute}", "")
     return snap.setting(SITES, f"logFile/{attribute}", scope)
 
@@ -75,12 +76,15 @@ def log_fields(snap, params):
     Good: the IIS 10 default fields, or any superset of the required ones.
     """
     required = [f for f in params["required_fields"]]
+    folded = [(f, f.casefold()) for f in required]
+    recorded = ", ".join(required)
+    central = _central(snap) is not None
     for scope in snap.settings.scopes(SITES):
         res, who = resource(SITES, scope), label(SITES, scope)
         enabled, fmt, flags = (
-            _log(snap, "enabled", scope),
-            _log(snap, "logFormat", scope),
-            _log(snap, "logExtFileFlags", scope),
+            _log(snap, "enabled", scope, central),
+            _log(snap, "logFormat", scope, central),
+            _log(snap, "logExtFileFlags", scope, central),
         )
         dont = snap.setting(HTTP_LOGGING, "dontLog", scope)
         if not all(s.known for s in (enabled, fmt, flags, dont)):
@@ -92,12 +96,13 @@ def log_fields(snap, params):
                 f"{who}: logging is disabled {s.where}, so requests leave no trace; enable the W3C log.",
                 s,
             )
-        elif (fmt.value or "").strip().casefold() != "w3c" and _central(snap) is None:
+        elif (fmt.value or "").strip().casefold() != "w3c" and not central:
             yield bad(
                 res, f"{who}: the log format is {fmt.value} {fmt.where}; the required fields need W3C.", fmt
             )
         else:
-            missing = [f for f in required if f.casefold() not in flags.flags()]
+            have = flags.flags()
+            missing = [f for f, key in folded if key not in have]
             if missing:
                 yield bad(
                     res,
@@ -107,7 +112,7 @@ def log_fields(snap, params):
                     missing=missing,
                 )
             else:
-                yield good(res, f"{who}: W3C logging records {', '.join(required)}.", flags)
+                yield good(res, f"{who}: W3C logging records {recorded}.", flags)
 
 
 def _custom_rule(snap, wanted, why):
@@ -282,9 +287,10 @@ def log_rollover(snap, params):
     Bad: `<logFile period="MaxSize" truncateSize="4294967295"/>`.
     Good: `<logFile period="Daily"/>`.
     """
+    central = _central(snap) is not None
     for scope in snap.settings.scopes(SITES):
         res, who = resource(SITES, scope), label(SITES, scope)
-        s = _log(snap, "period", scope)
+        s = _log(snap, "period", scope, central)
         if not s.known:
             yield unknown(res, who, s)
         elif (s.value or "").strip().casefold() in ("hourly", "daily", "weekly", "monthly"):

@@ -204,21 +204,13 @@ def hsts(snap, params):
     Bad: no hsts element (the default: disabled).
     Good: `<hsts enabled="true" max-age="31536000" includeSubDomains="true" redirectHttpToHttps="true"/>`.
     """
+    seen: dict[int, st.Item | None] = {}
     for scope in snap.settings.scopes(SITES):
         res, who = resource(SITES, scope), label(SITES, scope)
-        values = {
-            a: snap.setting(SITES, f"hsts/{a}", scope)
-            for a in ("enabled", "max-age", "includeSubDomains", "redirectHttpToHttps")
-        }
+        values = {a: snap.setting(SITES, attribute, scope) for a, attribute in _HSTS}
         if not all(v.known for v in values.values()):
             yield unknown(res, who, values["enabled"])
             continue
-        header = next(
-            (h for h in snap.settings.items(HEADERS, "customHeaders", scope)
-             if (h.get("name") or "").casefold() == "strict-transport-security"
-             and "max-age=0" not in (h.get("value") or "").replace(" ", "").casefold()),
-            None,
-        )  # fmt: skip
         wrong = [
             a
             for a, v in values.items()
@@ -226,7 +218,9 @@ def hsts(snap, params):
         ]
         if not wrong:
             yield good(res, f"{who}: HSTS is enabled {values['enabled'].where}.", values["enabled"])
-        elif header is not None:
+            continue
+        header = _hsts_header(snap.settings.items(HEADERS, "customHeaders", scope), seen)
+        if header is not None:
             yield passed(
                 res,
                 f"{who}: a Strict-Transport-Security header is sent ({header.get('value')}).",
@@ -241,6 +235,23 @@ def hsts(snap, params):
                 "includeSubDomains and redirectHttpToHttps.",
                 s,
             )
+
+
+_HSTS = [(a, f"hsts/{a}") for a in ("enabled", "max-age", "includeSubDomains", "redirectHttpToHttps")]
+
+
+def _hsts_header(headers, seen):
+    """The custom Strict-Transport-Security header with a max-age above 0 among `headers`, if any; `seen`
+    remembers the answer per item list (the server's customHeaders are every inheriting site's)."""
+    key = id(headers.items)
+    if key not in seen:
+        seen[key] = next(
+            (h for h in headers
+             if (h.get("name") or "").casefold() == "strict-transport-security"
+             and "max-age=0" not in (h.get("value") or "").replace(" ", "").casefold()),
+            None,
+        )  # fmt: skip
+    return seen[key]
 
 
 def _ftp_sites(snap):

@@ -190,7 +190,7 @@ def as_flags(value: str | None) -> frozenset[str]:
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Setting:
     """One attribute's effective value at a scope.
 
@@ -207,6 +207,32 @@ class Setting:
     entry: Mapping[str, Any] | None = None  # the iis.settings[] entry in force (None: none)
     pointer: str | None = None  # JSON pointer of that entry
     fallback: Mapping[str, Any] | None = None  # an object that shows where the scope is defined
+
+    def __init__(
+        self,
+        section: str,
+        attribute: str,
+        scope: str,
+        value: str | None,
+        source: str,
+        evidence: Mapping[str, Any] | None = None,
+        entry: Mapping[str, Any] | None = None,
+        pointer: str | None = None,
+        fallback: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Frozen, but filled through its __dict__: the generated frozen __init__ calls
+        # object.__setattr__ once per field, four times the cost, and a large host's rules build
+        # 140,000 of these.
+        d = self.__dict__
+        d["section"] = section
+        d["attribute"] = attribute
+        d["scope"] = scope
+        d["value"] = value
+        d["source"] = source
+        d["evidence"] = evidence
+        d["entry"] = entry
+        d["pointer"] = pointer
+        d["fallback"] = fallback
 
     @property
     def known(self) -> bool:
@@ -292,6 +318,12 @@ def _walk(scope: str) -> Iterator[str]:
         key = key.rsplit("/", 1)[0] if "/" in key else ""
 
 
+# A (section, scope)'s attributes, defaults, entry, pointer and fallback (see Settings._resolve).
+_Resolved = tuple[
+    Mapping[str, Any], Mapping[str, str], "Mapping[str, Any] | None", "str | None", "Mapping[str, Any] | None"
+]
+
+
 class Settings:
     """The index over `iis.settings`, built once per snapshot (`snap.settings`)."""
 
@@ -309,13 +341,15 @@ class Settings:
             self._scopes.setdefault(section, []).append(location)
         self._sites = {str(s.get("name") or "").casefold(): s for s in snap.sites}
         self._aspnet = {str(p).casefold() for p in self.sources.get("aspnet_paths") or ()}
-        # Rules ask every section of the same few thousand scopes: each scope's keys (itself, then its
-        # ancestors), its site and whether a section was captured are worked out once.
-        self._walks: dict[str, tuple[str, ...]] = {}
+        # Rules ask every section of the same few thousand scopes: each scope's site and pool and
+        # whether a section was captured are worked out once.
         self._site_of: dict[str, Mapping[str, Any] | None] = {}
         self._pool_of: dict[str, Mapping[str, Any] | None] = {}
         self._pointers: dict[int, str] = {}
         self._inheriting: dict[str, list[str]] = {}
+        self._site_names: list[tuple[str, str]] | None = None  # (name, casefolded) of every site
+        self._items: dict[tuple[str, str], tuple[Item, ...]] = {}  # (pointer, collection) -> items
+        self._resolved: dict[str, dict[str, _Resolved]] = {}  # section -> scope -> see _resolve
         self._captured: dict[str, bool] = {}
 
     # -- what was captured ---------------------------------------------------------------------
@@ -341,10 +375,7 @@ class Settings:
         """The iis.settings entry in force at a scope (its index and itself), or None."""
         index = self._index.get(section)
         if index:
-            walk = self._walks.get(scope)
-            if walk is None:
-                walk = self._walks[scope] = tuple(_walk(scope))
-            for key in walk:
+            for key in _walk(scope):
                 i = index.get(key)
                 if i is not None:
                     return i, self.entries[i]
@@ -365,23 +396,36 @@ class Settings:
 
     def get(self, section: str, attribute: str, scope: str = "") -> Setting:
         """The effective value of one attribute at a scope (see the module docstring)."""
-        found = self.entry(section, scope)
-        fallback = self._fallback(section, scope)
-        if found is not None:
-            i, entry = found
-            attr = (entry.get("attributes") or {}).get(attribute)
-            pointer: str | None = self._pointer(i)
-            if attr is not None:
-                return Setting(
-                    section, attribute, scope, attr.get("value"), "configured", attr.get("evidence"),
-                    entry, pointer, fallback,
-                )  # fmt: skip
-        else:
-            entry, pointer = None, None
-        default = DEFAULTS.get(section, {}).get(attribute)
-        if default is not None and self.captured(section):
+        try:
+            attributes, defaults, entry, pointer, fallback = self._resolved[section][scope]
+        except KeyError:
+            attributes, defaults, entry, pointer, fallback = self._resolve(section, scope)
+        attr = attributes.get(attribute)
+        if attr is not None:
+            return Setting(
+                section, attribute, scope, attr.get("value"), "configured", attr.get("evidence"),
+                entry, pointer, fallback,
+            )  # fmt: skip
+        default = defaults.get(attribute)
+        if default is not None:
             return Setting(section, attribute, scope, default, "default", None, entry, pointer, fallback)
         return Setting(section, attribute, scope, None, "unknown", None, entry, pointer, fallback)
+
+    def _resolve(self, section: str, scope: str) -> _Resolved:
+        """What `get` needs of a (section, scope), worked out once: rules ask several attributes of each
+        of a large host's thousands of sites and pools, and several rules ask the same section."""
+        found = self.entry(section, scope)
+        if found is None:
+            attributes: Mapping[str, Any] = {}
+            entry, pointer = None, None
+        else:
+            i, entry = found
+            attributes, pointer = entry.get("attributes") or {}, self._pointer(i)
+        # Defaults apply only where the files that would set the attribute were read.
+        defaults = DEFAULTS.get(section, {}) if self.captured(section) else {}
+        resolved = (attributes, defaults, entry, pointer, self._fallback(section, scope))
+        self._resolved.setdefault(section, {})[scope] = resolved
+        return resolved
 
     def _pointer(self, i: int) -> str:
         """ "/iis/settings/<i>", one string per entry however many lookups land on it."""
@@ -392,16 +436,25 @@ class Settings:
 
     def items(self, section: str, collection: str = "", scope: str = "") -> Collection:
         """The effective items of a collection at a scope."""
-        found = self.entry(section, scope)
-        fallback = self._fallback(section, scope)
-        if found is None:
+        try:
+            _, _, entry, pointer, fallback = self._resolved[section][scope]
+        except KeyError:
+            _, _, entry, pointer, fallback = self._resolve(section, scope)
+        if entry is None or pointer is None:
             # No entry: the collection is empty as far as the captured files say (the schema's
             # collections have no default items), if those files were read at all.
             return Collection(section, collection, scope, (), self.captured(section), None, None, fallback)
-        i, entry = found
-        raw = (entry.get("collections") or {}).get(collection) or []
-        items = tuple(Item(str(r.get("key", "")), r.get("attributes") or {}, r.get("evidence")) for r in raw)
-        return Collection(section, collection, scope, items, True, entry, self._pointer(i), fallback)
+        raw = (entry.get("collections") or {}).get(collection)
+        if not raw:
+            items: tuple[Item, ...] = ()
+        else:
+            # Built once per entry: the server's customHeaders or mimeMaps are asked of every site.
+            items = self._items.get((pointer, collection))  # type: ignore[assignment]
+            if items is None:
+                items = self._items[(pointer, collection)] = tuple(
+                    Item(str(r.get("key", "")), r.get("attributes") or {}, r.get("evidence")) for r in raw
+                )
+        return Collection(section, collection, scope, items, True, entry, pointer, fallback)
 
     def configured_scopes(self, section: str) -> list[str]:
         """Locations with an entry for the section (where its value differs from the parent's)."""
@@ -427,8 +480,10 @@ class Settings:
         """The sites with no value of their own for the section: the server's value is theirs."""
         sites = self._inheriting.get(section)
         if sites is None:
+            if self._site_names is None:
+                self._site_names = [
+                    (str(s.get("name")), str(s.get("name") or "").casefold()) for s in self.snap.sites
+                ]
             own = {loc.casefold().split("/", 1)[0] for loc in self._scopes.get(section, ()) if loc}
-            sites = self._inheriting[section] = [
-                str(s.get("name")) for s in self.snap.sites if str(s.get("name") or "").casefold() not in own
-            ]
+            sites = self._inheriting[section] = [name for name, key in self._site_names if key not in own]
         return list(sites)
