@@ -132,8 +132,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "-j",
         type=positive_int,
         metavar="N",
-        help="worker processes (default: one per CPU for 8 or more snapshots, else 1); "
-        "the report is the same whatever N",
+        help="worker processes (default: one per CPU for 8 or more snapshots; for one snapshot file of "
+        "8 MB or more, up to 4 processes share out its rules; else 1); the report is the same whatever N",
     )
     p.add_argument(
         "--strict",

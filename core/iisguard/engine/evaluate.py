@@ -167,23 +167,37 @@ def evaluate(
     *,
     strict: bool = False,
     on_pack: Callable[[str, int, int], None] | None = None,
+    workers: int = 1,
 ) -> HostResult:
     """One outcome per rule × resource for one snapshot. A crashing rule becomes `error` unless strict.
 
     `on_pack(pack, index, count)` is called as each rule pack starts (for a progress display).
+    With `workers` > 1 the rules are shared out among that many forked processes where the platform
+    forks (engine/split.py); the findings are the same, in the same order.
     """
     start = time.perf_counter()
     host = snapshot.host
-    findings: list[Finding] = []
     packs = list(dict.fromkeys(sel.rule.pack for sel in selected)) if on_pack else []
     current = None
-    located: list[tuple[Finding, Mapping[str, Any]]] = []  # findings whose pointer is looked up last
-    for sel in selected:
+
+    def starting(sel: Selected) -> None:
+        nonlocal current
         if on_pack is not None and sel.rule.pack != current:
             current = sel.rule.pack
             on_pack(current, packs.index(current) + 1, len(packs))
-        findings.extend(_run_rule(snapshot, sel, host, strict, located))
-    _point(snapshot, located)
+
+    findings: list[Finding] = []
+    if workers > 1:
+        from .split import findings_by_rule  # split imports this module
+
+        for found in findings_by_rule(snapshot, selected, strict=strict, workers=workers, on_rule=starting):
+            findings.extend(found)
+    else:
+        located: list[tuple[Finding, Mapping[str, Any]]] = []  # findings whose pointer is looked up last
+        for sel in selected:
+            starting(sel)
+            findings.extend(_run_rule(snapshot, sel, host, strict, located))
+        _point(snapshot, located)
     coll = snapshot.data.get("collection") or {}
     return HostResult(
         host=host,

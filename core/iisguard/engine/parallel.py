@@ -18,10 +18,15 @@ from typing import Any
 from ..errors import SnapshotError
 from ..model import snapshot as snapmod
 from .evaluate import HostResult, Selected, Step, evaluate
+from .split import can_fork
 
 # (hook relay with iisguard_snapshot_loaded, selected rules); a picklable callable builds it in workers.
 Prepared = tuple[Any, Sequence[Selected]]
 MANY = 8  # from this many files on, the default is one worker per CPU
+# A lone snapshot this large (about 300 sites) has its rules shared out among forked processes by
+# default: below it, forking costs more than it saves.
+SPLIT_BYTES = 8 * 1024 * 1024
+MAX_SPLIT = 4  # past four, each share's own indexes and pointer walk cost more than its rules
 
 _worker: dict[str, Any] = {}
 
@@ -39,6 +44,18 @@ def default_jobs(files: int) -> int:
     return 1 if files < MANY else max(1, min(cpus(), files))
 
 
+def default_split(files: Sequence[str | snapmod.Snapshot]) -> int:
+    """Processes sharing out the rules of a lone large snapshot file (a few hundred sites or more), else 1."""
+    if len(files) != 1 or not can_fork():
+        return 1
+    one = files[0]
+    try:
+        size = os.path.getsize(one) if isinstance(one, str) else 0
+    except OSError:
+        return 1
+    return max(1, min(cpus(), MAX_SPLIT)) if size >= SPLIT_BYTES else 1
+
+
 def evaluate_files(
     files: Sequence[str | snapmod.Snapshot],
     *,
@@ -47,8 +64,12 @@ def evaluate_files(
     jobs: int = 1,
     strict: bool = False,
     progress: Callable[[Step], None] | None = None,
+    split: int = 1,
 ) -> tuple[list[HostResult], list[str]]:
     """(results in file order, one message per file that could not be loaded).
+
+    With `split` > 1 each snapshot evaluated in this process shares its rules out among that many
+    forked processes (for one large snapshot: `default_split`).
 
     `files` may hold loaded snapshots too (evaluated in this process: use jobs=1). `prepare` must be picklable (a module-level function or a functools.partial of one) when
     jobs > 1; `prepared` is what it returns, when the caller has it already (used with jobs == 1).
@@ -59,7 +80,7 @@ def evaluate_files(
     # objects: automatic collections would rescan them all again and again (load() still collects
     # the previous snapshot explicitly).
     with snapmod.gc_paused():
-        for result in _results(files, prepare, prepared, jobs, strict, progress):
+        for result in _results(files, prepare, prepared, jobs, strict, progress, split):
             if isinstance(result, str):
                 errors.append(result)
             else:
@@ -74,6 +95,7 @@ def _results(
     jobs: int,
     strict: bool,
     progress: Callable[[Step], None] | None = None,
+    split: int = 1,
 ) -> Iterator[HostResult | str]:
     total = len(files)
     if jobs <= 1 or len(files) <= 1:
@@ -84,7 +106,7 @@ def _results(
                 name = _label(path)
                 progress(Step(name, index, total))
                 on_pack = partial(_pack_step, progress, name, index, total)
-            yield _one(path, hook, selected, strict, on_pack)
+            yield _one(path, hook, selected, strict, on_pack, split)
         return
     workers = min(jobs, len(files))
     chunk = max(1, min(16, len(files) // (workers * 4)))  # small chunks keep the workers evenly busy
@@ -129,6 +151,7 @@ def _one(
     selected: Sequence[Selected],
     strict: bool,
     on_pack: Callable[[str, int, int], None] | None = None,
+    split: int = 1,
 ) -> HostResult | str:
     if isinstance(path, snapmod.Snapshot):
         snap = path
@@ -138,4 +161,4 @@ def _one(
         except SnapshotError as exc:
             return str(exc)
     hook.iisguard_snapshot_loaded(snapshot=snap)
-    return evaluate(snap, selected, strict=strict, on_pack=on_pack)
+    return evaluate(snap, selected, strict=strict, on_pack=on_pack, workers=split)

@@ -1,0 +1,114 @@
+"""One snapshot's rules shared out among forked processes (engine/split.py, `scan --jobs N` on one
+file): the same findings in the same order as one process, a child that dies redone in the parent,
+and the default for one large file."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from iisguard import pipeline
+from iisguard.engine import parallel, split
+from iisguard.engine.evaluate import Selected, evaluate
+from iisguard.engine.findings import Outcome, Severity, fail, passed
+from iisguard.engine.rule import Rule
+from iisguard.model.snapshot import load
+
+from .conftest import FIXTURES
+
+HOST = FIXTURES / "hosts" / "demo-misconfigured" / "snapshot.json"
+
+
+def findings(report):
+    return [f for h in report.hosts for f in h.findings]
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 7])
+def test_shared_out_rules_give_the_findings_one_process_gives(jobs, monkeypatch):
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(split.os, "fork", counting_fork)
+    one = findings(pipeline.scan(HOST, jobs=1, fail_on=None))
+    assert not forks
+    many = findings(pipeline.scan(HOST, jobs=jobs, fail_on=None))
+    assert len(forks) == jobs - 1  # the shares really went to other processes
+    assert many == one  # every field (pointers, evidence, properties), in the same order
+    assert {f.outcome for f in one} >= {Outcome.PASS, Outcome.FAIL}
+
+
+def _rule(rule_id, func):
+    return Rule(
+        id=rule_id,
+        name=f"test.{rule_id.lower()}",
+        title=rule_id,
+        severity=Severity.HIGH,
+        description="",
+        rationale="",
+        remediation="",
+        func=func,
+        pack="test",
+    )
+
+
+def test_a_child_that_dies_is_redone_here():
+    parent = os.getpid()
+
+    def dies_in_a_child(snap, params):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+        yield fail("host", "judged in the parent")
+
+    def fine(snap, params):
+        yield passed("host", "ok", at=snap.data["iis"]["app_pools"][0])
+
+    rules = [_rule("T-1", fine), _rule("T-2", dies_in_a_child), _rule("T-3", fine)]
+    selected = [Selected(r, r.severity, {}) for r in rules]
+    snap = load(HOST)
+    got = evaluate(snap, selected, workers=2).findings
+    assert [(f.rule_id, f.outcome, f.message) for f in got] == [
+        ("T-1", Outcome.PASS, "ok"),
+        ("T-2", Outcome.FAIL, "judged in the parent"),
+        ("T-3", Outcome.PASS, "ok"),
+    ]
+    assert got[0].pointer == "/iis/app_pools/0" == got[2].pointer
+    assert got == evaluate(snap, selected).findings
+
+
+def test_strict_raises_from_the_share_that_crashed():
+    def crashes(snap, params):
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    rules = [_rule("T-1", crashes), _rule("T-2", crashes)]
+    selected = [Selected(r, r.severity, {}) for r in rules]
+    snap = load(HOST)
+    with pytest.raises(RuntimeError, match="boom"):
+        evaluate(snap, selected, workers=2, strict=True)
+    got = evaluate(snap, selected, workers=2).findings  # not strict: an error finding per rule
+    assert [(f.rule_id, f.outcome) for f in got] == [("T-1", Outcome.ERROR), ("T-2", Outcome.ERROR)]
+
+
+def test_without_fork_the_rules_run_here(monkeypatch):
+    monkeypatch.setattr(split, "can_fork", lambda: False)
+    monkeypatch.setattr(split.os, "fork", lambda: pytest.fail("forked"))
+    assert findings(pipeline.scan(HOST, jobs=3, fail_on=None)) == findings(pipeline.scan(HOST, fail_on=None))
+
+
+def test_one_large_file_is_shared_out_by_default(monkeypatch, tmp_path):
+    small = str(HOST)
+    assert parallel.default_split([small]) == 1
+    monkeypatch.setattr(parallel, "SPLIT_BYTES", 1)
+    monkeypatch.setattr(parallel, "cpus", lambda: 16)
+    assert parallel.default_split([small]) == parallel.MAX_SPLIT
+    assert parallel.default_split([small, small]) == 1  # several files: one process per file instead
+    monkeypatch.setattr(parallel, "cpus", lambda: 1)
+    assert parallel.default_split([small]) == 1
