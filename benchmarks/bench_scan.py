@@ -4,6 +4,7 @@
     python benchmarks/bench_scan.py                 # scales 0.25, 0.5 and 1 of "large", both layouts
     python benchmarks/bench_scan.py --scales 1 --repeat 1
     python benchmarks/bench_scan.py --profile       # where the time goes (cProfile of one in-process scan)
+    python benchmarks/bench_scan.py --scales 1 --layouts compact --jobs 1,auto   # one process vs the default
 
 Each scan runs every built-in rule (the default profile) and writes SARIF, JUnit and JSON, as a
 child process: wall time from start to exit, CPU time and peak RSS from that process's own
@@ -15,6 +16,9 @@ ratio is given for wall time and for CPU time (the one to read when other work s
 CPUs). Targets: scan <= 6x the floor (issue 15; issue 8 aimed at 3x), peak RSS <= 8x the file
 size, and time linear in size (1x / 0.5x <= 2.2), for the indented snapshot and for the same
 snapshot without indentation ("compact": one line, as `json.dumps` or `jq -c` write it).
+`--jobs` compares `iisguard scan --jobs 1` (one process) with the default ("auto": one large
+snapshot's rules shared out among up to 4 forked processes, one per CPU); CPU time counts every
+process. Peak RSS is also given against the floor's own (the parsed document alone).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import generate  # noqa: E402
 TARGET_RATIO, TARGET_RSS, TARGET_LINEAR = 6.0, 8.0, 2.2
 
 
-def scan_once(snapshot: Path) -> m.Run:
+def scan_once(snapshot: Path, jobs: str = "auto") -> m.Run:
     with tempfile.TemporaryDirectory(prefix="iisguard-bench-") as tmp:
         out = Path(tmp)
         r = m.run(
@@ -48,6 +52,7 @@ def scan_once(snapshot: Path) -> m.Run:
                 f"json:{out / 'report.json'}",
                 "--fail-on",
                 "never",
+                *(["--jobs", jobs] if jobs != "auto" else []),
             ),
             cwd=out,
         )
@@ -63,7 +68,7 @@ def compact(snapshot: Path) -> Path:
     return m.compact_copy(snapshot)
 
 
-def measure(scale: float, repeat: int, layout: str = "indented") -> dict:
+def measure(scale: float, repeat: int, layout: str = "indented", jobs: str = "auto") -> dict:
     folder = generate.generate("large", scale)
     snapshot = folder / "snapshot.json"
     if layout == "compact":
@@ -73,13 +78,14 @@ def measure(scale: float, repeat: int, layout: str = "indented") -> dict:
     load_before = m.load_average()
     for _ in range(repeat):  # interleaved, so a slow spell of the machine hits both
         floors.append(m.floor(snapshot))
-        scans.append(scan_once(snapshot))
+        scans.append(scan_once(snapshot, jobs))
     floor_s, floor_cpu = min(r.seconds for r in floors), min(r.cpu for r in floors)
     scan_s, scan_cpu = min(r.seconds for r in scans), min(r.cpu for r in scans)
     peak = max(r.peak_rss for r in scans)
     return {
         "scale": scale,
         "layout": layout,
+        "jobs": jobs,
         "snapshot": str(snapshot.relative_to(m.ROOT)),
         "bytes": size,
         "load_average": [load_before, m.load_average()],
@@ -94,6 +100,7 @@ def measure(scale: float, repeat: int, layout: str = "indented") -> dict:
         "ratio_cpu": round(scan_cpu / floor_cpu, 2),
         "peak_rss": peak,
         "rss_per_byte": round(peak / size, 2),
+        "rss_per_floor": round(peak / max(r.peak_rss for r in floors), 2),
         "outcomes": json.loads(scans[-1].stdout),
     }
 
@@ -130,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         default="indented,compact",
         help="snapshot layouts: indented (as import writes it), compact (one line); default both",
     )
+    ap.add_argument(
+        "--jobs",
+        default="auto",
+        help="scan --jobs values to compare, e.g. 1,auto (auto: the scan's default); default auto",
+    )
     args = ap.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",")]
     layouts = [x.strip() for x in args.layouts.split(",") if x.strip()]
@@ -138,33 +150,36 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"machine: {m.machine()}")
     print(f"load average (1, 5, 15 min): {m.load_average()}")
-    rows = [measure(s, args.repeat, layout) for layout in layouts for s in scales]
+    jobs = [j.strip() for j in args.jobs.split(",") if j.strip()]
+    rows = [measure(s, args.repeat, layout, j) for layout in layouts for j in jobs for s in scales]
     print(
-        f"{'layout':>9} {'scale':>5} {'snapshot':>10} {'floor':>7} {'scan':>7} {'wall ratio':>10} "
-        f"{'floor CPU':>9} {'scan CPU':>8} {'CPU ratio':>9} {'peak RSS':>10} {'RSS/file':>8}  load average"
+        f"{'layout':>9} {'jobs':>4} {'scale':>5} {'snapshot':>10} {'floor':>7} {'scan':>7} {'wall ratio':>10} "
+        f"{'floor CPU':>9} {'scan CPU':>8} {'CPU ratio':>9} {'peak RSS':>10} {'RSS/file':>8} {'RSS/floor':>9}  load average"
     )
     for r in rows:
         print(
-            f"{r['layout']:>9} {r['scale']:>5g} {m.mb(r['bytes']):>10} {r['floor_s']:>6.2f}s {r['scan_s']:>6.2f}s "
+            f"{r['layout']:>9} {r['jobs']:>4} {r['scale']:>5g} {m.mb(r['bytes']):>10} {r['floor_s']:>6.2f}s {r['scan_s']:>6.2f}s "
             f"{r['ratio']:>9.2f}x {r['floor_cpu_s']:>8.2f}s {r['scan_cpu_s']:>7.2f}s {r['ratio_cpu']:>8.2f}x "
-            f"{m.mb(r['peak_rss']):>10} {r['rss_per_byte']:>7.2f}x  {' -> '.join(r['load_average'])}"
+            f"{m.mb(r['peak_rss']):>10} {r['rss_per_byte']:>7.2f}x {r['rss_per_floor']:>8.2f}x  {' -> '.join(r['load_average'])}"
         )
     result: dict = {"machine": m.machine(), "repeat": args.repeat, "rows": rows}
-    for layout in layouts:
-        by_scale = {r["scale"]: r for r in rows if r["layout"] == layout}
+    for layout, j in ((layout, j) for layout in layouts for j in jobs):
+        by_scale = {r["scale"]: r for r in rows if r["layout"] == layout and r["jobs"] == j}
         if 1.0 in by_scale and 0.5 in by_scale:
             linear = round(by_scale[1.0]["scan_s"] / by_scale[0.5]["scan_s"], 2)
-            result[f"linearity_{layout}"] = linear
-            print(f"linearity ({layout}): scan time 1x / 0.5x = {linear:.2f} (target <= {TARGET_LINEAR})")
+            result[f"linearity_{layout}_jobs_{j}"] = linear
+            print(
+                f"linearity ({layout}, jobs {j}): scan time 1x / 0.5x = {linear:.2f} (target <= {TARGET_LINEAR})"
+            )
         big = by_scale[max(by_scale)]
         print(
-            f"target ({layout}, scale {big['scale']:g}): scan <= {TARGET_RATIO:g}x the orjson floor: "
+            f"target ({layout}, jobs {j}, scale {big['scale']:g}): scan <= {TARGET_RATIO:g}x the orjson floor: "
             f"wall {big['ratio']:.2f}x {'met' if big['ratio'] <= TARGET_RATIO else 'NOT met'}, "
             f"CPU {big['ratio_cpu']:.2f}x {'met' if big['ratio_cpu'] <= TARGET_RATIO else 'NOT met'}; "
             f"peak RSS / file {big['rss_per_byte']:.2f} (<= {TARGET_RSS:g}) "
             f"{'met' if big['rss_per_byte'] <= TARGET_RSS else 'NOT met'}"
         )
-        print(f"outcomes ({layout}) at scale {big['scale']:g}: {big['outcomes']}")
+        print(f"outcomes ({layout}, jobs {j}) at scale {big['scale']:g}: {big['outcomes']}")
     m.OUT.mkdir(parents=True, exist_ok=True)
     (m.OUT / "bench_scan.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0
