@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from iisguard import pipeline
-from iisguard.engine import parallel, split
+from iisguard import forked, pipeline
+from iisguard.engine import parallel
 from iisguard.engine.evaluate import Selected, evaluate
 from iisguard.engine.findings import Outcome, Severity, fail, passed
 from iisguard.engine.rule import Rule
@@ -36,7 +36,7 @@ def test_shared_out_rules_give_the_findings_one_process_gives(jobs, monkeypatch)
             forks.append(pid)
         return pid
 
-    monkeypatch.setattr(split.os, "fork", counting_fork)
+    monkeypatch.setattr(forked.os, "fork", counting_fork)
     one = findings(pipeline.scan(HOST, jobs=1, fail_on=None))
     assert not forks
     many = findings(pipeline.scan(HOST, jobs=jobs, fail_on=None))
@@ -98,8 +98,8 @@ def test_strict_raises_from_the_share_that_crashed():
 
 
 def test_without_fork_the_rules_run_here(monkeypatch):
-    monkeypatch.setattr(split, "can_fork", lambda: False)
-    monkeypatch.setattr(split.os, "fork", lambda: pytest.fail("forked"))
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    monkeypatch.setattr(forked.os, "fork", lambda: pytest.fail("forked"))
     assert findings(pipeline.scan(HOST, jobs=3, fail_on=None)) == findings(pipeline.scan(HOST, fail_on=None))
 
 
@@ -112,3 +112,47 @@ def test_one_large_file_is_shared_out_by_default(monkeypatch, tmp_path):
     assert parallel.default_split([small, small]) == 1  # several files: one process per file instead
     monkeypatch.setattr(parallel, "cpus", lambda: 1)
     assert parallel.default_split([small]) == 1
+
+
+def test_forked_map_keeps_order_and_redoes_what_a_child_failed():
+    parent = os.getpid()
+
+    def square(n):
+        if n == 4 and os.getpid() != parent:
+            raise ValueError("only in a child")
+        return n * n
+
+    assert forked.forked_map(square, list(range(9)), workers=3) == [n * n for n in range(9)]
+    assert forked.forked_map(square, [], workers=3) == []
+    seen = []
+    got = forked.forked_map(square, [1, 2, 3], workers=2, here=lambda n: seen.append(n) or -n)
+    assert got == [-1, 4, -3] and seen == [1, 3]  # `here` in this process, `func` in the child
+    got = forked.forked_map(square, [1, 2], workers=2, send=str, receive=lambda s: int(s) + 1000)
+    assert got == [1, 1004]
+
+
+def test_an_exception_here_stops_the_children(monkeypatch):
+    started = []
+    real_fork = os.fork
+
+    def recording_fork():
+        pid = real_fork()
+        if pid:
+            started.append(pid)
+        return pid
+
+    monkeypatch.setattr(forked.os, "fork", recording_fork)
+
+    def slow_or_boom(n):
+        if n == 0:
+            raise KeyError("here")
+        import time
+
+        time.sleep(60)  # a child that would outlive the error
+
+    with pytest.raises(KeyError):
+        forked.forked_map(slow_or_boom, [0, 1], workers=2)
+    assert started
+    for pid in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # killed and reaped, not left running

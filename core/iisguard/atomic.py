@@ -104,6 +104,14 @@ def write_chunks(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
         raise
 
 
+def fill(tmp: str, target: str | os.PathLike[str], data: bytes) -> None:
+    """Write a file staged by Batch.reserve (an error names `target`, the file the user asked for)."""
+    with _naming(target), open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 class Batch:
     """Several files written as one: each to a temporary file beside its target, then all renamed at
     the end, so an interrupted run (Ctrl-C, SIGTERM, a full disk) leaves every old file in place and
@@ -122,18 +130,27 @@ class Batch:
         self.write_bytes(path, text.encode("utf-8"))
 
     def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
-        if special(path):
+        tmp = self.reserve(path)
+        if tmp is None:
             self.in_place.append((path, data))
-            return
+        else:
+            fill(tmp, path, data)
+
+    def reserve(self, path: str | os.PathLike[str]) -> str | None:
+        """Stage an empty temporary file for `path` now and return its name, for `fill` to write later
+        (in a forked renderer, say: the batch knows every temporary file, whoever writes it). None for
+        a device or FIFO: give its data to write_bytes, which writes it in place at the end."""
+        if special(path):
+            return None
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         self.staged.append((tmp, target))
-        _follow_umask(fd)
-        with _naming(target), os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            _follow_umask(fd)
+        finally:
+            os.close(fd)
+        return tmp
 
     def __enter__(self) -> Batch:
         return self

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import pipeline
-from ..atomic import Batch
+from ..atomic import Batch, fill
 from ..engine import policy
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Severity
+from ..engine.parallel import cpus
 from ..errors import IisguardError, RuleCrashed, SnapshotError, UsageError
+from ..forked import forked_map
 from ..model import snapshot as snapmod
 from ..plugins import load_plugins
 from ..redact import escape_markup, redact_exception
@@ -359,34 +361,51 @@ def write_reports(
     extension inside it), writes one file per host, each the report of that host alone: the STIG
     checklists and HDF describe one host each. All of them go in the same batch.
     """
-    stdout_text: str | None = None
     protected = {Path(p).resolve(): p for p in inputs}
+    tasks: list[tuple[OutputSpec, Report, str]] = []  # (output, the report it shows, its file or "-")
+    for out in outputs:
+        if out.path != "-" and per_host(out.path):
+            files = host_files(out, report, reporters[out.format].extension)
+            for _, path in files:
+                if Path(path).resolve() in protected:
+                    raise UsageError(
+                        f"--format {out.format}:{out.path} would overwrite {path}, which this run reads"
+                    )
+            tasks.extend((out, dataclasses.replace(report, hosts=[host]), path) for host, path in files)
+        else:
+            tasks.append((out, report, out.path))
+    render_to = functools.partial(
+        _render_one,
+        reporters=reporters,
+        sarif_root=sarif_root,
+        quiet=quiet,
+        compact=compact,
+        include_passes=include_passes,
+    )
+    stdout_text: str | None = None
     with Batch() as batch:
-        for out in outputs:
-            render_to = functools.partial(
-                _render_one,
-                reporters=reporters,
-                sarif_root=sarif_root,
-                quiet=quiet,
-                compact=compact,
-                include_passes=include_passes,
-            )
-            if out.path != "-" and per_host(out.path):
-                files = host_files(out, report, reporters[out.format].extension)
-                for _, path in files:
-                    if Path(path).resolve() in protected:
-                        raise UsageError(
-                            f"--format {out.format}:{out.path} would overwrite {path}, which this run reads"
-                        )
-                for host, path in files:
-                    one = dataclasses.replace(report, hosts=[host])
-                    batch.write_text(path, render_to(out, one))
+        # Every file is staged first, so the batch knows each temporary file whoever writes it.
+        staged = [batch.reserve(path) if path != "-" else None for _, _, path in tasks]
+
+        def produce(i: int) -> str | None:
+            """Render one output into its staged file; the text itself for stdout or a device."""
+            out, shown, path = tasks[i]
+            text = render_to(out, shown)
+            tmp = staged[i]
+            if tmp is None:
+                return text
+            fill(tmp, path, text.encode("utf-8"))
+            return None
+
+        # A large report's outputs render side by side in forked processes (each writes its own file).
+        texts = forked_map(produce, range(len(tasks)), workers=_render_workers(report, len(tasks)))
+        for (_, _, path), text in zip(tasks, texts, strict=True):
+            if text is None:
                 continue
-            text = render_to(out, report)
-            if out.path == "-":
+            if path == "-":
                 stdout_text = text
             else:
-                batch.write_text(out.path, text)
+                batch.write_text(path, text)
     if stdout_text is not None:
         # The text report escapes what it quotes; a JSON or XML report keeps bidi characters raw (#18).
         sys.stdout.write(escape_markup(stdout_text))
@@ -398,6 +417,14 @@ def write_reports(
 
 
 HOST = "{host}"
+RENDER_FORK_FINDINGS = 50_000  # below this, rendering takes less than forking saves
+
+
+def _render_workers(report: Report, outputs: int) -> int:
+    """Processes rendering the outputs: one per CPU for a large report with several outputs, else 1."""
+    if outputs < 2 or sum(len(h.findings) for h in report.hosts) < RENDER_FORK_FINDINGS:
+        return 1
+    return min(cpus(), outputs)
 
 
 def per_host(path: str) -> bool:

@@ -16,9 +16,9 @@ from functools import partial
 from typing import Any
 
 from ..errors import SnapshotError
+from ..forked import can_fork
 from ..model import snapshot as snapmod
 from .evaluate import HostResult, Selected, Step, evaluate
-from .split import can_fork
 
 # (hook relay with iisguard_snapshot_loaded, selected rules); a picklable callable builds it in workers.
 Prepared = tuple[Any, Sequence[Selected]]

@@ -1,0 +1,90 @@
+"""A large report's outputs render side by side in forked processes (cli/scan.py write_reports):
+the same files, staged and renamed as one batch, with the user's umask, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from iisguard import forked
+from iisguard.cli import main
+from iisguard.cli import scan as scan_cli
+from iisguard.report.json import JsonReporter
+
+from .conftest import FIXTURES
+
+HOSTS = FIXTURES / "hosts"
+FORMATS = ("json", "sarif", "junit", "text", "html")
+
+
+def run(tmp_path, name):
+    folder = tmp_path / name
+    folder.mkdir()
+    args = ["scan", str(HOSTS), "--fail-on", "never", "--jobs", "1"]
+    for fmt in FORMATS:
+        args += ["-f", f"{fmt}:{folder / ('report.' + fmt)}"]
+    args += ["-f", f"ckl:{folder}/ckl/", "-f", f"hdf:{folder}/hdf/"]  # one file per host, in the same batch
+    assert main(args) == 0
+    return folder
+
+
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+TIMING = re.compile(r'("seconds"|"duration"|"duration_s"|time)(: |=")[0-9.e-]+')
+
+
+def contents(folder):
+    """Every file's text, with the run's clock readings (timestamps, durations) blanked."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            text = STAMP.sub("T", path.read_text(encoding="utf-8"))
+            files[str(path.relative_to(folder))] = TIMING.sub(r"\1\2N", text)
+    return files
+
+
+def test_forked_rendering_writes_what_one_process_writes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one = contents(run(tmp_path, "one"))
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(forked.os, "fork", counting_fork)
+    monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 0)
+    monkeypatch.setattr(scan_cli, "cpus", lambda: 3)
+    old = os.umask(0o027)
+    try:
+        folder = run(tmp_path, "many")
+    finally:
+        os.umask(old)
+    assert len(forks) == 2
+    many = contents(folder)
+    assert many.keys() == one.keys() and len(many) > len(FORMATS)
+    assert many == one
+    for path in folder.rglob("*"):
+        assert not path.name.endswith(".tmp")
+        if path.is_file():
+            assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_render_that_fails_in_a_child_is_redone_here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    parent = os.getpid()
+    real = JsonReporter.render
+
+    def only_here(self, report):
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed
+        return real(self, report)
+
+    monkeypatch.setattr(JsonReporter, "render", only_here)
+    monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 0)
+    monkeypatch.setattr(scan_cli, "cpus", lambda: 2)
+    folder = run(tmp_path, "redone")
+    monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 10**12)
+    assert contents(folder) == contents(run(tmp_path, "serial"))
