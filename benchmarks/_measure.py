@@ -155,3 +155,51 @@ def own_peak_rss() -> int:
     """This process's peak RSS in bytes (VmHWM), for benchmarks that measure in-process."""
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+
+
+def tree_pss_peak(args: list[str], *, cwd: Path = ROOT, interval: float = 0.1) -> tuple[int, int]:
+    """(peak of the summed PSS of a command's process tree, most processes seen at once), sampled.
+
+    For commands that fork workers: each process's RSS counts the pages it shares with the others,
+    PSS divides them among the sharers, so the sum is what the tree takes from the machine. Sampling
+    reads /proc/<pid>/smaps_rollup (a page-table walk): run this apart from the timed runs.
+    """
+    import threading
+
+    proc = subprocess.Popen(
+        args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env()
+    )
+    peak, most = 0, 0
+    done = threading.Event()
+
+    def tree(pid: int) -> list[int]:
+        pids = [pid]
+        for p in pids:
+            try:
+                for task in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{task}/children") as fh:
+                        pids.extend(int(c) for c in fh.read().split())
+            except OSError:
+                continue
+        return pids
+
+    def pss(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                return next(int(line.split()[1]) for line in fh if line.startswith("Pss:")) * 1024
+        except (OSError, StopIteration):
+            return 0
+
+    def sample() -> None:
+        nonlocal peak, most
+        while not done.wait(interval):
+            pids = tree(proc.pid)
+            most = max(most, len(pids))
+            peak = max(peak, sum(pss(p) for p in pids))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    proc.wait()
+    done.set()
+    thread.join()
+    return peak, most

@@ -18,7 +18,9 @@ size, and time linear in size (1x / 0.5x <= 2.2), for the indented snapshot and 
 snapshot without indentation ("compact": one line, as `json.dumps` or `jq -c` write it).
 `--jobs` compares `iisguard scan --jobs 1` (one process) with the default ("auto": one large
 snapshot's rules shared out among up to 4 forked processes, one per CPU); CPU time counts every
-process. Peak RSS is also given against the floor's own (the parsed document alone).
+process. Peak RSS is the scan process's own, also given against the floor's (the parsed document
+alone); "all PSS" is the peak of the summed PSS of every process of the scan (forked workers share
+the parent's pages: RSS would count them twice), sampled in a separate, untimed run.
 """
 
 from __future__ import annotations
@@ -82,6 +84,15 @@ def measure(scale: float, repeat: int, layout: str = "indented", jobs: str = "au
     floor_s, floor_cpu = min(r.seconds for r in floors), min(r.cpu for r in floors)
     scan_s, scan_cpu = min(r.seconds for r in scans), min(r.cpu for r in scans)
     peak = max(r.peak_rss for r in scans)
+    # Apart from the timed runs: the memory of every process of the scan (forked workers included).
+    with tempfile.TemporaryDirectory(prefix="iisguard-bench-") as tmp:
+        out = Path(tmp)
+        command = m.iisguard(
+            "scan", str(snapshot), "--fail-on", "never", *(["--jobs", jobs] if jobs != "auto" else [])
+        )
+        for fmt, name in (("sarif", "report.sarif"), ("junit", "report.xml"), ("json", "report.json")):
+            command += ["-f", f"{fmt}:{out / name}"]
+        tree_pss, processes = m.tree_pss_peak(command, cwd=out)
     return {
         "scale": scale,
         "layout": layout,
@@ -101,6 +112,8 @@ def measure(scale: float, repeat: int, layout: str = "indented", jobs: str = "au
         "peak_rss": peak,
         "rss_per_byte": round(peak / size, 2),
         "rss_per_floor": round(peak / max(r.peak_rss for r in floors), 2),
+        "tree_pss": tree_pss,
+        "tree_processes": processes,
         "outcomes": json.loads(scans[-1].stdout),
     }
 
@@ -154,13 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = [measure(s, args.repeat, layout, j) for layout in layouts for j in jobs for s in scales]
     print(
         f"{'layout':>9} {'jobs':>4} {'scale':>5} {'snapshot':>10} {'floor':>7} {'scan':>7} {'wall ratio':>10} "
-        f"{'floor CPU':>9} {'scan CPU':>8} {'CPU ratio':>9} {'peak RSS':>10} {'RSS/file':>8} {'RSS/floor':>9}  load average"
+        f"{'floor CPU':>9} {'scan CPU':>8} {'CPU ratio':>9} {'peak RSS':>10} {'RSS/file':>8} {'RSS/floor':>9} {'all PSS':>9}  load average"
     )
     for r in rows:
         print(
             f"{r['layout']:>9} {r['jobs']:>4} {r['scale']:>5g} {m.mb(r['bytes']):>10} {r['floor_s']:>6.2f}s {r['scan_s']:>6.2f}s "
             f"{r['ratio']:>9.2f}x {r['floor_cpu_s']:>8.2f}s {r['scan_cpu_s']:>7.2f}s {r['ratio_cpu']:>8.2f}x "
-            f"{m.mb(r['peak_rss']):>10} {r['rss_per_byte']:>7.2f}x {r['rss_per_floor']:>8.2f}x  {' -> '.join(r['load_average'])}"
+            f"{m.mb(r['peak_rss']):>10} {r['rss_per_byte']:>7.2f}x {r['rss_per_floor']:>8.2f}x {m.mb(r['tree_pss']):>9}  {' -> '.join(r['load_average'])}"
         )
     result: dict = {"machine": m.machine(), "repeat": args.repeat, "rows": rows}
     for layout, j in ((layout, j) for layout in layouts for j in jobs):
