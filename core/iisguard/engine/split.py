@@ -16,7 +16,7 @@ from typing import Any
 
 from ..forked import forked_map
 from ..model.snapshot import Snapshot
-from .evaluate import Selected, _point, _run_rule
+from .evaluate import Selected, _run_rule
 from .findings import Finding
 
 Row = tuple[Any, ...]  # the Finding fields the engine sets, in order (rule_id ... properties)
@@ -35,14 +35,28 @@ def findings_by_rule(
     `on_rule(sel)` is called before each rule this process evaluates (the children report nothing).
     """
     shares = [list(selected[i::workers]) for i in range(max(1, min(workers, len(selected))))]
+    located: list[tuple[Finding, Any]] = []  # this process's findings whose pointer is still to find
+    asked: list[tuple[Finding, int, Fingerprint]] = []  # the children's: their object's id and fingerprint
     done = forked_map(
-        lambda share: _evaluate(snapshot, share, strict, None),
+        lambda share: _evaluate(snapshot, share, strict, None, located),
         shares,
         workers=len(shares),
-        here=lambda share: _evaluate(snapshot, share, strict, on_rule),
-        send=lambda found: [[_row(f) for f in rule] for rule in found],
-        receive=lambda rows: [[Finding(*row) for row in rule] for rule in rows],
+        here=lambda share: _evaluate(snapshot, share, strict, on_rule, located),
+        send=lambda found: _send(found, located),
+        receive=lambda sent: _receive(sent, asked),
     )
+    # One walk of the document for every process's findings (not one per process).
+    where = snapshot.locate({id(at) for _, at in located} | {key for _, key, _ in asked})
+    for finding, at in located:
+        hit = where.get(id(at))
+        if hit is not None:
+            _set_pointer(finding, hit[0])
+    for finding, key, fingerprint in asked:
+        hit = where.get(key)
+        # The id of a document object is the same here as in the child (forked, nothing freed);
+        # the fingerprint guards against a rule that changed the document there.
+        if hit is not None and _fingerprint(hit[1]) == fingerprint:
+            _set_pointer(finding, hit[0])
     order = {id(sel): i for i, sel in enumerate(selected)}
     by_rule: list[list[Finding]] = [[] for _ in selected]
     for share, found in zip(shares, done, strict=True):
@@ -52,16 +66,61 @@ def findings_by_rule(
 
 
 def _evaluate(
-    snapshot: Snapshot, share: Sequence[Selected], strict: bool, on_rule: Callable[[Selected], None] | None
+    snapshot: Snapshot,
+    share: Sequence[Selected],
+    strict: bool,
+    on_rule: Callable[[Selected], None] | None,
+    located: list[tuple[Finding, Any]],
 ) -> list[list[Finding]]:
-    located: list[tuple[Finding, Any]] = []
     found = []
     for sel in share:
         if on_rule is not None:
             on_rule(sel)
         found.append(_run_rule(snapshot, sel, snapshot.host, strict, located))
-    _point(snapshot, located)
     return found
+
+
+Fingerprint = tuple[int, Any]
+
+
+def _fingerprint(obj: Any) -> Fingerprint:
+    try:
+        return len(obj), next(iter(obj), None)
+    except TypeError:
+        return -1, None
+
+
+def _send(
+    found: list[list[Finding]], located: list[tuple[Finding, Any]]
+) -> tuple[list[list[Row]], list[Any]]:
+    """A child's findings as tuples, and for those still without a pointer their object's id."""
+    objects = {id(f): at for f, at in located}
+    rows = [[_row(f) for f in rule] for rule in found]
+    ids = [
+        [(id(objects[id(f)]), _fingerprint(objects[id(f)])) if id(f) in objects else None for f in rule]
+        for rule in found
+    ]
+    return rows, ids
+
+
+def _receive(
+    sent: tuple[list[list[Row]], list[Any]], asked: list[tuple[Finding, int, Fingerprint]]
+) -> list[list[Finding]]:
+    rows, ids = sent
+    out = []
+    for rule_rows, rule_ids in zip(rows, ids, strict=True):
+        rule = []
+        for row, at in zip(rule_rows, rule_ids, strict=True):
+            finding = Finding(*row)
+            if at is not None:
+                asked.append((finding, at[0], at[1]))
+            rule.append(finding)
+        out.append(rule)
+    return out
+
+
+def _set_pointer(finding: Finding, pointer: str) -> None:
+    object.__setattr__(finding, "pointer", pointer)  # not yet published: set in place (see evaluate._point)
 
 
 def _row(f: Finding) -> Row:

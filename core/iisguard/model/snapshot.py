@@ -667,17 +667,28 @@ class Snapshot:
         `pointer_of`, against one pass over the arrays here). The objects must stay alive while
         this runs (their ids are the keys).
         """
-        wanted = {id(o) for o in objects if o is not None}
-        found: dict[int, str] = {}
+        return {
+            key: pointer
+            for key, (pointer, _) in self.locate({id(o) for o in objects if o is not None}).items()
+        }
+
+    def locate(self, ids: set[int]) -> dict[int, tuple[str, Any]]:
+        """``{id: (pointer, object)}`` for the objects of the document with these ids (pointers_of's walk).
+
+        For ids taken in a process forked from this one (engine/split.py): an object of the document
+        has the same id there, and keeps it, since nothing frees the document while rules run.
+        """
+        wanted = set(ids)
+        found: dict[int, tuple[str, Any]] = {}
         if id(self.data) in wanted:
-            found[id(self.data)] = ""
+            found[id(self.data)] = ("", self.data)
             wanted.discard(id(self.data))
         frontier: list[tuple[Any, str]] = [(self.data, "")]
         text = _dumps()
         while frontier and wanted:
             below: list[tuple[Any, str]] = []
             push = below.append
-            hits: dict[int, str] = {}
+            hits: dict[int, tuple[str, Any]] = {}
             members: list[int] = []  # wanted objects met as a member of an object: no pointer, no more search
             for value, prefix in frontier:
                 if isinstance(value, dict):
@@ -692,14 +703,14 @@ class Snapshot:
                 if not wanted.isdisjoint(map(id, value)):
                     for i, v in enumerate(value):  # the last of an object listed twice, as pointer_of
                         if id(v) in wanted and isinstance(v, dict):
-                            hits[id(v)] = f"{prefix}/{i}"
+                            hits[id(v)] = (f"{prefix}/{i}", v)
                 if _flat(value, text):
                     continue
                 for i, v in enumerate(value):
                     if isinstance(v, dict):
                         push((v, f"{prefix}/{i}"))
-            for key, pointer in hits.items():
-                found[key] = pointer
+            for key, hit in hits.items():
+                found[key] = hit
                 wanted.discard(key)
             wanted.difference_update(members)  # a document is a tree: an object is in one place
             frontier = below
