@@ -125,10 +125,34 @@ def test_forked_map_keeps_order_and_redoes_what_a_child_failed():
     assert forked.forked_map(square, list(range(9)), workers=3) == [n * n for n in range(9)]
     assert forked.forked_map(square, [], workers=3) == []
     seen = []
-    got = forked.forked_map(square, [1, 2, 3], workers=2, here=lambda n: seen.append(n) or -n)
-    assert got == [-1, 4, -3] and seen == [1, 3]  # `here` in this process, `func` in the child
-    got = forked.forked_map(square, [1, 2], workers=2, send=str, receive=lambda s: int(s) + 1000)
-    assert got == [1, 1004]
+    items = list(range(1, 40))
+    got = forked.forked_map(square, items, workers=3, here=lambda n: seen.append(n) or -n)
+    # `here` for what this process took (and what a child failed at), `func` for the children's:
+    # every item exactly once, in order
+    assert got == [-n if n in seen else n * n for n in items]
+    assert len(seen) == len(set(seen)) and 4 in seen
+
+
+def test_forked_map_shares_the_items_out():
+    import time
+
+    def slow(n):
+        time.sleep(0.02)  # long enough that every process gets items
+        return n * n
+
+    seen = []
+    items = list(range(30))
+    got = forked.forked_map(
+        slow,
+        items,
+        workers=3,
+        here=lambda n: seen.append(n) or slow(n),
+        send=str,
+        receive=lambda s: int(s) + 1000,
+    )
+    mine = set(seen)
+    assert got == [n * n if n in mine else n * n + 1000 for n in items]  # children's sent and received
+    assert 0 < len(mine) < len(items)
 
 
 def test_an_exception_here_stops_the_children(monkeypatch):

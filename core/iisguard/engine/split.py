@@ -1,10 +1,10 @@
 """One large snapshot's rules shared out among forked processes; the findings as one process gives them.
 
 A 5,000-site host takes seconds of rule time on one CPU while the others idle. Forked after the
-snapshot is loaded (iisguard.forked), each child shares the parsed document, evaluates every
-`workers`-th rule and hands back its findings as plain tuples; this process evaluates the first
-share meanwhile and puts every rule's findings back in the order of the selection, so the report is
-the same whatever the number of processes. Where the platform does not fork, or a child fails in
+snapshot is loaded (iisguard.forked), each child shares the parsed document, takes rules one at a
+time as it is free and hands back their findings as plain tuples; this process takes rules too and
+puts every rule's findings back in the order of the selection, so the report is the same whatever
+the number of processes. Pointers are found in one walk here, for every process's findings. Where the platform does not fork, or a child fails in
 any way, its rules are evaluated here: a share is never lost, and a crashing rule reports exactly
 as it does in one process.
 """
@@ -34,17 +34,16 @@ def findings_by_rule(
 
     `on_rule(sel)` is called before each rule this process evaluates (the children report nothing).
     """
-    shares = [list(selected[i::workers]) for i in range(max(1, min(workers, len(selected))))]
-    located: list[tuple[Finding, Any]] = []  # this process's findings whose pointer is still to find
     asked: list[tuple[Finding, int, Fingerprint]] = []  # the children's: their object's id and fingerprint
     done = forked_map(
-        lambda share: _evaluate(snapshot, share, strict, None, located),
-        shares,
-        workers=len(shares),
-        here=lambda share: _evaluate(snapshot, share, strict, on_rule, located),
-        send=lambda found: _send(found, located),
+        lambda sel: _evaluate(snapshot, sel, strict),
+        selected,
+        workers=workers,
+        here=lambda sel: _evaluate(snapshot, sel, strict, on_rule),
+        send=_send,
         receive=lambda sent: _receive(sent, asked),
     )
+    located = [pair for _, pairs in done for pair in pairs]  # this process's, still without a pointer
     # One walk of the document for every process's findings (not one per process).
     where = snapshot.locate({id(at) for _, at in located} | {key for _, key, _ in asked})
     for finding, at in located:
@@ -57,27 +56,19 @@ def findings_by_rule(
         # the fingerprint guards against a rule that changed the document there.
         if hit is not None and _fingerprint(hit[1]) == fingerprint:
             _set_pointer(finding, hit[0])
-    order = {id(sel): i for i, sel in enumerate(selected)}
-    by_rule: list[list[Finding]] = [[] for _ in selected]
-    for share, found in zip(shares, done, strict=True):
-        for sel, rule_findings in zip(share, found, strict=True):
-            by_rule[order[id(sel)]] = rule_findings
-    return by_rule
+    return [found for found, _ in done]
+
+
+Evaluated = tuple[list[Finding], list[tuple[Finding, Any]]]  # a rule's findings, those still to point
 
 
 def _evaluate(
-    snapshot: Snapshot,
-    share: Sequence[Selected],
-    strict: bool,
-    on_rule: Callable[[Selected], None] | None,
-    located: list[tuple[Finding, Any]],
-) -> list[list[Finding]]:
-    found = []
-    for sel in share:
-        if on_rule is not None:
-            on_rule(sel)
-        found.append(_run_rule(snapshot, sel, snapshot.host, strict, located))
-    return found
+    snapshot: Snapshot, sel: Selected, strict: bool, on_rule: Callable[[Selected], None] | None = None
+) -> Evaluated:
+    if on_rule is not None:
+        on_rule(sel)
+    located: list[tuple[Finding, Any]] = []
+    return _run_rule(snapshot, sel, snapshot.host, strict, located), located
 
 
 Fingerprint = tuple[int, Any]
@@ -90,33 +81,24 @@ def _fingerprint(obj: Any) -> Fingerprint:
         return -1, None
 
 
-def _send(
-    found: list[list[Finding]], located: list[tuple[Finding, Any]]
-) -> tuple[list[list[Row]], list[Any]]:
-    """A child's findings as tuples, and for those still without a pointer their object's id."""
+def _send(evaluated: Evaluated) -> tuple[list[Row], list[Any]]:
+    """A child's findings of one rule as tuples, and for those still without a pointer their object's id."""
+    found, located = evaluated
     objects = {id(f): at for f, at in located}
-    rows = [[_row(f) for f in rule] for rule in found]
-    ids = [
-        [(id(objects[id(f)]), _fingerprint(objects[id(f)])) if id(f) in objects else None for f in rule]
-        for rule in found
-    ]
+    rows = [_row(f) for f in found]
+    ids = [(id(objects[id(f)]), _fingerprint(objects[id(f)])) if id(f) in objects else None for f in found]
     return rows, ids
 
 
-def _receive(
-    sent: tuple[list[list[Row]], list[Any]], asked: list[tuple[Finding, int, Fingerprint]]
-) -> list[list[Finding]]:
+def _receive(sent: tuple[list[Row], list[Any]], asked: list[tuple[Finding, int, Fingerprint]]) -> Evaluated:
     rows, ids = sent
-    out = []
-    for rule_rows, rule_ids in zip(rows, ids, strict=True):
-        rule = []
-        for row, at in zip(rule_rows, rule_ids, strict=True):
-            finding = Finding(*row)
-            if at is not None:
-                asked.append((finding, at[0], at[1]))
-            rule.append(finding)
-        out.append(rule)
-    return out
+    found = []
+    for row, at in zip(rows, ids, strict=True):
+        finding = Finding(*row)
+        if at is not None:
+            asked.append((finding, at[0], at[1]))
+        found.append(finding)
+    return found, []
 
 
 def _set_pointer(finding: Finding, pointer: str) -> None:
