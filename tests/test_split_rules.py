@@ -180,3 +180,20 @@ def test_an_exception_here_stops_the_children(monkeypatch):
     for pid in started:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # killed and reaped, not left running
+
+
+def test_a_threaded_program_is_not_forked():
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not forked.can_fork()
+        assert forked.forked_map(lambda n: (n, os.getpid()), [1, 2, 3], workers=3) == [
+            (n, os.getpid()) for n in (1, 2, 3)
+        ]
+    finally:
+        stop.set()
+        thread.join()
+    assert forked.can_fork()

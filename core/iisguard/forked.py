@@ -13,6 +13,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, TypeVar
 
@@ -21,8 +22,10 @@ R = TypeVar("R")
 
 
 def can_fork() -> bool:
-    """Whether work can go to forked processes here."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork")
+    """Whether work can go to forked processes here: on Linux, from a process with one thread (a child
+    forked from a threaded program, say a web service that calls iisguard, inherits the locks other
+    threads held, never released there; Python 3.12 warns of it)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
 def forked_map(
