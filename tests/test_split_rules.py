@@ -197,3 +197,14 @@ def test_a_threaded_program_is_not_forked():
         stop.set()
         thread.join()
     assert forked.can_fork()
+
+
+def test_prepare_builds_the_shared_indexes_once_and_changes_no_finding():
+    cold = load(HOST)
+    warm = load(HOST)
+    warm.prepare({"acls", "iis", "principals"})
+    assert len(warm._memo["write_grants"]) == len(warm.data["acls"]) > 0
+    assert "acls_by_path" in vars(warm) and "locations" in vars(warm) and "accounts" in vars(warm)
+    assert "acls_by_path" not in vars(cold)
+    rules = pipeline.scan(HOST, fail_on=None)
+    assert findings(pipeline.scan(warm, fail_on=None)) == findings(rules)

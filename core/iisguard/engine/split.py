@@ -34,6 +34,8 @@ def findings_by_rule(
 
     `on_rule(sel)` is called before each rule this process evaluates (the children report nothing).
     """
+    if workers > 1:  # the indexes the rules share, built once for every process
+        snapshot.prepare({section for sel in selected for section in sel.rule.needs})
     asked: list[tuple[Finding, int, Fingerprint]] = []  # the children's: their object's id and fingerprint
     done = forked_map(
         lambda sel: _evaluate(snapshot, sel, strict),
