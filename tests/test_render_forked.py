@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
+
 from iisguard import forked
 from iisguard.cli import main
 from iisguard.cli import scan as scan_cli
@@ -20,7 +22,7 @@ FORMATS = ("json", "sarif", "junit", "text", "html")
 def run(tmp_path, name):
     folder = tmp_path / name
     folder.mkdir()
-    args = ["scan", str(HOSTS), "--fail-on", "never", "--jobs", "1"]
+    args = ["scan", str(HOSTS), "--fail-on", "never"]
     for fmt in FORMATS:
         args += ["-f", f"{fmt}:{folder / ('report.' + fmt)}"]
     args += ["-f", f"ckl:{folder}/ckl/", "-f", f"hdf:{folder}/hdf/"]  # one file per host, in the same batch
@@ -46,15 +48,14 @@ def test_forked_rendering_writes_what_one_process_writes(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     one = contents(run(tmp_path, "one"))
     forks = []
-    real_fork = os.fork
+    real_fork = forked._fork
 
-    def counting_fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
+    def counting_fork(*args):
+        child = real_fork(*args)
+        forks.append(child[0])
+        return child
 
-    monkeypatch.setattr(forked.os, "fork", counting_fork)
+    monkeypatch.setattr(forked, "_fork", counting_fork)
     monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 0)
     monkeypatch.setattr(scan_cli, "cpus", lambda: 3)
     old = os.umask(0o027)
@@ -62,7 +63,7 @@ def test_forked_rendering_writes_what_one_process_writes(tmp_path, monkeypatch):
         folder = run(tmp_path, "many")
     finally:
         os.umask(old)
-    assert len(forks) == 2
+    assert len(forks) == 2  # three processes rendered (the scan itself: several files, a process pool)
     many = contents(folder)
     assert many.keys() == one.keys() and len(many) > len(FORMATS)
     assert many == one
@@ -88,3 +89,22 @@ def test_a_render_that_fails_in_a_child_is_redone_here(tmp_path, monkeypatch):
     folder = run(tmp_path, "redone")
     monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 10**12)
     assert contents(folder) == contents(run(tmp_path, "serial"))
+
+
+def test_jobs_1_renders_here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 0)
+    monkeypatch.setattr(forked, "_fork", lambda *a: pytest.fail("forked"))
+    assert main(
+        [
+            "scan",
+            str(HOSTS),
+            "--jobs",
+            "1",
+            "-f",
+            f"json:{tmp_path / 'a.json'}",
+            "-f",
+            f"sarif:{tmp_path / 'a.sarif'}",
+        ]
+    ) in (0, 1)
+    assert (tmp_path / "a.json").is_file() and (tmp_path / "a.sarif").is_file()

@@ -303,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
         compact=args.compact,
         include_passes=args.include_passes,
         inputs=[*inputs, *args.policies],
+        jobs=args.jobs,
     )
     if args.shard:
         return 3 if report.errored else 0  # `iisguard merge` applies waivers and gates
@@ -355,8 +356,11 @@ def write_reports(
     compact: bool = False,
     include_passes: bool = False,
     inputs: Iterable[str] = (),
+    jobs: int | None = None,
 ) -> None:
     """Render every output and write it: files all staged, then all renamed (atomic.Batch); stdout last.
+
+    `jobs` processes render a large report's outputs (default: one per CPU; `--jobs 1`: this one).
 
     A path with ``{host}`` in it, or ending in a slash (a folder: ``{host}`` plus the format's
     extension inside it), writes one file per host, each the report of that host alone: the STIG
@@ -401,7 +405,7 @@ def write_reports(
         # A large report's outputs render side by side in forked processes (each writes its own file),
         # after the lines of the findings in their snapshots are found here once, for all of them
         # (2 s on an indented 5,000-site snapshot, which each renderer would otherwise redo).
-        workers = _render_workers(report, len(tasks))
+        workers = _render_workers(report, len(tasks), jobs)
         if workers > 1:
             Locator(
                 f for h in report.hosts for f in h.findings if include_passes or f.outcome is not Outcome.PASS
@@ -428,11 +432,12 @@ HOST = "{host}"
 RENDER_FORK_FINDINGS = 50_000  # below this, rendering takes less than forking saves
 
 
-def _render_workers(report: Report, outputs: int) -> int:
-    """Processes rendering the outputs: one per CPU for a large report with several outputs, else 1."""
+def _render_workers(report: Report, outputs: int, jobs: int | None = None) -> int:
+    """Processes rendering the outputs: `jobs`, by default one per CPU for a large report with several
+    outputs; else 1."""
     if outputs < 2 or sum(len(h.findings) for h in report.hosts) < RENDER_FORK_FINDINGS:
         return 1
-    return min(cpus(), outputs)
+    return min(jobs or cpus(), outputs)
 
 
 def per_host(path: str) -> bool:
