@@ -23,9 +23,12 @@ def test_batches_join_like_one_list(tmp_path, monkeypatch):
     whole = json_text(reporter.build(report))
     count = sum(len(h.findings) for h in report.hosts)
     assert count > 3
+    tallies = [json_report._Tally(host, True) for host in report.hosts]
     for batch in (1, 2, count - 1, count, count + 5):
-        doc = reporter._document(report, locator, [])
-        assert json_report._streamed(doc, json_report._finding_dicts(report, locator, True), batch) == whole
+        doc = reporter._document(report, locator, tallies, [])
+        assert (
+            json_report._streamed(doc, json_report._finding_dicts(report, locator, tallies), batch) == whole
+        )
 
 
 def test_no_findings_is_an_empty_list(tmp_path, monkeypatch):

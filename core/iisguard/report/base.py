@@ -50,13 +50,19 @@ SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
 def escape_controls(text: str) -> str:
     """Show control and bidi characters as `\\xNN` (`\\uNNNN`) so data from a server cannot inject any
     (newlines and tabs stay); the one home is `iisguard.redact.printable`."""
+    # Text that str.isprintable() accepts (once newlines and tabs are set aside) holds none of the
+    # characters printable() escapes (controls, format and bidi characters, line and paragraph
+    # separators, surrogates, non-characters are all unprintable to it): no regular expression for
+    # the 200,000 strings of a large host's JUnit report. tests/test_report_base.py checks every code point.
+    if text.isprintable() or ("\r" not in text and text.replace("\n", " ").replace("\t", " ").isprintable()):
+        return text
     return printable(text.replace("\r\n", "\n"), keep_newlines=True)
 
 
 def state(finding: Finding) -> str:
     """How a failure counts: `active`, `waived` or `baselined`; other outcomes are their own value."""
     if finding.outcome is not Outcome.FAIL:
-        return finding.outcome.value
+        return finding.outcome._value_  # `.value` is a property, and a large host has 300,000 passes
     if finding.suppressed:
         return "waived"
     if not finding.active_failure:
@@ -132,6 +138,10 @@ class Locator:
         self._relatives: dict[str, str] = {}  # snapshot path -> relative path
         self._lines: dict[str, dict[str, int]] = {}  # snapshot path -> pointer -> line
         self._uris: dict[str, str] = {}  # relative path -> URI (every finding of a host has the same)
+        # snapshot path -> (URI, path) as findings name it; (URI, line) -> Location: a large host has
+        # 336,000 findings in one file, and a compact snapshot puts them all on its line 1.
+        self._snapshots: dict[str, tuple[str, str]] = {}
+        self._locations: dict[tuple[str, int], Location] = {}
         wanted: dict[str, set[str]] = {}
         for f in findings:
             if f.location is None and f.snapshot_path and f.pointer is not None and self._artifact(f) is None:
@@ -148,19 +158,38 @@ class Locator:
                 absolute = Path(where).resolve()
                 return Location(absolute.as_uri(), line, absolute.as_posix())
             return Location(self._uri(rel), line, rel)
-        path = self._artifact(finding)
-        if path is not None:
-            return Location(self._uri(path), _line(finding.evidence.line if finding.evidence else None), path)
+        evidence = finding.evidence
+        if evidence is not None and evidence.artifact:
+            path = self._artifact(finding)
+            if path is not None:
+                return self._at(self._uri(path), _line(evidence.line), path)
         snap = finding.snapshot_path
         if snap:
-            path = self.relative(snap)
-            line = self._lines.get(snap, {}).get(finding.pointer, 1) if finding.pointer is not None else 1
-            if self.confine and _outside(path):
-                self.outside.add(snap)
-                absolute = Path(snap).resolve()
-                return Location(absolute.as_uri(), line, absolute.as_posix())
-            return Location(self._uri(path), line, path)
+            uri, path = self._snapshots.get(snap) or self._snapshot(snap)
+            pointer = finding.pointer
+            lines = self._lines.get(snap)
+            line = lines.get(pointer, 1) if lines is not None and pointer is not None else 1
+            return self._at(uri, line, path)
         return Location("snapshot.json", 1, "snapshot.json")  # a report built in memory, not from files
+
+    def _at(self, uri: str, line: int, path: str) -> Location:
+        """The Location of a line of a file (one object for all the findings on it)."""
+        loc = self._locations.get((uri, line))
+        if loc is None:
+            loc = self._locations[(uri, line)] = Location(uri, line, path)
+        return loc
+
+    def _snapshot(self, snap: str) -> tuple[str, str]:
+        """(URI, path) naming a snapshot file: relative to the base, or (confined) absolute outside it."""
+        path = self.relative(snap)
+        if self.confine and _outside(path):
+            self.outside.add(snap)
+            absolute = Path(snap).resolve()
+            where = (absolute.as_uri(), absolute.as_posix())
+        else:
+            where = (self._uri(path), path)
+        self._snapshots[snap] = where
+        return where
 
     def _artifact(self, finding: Finding) -> str | None:
         """The evidence artifact relative to the base, when that file exists."""
@@ -242,7 +271,7 @@ def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
             known.update(jsonpos.lines_of(text, missing))
     except OSError:
         return {}
-    return {p: known[p] for p in pointers}
+    return known  # every pointer asked for, and those other reports of this run asked for
 
 
 @dataclass(frozen=True)
