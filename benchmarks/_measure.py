@@ -79,6 +79,10 @@ def child_env() -> dict[str, str]:
         [str(ROOT / "core"), str(ROOT / "plugins"), env.get("PYTHONPATH", "")]
     )
     env.pop("IISGUARD_POLICY", None)
+    # Measured as installed: pip compiles a wheel's modules to bytecode, so an installed iisguard never
+    # compiles its source at start. With PYTHONDONTWRITEBYTECODE set (as in some shells and CI images)
+    # every run of the checkout recompiled ~60 modules: +0.4 s to each scan of any size.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
