@@ -100,11 +100,17 @@ def backup_files_in_content(snap, params):
     files: dict[str, int] = dict.fromkeys(roots, 0)  # root key -> files captured below it
     found: dict[str, list[dict]] = {}  # root key -> the ACL entries of backup copies, in listing order
     backup: dict[str, bool] = {}  # file name -> whether it names a backup copy (names repeat per site)
+    folders = iis.content_folders(snap)  # every captured path below a root but the roots themselves
     for acl in snap.acls:
-        parent = iis.parent_key(snap.path_key(acl["path"]))
-        root = iis.content_root_of(snap, parent) if parent else None
+        key = snap.path_key(acl["path"])
+        root = folders.get(key)
         if root is None:
-            continue
+            if key not in roots:
+                continue
+            parent = iis.parent_key(key)  # a content root inside another one: a file of the outer one
+            root = iis.content_root_of(snap, parent) if parent else None
+            if root is None:
+                continue
         files[root] += 1
         name = iis.leaf(acl["path"])
         hit = backup.get(name)

@@ -329,6 +329,25 @@ def pool_admin_equivalent_privilege(snap, params):
     # A name the capture does not resolve may be the pool's identity or a group it is in.
     unresolved = snap.privileges.unknown_note(params["dangerous_rights"])
 
+    # Thousands of pools reach the same groups (IIS_IUSRS, Users, Everyone...): their names and the
+    # groups they are in are asked of the model once per key.
+    shown: dict[str, str] = {}
+    groups: dict[str, frozenset[str]] = {}
+
+    def display(key: str) -> str:
+        name = shown.get(key)
+        if name is None:
+            name = shown[key] = index.display(snap.accounts.ref(key))
+        return name
+
+    implicit = {key: index.display(key) for key in IMPLICIT_WORKER_GROUPS}
+
+    def groups_of(key: str) -> frozenset[str]:
+        found = groups.get(key)
+        if found is None:
+            found = groups[key] = index.groups_of(snap.accounts.ref(key))
+        return found
+
     for view in snap.pools:
         if view.legacy:
             continue
@@ -343,17 +362,18 @@ def pool_admin_equivalent_privilege(snap, params):
         reach = {ident.key: ident.name}
         for key in view.worker[1:]:
             reach[key] = "IIS_IUSRS (in every worker token)"
-        for key in IMPLICIT_WORKER_GROUPS:
-            reach.setdefault(key, index.display(key))
+        for key, name in implicit.items():
+            if key not in reach:
+                reach[key] = name
         for key in list(reach):
-            for group in index.groups_of(snap.accounts.ref(key)):
-                reach.setdefault(
-                    group, f"{index.display(snap.accounts.ref(group))} (a group {reach[key]} is in)"
-                )
+            for group in groups_of(key):
+                if group not in reach:
+                    reach[group] = f"{display(group)} (a group {reach[key]} is in)"
         found = []
-        for right, at in position.items():
-            keys = sorted((k for k in reach if k in at), key=at.__getitem__)
-            found.extend(f"{right} (through {reach[k]})" for k in keys)
+        if not holder_keys.isdisjoint(reach):
+            for right, at in position.items():
+                keys = sorted((k for k in reach if k in at), key=at.__getitem__)
+                found.extend(f"{right} (through {reach[k]})" for k in keys)
         if found:
             yield fail(
                 view.key,
@@ -364,7 +384,7 @@ def pool_admin_equivalent_privilege(snap, params):
                 privileges=found,
             )
             continue
-        unknown = sorted(index.display(snap.accounts.ref(k)) for k in unknown_groups if k not in reach)
+        unknown = sorted(display(k) for k in unknown_groups if k not in reach)
         if unknown:
             yield not_reviewed(
                 view.key,
