@@ -25,18 +25,24 @@ def findings(report):
     return [f for h in report.hosts for f in h.findings]
 
 
-@pytest.mark.parametrize("jobs", [2, 3, 7])
-def test_shared_out_rules_give_the_findings_one_process_gives(jobs, monkeypatch):
-    forks = []
+@pytest.fixture
+def forks(monkeypatch):
+    """The pids of the processes forked while a test runs."""
+    started = []
     real_fork = os.fork
 
-    def counting_fork():
+    def recording_fork():
         pid = real_fork()
         if pid:
-            forks.append(pid)
+            started.append(pid)
         return pid
 
-    monkeypatch.setattr(forked.os, "fork", counting_fork)
+    monkeypatch.setattr(forked.os, "fork", recording_fork)
+    return started
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 7])
+def test_shared_out_rules_give_the_findings_one_process_gives(jobs, forks):
     one = findings(pipeline.scan(HOST, jobs=1, fail_on=None))
     assert not forks
     many = findings(pipeline.scan(HOST, jobs=jobs, fail_on=None))
@@ -155,17 +161,8 @@ def test_forked_map_shares_the_items_out():
     assert 0 < len(mine) < len(items)
 
 
-def test_an_exception_here_stops_the_children(monkeypatch):
-    started = []
-    real_fork = os.fork
-
-    def recording_fork():
-        pid = real_fork()
-        if pid:
-            started.append(pid)
-        return pid
-
-    monkeypatch.setattr(forked.os, "fork", recording_fork)
+def test_an_exception_here_stops_the_children(forks):
+    started = forks
 
     def slow_or_boom(n):
         if n == 0:
