@@ -173,10 +173,10 @@ def test_snapshot_lines_are_computed_once_per_snapshot_file(report, monkeypatch)
     calls = []
     real = jsonpos.lines_of
 
-    def counting(text, pointers):
+    def counting(text, pointers, **options):
         pointers = list(pointers)
         calls.append(pointers)
-        return real(text, pointers)
+        return real(text, pointers, **options)
 
     monkeypatch.setattr(report_base.jsonpos, "lines_of", counting)
     REPORTER.render(report)

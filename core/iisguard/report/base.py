@@ -39,7 +39,9 @@ def json_text(data: Any) -> str:
     except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode("utf-8") + "\n"
+        # The newline by orjson: appended to the text, it would copy a large report once more.
+        option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        return orjson.dumps(data, option=option, default=str).decode("utf-8")
     except TypeError:  # a key that is not a string, an integer beyond 64 bits: let json decide
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
@@ -193,17 +195,20 @@ class Locator:
 
     def _artifact(self, finding: Finding) -> str | None:
         """The evidence artifact relative to the base, when that file exists."""
-        if finding.evidence is None or not finding.evidence.artifact:
+        evidence = finding.evidence
+        if evidence is None or not evidence.artifact:
             return None
-        key = (finding.snapshot_path, finding.evidence.artifact)
-        if key not in self._artifacts:
+        key = (finding.snapshot_path, evidence.artifact)
+        try:
+            return self._artifacts[key]
+        except KeyError:
             snap_dir = Path(finding.snapshot_path).resolve().parent if finding.snapshot_path else self.root
-            target = snap_dir / _native(finding.evidence.artifact)
+            target = snap_dir / _native(evidence.artifact)
             path = _relative(target, self.root) if target.is_file() else None
             if path is not None and self.confine and _outside(path):
                 path = None  # the snapshot (with the line of the object) rather than a `../` URI
             self._artifacts[key] = path
-        return self._artifacts[key]
+            return path
 
     def _uri(self, path: str) -> str:
         uri = self._uris.get(path)
@@ -265,10 +270,8 @@ def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
         while len(_LINES) > _KEEP_FILES:
             _LINES.popitem(last=False)
         missing = pointers - known.keys()
-        if missing:
-            text = jsonpos.Text(Path(snapshot).read_bytes())
-            text.layout = layout
-            known.update(jsonpos.lines_of(text, missing))
+        if missing:  # the bytes as read: a jsonpos.Text would copy them (80 MB for a large host)
+            known.update(jsonpos.lines_of(Path(snapshot).read_bytes(), missing, layout=layout))
     except OSError:
         return {}
     return known  # every pointer asked for, and those other reports of this run asked for

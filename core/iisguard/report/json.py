@@ -82,6 +82,7 @@ from typing import Any
 from ..engine import compliance
 from ..engine.evaluate import HostResult, Report, now
 from ..engine.findings import Finding, Outcome
+from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from . import shards
 from .base import SEVERITIES, Locator, json_text, state
@@ -153,7 +154,10 @@ class _Tally:
         # Counted by the enum member's identity: hashing a member runs Python code.
         self.outcomes: dict[Outcome, int] = {o: others.count(o) for o in Outcome if o is not Outcome.PASS}
         self.outcomes[Outcome.PASS] = len(outcomes) - len(others)
-        self.baseline = Counter(map(_baseline_state, findings))
+        # Without --baseline no finding has a state: seen at C speed before counting anything.
+        self.baseline = (
+            Counter(map(_baseline_state, findings)) if any(map(_baseline_state, findings)) else Counter()
+        )
         self.failures = list(compress(findings, map(is_, outcomes, repeat(Outcome.FAIL))))
         self.listed: list[Finding] = []
         if listing is None:
@@ -178,9 +182,19 @@ _baseline_state = attrgetter("baseline_state")
 
 
 def _finding_dicts(report: Report, locator: Locator, tallies: list[_Tally]) -> Iterator[dict[str, Any]]:
+    rules = report.rules
+    locate = locator.locate
+    places: dict[tuple[str, int], dict[str, Any]] = {}  # findings on the same line share their "location"
     for tally in tallies:
         for f in tally.listed:
-            yield _finding(f, report, locator)
+            loc = locate(f)
+            place = places.get((loc.uri, loc.line))
+            if place is None:
+                place = places[(loc.uri, loc.line)] = {"uri": loc.uri, "line": loc.line}
+            yield _finding(f, rules.get(f.rule_id), place)
+
+
+_BATCH_OPEN, _BATCH_CLOSE = b'{\n  "f": [\n', b"\n  ]\n}"
 
 
 def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096) -> str | None:
@@ -202,14 +216,15 @@ def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batc
         before, *after = orjson.dumps(document, option=orjson.OPT_INDENT_2).split(f'"{mark}"'.encode())
         if len(after) != 1:
             return None
-        parts: list[bytes] = []
+        parts: list[memoryview] = []
         while chunk := list(itertools.islice(findings, batch)):
-            # A top-level list indents its items by 2; under "findings" they sit 2 deeper.
-            text = orjson.dumps(chunk, option=orjson.OPT_INDENT_2)
-            parts.append(b"  " + text[2:-2].replace(b"\n", b"\n  "))
+            # Items of a list under a key of the top object are indented as under "findings": the
+            # batch's text is what lies between that list's brackets, as it is (no copy).
+            text = orjson.dumps({"f": chunk}, option=orjson.OPT_INDENT_2)
+            parts.append(memoryview(text)[len(_BATCH_OPEN) : -len(_BATCH_CLOSE)])
     except TypeError:  # a value orjson does not encode: let json_text decide
         return None
-    pieces = [before, b"[\n"] if parts else [before, b"[]"]
+    pieces: list[bytes | memoryview] = [before, b"[\n"] if parts else [before, b"[]"]
     for i, part in enumerate(parts):
         pieces += (b",\n", part) if i else (part,)
     del parts
@@ -265,9 +280,7 @@ def _host(host: HostResult, tally: _Tally, locator: Locator) -> dict[str, Any]:
     }
 
 
-def _finding(f: Finding, report: Report, locator: Locator) -> dict[str, Any]:
-    rule = report.rules.get(f.rule_id)
-    loc = locator.locate(f)
+def _finding(f: Finding, rule: Rule | None, location: dict[str, Any]) -> dict[str, Any]:
     waiver = None
     if f.waiver is not None:
         w = f.waiver
@@ -278,22 +291,25 @@ def _finding(f: Finding, report: Report, locator: Locator) -> dict[str, Any]:
             "expired": w.expired,
             "source": w.source or None,
         }
+    outcome = f.outcome
+    properties = f.properties
+    # Enum values by `_value_`: `.value` is a property, and a large host lists 59,000 findings.
     return {
         "rule_id": f.rule_id,
         "title": rule.title if rule else None,
-        "severity": f.severity._value_,  # `.value` is a property: 59,000 findings on a large host
+        "severity": f.severity._value_,
         "pack": f.pack or (rule.pack if rule else None) or None,
-        "outcome": f.outcome._value_,
-        "state": state(f),
+        "outcome": outcome._value_,
+        "state": outcome._value_ if outcome is not Outcome.FAIL else state(f),
         "host": f.host,
         "resource": f.resource,
         "message": f.message,
-        "location": {"uri": loc.uri, "line": loc.line},
+        "location": location,
         "pointer": f.pointer,
         "fingerprint": f.fingerprint,
         "waiver": waiver,
         "baseline_state": f.baseline_state,
-        "properties": dict(f.properties),
+        "properties": dict(properties),
     }
 
 

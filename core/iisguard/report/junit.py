@@ -59,7 +59,7 @@ class JunitReporter:
             ),
             self.base,
         )
-        out: list[str] = []  # the document's pieces, joined once at the end
+        out = [""]  # the document's pieces, joined once at the end; first the head, once counted
         totals = dict.fromkeys(COUNTS, 0)
         seconds = 0.0
         for i, (host, by_rule) in enumerate(zip(report.hosts, grouped, strict=True)):
@@ -71,10 +71,11 @@ class JunitReporter:
             seconds += host.seconds
         head = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="iisguard"'
         head += "".join(f' {key}="{value}"' for key, value in totals.items()) + f' time="{seconds:.3f}"'
-        if not out:
+        if len(out) == 1:
             return head + " />\n"
+        out[0] = head + ">"
         out.append("\n</testsuites>\n")
-        return head + ">" + "".join(out)
+        return "".join(out)
 
 
 def _by_rule(host: HostResult) -> dict[str, tuple[list[Finding], list[Finding]]]:
@@ -146,9 +147,9 @@ def _suite(
     for rule_id in sorted(by_rule):
         others, passes = by_rule[rule_id]
         rule = report.rules.get(rule_id)
-        tail = _rule_tail(rule)
+        parts = _RuleText(rule)
         for f in sorted(others, key=_resource):
-            kind, child = _outcome_element(f, rule, tail, locator)
+            kind, child = _outcome_element(f, rule, parts, locator)
             out.append(
                 _case(
                     _classname(f.pack or (rule.pack if rule else ""), host.host),
@@ -217,7 +218,7 @@ def _folded_passes(report: Report, host: HostResult, passes: list[Finding], tota
     )
 
 
-def _outcome_element(f: Finding, rule: Rule | None, tail: str, locator: Locator) -> tuple[str, str]:
+def _outcome_element(f: Finding, rule: Rule | None, parts: _RuleText, locator: Locator) -> tuple[str, str]:
     """The child that says how this test case (of anything but a pass) went, and the count it adds to."""
     outcome = f.outcome
     if outcome is _NOT_REVIEWED:
@@ -232,8 +233,14 @@ def _outcome_element(f: Finding, rule: Rule | None, tail: str, locator: Locator)
     if outcome is _ERROR:
         message = _x(f.message or "rule errored")
         return "errors", _leaf("error", (("message", message), ("type", "error")), _x(f.message))
+    if f.waiver is None and not f.baseline_state:  # an active failure: most of a report
+        message = _x(_one_line(f.message or (rule.title if rule else f.rule_id)))
+        return "failures", (
+            f'<failure message="{_attr(message)}" type="{_attr(f.severity._value_)}">'
+            f"{_text(_active_details(f, parts, locator))}</failure>"
+        )
     how = state(f)
-    details = _details(f, rule, tail, locator)
+    details = _details(f, parts, locator)
     if how == "waived" and f.waiver is not None:
         w = f.waiver
         message = _x(f"waived until {w.expires}: {w.reason}")
@@ -245,35 +252,56 @@ def _outcome_element(f: Finding, rule: Rule | None, tail: str, locator: Locator)
         return "skipped", _leaf("skipped", (("message", message),), _x(details))
     message = _x(_one_line(f.message or (rule.title if rule else f.rule_id)))
     return "failures", (
-        f'<failure message="{_attr(message)}" type="{_attr(f.severity.value)}">{_text(_x(details))}</failure>'
+        f'<failure message="{_attr(message)}" type="{_attr(f.severity._value_)}">{_text(_x(details))}</failure>'
     )
 
 
-def _details(f: Finding, rule: Rule | None, tail: str, locator: Locator) -> str:
-    """The text of a failure: what, where, and (`tail`, the same for all of a rule's) what to do."""
+class _RuleText:
+    """What the text of each failure of one rule says of the rule: `head` (its id and title) and
+    `tail` (its remediation and where to read more), as written and escaped (`_x`) once."""
+
+    def __init__(self, rule: Rule | None) -> None:
+        self.head = self.tail = ""
+        if rule is not None:
+            self.head = f"Rule: {rule.id} {rule.title}\n"
+            if rule.remediation.strip():
+                self.tail += f"\n\nRemediation:\n{rule.remediation.strip()}"
+            if rule.help_uri:
+                self.tail += f"\n\nSee: {rule.help_uri}"
+        self.head_x = _x(self.head)
+        self.tail_x = _x(self.tail)
+
+
+def _details(f: Finding, parts: _RuleText, locator: Locator) -> str:
+    """The text of a failure: what, where, and what to do (not escaped)."""
     loc = locator.locate(f)
-    head = f"Rule: {rule.id} {rule.title}\n" if rule is not None else ""
     text = (
-        f"{f.message}\n\n{head}Severity: {f.severity.value}\nHost: {f.host}\nResource: {f.resource}\n"
+        f"{f.message}\n\n{parts.head}Severity: {f.severity._value_}\nHost: {f.host}\nResource: {f.resource}\n"
         f"Evidence: {loc.path}:{loc.line}"
     )
     if f.waiver is not None and f.waiver.expired:
         text += f"\nWaiver expired on {f.waiver.expires} (owner {f.waiver.owner}): {f.waiver.reason}"
     if f.baseline_state:
         text += f"\nBaseline: {f.baseline_state}"
-    return text + tail
+    return text + parts.tail
 
 
-def _rule_tail(rule: Rule | None) -> str:
-    """What every failure of a rule ends with: its remediation and where to read more."""
-    tail = ""
-    if rule is None:
-        return tail
-    if rule.remediation.strip():
-        tail += f"\n\nRemediation:\n{rule.remediation.strip()}"
-    if rule.help_uri:
-        tail += f"\n\nSee: {rule.help_uri}"
-    return tail
+def _active_details(f: Finding, parts: _RuleText, locator: Locator) -> str:
+    """`_x(_details(...))` of a failure without waiver or baseline state, escaping only what varies.
+
+    When the message, host, resource and path need no escape (str.isprintable(): no control,
+    format or bidi character, no line end), the rule's parts are taken escaped as they are: no
+    "\r\n" can straddle a part (`_x` folds it to "\n"), since a part from the rule ends in "\n" or
+    starts after a line number, and `_x` otherwise maps each character alone.
+    """
+    loc = locator.locate(f)
+    message, host, resource, path = f.message, f.host, f.resource, loc.path
+    if not (message.isprintable() and host.isprintable() and resource.isprintable() and path.isprintable()):
+        return _x(_details(f, parts, locator))
+    return (
+        f"{message}\n\n{parts.head_x}Severity: {f.severity._value_}\nHost: {host}\nResource: {resource}\n"
+        f"Evidence: {path}:{loc.line}{parts.tail_x}"
+    )
 
 
 @lru_cache(maxsize=1024)  # one per pack and host, asked once per finding
@@ -284,6 +312,8 @@ def _classname(pack: str, host: str) -> str:
 
 
 def _one_line(text: str) -> str:
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # the common case: no whitespace but single spaces between words
     return " ".join(text.split())
 
 

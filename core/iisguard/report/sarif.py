@@ -23,7 +23,7 @@ from importlib import metadata
 from typing import Any
 
 from ..engine.evaluate import HostResult, Notice, Report
-from ..engine.findings import Finding, Outcome
+from ..engine.findings import Finding, Outcome, Severity
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from .base import Locator, json_text, logical_name, sort_key
@@ -35,6 +35,8 @@ MAX_RESULTS_PER_RUN = 25_000
 MAX_RUNS_PER_FILE = 20
 
 _FAIL, _ERROR, _NOT_REVIEWED = Outcome.FAIL, Outcome.ERROR, Outcome.NOT_REVIEWED
+# By the severity's value: a property lookup by the member hashes it, which runs Python code.
+_LEVELS = {s.value: s.sarif_level for s in Severity}
 
 
 @dataclass
@@ -125,7 +127,8 @@ class SarifReporter:
         index = {rule_id: i for i, rule_id in enumerate(wanted)}
         descriptors = [_descriptor(report.rules.get(rule_id), rule_id) for rule_id in wanted]
         rules = report.rules
-        results = [_result(f, index[f.rule_id], rules.get(f.rule_id), locator) for f in findings]
+        places: dict[tuple[str, int], Any] = {}
+        results = [_result(f, index[f.rule_id], rules.get(f.rule_id), locator, places) for f in findings]
         if host.snapshot_path in locator.outside:
             notes = [
                 *notes,
@@ -317,8 +320,18 @@ def _help_markdown(rule: Rule) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def _result(finding: Finding, rule_index: int, rule: Rule | None, locator: Locator) -> dict[str, Any]:
+def _result(
+    finding: Finding, rule_index: int, rule: Rule | None, locator: Locator, places: dict[tuple[str, int], Any]
+) -> dict[str, Any]:
+    """One result; `places` holds the physicalLocation of each Location met, which the results on
+    the same line share (every result of a compact snapshot is on its line 1)."""
     loc = locator.locate(finding)
+    place = places.get((loc.uri, loc.line))
+    if place is None:
+        place = places[(loc.uri, loc.line)] = {
+            "artifactLocation": {"uri": loc.uri},
+            "region": {"startLine": loc.line},
+        }
     message = finding.message or (rule.title if rule else finding.rule_id)
     properties: dict[str, Any] = {"host": finding.host, "resource": finding.resource}
     suppressions = None
@@ -342,15 +355,15 @@ def _result(finding: Finding, rule_index: int, rule: Rule | None, locator: Locat
     if finding.baseline_state:
         result["baselineState"] = finding.baseline_state
     result["kind"] = "fail" if failed else "pass"
-    result["level"] = finding.severity.sarif_level if failed else "none"
+    result["level"] = _LEVELS[finding.severity._value_] if failed else "none"
     result["locations"] = [
         {
             "logicalLocations": [{"fullyQualifiedName": logical_name(finding), "kind": "resource"}],
-            "physicalLocation": {"artifactLocation": {"uri": loc.uri}, "region": {"startLine": loc.line}},
+            "physicalLocation": place,
         }
     ]
     result["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
-    result["properties"] = _plain(properties)
+    result["properties"] = properties if waiver is None else _plain(properties)
     result["ruleId"] = finding.rule_id
     result["ruleIndex"] = rule_index
     if suppressions is not None:
@@ -360,7 +373,9 @@ def _result(finding: Finding, rule_index: int, rule: Rule | None, locator: Locat
 
 def _sentence(text: str) -> str:
     """Messages are sentences: one line, ending with a period (SARIF2001)."""
-    text = " ".join(str(text).split())
+    text = str(text)
+    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+        text = " ".join(text.split())  # else it has no whitespace but single spaces between words
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
