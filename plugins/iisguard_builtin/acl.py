@@ -70,6 +70,14 @@ def content_writable_by_broad(snap, params):
     Good: `C:\\inetpub\\wwwroot` with SYSTEM/Administrators/TrustedInstaller F, Users RX, IIS_IUSRS RX.
     """
     extra = snap.accounts.keys(params["extra_broad_principals"])
+    broad: dict[str, bool] = {}  # principal key -> broad or extra; a few keys over thousands of roots
+
+    def is_broad(key: str) -> bool:
+        found = broad.get(key)
+        if found is None:
+            found = broad[key] = accounts.is_broad(key) or key in extra
+        return found
+
     for root in snap.content_roots.values():
         if root.acl is None:
             yield not_reviewed(
@@ -78,9 +86,7 @@ def content_writable_by_broad(snap, params):
                 f'capture it with: icacls "{root.path}"',
             )
             continue
-        bad = [
-            ace for ace, key in acls.write_grants(snap, root.acl) if accounts.is_broad(key) or key in extra
-        ]
+        bad = [ace for ace, key in acls.write_grants(snap, root.acl) if is_broad(key)]
         if bad:
             aces = ", ".join(acls.ace_text(a) for a in bad)
             yield fail(
@@ -609,7 +615,7 @@ def config_files(snap, params):
     Good: SYSTEM, Administrators, TrustedInstaller full control; Users read on the schema folder only.
     """
     writers_ok = _admin_keys(snap, params["allowed_writers"])
-    workers = set(iis.iis_principals(snap, include_local_system=False)) | {
+    workers = set(snap.iis_principals) | {  # iis.iis_principals without LocalSystem, once per snapshot
         sids.USERS,
         sids.AUTHENTICATED_USERS,
         sids.EVERYONE,
@@ -796,6 +802,8 @@ def config_encryption_keys(snap, params):
     readers_ok = admins | snap.accounts.keys(params["allowed_readers"])
     found = False
     for acl in snap.acls:
+        if "_" not in acl["path"]:  # nor, then, in its file name: not a key file (the check of most paths)
+            continue
         leaf = iis.leaf(acl["path"]).casefold()
         match = prefixes.get(leaf.split("_", 1)[0]) if "_" in leaf else None
         if match is None:

@@ -449,6 +449,7 @@ def anon_can_write_content(snap, params):
         return reach
 
     allowed_here = acls.folder_matcher(allowed)
+    write_grants = acls.write_grants
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
     for key, (rel, acl, root) in sorted(targets.items()):  # parents before their children
@@ -463,13 +464,16 @@ def anon_can_write_content(snap, params):
         if rel and allowed_here(rel):
             yield not_applicable(resource, f"{shown} is an allow-listed writable folder.", at=acl)
             continue
-        reach = reach_at(root, uses, rel)
+        reach = same_below.get(root)
+        if reach is None:
+            reach = reach_at(root, uses, rel)
         if not reach:
             yield not_applicable(
                 resource, f"Anonymous authentication is off wherever {shown} is served.", at=acl
             )
             continue
-        offending = [(ace, k) for ace, k in acls.write_grants(snap, acl) if k in reach]
+        grants = write_grants(snap, acl)
+        offending = [(ace, k) for ace, k in grants if k in reach] if grants else grants
         if not offending:
             yield passed(resource, f"Anonymous users cannot write {shown}.", at=acl)
             continue

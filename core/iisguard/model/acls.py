@@ -29,9 +29,9 @@ def ace_key(snap: Snapshot, ace: Mapping[str, Any]) -> str:
     sid, principal = ace.get("sid"), ace.get("principal")
     known = _ace_keys(snap)
     try:
-        return known[sid, principal]
+        return known[principal if sid is None else (sid, principal)]
     except KeyError:
-        found = known[sid, principal] = _ace_key(snap, sid, principal)
+        found = known[principal if sid is None else (sid, principal)] = _ace_key(snap, sid, principal)
         return found
     except TypeError:  # a value that cannot be a dictionary key (the schema allows only strings)
         return _ace_key(snap, sid, principal)
@@ -44,7 +44,8 @@ def _ace_key(snap: Snapshot, sid: Any, principal: Any) -> str:
 
 
 def _ace_keys(snap: Snapshot) -> dict[Any, str]:
-    """(sid, principal) -> principal key, per snapshot: 100,000 ACLs name a few thousand principals."""
+    """principal (without a SID) or (sid, principal) -> principal key, per snapshot: 100,000 ACLs
+    name a few thousand principals."""
     memo = snap._memo.get("ace_key")
     if memo is None:
         memo = snap._memo["ace_key"] = {}
@@ -90,20 +91,18 @@ def write_grants(snap: Snapshot, acl: Mapping[str, Any] | None) -> tuple[tuple[M
     memo = snap._memo.get("write_grants")
     if memo is None:
         memo = snap._memo["write_grants"] = {}
+        snap._memo["write_grants_of"] = {}
     known = memo.get(id(acl))
-    if known is not None and known[0] is acl:  # the ACL itself is kept, so its id is never reused
-        return known[1]
-    grants = _write_grants(snap, acl)
-    memo[id(acl)] = (acl, grants)
-    return grants
-
-
-def _write_grants(snap: Snapshot, acl: Mapping[str, Any]) -> tuple[tuple[Mapping[str, Any], str], ...]:
-    # `allow_aces`, `grants_write` and `ace_key` inlined: this runs for each of 500,000 ACEs on a large
-    # host, which repeat a handful of rights lists and a few thousand principals.
+    if known is not None:
+        return known
+    # `allow_aces`, `grants_write` and `ace_key` inlined, with what they answer remembered: this runs
+    # for each of 500,000 ACEs on a large host, which repeat a few rights lists and principals.
     keys = _ace_keys(snap)
+    writes = snap._memo.get("writes")
+    if writes is None:
+        writes = snap._memo["writes"] = {}
     found = []
-    for ace in acl.get("aces") or []:
+    for ace in acl.get("aces") or ():
         if ace.get("type", "allow") != "allow":
             continue
         codes = ace.get("rights")
@@ -111,23 +110,25 @@ def _write_grants(snap: Snapshot, acl: Mapping[str, Any]) -> tuple[tuple[Mapping
             continue
         sid, principal = ace.get("sid"), ace.get("principal")
         try:
-            if not _writes(codes[0] if len(codes) == 1 else tuple(codes)):
+            code = codes[0] if len(codes) == 1 else tuple(codes)
+            write = writes.get(code)
+            if write is None:
+                write = writes[code] = rights.is_write_class(codes)
+            if not write:
                 continue
-            key = keys[sid, principal]
-        except KeyError:
-            key = keys[sid, principal] = _ace_key(snap, sid, principal)
+            ref = principal if sid is None else (sid, principal)
+            key = keys.get(ref)
+            if key is None:
+                key = keys[ref] = _ace_key(snap, sid, principal)
         except TypeError:  # not the schema's strings (an unvalidated snapshot): judged without the caches
             if not grants_write(ace):
                 continue
             key = _ace_key(snap, sid, principal)
         found.append((ace, key))
-    return tuple(found) if found else ()
-
-
-@lru_cache(maxsize=4096)
-def _writes(codes: str | tuple[str, ...]) -> bool:
-    """`rights.is_write_class` of one code or a tuple of codes, remembered (a handful of distinct lists)."""
-    return rights.is_write_class((codes,) if isinstance(codes, str) else codes)
+    grants = tuple(found) if found else ()
+    memo[id(acl)] = grants
+    snap._memo["write_grants_of"][id(acl)] = acl  # kept alive, so no other object takes its id
+    return grants
 
 
 def write_aces(
@@ -172,7 +173,13 @@ def folder_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
             found = known[path] = found or match(path) is not None
         return found
 
-    return lambda rel: bool(rel) and under(rel)
+    def matcher(rel: str) -> bool:
+        if not rel:  # the content root itself (`under` may know "" as the parent of `\\x`)
+            return False
+        found = known.get(rel)
+        return under(rel) if found is None else found
+
+    return matcher
 
 
 def _never(rel: str) -> bool:

@@ -521,14 +521,22 @@ def content_folders(snap: Snapshot) -> dict[str, str]:
     if memo is None:
         memo = snap._memo["content_folders"] = {}
         roots = snap.content_roots
+        known = snap._memo.setdefault("content_root_of", {})
         for key in snap.acls_by_path:
             if key in roots:
                 continue
-            parent = parent_key(key)
-            root = content_root_of(snap, parent) if parent else None
+            parent, sep, _ = key.rpartition("\\")  # parent_key and content_root_of, inlined for their
+            if not parent:  # commonest answers: 100,000 keys, most of them in a folder already walked
+                continue
+            root = parent if parent in roots else known.get(parent, _UNKNOWN)
+            if root is _UNKNOWN:
+                root = content_root_of(snap, parent)
             if root is not None:
                 memo[key] = root
     return memo
+
+
+_UNKNOWN: Any = object()
 
 
 def content_folders_of(snap: Snapshot, root_key: str) -> tuple[str, ...]:
