@@ -1,6 +1,7 @@
 """The per-snapshot ACL indexes rules share (model/acls.py, model/iis.py) answer what the plain
 definitions answer: write grants, allow-listed folders, folders below content roots, the principals
-anonymous requests carry, and whether authentication is configured below a path."""
+anonymous requests carry, whether authentication is configured below a path, and the account globs
+(names.matches_any)."""
 
 from __future__ import annotations
 
@@ -201,3 +202,20 @@ def test_anon_005_judges_a_folder_by_the_authentication_configured_below_its_roo
         "acls/D:\\Sites\\Web\\private": "not_applicable",
         "acls/D:\\Sites\\Web\\public": "fail",
     }
+
+
+def test_matches_any_returns_the_first_glob_matching_case_insensitively():
+    import fnmatch
+
+    from iisguard import names
+
+    def plain(name, patterns):  # the definition: fnmatch of the case-folded name and glob, first wins
+        found = (str(p) for p in patterns if fnmatch.fnmatchcase(name.casefold(), str(p).casefold()))
+        return next(found, None)
+
+    globs = [["IUSR_*", "IWAM_*", "ASPNET", "IIS_WPG"], [], ["*"], ["Shop/admin*", "x?y", "[ab]*"], ["ÄB*"]]
+    for patterns in globs:
+        for name in ["iusr_web01", "IWAM_X", "aspnet", "shop/ADMIN/x", "xzy", "b", "äbc", "", "Qz"]:
+            assert names.matches_any(name, patterns) == plain(name, patterns), (name, patterns)
+    assert names.matches_any("IUSR_WEB01", ("iwam_*", "IUSR_*")) == "IUSR_*"  # as written, not folded
+    assert names.matches_any("x", iter(["X"])) == "X"  # any iterable

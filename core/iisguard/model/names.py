@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 from . import sids
 
@@ -318,11 +319,27 @@ def bare(name: str) -> str:
 
 def matches_any(name: str, patterns: Iterable[str]) -> str | None:
     """The first glob (case-insensitive) the name matches, else None."""
+    if not patterns:
+        return None
     folded = name.casefold()
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(folded, str(pattern).casefold()):
-            return str(pattern)
+    try:
+        compiled = _compiled_globs(tuple(patterns))
+    except TypeError:  # a pattern that is not hashable: compiled on the spot
+        compiled = _compile_globs(tuple(patterns))
+    for pattern, match in compiled:
+        if match(folded) is not None:
+            return pattern
     return None
+
+
+@lru_cache(maxsize=256)
+def _compiled_globs(patterns: tuple[Any, ...]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    """Each glob as written (str) with its case-folded pattern compiled once (a rule asks per account)."""
+    return _compile_globs(patterns)
+
+
+def _compile_globs(patterns: tuple[Any, ...]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    return tuple((str(p), re.compile(fnmatch.translate(str(p).casefold())).match) for p in patterns)
 
 
 def is_managed_account_name(name: str) -> bool:
