@@ -4,7 +4,7 @@
     python benchmarks/bench_scan.py                 # scales 0.25, 0.5 and 1 of "large", both layouts
     python benchmarks/bench_scan.py --scales 1 --repeat 1
     python benchmarks/bench_scan.py --profile       # where the time goes (cProfile of one in-process scan)
-    python benchmarks/bench_scan.py --scales 1 --layouts compact --jobs 1,auto   # one process vs the default
+    python benchmarks/bench_scan.py --scales 1 --layouts compact --jobs 1,2   # one process vs two (rules shared out)
 
 Each scan runs every built-in rule (the default profile) and writes SARIF, JUnit and JSON, as a
 child process: wall time from start to exit, CPU time and peak RSS from that process's own
@@ -16,9 +16,9 @@ ratio is given for wall time and for CPU time (the one to read when other work s
 CPUs). Targets: scan <= 6x the floor (issue 15; issue 8 aimed at 3x), peak RSS <= 8x the file
 size, and time linear in size (1x / 0.5x <= 2.2), for the indented snapshot and for the same
 snapshot without indentation ("compact": one line, as `json.dumps` or `jq -c` write it).
-`--jobs` compares `iisguard scan --jobs 1` (one process) with the default ("auto": one large
-snapshot's rules shared out among up to 4 forked processes, one per CPU); CPU time counts every
-process. Peak RSS is the scan process's own, also given against the floor's (the parsed document
+`--jobs` compares `iisguard scan --jobs N` values ("auto": the scan's default, one process for one
+snapshot; N > 1: its rules shared out among N forked processes and its outputs rendered side by
+side); CPU time counts every process. Peak RSS is the scan process's own, also given against the floor's (the parsed document
 alone); "all PSS" is the peak of the summed PSS of every process of the scan (forked workers share
 the parent's pages: RSS would count them twice), sampled in a separate, untimed run.
 """

@@ -19,10 +19,10 @@ HOSTS = FIXTURES / "hosts"
 FORMATS = ("json", "sarif", "junit", "text", "html")
 
 
-def run(tmp_path, name):
+def run(tmp_path, name, jobs=None):
     folder = tmp_path / name
     folder.mkdir()
-    args = ["scan", str(HOSTS), "--fail-on", "never"]
+    args = ["scan", str(HOSTS), "--fail-on", "never", *(["--jobs", str(jobs)] if jobs else [])]
     for fmt in FORMATS:
         args += ["-f", f"{fmt}:{folder / ('report.' + fmt)}"]
     args += ["-f", f"ckl:{folder}/ckl/", "-f", f"hdf:{folder}/hdf/"]  # one file per host, in the same batch
@@ -57,10 +57,9 @@ def test_forked_rendering_writes_what_one_process_writes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(forked, "_fork", counting_fork)
     monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 0)
-    monkeypatch.setattr(scan_cli, "cpus", lambda: 3)
     old = os.umask(0o027)
     try:
-        folder = run(tmp_path, "many")
+        folder = run(tmp_path, "many", jobs=3)
     finally:
         os.umask(old)
     assert len(forks) == 2  # three processes rendered (the scan itself: several files, a process pool)
@@ -85,8 +84,7 @@ def test_a_render_that_fails_in_a_child_is_redone_here(tmp_path, monkeypatch):
 
     monkeypatch.setattr(JsonReporter, "render", only_here)
     monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 0)
-    monkeypatch.setattr(scan_cli, "cpus", lambda: 2)
-    folder = run(tmp_path, "redone")
+    folder = run(tmp_path, "redone", jobs=2)
     monkeypatch.setattr(scan_cli, "RENDER_FORK_FINDINGS", 10**12)
     assert contents(folder) == contents(run(tmp_path, "serial"))
 

@@ -18,7 +18,6 @@ from ..atomic import Batch, fill
 from ..engine import policy
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Outcome, Severity
-from ..engine.parallel import cpus
 from ..errors import IisguardError, RuleCrashed, SnapshotError, UsageError
 from ..forked import forked_map
 from ..model import snapshot as snapmod
@@ -135,8 +134,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "-j",
         type=positive_int,
         metavar="N",
-        help="worker processes (default: one per CPU for 8 or more snapshots; for one snapshot file of "
-        "8 MB or more, up to 4 processes share out its rules; else 1); the report is the same whatever N",
+        help="worker processes (default: one per CPU for 8 or more snapshots, else 1); on one snapshot, N "
+        "processes share out its rules and render its outputs; the report is the same whatever N",
     )
     p.add_argument(
         "--strict",
@@ -360,7 +359,7 @@ def write_reports(
 ) -> None:
     """Render every output and write it: files all staged, then all renamed (atomic.Batch); stdout last.
 
-    `jobs` processes render a large report's outputs (default: one per CPU; `--jobs 1`: this one).
+    Up to `jobs` processes render a large report's outputs (`--jobs N`; by default this one).
 
     A path with ``{host}`` in it, or ending in a slash (a folder: ``{host}`` plus the format's
     extension inside it), writes one file per host, each the report of that host alone: the STIG
@@ -433,11 +432,11 @@ RENDER_FORK_FINDINGS = 50_000  # below this, rendering takes less than forking s
 
 
 def _render_workers(report: Report, outputs: int, jobs: int | None = None) -> int:
-    """Processes rendering the outputs: `jobs`, by default one per CPU for a large report with several
-    outputs; else 1."""
-    if outputs < 2 or sum(len(h.findings) for h in report.hosts) < RENDER_FORK_FINDINGS:
+    """Processes rendering the outputs: up to `jobs` (`--jobs N`) for a large report with several
+    outputs; else, and by default, 1."""
+    if not jobs or outputs < 2 or sum(len(h.findings) for h in report.hosts) < RENDER_FORK_FINDINGS:
         return 1
-    return min(jobs or cpus(), outputs)
+    return min(jobs, outputs)
 
 
 def per_host(path: str) -> bool:

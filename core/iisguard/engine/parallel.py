@@ -16,17 +16,12 @@ from functools import partial
 from typing import Any
 
 from ..errors import SnapshotError
-from ..forked import can_fork
 from ..model import snapshot as snapmod
 from .evaluate import HostResult, Selected, Step, evaluate
 
 # (hook relay with iisguard_snapshot_loaded, selected rules); a picklable callable builds it in workers.
 Prepared = tuple[Any, Sequence[Selected]]
 MANY = 8  # from this many files on, the default is one worker per CPU
-# A lone snapshot this large (about 300 sites) has its rules shared out among forked processes by
-# default: below it, forking costs more than it saves.
-SPLIT_BYTES = 8 * 1024 * 1024
-MAX_SPLIT = 4  # past four, each share's own indexes and pointer walk cost more than its rules
 
 _worker: dict[str, Any] = {}
 
@@ -44,18 +39,6 @@ def default_jobs(files: int) -> int:
     return 1 if files < MANY else max(1, min(cpus(), files))
 
 
-def default_split(files: Sequence[str | snapmod.Snapshot]) -> int:
-    """Processes sharing out the rules of a lone large snapshot file (a few hundred sites or more), else 1."""
-    if len(files) != 1 or not can_fork():
-        return 1
-    one = files[0]
-    try:
-        size = os.path.getsize(one) if isinstance(one, str) else 0
-    except OSError:
-        return 1
-    return max(1, min(cpus(), MAX_SPLIT)) if size >= SPLIT_BYTES else 1
-
-
 def evaluate_files(
     files: Sequence[str | snapmod.Snapshot],
     *,
@@ -69,7 +52,7 @@ def evaluate_files(
     """(results in file order, one message per file that could not be loaded).
 
     With `split` > 1 each snapshot evaluated in this process shares its rules out among that many
-    forked processes (for one large snapshot: `default_split`).
+    forked processes (`scan --jobs N` on one snapshot).
 
     `files` may hold loaded snapshots too (evaluated in this process: use jobs=1). `prepare` must be picklable (a module-level function or a functools.partial of one) when
     jobs > 1; `prepared` is what it returns, when the caller has it already (used with jobs == 1).
