@@ -338,12 +338,7 @@ def _text(text: str) -> str:
 def _attr(text: str) -> str:
     """An attribute value escaped as ElementTree escapes it (line ends and tabs as references, so
     a parser reads them back instead of normalising them to spaces)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
+    text = _text(text)
     if '"' in text:
         text = text.replace('"', "&quot;")
     if "\r" in text:
