@@ -229,15 +229,10 @@ def _run_rule(
     sel: Selected,
     host: str,
     strict: bool,
-    located: list[tuple[Finding, Mapping[str, Any]]] | None = None,
+    located: list[tuple[Finding, Mapping[str, Any]]],
 ) -> list[Finding]:
     """The findings of one rule (one per resource, the most telling outcome). A finding whose pointer is
-    still to be found is listed in `located` with its object; without `located` it is found here."""
-    if located is None:
-        own: list[tuple[Finding, Mapping[str, Any]]] = []
-        out = _run_rule(snapshot, sel, host, strict, own)
-        _point(snapshot, own)
-        return out
+    still to be found is listed in `located` with its object (found later for all rules at once)."""
     rule = sel.rule
     missing = [s for s in rule.needs if not snapshot.has_section(s)]
     if missing:
