@@ -84,6 +84,30 @@ def test_write_grants_are_the_allow_aces_granting_write_with_their_keys():
     assert acls.ace_key(snap, ace("Jeder", ["R"], sid="S-1-5-32-545")) == sids.USERS
 
 
+def test_write_grants_by_path_holds_write_grants_of_every_acl_by_path_key():
+    snap = snapshot(
+        acls=[
+            {"path": "D:\\Sites\\Web", "aces": [ace("Everyone", ["M"]), ace("BUILTIN\\Users", ["RX"])]},
+            {"path": "%SystemDrive%\\inetpub", "aces": [ace("BUILTIN\\Users", ["RX", "WD"])]},
+            {"path": "d:/sites/web/app_data/", "aces": [ace("IIS APPPOOL\\Web", ["R"])]},
+        ]
+    )
+    first = snap.acl("D:\\Sites\\Web")
+    early = acls.write_grants(snap, first)  # asked before the index: the index reuses the answer
+    by_path = acls.write_grants_by_path(snap)
+    assert (
+        list(by_path)
+        == list(snap.acls_by_path)
+        == ["d:\\sites\\web", "c:\\inetpub", "d:\\sites\\web\\app_data"]
+    )
+    assert by_path["d:\\sites\\web"] is early
+    assert [(a["principal"], k) for a, k in by_path["c:\\inetpub"]] == [("BUILTIN\\Users", sids.USERS)]
+    assert by_path["d:\\sites\\web\\app_data"] == ()
+    for key, acl in snap.acls_by_path.items():  # and write_grants answers from the same memo
+        assert acls.write_grants(snap, acl) is by_path[key]
+    assert acls.write_grants_by_path(snap) is by_path
+
+
 def test_folder_matcher_answers_as_under_patterns_and_survives_deep_paths():
     def plain(rel, patterns):  # the definition: rel or one of its parent folders matches a glob
         import fnmatch

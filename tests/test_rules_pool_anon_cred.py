@@ -399,3 +399,50 @@ def test_inherited_write_grants_below_a_failing_folder_are_one_finding(builtin_r
     fails = {f.resource: f.message for f in found if f.outcome.value == "fail"}
     assert sorted(fails) == ["acls/D:\\Sites\\Web", "acls/D:\\Sites\\Web\\upload.aspx"]
     assert "3 captured file(s) and folder(s) below inherit it" in fails["acls/D:\\Sites\\Web"]
+
+
+def test_anon_write_judges_the_first_acl_of_a_folder_captured_twice(builtin_rules):
+    """Two captures of one folder (two spellings of one path): IIS-ANON-005 judges the first, as it
+    always has, whether or not the snapshot holds such duplicates (the rule has a faster path without)."""
+    from iisguard.engine.evaluate import Selected, evaluate
+    from iisguard.model.snapshot import Snapshot
+    from iisguard.testing import DEFAULT_BASE, deep_merge
+
+    def ace(who, rights):
+        return {"principal": who, "type": "allow", "rights": rights, "inherited": False, "inheritance": []}
+
+    def scan(acls):
+        data = deep_merge(
+            DEFAULT_BASE,
+            {
+                "iis": {
+                    "app_pools": [{"name": "Web", "identity": {"type": "ApplicationPoolIdentity"}}],
+                    "sites": [
+                        {
+                            "name": "Web",
+                            "applications": [
+                                {
+                                    "path": "/",
+                                    "app_pool": "Web",
+                                    "virtual_directories": [{"path": "/", "physical_path": "D:\\Sites\\Web"}],
+                                }
+                            ],
+                        }
+                    ],
+                    "authentication": [
+                        {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}}
+                    ],
+                },
+                "acls": [{"path": "D:\\Sites\\Web", "aces": [ace("SYSTEM", ["F"])]}, *acls],
+            },
+        )
+        rule = builtin_rules["IIS-ANON-005"]
+        found = evaluate(Snapshot(data), [Selected(rule, rule.severity, rule.default_parameters())]).findings
+        return {f.resource: f.outcome.value for f in found}
+
+    writable = {"path": "D:\\Sites\\Web\\files", "aces": [ace("Everyone", ["M"])]}
+    readable = {"path": "d:/sites/web/files/", "aces": [ace("Everyone", ["RX"])]}
+    assert scan([writable])["acls/D:\\Sites\\Web\\files"] == "fail"
+    assert scan([writable, readable])["acls/D:\\Sites\\Web\\files"] == "fail"
+    assert scan([readable, writable])["acls/d:/sites/web/files/"] == "pass"
+    assert scan([readable])["acls/d:/sites/web/files/"] == "pass"

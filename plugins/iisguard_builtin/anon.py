@@ -7,7 +7,9 @@ from dataclasses import replace
 from iisguard import (
     Location,
     Membership,
+    Outcome,
     Parameter,
+    Result,
     accounts,
     acls,
     fail,
@@ -401,14 +403,21 @@ def anon_can_write_content(snap, params):
         k: ("", snap.acl(v[0][3]), k) for k, v in roots.items()
     }  # path key -> (path relative to its content root, ACL, content root key)
     folders = iis.content_folders(snap)  # `roots` has the keys of snap.content_roots
-    path_key = snap.path_key
-    for acl in snap.acls:
-        key = path_key(acl["path"])
-        if key in targets:
-            continue
-        root = folders.get(key)
-        if root is not None:
-            targets[key] = (iis.relative(key, root), acl, root)
+    by_path = snap.acls_by_path
+    unique = len(by_path) == len(snap.acls)
+    if unique:  # no path captured twice: each folder's ACL is its only one, the one `by_path` holds
+        for key, root in folders.items():
+            if key not in targets:
+                targets[key] = (key[len(root) :].lstrip("\\"), by_path[key], root)  # iis.relative
+    else:  # the first ACL captured for a path is the one judged
+        path_key = snap.path_key
+        for acl in snap.acls:
+            key = path_key(acl["path"])
+            if key in targets:
+                continue
+            root = folders.get(key)
+            if root is not None:
+                targets[key] = (iis.relative(key, root), acl, root)
 
     locations = snap.locations
     auth = locations.index
@@ -419,13 +428,18 @@ def anon_can_write_content(snap, params):
         entry = iis.effective_auth(auth, config, "anonymous")
         if entry is not None and (id(entry), pool_name) in by_entry:
             return by_entry[id(entry), pool_name]
-        loc = locations.at(config, site, pool_name)
+        loc = locations.get(config)  # a site or application: its settings are already worked out
+        if loc is None or loc.pool_name != pool_name or loc.site != site or loc.entry is not entry:
+            loc = locations.at(config, site, pool_name)
         found = iis.anonymous_principals(snap, loc)
         if entry is not None and loc.entry is entry:
             by_entry[id(entry), pool_name] = found
         return found
 
     def reach_of(uses, sub: str) -> dict[str, str]:
+        if len(uses) == 1:  # one use: its principals as they are (shared, read only)
+            config, site, pool_name, _ = uses[0]
+            return anonymous_keys(config + sub, site, pool_name) or {}
         reach: dict[str, str] = {}
         for config, site, pool_name, _ in uses:
             found = anonymous_keys(config + sub, site, pool_name)
@@ -448,35 +462,40 @@ def anon_can_write_content(snap, params):
         reach = same_below[root] = reach_of(uses, "")
         return reach
 
-    allowed_here = acls.folder_matcher(allowed)
-    write_grants = acls.write_grants
+    allowed_here = acls.folder_matcher(allowed) if allowed else None
+    grants_by_path = acls.write_grants_by_path(snap) if unique else None
+    PASS = Outcome.PASS
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
-    for key, (rel, acl, root) in sorted(targets.items()):  # parents before their children
-        uses = roots[root]
-        shown = acl["path"] if acl else uses[0][3]
-        resource = f"acls/{shown}"
+    for key in sorted(targets):  # parents before their children
+        rel, acl, root = targets[key]
         if acl is None:
+            uses = roots[root]
+            shown = uses[0][3]
             yield not_reviewed(
-                resource, f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
+                f"acls/{shown}", f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
             )
             continue
-        if rel and allowed_here(rel):
-            yield not_applicable(resource, f"{shown} is an allow-listed writable folder.", at=acl)
+        shown = acl["path"]
+        if rel and allowed_here is not None and allowed_here(rel):
+            yield not_applicable(f"acls/{shown}", f"{shown} is an allow-listed writable folder.", at=acl)
             continue
         reach = same_below.get(root)
         if reach is None:
-            reach = reach_at(root, uses, rel)
+            reach = reach_at(root, roots[root], rel)
         if not reach:
             yield not_applicable(
-                resource, f"Anonymous authentication is off wherever {shown} is served.", at=acl
+                f"acls/{shown}", f"Anonymous authentication is off wherever {shown} is served.", at=acl
             )
             continue
-        grants = write_grants(snap, acl)
-        offending = [(ace, k) for ace, k in grants if k in reach] if grants else grants
-        if not offending:
-            yield passed(resource, f"Anonymous users cannot write {shown}.", at=acl)
+        grants = grants_by_path[key] if grants_by_path is not None else acls.write_grants(snap, acl)
+        for _, k in grants:
+            if k in reach:
+                break
+        else:  # `passed`, built directly: 80,000 times on a large host
+            yield Result(PASS, f"acls/{shown}", f"Anonymous users cannot write {shown}.", acl)
             continue
+        offending = [(ace, k) for ace, k in grants if k in reach]
         # A file or folder that only inherits a grant already reported on a parent is that parent's
         # finding, counted there: a /T listing must not turn one bad ACE into thousands of results.
         parent = (
@@ -486,7 +505,7 @@ def anon_can_write_content(snap, params):
             failing[parent][4] += 1
             continue
         bad = [f"{acls.ace_text(ace)} ({reach[k]})" for ace, k in offending]
-        failing[key] = [resource, shown, acl, bad, 0]
+        failing[key] = [f"acls/{shown}", shown, acl, bad, 0]
     for resource, shown, acl, bad, folded in failing.values():
         below = f" ({folded} captured file(s) and folder(s) below inherit it)" if folded else ""
         yield fail(

@@ -89,46 +89,76 @@ def write_grants(snap: Snapshot, acl: Mapping[str, Any] | None) -> tuple[tuple[M
     if acl is None:
         return ()
     memo = snap._memo.get("write_grants")
+    if memo is not None:
+        known = memo.get(id(acl))
+        if known is not None:
+            return known
+    return _write_grants(snap, (acl,))[0]
+
+
+def write_grants_by_path(snap: Snapshot) -> Mapping[str, tuple[tuple[Mapping[str, Any], str], ...]]:
+    """`write_grants` of every ACL in `Snapshot.acls_by_path`, by the same path key; worked out in one
+    pass and remembered per snapshot. For rules that walk thousands of captured folders: a lookup
+    here costs a tenth of a call to `write_grants` (100,000 ACLs on a large host). Do not modify."""
+    found = snap._memo.get("write_grants_by_path")
+    if found is None:
+        by_path = snap.acls_by_path
+        found = snap._memo["write_grants_by_path"] = dict(
+            zip(by_path, _write_grants(snap, by_path.values()), strict=True)
+        )
+    return found
+
+
+def _write_grants(
+    snap: Snapshot, acl_list: Iterable[Mapping[str, Any]]
+) -> list[tuple[tuple[Mapping[str, Any], str], ...]]:
+    """`write_grants` of each ACL (remembered), in one loop: the call per ACL was a third of the cost."""
+    memo = snap._memo.get("write_grants")
     if memo is None:
         memo = snap._memo["write_grants"] = {}
         snap._memo["write_grants_of"] = {}
-    known = memo.get(id(acl))
-    if known is not None:
-        return known
+    alive = snap._memo["write_grants_of"]
     # `allow_aces`, `grants_write` and `ace_key` inlined, with what they answer remembered: this runs
     # for each of 500,000 ACEs on a large host, which repeat a few rights lists and principals.
     keys = _ace_keys(snap)
     writes = snap._memo.get("writes")
     if writes is None:
         writes = snap._memo["writes"] = {}
-    found = []
-    for ace in acl.get("aces") or ():
-        if ace.get("type", "allow") != "allow":
+    out = []
+    for acl in acl_list:
+        known = memo.get(id(acl))
+        if known is not None:
+            out.append(known)
             continue
-        codes = ace.get("rights")
-        if not codes:
-            continue
-        sid, principal = ace.get("sid"), ace.get("principal")
-        try:
-            code = codes[0] if len(codes) == 1 else tuple(codes)
-            write = writes.get(code)
-            if write is None:
-                write = writes[code] = rights.is_write_class(codes)
-            if not write:
+        found = []
+        for ace in acl.get("aces") or ():
+            if ace.get("type", "allow") != "allow":
                 continue
-            ref = principal if sid is None else (sid, principal)
-            key = keys.get(ref)
-            if key is None:
-                key = keys[ref] = _ace_key(snap, sid, principal)
-        except TypeError:  # not the schema's strings (an unvalidated snapshot): judged without the caches
-            if not grants_write(ace):
+            codes = ace.get("rights")
+            if not codes:
                 continue
-            key = _ace_key(snap, sid, principal)
-        found.append((ace, key))
-    grants = tuple(found) if found else ()
-    memo[id(acl)] = grants
-    snap._memo["write_grants_of"][id(acl)] = acl  # kept alive, so no other object takes its id
-    return grants
+            sid, principal = ace.get("sid"), ace.get("principal")
+            try:
+                code = codes[0] if len(codes) == 1 else tuple(codes)
+                write = writes.get(code)
+                if write is None:
+                    write = writes[code] = rights.is_write_class(codes)
+                if not write:
+                    continue
+                ref = principal if sid is None else (sid, principal)
+                key = keys.get(ref)
+                if key is None:
+                    key = keys[ref] = _ace_key(snap, sid, principal)
+            except TypeError:  # not the schema's strings (an unvalidated snapshot): judged without the caches
+                if not grants_write(ace):
+                    continue
+                key = _ace_key(snap, sid, principal)
+            found.append((ace, key))
+        grants = tuple(found) if found else ()
+        memo[id(acl)] = grants
+        alive[id(acl)] = acl  # kept alive, so no other object takes its id
+        out.append(grants)
+    return out
 
 
 def write_aces(
