@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from ..errors import PluginError, describe
@@ -22,6 +24,9 @@ _PRIORITY = {
     Outcome.PASS: 1,
     Outcome.NOT_APPLICABLE: 0,
 }
+# Read per finding: module names, not `Outcome.X` (EnumType.__getattr__'s slot, ~0.3 us on 3.11).
+_FAIL, _PASS, _ERROR, _NOT_REVIEWED = Outcome.FAIL, Outcome.PASS, Outcome.ERROR, Outcome.NOT_REVIEWED
+_outcome = attrgetter("outcome")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,8 @@ class HostResult:
                 )
             else:
                 out.append(f"{self.host}: nothing was collected (no section is ok or partial)")
-        elif self.findings and not any(f.outcome in (Outcome.PASS, Outcome.FAIL) for f in self.findings):
-            reviewed = sum(1 for f in self.findings if f.outcome is Outcome.NOT_REVIEWED)
+        elif self.findings and _PASS not in (outcomes := self.outcomes()) and _FAIL not in outcomes:
+            reviewed = outcomes[_NOT_REVIEWED]
             if reviewed:
                 out.append(
                     f"{self.host}: no rule could judge anything ({reviewed} not reviewed): "
@@ -80,12 +85,14 @@ class HostResult:
                 out.append(f"{self.host}: required section {name} is {state}")
         return out
 
+    def outcomes(self) -> Counter[Outcome]:
+        """How many findings have each outcome (counted at C speed: a large host has 336,000)."""
+        return Counter(map(_outcome, self.findings))
+
     @property
     def execution_successful(self) -> bool:
         """No rule errored, no collection section failed, and nothing in `gaps` (SARIF executionSuccessful)."""
-        return not (
-            any(f.outcome is Outcome.ERROR for f in self.findings) or self.failed_sections or self.gaps
-        )
+        return not (_ERROR in map(_outcome, self.findings) or self.failed_sections or self.gaps)
 
 
 @dataclass
@@ -119,10 +126,10 @@ class Report:
     def counts(self) -> dict[str, int]:
         out = {o.value: 0 for o in Outcome}
         out["waived"] = 0
-        for f in self.findings():
-            out[f.outcome.value] += 1
-            if f.outcome is Outcome.FAIL and not f.active_failure:
-                out["waived"] += 1
+        for h in self.hosts:
+            for outcome, n in h.outcomes().items():
+                out[outcome.value] += n
+            out["waived"] += sum(1 for f in h.findings if f.outcome is _FAIL and not f.active_failure)
         return out
 
     def gating_failures(self) -> list[Finding]:
@@ -253,6 +260,7 @@ def _run_rule(
     # A declared snapshot states only what its scripts state: a fact a rule finds unknown there is one
     # the scripts do not state (not_applicable), not one a collection missed (not_reviewed).
     declared = snapshot.declared
+    priority = _PRIORITY
     try:
         for result in rule.evaluate(snapshot, sel.parameters):
             if not isinstance(result, Result):
@@ -261,7 +269,7 @@ def _run_rule(
                 result = _declared(result)
             f = _finding(snapshot, sel, host, result, located)
             old = by_resource.get(f.resource)
-            if old is None or _PRIORITY[f.outcome] > _PRIORITY[old.outcome]:
+            if old is None or priority[f.outcome] > priority[old.outcome]:
                 by_resource[f.resource] = f
     except SystemExit as exc:
         # Not a rule error among others: the pack tried to end the process (a green gate if let through).

@@ -16,6 +16,10 @@ class Severity(enum.Enum):
     LOW = "low"
     INFO = "info"
 
+    # Enum hashes a member by its name in Python code (~0.4 us a dict lookup on Python 3.11); a member
+    # is a singleton that equals only itself, so the identity hash is as correct and C-speed.
+    __hash__ = object.__hash__
+
     @property
     def rank(self) -> int:
         return _RANK[self]
@@ -64,6 +68,18 @@ class Outcome(enum.Enum):
     NOT_APPLICABLE = "not_applicable"
     NOT_REVIEWED = "not_reviewed"
 
+    __hash__ = object.__hash__  # as Severity's
+
+
+# `Outcome.PASS` runs EnumType.__getattr__'s slot on Python 3.11 (~0.3 us): code run per finding
+# reads the members from these module names instead.
+_FAIL, _PASS, _NOT_APPLICABLE, _NOT_REVIEWED = (
+    Outcome.FAIL,
+    Outcome.PASS,
+    Outcome.NOT_APPLICABLE,
+    Outcome.NOT_REVIEWED,
+)
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -98,28 +114,28 @@ def fail(
 
     `severity="high"` in properties raises this one finding to at least that severity.
     """
-    return Result(Outcome.FAIL, resource, message, at, properties, pointer)
+    return Result(_FAIL, resource, message, at, properties, pointer)
 
 
 def passed(
     resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The resource complies."""
-    return Result(Outcome.PASS, resource, message, at, pointer=pointer)
+    return Result(_PASS, resource, message, at, None, pointer)
 
 
 def not_applicable(
     resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The rule does not concern this resource (an allow-listed vendor pool, a disabled feature)."""
-    return Result(Outcome.NOT_APPLICABLE, resource, message, at, pointer=pointer)
+    return Result(_NOT_APPLICABLE, resource, message, at, None, pointer)
 
 
 def not_reviewed(
     resource: str, message: str, *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The data the rule needs for this resource was not collected. Never a pass."""
-    return Result(Outcome.NOT_REVIEWED, resource, message, at, pointer=pointer)
+    return Result(_NOT_REVIEWED, resource, message, at, None, pointer)
 
 
 @dataclass(frozen=True)
@@ -166,7 +182,7 @@ class Finding:
     def active_failure(self) -> bool:
         """A failure that gates: not waived, not already known from the baseline."""
         return (
-            self.outcome is Outcome.FAIL
+            self.outcome is _FAIL
             and not self.suppressed
             and self.baseline_state not in ("unchanged", "absent")
         )

@@ -68,6 +68,10 @@ def evaluate_files(
                 errors.append(result)
             else:
                 hosts.append(result)
+        # The findings live as long as the report and hold no cycles (reference counting frees them):
+        # out of the collector's view, or the first allocation after re-enabling it walks them all
+        # (0.66 s on a 5,000-site host). As load() does for the snapshot's containers.
+        gc.freeze()
     return hosts, errors
 
 
