@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iisguard.model import jsonpos
 from iisguard.model.snapshot import Snapshot
 
-KEYS = st.sampled_from(["acls", "aces", "rights", "a/b", "t~x", "n"])
+# Some keys name OBJECT_ARRAYS (searched before any walk): random shapes under them must answer the same.
+KEYS = st.sampled_from(
+    ["acls", "aces", "rights", "a/b", "t~x", "n", "iis", "sites", "authentication", "principals"]
+)
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(alphabet="ab{}[", max_size=4))
 VALUES = st.recursive(
     SCALARS,
@@ -84,3 +88,59 @@ def test_pointers_of_answers_what_pointer_of_answers(data, rnd):
         if obj is not None:
             assert found.get(id(obj)) == single.pointer_of(obj)
     assert set(found) <= {id(o) for o in asked if o is not None}
+
+
+def _host() -> dict:
+    """A small host as a tree (each object in one place, as in a parsed snapshot)."""
+    return {
+        "host": {"name": "WEB01"},
+        "iis": {
+            "sites": [{"name": "s", "applications": [{"path": "/", "virtual_directories": [{"path": "/"}]}]}],
+            "authentication": [{"location": "", "anonymous": {"enabled": True}}],
+            "custom": [{"deep": [{"x": 1}]}],
+        },
+        "acls": [
+            {"path": f"D:\\Sites\\{n}", "aces": [{"principal": f"U{i}", "rights": ["RX"]} for i in range(3)]}
+            for n in range(4)
+        ],
+        "plugin_section": {"items": [{"name": "a"}]},
+    }
+
+
+def test_locate_finds_the_known_arrays_objects_and_members_without_a_walk(monkeypatch):
+    """The arrays a snapshot holds (OBJECT_ARRAYS) answer without walking the document."""
+    data = _host()
+    snap = Snapshot(data)
+    monkeypatch.setattr(Snapshot, "_walk", lambda self, wanted: pytest.fail(f"walked for {len(wanted)}"))
+    vdir = data["iis"]["sites"][0]["applications"][0]["virtual_directories"][0]
+    ace = data["acls"][3]["aces"][2]
+    anonymous = data["iis"]["authentication"][0]["anonymous"]  # a member: no pointer
+    objects = [vdir, ace, data["acls"][1], anonymous, data["host"], data]
+    found = snap.locate({id(o) for o in objects})
+    assert {k: p for k, (p, _) in found.items()} == {
+        id(vdir): "/iis/sites/0/applications/0/virtual_directories/0",
+        id(ace): "/acls/3/aces/2",
+        id(data["acls"][1]): "/acls/1",
+        id(data): "",
+    }
+
+
+def test_locate_walks_for_objects_outside_the_known_arrays():
+    data = _host()
+    snap = Snapshot(data)
+    deep, item, ace = (
+        data["iis"]["custom"][0]["deep"][0],
+        data["plugin_section"]["items"][0],
+        data["acls"][0]["aces"][0],
+    )
+    found = snap.locate({id(deep), id(item), id(ace), id({"not": "here"})})
+    assert {p for p, _ in found.values()} == {
+        "/iis/custom/0/deep/0",
+        "/plugin_section/items/0",
+        "/acls/0/aces/0",
+    }
+    assert snap.pointers_of([deep, item, ace]) == {
+        id(deep): "/iis/custom/0/deep/0",
+        id(item): "/plugin_section/items/0",
+        id(ace): "/acls/0/aces/0",
+    }

@@ -692,14 +692,38 @@ class Snapshot:
     def locate(self, ids: set[int]) -> dict[int, tuple[str, Any]]:
         """``{id: (pointer, object)}`` for the objects of the document with these ids (pointers_of's walk).
 
+        The arrays a snapshot is known to hold (OBJECT_ARRAYS) are searched first, at C speed per
+        array, with the members of their objects (an `anonymous` inside an authentication entry has
+        no pointer); the document is walked only for what is still not found there (on a 5,000-site
+        host nothing: 126,000 objects in 0.2 s rather than a 1.2 s walk). A document is a tree, so
+        where an object is found first is where it is.
+
         For ids taken in a process forked from this one (engine/split.py): an object of the document
         has the same id there, and keeps it, since nothing frees the document while rules run.
         """
         wanted = set(ids)
         found: dict[int, tuple[str, Any]] = {}
-        if id(self.data) in wanted:
-            found[id(self.data)] = ("", self.data)
-            wanted.discard(id(self.data))
+        data = self.data
+        if id(data) in wanted:
+            found[id(data)] = ("", data)
+            wanted.discard(id(data))
+        if wanted and isinstance(data, dict):
+            wanted.difference_update(map(id, data.values()))  # the sections: members, no pointer
+            for pattern in OBJECT_ARRAYS:
+                if not wanted:
+                    break
+                _in_arrays(data, pattern, 0, "", wanted, found)
+            for pattern in OBJECT_ARRAYS:
+                if not wanted:
+                    break
+                _members(data, pattern, 0, wanted)
+        if wanted:
+            found.update(self._walk(wanted))
+        return found
+
+    def _walk(self, wanted: set[int]) -> dict[int, tuple[str, Any]]:
+        """locate() for objects anywhere in the document: breadth first, stopping once all are found."""
+        found: dict[int, tuple[str, Any]] = {}
         frontier: list[tuple[Any, str]] = [(self.data, "")]
         text = _dumps()
         while frontier and wanted:
@@ -732,6 +756,98 @@ class Snapshot:
             wanted.difference_update(members)  # a document is a tree: an object is in one place
             frontier = below
         return found
+
+
+# The arrays of objects a snapshot holds (SNAPSHOT.md), `*` standing for each element of an array,
+# searched by locate() before any walk; the ACEs last, they are most of a large snapshot's objects.
+OBJECT_ARRAYS: tuple[tuple[str, ...], ...] = (
+    ("iis", "app_pools"),
+    ("iis", "sites"),
+    ("iis", "sites", "*", "bindings"),
+    ("iis", "sites", "*", "applications"),
+    ("iis", "sites", "*", "applications", "*", "virtual_directories"),
+    ("iis", "authentication"),
+    ("iis", "settings"),
+    ("aspnet",),
+    ("aspnet", "*", "authorization"),
+    ("principals",),
+    ("principals", "*", "members"),
+    ("tokens",),
+    ("tokens", "*", "groups"),
+    ("tokens", "*", "privileges"),
+    ("services",),
+    ("scheduled_tasks",),
+    ("spns", "queries"),
+    ("spns", "duplicates"),
+    ("acls",),
+    ("acls", "*", "aces"),
+)
+
+
+def _step(part: str) -> str:
+    return "/" + (jsonpos.escape(part) if "~" in part or "/" in part else part)
+
+
+def _in_arrays(
+    value: Any,
+    pattern: tuple[str, ...],
+    k: int,
+    prefix: str,
+    wanted: set[int],
+    found: dict[int, tuple[str, Any]],
+) -> None:
+    """Find wanted objects among the elements of the arrays `pattern` names below `value` (at `prefix`)."""
+    if k == len(pattern):
+        if isinstance(value, list) and not wanted.isdisjoint(map(id, value)):
+            _hits(value, prefix, wanted, found)
+        return
+    part = pattern[k]
+    if part == "*":
+        if not isinstance(value, list):
+            return
+        if k + 2 == len(pattern):  # each element's array (an ACL's ACEs): one tight loop, no call per element
+            key = pattern[k + 1]
+            for i, v in enumerate(value):
+                if isinstance(v, dict):
+                    array = v.get(key)
+                    if isinstance(array, list) and not wanted.isdisjoint(map(id, array)):
+                        _hits(array, f"{prefix}/{i}{_step(key)}", wanted, found)
+            return
+        for i, v in enumerate(value):
+            if wanted:
+                _in_arrays(v, pattern, k + 1, f"{prefix}/{i}", wanted, found)
+    elif isinstance(value, dict):
+        v = value.get(part)
+        if v is not None:
+            _in_arrays(v, pattern, k + 1, prefix + _step(part), wanted, found)
+
+
+def _hits(array: list[Any], prefix: str, wanted: set[int], found: dict[int, tuple[str, Any]]) -> None:
+    for i, v in enumerate(array):
+        if id(v) in wanted and isinstance(v, dict):
+            found[id(v)] = (f"{prefix}/{i}", v)
+            wanted.discard(id(v))
+
+
+def _members(value: Any, pattern: tuple[str, ...], k: int, wanted: set[int]) -> None:
+    """Drop from `wanted` the objects that are members of the elements of the arrays `pattern` names:
+    not inside an array, they have no pointer (and, a document being a tree, are nowhere else)."""
+    if k == len(pattern):
+        if isinstance(value, list):
+            for v in value:
+                if isinstance(v, dict) and not wanted.isdisjoint(map(id, v.values())):
+                    wanted.difference_update(map(id, v.values()))
+        return
+    part = pattern[k]
+    if part == "*":
+        if isinstance(value, list):
+            for v in value:
+                if wanted:
+                    _members(v, pattern, k + 1, wanted)
+    elif isinstance(value, dict):
+        v = value.get(part)
+        if v is not None:
+            _members(v, pattern, k + 1, wanted)
 
 
 def _dumps() -> Callable[[Any], bytes] | None:
