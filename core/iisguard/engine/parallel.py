@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -97,6 +96,8 @@ def _results(
         return
     workers = min(jobs, len(files))
     chunk = max(1, min(16, len(files) // (workers * 4)))  # small chunks keep the workers evenly busy
+    from concurrent.futures import ProcessPoolExecutor  # only here: a one-host scan need not import it
+
     with ProcessPoolExecutor(workers, initializer=_start, initargs=(prepare, strict)) as pool:
         # Workers cannot call back: the display moves as each host's result arrives.
         for index, (path, result) in enumerate(
