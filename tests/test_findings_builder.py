@@ -1,4 +1,4 @@
-"""Finding and Result set their slots through a hand-written __init__ (engine/findings.py, for speed):
+"""Finding, Result and Evidence set their slots through a hand-written __init__ (engine/findings.py, for speed):
 it must build exactly what the dataclass's generated __init__ builds, for every field, and stay frozen."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def generated(cls: type) -> type:
     return dataclasses.make_dataclass(f"Reference{cls.__name__}", spec, frozen=True)
 
 
-@pytest.mark.parametrize("cls", [Finding, Result])
+@pytest.mark.parametrize("cls", [Finding, Result, Evidence])
 def test_the_init_takes_every_field_in_order_with_its_default(cls):
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     ref = list(inspect.signature(generated(cls).__init__).parameters.values())[1:]
@@ -68,7 +68,10 @@ RESULT_ARGS = [
 
 
 @pytest.mark.parametrize(
-    ("cls", "args"), [(Finding, a) for a in FINDING_ARGS] + [(Result, a) for a in RESULT_ARGS]
+    ("cls", "args"),
+    [(Finding, a) for a in FINDING_ARGS]
+    + [(Result, a) for a in RESULT_ARGS]
+    + [(Evidence, {"artifact": "iis/applicationHost.config"}), (Evidence, {"artifact": "a.txt", "line": 7})],
 )
 def test_builds_what_the_generated_init_builds(cls, args):
     mine, ref = cls(**args), generated(cls)(**args)
@@ -76,9 +79,10 @@ def test_builds_what_the_generated_init_builds(cls, args):
     positional = cls(*args.values())
     assert positional == mine
     assert pickle.loads(pickle.dumps(mine)) == mine
-    assert dataclasses.replace(mine, resource="other").resource == "other"
+    name = "artifact" if cls is Evidence else "resource"
+    assert getattr(dataclasses.replace(mine, **{name: "other"}), name) == "other"
     with pytest.raises(dataclasses.FrozenInstanceError):
-        mine.resource = "changed"  # type: ignore[misc]
+        setattr(mine, name, "changed")
 
 
 def test_defaults_are_fresh_per_instance():
@@ -86,3 +90,14 @@ def test_defaults_are_fresh_per_instance():
     b = Finding("R", Severity.INFO, Outcome.PASS, "h", "r", "m")
     assert a.properties == {} and a.properties is not b.properties
     assert Result(Outcome.PASS, "r").properties == {}
+
+
+@pytest.mark.parametrize("enum", [Outcome, Severity])
+def test_enum_members_hash_by_identity_and_still_equal_only_themselves(enum):
+    """Outcome and Severity hash by identity (Enum's name hash runs Python code per dict lookup)."""
+    table = {member: member.value for member in enum}
+    for member in enum:
+        assert table[member] == member.value and hash(member) == object.__hash__(member)
+        assert member == enum(member.value) and member != member.value
+        assert pickle.loads(pickle.dumps(member)) is member
+    assert len(set(enum) | set(enum)) == len(enum)

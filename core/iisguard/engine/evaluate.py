@@ -324,8 +324,10 @@ def _finding(
     at = result.at
     if at is not None:
         ev = at.get("evidence")
-        if ev and isinstance(ev, Mapping) and ev.get("artifact"):
-            evidence = Evidence(str(ev["artifact"]), ev.get("line"))
+        if ev and (type(ev) is dict or isinstance(ev, Mapping)):  # the ABC check only for other mappings
+            artifact = ev.get("artifact")
+            if artifact:
+                evidence = Evidence(artifact if type(artifact) is str else str(artifact), ev.get("line"))
     # A fact that is not an object names its pointer (`at` may still carry its evidence); an object's
     # pointer is found by _point, for all of a host's findings at once.
     pointer = result.pointer

@@ -81,7 +81,7 @@ _FAIL, _PASS, _NOT_APPLICABLE, _NOT_REVIEWED = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Where in a captured artifact the fact behind a finding stands."""
 
@@ -257,6 +257,17 @@ def _setters(cls: type) -> list[Any]:
     return [cls.__dict__[f.name].__set__ for f in fields(cls)]
 
 
+def _evidence_init() -> Any:
+    s_artifact, s_line = _setters(Evidence)
+
+    def __init__(self: Evidence, artifact: str, line: int | None = None) -> None:
+        s_artifact(self, artifact)
+        s_line(self, line)
+
+    return __init__
+
+
+Evidence.__init__ = _evidence_init()  # type: ignore[method-assign]
 Result.__init__ = _result_init()  # type: ignore[method-assign]
 Finding.__init__ = _finding_init()  # type: ignore[method-assign]
 
