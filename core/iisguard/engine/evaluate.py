@@ -140,7 +140,11 @@ class Report:
     def gating_failures(self) -> list[Finding]:
         if self.fail_on is None:
             return []
-        return [f for f in self.findings() if f.active_failure and f.severity.rank >= self.fail_on.rank]
+        floor = self.fail_on.rank
+        # `outcome` first: a slot read, where active_failure and rank are properties (336,000 findings)
+        return [
+            f for f in self.findings() if f.outcome is _FAIL and f.active_failure and f.severity.rank >= floor
+        ]
 
     @property
     def errored(self) -> bool:
