@@ -122,21 +122,21 @@ def passed(
     resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The resource complies."""
-    return Result(_PASS, resource, message, at, None, pointer)
+    return Result(_PASS, resource, message, at, pointer=pointer)
 
 
 def not_applicable(
     resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The rule does not concern this resource (an allow-listed vendor pool, a disabled feature)."""
-    return Result(_NOT_APPLICABLE, resource, message, at, None, pointer)
+    return Result(_NOT_APPLICABLE, resource, message, at, pointer=pointer)
 
 
 def not_reviewed(
     resource: str, message: str, *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The data the rule needs for this resource was not collected. Never a pass."""
-    return Result(_NOT_REVIEWED, resource, message, at, None, pointer)
+    return Result(_NOT_REVIEWED, resource, message, at, pointer=pointer)
 
 
 @dataclass(frozen=True)
