@@ -230,13 +230,13 @@ def evaluate(
 
 def _point(snapshot: Snapshot, located: list[tuple[Finding, Mapping[str, Any]]]) -> None:
     """Give each finding the JSON pointer of the object it is about, all of a host's in one walk."""
-    pointers = snapshot.pointers_of(at for _, at in located)
+    found = snapshot.locate({id(at) for _, at in located})
     for finding, at in located:
-        pointer = pointers.get(id(at))
-        if pointer is not None:
+        hit = found.get(id(at))
+        if hit is not None:
             # Not yet published (evaluate() has not returned): set in place, not rebuilt (240,000
             # findings on a large host).
-            object.__setattr__(finding, "pointer", pointer)
+            _set_pointer(finding, hit[0])
     located.clear()
 
 
@@ -265,7 +265,7 @@ def _run_rule(
             properties={"missing_sections": statuses},
         )
         return [_finding(snapshot, sel, host, result, located)]
-    by_resource: dict[str, Finding] = {}
+    by_resource: dict[str, Result] = {}
     # A declared snapshot states only what its scripts state: a fact a rule finds unknown there is one
     # the scripts do not state (not_applicable), not one a collection missed (not_reviewed).
     declared = snapshot.declared
@@ -276,10 +276,9 @@ def _run_rule(
                 raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
             if declared:
                 result = _declared(result)
-            f = _finding(snapshot, sel, host, result, located)
-            old = by_resource.get(f.resource)
-            if old is None or priority[f.outcome] > priority[old.outcome]:
-                by_resource[f.resource] = f
+            old = by_resource.get(result.resource)
+            if old is None or priority[result.outcome] > priority[old.outcome]:
+                by_resource[result.resource] = result
     except SystemExit as exc:
         # Not a rule error among others: the pack tried to end the process (a green gate if let through).
         raise PluginError(
@@ -303,7 +302,7 @@ def _run_rule(
                 located,
             )
         ]
-    return list(by_resource.values())
+    return _findings(snapshot, sel, host, by_resource.values(), located)
 
 
 def _declared(result: Result) -> Result:
@@ -329,39 +328,65 @@ def _finding(
     result: Result,
     located: list[tuple[Finding, Mapping[str, Any]]],
 ) -> Finding:
-    evidence = None
-    at = result.at
-    if at is not None:
-        ev = at.get("evidence")
-        if ev and (type(ev) is dict or isinstance(ev, Mapping)):  # the ABC check only for other mappings
-            artifact = ev.get("artifact")
-            if artifact:
-                evidence = Evidence(artifact if type(artifact) is str else str(artifact), ev.get("line"))
-    # A fact that is not an object names its pointer (`at` may still carry its evidence); an object's
-    # pointer is found by _point, for all of a host's findings at once.
-    pointer = result.pointer
-    severity = sel.severity
-    properties = result.properties
-    escalate = properties.get("severity") if properties else None
-    if escalate:
-        # A rule may raise one finding above its default ("warning, error if unencrypted").
-        severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
-    finding = Finding(  # positional: 336,000 times on a large host
-        sel.rule.id,
-        severity,
-        result.outcome,
-        host,
-        result.resource,
-        result.message,
-        sel.rule.pack,
-        pointer,
-        evidence,
-        snapshot.path,
-        dict(properties) if properties else {},
-    )
-    if pointer is None and at is not None:
-        located.append((finding, at))
-    return finding
+    return _findings(snapshot, sel, host, (result,), located)[0]
+
+
+_set_pointer = Finding.__dict__["pointer"].__set__  # the slot's own setter (Finding is frozen)
+
+
+def _findings(
+    snapshot: Snapshot,
+    sel: Selected,
+    host: str,
+    results: Iterable[Result],
+    located: list[tuple[Finding, Mapping[str, Any]]],
+) -> list[Finding]:
+    """A rule's results as findings (a large host: 336,000 of them, so one tight loop). A result
+    about an object (`at`) without a pointer is listed in `located`: _point finds all of a host's at
+    once. A fact that is not an object names its pointer (`at` may still lend it its evidence)."""
+    rule_id, pack, path, severity = sel.rule.id, sel.rule.pack, snapshot.path, sel.severity
+    new, evidence_of, dict_type, mapping = Finding, Evidence, dict, Mapping
+    out: list[Finding] = []
+    add, locate = out.append, located.append
+    for result in results:
+        evidence = None
+        at = result.at
+        if at is not None:
+            ev = at.get("evidence")
+            if ev and (type(ev) is dict_type or isinstance(ev, mapping)):  # the ABC check only for others
+                artifact = ev.get("artifact")
+                if artifact:
+                    evidence = evidence_of(
+                        artifact if type(artifact) is str else str(artifact), ev.get("line")
+                    )
+        properties = result.properties
+        if properties:
+            finding_severity = severity
+            escalate = properties.get("severity")
+            if escalate:
+                # A rule may raise one finding above its default ("warning, error if unencrypted").
+                finding_severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
+            properties = dict(properties)
+        else:
+            finding_severity, properties = severity, {}
+        pointer = result.pointer
+        finding = new(  # positional
+            rule_id,
+            finding_severity,
+            result.outcome,
+            host,
+            result.resource,
+            result.message,
+            pack,
+            pointer,
+            evidence,
+            path,
+            properties,
+        )
+        if pointer is None and at is not None:
+            locate((finding, at))
+        add(finding)
+    return out
 
 
 def effective_rules(selected: Sequence[Selected]) -> dict[str, Rule]:
