@@ -106,3 +106,32 @@ def test_jobs_1_renders_here(tmp_path, monkeypatch):
         ]
     ) in (0, 1)
     assert (tmp_path / "a.json").is_file() and (tmp_path / "a.sarif").is_file()
+
+
+def test_a_reporter_that_offers_its_bytes_is_written_as_they_are(tmp_path, monkeypatch, capsys):
+    """`render_bytes` (UTF-8, as orjson writes it) goes to the file untouched; to stdout as text."""
+
+    class Bytes(JsonReporter):
+        def render_bytes(self, report):
+            return '{"written": "as bytes \u00e9"}\n'.encode()
+
+        def render(self, report):  # pragma: no cover - the CLI must prefer render_bytes
+            raise AssertionError("render() called although render_bytes() exists")
+
+    real = scan_cli.load_plugins
+
+    def load(*a, **k):
+        loaded = real(*a, **k)
+        loaded.reporters["json"] = Bytes()
+        return loaded
+
+    monkeypatch.setattr(scan_cli, "load_plugins", load)
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            ["scan", str(HOSTS / "iis10-default"), "--fail-on", "never", "-f", f"json:{out}", "-f", "json:-"]
+        )
+        == 0
+    )
+    assert out.read_bytes() == '{"written": "as bytes \u00e9"}\n'.encode()
+    assert capsys.readouterr().out == '{"written": "as bytes \u00e9"}\n'

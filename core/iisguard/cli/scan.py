@@ -397,8 +397,8 @@ def write_reports(
             text = render_to(out, shown)
             tmp = staged[i]
             if tmp is None:
-                return text
-            fill(tmp, path, text.encode("utf-8"))
+                return text.decode("utf-8") if isinstance(text, bytes) else text
+            fill(tmp, path, text if isinstance(text, bytes) else text.encode("utf-8"))
             return None
 
         # A large report's outputs render side by side in forked processes (each writes its own file),
@@ -484,7 +484,7 @@ def _render_one(
     quiet: bool,
     compact: bool,
     include_passes: bool = False,
-) -> str:
+) -> str | bytes:
     reporter = reporters[out.format]
     if out.format == "json" and include_passes:
         reporter = dataclasses.replace(reporter, include_passes=True)
@@ -518,8 +518,12 @@ def check_outputs(outputs: list[OutputSpec], inputs: list[str]) -> None:
             raise UsageError(f"--format {fmt} would overwrite {readonly[target]}, which this run reads")
 
 
-def render(reporter, report: Report, *, colour: bool) -> str:
+def render(reporter, report: Report, *, colour: bool) -> str | bytes:
+    """The reporter's text; its UTF-8 bytes when it offers `render_bytes` (JSON written by orjson is
+    bytes already: decoding a large report to text only to encode it again cost a copy of each)."""
     with snapmod.gc_paused():  # reporters build large acyclic trees: collections would only rescan them
         if colour and hasattr(reporter, "render_terminal"):
             return str(reporter.render_terminal(report))
+        if hasattr(reporter, "render_bytes"):
+            return bytes(reporter.render_bytes(report))
         return str(reporter.render(report))
