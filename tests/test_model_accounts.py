@@ -129,6 +129,30 @@ def test_membership_path_names_the_nested_group():
     assert m.hits == ("BUILTIN\\Administrators (through WEB01\\Web Admins)",)
 
 
+def test_membership_of_an_account_with_its_token_groups_names_each_path():
+    """The groups after the first principal (IIS_IUSRS with a pool identity) are named in the path, and
+    what each one adds is the same whichever account it is asked with (worked out once, reused)."""
+    s = snap(
+        principals=[
+            {"name": "WEB01\\svc", "kind": "local_user", "member_of": ["WEB01\\Web Admins"]},
+            {"name": "WEB01\\other", "kind": "local_user"},
+            {"name": "WEB01\\Web Admins", "kind": "local_group", "member_of": ["BUILTIN\\Administrators"]},
+            {"name": "BUILTIN\\IIS_IUSRS", "kind": "builtin", "member_of": ["BUILTIN\\Backup Operators"]},
+        ],
+        local_accounts={"groups_listed": True},
+    )
+    first = s.accounts.membership(["WEB01\\svc", "BUILTIN\\IIS_IUSRS"])
+    assert first.hits == (
+        "BUILTIN\\Administrators (through WEB01\\Web Admins)",
+        "BUILTIN\\Backup Operators (through BUILTIN\\IIS_IUSRS)",
+    )
+    second = s.accounts.membership(["WEB01\\other", "BUILTIN\\IIS_IUSRS"])
+    assert second.hits == ("BUILTIN\\Backup Operators (through BUILTIN\\IIS_IUSRS)",)
+    # Asked first, the same group is the account itself: no path.
+    assert s.accounts.membership(["BUILTIN\\IIS_IUSRS"]).hits == ("BUILTIN\\Backup Operators",)
+    assert s.accounts.membership(["WEB01\\other"]).answer == "no"
+
+
 def test_groups_not_listed_make_membership_unknown_not_no():
     # Only `net localgroup Administrators` was captured: Backup Operators' members are unknown.
     s = _membership_snapshot([])

@@ -155,6 +155,26 @@ def test_content_folders_map_each_captured_folder_to_its_nearest_content_root():
     assert iis.content_folders_of(snap, api) == (snap.path_key("D:\\Sites\\Web\\api\\web.config"),)
     assert iis.content_folders_of(snap, "x:\\nowhere") == ()
 
+    fresh = snapshot(acls=[{"path": p, "aces": [ace("Everyone", ["R"])]} for p in paths])
+    config = fresh.path_key("D:\\Sites\\Web\\api\\web.config")
+    assert iis.content_folders_of(fresh, api) == (config,)  # asked before content_folders
+    assert iis.content_folders(fresh) == folders
+
+
+def test_pool_identity_is_remembered_per_pool_object():
+    snap = snapshot()
+    web, api = snap.app_pools
+    first = iis.pool_identity(snap, web)
+    assert first == iis.Identity(sids.app_pool_sid("Web"), "IIS APPPOOL\\Web", "ApplicationPoolIdentity")
+    assert iis.pool_identity(snap, web) is first
+    assert snap.pools.get("Web").identity is first  # the pools index shares it
+    # Another pool object (here a copy with another identity) is another question, never the cached answer.
+    custom = {**web, "identity": {"type": "SpecificUser", "user": "CORP\\svc_web"}}
+    assert iis.pool_identity(snap, custom) == iis.Identity(
+        snap.accounts.key("CORP\\svc_web"), "CORP\\svc_web", "SpecificUser"
+    )
+    assert iis.pool_identity(snap, api).key == sids.app_pool_sid("Api")
+
 
 def test_configured_below_is_whether_an_authentication_entry_lies_deeper():
     snap = snapshot(

@@ -9,7 +9,9 @@ ALL APPLICATION PACKAGES ACE, an extra deny) passes. Paths go through `Snapshot.
 from __future__ import annotations
 
 from iisguard import (
+    Outcome,
     Parameter,
+    Result,
     accounts,
     acls,
     fail,
@@ -442,7 +444,9 @@ def scripts_writable(snap, params):
     by_path = snap.acls_by_path
     grants_by_path = acls.write_grants_by_path(snap)
     scripts: dict[str, int] = {}
-    folders: dict[str, tuple[dict | None, list]] = {}  # parent key -> (its ACL, its bad ACEs): judged once
+    folders: dict[
+        str | None, tuple[dict | None, list]
+    ] = {}  # parent key -> (its ACL, its bad ACEs): judged once
 
     def folder_of(parent: str | None) -> tuple[dict | None, list]:
         if parent in folders:
@@ -456,15 +460,23 @@ def scripts_writable(snap, params):
         )
         return judged
 
+    PASS = Outcome.PASS
     for key, root in iis.content_folders(snap).items():
         if not key.endswith(exts):
             continue
         scripts[root] = scripts.get(root, 0) + 1
         acl = by_path[key]
-        bad = [a for a, k in grants_by_path[key] if k not in allowed]
-        folder, folder_bad = folder_of(iis.parent_key(key))
+        bad = []  # loops, not comprehensions, and `passed` built directly: 30,000 files on a large host
+        for a, k in grants_by_path[key]:
+            if k not in allowed:
+                bad.append(a)
+        parent = iis.parent_key(key)
+        judged = folders.get(parent)
+        folder, folder_bad = folder_of(parent) if judged is None else judged
         resource = f"acls/{acl['path']}"
-        if bad or folder_bad:
+        if not bad and not folder_bad:
+            yield Result(PASS, resource, f"Only administrators can change {acl['path']}", acl)
+        else:
             parts = []
             if bad:
                 parts.append(f"the file grants {', '.join(acls.ace_text(a) for a in bad)}")
@@ -478,8 +490,6 @@ def scripts_writable(snap, params):
                 "the site runs; leave write to SYSTEM, Administrators and deployment accounts (icacls /remove:g).",
                 at=(bad or folder_bad)[0],
             )
-        else:
-            yield passed(resource, f"Only administrators can change {acl['path']}", at=acl)
     for key, root in roots.items():
         if root.acl is None:
             yield not_reviewed(

@@ -566,8 +566,16 @@ class Accounts:
         self._parents_index: dict[str, set[str]] | None = None
         self._directory: Directory | None = None
         # id(groups tuple) -> (that tuple, groups whose members are unknown, answers by (refs, judge_ad))
+        # id(groups tuple) -> (that tuple, groups whose members are unknown, answers by (refs, judge_ad),
+        # each principal's part of an answer by (key, first or not))
         self._by_groups: dict[
-            int, tuple[tuple[PrivilegedGroup, ...], tuple[str, ...], dict[Any, Membership]]
+            int,
+            tuple[
+                tuple[PrivilegedGroup, ...],
+                tuple[str, ...],
+                dict[Any, Membership],
+                dict[tuple[str, str, bool], tuple[tuple[str, str], ...]],
+            ],
         ] = {}
         self._paths_cache: dict[str, dict[str, str | None]] = {}
         # Walks shared by every principal with the same direct groups (see _walk).
@@ -963,29 +971,28 @@ class Accounts:
                 for g in wanted
                 if g.scope == "local" and not self.group_enumerated(g)
             )
-            held = self._by_groups[id(wanted)] = (wanted, unknown, {})
+            held = self._by_groups[id(wanted)] = (wanted, unknown, {}, {})
         answers = held[2]
         cache_key = (tuple(refs), judge_ad)
         cached = answers.get(cache_key)
         if cached is not None:
             return cached
+        parts = held[3]
         hits: dict[str, None] = {}
         labels: dict[str, None] = {}
         first_key = self.key(refs[0]) if refs else ""
         for ref in refs:
             key = self.key(ref)
-            for g, through in self._paths(key).items():
-                entry = self._matches(g, wanted)
-                if entry is None:
-                    continue
-                shown = self.display(g)
-                path = []
-                if through is not None:
-                    path.append(self.display(through))
-                if key != first_key:
-                    path.append(self.display(ref))
-                hits.setdefault(f"{shown} (through {', '.join(path)})" if path else shown, None)
-                labels.setdefault(entry.label, None)
+            # What one principal adds depends on it alone (and on whether it is the first): IIS_IUSRS,
+            # asked with each of 5,000 pool identities, is walked once.
+            part = parts.get((ref, key, key == first_key))
+            if part is None:
+                part = parts[ref, key, key == first_key] = self._membership_part(
+                    ref, key, key != first_key, wanted
+                )
+            for hit, label in part:
+                hits.setdefault(hit, None)
+                labels.setdefault(label, None)
         unknown = held[1]
         needs_ad: tuple[str, ...] = ()
         if judge_ad and refs and self.is_domain(refs[0]) and not self.has_ad_data(refs[0]):
@@ -993,6 +1000,25 @@ class Accounts:
         result = Membership(tuple(hits), unknown, needs_ad, tuple(labels))
         answers[cache_key] = result
         return result
+
+    def _membership_part(
+        self, ref: str, key: str, through_ref: bool, wanted: Sequence[PrivilegedGroup]
+    ) -> tuple[tuple[str, str], ...]:
+        """(what to show, group label) for each wanted group `ref` is in; `through_ref` names `ref` in
+        the path (a principal after the first: a group the account's token carries)."""
+        found = []
+        for g, through in self._paths(key).items():
+            entry = self._matches(g, wanted)
+            if entry is None:
+                continue
+            shown = self.display(g)
+            path = []
+            if through is not None:
+                path.append(self.display(through))
+            if through_ref:
+                path.append(self.display(ref))
+            found.append((f"{shown} (through {', '.join(path)})" if path else shown, entry.label))
+        return tuple(found)
 
 
 def ref_of(key: str) -> str:

@@ -132,19 +132,18 @@ def _write_grants(
             continue
         found = []
         for ace in acl.get("aces") or ():
-            if ace.get("type", "allow") != "allow":
-                continue
             codes = ace.get("rights")
-            if not codes:
+            if not codes or ace.get("type", "allow") != "allow":
                 continue
-            sid, principal = ace.get("sid"), ace.get("principal")
             try:
                 code = codes[0] if len(codes) == 1 else tuple(codes)
                 write = writes.get(code)
                 if write is None:
                     write = writes[code] = rights.is_write_class(codes)
-                if not write:
+                if not write:  # before the principal: 2 ACEs in 5 on a large host grant no write
                     continue
+                sid = ace.get("sid")
+                principal = ace.get("principal")
                 ref = principal if sid is None else (sid, principal)
                 key = keys.get(ref)
                 if key is None:
@@ -152,7 +151,7 @@ def _write_grants(
             except TypeError:  # not the schema's strings (an unvalidated snapshot): judged without the caches
                 if not grants_write(ace):
                     continue
-                key = _ace_key(snap, sid, principal)
+                key = _ace_key(snap, ace.get("sid"), ace.get("principal"))
             found.append((ace, key))
         grants = tuple(found) if found else ()
         memo[id(acl)] = grants
