@@ -101,3 +101,31 @@ def test_enum_members_hash_by_identity_and_still_equal_only_themselves(enum):
         assert member == enum(member.value) and member != member.value
         assert pickle.loads(pickle.dumps(member)) is member
     assert len(set(enum) | set(enum)) == len(enum)
+
+
+def test_drafted_findings_and_results_are_the_frozen_classes_themselves():
+    """The engine builds findings and the result helpers build results as drafts that become the
+    frozen class (findings.new_finding, findings._result): nothing may tell them apart."""
+    from iisguard.engine.findings import _result, fail, new_finding, passed
+
+    args = dict(FINDING_ARGS[1])
+    for name in ("waiver", "baseline_state", "location"):
+        args.pop(name)
+    drafted = new_finding(*args.values())
+    called = Finding(*args.values())
+    assert type(drafted) is Finding and drafted == called
+    assert dataclasses.astuple(drafted) == dataclasses.astuple(called)
+    assert pickle.loads(pickle.dumps(drafted)) == drafted
+    assert dataclasses.replace(drafted, waiver=Waiver("w", "o", "2030-01-01")).waiver.owner == "o"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        drafted.message = "changed"  # type: ignore[misc]
+    assert not hasattr(drafted, "__dict__")
+    r = _result(Outcome.FAIL, "r", "m", {"a": 1}, {"severity": "high"}, "/x/1")
+    assert type(r) is Result and r == Result(Outcome.FAIL, "r", "m", {"a": 1}, {"severity": "high"}, "/x/1")
+    assert passed("r", "ok") == Result(Outcome.PASS, "r", "ok")
+    assert passed("r").properties == {} and passed("r").properties is not passed("r").properties
+    assert fail("r", "bad", at={"x": 1}, severity="high") == Result(
+        Outcome.FAIL, "r", "bad", {"x": 1}, {"severity": "high"}
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.outcome = Outcome.PASS  # type: ignore[misc]

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import PluginError, describe
 from ..model.snapshot import DECLARED, SECTIONS, Snapshot
-from .findings import Evidence, Finding, Outcome, Result, Severity
+from .findings import Evidence, Finding, Outcome, Result, Severity, new_finding
 from .rule import Rule
 
 NOT_STATED = "not stated by the build scripts"
@@ -345,7 +345,7 @@ def _findings(
     about an object (`at`) without a pointer is listed in `located`: _point finds all of a host's at
     once. A fact that is not an object names its pointer (`at` may still lend it its evidence)."""
     rule_id, pack, path, severity = sel.rule.id, sel.rule.pack, snapshot.path, sel.severity
-    new, evidence_of, dict_type, mapping = Finding, Evidence, dict, Mapping
+    new, evidence_of, dict_type, mapping = new_finding, Evidence, dict, Mapping
     out: list[Finding] = []
     add, locate = out.append, located.append
     for result in results:
