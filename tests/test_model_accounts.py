@@ -250,3 +250,36 @@ def test_a_local_account_recorded_by_its_bare_name_is_the_hosts():
     a = s.accounts
     assert a.key(".\\reports") == a.key("WEB01\\reports") == a.key("reports")
     assert snap(host={"name": "WEB01"}, principals=[]).accounts.key("reports") != a.key(".\\reports")
+
+
+def test_kerberos_identities_share_the_user_part_but_not_the_objects():
+    # The domain accounts IIS uses are worked out once for both lists; the computer account joining one
+    # of them (a pool that runs as WEB01$) marks that entry in the computer list only.
+    s = snap(
+        iis={
+            "app_pools": [
+                {"name": "Shop", "identity": {"type": "SpecificUser", "user": "CORP\\svc_web"}},
+                {"name": "Box", "identity": {"type": "SpecificUser", "user": "CORP\\WEB01$"}},
+                {"name": "Net", "identity": {"type": "NetworkService"}},
+            ]
+        },
+        principals=[
+            {
+                "name": "CORP\\svc_web",
+                "sid": f"{DOMAIN_SID}-1105",
+                "kind": "domain_user",
+                "ad_collected": True,
+            },
+            {"name": "CORP\\WEB01$", "sid": f"{DOMAIN_SID}-1000", "kind": "computer", "ad_collected": True},
+        ],
+    )
+    users = s.kerberos.identities(computer=False)
+    both = s.kerberos.identities(computer=True)
+    alone = s.kerberos.identities(computer=True, users=False)
+    assert [(i.name, i.computer) for i in users] == [("CORP\\svc_web", False), ("CORP\\WEB01$", False)]
+    assert [(i.name, i.computer) for i in both] == [("CORP\\svc_web", False), ("CORP\\WEB01$", True)]
+    assert both[1].roles[0].startswith("computer account") and "pool 'Net'" in both[1].roles[0]
+    assert both[1].roles[1:] == users[1].roles == ["identity of application pool 'Box'"]
+    assert all(a is not b for a, b in zip(users, both, strict=True))
+    assert [(i.name, i.computer) for i in alone] == [("CORP\\WEB01$", True)]
+    assert s.kerberos.identities(computer=False) is users  # remembered

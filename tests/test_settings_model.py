@@ -258,3 +258,22 @@ def test_lookups_remembered_per_scope_answer_as_the_first_time() -> None:
     # flag lists and time spans are read once per string, and stay immutable
     assert settings_model.as_flags("Ssl, SslRequireCert") is settings_model.as_flags("Ssl, SslRequireCert")
     assert settings_model.as_flags("") == frozenset() and settings_model.as_seconds("00:20:00") == 1200
+
+
+def test_collection_answered_once_per_question_and_stays_frozen() -> None:
+    # Several rules ask the same collection of every site: the second question gets the same (frozen)
+    # Collection, and the fast constructor fills every field as the dataclass's own would.
+    snap = full()
+    headers = ("system.webServer/httpProtocol", "customHeaders")
+    blog = snap.settings.items(*headers, "Blog")
+    assert snap.settings.items(*headers, "Blog") is blog
+    assert snap.settings.items(*headers, "Shop") is not blog
+    fields = {f.name: getattr(blog, f.name) for f in dataclasses.fields(blog)}
+    assert fields["section"] == headers[0] and fields["name"] == headers[1] and fields["scope"] == "Blog"
+    assert fields["known"] is True and fields["pointer"] == blog.pointer and blog.items
+    assert dataclasses.replace(blog) == blog and dataclasses.replace(blog, scope="x").scope == "x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        blog.scope = "Shop"  # type: ignore[misc]
+    # an uncaptured collection is one too, and says it is unknown
+    bare = settings_model.Collection("s", "c", "", (), False)
+    assert (bare.known, bare.entry, bare.pointer, bare.fallback, list(bare)) == (False, None, None, None, [])

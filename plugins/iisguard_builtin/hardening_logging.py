@@ -7,7 +7,7 @@ from iisguard import Parameter, hookimpl, not_applicable, not_reviewed, rule
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, label, resource, unknown
+from .hardening_common import bad, good, named, unknown
 
 SITES = st.SITES
 HTTP_LOGGING = "system.webServer/httpLogging"
@@ -35,16 +35,25 @@ def _central(snap):
 def _log(snap, attribute, scope, central):
     """A logFile attribute for a site (or siteDefaults), or the central W3C file's when that is in use
     (`central`: what `_central` says, asked once per rule)."""
-    if central and attribute in ("logExtFileFlags", "period", "enabled"):
-        return snap.setting(st.LOG, f"centralW3CLogFile/{attribute}", "")
-    return snap.setting(SITES, f"logFile/{attribute}", scope)
+    if central and attribute in _CENTRAL:
+        return snap.settings.get(st.LOG, _CENTRAL[attribute], "")
+    return snap.settings.get(SITES, _LOG_FILE[attribute], scope)
 
 
-def _custom_fields(snap, scope):
+_CENTRAL = {a: f"centralW3CLogFile/{a}" for a in ("logExtFileFlags", "period", "enabled")}
+_LOG_FILE = {a: f"logFile/{a}" for a in ("logExtFileFlags", "period", "enabled", "logFormat", "logTargetW3C")}
+
+
+def _custom_fields(snap, scope, seen):
+    """The merged logFile/customFields at a scope and its items by (sourceType, sourceName), casefolded;
+    `seen` remembers the index per item list (every site without its own fields shares the server's)."""
     coll = snap.settings.items(SITES, "logFile/customFields", scope)
-    return coll, {
-        ((i.get("sourceType") or "").casefold(), (i.get("sourceName") or "").casefold()): i for i in coll
-    }
+    fields = seen.get(id(coll.items))
+    if fields is None:
+        fields = seen[id(coll.items)] = {
+            ((i.get("sourceType") or "").casefold(), (i.get("sourceName") or "").casefold()): i for i in coll
+        }
+    return coll, fields
 
 
 @rule(
@@ -79,16 +88,19 @@ def log_fields(snap, params):
     folded = [(f, f.casefold()) for f in required]
     recorded = ", ".join(required)
     central = _central(snap) is not None
-    for scope in snap.settings.scopes(SITES):
-        res, who = resource(SITES, scope), label(SITES, scope)
+    settings = snap.settings
+    get = settings.get
+    for scope in settings.scopes(SITES):
+        res, who = named(SITES, scope)
         enabled, fmt, flags = (
             _log(snap, "enabled", scope, central),
-            _log(snap, "logFormat", scope, central),
+            get(SITES, "logFile/logFormat", scope),
             _log(snap, "logExtFileFlags", scope, central),
         )
-        dont = snap.setting(HTTP_LOGGING, "dontLog", scope)
-        if not all(s.known for s in (enabled, fmt, flags, dont)):
-            yield unknown(res, who, next(s for s in (enabled, fmt, flags, dont) if not s.known))
+        dont = get(HTTP_LOGGING, "dontLog", scope)
+        lacking = [s for s in (enabled, fmt, flags, dont) if s.source == "unknown"]
+        if lacking:
+            yield unknown(res, who, lacking[0])
         elif enabled.flag() is False or dont.flag():
             s = enabled if enabled.flag() is False else dont
             yield bad(
@@ -116,16 +128,18 @@ def log_fields(snap, params):
 
 
 def _custom_rule(snap, wanted, why):
-    for scope in snap.settings.scopes(SITES):
-        res, who = resource(SITES, scope), label(SITES, scope)
-        coll, fields = _custom_fields(snap, scope)
-        s = snap.setting(SITES, "logFile/logFormat", scope)
+    folded = [(f"{kind} {name}", (kind.casefold(), name.casefold())) for kind, name in wanted]
+    recorded = ", ".join(f"{k} {n}" for k, n in wanted)
+    seen: dict[int, dict] = {}
+    settings = snap.settings
+    for scope in settings.scopes(SITES):
+        res, who = named(SITES, scope)
+        coll, fields = _custom_fields(snap, scope, seen)
+        s = settings.get(SITES, "logFile/logFormat", scope)
         if not coll.known:
             yield unknown(res, who, s)
             continue
-        missing = [
-            f"{kind} {name}" for kind, name in wanted if (kind.casefold(), name.casefold()) not in fields
-        ]
+        missing = [shown for shown, key in folded if key not in fields]
         if missing:
             yield bad(
                 res,
@@ -135,7 +149,7 @@ def _custom_rule(snap, wanted, why):
                 missing=missing,
             )
         else:
-            yield good(res, f"{who}: the log records {', '.join(f'{k} {n}' for k, n in wanted)}.", s)
+            yield good(res, f"{who}: the log records {recorded}.", s)
 
 
 def _pairs(entries):
@@ -246,10 +260,11 @@ def log_file_and_etw(snap, params):
     Bad: no logTargetW3C (File).
     Good: `<logFile logTargetW3C="File, ETW"/>`.
     """
-    for scope in snap.settings.scopes(SITES):
-        res, who = resource(SITES, scope), label(SITES, scope)
-        s = snap.setting(SITES, "logFile/logTargetW3C", scope)
-        if not s.known:
+    settings = snap.settings
+    for scope in settings.scopes(SITES):
+        res, who = named(SITES, scope)
+        s = settings.get(SITES, "logFile/logTargetW3C", scope)
+        if s.source == "unknown":
             yield unknown(res, who, s)
         elif {"file", "etw"} <= s.flags():
             yield good(res, f"{who}: events go to the log file and ETW {s.where}.", s)
@@ -289,9 +304,9 @@ def log_rollover(snap, params):
     """
     central = _central(snap) is not None
     for scope in snap.settings.scopes(SITES):
-        res, who = resource(SITES, scope), label(SITES, scope)
+        res, who = named(SITES, scope)
         s = _log(snap, "period", scope, central)
-        if not s.known:
+        if s.source == "unknown":
             yield unknown(res, who, s)
         elif (s.value or "").strip().casefold() in ("hourly", "daily", "weekly", "monthly"):
             yield good(res, f"{who}: log files roll over {s.value.lower()} {s.where}.", s)
@@ -342,9 +357,10 @@ def log_forwarded_client(snap, params):
     Good: `<add logFieldName="X-Forwarded-For" sourceName="X-Forwarded-For" sourceType="RequestHeader"/>`.
     """
     mode = params["behind_proxy"]
+    seen: dict[int, dict] = {}
     for scope in snap.settings.scopes(SITES):
-        res, who = resource(SITES, scope), label(SITES, scope)
-        coll, fields = _custom_fields(snap, scope)
+        res, who = named(SITES, scope)
+        coll, fields = _custom_fields(snap, scope, seen)
         s = snap.setting(SITES, "logFile/logFormat", scope)
         if mode == "no":
             yield not_applicable(res, f"{who}: the server is not behind a proxy (behind_proxy: no).")

@@ -7,7 +7,7 @@ from iisguard import Parameter, hookimpl, rule
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, judge, label, resource, unknown
+from .hardening_common import bad, good, judge, named, unknown
 
 POOLS = st.POOLS
 SITES = st.SITES
@@ -101,23 +101,24 @@ def pool_recycling(snap, params):
     Bad: `<periodicRestart time="00:00:00"/>` and no other condition.
     Good: `<periodicRestart time="1.05:00:00"/>` with logEventOnRecycle including Time.
     """
-    for pool in snap.settings.scopes(POOLS):
-        res, who = resource(POOLS, pool), label(POOLS, pool)
-        values = {k: snap.setting(POOLS, f"recycling/periodicRestart/{k}", pool) for k in _CONDITIONS}
-        log = snap.setting(POOLS, "recycling/logEventOnRecycle", pool)
-        schedule = snap.settings.items(POOLS, "recycling/periodicRestart/schedule", pool)
-        if not log.known or not all(v.known for v in values.values()):
+    settings = snap.settings
+    get = settings.get
+    for pool in settings.scopes(POOLS):
+        res, who = named(POOLS, pool)
+        values = [(condition, get(POOLS, attribute, pool)) for condition, attribute in _RECYCLING]
+        log = get(POOLS, "recycling/logEventOnRecycle", pool)
+        if log.source == "unknown" or any(v.source == "unknown" for _, v in values):
             yield unknown(res, who, log)
             continue
         used = [
-            _CONDITIONS[k]
-            for k, v in values.items()
-            if ((v.seconds() or 0) if k == "time" else (v.number() or 0)) > 0
+            condition
+            for condition, v in values
+            if ((v.seconds() or 0) if condition == "Time" else (v.number() or 0)) > 0
         ]
-        if len(schedule.items):
+        if settings.items(POOLS, "recycling/periodicRestart/schedule", pool).items:
             used.append("Schedule")
         if not used:
-            s = values["time"]
+            s = values[0][1]
             yield bad(
                 res,
                 f"{who}: no recycling condition is set {s.where}, so the worker runs until it "
@@ -125,7 +126,8 @@ def pool_recycling(snap, params):
                 s,
             )
             continue
-        unlogged = [c for c in used if c.casefold() not in log.flags()]
+        logged = log.flags()
+        unlogged = [c for c in used if c.casefold() not in logged]
         if unlogged:
             yield bad(
                 res,
@@ -135,6 +137,10 @@ def pool_recycling(snap, params):
             )
         else:
             yield good(res, f"{who}: recycles on {', '.join(used)} and logs it.", log)
+
+
+# (condition as logEventOnRecycle names it, its periodicRestart attribute), "time" first.
+_RECYCLING = [(c, f"recycling/periodicRestart/{k}") for k, c in _CONDITIONS.items()]
 
 
 @rule(

@@ -8,7 +8,7 @@ from iisguard import Parameter, hookimpl, iis, names, not_applicable, not_review
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, label, resource, unknown
+from .hardening_common import bad, good, named, unknown
 
 ACCESS = "system.webServer/security/access"
 AUTH = "system.web/authentication"
@@ -44,13 +44,14 @@ def credentials_without_ssl(snap, params):
     Bad: `<basicAuthentication enabled="true"/>` with `<access sslFlags="None"/>`.
     Good: `<access sslFlags="Ssl, Ssl128"/>` wherever basic or forms authentication is on.
     """
+    get = snap.settings.get
     for loc in snap.locations:
         basic = loc.auth("basic")
-        mode = snap.setting(AUTH, "mode", loc.path)
+        mode = get(AUTH, "mode", loc.path)
         uses = []
         if basic is not None and basic.get("enabled"):
             uses.append("basic authentication")
-        if mode.known and (mode.value or "").strip().casefold() == "forms":
+        if mode.source != "unknown" and (mode.value or "").strip().casefold() == "forms":
             uses.append("forms authentication")
         if not uses:
             if basic is None:
@@ -60,8 +61,8 @@ def credentials_without_ssl(snap, params):
                     loc.key, f"'{loc.path}' uses neither basic nor forms authentication.", at=basic
                 )
             continue
-        s = snap.setting(ACCESS, "sslFlags", loc.path)
-        if not s.known:
+        s = get(ACCESS, "sslFlags", loc.path)
+        if s.source == "unknown":
             yield unknown(loc.key, f"'{loc.path}'", s)
         elif "ssl" in s.flags():
             yield good(loc.key, f"'{loc.path}' uses {' and '.join(uses)} and requires SSL {s.where}.", s)
@@ -205,21 +206,24 @@ def hsts(snap, params):
     Good: `<hsts enabled="true" max-age="31536000" includeSubDomains="true" redirectHttpToHttps="true"/>`.
     """
     seen: dict[int, st.Item | None] = {}
-    for scope in snap.settings.scopes(SITES):
-        res, who = resource(SITES, scope), label(SITES, scope)
-        values = {a: snap.setting(SITES, attribute, scope) for a, attribute in _HSTS}
-        if not all(v.known for v in values.values()):
-            yield unknown(res, who, values["enabled"])
+    settings = snap.settings
+    get = settings.get
+    for scope in settings.scopes(SITES):
+        res, who = named(SITES, scope)
+        values = [(a, get(SITES, attribute, scope)) for a, attribute in _HSTS]
+        if any(v.source == "unknown" for _, v in values):
+            yield unknown(res, who, values[0][1])
             continue
         wrong = [
-            a
-            for a, v in values.items()
-            if (a == "max-age" and not (v.number() or 0) > 0) or (a != "max-age" and v.flag() is not True)
+            (a, v)
+            for a, v in values
+            if (v.flag() is not True if a != "max-age" else not (v.number() or 0) > 0)
         ]
         if not wrong:
-            yield good(res, f"{who}: HSTS is enabled {values['enabled'].where}.", values["enabled"])
+            enabled = values[0][1]
+            yield good(res, f"{who}: HSTS is enabled {enabled.where}.", enabled)
             continue
-        header = _hsts_header(snap.settings.items(HEADERS, "customHeaders", scope), seen)
+        header = _hsts_header(settings.items(HEADERS, "customHeaders", scope), seen)
         if header is not None:
             yield passed(
                 res,
@@ -227,10 +231,10 @@ def hsts(snap, params):
                 at={"evidence": header.evidence} if header.evidence else None,
             )
         else:
-            s = values[wrong[0]]
+            s = wrong[0][1]
             yield bad(
                 res,
-                f"{who}: HSTS is not fully enabled ({', '.join(f'{a}={values[a].value}' for a in wrong)} "
+                f"{who}: HSTS is not fully enabled ({', '.join([f'{a}={v.value}' for a, v in wrong])} "
                 f"{s.where}), so browsers can be downgraded to HTTP; enable hsts with max-age, "
                 "includeSubDomains and redirectHttpToHttps.",
                 s,

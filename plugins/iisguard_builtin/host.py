@@ -181,9 +181,9 @@ def iis_identity_in_privileged_group(snap, params):
         ]
     )
     watch: dict[str, str] = {sids.IIS_IUSRS: "BUILTIN\\IIS_IUSRS", sids.IUSR: "NT AUTHORITY\\IUSR"}
-    for pool in snap.app_pools:
-        ident = iis.pool_identity(snap, pool)
-        if sids.is_app_pool_sid(ident.key):
+    for view in snap.pools:  # snap.app_pools' identities, worked out once per snapshot
+        ident = view.identity
+        if not view.legacy and sids.is_app_pool_sid(ident.key):
             watch.setdefault(ident.key, ident.name)
     for p in snap.data.get("principals") or []:
         for ref, name in [(p.get("sid") or p.get("name"), p.get("name"))] + [

@@ -1219,20 +1219,21 @@ def spn_realm_suffix(snap, params):
     """
     seen = False
     for acct in snap.accounts.directory.accounts:
-        if not acct.spns:
+        spns = acct.spns  # a property that merges the account's records: asked once per account
+        if not spns:
             continue
         seen = True
-        bad = [(spn, cut) for spn in acct.spns if (cut := _realm_suffixed(spn))]
-        resource = f"principals/{acct.name}"
+        bad = [(spn, cut) for spn in spns if "@" in spn and (cut := _realm_suffixed(spn))]
+        name = acct.name
         if not bad:
-            yield passed(resource, f"{acct.name} holds no SPN with a realm suffix", at=acct.at)
+            yield passed(f"principals/{name}", f"{name} holds no SPN with a realm suffix", at=acct.at)
             continue
         for spn, (bare, realm) in bad:
             yield fail(
                 f"spns/{spn}",
-                f"{acct.name} holds the SPN '{spn}' with the realm suffix '@{realm}'. Clients request '{bare}', "
+                f"{name} holds the SPN '{spn}' with the realm suffix '@{realm}'. Clients request '{bare}', "
                 f"which this value never matches, so Kerberos falls back to NTLM. Remove it with "
-                f"setspn -D {spn} {acct.name} and register setspn -S {bare} {acct.name}",
+                f"setspn -D {spn} {name} and register setspn -S {bare} {name}",
                 at=acct.at,
             )
     if not seen:

@@ -497,15 +497,16 @@ def pool_serves_several_sites(snap, params):
     Bad: `Default Web Site` and `Intranet` both use `DefaultAppPool`.
     Good: each site has its own pool (`Shop` -> pool `Shop`, `Intranet` -> pool `Intranet`).
     """
+    pools = snap.pools
     for pool in snap.app_pools:
-        key = iis.pool_key(pool["name"])
-        sites = sorted(snap.pools.sites(pool["name"]))
-        allowed = names.matches_any(pool["name"], params["allowed_pools"])
+        name = pool["name"]
+        key = iis.pool_key(name)
+        sites = sorted(pools.sites(name))
         if not sites:
-            yield not_applicable(key, f"Application pool '{pool['name']}' serves no site.", at=pool)
+            yield not_applicable(key, f"Application pool '{name}' serves no site.", at=pool)
         elif len(sites) == 1:
-            yield passed(key, f"Application pool '{pool['name']}' serves only site '{sites[0]}'.", at=pool)
-        elif allowed:
+            yield passed(key, f"Application pool '{name}' serves only site '{sites[0]}'.", at=pool)
+        elif allowed := names.matches_any(name, params["allowed_pools"]):
             yield not_applicable(
                 key,
                 f"Application pool '{pool['name']}' serves several sites but is allow-listed ('{allowed}').",

@@ -148,7 +148,12 @@ def _membership_unknown(snap, person, groups) -> str:
     """Why whether `person` is in one of `groups` cannot be told (a domain account without AD data), or ""."""
     if not groups:
         return ""
-    m = snap.accounts.membership(person.name, groups)
+    accounts = snap.accounts
+    # Only a domain account without AD data is left unknown (what Membership.needs_ad records): most of
+    # a large host's IIS principals are pool identities, whose membership would be worked out to be dropped.
+    if not accounts.is_domain(person.name) or accounts.has_ad_data(person.name):
+        return ""
+    m = accounts.membership(person.name, groups)
     return m.reason if m.answer == "unknown" and m.needs_ad else ""
 
 
@@ -379,9 +384,9 @@ def _worker_tokens(snap, results_for_others):
     does not resolve gets `not_reviewed`; any other identity `not_applicable`, through `results_for_others`.
     """
     pools_by_key: dict[str, str] = {}
-    for pool in snap.app_pools:
-        ident = iis.pool_identity(snap, pool)
-        pools_by_key.setdefault(ident.key, ident.name)
+    for view in snap.pools:  # the identities worked out once per snapshot (snap.app_pools, then IIS 6 pools)
+        if not view.legacy:
+            pools_by_key.setdefault(view.identity.key, view.identity.name)
     out = []
     for i, token in enumerate(snap.tokens):
         who = token.get("identity") or token.get("user_sid")
@@ -422,10 +427,10 @@ def _missing_tokens(snap, seen):
         str(a.get("app_pool") or "").casefold() for site in snap.sites for a in site.get("applications") or []
     }
     reported = set(seen)
-    for pool in snap.app_pools:
-        if pool["name"].casefold() not in serving:
+    for view in snap.pools:
+        if view.legacy or view.name.casefold() not in serving:
             continue
-        ident = iis.pool_identity(snap, pool)
+        ident = view.identity
         if ident.key not in reported:
             reported.add(ident.key)
             yield not_reviewed(

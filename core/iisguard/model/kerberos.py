@@ -7,7 +7,7 @@ derived from the snapshot alone and built once per snapshot (`snap.kerberos`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .accounts import Account, Directory, host_short_name
@@ -102,45 +102,22 @@ class IisIdentity:
         return "; ".join(self.roles)
 
 
-def _iis_identities(snap: Snapshot, computer: bool, users: bool) -> list[IisIdentity]:
+def _iis_identities(
+    snap: Snapshot, computer: bool, users: bool, found: Mapping[str, IisIdentity] | None = None
+) -> list[IisIdentity]:
     """Domain accounts the IIS configuration uses (pool, anonymous, connect-as), and the computer account.
 
     `computer=True` adds HOST$, which NetworkService, ApplicationPoolIdentity and kernel-mode Kerberos use.
-    Local and built-in accounts are left out: AD knows nothing about them.
+    Local and built-in accounts are left out: AD knows nothing about them. `found`: what
+    `_user_identities` says, when the caller has it (each list gets its own copies: the computer
+    account may join one of them).
     """
-    d = snap.accounts.directory
-    accounts = snap.accounts
     out: dict[str, IisIdentity] = {}
-
-    def add(ref: str, role: str, at: Mapping[str, Any] | None) -> None:
-        acct = d.find(ref)
-        key = f"acct:{id(acct)}" if acct is not None else "ref:" + bare(ref)
-        entry = out.get(key)
-        if entry is None:
-            entry = out[key] = IisIdentity(ref, acct, roles=[], at=at)
-        if role not in entry.roles:
-            entry.roles.append(role)
-
-    machine_roles = []
     if users:
-        for pool in snap.app_pools:
-            ident = pool.get("identity") or {}
-            kind = ident.get("type") or "ApplicationPoolIdentity"
-            if kind == "SpecificUser" and accounts.is_domain(ident.get("user")):
-                add(str(ident["user"]), f"identity of application pool '{pool['name']}'", pool)
-        for loc in snap.locations.apps:
-            anon = loc.anonymous
-            user = (anon or {}).get("user")
-            if anon and anon.get("enabled") and user and accounts.is_domain(user):
-                add(str(user), f"anonymous user of '{loc.path}'", anon)
-        for site in snap.sites:
-            for app in site.get("applications") or []:
-                for vdir in app.get("virtual_directories") or []:
-                    if accounts.is_domain(vdir.get("user")):
-                        where = f"{site['name']}{app.get('path', '')}".rstrip("/") + (
-                            "" if vdir.get("path") in (None, "/") else str(vdir["path"])
-                        )
-                        add(str(vdir["user"]), f"connect-as user of '{where}'", vdir)
+        known = _user_identities(snap) if found is None else found
+        out = {key: replace(ident, roles=list(ident.roles)) for key, ident in known.items()}
+    d = snap.accounts.directory
+    machine_roles = []
     if computer:
         for pool in snap.app_pools:
             kind = (pool.get("identity") or {}).get("type") or "ApplicationPoolIdentity"
@@ -160,6 +137,42 @@ def _iis_identities(snap: Snapshot, computer: bool, users: bool) -> list[IisIden
         else:
             out = {key: ident, **out}
     return list(out.values())
+
+
+def _user_identities(snap: Snapshot) -> dict[str, IisIdentity]:
+    """The domain accounts of `_iis_identities` (pool identities, anonymous and connect-as users), by account."""
+    d = snap.accounts.directory
+    accounts = snap.accounts
+    out: dict[str, IisIdentity] = {}
+
+    def add(ref: str, role: str, at: Mapping[str, Any] | None) -> None:
+        acct = d.find(ref)
+        key = f"acct:{id(acct)}" if acct is not None else "ref:" + bare(ref)
+        entry = out.get(key)
+        if entry is None:
+            entry = out[key] = IisIdentity(ref, acct, roles=[], at=at)
+        if role not in entry.roles:
+            entry.roles.append(role)
+
+    for pool in snap.app_pools:
+        ident = pool.get("identity") or {}
+        kind = ident.get("type") or "ApplicationPoolIdentity"
+        if kind == "SpecificUser" and accounts.is_domain(ident.get("user")):
+            add(str(ident["user"]), f"identity of application pool '{pool['name']}'", pool)
+    for loc in snap.locations.apps:
+        anon = loc.anonymous
+        user = (anon or {}).get("user")
+        if anon and anon.get("enabled") and user and accounts.is_domain(user):
+            add(str(user), f"anonymous user of '{loc.path}'", anon)
+    for site in snap.sites:
+        for app in site.get("applications") or []:
+            for vdir in app.get("virtual_directories") or []:
+                if accounts.is_domain(vdir.get("user")):
+                    where = f"{site['name']}{app.get('path', '')}".rstrip("/") + (
+                        "" if vdir.get("path") in (None, "/") else str(vdir["path"])
+                    )
+                    add(str(vdir["user"]), f"connect-as user of '{where}'", vdir)
+    return out
 
 
 # --- Windows authentication and the decrypting identity ---------------------------------------------
@@ -467,6 +480,7 @@ class Kerberos:
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
         self._identities: dict[tuple[bool, bool], list[IisIdentity]] = {}
+        self._users: dict[str, IisIdentity] | None = None  # _user_identities, shared by both lists
         self._spn_index: SpnIndex | None = None
         self._names: list[NameUse] | None = None
 
@@ -476,7 +490,9 @@ class Kerberos:
         Kerberos use). Local and built-in accounts are left out: AD knows nothing about them."""
         key = (computer, users)
         if key not in self._identities:
-            self._identities[key] = _iis_identities(self.snap, computer, users)
+            if users and self._users is None:
+                self._users = _user_identities(self.snap)
+            self._identities[key] = _iis_identities(self.snap, computer, users, self._users)
         return self._identities[key]
 
     @property

@@ -283,7 +283,7 @@ class Item:
         return self.attributes.get(name, default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Collection:
     """A collection's effective items at a scope; `known` is False when the configuration was not captured."""
 
@@ -295,6 +295,28 @@ class Collection:
     entry: Mapping[str, Any] | None = None
     pointer: str | None = None
     fallback: Mapping[str, Any] | None = None
+
+    def __init__(
+        self,
+        section: str,
+        name: str,
+        scope: str,
+        items: tuple[Item, ...],
+        known: bool,
+        entry: Mapping[str, Any] | None = None,
+        pointer: str | None = None,
+        fallback: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Filled through its __dict__, as Setting: rules ask a collection of every site and pool.
+        d = self.__dict__
+        d["section"] = section
+        d["name"] = name
+        d["scope"] = scope
+        d["items"] = items
+        d["known"] = known
+        d["entry"] = entry
+        d["pointer"] = pointer
+        d["fallback"] = fallback
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
@@ -351,6 +373,7 @@ class Settings:
         self._items: dict[tuple[str, str], tuple[Item, ...]] = {}  # (pointer, collection) -> items
         self._resolved: dict[str, dict[str, _Resolved]] = {}  # section -> scope -> see _resolve
         self._captured: dict[str, bool] = {}
+        self._collections: dict[tuple[str, str, str], Collection] = {}
 
     # -- what was captured ---------------------------------------------------------------------
     def captured(self, section: str) -> bool:
@@ -435,7 +458,15 @@ class Settings:
         return pointer
 
     def items(self, section: str, collection: str = "", scope: str = "") -> Collection:
-        """The effective items of a collection at a scope."""
+        """The effective items of a collection at a scope (one Collection per question: several rules ask
+        the same collection of every site)."""
+        key = (section, collection, scope)
+        found = self._collections.get(key)
+        if found is None:
+            found = self._collections[key] = self._collection(section, collection, scope)
+        return found
+
+    def _collection(self, section: str, collection: str, scope: str) -> Collection:
         try:
             _, _, entry, pointer, fallback = self._resolved[section][scope]
         except KeyError:
