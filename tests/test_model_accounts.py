@@ -283,3 +283,29 @@ def test_kerberos_identities_share_the_user_part_but_not_the_objects():
     assert all(a is not b for a, b in zip(users, both, strict=True))
     assert [(i.name, i.computer) for i in alone] == [("CORP\\WEB01$", True)]
     assert s.kerberos.identities(computer=False) is users  # remembered
+
+
+def test_kerberos_windows_locations_and_domain_controllers_found_once():
+    # Several KRB rules walk the Windows-authentication locations and every Tier0 asks for the DC
+    # accounts: both are worked out once per snapshot and handed out in the same order each time.
+    from pathlib import Path
+
+    from iisguard import kerberos
+    from iisguard.model import snapshot as snapmod
+
+    root = Path(__file__).resolve().parents[1]
+    farm = snapmod.load(root / "fixtures/hosts/farm-web01/snapshot.json")
+    first = list(kerberos.windows_locations(farm))
+    assert [w.loc.path for w in first] and first == farm.kerberos.windows
+    assert all(a is b for a, b in zip(first, kerberos.windows_locations(farm), strict=True))
+    assert all(w.windows.get("enabled") is True for w in first)
+    s = snap(
+        principals=[
+            {"name": "CORP\\DC1$", "sid": f"{DOMAIN_SID}-1001", "user_account_control": 0x82000},
+            {"name": "CORP\\WEB01$", "sid": f"{DOMAIN_SID}-1002", "user_account_control": 0x1000},
+        ]
+    )
+    assert [a.name for a in s.kerberos.dc_accounts] == ["CORP\\DC1$"]
+    tier0 = kerberos.Tier0(s)
+    assert tier0.dc_known and tier0.classify("dc1") == "domain controller" and tier0.classify("web01") is None
+    assert tier0.dc_accounts == s.kerberos.dc_accounts and tier0.dc_accounts is not s.kerberos.dc_accounts

@@ -277,3 +277,15 @@ def test_collection_answered_once_per_question_and_stays_frozen() -> None:
     # an uncaptured collection is one too, and says it is unknown
     bare = settings_model.Collection("s", "c", "", (), False)
     assert (bare.known, bare.entry, bare.pointer, bare.fallback, list(bare)) == (False, None, None, None, [])
+
+
+def test_scopes_worked_out_once_per_section_and_handed_out_as_new_lists() -> None:
+    snap = full()
+    settings = snap.settings
+    sites = settings.scopes(settings_model.SITES)
+    assert sites == ["", "Shop", "Blog"]
+    assert settings.scopes(settings_model.POOLS) == ["Shop", "Legacy"]
+    assert settings.scopes(RF) == ["", "Shop", "Shop/api"]
+    sites.append("mine")  # a caller's list is its own: the next caller gets the section's scopes
+    again = settings.scopes(settings_model.SITES)
+    assert again == ["", "Shop", "Blog"] and again is not sites

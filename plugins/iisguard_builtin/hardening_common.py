@@ -59,7 +59,7 @@ def _named(section: str, scope: str) -> tuple[str, str]:
 
 
 # Results are built directly (as fail/passed/not_reviewed would): these helpers make one per site or pool
-# for some thirty rules, and the keyword call layer is a fifth of the cost of a pass.
+# for some thirty rules, one call layer less each.
 _FAIL, _PASS, _NOT_REVIEWED = Outcome.FAIL, Outcome.PASS, Outcome.NOT_REVIEWED
 
 
@@ -69,7 +69,7 @@ def bad(res: str, message: str, s: Setting, **properties: Any) -> Result:
 
 
 def good(res: str, message: str, s: Setting) -> Result:
-    return Result(_PASS, res, message, s.at, None, s.pointer)
+    return Result(_PASS, res, message, s.at, pointer=s.pointer)
 
 
 def unknown(res: str, who: str, s: Setting) -> Result:
@@ -79,8 +79,7 @@ def unknown(res: str, who: str, s: Setting) -> Result:
         f"{who}: {s.section} {s.attribute} was not captured (no applicationHost.config, or no web.config "
         "files for ASP.NET settings), so it cannot be judged.",
         s.at,
-        None,
-        s.pointer,
+        pointer=s.pointer,
     )
 
 

@@ -423,12 +423,10 @@ def _missing_tokens(snap, seen):
 
     A pool no application uses never starts a worker, so there is no token to capture for it.
     """
-    serving = {
-        str(a.get("app_pool") or "").casefold() for site in snap.sites for a in site.get("applications") or []
-    }
+    pools = snap.pools
     reported = set(seen)
-    for view in snap.pools:
-        if view.legacy or view.name.casefold() not in serving:
+    for view in pools:
+        if view.legacy or not pools.sites(view.name):  # sites whose applications run in the pool
             continue
         ident = view.identity
         if ident.key not in reported:

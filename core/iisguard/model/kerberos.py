@@ -201,11 +201,18 @@ class WindowsLocation:
 
 
 def windows_locations(snap: Snapshot) -> Iterator[WindowsLocation]:
-    """Every site and application where Windows authentication is enabled, with its effective settings."""
+    """Every site and application where Windows authentication is enabled, with its effective settings
+    (found once per snapshot: several KRB rules walk them)."""
+    return iter(snap.kerberos.windows)
+
+
+def _windows_locations(snap: Snapshot) -> list[WindowsLocation]:
+    out = []
     for loc in snap.locations.apps:
         windows = loc.auth("windows")
         if windows and windows.get("enabled") is True:
-            yield WindowsLocation(loc, windows)
+            out.append(WindowsLocation(loc, windows))
+    return out
 
 
 def kernel_mode(windows: Mapping[str, Any]) -> bool:
@@ -446,7 +453,7 @@ class Tier0:
             self._add(dc.get("fqdn"), dc.get("name"), "domain controller")
         for n in list(ad.get("tier0_hosts") or []) + list(extra):
             self._add(str(n), None, "Tier-0 host")
-        self.dc_accounts = [a for a in snap.accounts.directory.accounts if a.is_dc]
+        self.dc_accounts = list(snap.kerberos.dc_accounts)
         for a in self.dc_accounts:
             self.dc_known = True
             self._add(None, bare(a.name).rstrip("$"), "domain controller")
@@ -481,6 +488,8 @@ class Kerberos:
         self.snap = snap
         self._identities: dict[tuple[bool, bool], list[IisIdentity]] = {}
         self._users: dict[str, IisIdentity] | None = None  # _user_identities, shared by both lists
+        self._dcs: list[Account] | None = None
+        self._windows: list[WindowsLocation] | None = None
         self._spn_index: SpnIndex | None = None
         self._names: list[NameUse] | None = None
 
@@ -494,6 +503,21 @@ class Kerberos:
                 self._users = _user_identities(self.snap)
             self._identities[key] = _iis_identities(self.snap, computer, users, self._users)
         return self._identities[key]
+
+    @property
+    def windows(self) -> list[WindowsLocation]:
+        """What `windows_locations` yields, in the same order."""
+        if self._windows is None:
+            self._windows = _windows_locations(self.snap)
+        return self._windows
+
+    @property
+    def dc_accounts(self) -> list[Account]:
+        """The directory's domain controller accounts (SERVER_TRUST_ACCOUNT), in directory order: asked by
+        every Tier0 (one per rule) of a directory of thousands of accounts."""
+        if self._dcs is None:
+            self._dcs = [a for a in self.snap.accounts.directory.accounts if a.is_dc]
+        return self._dcs
 
     @property
     def spn_index(self) -> SpnIndex:

@@ -330,16 +330,6 @@ def _file(evidence: Mapping[str, Any]) -> str:
     return str(evidence.get("artifact") or "?").replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _walk(scope: str) -> Iterator[str]:
-    """The scope's key, then each ancestor's, ending with the server ("")."""
-    key = scope.strip("/").casefold()
-    while True:
-        yield key
-        if not key:
-            return
-        key = key.rsplit("/", 1)[0] if "/" in key else ""
-
-
 # A (section, scope)'s attributes, defaults, entry, pointer and fallback (see Settings._resolve).
 _Resolved = tuple[
     Mapping[str, Any], Mapping[str, str], "Mapping[str, Any] | None", "str | None", "Mapping[str, Any] | None"
@@ -374,6 +364,7 @@ class Settings:
         self._resolved: dict[str, dict[str, _Resolved]] = {}  # section -> scope -> see _resolve
         self._captured: dict[str, bool] = {}
         self._collections: dict[tuple[str, str, str], Collection] = {}
+        self._judged: dict[str, tuple[str, ...]] = {}  # section -> scopes()
 
     # -- what was captured ---------------------------------------------------------------------
     def captured(self, section: str) -> bool:
@@ -398,10 +389,14 @@ class Settings:
         """The iis.settings entry in force at a scope (its index and itself), or None."""
         index = self._index.get(section)
         if index:
-            for key in _walk(scope):
+            key = scope.strip("/").casefold()
+            while True:  # the scope's key, then each ancestor's, ending with the server ("")
                 i = index.get(key)
                 if i is not None:
                     return i, self.entries[i]
+                if not key:
+                    return None
+                key = key.rpartition("/")[0]
         return None
 
     def _fallback(self, section: str, scope: str) -> Mapping[str, Any] | None:
@@ -497,6 +492,13 @@ class Settings:
         that sets nothing inherits the server's value and is judged with it (`inheriting`), so a host
         of thousands of identical sites gets one result, not thousands. Every pool for applicationPools.
         """
+        found = self._judged.get(section)
+        if found is None:
+            found = self._judged[section] = tuple(self._judged_scopes(section))
+        return list(found)
+
+    def _judged_scopes(self, section: str) -> list[str]:
+        # Worked out once per section (some twenty rules ask for the sites section's 5,000 scopes).
         if section == POOLS:
             return [p["name"] for p in self.snap.app_pools]
         out = [""]
