@@ -289,3 +289,17 @@ def test_scopes_worked_out_once_per_section_and_handed_out_as_new_lists() -> Non
     sites.append("mine")  # a caller's list is its own: the next caller gets the section's scopes
     again = settings.scopes(settings_model.SITES)
     assert again == ["", "Shop", "Blog"] and again is not sites
+
+
+def test_fallback_is_the_scope_s_site_or_pool_and_none_is_remembered_as_none() -> None:
+    # What a finding points at when nothing sets the attribute: the site (or pool) that defines the scope;
+    # a scope no site defines has none, asked once or many times.
+    snap = full()
+    shop = next(s for s in snap.sites if s["name"] == "Shop")
+    assert snap.setting(RF, "requestLimits/maxUrl", "Shop/api").fallback is shop
+    assert snap.setting("system.webServer/directoryBrowse", "enabled", "shop").fallback is shop
+    for _ in range(2):
+        assert snap.setting(RF, "requestLimits/maxUrl", "Nowhere/app").fallback is None
+        assert snap.setting(settings_model.POOLS, "queueLength", "NoPool").fallback is None
+    legacy = snap.setting(settings_model.POOLS, "queueLength", "Legacy")
+    assert legacy.fallback is snap.pool("Legacy") and legacy.fallback is not None

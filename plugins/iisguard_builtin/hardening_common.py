@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from iisguard import Outcome, Result, Setting, fail, iis, names, passed
+from iisguard import Result, Setting, fail, iis, names, not_reviewed, passed
 from iisguard import settings as st
 
 POOLS = st.POOLS
@@ -58,27 +58,21 @@ def _named(section: str, scope: str) -> tuple[str, str]:
     return resource(section, scope), label(section, scope)
 
 
-# Results are built directly (as fail/passed/not_reviewed would): these helpers make one per site or pool
-# for some thirty rules, one call layer less each.
-_FAIL, _PASS, _NOT_REVIEWED = Outcome.FAIL, Outcome.PASS, Outcome.NOT_REVIEWED
-
-
 def bad(res: str, message: str, s: Setting, **properties: Any) -> Result:
     """A failure pointing at the line that sets the value (or the section or scope that lacks it)."""
-    return Result(_FAIL, res, message, s.at, properties, s.pointer)
+    return fail(res, message, at=s.at, pointer=s.pointer, **properties)
 
 
 def good(res: str, message: str, s: Setting) -> Result:
-    return Result(_PASS, res, message, s.at, pointer=s.pointer)
+    return passed(res, message, at=s.at, pointer=s.pointer)
 
 
 def unknown(res: str, who: str, s: Setting) -> Result:
-    return Result(
-        _NOT_REVIEWED,
+    return not_reviewed(
         res,
         f"{who}: {s.section} {s.attribute} was not captured (no applicationHost.config, or no web.config "
         "files for ASP.NET settings), so it cannot be judged.",
-        s.at,
+        at=s.at,
         pointer=s.pointer,
     )
 
