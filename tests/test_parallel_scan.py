@@ -88,3 +88,36 @@ def test_default_is_one_process_for_a_few_snapshots():
     assert parallel.default_jobs(1) == 1
     assert parallel.default_jobs(parallel.MANY - 1) == 1
     assert parallel.default_jobs(1000) == parallel.cpus()
+
+
+def test_each_loaded_snapshot_is_freed_once_its_rules_ran(tmp_path, monkeypatch):
+    """The model's indexes refer back to their snapshot; the engine releases them, so the document is
+    freed by reference counting while the collector is paused (and not kept by the freeze after it)."""
+    import weakref
+
+    from iisguard.model import snapshot as snapmod
+
+    loaded = []
+    real_load = snapmod.load
+
+    def load(path, **kw):
+        snap = real_load(path, **kw)
+        loaded.append(weakref.ref(snap))
+        return snap
+
+    monkeypatch.setattr(snapmod, "load", load)
+    out = tmp_path / "r.json"
+    assert (
+        main(["scan", str(FIXTURES / "hosts"), "--jobs", "1", "--fail-on", "never", "-f", f"json:{out}"]) == 0
+    )
+    assert len(loaded) == len(HOSTS) and all(ref() is None for ref in loaded)
+
+
+def test_release_forgets_the_indexes_and_they_come_back():
+    from iisguard.model import snapshot as snapmod
+
+    snap = snapmod.load(HOSTS[0] / "snapshot.json")
+    accounts, by_path = snap.accounts, snap.acls_by_path
+    snap.release()
+    assert set(vars(snap)) == {"data", "path"}
+    assert snap.acls_by_path == by_path and snap.accounts is not accounts

@@ -464,6 +464,16 @@ class Snapshot:
         self.data = data
         self.path = path
 
+    def release(self) -> None:
+        """Forget the indexes and the domain model built on this snapshot (rebuilt if asked again).
+
+        They refer back to the snapshot, a cycle that only the cyclic collector would break: the
+        engine releases each snapshot it loaded once its rules ran, so the document is freed at once.
+        """
+        kept = {"data": self.data, "path": self.path}
+        vars(self).clear()
+        vars(self).update(kept)
+
     # --- basic facts ---------------------------------------------------------------------------
     @property
     def host(self) -> str:
