@@ -150,6 +150,28 @@ def test_one_object_per_outcome_but_passes_with_counts_that_agree(doc, report):
         assert host["execution_successful"] is False
 
 
+def test_failure_counts_without_waivers_or_baseline_count_every_failure_active(report):
+    """Without waivers and baseline states the failures are counted by severity without being read
+    one by one: the counts must be those of the findings."""
+    for host in report.hosts:
+        host.findings = [dataclasses.replace(f, waiver=None, baseline_state=None) for f in host.findings]
+    summary = json.loads(REPORTER.render(report))["summary"]
+    failed = [f for f in report.findings() if f.outcome is Outcome.FAIL]
+    by_severity = Counter(f.severity.value for f in failed)
+    assert summary["failures"] == {"active": len(failed), "waived": 0, "baselined": 0} and len(failed) == 6
+    expected = {s: by_severity.get(s, 0) for s in ("critical", "high", "medium", "low", "info")}
+    assert summary["failures_by_severity"] == summary["active_by_severity"] == expected
+
+
+def test_fingerprints_are_the_findings_own(report):
+    """SARIF and JSON share one fingerprint per rule, host and resource (kept on the report)."""
+    listed = {
+        (f["rule_id"], f["host"], f["resource"]): f["fingerprint"]
+        for f in json.loads(json_report.JsonReporter(include_passes=True).render(report))["findings"]
+    }
+    assert listed == {(f.rule_id, f.host, f.resource): f.fingerprint for f in report.findings()}
+
+
 def test_finding_fields(doc, report, workdir):
     by_key = {(f["host"], f["rule_id"], f["resource"]): f for f in doc["findings"]}
     payroll = by_key[("WEB01", "IIS-POOL-001", "Payroll")]

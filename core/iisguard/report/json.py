@@ -76,7 +76,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter, is_, is_not
+from operator import attrgetter, countOf, is_, is_not
 from typing import Any
 
 from ..engine import compliance
@@ -85,7 +85,7 @@ from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from . import shards
-from .base import SEVERITIES, Locator, json_text, state
+from .base import SEVERITIES, Locator, fingerprint_of, fingerprints, json_text, state
 
 FORMAT = "iisguard-findings"
 VERSION = 1
@@ -163,14 +163,15 @@ class _Tally:
         if listing is None:
             return
         if listing:
-            order = shards.evaluation_order(host)
+            self.listed = sorted(findings, key=shards.ORDER)
         else:
             # Every outcome but a pass, and a pass that fixed a baselined failure (baseline_state "absent").
             keep = not_pass
             if self.baseline["absent"]:
                 keep = [k or f.baseline_state == "absent" for k, f in zip(keep, findings, strict=True)]
-            order = shards.evaluation_order(host, list(compress(range(len(findings)), keep)))
-        self.listed = [findings[i] for i in order]
+            self.listed = list(compress(findings, keep))
+            # Sorted as they are (stable): the order shards.evaluation_order gives their indexes.
+            self.listed.sort(key=shards.ORDER)
 
     def counts(self) -> dict[str, int]:
         """Outcome value -> count, every outcome present, in the order of Outcome."""
@@ -179,11 +180,14 @@ class _Tally:
 
 _outcome = attrgetter("outcome")
 _baseline_state = attrgetter("baseline_state")
+_waiver = attrgetter("waiver")
+_severity = attrgetter("severity")
 
 
 def _finding_dicts(report: Report, locator: Locator, tallies: list[_Tally]) -> Iterator[dict[str, Any]]:
     rules = report.rules
     locate = locator.locate
+    table = fingerprints(report)
     places: dict[tuple[str, int], dict[str, Any]] = {}  # findings on the same line share their "location"
     for tally in tallies:
         for f in tally.listed:
@@ -191,7 +195,7 @@ def _finding_dicts(report: Report, locator: Locator, tallies: list[_Tally]) -> I
             place = places.get((loc.uri, loc.line))
             if place is None:
                 place = places[(loc.uri, loc.line)] = {"uri": loc.uri, "line": loc.line}
-            yield _finding(f, rules.get(f.rule_id), place)
+            yield _finding(f, rules.get(f.rule_id), place, table)
 
 
 _BATCH_OPEN, _BATCH_CLOSE = b'{\n  "f": [\n', b"\n  ]\n}"
@@ -244,7 +248,17 @@ def _summary(report: Report, tallies: list[_Tally] | None = None) -> dict[str, A
     for tally in tallies:
         for key in baseline:
             baseline[key] += tally.baseline[key]
-        for f in tally.failures:
+        found = tally.failures
+        if countOf(map(_waiver, found), None) == len(found) and not any(map(_baseline_state, found)):
+            # Neither waived nor in a baseline: every failure is active, counted by severity at C speed.
+            severities = list(map(_severity, found))
+            failures["active"] += len(found)
+            for s in SEVERITIES:
+                n = countOf(severities, s)
+                by_severity[s.value] += n
+                active_by_severity[s.value] += n
+            continue
+        for f in found:
             failures[state(f)] += 1
             by_severity[f.severity.value] += 1
             if f.active_failure:
@@ -280,7 +294,9 @@ def _host(host: HostResult, tally: _Tally, locator: Locator) -> dict[str, Any]:
     }
 
 
-def _finding(f: Finding, rule: Rule | None, location: dict[str, Any]) -> dict[str, Any]:
+def _finding(
+    f: Finding, rule: Rule | None, location: dict[str, Any], table: dict[tuple[str, str, str], str]
+) -> dict[str, Any]:
     waiver = None
     if f.waiver is not None:
         w = f.waiver
@@ -306,7 +322,7 @@ def _finding(f: Finding, rule: Rule | None, location: dict[str, Any]) -> dict[st
         "message": f.message,
         "location": location,
         "pointer": f.pointer,
-        "fingerprint": f.fingerprint,
+        "fingerprint": fingerprint_of(f, table),
         "waiver": waiver,
         "baseline_state": f.baseline_state,
         "properties": dict(properties),
