@@ -164,7 +164,7 @@ def test_failure_counts_without_waivers_or_baseline_count_every_failure_active(r
 
 
 def test_fingerprints_are_the_findings_own(report):
-    """SARIF and JSON share one fingerprint per rule, host and resource (kept on the report)."""
+    """Every listed finding carries its own fingerprint (rule, host and resource)."""
     listed = {
         (f["rule_id"], f["host"], f["resource"]): f["fingerprint"]
         for f in json.loads(json_report.JsonReporter(include_passes=True).render(report))["findings"]
@@ -271,3 +271,27 @@ def test_no_fail_on_and_clean_report(workdir):
 
 def test_golden(report, workdir):
     assert_golden("report.json", REPORTER.render(report), workdir)
+
+
+def test_listed_in_rule_then_resource_order_ties_as_found():
+    """shards.ordered groups by rule and sorts each rule's findings by resource: the order of a stable
+    sort by (rule, resource), which evaluation_order gives as indexes, also when a rule's findings
+    come in several runs and two findings share rule and resource."""
+    from iisguard.report import shards
+
+    made = [
+        finding("IIS-POOL-001", Outcome.FAIL, "b"),
+        finding("IIS-ACL-003", Outcome.FAIL, "z"),
+        finding("IIS-POOL-001", Outcome.NOT_REVIEWED, "a", message="first a"),
+        finding("IIS-ACL-003", Outcome.PASS, "a"),
+        finding("IIS-POOL-001", Outcome.ERROR, "a", message="second a"),
+        finding("IIS-ANON-002", Outcome.FAIL, "m"),
+    ]
+    host = HostResult("WEB01", None, made)
+    expected = [made[i] for i in shards.evaluation_order(host)]
+    got = shards.ordered(made)
+    assert [id(f) for f in got] == [id(f) for f in expected]
+    assert [f.message for f in got if f.resource == "a" and f.rule_id == "IIS-POOL-001"] == [
+        "first a",
+        "second a",
+    ]

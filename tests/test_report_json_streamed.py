@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from iisguard.report import json as json_report
-from iisguard.report.base import Locator, json_text
+from iisguard.report.base import Locator, json_bytes, json_text
 
 from .report_helpers import build_report
 
@@ -20,7 +22,7 @@ def test_batches_join_like_one_list(tmp_path, monkeypatch):
     report = build_report(tmp_path)
     reporter = json_report.JsonReporter(include_passes=True)
     locator = Locator(report.findings())
-    whole = json_text(reporter.build(report))
+    whole = json_bytes(reporter.build(report))
     count = sum(len(h.findings) for h in report.hosts)
     assert count > 3
     tallies = [json_report._Tally(host, True) for host in report.hosts]
@@ -39,3 +41,16 @@ def test_no_findings_is_an_empty_list(tmp_path, monkeypatch):
     reporter = json_report.JsonReporter()
     text = reporter.render(report)
     assert '"findings": []' in text and text == json_text(reporter.build(report))
+
+
+def test_render_bytes_are_the_text_as_utf8(tmp_path, monkeypatch):
+    """The CLI writes `render_bytes` (orjson's own UTF-8); `render` is the same document as text."""
+    monkeypatch.chdir(tmp_path)
+    report = build_report(tmp_path)
+    first = report.hosts[0]
+    first.findings = [dataclasses.replace(f, message=f.message + " caf\u00e9 \u202e") for f in first.findings]
+    for passes in (False, True):
+        reporter = json_report.JsonReporter(include_passes=passes)
+        data = reporter.render_bytes(report)
+        assert data.decode("utf-8") == reporter.render(report) == json_text(reporter.build(report))
+        assert "caf\u00e9".encode() in data

@@ -34,16 +34,22 @@ class Reporter(Protocol):
 def json_text(data: Any) -> str:
     """Indented JSON with UTF-8 kept. orjson when installed: the stdlib encoder is pure Python once
     `indent` is set, seconds for a fleet's findings; both write the same text."""
+    return json_bytes(data).decode("utf-8")
+
+
+def json_bytes(data: Any) -> bytes:
+    """`json_text` as UTF-8 bytes, which orjson writes: a large report is not decoded only for the
+    CLI to encode it again (a reporter offers them as `render_bytes`)."""
     try:
         import orjson
     except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
-        return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+        return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
     try:
         # The newline by orjson: appended to the text, it would copy a large report once more.
         option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-        return orjson.dumps(data, option=option, default=str).decode("utf-8")
+        return orjson.dumps(data, option=option, default=str)
     except TypeError:  # a key that is not a string, an integer beyond 64 bits: let json decide
-        return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+        return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
 SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
@@ -72,42 +78,6 @@ def state(finding: Finding) -> str:
     if not finding.active_failure:
         return "baselined"
     return "active"
-
-
-def report_memo(report: Report) -> dict[Any, Any]:
-    """Values the reporters derive from one Report, computed once for all the outputs of a run.
-
-    Reporters stay pure functions of the report: what is kept here is only ever a function of the
-    report's data (a fingerprint of a rule, host and resource), held by the Report object itself, so
-    nothing passes from one report to the next and a forked renderer starts from the same memo or
-    none. (Outputs of one scan render one after another in one process by default.)
-    """
-    memo = report.__dict__.get(_MEMO)
-    if memo is None:
-        memo = report.__dict__[_MEMO] = {}
-    return memo
-
-
-_MEMO = "_iisguard_report_memo"
-
-
-def fingerprints(report: Report) -> dict[tuple[str, str, str], str]:
-    """(rule id, host, resource) -> the finding's fingerprint: SARIF and JSON both write them, and a
-    sha256 per finding was 90 ms of a large host's JSON report. Look up with :func:`fingerprint_of`."""
-    memo = report_memo(report)
-    table = memo.get("fingerprints")
-    if table is None:
-        table = memo["fingerprints"] = {}
-    return table
-
-
-def fingerprint_of(finding: Finding, table: dict[tuple[str, str, str], str]) -> str:
-    """`finding.fingerprint`, from `table` (see :func:`fingerprints`) once it was computed."""
-    key = (finding.rule_id, finding.host, finding.resource)
-    value = table.get(key)
-    if value is None:
-        value = table[key] = finding.fingerprint
-    return value
 
 
 def sort_key(finding: Finding) -> tuple[int, str, str, str]:
@@ -194,8 +164,10 @@ class Locator:
         self._locations: dict[tuple[str, int], Location] = {}
         wanted: dict[str, set[str]] = {}
         for f in findings:
-            if f.location is None and f.snapshot_path and f.pointer is not None and self._artifact(f) is None:
-                wanted.setdefault(f.snapshot_path, set()).add(f.pointer)
+            if f.location is None and f.snapshot_path and f.pointer is not None:
+                evidence = f.evidence  # most findings have none: no call to look for its artifact
+                if evidence is None or not evidence.artifact or self._artifact(f) is None:
+                    wanted.setdefault(f.snapshot_path, set()).add(f.pointer)
         for snap, pointers in wanted.items():
             self._lines[snap] = _pointer_lines(snap, pointers)
 

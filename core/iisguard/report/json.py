@@ -75,8 +75,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import attrgetter, countOf, is_, is_not
+from operator import attrgetter, countOf
 from typing import Any
 
 from ..engine import compliance
@@ -85,7 +84,7 @@ from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from . import shards
-from .base import SEVERITIES, Locator, fingerprint_of, fingerprints, json_text, state
+from .base import SEVERITIES, Locator, json_bytes, state
 
 FORMAT = "iisguard-findings"
 VERSION = 1
@@ -100,14 +99,18 @@ class JsonReporter:
     include_passes: bool = False  # `--include-passes`: list passes in findings[] too
 
     def render(self, report: Report) -> str:
+        return self.render_bytes(report).decode("utf-8")
+
+    def render_bytes(self, report: Report) -> bytes:
+        """The document as UTF-8, as orjson writes it (what the CLI writes to a file)."""
         tallies = [_Tally(host, self.passes(report)) for host in report.hosts]
         locator = Locator((f for t in tallies for f in t.listed), self.base)
-        text = _streamed(
+        data = _streamed(
             self._document(report, locator, tallies, []), _finding_dicts(report, locator, tallies)
         )
-        if text is not None:
-            return text
-        return json_text(
+        if data is not None:
+            return data
+        return json_bytes(
             self._document(report, locator, tallies, list(_finding_dicts(report, locator, tallies)))
         )
 
@@ -141,43 +144,50 @@ class JsonReporter:
 
 
 class _Tally:
-    """What the report says of one host, read from its findings once and at C speed where it can (a
-    large host has 336,000 findings): outcome and baseline counts, its failures, and (`listed`, with
-    a listing) the findings findings[] lists, in their order."""
+    """What the report says of one host, read from its findings in one loop (a large host has
+    336,000): outcome and baseline counts, its failures, and (`listed`, with a listing) the findings
+    findings[] lists, in their order."""
 
     def __init__(self, host: HostResult, listing: bool | None = None) -> None:
         """`listing`: None for counts only; True to list every finding, False all but passes."""
         findings = host.findings
-        outcomes = list(map(_outcome, findings))
-        not_pass = list(map(is_not, outcomes, repeat(Outcome.PASS)))
-        others = list(compress(outcomes, not_pass))
+        others: list[Finding] = []  # every outcome but a pass, in the host's order
+        self.failures: list[Finding] = []
+        add, fail = others.append, self.failures.append
+        states = False
+        # One plain loop: a chain of map()/compress() passes over the findings took twice as long.
+        for f in findings:
+            outcome = f.outcome
+            if outcome is not _PASS:
+                add(f)
+                if outcome is _FAIL:
+                    fail(f)
+            if f.baseline_state is not None:
+                states = True
         # Counted by the enum member's identity: hashing a member runs Python code.
-        self.outcomes: dict[Outcome, int] = {o: others.count(o) for o in Outcome if o is not Outcome.PASS}
-        self.outcomes[Outcome.PASS] = len(outcomes) - len(others)
-        # Without --baseline no finding has a state: seen at C speed before counting anything.
-        self.baseline = (
-            Counter(map(_baseline_state, findings)) if any(map(_baseline_state, findings)) else Counter()
-        )
-        self.failures = list(compress(findings, map(is_, outcomes, repeat(Outcome.FAIL))))
+        outcomes = list(map(_outcome, others))
+        self.outcomes: dict[Outcome, int] = {o: outcomes.count(o) for o in Outcome if o is not _PASS}
+        self.outcomes[_PASS] = len(findings) - len(others)
+        # Without --baseline no finding has a state.
+        self.baseline = Counter(map(_baseline_state, findings)) if states else Counter()
         self.listed: list[Finding] = []
         if listing is None:
             return
         if listing:
-            self.listed = sorted(findings, key=shards.ORDER)
+            self.listed = shards.ordered(findings)
+        elif self.baseline["absent"]:
+            # A pass that fixed a baselined failure (baseline_state "absent") is listed too.
+            kept = [f for f in findings if f.outcome is not _PASS or f.baseline_state == "absent"]
+            self.listed = shards.ordered(kept)
         else:
-            # Every outcome but a pass, and a pass that fixed a baselined failure (baseline_state "absent").
-            keep = not_pass
-            if self.baseline["absent"]:
-                keep = [k or f.baseline_state == "absent" for k, f in zip(keep, findings, strict=True)]
-            self.listed = list(compress(findings, keep))
-            # Sorted as they are (stable): the order shards.evaluation_order gives their indexes.
-            self.listed.sort(key=shards.ORDER)
+            self.listed = shards.ordered(others)
 
     def counts(self) -> dict[str, int]:
         """Outcome value -> count, every outcome present, in the order of Outcome."""
         return {o.value: self.outcomes[o] for o in Outcome}
 
 
+_PASS, _FAIL = Outcome.PASS, Outcome.FAIL
 _outcome = attrgetter("outcome")
 _baseline_state = attrgetter("baseline_state")
 _waiver = attrgetter("waiver")
@@ -187,7 +197,6 @@ _severity = attrgetter("severity")
 def _finding_dicts(report: Report, locator: Locator, tallies: list[_Tally]) -> Iterator[dict[str, Any]]:
     rules = report.rules
     locate = locator.locate
-    table = fingerprints(report)
     places: dict[tuple[str, int], dict[str, Any]] = {}  # findings on the same line share their "location"
     for tally in tallies:
         for f in tally.listed:
@@ -195,19 +204,21 @@ def _finding_dicts(report: Report, locator: Locator, tallies: list[_Tally]) -> I
             place = places.get((loc.uri, loc.line))
             if place is None:
                 place = places[(loc.uri, loc.line)] = {"uri": loc.uri, "line": loc.line}
-            yield _finding(f, rules.get(f.rule_id), place, table)
+            yield _finding(f, rules.get(f.rule_id), place)
 
 
 _BATCH_OPEN, _BATCH_CLOSE = b'{\n  "f": [\n', b"\n  ]\n}"
 
 
-def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096) -> str | None:
-    """`json_text` of the document with these findings, without holding every finding as a dict.
+def _streamed(
+    document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096
+) -> bytes | None:
+    """`json_bytes` of the document with these findings, without holding every finding as a dict.
 
     A scan of a large host has hundreds of thousands of findings: their dicts, the encoded bytes
     and the decoded text at once were most of a scan's peak memory. The findings are encoded a
     batch at a time with orjson and spliced in with the indentation orjson gives them in place,
-    so the text is byte for byte `json_text(build(report))`. None when orjson is missing or cannot
+    so the bytes are byte for byte `json_bytes(build(report))`. None when orjson is missing or cannot
     encode something; the caller then takes the plain way.
     """
     try:
@@ -226,16 +237,14 @@ def _streamed(document: dict[str, Any], findings: Iterator[dict[str, Any]], batc
             # batch's text is what lies between that list's brackets, as it is (no copy).
             text = orjson.dumps({"f": chunk}, option=orjson.OPT_INDENT_2)
             parts.append(memoryview(text)[len(_BATCH_OPEN) : -len(_BATCH_CLOSE)])
-    except TypeError:  # a value orjson does not encode: let json_text decide
+    except TypeError:  # a value orjson does not encode: let json_bytes decide
         return None
     pieces: list[bytes | memoryview] = [before, b"[\n"] if parts else [before, b"[]"]
     for i, part in enumerate(parts):
         pieces += (b",\n", part) if i else (part,)
     del parts
     pieces += [b"\n  ]", after[0], b"\n"] if len(pieces) > 2 else [after[0], b"\n"]
-    text = b"".join(pieces)  # one copy of the findings' bytes, then one as text
-    del pieces
-    return text.decode("utf-8")
+    return b"".join(pieces)  # one copy of the findings' bytes
 
 
 def _summary(report: Report, tallies: list[_Tally] | None = None) -> dict[str, Any]:
@@ -294,9 +303,7 @@ def _host(host: HostResult, tally: _Tally, locator: Locator) -> dict[str, Any]:
     }
 
 
-def _finding(
-    f: Finding, rule: Rule | None, location: dict[str, Any], table: dict[tuple[str, str, str], str]
-) -> dict[str, Any]:
+def _finding(f: Finding, rule: Rule | None, location: dict[str, Any]) -> dict[str, Any]:
     waiver = None
     if f.waiver is not None:
         w = f.waiver
@@ -322,7 +329,7 @@ def _finding(
         "message": f.message,
         "location": location,
         "pointer": f.pointer,
-        "fingerprint": fingerprint_of(f, table),
+        "fingerprint": f.fingerprint,
         "waiver": waiver,
         "baseline_state": f.baseline_state,
         "properties": dict(properties),

@@ -23,8 +23,8 @@ import heapq
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress, groupby, repeat
-from operator import attrgetter, is_, is_not
+from itertools import groupby
+from operator import attrgetter
 
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
@@ -81,13 +81,15 @@ class JunitReporter:
 def _by_rule(host: HostResult) -> dict[str, tuple[list[Finding], list[Finding]]]:
     """A host's findings by rule: (its other outcomes, its passes), each in the host's order."""
     by_rule: dict[str, tuple[list[Finding], list[Finding]]] = {}
-    # A rule's findings come in a run: each run is split at C speed (336,000 findings on a large host).
+    # A rule's findings come in a run (336,000 findings on a large host): one plain loop per run.
     for rule_id, run in groupby(host.findings, key=_rule_id):
         others, passes = by_rule.get(rule_id) or by_rule.setdefault(rule_id, ([], []))
-        findings = list(run)
-        outcomes = list(map(_outcome, findings))
-        passes.extend(compress(findings, map(is_, outcomes, repeat(_PASS))))
-        others.extend(compress(findings, map(is_not, outcomes, repeat(_PASS))))
+        other, passed = others.append, passes.append
+        for f in run:
+            if f.outcome is _PASS:
+                passed(f)
+            else:
+                other(f)
     return by_rule
 
 
@@ -191,7 +193,6 @@ SHOWN_PASSES = 20
 
 _resource = attrgetter("resource")
 _rule_id = attrgetter("rule_id")
-_outcome = attrgetter("outcome")
 
 
 def _case(classname: str, name: str, child: str) -> str:

@@ -38,6 +38,26 @@ from ..errors import UsageError
 ORDER = attrgetter("rule_id", "resource")  # the key of evaluation_order (a sort is stable)
 
 
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """The findings sorted by ORDER, ties in their order: grouped by rule, each rule's sorted by
+    resource (no key tuple per finding: 59,000 of them on a large host's JSON report)."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        group = by_rule.get(f.rule_id)
+        if group is None:
+            group = by_rule[f.rule_id] = []
+        group.append(f)
+    out: list[Finding] = []
+    for rule_id in sorted(by_rule):
+        group = by_rule[rule_id]
+        group.sort(key=_RESOURCE)
+        out += group
+    return out
+
+
+_RESOURCE = attrgetter("resource")
+
+
 def evaluation_order(host: HostResult) -> list[int]:
     """Indexes of the host's findings in the order the JSON report lists them (rule, resource)."""
     findings = host.findings
