@@ -309,3 +309,10 @@ def test_kerberos_windows_locations_and_domain_controllers_found_once():
     tier0 = kerberos.Tier0(s)
     assert tier0.dc_known and tier0.classify("dc1") == "domain controller" and tier0.classify("web01") is None
     assert tier0.dc_accounts == s.kerberos.dc_accounts and tier0.dc_accounts is not s.kerberos.dc_accounts
+
+
+def test_privileged_group_names_are_folded_once():
+    group = accounts.PrivilegedGroup("BUILTIN\\Administrators", ("Administrators", "Administratoren"))
+    assert group.folded == frozenset({"administrators", "administratoren"})
+    assert group.folded is group.folded  # remembered: membership asks it per group and principal
+    assert group == accounts.PrivilegedGroup("BUILTIN\\Administrators", ("Administrators", "Administratoren"))

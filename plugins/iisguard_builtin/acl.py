@@ -709,9 +709,10 @@ def pool_isolation_configs(snap, params):
     Good: `SYSTEM:(F) Administrators:(F) IIS APPPOOL\\Shop:(R)`.
     """
     folder = snap.path_key(params["app_pools_folder"])
+    below = folder + "\\"
     by_pool: dict[str, list] = {}
     for key, acl in snap.acls_by_path.items():
-        if not key.endswith(".config") or not key.startswith(folder + "\\"):
+        if not key.endswith(".config") or not key.startswith(below):
             continue
         rel = key[len(folder) + 1 :].split("\\")
         if len(rel) > 2:

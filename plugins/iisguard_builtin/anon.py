@@ -311,9 +311,10 @@ def anon_mixed_with_stronger_auth(snap, params):
     Bad: `Shop/admin` with `anonymousAuthentication enabled="true"` and `windowsAuthentication enabled="true"`.
     Good: `Shop/admin` with anonymous disabled and Windows authentication enabled.
     """
-    index = iis.auth_index(snap)
+    locations = snap.locations
+    index = locations.index  # iis.auth_index(snap), built once with the locations
     sensitive = params["sensitive_paths"]
-    for loc in snap.locations:
+    for loc in locations:
         if loc.anonymous is None:
             yield not_reviewed(
                 loc.key, f"No anonymous authentication settings were captured for '{loc.path}'."

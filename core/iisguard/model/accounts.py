@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import names, sids, uac
@@ -115,8 +116,10 @@ class PrivilegedGroup:
     scope: str = "local"  # local: a group on the host (also the domain's BUILTIN group); domain: an AD group
     admin: bool = False  # administrator of the host or the domain (not merely privileged)
 
-    @property
+    @cached_property
     def folded(self) -> frozenset[str]:
+        """The names, case-folded (worked out once per group: membership matches every group a
+        principal is in against every wanted group)."""
         return frozenset(n.casefold() for n in self.names)
 
 
