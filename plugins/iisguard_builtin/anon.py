@@ -7,9 +7,7 @@ from dataclasses import replace
 from iisguard import (
     Location,
     Membership,
-    Outcome,
     Parameter,
-    Result,
     accounts,
     acls,
     fail,
@@ -400,25 +398,20 @@ def anon_can_write_content(snap, params):
                 roots.setdefault(snap.path_key(phys), []).append(
                     (config, site["name"], app.get("app_pool"), phys)
                 )
-    targets: dict[str, tuple[str, dict | None, str]] = {
-        k: ("", snap.acl(v[0][3]), k) for k, v in roots.items()
-    }  # path key -> (path relative to its content root, ACL, content root key)
-    folders = iis.content_folders(snap)  # `roots` has the keys of snap.content_roots
+    root_acls = {k: snap.acl(v[0][3]) for k, v in roots.items()}  # content root key -> its ACL
+    folders = iis.content_folders(snap)  # folder key -> its content root (`roots` has content_roots' keys)
     by_path = snap.acls_by_path
-    unique = len(by_path) == len(snap.acls)
-    if unique:  # no path captured twice: each folder's ACL is its only one, the one `by_path` holds
-        for key, root in folders.items():
-            if key not in targets:
-                targets[key] = (key[len(root) :].lstrip("\\"), by_path[key], root)  # iis.relative
-    else:  # the first ACL captured for a path is the one judged
+    if len(by_path) == len(snap.acls):  # no path captured twice: each ACL is the one `by_path` holds
+        first: dict[str, dict] = by_path  # folder key -> its ACL
+        grants_by_path = acls.write_grants_by_path(snap)
+    else:  # a path captured twice: the first ACL captured is the one judged
+        first = {}
         path_key = snap.path_key
         for acl in snap.acls:
-            key = path_key(acl["path"])
-            if key in targets:
-                continue
-            root = folders.get(key)
-            if root is not None:
-                targets[key] = (iis.relative(key, root), acl, root)
+            first.setdefault(path_key(acl["path"]), acl)
+        grants_by_path = {}
+    keys = [*root_acls, *folders]  # content_folders leaves the content roots out
+    keys.sort()  # parents before their children
 
     locations = snap.locations
     auth = locations.index
@@ -464,43 +457,49 @@ def anon_can_write_content(snap, params):
         return reach
 
     allowed_here = acls.folder_matcher(allowed) if allowed else None
-    grants_by_path = acls.write_grants_by_path(snap) if unique else None
-    PASS = Outcome.PASS
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
-    for key in sorted(targets):  # parents before their children
-        rel, acl, root = targets[key]
-        if acl is None:
-            uses = roots[root]
-            shown = uses[0][3]
-            yield not_reviewed(
-                f"acls/{shown}", f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
-            )
-            continue
+    for key in keys:
+        root = folders.get(key)
+        sub = root is not None  # a folder below a content root, not the root itself
+        if root is None:
+            root = key
+            acl = root_acls[key]
+            if acl is None:
+                uses = roots[root]
+                shown = uses[0][3]
+                yield not_reviewed(
+                    f"acls/{shown}", f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
+                )
+                continue
+        else:
+            acl = first[key]
         shown = acl["path"]
-        if rel and allowed_here is not None and allowed_here(rel):
+        if sub and allowed_here is not None and allowed_here(iis.relative(key, root)):
             yield not_applicable(f"acls/{shown}", f"{shown} is an allow-listed writable folder.", at=acl)
             continue
         reach = same_below.get(root)
         if reach is None:
-            reach = reach_at(root, roots[root], rel)
+            reach = reach_at(root, roots[root], iis.relative(key, root) if sub else "")
         if not reach:
             yield not_applicable(
                 f"acls/{shown}", f"Anonymous authentication is off wherever {shown} is served.", at=acl
             )
             continue
-        grants = grants_by_path[key] if grants_by_path is not None else acls.write_grants(snap, acl)
+        grants = grants_by_path.get(key)
+        if grants is None:  # a path captured twice
+            grants = acls.write_grants(snap, acl)
         for _, k in grants:
             if k in reach:
                 break
-        else:  # `passed`, built directly: 80,000 times on a large host
-            yield Result(PASS, f"acls/{shown}", f"Anonymous users cannot write {shown}.", acl)
+        else:
+            yield passed(f"acls/{shown}", f"Anonymous users cannot write {shown}.", at=acl)
             continue
         offending = [(ace, k) for ace, k in grants if k in reach]
         # A file or folder that only inherits a grant already reported on a parent is that parent's
         # finding, counted there: a /T listing must not turn one bad ACE into thousands of results.
         parent = (
-            _failing_ancestor(key, failing) if rel and all(a.get("inherited") for a, _ in offending) else None
+            _failing_ancestor(key, failing) if sub and all(a.get("inherited") for a, _ in offending) else None
         )
         if parent is not None:
             failing[parent][4] += 1
