@@ -348,29 +348,11 @@ def test_clear_text_anonymous_password_escalates_to_high(builtin_rules):
     assert severity == {"locations/Clear": "high", "locations/Sealed": "medium"}
 
 
-def test_inherited_write_grants_below_a_failing_folder_are_one_finding(builtin_rules):
-    """A /T listing of a tree under a bad root must not turn one ACE into a result per file."""
-    from iisguard.engine.evaluate import Selected, evaluate
-    from iisguard.model.snapshot import Snapshot
+def _anonymous_web_site(acls):
+    """One site "Web" at D:\\Sites\\Web, its own pool, anonymous on as IUSR, with these ACLs."""
     from iisguard.testing import DEFAULT_BASE, deep_merge
 
-    def ace(who, rights, inherited):
-        return {
-            "principal": who,
-            "type": "allow",
-            "rights": rights,
-            "inherited": inherited,
-            "inheritance": [],
-        }
-
-    files = [
-        {"path": f"D:\\Sites\\Web\\page{i}.aspx", "aces": [ace("Everyone", ["M"], True)]} for i in range(3)
-    ]
-    explicit = {
-        "path": "D:\\Sites\\Web\\upload.aspx",
-        "aces": [ace("Everyone", ["M"], True), ace("NT AUTHORITY\\IUSR", ["W"], False)],
-    }
-    data = deep_merge(
+    return deep_merge(
         DEFAULT_BASE,
         {
             "iis": {
@@ -391,8 +373,34 @@ def test_inherited_write_grants_below_a_failing_folder_are_one_finding(builtin_r
                     {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}}
                 ],
             },
-            "acls": [{"path": "D:\\Sites\\Web", "aces": [ace("Everyone", ["M"], False)]}, *files, explicit],
+            "acls": acls,
         },
+    )
+
+
+def test_inherited_write_grants_below_a_failing_folder_are_one_finding(builtin_rules):
+    """A /T listing of a tree under a bad root must not turn one ACE into a result per file."""
+    from iisguard.engine.evaluate import Selected, evaluate
+    from iisguard.model.snapshot import Snapshot
+
+    def ace(who, rights, inherited):
+        return {
+            "principal": who,
+            "type": "allow",
+            "rights": rights,
+            "inherited": inherited,
+            "inheritance": [],
+        }
+
+    files = [
+        {"path": f"D:\\Sites\\Web\\page{i}.aspx", "aces": [ace("Everyone", ["M"], True)]} for i in range(3)
+    ]
+    explicit = {
+        "path": "D:\\Sites\\Web\\upload.aspx",
+        "aces": [ace("Everyone", ["M"], True), ace("NT AUTHORITY\\IUSR", ["W"], False)],
+    }
+    data = _anonymous_web_site(
+        [{"path": "D:\\Sites\\Web", "aces": [ace("Everyone", ["M"], False)]}, *files, explicit]
     )
     rule = builtin_rules["IIS-ANON-005"]
     found = evaluate(Snapshot(data), [Selected(rule, rule.severity, rule.default_parameters())]).findings
@@ -406,36 +414,12 @@ def test_anon_write_judges_the_first_acl_of_a_folder_captured_twice(builtin_rule
     always has, whether or not the snapshot holds such duplicates (the rule has a faster path without)."""
     from iisguard.engine.evaluate import Selected, evaluate
     from iisguard.model.snapshot import Snapshot
-    from iisguard.testing import DEFAULT_BASE, deep_merge
 
     def ace(who, rights):
         return {"principal": who, "type": "allow", "rights": rights, "inherited": False, "inheritance": []}
 
     def scan(acls):
-        data = deep_merge(
-            DEFAULT_BASE,
-            {
-                "iis": {
-                    "app_pools": [{"name": "Web", "identity": {"type": "ApplicationPoolIdentity"}}],
-                    "sites": [
-                        {
-                            "name": "Web",
-                            "applications": [
-                                {
-                                    "path": "/",
-                                    "app_pool": "Web",
-                                    "virtual_directories": [{"path": "/", "physical_path": "D:\\Sites\\Web"}],
-                                }
-                            ],
-                        }
-                    ],
-                    "authentication": [
-                        {"location": "", "anonymous": {"enabled": True, "user": "IUSR", "user_state": "set"}}
-                    ],
-                },
-                "acls": [{"path": "D:\\Sites\\Web", "aces": [ace("SYSTEM", ["F"])]}, *acls],
-            },
-        )
+        data = _anonymous_web_site([{"path": "D:\\Sites\\Web", "aces": [ace("SYSTEM", ["F"])]}, *acls])
         rule = builtin_rules["IIS-ANON-005"]
         found = evaluate(Snapshot(data), [Selected(rule, rule.severity, rule.default_parameters())]).findings
         return {f.resource: f.outcome.value for f in found}
