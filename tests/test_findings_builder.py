@@ -129,3 +129,32 @@ def test_drafted_findings_and_results_are_the_frozen_classes_themselves():
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.outcome = Outcome.PASS  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("result", "crash"),
+    [
+        (lambda: __import__("iisguard").fail("r", "bad", at="not an object"), "AttributeError"),
+        (lambda: __import__("iisguard").fail("r", "bad", severity="urgent"), "ValueError"),
+    ],
+)
+def test_a_result_the_engine_cannot_build_is_that_rules_error(result, crash):
+    """Results become findings after the rule's loop (engine/evaluate.py _findings); one that cannot is
+    still the rule's `error` finding, as a crash inside the rule is, never a crash of the scan."""
+    from iisguard.engine.evaluate import Selected, evaluate
+    from iisguard.engine.rule import Rule
+    from iisguard.model.snapshot import Snapshot
+
+    def rule_func(snapshot, parameters):
+        yield __import__("iisguard").passed("fine", "ok", at={"x": 1})
+        yield result()
+
+    rule = Rule(
+        id="IIS-T-1", name="t", title="t", severity=Severity.HIGH, description="d", rationale="r",
+        remediation="m", func=rule_func,
+    )  # fmt: skip
+    found = evaluate(
+        Snapshot({"schema_version": "1.0", "host": {"name": "H"}}), [Selected(rule, rule.severity, {})]
+    )
+    assert [(f.outcome, f.resource) for f in found.findings] == [(Outcome.ERROR, "host")]
+    assert found.findings[0].message.startswith(f"rule crashed: {crash}: ")

@@ -270,6 +270,7 @@ def _run_rule(
     # the scripts do not state (not_applicable), not one a collection missed (not_reviewed).
     declared = snapshot.declared
     priority = _PRIORITY
+    mark = len(located)
     try:
         for result in rule.evaluate(snapshot, sel.parameters):
             if not isinstance(result, Result):
@@ -279,6 +280,9 @@ def _run_rule(
             old = by_resource.get(result.resource)
             if old is None or priority[result.outcome] > priority[old.outcome]:
                 by_resource[result.resource] = result
+        # Inside the try: a result the engine cannot turn into a finding (an `at` that is not an
+        # object, an unknown escalated severity) is this rule's error, as a crash while it ran is.
+        found = _findings(snapshot, sel, host, by_resource.values(), located)
     except SystemExit as exc:
         # Not a rule error among others: the pack tried to end the process (a green gate if let through).
         raise PluginError(
@@ -291,8 +295,9 @@ def _run_rule(
         tb = traceback.extract_tb(exc.__traceback__)
         origin = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
         message = f"rule crashed: {type(exc).__name__}: {exc}{origin}"
+        del located[mark:]  # objects of findings that will not be reported
         return [_finding(snapshot, sel, host, Result(Outcome.ERROR, "host", message), located)]
-    if not by_resource:
+    if not found:
         return [
             _finding(
                 snapshot,
@@ -302,7 +307,7 @@ def _run_rule(
                 located,
             )
         ]
-    return _findings(snapshot, sel, host, by_resource.values(), located)
+    return found
 
 
 def _declared(result: Result) -> Result:
