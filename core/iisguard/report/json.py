@@ -164,7 +164,7 @@ class _Tally:
                     fail(f)
             if f.baseline_state is not None:
                 states = True
-        # Counted by the enum member's identity: hashing a member runs Python code.
+        # list.count compares by identity first: five C-speed passes over the non-passes.
         outcomes = list(map(_outcome, others))
         self.outcomes: dict[Outcome, int] = {o: outcomes.count(o) for o in Outcome if o is not _PASS}
         self.outcomes[_PASS] = len(findings) - len(others)

@@ -35,8 +35,8 @@ MAX_RESULTS_PER_RUN = 25_000
 MAX_RUNS_PER_FILE = 20
 
 _FAIL, _ERROR, _NOT_REVIEWED = Outcome.FAIL, Outcome.ERROR, Outcome.NOT_REVIEWED
-# By the severity's value: a property lookup by the member hashes it, which runs Python code.
-_LEVELS = {s.value: s.sarif_level for s in Severity}
+# From a table: `sarif_level` is a property (a member hashes by identity, at C speed).
+_LEVELS = {s: s.sarif_level for s in Severity}
 
 
 @dataclass
@@ -359,7 +359,7 @@ def _result(
     if finding.baseline_state:
         result["baselineState"] = finding.baseline_state
     result["kind"] = "fail" if failed else "pass"
-    result["level"] = _LEVELS[finding.severity._value_] if failed else "none"
+    result["level"] = _LEVELS[finding.severity] if failed else "none"
     result["locations"] = [
         {
             "logicalLocations": [{"fullyQualifiedName": logical_name(finding), "kind": "resource"}],
