@@ -54,7 +54,10 @@ def iisguard_register_reporters() -> Mapping[str, Reporter]:
     ``extension`` and ``description``. It may also have ``render_terminal(report) -> str``: when
     the output goes to standard output and that is a terminal, ``iisguard scan`` calls it instead
     of ``render`` (colours, widths); everywhere else (files, pipes) ``render`` is used. Both return
-    the whole document as text; ``report`` is an :class:`iisguard.Report`. The built-in text,
+    the whole document as text; ``report`` is an :class:`iisguard.Report`. A reporter that never
+    shows where a pass stands (its ``pointer`` or ``evidence``: counting passes or naming their
+    resources is fine) says so with ``lists_passes = False``; when every output of a scan says so,
+    the engine does not look those up (a tenth of a large host's scan). The built-in text,
     json, sarif and junit reporters are registered through this hook like any other. Format names
     must be unique across packs (a second one is a :class:`PluginError` naming the pack).
 

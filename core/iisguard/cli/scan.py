@@ -253,6 +253,10 @@ def run(args: argparse.Namespace) -> int:
     auto = policy.auto_policy()
     check_outputs(outputs, [*inputs, *args.policies, *([str(auto)] if auto and not args.policies else [])])
 
+    # Where each pass stands in its snapshot is found only for an output that shows it (Reporter.lists_passes).
+    pass_details = args.include_passes or any(
+        getattr(plugins.reporters[o.format], "lists_passes", True) for o in outputs
+    )
     progress = TerminalProgress()  # on stderr, only on a terminal and after a second
     try:
         try:
@@ -273,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress,
                 shard=args.shard,
                 require=[name for names in args.require for name in names],
+                pass_details=pass_details,
             )
         finally:
             progress.close()  # erase the line before anything else is printed

@@ -184,12 +184,16 @@ def evaluate(
     strict: bool = False,
     on_pack: Callable[[str, int, int], None] | None = None,
     workers: int = 1,
+    pass_details: bool = True,
 ) -> HostResult:
     """One outcome per rule × resource for one snapshot. A crashing rule becomes `error` unless strict.
 
     `on_pack(pack, index, count)` is called as each rule pack starts (for a progress display).
     With `workers` > 1 the rules are shared out among that many forked processes where the platform
     forks (engine/split.py); the findings are the same, in the same order.
+    With `pass_details` False a pass's finding carries no pointer and no evidence: for reports that
+    only count passes (a large host has 277,000 of them, and finding where each stands in the
+    snapshot was a tenth of the scan).
     """
     start = time.perf_counter()
     host = snapshot.host
@@ -206,13 +210,15 @@ def evaluate(
     if workers > 1:
         from .split import findings_by_rule  # split imports this module
 
-        for found in findings_by_rule(snapshot, selected, strict=strict, workers=workers, on_rule=starting):
+        for found in findings_by_rule(
+            snapshot, selected, strict=strict, workers=workers, on_rule=starting, pass_details=pass_details
+        ):
             findings.extend(found)
     else:
         located: list[tuple[Finding, Mapping[str, Any]]] = []  # findings whose pointer is looked up last
         for sel in selected:
             starting(sel)
-            findings.extend(_run_rule(snapshot, sel, host, strict, located))
+            findings.extend(_run_rule(snapshot, sel, host, strict, located, pass_details))
         _point(snapshot, located)
     coll = snapshot.data.get("collection") or {}
     return HostResult(
@@ -246,9 +252,11 @@ def _run_rule(
     host: str,
     strict: bool,
     located: list[tuple[Finding, Mapping[str, Any]]],
+    pass_details: bool = True,
 ) -> list[Finding]:
     """The findings of one rule (one per resource, the most telling outcome). A finding whose pointer is
-    still to be found is listed in `located` with its object (found later for all rules at once)."""
+    still to be found is listed in `located` with its object (found later for all rules at once).
+    Without `pass_details`, passes get neither pointer nor evidence (see evaluate)."""
     rule = sel.rule
     missing = [s for s in rule.needs if not snapshot.has_section(s)]
     if missing:
@@ -282,7 +290,7 @@ def _run_rule(
                 by_resource[result.resource] = result
         # Inside the try: a result the engine cannot turn into a finding (an `at` that is not an
         # object, an unknown escalated severity) is this rule's error, as a crash while it ran is.
-        found = _findings(snapshot, sel, host, by_resource.values(), located)
+        found = _findings(snapshot, sel, host, by_resource.values(), located, pass_details)
     except SystemExit as exc:
         # Not a rule error among others: the pack tried to end the process (a green gate if let through).
         raise PluginError(
@@ -345,17 +353,21 @@ def _findings(
     host: str,
     results: Iterable[Result],
     located: list[tuple[Finding, Mapping[str, Any]]],
+    pass_details: bool = True,
 ) -> list[Finding]:
     """A rule's results as findings (a large host: 336,000 of them, so one tight loop). A result
     about an object (`at`) without a pointer is listed in `located`: _point finds all of a host's at
-    once. A fact that is not an object names its pointer (`at` may still lend it its evidence)."""
+    once. A fact that is not an object names its pointer (`at` may still lend it its evidence).
+    Without `pass_details` a pass keeps neither (see evaluate)."""
     rule_id, pack, path, severity = sel.rule.id, sel.rule.pack, snapshot.path, sel.severity
     new, evidence_of, dict_type, mapping = new_finding, Evidence, dict, Mapping
     out: list[Finding] = []
     add, locate = out.append, located.append
     for result in results:
         evidence = None
-        at = result.at
+        at, pointer = result.at, result.pointer
+        if not pass_details and result.outcome is _PASS:
+            at = pointer = None
         if at is not None:
             ev = at.get("evidence")
             if ev and (type(ev) is dict_type or isinstance(ev, mapping)):  # the ABC check only for others
@@ -374,7 +386,6 @@ def _findings(
             properties = dict(properties)
         else:
             finding_severity, properties = severity, {}
-        pointer = result.pointer
         finding = new(  # positional
             rule_id,
             finding_severity,

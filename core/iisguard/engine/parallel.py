@@ -47,8 +47,11 @@ def evaluate_files(
     strict: bool = False,
     progress: Callable[[Step], None] | None = None,
     split: int = 1,
+    pass_details: bool = True,
 ) -> tuple[list[HostResult], list[str]]:
     """(results in file order, one message per file that could not be loaded).
+
+    `pass_details` False: passes without pointer and evidence (see evaluate()).
 
     With `split` > 1 each snapshot evaluated in this process shares its rules out among that many
     forked processes (`scan --jobs N` on one snapshot).
@@ -62,7 +65,7 @@ def evaluate_files(
     # objects: automatic collections would rescan them all again and again (load() still collects
     # the previous snapshot explicitly).
     with snapmod.gc_paused():
-        for result in _results(files, prepare, prepared, jobs, strict, progress, split):
+        for result in _results(files, prepare, prepared, jobs, strict, progress, split, pass_details):
             if isinstance(result, str):
                 errors.append(result)
             else:
@@ -84,6 +87,7 @@ def _results(
     strict: bool,
     progress: Callable[[Step], None] | None = None,
     split: int = 1,
+    pass_details: bool = True,
 ) -> Iterator[HostResult | str]:
     total = len(files)
     if jobs <= 1 or len(files) <= 1:
@@ -94,13 +98,13 @@ def _results(
                 name = _label(path)
                 progress(Step(name, index, total))
                 on_pack = partial(_pack_step, progress, name, index, total)
-            yield _one(path, hook, selected, strict, on_pack, split)
+            yield _one(path, hook, selected, strict, on_pack, split, pass_details)
         return
     workers = min(jobs, len(files))
     chunk = max(1, min(16, len(files) // (workers * 4)))  # small chunks keep the workers evenly busy
     from concurrent.futures import ProcessPoolExecutor  # only here: a one-host scan need not import it
 
-    with ProcessPoolExecutor(workers, initializer=_start, initargs=(prepare, strict)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_start, initargs=(prepare, strict, pass_details)) as pool:
         # Workers cannot call back: the display moves as each host's result arrives.
         for index, (path, result) in enumerate(
             zip(files, pool.map(_in_worker, files, chunksize=chunk), strict=True), 1
@@ -125,14 +129,15 @@ def _pack_step(
     progress(Step(host, index, total, pack, n, packs))
 
 
-def _start(prepare: Callable[[], Prepared], strict: bool) -> None:
+def _start(prepare: Callable[[], Prepared], strict: bool, pass_details: bool = True) -> None:
     gc.disable()  # as in evaluate_files: a worker only loads and evaluates, and load() collects
     hook, selected = prepare()
-    _worker.update(hook=hook, selected=selected, strict=strict)
+    _worker.update(hook=hook, selected=selected, strict=strict, pass_details=pass_details)
 
 
 def _in_worker(path: str) -> HostResult | str:
-    return _one(path, _worker["hook"], _worker["selected"], _worker["strict"])
+    w = _worker
+    return _one(path, w["hook"], w["selected"], w["strict"], pass_details=w["pass_details"])
 
 
 def _one(
@@ -142,17 +147,22 @@ def _one(
     strict: bool,
     on_pack: Callable[[str, int, int], None] | None = None,
     split: int = 1,
+    pass_details: bool = True,
 ) -> HostResult | str:
     if isinstance(path, snapmod.Snapshot):
         hook.iisguard_snapshot_loaded(snapshot=path)
-        return evaluate(path, selected, strict=strict, on_pack=on_pack, workers=split)
+        return evaluate(
+            path, selected, strict=strict, on_pack=on_pack, workers=split, pass_details=pass_details
+        )
     try:
         snap = snapmod.load(path)
     except SnapshotError as exc:
         return str(exc)
     try:
         hook.iisguard_snapshot_loaded(snapshot=snap)
-        return evaluate(snap, selected, strict=strict, on_pack=on_pack, workers=split)
+        return evaluate(
+            snap, selected, strict=strict, on_pack=on_pack, workers=split, pass_details=pass_details
+        )
     finally:
         # The model's indexes refer back to the snapshot: without this the document would wait for
         # the cyclic collector (which evaluate_files keeps paused, then freezes the survivors).

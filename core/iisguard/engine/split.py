@@ -29,19 +29,21 @@ def findings_by_rule(
     strict: bool,
     workers: int,
     on_rule: Callable[[Selected], None] | None = None,
+    pass_details: bool = True,
 ) -> list[list[Finding]]:
     """Each selected rule's findings, in selection order, evaluated on up to `workers` processes.
 
     `on_rule(sel)` is called before each rule this process evaluates (the children report nothing).
+    `pass_details` as in evaluate().
     """
     if workers > 1:  # the indexes the rules share, built once for every process
         snapshot.prepare({section for sel in selected for section in sel.rule.needs})
     asked: list[tuple[Finding, int, Fingerprint]] = []  # the children's: their object's id and fingerprint
     done = forked_map(
-        lambda sel: _evaluate(snapshot, sel, strict),
+        lambda sel: _evaluate(snapshot, sel, strict, pass_details),
         selected,
         workers=workers,
-        here=lambda sel: _evaluate(snapshot, sel, strict, on_rule),
+        here=lambda sel: _evaluate(snapshot, sel, strict, pass_details, on_rule),
         send=_send,
         receive=lambda sent: _receive(sent, asked),
     )
@@ -65,12 +67,16 @@ Evaluated = tuple[list[Finding], list[tuple[Finding, Any]]]  # a rule's findings
 
 
 def _evaluate(
-    snapshot: Snapshot, sel: Selected, strict: bool, on_rule: Callable[[Selected], None] | None = None
+    snapshot: Snapshot,
+    sel: Selected,
+    strict: bool,
+    pass_details: bool,
+    on_rule: Callable[[Selected], None] | None = None,
 ) -> Evaluated:
     if on_rule is not None:
         on_rule(sel)
     located: list[tuple[Finding, Any]] = []
-    return _run_rule(snapshot, sel, snapshot.host, strict, located), located
+    return _run_rule(snapshot, sel, snapshot.host, strict, located, pass_details), located
 
 
 Fingerprint = tuple[int, Any]

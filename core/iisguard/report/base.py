@@ -22,7 +22,13 @@ from ..redact import printable
 
 
 class Reporter(Protocol):
-    """An output format. `render` returns the whole document; the CLI writes it atomically."""
+    """An output format. `render` returns the whole document; the CLI writes it atomically.
+
+    Optional: `lists_passes = False` says the format never shows where a pass stands (its
+    `pointer` or `evidence`; counting passes or naming their resources is fine). When no output of
+    a scan lists passes, the engine skips finding those (a tenth of a large host's scan); a
+    reporter without the attribute gets every pass whole.
+    """
 
     name: str
     extension: str

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..engine import compliance
 from ..engine.compliance import Control
@@ -41,6 +41,7 @@ IMPACT = {"critical": 0.9, "high": 0.7, "medium": 0.5, "low": 0.3, "info": 0.0}
 @dataclass
 class HdfReporter:
     name: str = "hdf"
+    lists_passes: ClassVar[bool] = False  # passes only counted (Reporter.lists_passes)
     extension: str = ".json"
     description: str = "MITRE Heimdall Data Format (HDF) JSON of one host, one control per framework item"
     base: str | None = field(default=None, repr=False)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..engine import compliance
 from ..engine.evaluate import HostResult, Report
@@ -58,6 +58,7 @@ _GATE = {
 @dataclass
 class HtmlReporter:
     name: str = "html"
+    lists_passes: ClassVar[bool] = False  # passes only counted (Reporter.lists_passes)
     extension: str = ".html"
     description: str = "one self-contained HTML page (offline, no external requests) for people"
     base: str | None = field(default=None, repr=False)  # evidence paths are relative to this (default: cwd)

@@ -119,6 +119,11 @@ class JsonReporter:
         locator = Locator((f for t in tallies for f in t.listed), self.base)
         return self._document(report, locator, tallies, list(_finding_dicts(report, locator, tallies)))
 
+    @property
+    def lists_passes(self) -> bool:
+        """Reporter.lists_passes: with `--include-passes` every pass is listed with its pointer and evidence."""
+        return self.include_passes
+
     def passes(self, report: Report) -> bool:
         """Whether findings[] lists passes: with --include-passes, and always in a shard's report
         (`iisguard merge` rebuilds every finding from it)."""

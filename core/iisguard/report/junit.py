@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
+from typing import ClassVar
 
 from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
@@ -43,6 +44,7 @@ _IN1, _IN2, _IN3, _IN4 = ("\n" + "  " * level for level in range(1, 5))
 @dataclass
 class JunitReporter:
     name: str = "junit"
+    lists_passes: ClassVar[bool] = False  # passes folded: counted, resources named (Reporter.lists_passes)
     extension: str = ".xml"
     description: str = "JUnit XML for Jenkins, GitLab and Azure DevOps"
     base: str | None = field(default=None, repr=False)  # evidence paths are relative to this (default: cwd)

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 
 from ..engine.evaluate import HostResult, Notice, Report
 from ..engine.findings import Finding, Outcome, Severity
@@ -44,6 +44,8 @@ class SarifReporter:
     """Renders a report as a SARIF 2.1.0 log. `max_results` per run exists so tests can force a split."""
 
     name: str = "sarif"
+    # A pass is a result only as a baseline's `absent`, and a scan with a baseline keeps pass details.
+    lists_passes: ClassVar[bool] = False  # Reporter.lists_passes
     extension: str = ".sarif"
     description: str = "SARIF 2.1.0 for GitHub code scanning, Azure DevOps and SARIF viewers"
     max_results: int = MAX_RESULTS_PER_RUN

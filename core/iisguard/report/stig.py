@@ -35,7 +35,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..engine import compliance
 from ..engine.compliance import Control
@@ -253,6 +253,7 @@ _ATTRIBUTES = (
 @dataclass
 class CklReporter:
     name: str = "ckl"
+    lists_passes: ClassVar[bool] = False  # passes only counted (Reporter.lists_passes)
     extension: str = ".ckl"
     description: str = "DISA STIG Viewer 2 checklist (.ckl XML) of one host, one VULN per STIG V-ID"
     base: str | None = field(default=None, repr=False)
@@ -347,6 +348,7 @@ class CklReporter:
 @dataclass
 class CklbReporter:
     name: str = "cklb"
+    lists_passes: ClassVar[bool] = False  # passes only counted (Reporter.lists_passes)
     extension: str = ".cklb"
     description: str = "DISA STIG Viewer 3 checklist (.cklb JSON) of one host, one rule per STIG V-ID"
     base: str | None = field(default=None, repr=False)

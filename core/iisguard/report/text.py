@@ -16,6 +16,7 @@ from __future__ import annotations
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..engine import compliance
 from ..engine.evaluate import Report
@@ -50,6 +51,7 @@ _STYLE = {
 @dataclass
 class TextReporter:
     name: str = "text"
+    lists_passes: ClassVar[bool] = False  # passes only counted (Reporter.lists_passes)
     extension: str = ".txt"
     description: str = "plain text for a terminal, grouped by severity and rule"
     base: str | None = field(default=None, repr=False)  # evidence paths are relative to this (default: cwd)
