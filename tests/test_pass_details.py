@@ -78,7 +78,9 @@ class Recording:
         (["sarif", "shown"], True),  # a format that does not say it only counts passes gets them whole
     ],
 )
-def test_the_cli_asks_for_pass_details_only_when_an_output_shows_them(tmp_path, monkeypatch, formats, details):
+def test_the_cli_asks_for_pass_details_only_when_an_output_shows_them(
+    tmp_path, monkeypatch, formats, details
+):
     recording = Recording(monkeypatch)
 
     class Shown:  # a third-party format without `lists_passes`: it may show where each pass stands
