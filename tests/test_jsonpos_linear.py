@@ -112,6 +112,41 @@ def test_time_grows_linearly(layout):
     assert t_large < 8 * t_small + 0.02, f"{layout}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
 
 
+@pytest.mark.parametrize("layout", [*LAYOUTS, "one line, CRLF", "newline past the first chunk"])
+def test_lines_of_a_file_are_the_lines_of_its_text(tmp_path, monkeypatch, layout):
+    """file_lines_of reads a one-line file in chunks instead of whole: the same answers as lines_of."""
+    monkeypatch.setattr(jsonpos, "_CHUNK", 64)  # chunk boundaries inside the text
+    doc = acls(12)
+    if layout == "one line, CRLF":
+        text = json.dumps(doc) + "\r\n"
+    elif layout == "newline past the first chunk":
+        text = json.dumps(doc) + "\n" + " " * 100 + "\n"  # still one line: only whitespace after
+    else:
+        text = LAYOUTS[layout](doc)
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(text.encode())
+    pointers = wanted(12) + ["/acls/7/aces/3/rights", "/host/name", "", "/nowhere/3"]
+    layout_memo: dict = {}
+    assert jsonpos.file_lines_of(str(path), pointers, layout=layout_memo) == jsonpos.lines_of(text, pointers)
+    first = text.find("\n")
+    one_line = (
+        first < 0 or not text[first:].strip()
+    )  # lines_of's rule: only whitespace after the first newline
+    assert (jsonpos._ONE_LINE in layout_memo) is one_line
+    if one_line:  # remembered: the file is not read again
+        path.unlink()
+        assert jsonpos.file_lines_of(str(path), ["/acls/0"], layout=layout_memo) == {"/acls/0": 1}
+
+
+def test_a_second_line_far_into_a_file_is_seen(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonpos, "_CHUNK", 64)
+    text = json.dumps(acls(12)) + "\n" + " " * 200 + "\n\n  {}"  # a second value on line 3: not one line
+    path = tmp_path / "two.json"
+    path.write_bytes(text.encode())
+    assert not jsonpos._one_line(str(path))
+    assert jsonpos.file_lines_of(str(path), ["/acls/0"]) == jsonpos.lines_of(text, ["/acls/0"])
+
+
 PEAK = """
 import atexit, os, runpy, sys
 def peak():

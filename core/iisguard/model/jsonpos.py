@@ -17,6 +17,7 @@ stops guessing and uses the tokenizer, which reads each byte once.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -66,6 +67,55 @@ def lines_of(
     except (_NotPlain, ValueError, IndexError):
         found = _lines_by_tokens(text if isinstance(text, str) else text.decode("utf-8", "replace"), every)
     return {p: _nearest(found, p) for p in wanted}
+
+
+def file_lines_of(
+    path: str | os.PathLike[str],
+    pointers: Iterable[str],
+    *,
+    layout: dict[str, tuple[list[int], int]] | None = None,
+) -> dict[str, int]:
+    """`lines_of` the text of a file, which is read whole only when it spans several lines.
+
+    A file on one line (a compact snapshot: 80 MB for a 5,000-site host) answers line 1 for every
+    pointer after a scan for its first newline in fixed-size chunks, without a copy of the file in
+    memory; `layout` (kept by the caller for one unchanged file) then remembers that, so later calls
+    read nothing. Raises OSError when the file cannot be read.
+    """
+    wanted = set(pointers)
+    if not wanted:
+        return {}
+    if layout is not None and _ONE_LINE in layout:
+        return dict.fromkeys(wanted, 1)
+    if _one_line(path):
+        if layout is not None:
+            layout[_ONE_LINE] = ([], 1)
+        return dict.fromkeys(wanted, 1)
+    with open(path, "rb") as f:
+        data = f.read()
+    return lines_of(data, wanted, layout=layout)
+
+
+# The `layout` entry of a one-line file: no pointer is spelt like this (every one but "" starts with "/").
+_ONE_LINE = "#one-line"
+_CHUNK = 1 << 20
+
+
+def _one_line(path: str | os.PathLike[str]) -> bool:
+    """Whether nothing but whitespace follows the file's first newline (as `lines_of` decides for a text)."""
+    buf = bytearray(_CHUNK)
+    after_newline = False
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            start = 0
+            if not after_newline:
+                start = buf.find(b"\n", 0, n)
+                if start < 0:
+                    continue
+                after_newline = True
+            if buf[start:n].strip(b" \t\r\n"):
+                return False
+    return True
 
 
 class Text(bytes):

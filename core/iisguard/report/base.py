@@ -296,8 +296,8 @@ def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
         while len(_LINES) > _KEEP_FILES:
             _LINES.popitem(last=False)
         missing = pointers - known.keys()
-        if missing:  # the bytes as read: a jsonpos.Text would copy them (80 MB for a large host)
-            known.update(jsonpos.lines_of(Path(snapshot).read_bytes(), missing, layout=layout))
+        if missing:  # a one-line (compact) file is not read whole, and only once
+            known.update(jsonpos.file_lines_of(snapshot, missing, layout=layout))
     except OSError:
         return {}
     return known  # every pointer asked for, and those other reports of this run asked for
