@@ -260,6 +260,30 @@ def test_lookups_remembered_per_scope_answer_as_the_first_time() -> None:
     assert settings_model.as_flags("") == frozenset() and settings_model.as_seconds("00:20:00") == 1200
 
 
+def test_lookup_builds_the_same_setting_as_the_class() -> None:
+    # Settings.get builds its Setting as a slotted draft: it must be a Setting in every way the class's own
+    # constructor makes one (type, fields, equality, frozen, no __dict__), for each source.
+    snap = full()
+    asked = [
+        snap.setting(RF, "allowDoubleEscaping", "Shop"),  # configured
+        snap.setting(RF, "requestLimits/maxQueryString", "Shop"),  # default
+        snap.setting("system.webServer/nothing", "x", "Shop"),  # unknown
+    ]
+    assert [s.source for s in asked] == ["configured", "default", "unknown"]
+    for s in asked:
+        assert type(s) is settings_model.Setting and not hasattr(s, "__dict__")
+        fields = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+        assert settings_model.Setting(**fields) == s and dataclasses.replace(s) == s
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.source = "configured"  # type: ignore[misc]
+    # the readers give what the schema types say, keyword or not, remembered per string
+    assert settings_model.as_bool(" TRUE ") is True and settings_model.as_bool("off") is False
+    assert settings_model.as_bool("maybe") is None and settings_model.as_bool(None) is None
+    assert settings_model.as_int(" 42 ") == 42 and settings_model.as_int("-1") is None
+    span = settings_model.Setting("s", "a", "", "20", "configured")
+    assert span.seconds() == 20 and span.seconds(minutes=True) == 1200
+
+
 def test_collection_answered_once_per_question_and_stays_frozen() -> None:
     # Several rules ask the same collection of every site: the second question gets the same (frozen)
     # Collection, and the fast constructor fills every field as the dataclass's own would.

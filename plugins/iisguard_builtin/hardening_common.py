@@ -15,6 +15,7 @@ from iisguard import settings as st
 
 POOLS = st.POOLS
 SITES = st.SITES
+_UNSEEN: Any = object()  # a memo's "not asked yet" (None is an answer)
 
 
 def resource(section: str, scope: str) -> str:
@@ -87,15 +88,22 @@ def judge(
     *,
     scopes: Iterable[str] | None = None,
 ) -> Iterator[Result]:
-    """One result per scope: fail where `check` is False, pass where True, not_reviewed when unknown."""
+    """One result per scope: fail where `check` is False, pass where True, not_reviewed when unknown.
+
+    `check` reads the setting's value only: it is asked once per distinct value (thousands of pools
+    and sites share a few values)."""
     get = snap.settings.get
+    verdicts: dict[str | None, bool | None] = {}
     for scope in snap.settings.scopes(section) if scopes is None else scopes:
         s = get(section, attribute, scope)
         res, who = named(section, scope, snap)
         if s.source == "unknown":
             yield unknown(res, who, s)
             continue
-        verdict = check(s)
+        value = s.value
+        verdict = verdicts.get(value, _UNSEEN)
+        if verdict is _UNSEEN:
+            verdict = verdicts[value] = check(s)
         if verdict is None:
             yield bad(
                 res,

@@ -90,6 +90,8 @@ def log_fields(snap, params):
     central = _central(snap) is not None
     settings = snap.settings
     get = settings.get
+    missing_of: dict[str | None, list[str]] = {}  # logExtFileFlags value -> the required fields it lacks
+    passes = f": W3C logging records {recorded}."
     for scope in settings.scopes(SITES):
         res, who = named(SITES, scope)
         enabled, fmt, flags = (
@@ -98,8 +100,8 @@ def log_fields(snap, params):
             _log(snap, "logExtFileFlags", scope, central),
         )
         dont = get(HTTP_LOGGING, "dontLog", scope)
-        lacking = [s for s in (enabled, fmt, flags, dont) if s.source == "unknown"]
-        if lacking:
+        if "unknown" in (enabled.source, fmt.source, flags.source, dont.source):
+            lacking = [s for s in (enabled, fmt, flags, dont) if s.source == "unknown"]
             yield unknown(res, who, lacking[0])
         elif enabled.flag() is False or dont.flag():
             s = enabled if enabled.flag() is False else dont
@@ -113,43 +115,53 @@ def log_fields(snap, params):
                 res, f"{who}: the log format is {fmt.value} {fmt.where}; the required fields need W3C.", fmt
             )
         else:
-            have = flags.flags()
-            missing = [f for f, key in folded if key not in have]
+            missing = missing_of.get(flags.value)
+            if missing is None:
+                have = flags.flags()
+                missing = missing_of[flags.value] = [f for f, key in folded if key not in have]
             if missing:
                 yield bad(
                     res,
                     f"{who}: the W3C log lacks {', '.join(missing)} {flags.where}, so an incident "
                     "cannot be traced; add them to logExtFileFlags.",
                     flags,
-                    missing=missing,
+                    missing=list(missing),
                 )
             else:
-                yield good(res, f"{who}: W3C logging records {recorded}.", flags)
+                yield good(res, who + passes, flags)
 
 
 def _custom_rule(snap, wanted, why):
     folded = [(f"{kind} {name}", (kind.casefold(), name.casefold())) for kind, name in wanted]
     recorded = ", ".join(f"{k} {n}" for k, n in wanted)
     seen: dict[int, dict] = {}
+    # Per item list (every site without fields of its own shares the server's): the fields missing and
+    # the message after the scope's label.
+    answers: dict[int, tuple[list[str], str]] = {}
     settings = snap.settings
+    get = settings.get
     for scope in settings.scopes(SITES):
         res, who = named(SITES, scope)
         coll, fields = _custom_fields(snap, scope, seen)
-        s = settings.get(SITES, "logFile/logFormat", scope)
+        s = get(SITES, "logFile/logFormat", scope)
         if not coll.known:
             yield unknown(res, who, s)
             continue
-        missing = [shown for shown, key in folded if key not in fields]
-        if missing:
-            yield bad(
-                res,
-                f"{who}: the W3C log has no custom field for {', '.join(missing)}, {why}; add them "
-                "under logFile/customFields.",
-                s,
-                missing=missing,
+        answer = answers.get(id(coll.items))
+        if answer is None:
+            missing = [shown for shown, key in folded if key not in fields]
+            tail = (
+                f": the W3C log has no custom field for {', '.join(missing)}, {why}; add them under "
+                "logFile/customFields."
+                if missing
+                else f": the log records {recorded}."
             )
+            answer = answers[id(coll.items)] = (missing, tail)
+        missing, tail = answer
+        if missing:
+            yield bad(res, who + tail, s, missing=list(missing))
         else:
-            yield good(res, f"{who}: the log records {recorded}.", s)
+            yield good(res, who + tail, s)
 
 
 def _pairs(entries):

@@ -103,32 +103,44 @@ def pool_recycling(snap, params):
     """
     settings = snap.settings
     get = settings.get
+    items = settings.items
+    # The condition values, whether a schedule is set and logEventOnRecycle -> (the conditions in use,
+    # those not logged, the pass message after the label): thousands of pools share a few combinations.
+    answers: dict[tuple, tuple[list[str], list[str], str]] = {}
     for pool in settings.scopes(POOLS):
         res, who = named(POOLS, pool)
-        values = [(condition, get(POOLS, attribute, pool)) for condition, attribute in _RECYCLING]
+        values = [get(POOLS, attribute, pool) for _, attribute in _RECYCLING]
         log = get(POOLS, "recycling/logEventOnRecycle", pool)
-        if log.source == "unknown" or any(v.source == "unknown" for _, v in values):
+        if "unknown" in (log.source, values[0].source, values[1].source, values[2].source, values[3].source):
             yield unknown(res, who, log)
             continue
-        used = [
-            condition
-            for condition, v in values
-            if ((v.seconds() or 0) if condition == "Time" else (v.number() or 0)) > 0
-        ]
-        if settings.items(POOLS, "recycling/periodicRestart/schedule", pool).items:
-            used.append("Schedule")
+        scheduled = bool(items(POOLS, "recycling/periodicRestart/schedule", pool).items)
+        key = (values[0].value, values[1].value, values[2].value, values[3].value, scheduled, log.value)
+        answer = answers.get(key)
+        if answer is None:
+            used = [
+                condition
+                for (condition, _), v in zip(_RECYCLING, values, strict=True)
+                if ((v.seconds() or 0) if condition == "Time" else (v.number() or 0)) > 0
+            ]
+            if scheduled:
+                used.append("Schedule")
+            logged = log.flags()
+            answer = answers[key] = (
+                used,
+                [c for c in used if c.casefold() not in logged],
+                f": recycles on {', '.join(used)} and logs it.",
+            )
+        used, unlogged, logs_it = answer
         if not used:
-            s = values[0][1]
+            s = values[0]
             yield bad(
                 res,
                 f"{who}: no recycling condition is set {s.where}, so the worker runs until it "
                 "fails; set a regular time interval, request limit, memory limit or schedule.",
                 s,
             )
-            continue
-        logged = log.flags()
-        unlogged = [c for c in used if c.casefold() not in logged]
-        if unlogged:
+        elif unlogged:
             yield bad(
                 res,
                 f"{who}: recycling on {', '.join(unlogged)} is not logged (logEventOnRecycle is "
@@ -136,7 +148,7 @@ def pool_recycling(snap, params):
                 log,
             )
         else:
-            yield good(res, f"{who}: recycles on {', '.join(used)} and logs it.", log)
+            yield good(res, who + logs_it, log)
 
 
 # (condition as logEventOnRecycle names it, its periodicRestart attribute), "time" first.

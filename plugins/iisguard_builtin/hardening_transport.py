@@ -206,20 +206,24 @@ def hsts(snap, params):
     Good: `<hsts enabled="true" max-age="31536000" includeSubDomains="true" redirectHttpToHttps="true"/>`.
     """
     seen: dict[int, st.Item | None] = {}
+    wrong_of: dict[tuple, list[int]] = {}  # the four values -> which of them fall short
     settings = snap.settings
     get = settings.get
     for scope in settings.scopes(SITES):
         res, who = named(SITES, scope)
         values = [(a, get(SITES, attribute, scope)) for a, attribute in _HSTS]
-        if any(v.source == "unknown" for _, v in values):
+        if "unknown" in (values[0][1].source, values[1][1].source, values[2][1].source, values[3][1].source):
             yield unknown(res, who, values[0][1])
             continue
-        wrong = [
-            (a, v)
-            for a, v in values
-            if (v.flag() is not True if a != "max-age" else not (v.number() or 0) > 0)
-        ]
-        if not wrong:
+        key = (values[0][1].value, values[1][1].value, values[2][1].value, values[3][1].value)
+        short = wrong_of.get(key)
+        if short is None:
+            short = wrong_of[key] = [
+                i
+                for i, (a, v) in enumerate(values)
+                if (v.flag() is not True if a != "max-age" else not (v.number() or 0) > 0)
+            ]
+        if not short:
             enabled = values[0][1]
             yield good(res, f"{who}: HSTS is enabled {enabled.where}.", enabled)
             continue
@@ -231,6 +235,7 @@ def hsts(snap, params):
                 at={"evidence": header.evidence} if header.evidence else None,
             )
         else:
+            wrong = [values[i] for i in short]
             s = wrong[0][1]
             yield bad(
                 res,

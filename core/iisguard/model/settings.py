@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from .snapshot import Snapshot
@@ -142,14 +142,19 @@ _FALSE = {"false", "0", "no", "off"}
 _SPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
 
 
+@lru_cache(maxsize=4096)
 def as_bool(value: str | None) -> bool | None:
+    """ "true"/"1"/"yes"/"on" -> True, "false"/"0"/"no"/"off" -> False (any case), else None. Remembered
+    per string, as `as_flags`: rules ask a flag of each of thousands of sites and pools."""
     if value is None:
         return None
     v = value.strip().casefold()
     return True if v in _TRUE else False if v in _FALSE else None
 
 
+@lru_cache(maxsize=4096)
 def as_int(value: str | None) -> int | None:
+    """A whole number written as digits, else None. Remembered per string, as `as_bool`."""
     if value is None:
         return None
     v = value.strip()
@@ -191,7 +196,7 @@ _NO_FLAGS: frozenset[str] = frozenset()
 _UNSEEN: Any = object()  # a cache's "not asked yet" (None is an answer)
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Setting:
     """One attribute's effective value at a scope.
 
@@ -208,32 +213,6 @@ class Setting:
     entry: Mapping[str, Any] | None = None  # the iis.settings[] entry in force (None: none)
     pointer: str | None = None  # JSON pointer of that entry
     fallback: Mapping[str, Any] | None = None  # an object that shows where the scope is defined
-
-    def __init__(
-        self,
-        section: str,
-        attribute: str,
-        scope: str,
-        value: str | None,
-        source: str,
-        evidence: Mapping[str, Any] | None = None,
-        entry: Mapping[str, Any] | None = None,
-        pointer: str | None = None,
-        fallback: Mapping[str, Any] | None = None,
-    ) -> None:
-        # Frozen, but filled through its __dict__: the generated frozen __init__ calls
-        # object.__setattr__ once per field, four times the cost, and a large host's rules build
-        # 140,000 of these.
-        d = self.__dict__
-        d["section"] = section
-        d["attribute"] = attribute
-        d["scope"] = scope
-        d["value"] = value
-        d["source"] = source
-        d["evidence"] = evidence
-        d["entry"] = entry
-        d["pointer"] = pointer
-        d["fallback"] = fallback
 
     @property
     def known(self) -> bool:
@@ -266,7 +245,8 @@ class Setting:
         return as_int(self.value)
 
     def seconds(self, *, minutes: bool = False) -> float | None:
-        return as_seconds(self.value, minutes=minutes)
+        # The keyword only when given: lru_cache builds a slower key for a call with keywords.
+        return as_seconds(self.value, minutes=True) if minutes else as_seconds(self.value)
 
     def flags(self) -> frozenset[str]:
         return as_flags(self.value)
@@ -284,7 +264,7 @@ class Item:
         return self.attributes.get(name, default)
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Collection:
     """A collection's effective items at a scope; `known` is False when the configuration was not captured."""
 
@@ -297,34 +277,87 @@ class Collection:
     pointer: str | None = None
     fallback: Mapping[str, Any] | None = None
 
-    def __init__(
-        self,
-        section: str,
-        name: str,
-        scope: str,
-        items: tuple[Item, ...],
-        known: bool,
-        entry: Mapping[str, Any] | None = None,
-        pointer: str | None = None,
-        fallback: Mapping[str, Any] | None = None,
-    ) -> None:
-        # Filled through its __dict__, as Setting: rules ask a collection of every site and pool.
-        d = self.__dict__
-        d["section"] = section
-        d["name"] = name
-        d["scope"] = scope
-        d["items"] = items
-        d["known"] = known
-        d["entry"] = entry
-        d["pointer"] = pointer
-        d["fallback"] = fallback
-
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
 
     @property
     def at(self) -> Mapping[str, Any] | None:
         return self.entry if self.entry is not None else self.fallback
+
+
+# Lookups build a Setting per question (140,000 on a large host) and a Collection per site or pool: the
+# generated frozen __init__ sets each field through object.__setattr__ (~2 us). They fill a slotted
+# draft of the same layout instead and make it the frozen class (CPython allows assigning __class__
+# between heap classes of the same slots and base, as iisguard's findings do for Result); the class is
+# called where that is refused.
+_new = object.__new__
+
+
+def _draft_of(cls: type) -> type | None:
+    draft = type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__dict__["__slots__"]})
+    probe: Any = _new(draft)
+    try:
+        probe.__class__ = cls
+    except TypeError:  # pragma: no cover - another interpreter's rules
+        return None
+    return draft
+
+
+_SETTING_DRAFT, _COLLECTION_DRAFT = _draft_of(Setting), _draft_of(Collection)
+
+
+def _setting(
+    section: str,
+    attribute: str,
+    scope: str,
+    value: str | None,
+    source: str,
+    evidence: Mapping[str, Any] | None,
+    entry: Mapping[str, Any] | None,
+    pointer: str | None,
+    fallback: Mapping[str, Any] | None,
+) -> Setting:
+    """Setting(...) with every field given, built as a draft (see above)."""
+    if _SETTING_DRAFT is None:  # pragma: no cover
+        return Setting(section, attribute, scope, value, source, evidence, entry, pointer, fallback)
+    s: Any = _new(_SETTING_DRAFT)
+    s.section = section
+    s.attribute = attribute
+    s.scope = scope
+    s.value = value
+    s.source = source
+    s.evidence = evidence
+    s.entry = entry
+    s.pointer = pointer
+    s.fallback = fallback
+    s.__class__ = Setting
+    return cast(Setting, s)
+
+
+def _collection(
+    section: str,
+    name: str,
+    scope: str,
+    items: tuple[Item, ...],
+    known: bool,
+    entry: Mapping[str, Any] | None,
+    pointer: str | None,
+    fallback: Mapping[str, Any] | None,
+) -> Collection:
+    """Collection(...) with every field given, built as a draft (see above)."""
+    if _COLLECTION_DRAFT is None:  # pragma: no cover
+        return Collection(section, name, scope, items, known, entry, pointer, fallback)
+    c: Any = _new(_COLLECTION_DRAFT)
+    c.section = section
+    c.name = name
+    c.scope = scope
+    c.items = items
+    c.known = known
+    c.entry = entry
+    c.pointer = pointer
+    c.fallback = fallback
+    c.__class__ = Collection
+    return cast(Collection, c)
 
 
 def _file(evidence: Mapping[str, Any]) -> str:
@@ -420,14 +453,14 @@ class Settings:
         attributes, defaults, entry, pointer, fallback = found or self._resolve(section, scope)
         attr = attributes.get(attribute)
         if attr is not None:
-            return Setting(
+            return _setting(
                 section, attribute, scope, attr.get("value"), "configured", attr.get("evidence"),
                 entry, pointer, fallback,
             )  # fmt: skip
         default = defaults.get(attribute)
         if default is not None:
-            return Setting(section, attribute, scope, default, "default", None, entry, pointer, fallback)
-        return Setting(section, attribute, scope, None, "unknown", None, entry, pointer, fallback)
+            return _setting(section, attribute, scope, default, "default", None, entry, pointer, fallback)
+        return _setting(section, attribute, scope, None, "unknown", None, entry, pointer, fallback)
 
     def _resolve(self, section: str, scope: str) -> _Resolved:
         """What `get` needs of a (section, scope), worked out once: rules ask several attributes of each
@@ -468,7 +501,7 @@ class Settings:
         if entry is None or pointer is None:
             # No entry: the collection is empty as far as the captured files say (the schema's
             # collections have no default items), if those files were read at all.
-            return Collection(section, collection, scope, (), self.captured(section), None, None, fallback)
+            return _collection(section, collection, scope, (), self.captured(section), None, None, fallback)
         raw = (entry.get("collections") or {}).get(collection)
         if not raw:
             items: tuple[Item, ...] = ()
@@ -479,7 +512,7 @@ class Settings:
                 items = self._items[(pointer, collection)] = tuple(
                     Item(str(r.get("key", "")), r.get("attributes") or {}, r.get("evidence")) for r in raw
                 )
-        return Collection(section, collection, scope, items, True, entry, pointer, fallback)
+        return _collection(section, collection, scope, items, True, entry, pointer, fallback)
 
     def configured_scopes(self, section: str) -> list[str]:
         """Locations with an entry for the section (where its value differs from the parent's)."""
