@@ -61,7 +61,12 @@ def test_write_grants_are_the_allow_aces_granting_write_with_their_keys():
         ace("IIS APPPOOL\\Web", ["R"]),
     ]
     typeless = {"principal": "Everyone", "rights": ["D"]}  # no type: allow
-    snap = snapshot(acls=[{"path": "D:\\Sites\\Web", "aces": [*aces, typeless]}])
+    nameless = {
+        "sid": "S-1-5-11",
+        "type": "allow",
+        "rights": ["GW"],
+    }  # not what the schema says: still judged
+    snap = snapshot(acls=[{"path": "D:\\Sites\\Web", "aces": [*aces, typeless, nameless]}])
     acl = snap.acl("D:\\Sites\\Web")
     expected = tuple(
         (a, acls.ace_key(snap, a))
@@ -69,12 +74,13 @@ def test_write_grants_are_the_allow_aces_granting_write_with_their_keys():
         if a.get("type", "allow") == "allow" and rights.is_write_class(a["rights"])
     )
     got = acls.write_grants(snap, acl)
-    assert [(a["principal"], k) for a, k in got] == [
+    assert [(a.get("principal"), k) for a, k in got] == [
         ("Everyone", sids.EVERYONE),
         ("BUILTIN\\Users", sids.USERS),
         ("whoever", sids.USERS),
         ("CORP\\deploy", snap.accounts.key("CORP\\deploy")),
         ("Everyone", sids.EVERYONE),
+        (None, sids.AUTHENTICATED_USERS),
     ]
     assert got == expected and all(x is y for (x, _), (y, _) in zip(got, expected, strict=True))
     assert acls.write_grants(snap, acl) is got  # remembered per snapshot
@@ -93,19 +99,47 @@ def test_write_grants_by_path_holds_write_grants_of_every_acl_by_path_key():
         ]
     )
     first = snap.acl("D:\\Sites\\Web")
-    early = acls.write_grants(snap, first)  # asked before the index: the index reuses the answer
+    early = acls.write_grants(snap, first)  # asked before the index: the same answer
     by_path = acls.write_grants_by_path(snap)
     assert (
         list(by_path)
         == list(snap.acls_by_path)
         == ["d:\\sites\\web", "c:\\inetpub", "d:\\sites\\web\\app_data"]
     )
-    assert by_path["d:\\sites\\web"] is early
+    assert by_path["d:\\sites\\web"] == early
     assert [(a["principal"], k) for a, k in by_path["c:\\inetpub"]] == [("BUILTIN\\Users", sids.USERS)]
     assert by_path["d:\\sites\\web\\app_data"] == ()
     for key, acl in snap.acls_by_path.items():  # and write_grants answers from the same memo
         assert acls.write_grants(snap, acl) is by_path[key]
     assert acls.write_grants_by_path(snap) is by_path
+    outside = {"path": "D:\\Sites\\Web", "aces": [ace("Everyone", ["W"])]}  # not the ACL held for its path
+    assert [k for _, k in acls.write_grants(snap, outside)] == [sids.EVERYONE]
+
+
+def test_explicit_write_grants_by_path_are_the_grants_not_inherited():
+    own = ace("IIS APPPOOL\\Web", ["M"])
+    snap = snapshot(
+        acls=[
+            {"path": "D:\\Sites\\Web", "aces": [ace("SYSTEM", ["F"], inherited=True), own]},
+            {"path": "D:\\Sites\\Web\\bin", "aces": [ace("SYSTEM", ["F"], inherited=True)]},
+            {"path": "D:\\Sites\\Web\\img", "aces": [ace("Everyone", ["RX"])]},  # no write
+            {
+                "path": "D:\\Sites\\Web\\up",
+                "aces": [{"principal": "Everyone", "type": "allow", "rights": ["W"]}],
+            },
+        ]
+    )
+    explicit = acls.explicit_write_grants_by_path(snap)
+    by_path = acls.write_grants_by_path(snap)
+    expected = {  # the definition: write_grants_by_path without the inherited ACEs, paths with none left out
+        key: tuple(g for g in grants if not g[0].get("inherited"))
+        for key, grants in by_path.items()
+        if any(not a.get("inherited") for a, _ in grants)
+    }
+    assert explicit == expected
+    assert list(explicit) == ["d:\\sites\\web", "d:\\sites\\web\\up"]  # no `inherited`: not inherited
+    assert explicit["d:\\sites\\web"] == ((own, snap.accounts.key("IIS APPPOOL\\Web")),)
+    assert acls.explicit_write_grants_by_path(snap) is explicit
 
 
 def test_folder_matcher_answers_as_under_patterns_and_survives_deep_paths():

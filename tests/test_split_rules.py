@@ -195,7 +195,7 @@ def test_prepare_builds_the_shared_indexes_once_and_changes_no_finding():
     cold = load(HOST)
     warm = load(HOST)
     warm.prepare({"acls", "iis", "principals"})
-    assert len(warm._memo["write_grants"]) == len(warm.data["acls"]) > 0
+    assert len(warm._memo["write_grants_by_path"]) == len(warm.acls_by_path) > 0
     assert "acls_by_path" in vars(warm) and "locations" in vars(warm) and "accounts" in vars(warm)
     assert "acls_by_path" not in vars(cold)
     rules = pipeline.scan(HOST, fail_on=None)
