@@ -292,8 +292,23 @@ def test_matches_any_returns_the_first_glob_matching_case_insensitively():
         return next(found, None)
 
     globs = [["IUSR_*", "IWAM_*", "ASPNET", "IIS_WPG"], [], ["*"], ["Shop/admin*", "x?y", "[ab]*"], ["ÄB*"]]
+    globs.append(["*a*b*", "*b*a*", "q*z"])  # several globs with several stars: matched as one expression too
     for patterns in globs:
-        for name in ["iusr_web01", "IWAM_X", "aspnet", "shop/ADMIN/x", "xzy", "b", "äbc", "", "Qz"]:
+        for name in ["iusr_web01", "IWAM_X", "aspnet", "shop/ADMIN/x", "xzy", "b", "äbc", "", "Qz", "xbxa"]:
             assert names.matches_any(name, patterns) == plain(name, patterns), (name, patterns)
     assert names.matches_any("IUSR_WEB01", ("iwam_*", "IUSR_*")) == "IUSR_*"  # as written, not folded
     assert names.matches_any("x", iter(["X"])) == "X"  # any iterable
+
+
+def test_iis_principals_are_remembered_with_and_without_local_system():
+    snap = snapshot()
+    snap.data["iis"]["app_pools"].append({"name": "Legacy", "identity": {"type": "LocalSystem"}})
+    without = iis.iis_principals(snap)
+    with_system = iis.iis_principals(snap, include_local_system=True)
+    assert list(without) == [sids.IIS_IUSRS, sids.IUSR, sids.app_pool_sid("Web"), sids.app_pool_sid("Api")]
+    assert list(with_system) == [*without, sids.LOCAL_SYSTEM]
+    assert with_system[sids.LOCAL_SYSTEM].role == "identity of application pool 'Legacy'"
+    assert iis.iis_principals(snap) is without is snap.iis_principals  # worked out once per snapshot
+    assert iis.iis_principals(snap, include_local_system=1) is with_system
+    fresh = snapshot()  # another snapshot: its own answer
+    assert sids.LOCAL_SYSTEM not in iis.iis_principals(fresh, include_local_system=True)

@@ -430,6 +430,10 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _not_ad_collected(member: Mapping[str, Any]) -> bool:
+    return member.get("ad_collected") is not True
+
+
 def host_short_name(host: str) -> str:
     return _norm(host).split(".", 1)[0]
 
@@ -451,10 +455,16 @@ class Directory:
                     first[k] = i
         groups: dict[int, Account] = {}
         for i, p in enumerate(principals):
-            groups.setdefault(uf.find(i), Account()).members.append(p)
+            root = uf.find(i)
+            acct = groups.get(root)
+            if acct is None:  # not setdefault(root, Account()): an Account built per principal
+                groups[root] = Account([p])
+            else:
+                acct.members.append(p)
         self.accounts = list(groups.values())
         for acct in self.accounts:
-            acct.members.sort(key=lambda m: m.get("ad_collected") is not True)
+            if len(acct.members) > 1:
+                acct.members.sort(key=_not_ad_collected)
         self._found: dict[str, Account | None] = {}
         self._by_key: dict[str, Account] = {}
         self._by_principal: dict[int, Account] = {}
@@ -465,12 +475,16 @@ class Directory:
                 self._by_key.setdefault(k, acct)
         listed = {_norm(a) for a in (snap.data.get("ad") or {}).get("accounts") or []}
         if listed:
-            for acct in self.accounts:
-                shown = {_norm(m.get("name") or "") for m in acct.members} | {
-                    names.bare(m.get("name") or "") for m in acct.members
-                }
-                if shown & listed or {_norm(m.get("sid") or "") for m in acct.members} & listed:
-                    acct.listed_in_ad = True
+            for acct in self.accounts:  # a member's name, bare name or SID in ad.accounts
+                for m in acct.members:
+                    name = m.get("name") or ""
+                    if (
+                        _norm(name) in listed
+                        or names.bare(name) in listed
+                        or _norm(m.get("sid") or "") in listed
+                    ):
+                        acct.listed_in_ad = True
+                        break
 
     def _keys(self, p: Mapping[str, Any]) -> list[str]:
         keys = []
@@ -483,11 +497,15 @@ class Directory:
             keys.append(self._name_key(str(name), p.get("kind")))
         return keys
 
+    @cached_property
+    def _host_names(self) -> tuple[str, str]:
+        return _norm(self.host), host_short_name(self.host)
+
     def _name_key(self, name: str, kind: Any = None) -> str:
         n = _norm(name)
         if "\\" in n:
             domain, account = n.rsplit("\\", 1)
-            if domain in LOCAL_DOMAINS or domain in (_norm(self.host), host_short_name(self.host)):
+            if domain in LOCAL_DOMAINS or domain in self._host_names:
                 return f"local:{account}"
             return f"sam:{account}"
         if "@" in n:

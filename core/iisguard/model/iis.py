@@ -609,7 +609,18 @@ def iis_principals(snap: Snapshot, *, include_local_system: bool = False) -> dic
     Pool identities (LocalSystem only when asked: IIS-POOL-001 reports it), IIS_IUSRS (injected into
     every worker unless manualGroupMembership), IUSR, custom anonymous users, connect-as users of
     virtual directories, ASP.NET impersonation users, and any IIS APPPOOL\\* account the snapshot names.
+
+    Remembered per snapshot (with and without LocalSystem): rules ask it of a 5,000-pool host several
+    times. The answer is shared: do not change it.
     """
+    memo = snap._memo.setdefault("iis_principals", {})
+    found = memo.get(bool(include_local_system))
+    if found is None:
+        found = memo[bool(include_local_system)] = _iis_principals(snap, bool(include_local_system))
+    return found
+
+
+def _iis_principals(snap: Snapshot, include_local_system: bool) -> dict[str, IisPrincipal]:
     found: dict[str, IisPrincipal] = {}
 
     def add(key: str, name: str, role: str) -> None:

@@ -323,23 +323,31 @@ def matches_any(name: str, patterns: Iterable[str]) -> str | None:
         return None
     folded = name.casefold()
     try:
-        compiled = _compiled_globs(tuple(patterns))
+        any_match, compiled = _compiled_globs(tuple(patterns))
     except TypeError:  # a pattern that is not hashable: compiled on the spot
-        compiled = _compile_globs(tuple(patterns))
+        any_match, compiled = _compile_globs(tuple(patterns))
+    if any_match(folded) is None:  # one match for all the globs: most names match none
+        return None
     for pattern, match in compiled:
         if match(folded) is not None:
             return pattern
     return None
 
 
+Globs = tuple[Callable[[str], Any], tuple[tuple[str, Callable[[str], Any]], ...]]
+
+
 @lru_cache(maxsize=256)
-def _compiled_globs(patterns: tuple[Any, ...]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
-    """Each glob as written (str) with its case-folded pattern compiled once (a rule asks per account)."""
+def _compiled_globs(patterns: tuple[Any, ...]) -> Globs:
+    """Each glob as written (str) with its case-folded pattern compiled once (a rule asks per account),
+    and one expression matching where any of them does."""
     return _compile_globs(patterns)
 
 
-def _compile_globs(patterns: tuple[Any, ...]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
-    return tuple((str(p), re.compile(fnmatch.translate(str(p).casefold())).match) for p in patterns)
+def _compile_globs(patterns: tuple[Any, ...]) -> Globs:
+    translated = [fnmatch.translate(str(p).casefold()) for p in patterns]
+    each = tuple((str(p), re.compile(t).match) for p, t in zip(patterns, translated, strict=True))
+    return re.compile("|".join(translated)).match, each
 
 
 def is_managed_account_name(name: str) -> bool:
