@@ -225,3 +225,35 @@ def test_empty_report_is_still_one_document():
 
 def test_golden(xml, workdir):
     assert_golden("report.junit.xml", xml, workdir)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pool runs as LocalSystem.",
+        'Markup & <quotes> "here"',
+        "double  spaces and a trailing space ",
+        " leading space",
+        "a\ttab",
+        "a\r\nline end",
+        "bidi \u202e and \x1b escape",
+        "",
+    ],
+)
+def test_failures_written_in_one_go_read_as_the_general_way(workdir, monkeypatch, text):
+    """Active failures, not-reviewed and not-applicable findings of printable text are written without
+    the general path (`_outcome_element`); the document is the same as that path writes."""
+    from iisguard.report import junit
+
+    findings = [
+        finding(resource=f"Pool {text}", message=text),
+        finding(resource="Plain", message=text, host="web<&>01"),
+        finding(rule_id="IIS-KRB-001", outcome=Outcome.NOT_REVIEWED, resource="host", message=text),
+        finding(rule_id="IIS-HOST-002", outcome=Outcome.NOT_APPLICABLE, resource="r & <s>", message=text),
+    ]
+    rep = Report([HostResult("web01", None, findings)], dict(RULES), "1", STARTED)
+    fast = REPORTER.render(rep)
+    for name in ("_active_failure", "_not_reviewed", "_not_applicable"):
+        monkeypatch.setattr(junit, name, lambda *args: None)
+    assert fast == REPORTER.render(rep)
+    ET.fromstring(fast.encode("utf-8"))

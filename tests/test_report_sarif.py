@@ -483,6 +483,15 @@ def test_multitool_with_github_rules_finds_no_errors(report, workdir):
         ),
         (None, "host", "WEB01/host"),
         ("/x~1y/0", "z", "WEB01/x/y/z"),
+        # The same place with another index, and places ending in a name or in nothing.
+        ("/iis/app_pools/4", "Payroll", "WEB01/iis/app_pools/Payroll"),
+        ("/iis/app_pools/Payroll", "Payroll", "WEB01/iis/app_pools/Payroll"),
+        ("/acls/2311/aces/4", "acls/D:\\Sites", "WEB01/acls/aces/acls/D:\\Sites"),
+        ("/iis/settings/8123", "settings/x/y", "WEB01/iis/settings/x/y"),
+        ("/iis/settings/8123", "iis/settings/x", "WEB01/iis/settings/x"),
+        ("/a~0b/1/c/2", "c/d", "WEB01/a~b/c/d"),
+        ("/5", "r", "WEB01/r"),
+        ("/a//b/3", "r", "WEB01/a/b/r"),
     ],
 )
 def test_logical_names(pointer, resource, expected):

@@ -11,6 +11,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import filterfalse
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -101,26 +102,46 @@ def logical_name(finding: Finding) -> str:
     Array indexes are left out of the pointer because they move between image builds, and a
     resource key that already starts with the kind (`app_pools/Payroll`) is not repeated.
     """
-    kind: list[str] = []
     pointer = finding.pointer
-    if pointer:
-        parts = pointer.split("/")[1:]
-        if "~" in pointer:
-            parts = [p.replace("~1", "/").replace("~0", "~") for p in parts]
-        kind = [p for p in parts if not p.isdigit()]
+    kind = _kind(pointer) if pointer else ()
     host, resource = finding.host, finding.resource
     if "/" not in resource:  # most resources: the kind can only end with the resource itself
         if kind and kind[-1] == resource:
-            kind.pop()
-    else:
-        first = resource.split("/")
+            kind = kind[:-1]
+    elif resource.partition("/")[0] in kind:  # else no end of the kind is where the resource starts
+        first = tuple(resource.split("/"))
         for k in range(min(len(kind), len(first)), 0, -1):
             if kind[-k:] == first[:k]:
-                del kind[len(kind) - k :]
+                kind = kind[: len(kind) - k]
                 break
     if host and resource and all(kind):
         return "/".join([host, *kind, resource])
     return "/".join([p for p in (host, *kind, resource) if p])
+
+
+# A pointer without its last index -> the kinds in it: `/iis/settings/8123` and `/iis/settings/8124`
+# are both `iis/settings` (a large host's SARIF names 29,000 results, in a few dozen such places).
+_KINDS: dict[str, tuple[str, ...]] = {}
+
+
+def _kind(pointer: str) -> tuple[str, ...]:
+    """The parts of a JSON pointer that are not array indexes, unescaped."""
+    head, _, last = pointer.rpartition("/")
+    if not last.isdigit():
+        return _kind_of(pointer)
+    kind = _KINDS.get(head)
+    if kind is None:
+        if len(_KINDS) >= 4096:  # a few dozen on a large host: keep it small whatever comes
+            _KINDS.clear()
+        kind = _KINDS[head] = _kind_of(head)
+    return kind
+
+
+def _kind_of(pointer: str) -> tuple[str, ...]:
+    parts = pointer.split("/")[1:]
+    if "~" in pointer:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in parts]
+    return tuple(filterfalse(str.isdigit, parts))
 
 
 @dataclass(frozen=True)
@@ -167,6 +188,7 @@ class Locator:
         # snapshot path -> (URI, path) as findings name it; (URI, line) -> Location: a large host has
         # 336,000 findings in one file, and a compact snapshot puts them all on its line 1.
         self._snapshots: dict[str, tuple[str, str]] = {}
+        self._places: dict[str, tuple[str, str, dict[str, int] | None, dict[int, Location]]] = {}
         self._locations: dict[tuple[str, int], Location] = {}
         wanted: dict[str, set[str]] = {}
         for f in findings:
@@ -187,17 +209,28 @@ class Locator:
                 return Location(absolute.as_uri(), line, absolute.as_posix())
             return Location(self._uri(rel), line, rel)
         evidence = finding.evidence
+        snap = finding.snapshot_path
         if evidence is not None and evidence.artifact:
-            path = self._artifact(finding)
+            try:
+                path = self._artifacts[(snap, evidence.artifact)]
+            except KeyError:  # not looked for yet
+                path = self._artifact(finding)
             if path is not None:
                 return self._at(self._uri(path), _line(evidence.line), path)
-        snap = finding.snapshot_path
         if snap:
-            uri, path = self._snapshots.get(snap) or self._snapshot(snap)
+            # (URI, path, pointer -> line, line -> Location) of the snapshot file: one look-up here
+            # for each of the 117,000 locations a large host's three reports ask for.
+            place = self._places.get(snap)
+            if place is None:
+                uri, path = self._snapshot(snap)
+                place = self._places[snap] = (uri, path, self._lines.get(snap), {})
             pointer = finding.pointer
-            lines = self._lines.get(snap)
+            lines = place[2]
             line = lines.get(pointer, 1) if lines is not None and pointer is not None else 1
-            return self._at(uri, line, path)
+            loc = place[3].get(line)
+            if loc is None:
+                loc = place[3][line] = self._at(place[0], line, place[1])
+            return loc
         return Location("snapshot.json", 1, "snapshot.json")  # a report built in memory, not from files
 
     def _at(self, uri: str, line: int, path: str) -> Location:

@@ -149,6 +149,7 @@ def _suite(
     # By rule (in id order): its other outcomes by resource, then its passes folded into one case.
     # Only the first few passes are named, so passes are never sorted whole (215,000 on a large host).
     classes: dict[str, str] = {}  # pack -> the classname attribute, escaped
+    plain: dict[str, str | None] = {}  # host or evidence path -> `_text` of it, None when not printable
     for rule_id in sorted(by_rule):
         others, passes = by_rule[rule_id]
         rule = report.rules.get(rule_id)
@@ -158,14 +159,35 @@ def _suite(
         # each character alone, and no "\r\n" (which `_x` folds) can straddle the space.
         named = _attr(_x(f"{rule_id} "))
         for f in sorted(others, key=_resource):
-            kind, child = _outcome_element(f, rule, parts, locator)
+            resource = f.resource
+            # Text with no control character needs only markup escaped (`_x` would return it as is):
+            # the resource so escaped serves both the name and the details (58,000 on a large host).
+            if resource.isprintable():
+                escaped = _text(resource)
+                name = escaped.replace('"', "&quot;") if '"' in escaped else escaped
+            else:
+                escaped, name = None, _attr(_x(resource))
+            outcome, child = f.outcome, None
+            if escaped is None:
+                pass
+            elif outcome is _FAIL:
+                if f.waiver is None and not f.baseline_state:
+                    child = _active_failure(f, escaped, parts, locator, plain)
+                kind = "failures"
+            elif outcome is _NOT_REVIEWED:
+                child = _not_reviewed(f, escaped, plain)
+                kind = "errors"
+            elif outcome is _NOT_APPLICABLE:
+                child = _not_applicable(f)
+                kind = "skipped"
+            if child is None:
+                kind, child = _outcome_element(f, rule, parts, locator)
             pack = f.pack or default_pack
             classname = classes.get(pack)
             if classname is None:
                 classname = classes[pack] = _attr(_classname(pack, host.host))
             out.append(
-                f'{_IN2}<testcase classname="{classname}" name="{named}{_attr(_x(f.resource))}">'
-                f"{_IN3}{child}{_IN2}</testcase>"
+                f'{_IN2}<testcase classname="{classname}" name="{named}{name}">{_IN3}{child}{_IN2}</testcase>'
             )
             counts[kind] += 1
         counts["tests"] += len(others)
@@ -279,6 +301,9 @@ class _RuleText:
                 self.tail += f"\n\nSee: {rule.help_uri}"
         self.head_x = _x(self.head)
         self.tail_x = _x(self.tail)
+        # As character data (`_text` maps each character alone, so parts escape one by one).
+        self.head_t = _text(self.head_x)
+        self.tail_t = _text(self.tail_x)
 
 
 def _details(f: Finding, parts: _RuleText, locator: Locator) -> str:
@@ -311,6 +336,77 @@ def _active_details(f: Finding, parts: _RuleText, locator: Locator) -> str:
         f"{message}\n\n{parts.head_x}Severity: {f.severity._value_}\nHost: {host}\nResource: {resource}\n"
         f"Evidence: {path}:{loc.line}{parts.tail_x}"
     )
+
+
+def _active_failure(
+    f: Finding, resource: str, parts: _RuleText, locator: Locator, plain: dict[str, str | None]
+) -> str | None:
+    """The `<failure>` of an active failure whose message, host and evidence path hold no control
+    character (`resource`: its resource, printable, as character data); None for other failures.
+
+    What `_outcome_element` writes, escaping only what varies: for printable text `_one_line`
+    gives printable text and `_x` returns it as is, so markup is all there is to escape, and
+    `_text` maps each character alone (the rule's parts are escaped once, in `parts`).
+    """
+    message = f.message
+    if not message or not message.isprintable():
+        return None
+    host = plain.get(f.host, "")
+    if host == "":
+        host = plain[f.host] = _text(f.host) if f.host.isprintable() else None
+    loc = locator.locate(f)
+    path = plain.get(loc.path, "")
+    if path == "":
+        path = plain[loc.path] = _text(loc.path) if loc.path.isprintable() else None
+    if host is None or path is None:
+        return None
+    text = _text(message)
+    if "  " in message or message[:1] == " " or message[-1:] == " ":
+        shown = _text(" ".join(message.split()))  # as _one_line
+    else:
+        shown = text
+    if '"' in shown:
+        shown = shown.replace('"', "&quot;")
+    severity = f.severity._value_  # a word: nothing to escape
+    return (
+        f'<failure message="{shown}" type="{severity}">{text}\n\n{parts.head_t}Severity: {severity}\n'
+        f"Host: {host}\nResource: {resource}\nEvidence: {path}:{loc.line}{parts.tail_t}</failure>"
+    )
+
+
+def _not_reviewed(f: Finding, resource: str, plain: dict[str, str | None]) -> str | None:
+    """`_outcome_element`'s `<error>` of a not-reviewed finding whose message, host and rule id are
+    printable (`resource`: its resource, printable, as character data); else None."""
+    message = f.message
+    if not message.isprintable():
+        return None
+    host = plain.get(f.host, "")
+    if host == "":
+        host = plain[f.host] = _text(f.host) if f.host.isprintable() else None
+    rule_id = plain.get(f.rule_id, "")
+    if rule_id == "":
+        rule_id = plain[f.rule_id] = _text(f.rule_id) if f.rule_id.isprintable() else None
+    if host is None or rule_id is None:
+        return None
+    text = _text(message)
+    shown = text.replace('"', "&quot;") if '"' in text else text
+    return (
+        f'<error message="not reviewed: {shown}" type="not_reviewed">'
+        f"{rule_id} could not judge {resource} on {host}: {text}</error>"
+    )
+
+
+def _not_applicable(f: Finding) -> str | None:
+    """`_outcome_element`'s `<skipped>` of a not-applicable finding with a printable message; else None."""
+    message = f.message
+    if not message:
+        return '<skipped message="not applicable" />'
+    if not message.isprintable():
+        return None
+    text = _text(message)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return f'<skipped message="not applicable: {text}" />'
 
 
 @lru_cache(maxsize=1024)  # one per pack and host, asked once per finding

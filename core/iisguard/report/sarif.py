@@ -339,9 +339,26 @@ def _result(
             "region": {"startLine": loc.line},
         }
     message = finding.message or (rule.title if rule else finding.rule_id)
+    waiver = finding.waiver
+    if waiver is None and not finding.baseline_state and finding.outcome is _FAIL:
+        # Most results (an active failure): one dict display, keys in the order below.
+        return {
+            "message": {"text": _sentence(message)},
+            "kind": "fail",
+            "level": _LEVELS[finding.severity],
+            "locations": [
+                {
+                    "logicalLocations": [{"fullyQualifiedName": logical_name(finding), "kind": "resource"}],
+                    "physicalLocation": place,
+                }
+            ],
+            "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+            "properties": {"host": finding.host, "resource": finding.resource},
+            "ruleId": finding.rule_id,
+            "ruleIndex": rule_index,
+        }
     properties: dict[str, Any] = {"host": finding.host, "resource": finding.resource}
     suppressions = None
-    waiver = finding.waiver
     if waiver is not None and waiver.expired:
         message = f"{_sentence(message)} The waiver owned by {waiver.owner} expired on {waiver.expires} ({waiver.reason})"
         properties["waiver"] = {
