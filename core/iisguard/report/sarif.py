@@ -26,7 +26,7 @@ from ..engine.evaluate import HostResult, Notice, Report
 from ..engine.findings import Finding, Outcome, Severity
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
-from .base import Locator, json_bytes, logical_name, sort_key
+from .base import Locator, json_bytes, logical_name, one_line, sort_key
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "iisguard/v1"
@@ -396,8 +396,9 @@ def _result(
 
 def _sentence(text: str) -> str:
     """Messages are sentences: one line, ending with a period (SARIF2001)."""
-    text = str(text)
-    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+    if type(text) is not str:
+        text = str(text)
+    if not one_line(text):
         text = " ".join(text.split())  # else it has no whitespace but single spaces between words
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
