@@ -327,3 +327,40 @@ def test_fallback_is_the_scope_s_site_or_pool_and_none_is_remembered_as_none() -
         assert snap.setting(settings_model.POOLS, "queueLength", "NoPool").fallback is None
     legacy = snap.setting(settings_model.POOLS, "queueLength", "Legacy")
     assert legacy.fallback is snap.pool("Legacy") and legacy.fallback is not None
+
+
+POOLS_APPHOST = """<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <system.applicationHost>
+    <applicationPools>
+      <add name="A"><processModel idleTimeout="soon" /></add>
+      <add name="B"><processModel idleTimeout="soon" /></add>
+      <add name="C" />
+      <add name="D"><processModel idleTimeout="00:00:00" /></add>
+      <add name="E" />
+    </applicationPools>
+  </system.applicationHost>
+</configuration>
+"""
+
+
+def test_a_setting_rule_answers_each_value_and_line_once_and_each_pool_by_name() -> None:
+    # The IIS-CFG-* rules share one verdict and message per (value, where it is set) among thousands of
+    # pools: each pool still gets its own label, and the same value set on two lines names each line.
+    from iisguard_builtin.hardening_pools import pool_idle_timeout
+
+    snap = build(artifact("applicationHost.config", POOLS_APPHOST))
+    by_pool = {r.resource: r for r in pool_idle_timeout.evaluate(snap, {})}
+    a, b, c, d, e = (by_pool[f"app_pools/{n}"] for n in "ABCDE")
+    line_a, line_b = line_of(POOLS_APPHOST, '"A"'), line_of(POOLS_APPHOST, '"B"')
+    assert a.message == (
+        "Application pool 'A': system.applicationHost/applicationPools processModel/idleTimeout='soon' "
+        f"(set on line {line_a} of applicationHost.config) is not a value IIS accepts; fix the "
+        "configuration (IIS refuses to serve with it)."
+    )
+    assert b.message == a.message.replace("'A'", "'B'").replace(f"line {line_a}", f"line {line_b}")
+    assert (a.outcome.value, b.outcome.value, d.outcome.value) == ("fail", "fail", "fail")
+    assert d.message.startswith("Application pool 'D': idleTimeout is 00:00:00 (set on line ")
+    assert c.outcome.value == e.outcome.value == "pass"
+    assert c.message == "Application pool 'C': idle workers stop after 00:20:00 (not set: the IIS default)."
+    assert e.message == c.message.replace("'C'", "'E'")

@@ -55,9 +55,9 @@ def debug_compilation(snap, params):
     """
     yield from judge(
         snap, COMPILATION, "debug", _not,
-        lambda who, s: f"{who}: ASP.NET compiles with debug=\"true\" {s.where}, which sends stack traces with "
+        lambda s: f"ASP.NET compiles with debug=\"true\" {s.where}, which sends stack traces with "
         "source lines to clients and disables time-outs; set debug to false.",
-        lambda who, s: f"{who}: debug compilation is off {s.where}.",
+        lambda s: f"debug compilation is off {s.where}.",
     )  # fmt: skip
 
 
@@ -86,9 +86,9 @@ def custom_errors_off(snap, params):
     yield from judge(
         snap, CUSTOM_ERRORS, "mode",
         lambda s: {"on": True, "remoteonly": True, "off": False}.get((s.value or "").strip().casefold()),
-        lambda who, s: f"{who}: customErrors mode is Off {s.where}, so remote clients see ASP.NET exception "
+        lambda s: f"customErrors mode is Off {s.where}, so remote clients see ASP.NET exception "
         "details; set it to RemoteOnly or On.",
-        lambda who, s: f"{who}: customErrors mode is {s.value} {s.where}.",
+        lambda s: f"customErrors mode is {s.value} {s.where}.",
     )  # fmt: skip
 
 
@@ -198,9 +198,9 @@ def session_cookieless(snap, params):
     yield from judge(
         snap, SESSION, "cookieless",
         lambda s: (s.value or "").strip().casefold() in ("usecookies", "false"),
-        lambda who, s: f"{who}: sessionState cookieless is {s.value} {s.where}, so session ids can travel in "
+        lambda s: f"sessionState cookieless is {s.value} {s.where}, so session ids can travel in "
         "URLs (Referer, logs, shared links); set it to UseCookies.",
-        lambda who, s: f"{who}: session ids travel in cookies {s.where}.",
+        lambda s: f"session ids travel in cookies {s.where}.",
     )  # fmt: skip
 
 
@@ -239,9 +239,9 @@ def session_mode(snap, params):
     yield from judge(
         snap, SESSION, "mode",
         lambda s: (s.value or "").strip().casefold() in allowed,
-        lambda who, s: f"{who}: sessionState mode is {s.value} {s.where}, not one of "
+        lambda s: f"sessionState mode is {s.value} {s.where}, not one of "
         f"{', '.join(params['allowed_modes'])}; use InProc (or document the farm's store in allowed_modes).",
-        lambda who, s: f"{who}: sessionState mode is {s.value} {s.where}.",
+        lambda s: f"sessionState mode is {s.value} {s.where}.",
     )  # fmt: skip
 
 
@@ -273,9 +273,9 @@ def session_timeout(snap, params):
     yield from judge(
         snap, SESSION, "timeout",
         lambda s: None if s.seconds(minutes=True) is None else s.seconds(minutes=True) <= limit * 60,
-        lambda who, s: f"{who}: sessions time out after {(s.seconds(minutes=True) or 0) / 60:g} minutes "
+        lambda s: f"sessions time out after {(s.seconds(minutes=True) or 0) / 60:g} minutes "
         f"{s.where}, longer than {limit}; lower sessionState timeout.",
-        lambda who, s: f"{who}: sessions time out after {(s.seconds(minutes=True) or 0) / 60:g} minutes {s.where}.",
+        lambda s: f"sessions time out after {(s.seconds(minutes=True) or 0) / 60:g} minutes {s.where}.",
     )  # fmt: skip
 
 
@@ -351,9 +351,9 @@ def cookies_http_only(snap, params):
     """
     yield from judge(
         snap, COOKIES, "httpOnlyCookies", lambda s: s.flag(),
-        lambda who, s: f"{who}: httpOnlyCookies is {s.value} {s.where}, so script injected into a page can "
+        lambda s: f"httpOnlyCookies is {s.value} {s.where}, so script injected into a page can "
         "read cookies; set it to true.",
-        lambda who, s: f"{who}: cookies are HttpOnly {s.where}.",
+        lambda s: f"cookies are HttpOnly {s.where}.",
     )  # fmt: skip
 
 
@@ -382,9 +382,9 @@ def asp_session_id_secure(snap, params):
     """
     yield from judge(
         snap, ASP, "session/keepSessionIdSecure", lambda s: s.flag(),
-        lambda who, s: f"{who}: ASP keepSessionIdSecure is false {s.where}, so the ASP session cookie is also "
+        lambda s: f"ASP keepSessionIdSecure is false {s.where}, so the ASP session cookie is also "
         "sent over HTTP; set it to true.",
-        lambda who, s: f"{who}: the ASP session id is kept secure {s.where}.",
+        lambda s: f"the ASP session id is kept secure {s.where}.",
     )  # fmt: skip
 
 
@@ -578,9 +578,9 @@ def trust_level(snap, params):
     allowed = {a.casefold() for a in params["allowed_levels"]}
     yield from judge(
         snap, TRUST, "level", lambda s: (s.value or "").strip().casefold() in allowed,
-        lambda who, s: f"{who}: the .NET trust level is {s.value} {s.where}, so application code may call any "
+        lambda s: f"the .NET trust level is {s.value} {s.where}, so application code may call any "
         "API; set it to Medium or lower where the application allows.",
-        lambda who, s: f"{who}: the .NET trust level is {s.value} {s.where}.",
+        lambda s: f"the .NET trust level is {s.value} {s.where}.",
     )  # fmt: skip
 
 

@@ -15,7 +15,6 @@ from iisguard import settings as st
 
 POOLS = st.POOLS
 SITES = st.SITES
-_UNSEEN: Any = object()  # a memo's "not asked yet" (None is an answer)
 
 
 def resource(section: str, scope: str) -> str:
@@ -83,38 +82,42 @@ def judge(
     section: str,
     attribute: str,
     check: Callable[[Setting], bool | None],
-    message: Callable[[str, Setting], str],
-    ok: Callable[[str, Setting], str],
+    message: Callable[[Setting], str],
+    ok: Callable[[Setting], str],
     *,
     scopes: Iterable[str] | None = None,
 ) -> Iterator[Result]:
     """One result per scope: fail where `check` is False, pass where True, not_reviewed when unknown.
 
-    `check` reads the setting's value only: it is asked once per distinct value (thousands of pools
-    and sites share a few values)."""
+    `message` (a failure) and `ok` (a pass) say what follows "<scope's label>: ". They and `check` read
+    the setting's value and `where` only: each is asked once per distinct value and place it is set
+    (thousands of pools and sites share a few)."""
     get = snap.settings.get
-    verdicts: dict[str | None, bool | None] = {}
+    # (value, source, evidence) -> (verdict, message after the label); the evidence by identity: the
+    # snapshot's own line object, alive while the rule runs.
+    answers: dict[tuple[str | None, str, int], tuple[bool | None, str]] = {}
     for scope in snap.settings.scopes(section) if scopes is None else scopes:
         s = get(section, attribute, scope)
         res, who = named(section, scope, snap)
         if s.source == "unknown":
             yield unknown(res, who, s)
             continue
-        value = s.value
-        verdict = verdicts.get(value, _UNSEEN)
-        if verdict is _UNSEEN:
-            verdict = verdicts[value] = check(s)
-        if verdict is None:
-            yield bad(
-                res,
-                f"{who}: {section} {attribute}={s.value!r} {s.where} is not a value IIS accepts; "
-                "fix the configuration (IIS refuses to serve with it).",
-                s,
-            )
-        elif verdict:
-            yield good(res, ok(who, s), s)
+        key = (s.value, s.source, id(s.evidence))
+        answer = answers.get(key)
+        if answer is None:
+            verdict = check(s)
+            if verdict is None:
+                tail = (
+                    f"{section} {attribute}={s.value!r} {s.where} is not a value IIS accepts; "
+                    "fix the configuration (IIS refuses to serve with it)."
+                )
+            else:
+                tail = ok(s) if verdict else message(s)
+            answer = answers[key] = (verdict, tail)
+        if answer[0]:
+            yield good(res, f"{who}: {answer[1]}", s)
         else:
-            yield bad(res, message(who, s), s)
+            yield bad(res, f"{who}: {answer[1]}", s)
 
 
 def per_site_limit(entries: list[str], default: int, site: str) -> int:

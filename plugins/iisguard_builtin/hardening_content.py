@@ -48,11 +48,11 @@ def directory_browsing(snap, params):
         DIR_BROWSE,
         "enabled",
         lambda s: None if s.flag() is None else not s.flag(),
-        lambda who, s: (
-            f"{who}: directory browsing is enabled {s.where}, so a URL without a default document "
+        lambda s: (
+            f"directory browsing is enabled {s.where}, so a URL without a default document "
             "lists every file of the folder; disable it."
         ),
-        lambda who, s: f"{who}: directory browsing is disabled {s.where}.",
+        lambda s: f"directory browsing is disabled {s.where}.",
     )
 
 
@@ -90,11 +90,11 @@ def detailed_errors(snap, params):
             if (s.value or "").strip().casefold() in ("detailedlocalonly", "custom", "detailed")
             else None
         ),
-        lambda who, s: (
-            f"{who}: httpErrors errorMode is {s.value} {s.where}, so remote clients see detailed "
+        lambda s: (
+            f"httpErrors errorMode is {s.value} {s.where}, so remote clients see detailed "
             "error pages with paths and configuration; set it to DetailedLocalOnly or Custom."
         ),
-        lambda who, s: f"{who}: errorMode is {s.value} {s.where}.",
+        lambda s: f"errorMode is {s.value} {s.where}.",
     )
 
 
@@ -235,11 +235,11 @@ def webdav(snap, params):
         WEBDAV,
         "enabled",
         lambda s: None if s.flag() is None else not s.flag(),
-        lambda who, s: (
-            f"{who}: WebDAV authoring is enabled {s.where} and WebDAVModule is loaded, so clients "
+        lambda s: (
+            f"WebDAV authoring is enabled {s.where} and WebDAVModule is loaded, so clients "
             "can write to the content over HTTP; disable authoring and remove the role service."
         ),
-        lambda who, s: f"{who}: WebDAV authoring is disabled {s.where}.",
+        lambda s: f"WebDAV authoring is disabled {s.where}.",
     )
 
 

@@ -191,11 +191,11 @@ def high_bit_characters(snap, params):
         RF,
         "allowHighBitCharacters",
         lambda s: None if s.flag() is None else not s.flag(),
-        lambda who, s: (
-            f"{who}: allowHighBitCharacters is true {s.where}, so URLs with non-ASCII bytes reach "
+        lambda s: (
+            f"allowHighBitCharacters is true {s.where}, so URLs with non-ASCII bytes reach "
             "the content and modules; set it to false unless the site serves internationalized URLs."
         ),
-        lambda who, s: f"{who}: high-bit characters are refused {s.where}.",
+        lambda s: f"high-bit characters are refused {s.where}.",
     )
 
 
@@ -226,11 +226,11 @@ def double_escaping(snap, params):
         RF,
         "allowDoubleEscaping",
         lambda s: None if s.flag() is None else not s.flag(),
-        lambda who, s: (
-            f"{who}: allowDoubleEscaping is true {s.where}, so double-encoded URLs reach the "
+        lambda s: (
+            f"allowDoubleEscaping is true {s.where}, so double-encoded URLs reach the "
             "application and can bypass path and authorization rules; set it to false."
         ),
-        lambda who, s: f"{who}: double-escaped URLs are rejected {s.where}.",
+        lambda s: f"double-escaped URLs are rejected {s.where}.",
     )
 
 
@@ -262,11 +262,11 @@ def unlisted_extensions(snap, params):
         RF,
         "fileExtensions/allowUnlisted",
         lambda s: None if s.flag() is None else not s.flag(),
-        lambda who, s: (
-            f"{who}: fileExtensions allowUnlisted is true {s.where}, so files with any extension "
+        lambda s: (
+            f"fileExtensions allowUnlisted is true {s.where}, so files with any extension "
             "not explicitly denied are served; set it to false and allow the extensions the site needs."
         ),
-        lambda who, s: f"{who}: only listed file extensions are served {s.where}.",
+        lambda s: f"only listed file extensions are served {s.where}.",
     )
 
 
@@ -407,11 +407,11 @@ def server_header(snap, params):
         RF,
         "removeServerHeader",
         lambda s: s.flag(),
-        lambda who, s: (
-            f"{who}: removeServerHeader is {s.value} {s.where}, so every response names the "
+        lambda s: (
+            f"removeServerHeader is {s.value} {s.where}, so every response names the "
             "server and its version; set removeServerHeader to true."
         ),
-        lambda who, s: f"{who}: the Server header is removed {s.where}.",
+        lambda s: f"the Server header is removed {s.where}.",
     )
 
 

@@ -44,6 +44,11 @@ _CENTRAL = {a: f"centralW3CLogFile/{a}" for a in ("logExtFileFlags", "period", "
 _LOG_FILE = {a: f"logFile/{a}" for a in ("logExtFileFlags", "period", "enabled", "logFormat", "logTargetW3C")}
 
 
+# Rules here work out a verdict and the message after the scope's label once per (value, source, the
+# evidence line by identity): thousands of sites share a few values, and "where" depends only on those.
+# (The evidence is the snapshot's own object, alive while the rule runs.)
+
+
 def _custom_fields(snap, scope, seen):
     """The merged logFile/customFields at a scope and its items by (sourceType, sourceName), casefolded;
     `seen` remembers the index per item list (every site without its own fields shares the server's)."""
@@ -273,20 +278,29 @@ def log_file_and_etw(snap, params):
     Good: `<logFile logTargetW3C="File, ETW"/>`.
     """
     settings = snap.settings
+    answers: dict[tuple, tuple[bool, str]] = {}  # (value, source, evidence) -> (passes, message)
     for scope in settings.scopes(SITES):
         res, who = named(SITES, scope)
         s = settings.get(SITES, "logFile/logTargetW3C", scope)
         if s.source == "unknown":
             yield unknown(res, who, s)
-        elif {"file", "etw"} <= s.flags():
-            yield good(res, f"{who}: events go to the log file and ETW {s.where}.", s)
+            continue
+        key = (s.value, s.source, id(s.evidence))
+        answer = answers.get(key)
+        if answer is None:
+            if {"file", "etw"} <= s.flags():
+                answer = (True, f": events go to the log file and ETW {s.where}.")
+            else:
+                answer = (
+                    False,
+                    f": logTargetW3C is {s.value!r} {s.where}; log to both File and ETW so the record "
+                    "survives the deletion of log files.",
+                )
+            answers[key] = answer
+        if answer[0]:
+            yield good(res, who + answer[1], s)
         else:
-            yield bad(
-                res,
-                f"{who}: logTargetW3C is {s.value!r} {s.where}; log to both File and ETW so the record "
-                "survives the deletion of log files.",
-                s,
-            )
+            yield bad(res, who + answer[1], s)
 
 
 @rule(
@@ -315,20 +329,29 @@ def log_rollover(snap, params):
     Good: `<logFile period="Daily"/>`.
     """
     central = _central(snap) is not None
+    answers: dict[tuple, tuple[bool, str]] = {}  # (value, source, evidence) -> (passes, message)
     for scope in snap.settings.scopes(SITES):
         res, who = named(SITES, scope)
         s = _log(snap, "period", scope, central)
         if s.source == "unknown":
             yield unknown(res, who, s)
-        elif (s.value or "").strip().casefold() in ("hourly", "daily", "weekly", "monthly"):
-            yield good(res, f"{who}: log files roll over {s.value.lower()} {s.where}.", s)
+            continue
+        key = (s.value, s.source, id(s.evidence))
+        answer = answers.get(key)
+        if answer is None:
+            if (s.value or "").strip().casefold() in ("hourly", "daily", "weekly", "monthly"):
+                answer = (True, f": log files roll over {s.value.lower()} {s.where}.")
+            else:
+                answer = (
+                    False,
+                    f": the log period is {s.value} {s.where}, not a schedule; roll the logs over "
+                    "daily (or hourly, weekly, monthly) so they can be archived.",
+                )
+            answers[key] = answer
+        if answer[0]:
+            yield good(res, who + answer[1], s)
         else:
-            yield bad(
-                res,
-                f"{who}: the log period is {s.value} {s.where}, not a schedule; roll the logs over "
-                "daily (or hourly, weekly, monthly) so they can be archived.",
-                s,
-            )
+            yield bad(res, who + answer[1], s)
 
 
 @rule(

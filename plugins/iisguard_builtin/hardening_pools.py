@@ -37,9 +37,9 @@ def pool_idle_timeout(snap, params):
     yield from judge(
         snap, POOLS, "processModel/idleTimeout",
         lambda s: None if s.seconds() is None else s.seconds() > 0,
-        lambda who, s: f"{who}: idleTimeout is {s.value} {s.where}, so the worker never stops when idle; set "
+        lambda s: f"idleTimeout is {s.value} {s.where}, so the worker never stops when idle; set "
         "a time-out such as 00:20:00.",
-        lambda who, s: f"{who}: idle workers stop after {s.value} {s.where}.",
+        lambda s: f"idle workers stop after {s.value} {s.where}.",
     )  # fmt: skip
 
 
@@ -68,9 +68,9 @@ def pool_request_limit(snap, params):
     yield from judge(
         snap, POOLS, "recycling/periodicRestart/requests",
         lambda s: None if s.number() is None else s.number() > 0,
-        lambda who, s: f"{who}: the request limit is {s.value} {s.where}, so the worker is never recycled by "
+        lambda s: f"the request limit is {s.value} {s.where}, so the worker is never recycled by "
         "request count; set recycling.periodicRestart.requests.",
-        lambda who, s: f"{who}: the worker recycles after {s.value} requests {s.where}.",
+        lambda s: f"the worker recycles after {s.value} requests {s.where}.",
     )  # fmt: skip
 
 
@@ -178,9 +178,9 @@ def rapid_fail_protection(snap, params):
     """
     yield from judge(
         snap, POOLS, "failure/rapidFailProtection", lambda s: s.flag(),
-        lambda who, s: f"{who}: rapid-fail protection is off {s.where}, so crashing workers restart without "
+        lambda s: f"rapid-fail protection is off {s.where}, so crashing workers restart without "
         "end; enable it.",
-        lambda who, s: f"{who}: rapid-fail protection is on {s.where}.",
+        lambda s: f"rapid-fail protection is on {s.where}.",
     )  # fmt: skip
 
 
@@ -209,9 +209,9 @@ def rapid_fail_interval(snap, params):
     yield from judge(
         snap, POOLS, "failure/rapidFailProtectionInterval",
         lambda s: None if s.seconds() is None else s.seconds() <= limit,
-        lambda who, s: f"{who}: the rapid-fail interval is {s.value} {s.where}, longer than "
+        lambda s: f"the rapid-fail interval is {s.value} {s.where}, longer than "
         f"{params['max_minutes']} minutes; shorten it.",
-        lambda who, s: f"{who}: the rapid-fail interval is {s.value} {s.where}.",
+        lambda s: f"the rapid-fail interval is {s.value} {s.where}.",
     )  # fmt: skip
 
 
@@ -241,8 +241,8 @@ def max_connections(snap, params):
     yield from judge(
         snap, SITES, "limits/maxConnections",
         lambda s: None if s.number() is None else s.number() > 0,
-        lambda who, s: f"{who}: maxConnections is {s.value} {s.where}; set a limit greater than zero.",
-        lambda who, s: f"{who}: maxConnections is {s.value} {s.where}.",
+        lambda s: f"maxConnections is {s.value} {s.where}; set a limit greater than zero.",
+        lambda s: f"maxConnections is {s.value} {s.where}.",
     )  # fmt: skip
 
 

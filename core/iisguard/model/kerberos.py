@@ -388,9 +388,17 @@ class SpnIndex:
         spns = snap.data.get("spns") or {}
         self.duplicates_checked = bool(spns.get("duplicates_checked")) or bool(spns.get("duplicates"))
         self.duplicate_entries: dict[str, Mapping[str, Any]] = {}
+        holders = self.holders
         for acct in self.d.accounts:
-            for spn in acct.spns:
-                self.holders.setdefault(norm_spn(spn), {}).setdefault(f"acct:{id(acct)}", acct.name)
+            held_spns = acct.spns  # a list built per read, as the account's name: read once per account
+            if held_spns:
+                ident, name = f"acct:{id(acct)}", acct.name
+                for spn in held_spns:
+                    held = holders.get(key := norm_spn(spn))
+                    if held is None:
+                        holders[key] = {ident: name}
+                    else:
+                        held.setdefault(ident, name)
         for q in spns.get("queries") or []:
             self.queried.add(norm_spn(str(q.get("spn", ""))))
             for ref in q.get("accounts") or []:

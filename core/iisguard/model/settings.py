@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .snapshot import Snapshot
@@ -331,7 +331,7 @@ def _setting(
     s.pointer = pointer
     s.fallback = fallback
     s.__class__ = Setting
-    return cast(Setting, s)
+    return s  # typed Any: no typing.cast, a Python call per lookup
 
 
 def _collection(
@@ -357,7 +357,7 @@ def _collection(
     c.pointer = pointer
     c.fallback = fallback
     c.__class__ = Collection
-    return cast(Collection, c)
+    return c
 
 
 def _file(evidence: Mapping[str, Any]) -> str:
