@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
+from ..drafts import draft_of
+
 
 class Severity(enum.Enum):
     CRITICAL = "critical"
@@ -274,20 +276,8 @@ Finding.__init__ = _finding_init()  # type: ignore[method-assign]
 
 
 # Faster still, for the engine's and the result helpers' hot loops (336,000 findings, as many results):
-# fill a "draft" (the same slots, without the frozen __setattr__) with plain attribute stores, then
-# make it the frozen class. CPython allows assigning __class__ between heap classes of the same
-# slots and base (typeobject.c, compatible_for_assignment); where it would not, the class is called.
-def _draft_of(cls: type) -> type | None:
-    draft = type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__dict__["__slots__"]})
-    probe: Any = object.__new__(draft)
-    try:
-        probe.__class__ = cls
-    except TypeError:  # pragma: no cover - another interpreter's rules
-        return None
-    return draft
-
-
-_RESULT_DRAFT, _FINDING_DRAFT = _draft_of(Result), _draft_of(Finding)
+# built as drafts (iisguard.drafts).
+_RESULT_DRAFT, _FINDING_DRAFT = draft_of(Result), draft_of(Finding)
 _new = object.__new__
 
 
@@ -299,7 +289,7 @@ def _result(
     properties: Mapping[str, Any],
     pointer: str | None,
 ) -> Result:
-    """Result(...) with every field given, built as a draft (see _draft_of)."""
+    """Result(...) with every field given, built as a draft (iisguard.drafts)."""
     if _RESULT_DRAFT is None:  # pragma: no cover
         return Result(outcome, resource, message, at, properties, pointer)
     r: Any = _new(_RESULT_DRAFT)
@@ -328,7 +318,7 @@ def new_finding(
     snapshot_path: str | None,
     properties: Mapping[str, Any],
 ) -> Finding:
-    """Finding(...) without waiver, baseline state or location, built as a draft (see _draft_of): the
+    """Finding(...) without waiver, baseline state or location, built as a draft (iisguard.drafts): the
     engine's way to build a large host's findings. Call Finding(...) anywhere else."""
     if _FINDING_DRAFT is None:  # pragma: no cover
         return Finding(

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..drafts import draft_of
+
 if TYPE_CHECKING:
     from .snapshot import Snapshot
 
@@ -286,24 +288,10 @@ class Collection:
 
 
 # Lookups build a Setting per question (140,000 on a large host) and a Collection per site or pool: the
-# generated frozen __init__ sets each field through object.__setattr__ (~2 us). They fill a slotted
-# draft of the same layout instead and make it the frozen class (CPython allows assigning __class__
-# between heap classes of the same slots and base, as iisguard's findings do for Result); the class is
-# called where that is refused.
+# generated frozen __init__ sets each field through object.__setattr__ (~2 us); they are built as
+# drafts instead (iisguard.drafts), the class called where the interpreter refuses that.
 _new = object.__new__
-
-
-def _draft_of(cls: type) -> type | None:
-    draft = type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__dict__["__slots__"]})
-    probe: Any = _new(draft)
-    try:
-        probe.__class__ = cls
-    except TypeError:  # pragma: no cover - another interpreter's rules
-        return None
-    return draft
-
-
-_SETTING_DRAFT, _COLLECTION_DRAFT = _draft_of(Setting), _draft_of(Collection)
+_SETTING_DRAFT, _COLLECTION_DRAFT = draft_of(Setting), draft_of(Collection)
 
 
 def _setting(

@@ -355,13 +355,9 @@ def _active_failure(
         single = False
     else:
         return None
-    host = plain.get(f.host, "")
-    if host == "":
-        host = plain[f.host] = _text(f.host) if f.host.isprintable() else None
+    host = _plain_text(plain, f.host)
     loc = locator.locate(f)
-    path = plain.get(loc.path, "")
-    if path == "":
-        path = plain[loc.path] = _text(loc.path) if loc.path.isprintable() else None
+    path = _plain_text(plain, loc.path)
     if host is None or path is None:
         return None
     text = _text(message)
@@ -375,18 +371,23 @@ def _active_failure(
     )
 
 
+def _plain_text(plain: dict[str, str | None], value: str) -> str | None:
+    """`value` as character data when it is printable (None when not), remembered in `plain`: a
+    large host's cases repeat a few hosts, rule ids and evidence paths."""
+    text = plain.get(value, "")
+    if text == "":
+        text = plain[value] = _text(value) if value.isprintable() else None
+    return text
+
+
 def _not_reviewed(f: Finding, resource: str, plain: dict[str, str | None]) -> str | None:
     """`_outcome_element`'s `<error>` of a not-reviewed finding whose message, host and rule id are
     printable (`resource`: its resource, printable, as character data); else None."""
     message = f.message
     if not message.isprintable():
         return None
-    host = plain.get(f.host, "")
-    if host == "":
-        host = plain[f.host] = _text(f.host) if f.host.isprintable() else None
-    rule_id = plain.get(f.rule_id, "")
-    if rule_id == "":
-        rule_id = plain[f.rule_id] = _text(f.rule_id) if f.rule_id.isprintable() else None
+    host = _plain_text(plain, f.host)
+    rule_id = _plain_text(plain, f.rule_id)
     if host is None or rule_id is None:
         return None
     text = _text(message)
