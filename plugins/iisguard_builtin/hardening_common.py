@@ -86,19 +86,24 @@ def judge(
     ok: Callable[[Setting], str],
     *,
     scopes: Iterable[str] | None = None,
+    lookup: Callable[[str], Setting] | None = None,
+    inherited_label: bool = True,
 ) -> Iterator[Result]:
     """One result per scope: fail where `check` is False, pass where True, not_reviewed when unknown.
 
     `message` (a failure) and `ok` (a pass) say what follows "<scope's label>: ". They and `check` read
     the setting's value and `where` only: each is asked once per distinct value and place it is set
-    (thousands of pools and sites share a few)."""
-    get = snap.settings.get
+    (thousands of pools and sites share a few). `lookup(scope)` replaces the plain settings lookup (the
+    logging rules read a site's log file or the central one); without `inherited_label` the server
+    level is labelled without the sites that inherit it."""
+    get = (lambda section, attribute, scope: lookup(scope)) if lookup is not None else snap.settings.get
+    labelled = snap if inherited_label else None
     # (value, source, evidence) -> (verdict, message after the label); the evidence by identity: the
     # snapshot's own line object, alive while the rule runs.
     answers: dict[tuple[str | None, str, int], tuple[bool | None, str]] = {}
     for scope in snap.settings.scopes(section) if scopes is None else scopes:
         s = get(section, attribute, scope)
-        res, who = named(section, scope, snap)
+        res, who = named(section, scope, labelled)
         if s.source == "unknown":
             yield unknown(res, who, s)
             continue

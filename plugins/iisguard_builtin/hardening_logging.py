@@ -7,7 +7,7 @@ from iisguard import Parameter, hookimpl, not_applicable, not_reviewed, rule
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, named, unknown
+from .hardening_common import bad, good, judge, named, unknown
 
 SITES = st.SITES
 HTTP_LOGGING = "system.webServer/httpLogging"
@@ -277,30 +277,18 @@ def log_file_and_etw(snap, params):
     Bad: no logTargetW3C (File).
     Good: `<logFile logTargetW3C="File, ETW"/>`.
     """
-    settings = snap.settings
-    answers: dict[tuple, tuple[bool, str]] = {}  # (value, source, evidence) -> (passes, message)
-    for scope in settings.scopes(SITES):
-        res, who = named(SITES, scope)
-        s = settings.get(SITES, "logFile/logTargetW3C", scope)
-        if s.source == "unknown":
-            yield unknown(res, who, s)
-            continue
-        key = (s.value, s.source, id(s.evidence))
-        answer = answers.get(key)
-        if answer is None:
-            if {"file", "etw"} <= s.flags():
-                answer = (True, f": events go to the log file and ETW {s.where}.")
-            else:
-                answer = (
-                    False,
-                    f": logTargetW3C is {s.value!r} {s.where}; log to both File and ETW so the record "
-                    "survives the deletion of log files.",
-                )
-            answers[key] = answer
-        if answer[0]:
-            yield good(res, who + answer[1], s)
-        else:
-            yield bad(res, who + answer[1], s)
+    yield from judge(
+        snap,
+        SITES,
+        "logFile/logTargetW3C",
+        lambda s: {"file", "etw"} <= s.flags(),
+        lambda s: (
+            f"logTargetW3C is {s.value!r} {s.where}; log to both File and ETW so the record "
+            "survives the deletion of log files."
+        ),
+        lambda s: f"events go to the log file and ETW {s.where}.",
+        inherited_label=False,
+    )
 
 
 @rule(
@@ -329,29 +317,19 @@ def log_rollover(snap, params):
     Good: `<logFile period="Daily"/>`.
     """
     central = _central(snap) is not None
-    answers: dict[tuple, tuple[bool, str]] = {}  # (value, source, evidence) -> (passes, message)
-    for scope in snap.settings.scopes(SITES):
-        res, who = named(SITES, scope)
-        s = _log(snap, "period", scope, central)
-        if s.source == "unknown":
-            yield unknown(res, who, s)
-            continue
-        key = (s.value, s.source, id(s.evidence))
-        answer = answers.get(key)
-        if answer is None:
-            if (s.value or "").strip().casefold() in ("hourly", "daily", "weekly", "monthly"):
-                answer = (True, f": log files roll over {s.value.lower()} {s.where}.")
-            else:
-                answer = (
-                    False,
-                    f": the log period is {s.value} {s.where}, not a schedule; roll the logs over "
-                    "daily (or hourly, weekly, monthly) so they can be archived.",
-                )
-            answers[key] = answer
-        if answer[0]:
-            yield good(res, who + answer[1], s)
-        else:
-            yield bad(res, who + answer[1], s)
+    yield from judge(
+        snap,
+        SITES,
+        "logFile/period",
+        lambda s: (s.value or "").strip().casefold() in ("hourly", "daily", "weekly", "monthly"),
+        lambda s: (
+            f"the log period is {s.value} {s.where}, not a schedule; roll the logs over "
+            "daily (or hourly, weekly, monthly) so they can be archived."
+        ),
+        lambda s: f"log files roll over {s.value.lower()} {s.where}.",
+        lookup=lambda scope: _log(snap, "period", scope, central),
+        inherited_label=False,
+    )
 
 
 @rule(
