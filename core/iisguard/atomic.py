@@ -41,6 +41,17 @@ def special(path: str | os.PathLike[str]) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def file_kind(mode: int) -> str:
+    """What a file that is neither regular nor a folder is, for an error message ("a FIFO")."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def _write_in_place(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
     with _naming(path), open(path, "wb") as fh:
         for chunk in chunks:

@@ -142,6 +142,26 @@ def test_fifos_and_devices_are_refused_up_front(tmp_path, capsys, device):
     assert line.startswith(f"iisguard: error: {path}: not a regular file or folder") and "refused" in line
 
 
+@pytest.mark.parametrize("command", ["scan", "validate", "diff"])
+@pytest.mark.parametrize("device", ["fifo", "/dev/zero"])
+def test_a_snapshot_that_is_a_fifo_or_device_is_refused_up_front(tmp_path, command, device):
+    """Reading a FIFO nobody writes blocks forever and /dev/zero never ends: scan, validate and diff
+    refuse them before reading, as import does."""
+    if device == "fifo":
+        path = tmp_path / "snapshot.json"
+        os.mkfifo(path)
+    else:
+        path = Path(device)
+    args = [command, path, path] if command == "diff" else [command, path]
+    proc = bounded(args, memory_mb=1024, seconds=20)
+    assert proc.returncode == 2
+    if command == "validate":  # validate names each file it could not read on a line of its own
+        assert f"{path}: not a regular file" in proc.stderr and "refused" in proc.stderr
+        return
+    line = one_error_line(proc.stderr)
+    assert line.startswith(f"iisguard: error: {path}: not a regular file") and "refused" in line
+
+
 def test_a_fifo_inside_a_capture_folder_is_reported_not_read(tmp_path, capsys):
     folder = tmp_path / "cap"
     shutil.copytree(CAPTURES, folder)

@@ -47,6 +47,7 @@ from typing import Any, NoReturn
 import yaml
 
 from .. import yamlsource
+from ..atomic import file_kind
 from ..errors import (
     CaptureError,
     CollectionError,
@@ -851,7 +852,7 @@ def _files(found: _Found, item: Path, base: Path) -> Iterator[Path]:
                 refused(path, f"cannot read: {exc.strerror or exc}")
                 continue
             if not stat.S_ISREG(mode):
-                refused(path, f"{_file_type(mode)}, not a file; not read")
+                refused(path, f"{file_kind(mode)}, not a file; not read")
                 continue
             out.append(path)
     return iter(sorted(out))
@@ -1068,22 +1069,12 @@ def collect(
                 raise CaptureError(f"cannot read: {exc.strerror or exc}", where=raw) from None
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 # A FIFO would block forever and /dev/zero never ends: refused before anything reads it.
-                raise CaptureError(f"not a regular file or folder ({_file_type(mode)}); refused", where=raw)
+                raise CaptureError(f"not a regular file or folder ({file_kind(mode)}); refused", where=raw)
             _walk(found, item.resolve(), base, skip)
     except BaseException:
         found.close()
         raise
     return found, base
-
-
-def _file_type(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 class SeveralHosts(CaptureError):

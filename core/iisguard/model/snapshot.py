@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import schemas
+from ..atomic import file_kind
 from ..errors import SnapshotError
 from . import jsonpos
 
@@ -89,9 +91,13 @@ def read_json(path: str | os.PathLike[str], *, limit: int = MAX_SNAPSHOT_BYTES) 
     """Read and parse a JSON file, turning every failure into a SnapshotError naming the file."""
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = p.stat()
+        size = st.st_size
         if p.is_dir():
             raise SnapshotError("is a directory, not a snapshot file", where=str(p))
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO would block the scan forever and /dev/zero never ends: refused before any read.
+            raise SnapshotError(f"not a regular file ({file_kind(st.st_mode)}); refused", where=str(p))
         if size > limit:
             raise SnapshotError(
                 f"file is {size:,} bytes, over the {limit:,}-byte limit for a snapshot "
