@@ -111,7 +111,9 @@ def test_jobs_1_renders_here(tmp_path, monkeypatch):
 def test_a_reporter_that_offers_its_bytes_is_written_as_they_are(tmp_path, monkeypatch, capsys):
     """`render_bytes` (UTF-8, as orjson writes it) goes to the file untouched; to stdout as text."""
 
-    class Bytes(JsonReporter):
+    class Bytes:
+        name, extension, description = "json", ".json", "a third-party format offering its bytes"
+
         def render_bytes(self, report):
             return '{"written": "as bytes \u00e9"}\n'.encode()
 
@@ -135,3 +137,33 @@ def test_a_reporter_that_offers_its_bytes_is_written_as_they_are(tmp_path, monke
     )
     assert out.read_bytes() == '{"written": "as bytes \u00e9"}\n'.encode()
     assert capsys.readouterr().out == '{"written": "as bytes \u00e9"}\n'
+
+
+def test_a_reporter_that_offers_chunks_is_written_piece_by_piece(tmp_path, monkeypatch, capsys):
+    """`render_chunks` (UTF-8 pieces) is preferred to the rest: the pieces reach the file in order,
+    and stdout gets them as text."""
+    out = tmp_path / "r.json"
+
+    class Chunks:
+        name, extension, description = "json", ".json", "a third-party format offering pieces"
+
+        def render_chunks(self, report):
+            return iter([b'{"written": ', memoryview('"in pieces \u00e9"}'.encode()), b"\n"])
+
+        def render_bytes(self, report):  # pragma: no cover - the CLI must prefer render_chunks
+            raise AssertionError("render_bytes() called although render_chunks() exists")
+
+        render = render_bytes
+
+    real = scan_cli.load_plugins
+
+    def load(*a, **k):
+        loaded = real(*a, **k)
+        loaded.reporters["json"] = Chunks()
+        return loaded
+
+    monkeypatch.setattr(scan_cli, "load_plugins", load)
+    args = ["scan", str(HOSTS / "iis10-default"), "--fail-on", "never", "-f", f"json:{out}", "-f", "json:-"]
+    assert main(args) == 0
+    assert out.read_bytes() == '{"written": "in pieces \u00e9"}\n'.encode()
+    assert capsys.readouterr().out == '{"written": "in pieces \u00e9"}\n'

@@ -28,9 +28,8 @@ def test_batches_join_like_one_list(tmp_path, monkeypatch):
     tallies = [json_report._Tally(host, True) for host in report.hosts]
     for batch in (1, 2, count - 1, count, count + 5):
         doc = reporter._document(report, locator, tallies, [])
-        assert (
-            json_report._streamed(doc, json_report._finding_dicts(report, locator, tallies), batch) == whole
-        )
+        pieces = json_report._streamed(doc, json_report._finding_dicts(report, locator, tallies), batch)
+        assert pieces is not None and b"".join(pieces) == whole
 
 
 def test_no_findings_is_an_empty_list(tmp_path, monkeypatch):
@@ -54,3 +53,28 @@ def test_render_bytes_are_the_text_as_utf8(tmp_path, monkeypatch):
         data = reporter.render_bytes(report)
         assert data.decode("utf-8") == reporter.render(report) == json_text(reporter.build(report))
         assert "caf\u00e9".encode() in data
+
+
+def test_chunks_are_the_document_and_let_go_as_written(tmp_path, monkeypatch):
+    """`render_chunks` (what the CLI writes) joins to `render_bytes`; each piece is dropped once taken,
+    so a large report is never held twice."""
+    monkeypatch.chdir(tmp_path)
+    report = build_report(tmp_path)
+    kept: list = []
+    real = json_report._streamed
+
+    def streamed(*args, **kw):
+        pieces = real(*args, **kw)
+        kept.append(pieces)
+        return pieces
+
+    monkeypatch.setattr(json_report, "_streamed", streamed)
+    reporter = json_report.JsonReporter(include_passes=True)
+    chunks = reporter.render_chunks(report)
+    first = next(chunks)
+    pieces = kept[-1]
+    assert len(pieces) > 3  # head, the list's brackets and a batch at least: several pieces left
+    left = len(pieces)
+    rest = list(chunks)
+    assert pieces == [] and left == len(rest)  # every piece handed over once, the list emptied
+    assert b"".join([first, *rest]) == reporter.render_bytes(report) == json_bytes(reporter.build(report))

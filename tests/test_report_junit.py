@@ -257,3 +257,16 @@ def test_failures_written_in_one_go_read_as_the_general_way(workdir, monkeypatch
         monkeypatch.setattr(junit, name, lambda *args: None)
     assert fast == REPORTER.render(rep)
     ET.fromstring(fast.encode("utf-8"))
+
+
+def test_chunks_are_the_document_as_utf8_in_groups(report, monkeypatch):
+    """What the CLI writes (`render_chunks`: groups of pieces encoded one at a time, never joined
+    whole) is the document `render` gives, in UTF-8, whatever the group size."""
+    from iisguard.report import junit
+
+    text = REPORTER.render(report)
+    for group in (1, 2, 7, 10**6):
+        monkeypatch.setattr(junit, "_GROUP", group)
+        chunks = list(REPORTER.render_chunks(report))
+        assert b"".join(chunks) == text.encode("utf-8")
+        assert len(chunks) > 1 or group == 10**6

@@ -115,10 +115,14 @@ def write_chunks(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
         raise
 
 
-def fill(tmp: str, target: str | os.PathLike[str], data: bytes) -> None:
-    """Write a file staged by Batch.reserve (an error names `target`, the file the user asked for)."""
+def fill(tmp: str, target: str | os.PathLike[str], data: bytes | Iterable[bytes | memoryview]) -> None:
+    """Write a file staged by Batch.reserve (an error names `target`, the file the user asked for):
+    `data` whole, or its pieces as they come."""
     with _naming(target), open(tmp, "wb") as fh:
-        fh.write(data)
+        if isinstance(data, bytes | bytearray | memoryview):
+            fh.write(data)
+        else:
+            fh.writelines(data)
         fh.flush()
         os.fsync(fh.fileno())
 

@@ -54,7 +54,10 @@ def iisguard_register_reporters() -> Mapping[str, Reporter]:
     ``extension`` and ``description``. It may also have ``render_terminal(report) -> str``: when
     the output goes to standard output and that is a terminal, ``iisguard scan`` calls it instead
     of ``render`` (colours, widths); everywhere else (files, pipes) ``render`` is used. Both return
-    the whole document as text; ``report`` is an :class:`iisguard.Report`. A reporter that never
+    the whole document as text; ``report`` is an :class:`iisguard.Report`. For a large document a
+    reporter may also offer ``render_chunks(report)``, an iterable of UTF-8 ``bytes`` pieces: a
+    file is then written piece by piece as they come, never joined whole (the built-in JSON and
+    JUnit reporters do). A reporter that never
     shows where a pass stands (its ``pointer`` or ``evidence``: counting passes or naming their
     resources is fine) says so with ``lists_passes = False``; when every output of a scan says so,
     the engine does not look those up (a tenth of a large host's scan). The built-in text,

@@ -209,6 +209,15 @@ def _error(message: str) -> None:
     print(f"iisguard: error: {message}", file=sys.stderr)
 
 
+def program() -> None:
+    """The `iisguard` command and `python -m iisguard`: `main()`, then the process ends without the
+    interpreter freeing what it holds (see iisguard.lifetime; in-process callers use `main()`)."""
+    from .. import lifetime
+
+    lifetime.ending()
+    lifetime.exit(main())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     install_log_redaction()  # every log record, of every library, masked and escaped at birth
     if sys.stdout is None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from .. import pipeline
 from ..atomic import Batch, fill
@@ -399,11 +400,16 @@ def write_reports(
         def produce(i: int) -> str | None:
             """Render one output into its staged file; the text itself for stdout or a device."""
             out, shown, path = tasks[i]
-            text = render_to(out, shown)
-            tmp = staged[i]
-            if tmp is None:
-                return text.decode("utf-8") if isinstance(text, bytes) else text
-            fill(tmp, path, text if isinstance(text, bytes) else text.encode("utf-8"))
+            # Reporters build large acyclic trees, and pieces may still be rendered as they are
+            # written: collections would only rescan them.
+            with snapmod.gc_paused():
+                text = render_to(out, shown)
+                tmp = staged[i]
+                if tmp is None:
+                    if isinstance(text, str):
+                        return text
+                    return (text if isinstance(text, bytes) else b"".join(text)).decode("utf-8")
+                fill(tmp, path, text.encode("utf-8") if isinstance(text, str) else text)
             return None
 
         # A large report's outputs render side by side in forked processes (each writes its own file),
@@ -489,7 +495,7 @@ def _render_one(
     quiet: bool,
     compact: bool,
     include_passes: bool = False,
-) -> str | bytes:
+) -> str | bytes | Iterable[bytes | memoryview]:
     reporter = reporters[out.format]
     if out.format == "json" and include_passes:
         reporter = dataclasses.replace(reporter, include_passes=True)
@@ -523,12 +529,16 @@ def check_outputs(outputs: list[OutputSpec], inputs: list[str]) -> None:
             raise UsageError(f"--format {fmt} would overwrite {readonly[target]}, which this run reads")
 
 
-def render(reporter, report: Report, *, colour: bool) -> str | bytes:
-    """The reporter's text; its UTF-8 bytes when it offers `render_bytes` (JSON written by orjson is
-    bytes already: decoding a large report to text only to encode it again cost a copy of each)."""
+def render(reporter, report: Report, *, colour: bool) -> str | bytes | Iterable[bytes | memoryview]:
+    """The reporter's text. Its UTF-8 pieces when it offers `render_chunks` (written as they come:
+    a large report is never joined whole), else its UTF-8 bytes when it offers `render_bytes` (JSON
+    written by orjson is bytes already: decoding a large report to text only to encode it again cost
+    a copy of each)."""
     with snapmod.gc_paused():  # reporters build large acyclic trees: collections would only rescan them
         if colour and hasattr(reporter, "render_terminal"):
             return str(reporter.render_terminal(report))
+        if hasattr(reporter, "render_chunks"):
+            return cast(Iterable[bytes | memoryview], reporter.render_chunks(report))
         if hasattr(reporter, "render_bytes"):
             return bytes(reporter.render_bytes(report))
         return str(reporter.render(report))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
+from .. import lifetime
 from ..errors import SnapshotError
 from ..model import snapshot as snapmod
 from .evaluate import HostResult, Selected, Step, evaluate
@@ -98,7 +99,7 @@ def _results(
                 name = _label(path)
                 progress(Step(name, index, total))
                 on_pack = partial(_pack_step, progress, name, index, total)
-            yield _one(path, hook, selected, strict, on_pack, split, pass_details)
+            yield _one(path, hook, selected, strict, on_pack, split, pass_details, last=index == total)
         return
     workers = min(jobs, len(files))
     chunk = max(1, min(16, len(files) // (workers * 4)))  # small chunks keep the workers evenly busy
@@ -148,7 +149,10 @@ def _one(
     on_pack: Callable[[str, int, int], None] | None = None,
     split: int = 1,
     pass_details: bool = True,
+    last: bool = False,
 ) -> HostResult | str:
+    """Load and evaluate one snapshot file (a loaded Snapshot: evaluate it), then free its document; the
+    `last` of a program's run is kept until the process ends instead (iisguard.lifetime)."""
     if isinstance(path, snapmod.Snapshot):
         hook.iisguard_snapshot_loaded(snapshot=path)
         return evaluate(
@@ -166,4 +170,5 @@ def _one(
     finally:
         # The model's indexes refer back to the snapshot: without this the document would wait for
         # the cyclic collector (which evaluate_files keeps paused, then freezes the survivors).
-        snap.release()
+        if not (last and lifetime.keep(snap)):
+            snap.release()

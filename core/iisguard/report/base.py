@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import filterfalse
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from ..engine.evaluate import HostResult, Report
@@ -427,3 +427,15 @@ def section_problems(host: HostResult) -> list[SectionProblem]:
         if status in ("failed", "partial"):
             grouped.setdefault((status, str(s.get("message") or "")), []).append(str(s.get("name")))
     return [SectionProblem(status, message, tuple(names)) for (status, message), names in grouped.items()]
+
+
+T = TypeVar("T")
+
+
+def drained(pieces: list[T]) -> Iterator[T]:
+    """The pieces of a document in order, each let go once taken (`render_chunks`): a large report's
+    pieces are written out without a joined copy of them all, and its memory shrinks as it is written."""
+    pieces.reverse()
+    pop = pieces.pop
+    while pieces:
+        yield pop()

@@ -84,7 +84,7 @@ from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from . import shards
-from .base import SEVERITIES, Locator, json_bytes, state
+from .base import SEVERITIES, Locator, drained, json_bytes, state
 
 FORMAT = "iisguard-findings"
 VERSION = 1
@@ -102,17 +102,24 @@ class JsonReporter:
         return self.render_bytes(report).decode("utf-8")
 
     def render_bytes(self, report: Report) -> bytes:
-        """The document as UTF-8, as orjson writes it (what the CLI writes to a file)."""
+        """The document as UTF-8, as orjson writes it."""
+        return b"".join(self.render_chunks(report))
+
+    def render_chunks(self, report: Report) -> Iterator[bytes | memoryview]:
+        """The document as UTF-8 in pieces (what the CLI writes to a file, never joined: 47 MB on a
+        5,000-site host), each let go once written."""
         tallies = [_Tally(host, self.passes(report)) for host in report.hosts]
         locator = Locator((f for t in tallies for f in t.listed), self.base)
-        data = _streamed(
+        pieces = _streamed(
             self._document(report, locator, tallies, []), _finding_dicts(report, locator, tallies)
         )
-        if data is not None:
-            return data
-        return json_bytes(
-            self._document(report, locator, tallies, list(_finding_dicts(report, locator, tallies)))
-        )
+        if pieces is None:
+            pieces = [
+                json_bytes(
+                    self._document(report, locator, tallies, list(_finding_dicts(report, locator, tallies)))
+                )
+            ]
+        return drained(pieces)
 
     def build(self, report: Report) -> dict[str, Any]:
         tallies = [_Tally(host, self.passes(report)) for host in report.hosts]
@@ -217,14 +224,15 @@ _BATCH_OPEN, _BATCH_CLOSE = b'{\n  "f": [\n', b"\n  ]\n}"
 
 def _streamed(
     document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096
-) -> bytes | None:
-    """`json_bytes` of the document with these findings, without holding every finding as a dict.
+) -> list[bytes | memoryview] | None:
+    """`json_bytes` of the document with these findings, in pieces, without holding every finding as
+    a dict.
 
     A scan of a large host has hundreds of thousands of findings: their dicts, the encoded bytes
     and the decoded text at once were most of a scan's peak memory. The findings are encoded a
     batch at a time with orjson and spliced in with the indentation orjson gives them in place,
-    so the bytes are byte for byte `json_bytes(build(report))`. None when orjson is missing or cannot
-    encode something; the caller then takes the plain way.
+    so the pieces joined are byte for byte `json_bytes(build(report))`. None when orjson is missing or
+    cannot encode something; the caller then takes the plain way.
     """
     try:
         import orjson
@@ -249,7 +257,7 @@ def _streamed(
         pieces += (b",\n", part) if i else (part,)
     del parts
     pieces += [b"\n  ]", after[0], b"\n"] if len(pieces) > 2 else [after[0], b"\n"]
-    return b"".join(pieces)  # one copy of the findings' bytes
+    return pieces
 
 
 def _summary(report: Report, tallies: list[_Tally] | None = None) -> dict[str, Any]:

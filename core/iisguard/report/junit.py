@@ -20,6 +20,7 @@ The XML is written as text, escaped and indented as ``xml.etree.ElementTree`` (`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
@@ -37,6 +38,7 @@ _PASS, _FAIL, _ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR
 _NOT_REVIEWED, _NOT_APPLICABLE = Outcome.NOT_REVIEWED, Outcome.NOT_APPLICABLE
 COUNTS = ("tests", "failures", "errors", "skipped")
 # Indentation as ElementTree.indent gives it: a child on its own line, two spaces a level.
+_GROUP = 4096  # pieces joined and encoded at a time by render_chunks
 _IN1, _IN2, _IN3, _IN4 = ("\n" + "  " * level for level in range(1, 5))
 
 
@@ -49,6 +51,15 @@ class JunitReporter:
     base: str | None = field(default=None, repr=False)  # evidence paths are relative to this (default: cwd)
 
     def render(self, report: Report) -> str:
+        return "".join(self._pieces(report))
+
+    def render_chunks(self, report: Report) -> Iterator[bytes]:
+        """The document as UTF-8, a few thousand test cases at a time (what the CLI writes to a
+        file): never joined whole (47 MB on a 5,000-site host, twice: the text, then its bytes)."""
+        return _encoded(self._pieces(report))
+
+    def _pieces(self, report: Report) -> list[str]:
+        """The document's text in pieces, in order."""
         grouped = [_by_rule(host) for host in report.hosts]
         locator = Locator(
             (
@@ -73,10 +84,20 @@ class JunitReporter:
         head = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="iisguard"'
         head += "".join(f' {key}="{value}"' for key, value in totals.items()) + f' time="{seconds:.3f}"'
         if len(out) == 1:
-            return head + " />\n"
+            return [head + " />\n"]
         out[0] = head + ">"
         out.append("\n</testsuites>\n")
-        return "".join(out)
+        return out
+
+
+def _encoded(pieces: list[str]) -> Iterator[bytes]:
+    """The pieces as UTF-8, `_GROUP` of them joined at a time, each group let go once encoded."""
+    pieces.reverse()  # taken from the end: each group's pieces are freed as it is encoded
+    while pieces:
+        group = pieces[-_GROUP:]
+        del pieces[-_GROUP:]
+        group.reverse()
+        yield "".join(group).encode("utf-8")
 
 
 def _by_rule(host: HostResult) -> dict[str, tuple[list[Finding], list[Finding]]]:
