@@ -82,7 +82,23 @@ def test_localized_and_virtual_names_resolve_to_their_sid(name, sid):
     ],
 )
 def test_scope(name, scope):
-    assert snap().accounts.scope(name) == scope
+    accts = snap().accounts
+    assert accts.scope(name) == scope
+    for _ in range(2):  # is_domain is remembered per name: the second answer comes from the memo
+        assert accts.is_domain(name) is (scope == "domain" and not sids.is_sid(name))
+
+
+@pytest.mark.parametrize("text", ["S-1-5-32-544", "s-1-5-32-544", "*S-1-5-32-544", " *s-1-5-32-544\n"])
+def test_normalize_sid_upper_cases_and_drops_the_secedit_star(text):
+    assert sids.normalize_sid(text) == "S-1-5-32-544"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "S-1-", "**S-1-5-32-544", "Administrators", "S-1-5-32-544x", "S-1-5-3 2"]
+)
+def test_normalize_sid_refuses_what_is_not_a_sid(text):
+    with pytest.raises(ValueError, match="not a SID"):
+        sids.normalize_sid(text)
 
 
 def _membership_snapshot(member_of, **extra):

@@ -602,6 +602,7 @@ class Accounts:
         # Walks shared by every principal with the same direct groups (see _walk).
         self._walks: dict[frozenset[str], tuple[dict[str, str | None], frozenset[str]]] = {}
         self._scope_cache: dict[str, str] = {}
+        self._domain_cache: dict[str | None, bool] = {}
 
     @property
     def directory(self) -> Directory:
@@ -802,6 +803,15 @@ class Accounts:
 
     def is_domain(self, ref: str | None) -> bool:
         """A domain account (so Active Directory knows it)."""
+        try:  # remembered: rules ask it of the same few thousand names tens of thousands of times
+            return self._domain_cache[ref]
+        except KeyError:
+            found = self._domain_cache[ref] = self._is_domain(ref)
+            return found
+        except TypeError:  # not a string (an unvalidated snapshot): not remembered
+            return self._is_domain(ref)
+
+    def _is_domain(self, ref: str | None) -> bool:
         return bool(ref) and not sids.is_sid(str(ref)) and self.scope(str(ref)) == "domain"
 
     def has_ad_data(self, ref: str) -> bool:

@@ -207,10 +207,9 @@ def is_sid(value: str) -> bool:
 
 def normalize_sid(value: str) -> str:
     """`*S-1-5-32-544` (secedit) and `s-1-5-32-544` become `S-1-5-32-544`."""
-    m = SID_RE.match(value.strip())
-    if not m:
+    if not is_sid(value):  # remembered: callers have usually just asked it of the same value
         raise ValueError(f"not a SID: {value!r}")
-    return m.group(1).upper()
+    return value.strip().removeprefix("*").upper()  # what SID_RE's group holds
 
 
 def domain_rid(sid: str) -> int | None:
