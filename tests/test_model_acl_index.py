@@ -142,6 +142,34 @@ def test_explicit_write_grants_by_path_are_the_grants_not_inherited():
     assert acls.explicit_write_grants_by_path(snap) is explicit
 
 
+def test_keys_ending_and_below_answer_as_a_test_of_each_key():
+    snap = snapshot(
+        acls=[
+            {
+                "path": "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\Temporary ASP.NET Files",
+                "aces": [],
+            },
+            {"path": "%SystemDrive%\\inetpub\\temp\\appPools\\Web\\Web.config", "aces": []},
+            {"path": "C:\\inetpub\\temp\\appPools", "aces": []},  # the folder itself: not below it
+            {"path": "C:\\inetpub\\temp\\appPoolsOld\\Api.config", "aces": []},  # same prefix, another folder
+            {"path": "D:\\Temporary ASP.NET Files", "aces": []},
+            {"path": "c:/inetpub/temp/apppools/Api.config", "aces": []},
+        ]
+    )
+    keys = list(snap.acls_by_path)
+    assert acls.keys_ending(snap, "\\temporary asp.net files") == [keys[0], keys[4]]
+    assert acls.keys_below(snap, "c:\\inetpub\\temp\\apppools") == [keys[1], keys[5]]
+    for suffix in (".config", "\\temporary asp.net files", "s", "c:\\inetpub\\temp\\apppools"):
+        assert acls.keys_ending(snap, suffix) == [k for k in keys if k.endswith(suffix)]
+    for folder in ("c:", "c:\\inetpub", "d:", "e:"):
+        assert acls.keys_below(snap, folder) == [k for k in keys if k.startswith(folder + "\\")]
+    # A path holding a newline (no Windows path does, JSON allows it): every key tested on its own.
+    odd = snapshot(acls=[{"path": "C:\\a\nb.config", "aces": []}, {"path": "C:\\a\\b.config", "aces": []}])
+    assert acls.keys_ending(odd, ".config") == ["c:\\a\nb.config", "c:\\a\\b.config"]
+    assert acls.keys_below(odd, "c:\\a") == ["c:\\a\\b.config"]
+    assert acls.keys_ending(snapshot(), ".config") == [] and acls.keys_below(snapshot(), "c:") == []
+
+
 def test_folder_matcher_answers_as_under_patterns_and_survives_deep_paths():
     def plain(rel, patterns):  # the definition: rel or one of its parent folders matches a glob
         import fnmatch

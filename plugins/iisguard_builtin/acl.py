@@ -706,14 +706,15 @@ def pool_isolation_configs(snap, params):
     Good: `SYSTEM:(F) Administrators:(F) IIS APPPOOL\\Shop:(R)`.
     """
     folder = snap.path_key(params["app_pools_folder"])
-    below = folder + "\\"
+    by_path = snap.acls_by_path
     by_pool: dict[str, list] = {}
-    for key, acl in snap.acls_by_path.items():
-        if not key.endswith(".config") or not key.startswith(below):
+    for key in acls.keys_below(snap, folder):
+        if not key.endswith(".config"):
             continue
         rel = key[len(folder) + 1 :].split("\\")
         if len(rel) > 2:
             continue
+        acl = by_path[key]
         pool_name = iis.leaf(acl["path"])[: -len(".config")]
         by_pool.setdefault(pool_name.casefold(), []).append((pool_name, acl))
     for pool in snap.app_pools:
@@ -913,9 +914,10 @@ def temp_and_trace_folders(snap, params):
         acl = snap.acl(path)
         if acl is not None:
             judged[snap.path_key(acl["path"])] = (acl, True)
-    for key, acl in snap.acls_by_path.items():
-        if key.endswith("\\temporary asp.net files") and key not in judged:
-            judged[key] = (acl, False)
+    by_path = snap.acls_by_path
+    for key in acls.keys_ending(snap, "\\temporary asp.net files"):
+        if key not in judged:
+            judged[key] = (by_path[key], False)
     if not judged:
         yield not_reviewed(
             "host",

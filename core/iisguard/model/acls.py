@@ -200,6 +200,52 @@ def _grant_key(snap: Snapshot, ace: Mapping[str, Any]) -> str | None:
     return _ace_key(snap, ace.get("sid"), ace.get("principal"))
 
 
+def keys_ending(snap: Snapshot, suffix: str) -> list[str]:
+    """The keys of `Snapshot.acls_by_path` that end with `suffix` (a path key's spelling: lower case,
+    backslashes), in that order. One search of all keys at once (`_keys_text`): rules looking for a
+    few folders by name among 100,000 captured paths spent a Python test on each."""
+    text = _keys_text(snap) if suffix and "\n" not in suffix else None
+    if text is None:
+        return [key for key in snap.acls_by_path if key.endswith(suffix)]
+    found = []
+    needle = suffix + "\n"
+    at = text.find(needle)
+    while at >= 0:
+        end = at + len(suffix)
+        found.append(text[text.rfind("\n", 0, at) + 1 : end])
+        at = text.find(needle, end + 1)
+    return found
+
+
+def keys_below(snap: Snapshot, folder: str) -> list[str]:
+    """The keys of `Snapshot.acls_by_path` strictly below the folder whose path key is `folder`, in
+    that order; one search of all keys at once, as `keys_ending`."""
+    text = _keys_text(snap) if "\n" not in folder else None
+    below = folder + "\\"
+    if text is None:
+        return [key for key in snap.acls_by_path if key.startswith(below)]
+    found = []
+    needle = "\n" + below
+    at = text.find(needle)
+    while at >= 0:
+        end = text.find("\n", at + 1)
+        found.append(text[at + 1 : end])
+        at = text.find(needle, end)
+    return found
+
+
+def _keys_text(snap: Snapshot) -> str | None:
+    """Every key of `Snapshot.acls_by_path`, each between two newlines, remembered per snapshot; None
+    when a key holds a newline itself (then callers test each key)."""
+    memo = snap._memo.get("keys_text")
+    if memo is None:
+        keys = snap.acls_by_path
+        text = "\n".join(keys)
+        ok = not keys or text.count("\n") == len(keys) - 1
+        memo = snap._memo["keys_text"] = {"text": f"\n{text}\n" if ok else None}
+    return memo["text"]
+
+
 def write_aces(
     snap: Snapshot, acl: Mapping[str, Any] | None, allowed: Iterable[str], *, creator_owner_ok: bool = True
 ) -> list[Mapping[str, Any]]:
