@@ -251,8 +251,13 @@ def effective_auth(
     p = path.casefold().rstrip("/")
     while True:
         entry = index.get(p)
-        if entry is not None and (section is None or isinstance(entry.get(section), Mapping)):
-            return entry
+        if entry is not None:
+            if section is None:
+                return entry
+            found = entry.get(section)
+            # `type is dict` first: isinstance of the Mapping ABC runs a Python-level __instancecheck__.
+            if type(found) is dict or isinstance(found, Mapping):
+                return entry
         if not p:
             return None
         p = p.rsplit("/", 1)[0] if "/" in p else ""
