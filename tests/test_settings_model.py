@@ -364,3 +364,129 @@ def test_a_setting_rule_answers_each_value_and_line_once_and_each_pool_by_name()
     assert c.outcome.value == e.outcome.value == "pass"
     assert c.message == "Application pool 'C': idle workers stop after 00:20:00 (not set: the IIS default)."
     assert e.message == c.message.replace("'C'", "'E'")
+
+
+def test_lookup_answers_what_get_answers_without_a_setting() -> None:
+    # settings.lookup gives (value, source, evidence, at, pointer) of the Setting get builds, for a value
+    # set on a line, one set without a line, a default, an unknown attribute and a scope no site defines.
+    snap = full()
+    settings = snap.settings
+    asked = [
+        (RF, "allowDoubleEscaping", "Shop"),  # configured, with its line
+        (RF, "requestLimits/maxQueryString", "Shop"),  # default: points at the entry in force
+        ("system.webServer/nothing", "x", "Shop"),  # unknown: points at the site
+        (RF, "requestLimits/maxUrl", "Nowhere/app"),  # the server's entry
+        (settings_model.POOLS, "queueLength", "Legacy"),
+    ]
+    for question in asked:
+        s = settings.get(*question)
+        assert settings.lookup(*question) == (s.value, s.source, s.evidence, s.at, s.pointer), question
+    sources = [settings.lookup(*q)[1] for q in asked]
+    assert sources == ["configured", "default", "unknown", "configured", "default"]
+    # an attribute written without a line points at its entry, as Setting.at does
+    entry = settings.entry(RF, "Shop")
+    assert entry is not None
+    entry[1]["attributes"]["requestLimits/maxUrl"] = {"value": "100"}
+    s = settings.get(RF, "requestLimits/maxUrl", "Shop")
+    assert s.evidence is None and s.at is entry[1]
+    assert settings.lookup(RF, "requestLimits/maxUrl", "Shop") == (
+        "100",
+        "configured",
+        None,
+        entry[1],
+        s.pointer,
+    )
+
+
+SHARED_APPHOST = """<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <system.applicationHost>
+    <applicationPools>
+      <add name="Never"><recycling><periodicRestart time="00:00:00" /></recycling></add>
+      <add name="Quiet"><recycling logEventOnRecycle="Time"><periodicRestart requests="100" /></recycling></add>
+      <add name="Quiet2"><recycling logEventOnRecycle="Time"><periodicRestart requests="100" /></recycling></add>
+      <add name="Plain" />
+    </applicationPools>
+    <sites>
+      <site name="Strict" id="1">
+        <application path="/"><virtualDirectory path="/" physicalPath="D:\\strict" /></application>
+        <hsts enabled="true" max-age="31536000" includeSubDomains="true" redirectHttpToHttps="true" />
+        <logFile logExtFileFlags="Date, Time" />
+      </site>
+      <site name="Header" id="2">
+        <application path="/"><virtualDirectory path="/" physicalPath="D:\\header" /></application>
+        <logFile logFormat="IIS" />
+      </site>
+      <site name="Other" id="3">
+        <application path="/"><virtualDirectory path="/" physicalPath="D:\\other" /></application>
+        <logFile logExtFileFlags="Date, Time" />
+      </site>
+      <siteDefaults><hsts enabled="true" max-age="0" /></siteDefaults>
+    </sites>
+  </system.applicationHost>
+  <location path="Header">
+    <system.webServer><httpProtocol><customHeaders><add name="Strict-Transport-Security" value="max-age=600" /></customHeaders></httpProtocol></system.webServer>
+  </location>
+</configuration>
+"""
+
+
+def test_setting_rules_share_answers_but_name_each_scope_and_its_line() -> None:
+    # IIS-CFG-039/042/050 work out each message once per distinct values and line (settings.lookup for the
+    # rest): scopes sharing a value still get their own label and the line that sets their value.
+    from iisguard_builtin.hardening_logging import REQUIRED_FIELDS, log_fields
+    from iisguard_builtin.hardening_pools import pool_recycling
+    from iisguard_builtin.hardening_transport import hsts
+
+    snap = build(artifact("applicationHost.config", SHARED_APPHOST))
+
+    def line(needle: str) -> int:
+        return line_of(SHARED_APPHOST, needle)
+
+    def where(needle: str) -> str:
+        return f"(set on line {line(needle)} of applicationHost.config)"
+
+    by = {r.resource: r for r in hsts.evaluate(snap, {})}
+    server, strict, header, other = (
+        by[f"locations/{k}"] for k in ("MACHINE/WEBROOT/APPHOST", "Strict", "Header", "Other")
+    )
+    defaults = where("<siteDefaults>")
+    assert other.message == server.message.replace("The server level", "Site 'Other'")
+    assert f"(max-age=0, includeSubDomains=false, redirectHttpToHttps=false {defaults})" in other.message
+    assert other.outcome.value == "fail"
+    assert other.at == {"evidence": {"artifact": "applicationHost.config", "line": line("<siteDefaults>")}}
+    assert other.pointer != server.pointer  # each site's own settings entry
+    assert strict.message == "Site 'Strict': HSTS is enabled " + where('max-age="31536000"') + "."
+    assert header.message == "Site 'Header': a Strict-Transport-Security header is sent (max-age=600)."
+
+    by = {r.resource: r for r in pool_recycling.evaluate(snap, {})}
+    never = "Application pool 'Never': no recycling condition is set " + where('time="00:00:00"') + ", so"
+    assert by["app_pools/Never"].message.startswith(never)
+    quiet, quiet2 = by["app_pools/Quiet"], by["app_pools/Quiet2"]
+    at_quiet, at_quiet2 = line('name="Quiet"'), line('name="Quiet2"')
+    assert quiet.message == (
+        "Application pool 'Quiet': recycling on Requests is not logged (logEventOnRecycle is 'Time' "
+        f"(set on line {at_quiet} of applicationHost.config)); add those events."
+    )
+    assert quiet2.message == quiet.message.replace("'Quiet'", "'Quiet2'").replace(
+        f"line {at_quiet}", f"line {at_quiet2}"
+    )
+    assert quiet2.at == {"evidence": {"artifact": "applicationHost.config", "line": at_quiet2}}
+    assert by["app_pools/Plain"].message == "Application pool 'Plain': recycles on Time and logs it."
+    assert by["app_pools/Plain"].at is snap.pool("Plain")
+
+    by = {r.resource: r for r in log_fields.evaluate(snap, {"required_fields": REQUIRED_FIELDS})}
+    lacks = "ClientIP, UserName, Method, UriQuery, HttpStatus, Referer, UserAgent"
+    for site in ("Strict", "Other"):
+        # logExtFileFlags: the line after the site's application (and Strict's hsts) line
+        flags = line(f"D:\\{site.lower()}") + (2 if site == "Strict" else 1)
+        assert by[f"locations/{site}"].message == (
+            f"Site '{site}': the W3C log lacks {lacks} (set on line {flags} of applicationHost.config), so an "
+            "incident cannot be traced; add them to logExtFileFlags."
+        )
+        assert by[f"locations/{site}"].properties == {"missing": lacks.split(", ")}
+    log_format = where('logFormat="IIS"')
+    assert by["locations/Header"].message == (
+        f"Site 'Header': the log format is IIS {log_format}; the required fields need W3C."
+    )
+    assert by["locations/MACHINE/WEBROOT/APPHOST"].outcome.value == "pass"

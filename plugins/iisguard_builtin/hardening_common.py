@@ -6,6 +6,7 @@ module only spells the messages and the resource keys the same way everywhere.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -96,20 +97,30 @@ def judge(
     (thousands of pools and sites share a few). `lookup(scope)` replaces the plain settings lookup (the
     logging rules read a site's log file or the central one); without `inherited_label` the server
     level is labelled without the sites that inherit it."""
-    get = (lambda section, attribute, scope: lookup(scope)) if lookup is not None else snap.settings.get
-    labelled = snap if inherited_label else None
-    # (value, source, evidence) -> (verdict, message after the label); the evidence by identity: the
-    # snapshot's own line object, alive while the rule runs.
+    settings = snap.settings
+    # (value, source, evidence) -> (verdict, ": " and the message after the label); the evidence by
+    # identity: the snapshot's own line object, alive while the rule runs. A Setting is built only to
+    # judge a value not seen yet (settings.lookup answers the rest).
     answers: dict[tuple[str | None, str, int], tuple[bool | None, str]] = {}
-    for scope in snap.settings.scopes(section) if scopes is None else scopes:
-        s = get(section, attribute, scope)
-        res, who = named(section, scope, labelled)
-        if s.source == "unknown":
-            yield unknown(res, who, s)
+    listed = (
+        scoped(snap, section, inherited_label)
+        if scopes is None
+        else [(scope, *named(section, scope, snap if inherited_label else None)) for scope in scopes]
+    )
+    for scope, res, who in listed:
+        if lookup is None:
+            value, source, evidence, at, pointer = settings.lookup(section, attribute, scope)
+        else:
+            s = lookup(scope)
+            value, source, evidence, at, pointer = s.value, s.source, s.evidence, s.at, s.pointer
+        if source == "unknown":
+            yield unknown(res, who, settings.get(section, attribute, scope) if lookup is None else s)
             continue
-        key = (s.value, s.source, id(s.evidence))
+        key = (value, source, id(evidence))
         answer = answers.get(key)
         if answer is None:
+            if lookup is None:
+                s = settings.get(section, attribute, scope)
             verdict = check(s)
             if verdict is None:
                 tail = (
@@ -118,11 +129,34 @@ def judge(
                 )
             else:
                 tail = ok(s) if verdict else message(s)
-            answer = answers[key] = (verdict, tail)
+            answer = answers[key] = (verdict, f": {tail}")
         if answer[0]:
-            yield good(res, f"{who}: {answer[1]}", s)
+            yield passed(res, who + answer[1], at=at, pointer=pointer)
         else:
-            yield bad(res, f"{who}: {answer[1]}", s)
+            yield fail(res, who + answer[1], at=at, pointer=pointer)
+
+
+def scoped(snap: Any, section: str, labelled: bool = False) -> list[tuple[str, str, str]]:
+    """(scope, resource, label) of each of `snap.settings.scopes(section)`, named as `named` does (the
+    server level with the sites that inherit it when `labelled`). Worked out once per snapshot: some
+    thirty rules name the same thousands of scopes. Shared: do not change the list."""
+    memo = _SCOPED.get(snap.settings)
+    if memo is None:
+        memo = _SCOPED[snap.settings] = {}
+    key = (section, labelled)
+    found = memo.get(key)
+    if found is None:
+        shown = snap if labelled else None
+        found = memo[key] = [
+            (scope, *named(section, scope, shown)) for scope in snap.settings.scopes(section)
+        ]
+    return found
+
+
+# Settings (one per snapshot) -> (section, labelled) -> scoped()'s list; forgotten with the snapshot's model.
+_SCOPED: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], list[tuple[str, str, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def per_site_limit(entries: list[str], default: int, site: str) -> int:

@@ -3,11 +3,11 @@ custom fields, log file and ETW, rollover, the client address behind a proxy."""
 
 from __future__ import annotations
 
-from iisguard import Parameter, hookimpl, not_applicable, not_reviewed, rule
+from iisguard import Parameter, fail, hookimpl, not_applicable, not_reviewed, passed, rule
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, judge, named, unknown
+from .hardening_common import bad, good, judge, named, scoped, unknown
 
 SITES = st.SITES
 HTTP_LOGGING = "system.webServer/httpLogging"
@@ -35,9 +35,14 @@ def _central(snap):
 def _log(snap, attribute, scope, central):
     """A logFile attribute for a site (or siteDefaults), or the central W3C file's when that is in use
     (`central`: what `_central` says, asked once per rule)."""
+    return snap.settings.get(*_log_place(attribute, scope, central))
+
+
+def _log_place(attribute, scope, central):
+    """The (section, attribute, scope) `_log` reads."""
     if central and attribute in _CENTRAL:
-        return snap.settings.get(st.LOG, _CENTRAL[attribute], "")
-    return snap.settings.get(SITES, _LOG_FILE[attribute], scope)
+        return st.LOG, _CENTRAL[attribute], ""
+    return SITES, _LOG_FILE[attribute], scope
 
 
 _CENTRAL = {a: f"centralW3CLogFile/{a}" for a in ("logExtFileFlags", "period", "enabled")}
@@ -91,49 +96,70 @@ def log_fields(snap, params):
     """
     required = [f for f in params["required_fields"]]
     folded = [(f, f.casefold()) for f in required]
-    recorded = ", ".join(required)
     central = _central(snap) is not None
     settings = snap.settings
-    get = settings.get
-    missing_of: dict[str | None, list[str]] = {}  # logExtFileFlags value -> the required fields it lacks
-    passes = f": W3C logging records {recorded}."
-    for scope in settings.scopes(SITES):
-        res, who = named(SITES, scope)
-        enabled, fmt, flags = (
-            _log(snap, "enabled", scope, central),
-            get(SITES, "logFile/logFormat", scope),
-            _log(snap, "logExtFileFlags", scope, central),
+    lookup, get = settings.lookup, settings.get
+    # The four settings' (value, source) -> (outcome, which one a result shows, the fields missing), and
+    # with where the one shown is set -> the message after the label: thousands of sites share a few.
+    verdicts: dict[tuple, tuple[str, int, list[str] | None]] = {}
+    tails: dict[tuple, str] = {}
+    for scope, res, who in scoped(snap, SITES):
+        places = (
+            _log_place("enabled", scope, central),
+            (SITES, "logFile/logFormat", scope),
+            _log_place("logExtFileFlags", scope, central),
+            (HTTP_LOGGING, "dontLog", scope),
         )
-        dont = get(HTTP_LOGGING, "dontLog", scope)
-        if "unknown" in (enabled.source, fmt.source, flags.source, dont.source):
-            lacking = [s for s in (enabled, fmt, flags, dont) if s.source == "unknown"]
-            yield unknown(res, who, lacking[0])
-        elif enabled.flag() is False or dont.flag():
-            s = enabled if enabled.flag() is False else dont
-            yield bad(
-                res,
-                f"{who}: logging is disabled {s.where}, so requests leave no trace; enable the W3C log.",
-                s,
-            )
-        elif (fmt.value or "").strip().casefold() != "w3c" and not central:
-            yield bad(
-                res, f"{who}: the log format is {fmt.value} {fmt.where}; the required fields need W3C.", fmt
-            )
+        found = [lookup(*place) for place in places]
+        key = (found[0][:2], found[1][:2], found[2][:2], found[3][:2])
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = _log_verdict(key, central, folded)
+        outcome, shown, missing = verdict
+        if outcome == "unknown":
+            yield unknown(res, who, get(*places[shown]))
+            continue
+        _, _, evidence, at, pointer = found[shown]
+        tail = tails.get((key, id(evidence)))
+        if tail is None:
+            tail = tails[(key, id(evidence))] = _log_tail(verdict, get(*places[shown]), required)
+        if outcome == "pass":
+            yield passed(res, who + tail, at=at, pointer=pointer)
+        elif missing is None:
+            yield fail(res, who + tail, at=at, pointer=pointer)
         else:
-            missing = missing_of.get(flags.value)
-            if missing is None:
-                have = flags.flags()
-                missing = missing_of[flags.value] = [f for f, key in folded if key not in have]
-            if missing:
-                yield bad(
-                    res,
-                    f"{who}: the W3C log lacks {', '.join(missing)} {flags.where}, so an incident "
-                    "cannot be traced; add them to logExtFileFlags.",
-                    flags,
-                    missing=list(missing),
-                )
-            else:
-                yield good(res, who + passes, flags)
+            yield fail(res, who + tail, at=at, pointer=pointer, missing=list(missing))
+
+
+def _log_verdict(found, central, folded):
+    """log_fields' (outcome, index of the setting a result shows, the fields missing or None) from the
+    (value, source) of enabled, logFormat, logExtFileFlags and dontLog at one scope."""
+    (enabled, _), (fmt, _), (flags, _), (dont, _) = found
+    sources = [source for _, source in found]
+    if "unknown" in sources:
+        return "unknown", sources.index("unknown"), None
+    if st.as_bool(enabled) is False or st.as_bool(dont):
+        return "fail", 0 if st.as_bool(enabled) is False else 3, None
+    if (fmt or "").strip().casefold() != "w3c" and not central:
+        return "fail", 1, None
+    have = st.as_flags(flags)
+    missing = [f for f, key in folded if key not in have]
+    return ("fail", 2, missing) if missing else ("pass", 2, None)
+
+
+def _log_tail(verdict, s, required):
+    """The message after the label for a verdict of `_log_verdict`; `s` is the setting it shows."""
+    outcome, shown, missing = verdict
+    if outcome == "pass":
+        return f": W3C logging records {', '.join(required)}."
+    if shown in (0, 3):
+        return f": logging is disabled {s.where}, so requests leave no trace; enable the W3C log."
+    if shown == 1:
+        return f": the log format is {s.value} {s.where}; the required fields need W3C."
+    return (
+        f": the W3C log lacks {', '.join(missing)} {s.where}, so an incident cannot be traced; add them "
+        "to logExtFileFlags."
+    )
 
 
 def _custom_rule(snap, wanted, why):
@@ -144,14 +170,13 @@ def _custom_rule(snap, wanted, why):
     # the message after the scope's label.
     answers: dict[int, tuple[list[str], str]] = {}
     settings = snap.settings
-    get = settings.get
-    for scope in settings.scopes(SITES):
-        res, who = named(SITES, scope)
+    lookup = settings.lookup
+    for scope, res, who in scoped(snap, SITES):
         coll, fields = _custom_fields(snap, scope, seen)
-        s = get(SITES, "logFile/logFormat", scope)
         if not coll.known:
-            yield unknown(res, who, s)
+            yield unknown(res, who, settings.get(SITES, "logFile/logFormat", scope))
             continue
+        _, _, _, at, pointer = lookup(SITES, "logFile/logFormat", scope)  # what a result points at
         answer = answers.get(id(coll.items))
         if answer is None:
             missing = [shown for shown, key in folded if key not in fields]
@@ -164,9 +189,9 @@ def _custom_rule(snap, wanted, why):
             answer = answers[id(coll.items)] = (missing, tail)
         missing, tail = answer
         if missing:
-            yield bad(res, who + tail, s, missing=list(missing))
+            yield fail(res, who + tail, at=at, pointer=pointer, missing=list(missing))
         else:
-            yield good(res, who + tail, s)
+            yield passed(res, who + tail, at=at, pointer=pointer)
 
 
 def _pairs(entries):

@@ -3,11 +3,11 @@ recycling, rapid-fail protection, site connection limits."""
 
 from __future__ import annotations
 
-from iisguard import Parameter, hookimpl, rule
+from iisguard import Parameter, fail, hookimpl, passed, rule
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, judge, named, unknown
+from .hardening_common import judge, scoped, unknown
 
 POOLS = st.POOLS
 SITES = st.SITES
@@ -102,53 +102,70 @@ def pool_recycling(snap, params):
     Good: `<periodicRestart time="1.05:00:00"/>` with logEventOnRecycle including Time.
     """
     settings = snap.settings
-    get = settings.get
-    items = settings.items
-    # The condition values, whether a schedule is set and logEventOnRecycle -> (the conditions in use,
-    # those not logged, the pass message after the label): thousands of pools share a few combinations.
-    answers: dict[tuple, tuple[list[str], list[str], str]] = {}
-    for pool in settings.scopes(POOLS):
-        res, who = named(POOLS, pool)
-        values = [get(POOLS, attribute, pool) for _, attribute in _RECYCLING]
-        log = get(POOLS, "recycling/logEventOnRecycle", pool)
-        if "unknown" in (log.source, values[0].source, values[1].source, values[2].source, values[3].source):
-            yield unknown(res, who, log)
+    lookup, get = settings.lookup, settings.get
+    scheduled_at: dict[str | None, bool] = {}  # settings entry in force (its pointer) -> a schedule is set
+    # The condition values, whether a schedule is set, logEventOnRecycle and where the values a message
+    # quotes are set -> (the outcome, the message after the label): thousands of pools share a few. A
+    # Setting is built only for a new answer.
+    answers: dict[tuple, tuple[bool, str, bool]] = {}
+    for pool, res, who in scoped(snap, POOLS):
+        values = [lookup(POOLS, attribute, pool) for _, attribute in _RECYCLING]
+        log = lookup(POOLS, "recycling/logEventOnRecycle", pool)
+        if "unknown" in (log[1], values[0][1], values[1][1], values[2][1], values[3][1]):
+            yield unknown(res, who, get(POOLS, "recycling/logEventOnRecycle", pool))
             continue
-        scheduled = bool(items(POOLS, "recycling/periodicRestart/schedule", pool).items)
-        key = (values[0].value, values[1].value, values[2].value, values[3].value, scheduled, log.value)
+        pointer = log[4]
+        scheduled = scheduled_at.get(pointer)
+        if scheduled is None:
+            scheduled = scheduled_at[pointer] = bool(
+                settings.items(POOLS, "recycling/periodicRestart/schedule", pool).items
+            )
+        time = values[0]
+        key = (
+            *[v[0] for v in values], scheduled, log[0], time[1], id(time[2]), log[1], id(log[2]),
+        )  # fmt: skip
         answer = answers.get(key)
         if answer is None:
-            used = [
-                condition
-                for (condition, _), v in zip(_RECYCLING, values, strict=True)
-                if ((v.seconds() or 0) if condition == "Time" else (v.number() or 0)) > 0
-            ]
-            if scheduled:
-                used.append("Schedule")
-            logged = log.flags()
-            answer = answers[key] = (
-                used,
-                [c for c in used if c.casefold() not in logged],
-                f": recycles on {', '.join(used)} and logs it.",
-            )
-        used, unlogged, logs_it = answer
-        if not used:
-            s = values[0]
-            yield bad(
-                res,
-                f"{who}: no recycling condition is set {s.where}, so the worker runs until it "
-                "fails; set a regular time interval, request limit, memory limit or schedule.",
-                s,
-            )
-        elif unlogged:
-            yield bad(
-                res,
-                f"{who}: recycling on {', '.join(unlogged)} is not logged (logEventOnRecycle is "
-                f"{log.value!r} {log.where}); add those events.",
-                log,
-            )
+            answer = answers[key] = _recycling_answer(
+                [v[0] for v in values], scheduled, get(POOLS, _RECYCLING[0][1], pool),
+                get(POOLS, "recycling/logEventOnRecycle", pool),
+            )  # fmt: skip
+        ok, tail, shown = answer
+        s = log if shown else time  # the setting the message quotes
+        if ok:
+            yield passed(res, who + tail, at=s[3], pointer=s[4])
         else:
-            yield good(res, who + logs_it, log)
+            yield fail(res, who + tail, at=s[3], pointer=s[4])
+
+
+def _recycling_answer(values, scheduled, time, log):
+    """(passes, the message after the label, whether it is about logEventOnRecycle rather than time)
+    for the periodicRestart values (time, requests, memory, privateMemory), whether a schedule is set,
+    and the time and logEventOnRecycle Settings."""
+    used = [
+        condition
+        for (condition, _), v in zip(_RECYCLING, values, strict=True)
+        if ((st.as_seconds(v) or 0) if condition == "Time" else (st.as_int(v) or 0)) > 0
+    ]
+    if scheduled:
+        used.append("Schedule")
+    if not used:
+        return (
+            False,
+            f": no recycling condition is set {time.where}, so the worker runs until it "
+            "fails; set a regular time interval, request limit, memory limit or schedule.",
+            False,
+        )
+    logged = log.flags()
+    unlogged = [c for c in used if c.casefold() not in logged]
+    if unlogged:
+        return (
+            False,
+            f": recycling on {', '.join(unlogged)} is not logged (logEventOnRecycle is "
+            f"{log.value!r} {log.where}); add those events.",
+            True,
+        )
+    return True, f": recycles on {', '.join(used)} and logs it.", True
 
 
 # (condition as logEventOnRecycle names it, its periodicRestart attribute), "time" first.

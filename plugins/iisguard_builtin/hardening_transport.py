@@ -4,11 +4,13 @@ restrictions. Protocol and cipher settings (SCHANNEL) are the IIS-TLS-* rules.""
 
 from __future__ import annotations
 
-from iisguard import Parameter, hookimpl, iis, names, not_applicable, not_reviewed, passed, rule
+from functools import lru_cache
+
+from iisguard import Parameter, fail, hookimpl, iis, names, not_applicable, not_reviewed, passed, rule
 from iisguard import references as refs
 from iisguard import settings as st
 
-from .hardening_common import bad, good, named, unknown
+from .hardening_common import bad, good, scoped, unknown
 
 ACCESS = "system.webServer/security/access"
 AUTH = "system.web/authentication"
@@ -205,29 +207,31 @@ def hsts(snap, params):
     Bad: no hsts element (the default: disabled).
     Good: `<hsts enabled="true" max-age="31536000" includeSubDomains="true" redirectHttpToHttps="true"/>`.
     """
-    seen: dict[int, st.Item | None] = {}
-    wrong_of: dict[tuple, list[int]] = {}  # the four values -> which of them fall short
     settings = snap.settings
-    get = settings.get
-    for scope in settings.scopes(SITES):
-        res, who = named(SITES, scope)
-        values = [(a, get(SITES, attribute, scope)) for a, attribute in _HSTS]
-        if "unknown" in (values[0][1].source, values[1][1].source, values[2][1].source, values[3][1].source):
-            yield unknown(res, who, values[0][1])
+    lookup, get = settings.lookup, settings.get
+    headers: dict[int | None, st.Item | None] = {}  # entry in force for customHeaders -> the HSTS header
+    # Per distinct (the four values, where the first short one is set): which fall short and the message
+    # after the label; thousands of sites share a few. A Setting is built only for a new answer.
+    answers: dict[tuple, tuple[list[int], str]] = {}
+    for scope, res, who in scoped(snap, SITES):
+        values = [lookup(SITES, attribute, scope) for _, attribute in _HSTS]
+        if "unknown" in (values[0][1], values[1][1], values[2][1], values[3][1]):
+            yield unknown(res, who, get(SITES, _HSTS[0][1], scope))
             continue
-        key = (values[0][1].value, values[1][1].value, values[2][1].value, values[3][1].value)
-        short = wrong_of.get(key)
-        if short is None:
-            short = wrong_of[key] = [
-                i
-                for i, (a, v) in enumerate(values)
-                if (v.flag() is not True if a != "max-age" else not (v.number() or 0) > 0)
-            ]
+        key = (values[0][0], values[1][0], values[2][0], values[3][0])
+        short = _hsts_short(key)
+        first = values[short[0] if short else 0]  # where the message says the value is set
+        answer_key = (key, first[1], id(first[2]))
+        answer = answers.get(answer_key)
+        if answer is None:
+            answer = answers[answer_key] = _hsts_answer(
+                key, short, get(SITES, _HSTS[short[0] if short else 0][1], scope)
+            )
+        short, tail = answer
         if not short:
-            enabled = values[0][1]
-            yield good(res, f"{who}: HSTS is enabled {enabled.where}.", enabled)
+            yield passed(res, who + tail, at=first[3], pointer=first[4])
             continue
-        header = _hsts_header(settings.items(HEADERS, "customHeaders", scope), seen)
+        header = _hsts_header(settings, scope, headers)
         if header is not None:
             yield passed(
                 res,
@@ -235,32 +239,48 @@ def hsts(snap, params):
                 at={"evidence": header.evidence} if header.evidence else None,
             )
         else:
-            wrong = [values[i] for i in short]
-            s = wrong[0][1]
-            yield bad(
-                res,
-                f"{who}: HSTS is not fully enabled ({', '.join([f'{a}={v.value}' for a, v in wrong])} "
-                f"{s.where}), so browsers can be downgraded to HTTP; enable hsts with max-age, "
-                "includeSubDomains and redirectHttpToHttps.",
-                s,
-            )
+            yield fail(res, who + tail, at=first[3], pointer=first[4])
+
+
+@lru_cache(maxsize=256)
+def _hsts_short(values: tuple) -> list[int]:
+    """Which of the four hsts values (enabled, max-age, includeSubDomains, redirectHttpToHttps) fall short."""
+    return [
+        i
+        for i, (v, flag) in enumerate(zip(values, (True, False, True, True), strict=True))
+        if (st.as_bool(v) is not True if flag else not (st.as_int(v) or 0) > 0)
+    ]
+
+
+def _hsts_answer(values: tuple, short: list[int], s: st.Setting) -> tuple[list[int], str]:
+    """(short, the message after the label): a pass when nothing falls short, else the failure naming
+    the values that do; `s` is the first of those (or enabled)."""
+    if not short:
+        return short, f": HSTS is enabled {s.where}."
+    wrong = ", ".join([f"{_HSTS[i][0]}={values[i]}" for i in short])
+    return short, (
+        f": HSTS is not fully enabled ({wrong} {s.where}), so browsers can be downgraded to HTTP; "
+        "enable hsts with max-age, includeSubDomains and redirectHttpToHttps."
+    )
 
 
 _HSTS = [(a, f"hsts/{a}") for a in ("enabled", "max-age", "includeSubDomains", "redirectHttpToHttps")]
 
 
-def _hsts_header(headers, seen):
-    """The custom Strict-Transport-Security header with a max-age above 0 among `headers`, if any; `seen`
-    remembers the answer per item list (the server's customHeaders are every inheriting site's)."""
-    key = id(headers.items)
-    if key not in seen:
-        seen[key] = next(
-            (h for h in headers
+def _hsts_header(settings, scope, found):
+    """The custom Strict-Transport-Security header with a max-age above 0 in force at `scope`, if any;
+    `found` remembers the answer per settings entry (the server's customHeaders are every inheriting
+    site's)."""
+    entry = settings.entry(HEADERS, scope)
+    key = None if entry is None else entry[0]
+    if key not in found:
+        found[key] = next(
+            (h for h in settings.items(HEADERS, "customHeaders", scope)
              if (h.get("name") or "").casefold() == "strict-transport-security"
              and "max-age=0" not in (h.get("value") or "").replace(" ", "").casefold()),
             None,
         )  # fmt: skip
-    return seen[key]
+    return found[key]
 
 
 def _ftp_sites(snap):

@@ -450,6 +450,33 @@ class Settings:
             return _setting(section, attribute, scope, default, "default", None, entry, pointer, fallback)
         return _setting(section, attribute, scope, None, "unknown", None, entry, pointer, fallback)
 
+    def lookup(
+        self, section: str, attribute: str, scope: str = ""
+    ) -> tuple[str | None, str, Mapping[str, Any] | None, Mapping[str, Any] | None, str | None]:
+        """`get`'s `(value, source, evidence, at, pointer)` without building the Setting.
+
+        For a rule that judges thousands of scopes by a few distinct values: it compares these and asks
+        `get` only for a value it has not judged yet (a Setting per question is most of such a loop)."""
+        by_scope = self._resolved.get(section)
+        found = None if by_scope is None else by_scope.get(scope)
+        attributes, defaults, entry, pointer, fallback = found or self._resolve(section, scope)
+        attr = attributes.get(attribute)
+        if (
+            attr is not None
+        ):  # as get(): the attribute set, else the default, else unknown; `at` as Setting.at
+            evidence = attr.get("evidence")
+            if evidence is not None:
+                return attr.get("value"), "configured", evidence, {"evidence": evidence}, pointer
+            return attr.get("value"), "configured", None, entry if entry is not None else fallback, pointer
+        default = defaults.get(attribute)
+        return (
+            default,
+            "unknown" if default is None else "default",
+            None,
+            entry if entry is not None else fallback,
+            pointer,
+        )
+
     def _resolve(self, section: str, scope: str) -> _Resolved:
         """What `get` needs of a (section, scope), worked out once: rules ask several attributes of each
         of a large host's thousands of sites and pools, and several rules ask the same section."""
