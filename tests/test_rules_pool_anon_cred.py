@@ -430,3 +430,28 @@ def test_anon_write_judges_the_first_acl_of_a_folder_captured_twice(builtin_rule
     assert scan([writable, readable])["acls/D:\\Sites\\Web\\files"] == "fail"
     assert scan([readable, writable])["acls/d:/sites/web/files/"] == "pass"
     assert scan([readable])["acls/d:/sites/web/files/"] == "pass"
+
+
+def test_admin_equivalent_right_through_a_group_only_some_pools_are_in(builtin_rules):
+    # IIS-POOL-003 works out what thousands of pools reach in common once: a pool whose own identity is
+    # in a group holding a right still fails through that group, the others pass, and a right held by a
+    # group whose members were not captured leaves every pool outside it not reviewed.
+    ops = {"name": "HOST\\WebOps", "sid": "S-1-5-21-1-2-3-1010", "kind": "local_group"}
+    fragment = {
+        **pools(
+            {"name": "Shop", "identity": {"type": "ApplicationPoolIdentity"}},
+            {"name": "Blog", "identity": {"type": "ApplicationPoolIdentity"}},
+        ),
+        "user_rights": {"SeBackupPrivilege": ["*" + ops["sid"]]},
+        "principals": [dict(ADMINS, members=[]), dict(ops, members=[{"sid": SHOP_SID}])],
+    }
+    found = run(builtin_rules, "IIS-POOL-003", fragment)
+    assert found["app_pools/Shop"].outcome is Outcome.FAIL
+    assert "holds SeBackupPrivilege (through HOST\\WebOps (a group IIS APPPOOL\\Shop is in))" in (
+        found["app_pools/Shop"].message
+    )
+    assert found["app_pools/Blog"].outcome is Outcome.PASS
+    fragment["principals"] = [dict(ADMINS, members=[]), {k: v for k, v in ops.items()}]
+    found = run(builtin_rules, "IIS-POOL-003", fragment)
+    assert found["app_pools/Blog"].outcome is Outcome.NOT_REVIEWED
+    assert "granted to HOST\\WebOps, whose members were not captured" in found["app_pools/Blog"].message

@@ -46,14 +46,14 @@ def credentials_without_ssl(snap, params):
     Bad: `<basicAuthentication enabled="true"/>` with `<access sslFlags="None"/>`.
     Good: `<access sslFlags="Ssl, Ssl128"/>` wherever basic or forms authentication is on.
     """
-    get = snap.settings.get
+    get, lookup = snap.settings.get, snap.settings.lookup
     for loc in snap.locations:
         basic = loc.auth("basic")
-        mode = get(AUTH, "mode", loc.path)
+        mode, source, *_ = lookup(AUTH, "mode", loc.path)
         uses = []
         if basic is not None and basic.get("enabled"):
             uses.append("basic authentication")
-        if mode.source != "unknown" and (mode.value or "").strip().casefold() == "forms":
+        if source != "unknown" and (mode or "").strip().casefold() == "forms":
             uses.append("forms authentication")
         if not uses:
             if basic is None:

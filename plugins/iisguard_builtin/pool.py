@@ -348,6 +348,16 @@ def pool_admin_equivalent_privilege(snap, params):
             found = groups[key] = index.groups_of(snap.accounts.ref(key))
         return found
 
+    shared_by: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def reached_by(extra: tuple[str, ...]) -> frozenset[str]:
+        """The keys a token reaches through `extra` (IIS_IUSRS, or nothing) and the implicit groups."""
+        reached = shared_by.get(extra)
+        if reached is None:
+            keys = {*extra, *implicit}
+            reached = shared_by[extra] = frozenset(keys.union(*[groups_of(k) for k in keys]))
+        return reached
+
     for view in snap.pools:
         if view.legacy:
             continue
@@ -359,18 +369,22 @@ def pool_admin_equivalent_privilege(snap, params):
             )
             continue
         ident = view.identity
-        reach = {ident.key: ident.name}
-        for key in view.worker[1:]:
-            reach[key] = "IIS_IUSRS (in every worker token)"
-        for key, name in implicit.items():
-            if key not in reach:
-                reach[key] = name
-        for key in list(reach):
-            for group in groups_of(key):
-                if group not in reach:
-                    reach[group] = f"{display(group)} (a group {reach[key]} is in)"
+        # What the token reaches besides the identity and its groups is the same for thousands of pools;
+        # how each key is reached is spelled out only for a pool that reaches a holder.
+        shared = reached_by(view.worker[1:])
+        own = groups_of(ident.key)
         found = []
-        if not holder_keys.isdisjoint(reach):
+        if ident.key in holder_keys or not (holder_keys.isdisjoint(shared) and holder_keys.isdisjoint(own)):
+            reach = {ident.key: ident.name}
+            for key in view.worker[1:]:
+                reach[key] = "IIS_IUSRS (in every worker token)"
+            for key, name in implicit.items():
+                if key not in reach:
+                    reach[key] = name
+            for key in list(reach):
+                for group in groups_of(key):
+                    if group not in reach:
+                        reach[group] = f"{display(group)} (a group {reach[key]} is in)"
             for right, at in position.items():
                 keys = sorted((k for k in reach if k in at), key=at.__getitem__)
                 found.extend(f"{right} (through {reach[k]})" for k in keys)
@@ -384,7 +398,9 @@ def pool_admin_equivalent_privilege(snap, params):
                 privileges=found,
             )
             continue
-        unknown = sorted(display(k) for k in unknown_groups if k not in reach)
+        unknown = sorted(
+            display(k) for k in unknown_groups if k != ident.key and k not in shared and k not in own
+        )
         if unknown:
             yield not_reviewed(
                 view.key,

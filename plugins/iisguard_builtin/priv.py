@@ -245,14 +245,14 @@ def impersonate_beyond_expected(snap, params):
         if not shown_list:
             yield passed(f"user_rights/{right}", f"No principal holds {right}")
             continue
+
+        def expected(k: str, allowed: set[str] = allowed) -> bool:
+            service = params["allow_service_sids"] and k.startswith(sids.NT_SERVICE_PREFIX)
+            return k in allowed or sids.is_app_pool_sid(k) or service
+
         for shown in shown_list:
             key = snap.accounts.key(shown)
             resource = f"user_rights/{right}/{shown}"
-
-            def expected(k: str, allowed: set[str] = allowed) -> bool:
-                service = params["allow_service_sids"] and k.startswith(sids.NT_SERVICE_PREFIX)
-                return k in allowed or sids.is_app_pool_sid(k) or service
-
             if expected(key):
                 yield passed(resource, f"{snap.accounts.shown(shown)} is an expected holder of {right}")
                 continue
