@@ -84,6 +84,56 @@ def one_line(text: str) -> bool:
     return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
+@dataclass(frozen=True)
+class ByRule:
+    """A host's findings by rule: `groups[rule_id]` = (its other outcomes, its passes), rules in the
+    order they first appear, each list in the host's order; `states`: whether any finding has a
+    baseline state (only with --baseline)."""
+
+    groups: dict[str, tuple[list[Finding], list[Finding]]]
+    states: bool
+
+
+def by_rule(host: HostResult) -> ByRule:
+    """The host's findings by rule (see ByRule), walked once for SARIF, JUnit and JSON together.
+
+    A large host has 336,000 findings, 88% of them passes: each reporter walking them all was ~1%
+    of a scan. The last host's answer is kept with a copy of its findings list, and given again
+    while the list is the same (compared at C speed, by identity first); the lists in it are
+    shared, so reporters never change them.
+    """
+    global _LAST
+    findings = host.findings
+    if _LAST is not None and _LAST[0] == findings:
+        return _LAST[1]
+    groups: dict[str, tuple[list[Finding], list[Finding]]] = {}
+    states = False
+    last = None
+    # One plain loop (groupby or a chain of map() passes costs more on 3.11); a rule's findings
+    # mostly come in a run, so its lists are looked up when the rule changes.
+    for f in findings:
+        rule_id = f.rule_id
+        if rule_id != last:
+            last = rule_id
+            group = groups.get(rule_id)
+            if group is None:
+                group = groups[rule_id] = ([], [])
+            others, passes = group
+        if f.outcome is _PASS:
+            passes.append(f)
+        else:
+            others.append(f)
+        if f.baseline_state is not None:
+            states = True
+    answer = ByRule(groups, states)
+    _LAST = (list(findings), answer)
+    return answer
+
+
+_LAST: tuple[list[Finding], ByRule] | None = None
+_PASS = Outcome.PASS
+
+
 def state(finding: Finding) -> str:
     """How a failure counts: `active`, `waived` or `baselined`; other outcomes are their own value."""
     if finding.outcome is not Outcome.FAIL:

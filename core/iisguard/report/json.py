@@ -84,7 +84,7 @@ from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from . import shards
-from .base import SEVERITIES, Locator, drained, json_bytes, state
+from .base import SEVERITIES, Locator, by_rule, drained, json_bytes, state
 
 FORMAT = "iisguard-findings"
 VERSION = 1
@@ -156,32 +156,24 @@ class JsonReporter:
 
 
 class _Tally:
-    """What the report says of one host, read from its findings in one loop (a large host has
-    336,000): outcome and baseline counts, its failures, and (`listed`, with a listing) the findings
-    findings[] lists, in their order."""
+    """What the report says of one host, read from its findings by rule (base.by_rule: a large host
+    has 336,000, 88% passes): outcome and baseline counts, its failures, and (`listed`, with a
+    listing) the findings findings[] lists, in their order."""
 
     def __init__(self, host: HostResult, listing: bool | None = None) -> None:
         """`listing`: None for counts only; True to list every finding, False all but passes."""
         findings = host.findings
-        others: list[Finding] = []  # every outcome but a pass, in the host's order
-        self.failures: list[Finding] = []
-        add, fail = others.append, self.failures.append
-        states = False
-        # One plain loop: a chain of map()/compress() passes over the findings took twice as long.
-        for f in findings:
-            outcome = f.outcome
-            if outcome is not _PASS:
-                add(f)
-                if outcome is _FAIL:
-                    fail(f)
-            if f.baseline_state is not None:
-                states = True
+        grouped = by_rule(host)  # walked once for every reporter of the scan
+        others: list[Finding] = []  # every outcome but a pass, by rule
+        for group, _ in grouped.groups.values():
+            others += group
+        self.failures: list[Finding] = [f for f in others if f.outcome is _FAIL]
         # list.count compares by identity first: five C-speed passes over the non-passes.
         outcomes = list(map(_outcome, others))
         self.outcomes: dict[Outcome, int] = {o: outcomes.count(o) for o in Outcome if o is not _PASS}
         self.outcomes[_PASS] = len(findings) - len(others)
         # Without --baseline no finding has a state.
-        self.baseline = Counter(map(_baseline_state, findings)) if states else Counter()
+        self.baseline = Counter(map(_baseline_state, findings)) if grouped.states else Counter()
         self.listed: list[Finding] = []
         if listing is None:
             return
@@ -192,6 +184,7 @@ class _Tally:
             kept = [f for f in findings if f.outcome is not _PASS or f.baseline_state == "absent"]
             self.listed = shards.ordered(kept)
         else:
+            # shards.ordered keeps a rule's findings in the host's order, as `others` has them.
             self.listed = shards.ordered(others)
 
     def counts(self) -> dict[str, int]:

@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import groupby
 from operator import attrgetter
 from typing import ClassVar
 
@@ -31,7 +30,7 @@ from ..engine.evaluate import HostResult, Report
 from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
-from .base import Locator, escape_controls, one_line, state
+from .base import Locator, by_rule, escape_controls, one_line, state
 
 _NOT_DOTTED = re.compile(r"[^A-Za-z0-9_-]+")
 _PASS, _FAIL, _ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR
@@ -60,24 +59,18 @@ class JunitReporter:
 
     def _pieces(self, report: Report) -> list[str]:
         """The document's text in pieces, in order."""
-        grouped = [_by_rule(host) for host in report.hosts]
+        grouped = [by_rule(host).groups for host in report.hosts]
         locator = Locator(
-            (
-                f
-                for by_rule in grouped
-                for others, _ in by_rule.values()
-                for f in others
-                if f.outcome is _FAIL
-            ),
+            (f for groups in grouped for others, _ in groups.values() for f in others if f.outcome is _FAIL),
             self.base,
         )
         out = [""]  # the document's pieces, joined once at the end; first the head, once counted
         totals = dict.fromkeys(COUNTS, 0)
         seconds = 0.0
-        for i, (host, by_rule) in enumerate(zip(report.hosts, grouped, strict=True)):
+        for i, (host, groups) in enumerate(zip(report.hosts, grouped, strict=True)):
             notices = [f"{n.level}: {n.message}" for n in report.notices] if i == 0 else []
             out.append(_IN1)
-            counts = _suite(out, report, host, by_rule, locator, notices)
+            counts = _suite(out, report, host, groups, locator, notices)
             for key in totals:
                 totals[key] += counts[key]
             seconds += host.seconds
@@ -100,26 +93,11 @@ def _encoded(pieces: list[str]) -> Iterator[bytes]:
         yield "".join(group).encode("utf-8")
 
 
-def _by_rule(host: HostResult) -> dict[str, tuple[list[Finding], list[Finding]]]:
-    """A host's findings by rule: (its other outcomes, its passes), each in the host's order."""
-    by_rule: dict[str, tuple[list[Finding], list[Finding]]] = {}
-    # A rule's findings come in a run (336,000 findings on a large host): one plain loop per run.
-    for rule_id, run in groupby(host.findings, key=_rule_id):
-        others, passes = by_rule.get(rule_id) or by_rule.setdefault(rule_id, ([], []))
-        other, passed = others.append, passes.append
-        for f in run:
-            if f.outcome is _PASS:
-                passed(f)
-            else:
-                other(f)
-    return by_rule
-
-
 def _suite(
     out: list[str],
     report: Report,
     host: HostResult,
-    by_rule: dict[str, tuple[list[Finding], list[Finding]]],
+    groups: dict[str, tuple[list[Finding], list[Finding]]],
     locator: Locator,
     notices: list[str],
 ) -> dict[str, int]:
@@ -170,8 +148,8 @@ def _suite(
     # Only the first few passes by resource are named (a large host has 215,000 passes).
     classes: dict[str, str] = {}  # pack -> the classname attribute, escaped
     plain: dict[str, str | None] = {}  # host or evidence path -> `_text` of it, None when not printable
-    for rule_id in sorted(by_rule):
-        others, passes = by_rule[rule_id]
+    for rule_id in sorted(groups):
+        others, passes = groups[rule_id]
         rule = report.rules.get(rule_id)
         parts = _RuleText(rule)
         default_pack = rule.pack if rule else ""
@@ -235,7 +213,6 @@ def _suite(
 SHOWN_PASSES = 20
 
 _resource = attrgetter("resource")
-_rule_id = attrgetter("rule_id")
 
 
 def _case(classname: str, name: str, child: str) -> str:
