@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any
 
 from ..errors import PluginError, describe
@@ -26,7 +25,16 @@ _PRIORITY = {
 }
 # Read per finding: module names, not `Outcome.X` (EnumType.__getattr__'s slot, ~0.3 us on 3.11).
 _FAIL, _PASS, _ERROR, _NOT_REVIEWED = Outcome.FAIL, Outcome.PASS, Outcome.ERROR, Outcome.NOT_REVIEWED
-_outcome = attrgetter("outcome")
+
+
+def _any(findings: Iterable[Finding], outcome: Outcome) -> bool:
+    """Whether a finding has `outcome`, stopping at the first. A plain loop: on 3.11 it reads the slot
+    at about half the cost of `outcome in map(attrgetter("outcome"), findings)` (336,000 findings on a
+    large host, asked several times per scan by the reports and the exit code)."""
+    for f in findings:  # noqa: SIM110 - any(genexpr) resumes a generator per finding
+        if f.outcome is outcome:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -72,12 +80,7 @@ class HostResult:
                 )
             else:
                 out.append(f"{self.host}: nothing was collected (no section is ok or partial)")
-        elif (
-            self.findings
-            and _PASS not in map(_outcome, self.findings)
-            and _FAIL not in map(_outcome, self.findings)
-        ):
-            # (each `in` stops at the first match: reports ask this of 336,000 findings several times)
+        elif self.findings and not _any(self.findings, _PASS) and not _any(self.findings, _FAIL):
             reviewed = self.outcomes()[_NOT_REVIEWED]
             if reviewed:
                 out.append(
@@ -91,13 +94,14 @@ class HostResult:
         return out
 
     def outcomes(self) -> Counter[Outcome]:
-        """How many findings have each outcome (counted at C speed: a large host has 336,000)."""
-        return Counter(map(_outcome, self.findings))
+        """How many findings have each outcome (a large host has 336,000: the outcomes listed, then
+        counted at C speed, is cheaper than counting through attrgetter)."""
+        return Counter([f.outcome for f in self.findings])
 
     @property
     def execution_successful(self) -> bool:
         """No rule errored, no collection section failed, and nothing in `gaps` (SARIF executionSuccessful)."""
-        return not (_ERROR in map(_outcome, self.findings) or self.failed_sections or self.gaps)
+        return not (_any(self.findings, _ERROR) or self.failed_sections or self.gaps)
 
 
 @dataclass
