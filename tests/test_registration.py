@@ -4,6 +4,7 @@ and hold; the layering contracts bite."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import io
 import os
@@ -218,3 +219,40 @@ def test_a_layering_violation_is_caught(tmp_path):
     assert run.returncode != 0
     assert "iisguard.model.sids -> iisguard.engine.evaluate" in run.stdout
     assert "iisguard_builtin.pool -> iisguard.model.snapshot" in run.stdout
+
+
+def test_a_scan_loads_no_builtin_parser_but_keeps_a_pack_s_own(tmp_path):
+    """A scan reads snapshots: iisguard's parsers (a fifth of the program's start) are not imported;
+    `iisguard plugins` and imports still have every one; a pack's own parser still comes with its pack."""
+    code = (
+        "import sys\n"
+        "from iisguard.cli import main\n"
+        f"code = main(['scan', {str(GOLDEN / 'snapshot.json')!r}, '--fail-on', 'never', '-f', 'json:{tmp_path}/r.json'])\n"
+        "print(code, sorted(m for m in sys.modules if m.startswith('iisguard.capture.')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    code_printed, modules = run.stdout.split(" ", 1)
+    assert code_printed == "0"
+    parser_modules = {f"iisguard.capture.{name}" for name in registry.MODULES}
+    assert parser_modules.isdisjoint(ast.literal_eval(modules)), modules
+
+    class OwnParser:
+        kind, sections = "acme-inventory", ("acls",)
+
+        def detect(self, head):
+            return 0.0
+
+        def parse(self, artifact, builder):  # pragma: no cover - never asked to parse here
+            pass
+
+    class Pack:
+        @hookimpl
+        def iisguard_register_parsers(self):
+            return [OwnParser()]
+
+    scanning = plugins.load_plugins(plugins=[Pack()], builtin_parsers=False)
+    assert [p.kind for p in scanning.parsers] == ["acme-inventory"]
+    assert scanning.options["builtin_parsers"] is False  # a --jobs worker rebuilds the same packs
+    everything = plugins.load_plugins(plugins=[Pack()])
+    assert [p.kind for p in everything.parsers][:-1] == [p.kind for p in registry.builtin_parsers()]

@@ -168,7 +168,7 @@ def scan(
         )
     items = _sources(snapshots)
     if plugins is None:
-        plugins = load_plugins(skip_broken=skip_broken_plugins, rules_dirs=rules_dirs)
+        plugins = load_plugins(skip_broken=skip_broken_plugins, rules_dirs=rules_dirs, builtin_parsers=False)
     if isinstance(fail_on, str):
         fail_on = None if fail_on.strip().lower() == "never" else Severity.parse(fail_on)
     paths = [str(i) for i in items if not isinstance(i, snapmod.Snapshot)]
@@ -384,6 +384,7 @@ def shard_plugin_options(part: Any) -> dict[str, Any]:
     return {
         "skip_broken": bool(data.get("skip_broken_plugins")),
         "rules_dirs": tuple(data.get("rules_dirs") or ()),
+        "builtin_parsers": False,  # a merge reads reports, it imports nothing
     }
 
 

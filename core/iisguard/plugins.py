@@ -120,12 +120,14 @@ def get_plugin_manager(
     rules_dirs: Iterable[str | os.PathLike[str]] = (),
     entry_points: bool = True,
     builtin_rules: bool = True,
+    builtin_parsers: bool = True,
 ) -> tuple[pluggy.PluginManager, list[Pack]]:
     """A fresh plugin manager: specs, built-ins, entry points one at a time, extra plugins, check_pending()."""
     pm = pluggy.PluginManager("iisguard")
     pm.add_hookspecs(hookspecs)
     packs: list[Pack] = []
-    for modname in BUILTIN_MODULES if builtin_rules else BUILTIN_REPORTERS + BUILTIN_PARSERS:
+    builtin = BUILTIN_REPORTERS + (BUILTIN_PARSERS if builtin_parsers else ())
+    for modname in builtin + (BUILTIN_RULE_PACKS if builtin_rules else ()):
         own = Pack(modname.rsplit(".", 1)[-1], __version__, modname, builtin=True)
         try:
             pm.register(importlib.import_module(modname), name=modname)
@@ -214,18 +216,25 @@ def load_plugins(
     rules_dirs: Iterable[str | os.PathLike[str]] = (),
     entry_points: bool = True,
     builtin_rules: bool | None = None,
+    builtin_parsers: bool = True,
 ) -> Plugins:
     """Load and validate every pack. A broken pack raises PluginError unless `skip_broken`.
 
-    iisguard's reporters and parsers are always there. `entry_points=False` loads no installed
-    third-party pack; `builtin_rules` (default: as `entry_points`) says whether iisguard's own rule
-    packs are loaded, so ``load_plugins(plugins=[my_pack], entry_points=False)`` has my_pack's rules only.
+    iisguard's reporters are always there, and its parsers unless `builtin_parsers=False` (what a scan of
+    snapshots loads: parsers serve imports, and their modules were a fifth of the program's start; packs'
+    own parsers still come with their packs). `entry_points=False` loads no installed third-party pack;
+    `builtin_rules` (default: as `entry_points`) says whether iisguard's own rule packs are loaded, so
+    ``load_plugins(plugins=[my_pack], entry_points=False)`` has my_pack's rules only.
     """
     plugins, rules_dirs = list(plugins), list(rules_dirs)  # iterated twice: here and in `options`
     if builtin_rules is None:
         builtin_rules = entry_points
     pm, packs = get_plugin_manager(
-        plugins=plugins, rules_dirs=rules_dirs, entry_points=entry_points, builtin_rules=builtin_rules
+        plugins=plugins,
+        rules_dirs=rules_dirs,
+        entry_points=entry_points,
+        builtin_rules=builtin_rules,
+        builtin_parsers=builtin_parsers,
     )
     broken = [p for p in packs if p.error]
     if broken and not skip_broken:
@@ -294,6 +303,7 @@ def load_plugins(
         "rules_dirs": tuple(str(d) for d in rules_dirs),
         "entry_points": entry_points,
         "builtin_rules": builtin_rules,
+        "builtin_parsers": builtin_parsers,
     }
     return Plugins(pm, packs, dict(sorted(rules.items())), reporters, parsers, options)
 

@@ -221,7 +221,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    plugins = load_plugins(skip_broken=args.skip_broken_plugins, rules_dirs=args.rules_dir)
+    # Snapshots are scanned, not imported: no built-in parser (`--scripts` loads them for its import).
+    plugins = load_plugins(
+        skip_broken=args.skip_broken_plugins, rules_dirs=args.rules_dir, builtin_parsers=False
+    )
     outputs: list[OutputSpec] = args.formats or [OutputSpec("text", "-")]
     for out in outputs:
         if out.format not in plugins.reporters:
