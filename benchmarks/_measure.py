@@ -128,7 +128,24 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, IndexError, ValueError):
         pass
-    return f"{platform.system()} {platform.machine()}, {cpus} CPU(s) ({model}){mem}, Python {platform.python_version()}"
+    # The interpreter's own build counts: the same scan runs faster on Debian's python3.11 (PGO,
+    # statically linked) than on a pyenv build without PGO and with a shared libpython (RESULTS.md).
+    return (
+        f"{platform.system()} {platform.machine()}, {cpus} CPU(s) ({model}){mem}, "
+        f"Python {platform.python_version()} ({interpreter()})"
+    )
+
+
+def interpreter() -> str:
+    """Which interpreter runs the benchmarks (a venv's base one) and whether it runs from a shared
+    libpython (a pyenv build) or is linked statically (Debian's /usr/bin/python3.11)."""
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return base
+    linked = "libpython shared" if "libpython3" in maps else "libpython static"
+    return f"{base}, {linked}"
 
 
 def mb(n: float) -> str:
