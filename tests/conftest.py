@@ -70,3 +70,23 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
     monkeypatch.setattr(socket, "gethostbyname", refuse("gethostbyname"))
     return attempts
+
+
+@pytest.fixture
+def loaded_snapshots(monkeypatch):
+    """Weak references to every snapshot `iisguard.model.snapshot.load` returns during the test (to
+    prove which ones were freed)."""
+    import weakref
+
+    from iisguard.model import snapshot as snapmod
+
+    loaded: list[weakref.ref] = []
+    real_load = snapmod.load
+
+    def load(path, **kw):
+        snap = real_load(path, **kw)
+        loaded.append(weakref.ref(snap))
+        return snap
+
+    monkeypatch.setattr(snapmod, "load", load)
+    return loaded

@@ -90,22 +90,10 @@ def test_default_is_one_process_for_a_few_snapshots():
     assert parallel.default_jobs(1000) == parallel.cpus()
 
 
-def test_each_loaded_snapshot_is_freed_once_its_rules_ran(tmp_path, monkeypatch):
+def test_each_loaded_snapshot_is_freed_once_its_rules_ran(tmp_path, loaded_snapshots):
     """The model's indexes refer back to their snapshot; the engine releases them, so the document is
     freed by reference counting while the collector is paused (and not kept by the freeze after it)."""
-    import weakref
-
-    from iisguard.model import snapshot as snapmod
-
-    loaded = []
-    real_load = snapmod.load
-
-    def load(path, **kw):
-        snap = real_load(path, **kw)
-        loaded.append(weakref.ref(snap))
-        return snap
-
-    monkeypatch.setattr(snapmod, "load", load)
+    loaded = loaded_snapshots
     out = tmp_path / "r.json"
     assert (
         main(["scan", str(FIXTURES / "hosts"), "--jobs", "1", "--fail-on", "never", "-f", f"json:{out}"]) == 0

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import weakref
 
 from iisguard import lifetime
 from iisguard.cli import main
-from iisguard.model import snapshot as snapmod
 
 from .conftest import FIXTURES
 
@@ -72,21 +70,8 @@ def test_program_output_to_a_full_disk_fails(tmp_path):
     assert run.returncode == 2 and b"No space left" in run.stderr
 
 
-def _loaded(monkeypatch) -> list[weakref.ref]:
-    loaded: list[weakref.ref] = []
-    real_load = snapmod.load
-
-    def load(path, **kw):
-        snap = real_load(path, **kw)
-        loaded.append(weakref.ref(snap))
-        return snap
-
-    monkeypatch.setattr(snapmod, "load", load)
-    return loaded
-
-
-def test_a_library_call_keeps_nothing(tmp_path, monkeypatch):
-    loaded = _loaded(monkeypatch)
+def test_a_library_call_keeps_nothing(tmp_path, loaded_snapshots):
+    loaded = loaded_snapshots
     assert (
         main(["scan", str(HOSTS), "--jobs", "1", "--fail-on", "never", "-f", f"json:{tmp_path / 'r.json'}"])
         == 0
@@ -94,12 +79,12 @@ def test_a_library_call_keeps_nothing(tmp_path, monkeypatch):
     assert lifetime._kept == [] and loaded and all(ref() is None for ref in loaded)
 
 
-def test_the_program_keeps_only_the_last_snapshot(tmp_path, monkeypatch):
+def test_the_program_keeps_only_the_last_snapshot(tmp_path, monkeypatch, loaded_snapshots):
     """Declared ending (as `program()` does): a fleet's snapshots are freed one by one as before, only
     the last is left for the process's end, whole (its indexes too: releasing them costs time)."""
     monkeypatch.setattr(lifetime, "_ending", True)
     monkeypatch.setattr(lifetime, "_kept", [])
-    loaded = _loaded(monkeypatch)
+    loaded = loaded_snapshots
     assert (
         main(["scan", str(HOSTS), "--jobs", "1", "--fail-on", "never", "-f", f"json:{tmp_path / 'r.json'}"])
         == 0

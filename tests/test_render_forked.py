@@ -108,6 +108,22 @@ def test_jobs_1_renders_here(tmp_path, monkeypatch):
     assert (tmp_path / "a.json").is_file() and (tmp_path / "a.sarif").is_file()
 
 
+def _written_by(reporter, tmp_path, monkeypatch, capsys) -> tuple[bytes, str]:
+    """(the file, standard output) of a scan whose `json` format is `reporter`, written to both."""
+    real = scan_cli.load_plugins
+
+    def load(*a, **k):
+        loaded = real(*a, **k)
+        loaded.reporters["json"] = reporter
+        return loaded
+
+    monkeypatch.setattr(scan_cli, "load_plugins", load)
+    out = tmp_path / "r.json"
+    args = ["scan", str(HOSTS / "iis10-default"), "--fail-on", "never", "-f", f"json:{out}", "-f", "json:-"]
+    assert main(args) == 0
+    return out.read_bytes(), capsys.readouterr().out
+
+
 def test_a_reporter_that_offers_its_bytes_is_written_as_they_are(tmp_path, monkeypatch, capsys):
     """`render_bytes` (UTF-8, as orjson writes it) goes to the file untouched; to stdout as text."""
 
@@ -120,29 +136,14 @@ def test_a_reporter_that_offers_its_bytes_is_written_as_they_are(tmp_path, monke
         def render(self, report):  # pragma: no cover - the CLI must prefer render_bytes
             raise AssertionError("render() called although render_bytes() exists")
 
-    real = scan_cli.load_plugins
-
-    def load(*a, **k):
-        loaded = real(*a, **k)
-        loaded.reporters["json"] = Bytes()
-        return loaded
-
-    monkeypatch.setattr(scan_cli, "load_plugins", load)
-    out = tmp_path / "r.json"
-    assert (
-        main(
-            ["scan", str(HOSTS / "iis10-default"), "--fail-on", "never", "-f", f"json:{out}", "-f", "json:-"]
-        )
-        == 0
-    )
-    assert out.read_bytes() == '{"written": "as bytes \u00e9"}\n'.encode()
-    assert capsys.readouterr().out == '{"written": "as bytes \u00e9"}\n'
+    written, shown = _written_by(Bytes(), tmp_path, monkeypatch, capsys)
+    assert written == '{"written": "as bytes \u00e9"}\n'.encode()
+    assert shown == '{"written": "as bytes \u00e9"}\n'
 
 
 def test_a_reporter_that_offers_chunks_is_written_piece_by_piece(tmp_path, monkeypatch, capsys):
     """`render_chunks` (UTF-8 pieces) is preferred to the rest: the pieces reach the file in order,
     and stdout gets them as text."""
-    out = tmp_path / "r.json"
 
     class Chunks:
         name, extension, description = "json", ".json", "a third-party format offering pieces"
@@ -155,15 +156,6 @@ def test_a_reporter_that_offers_chunks_is_written_piece_by_piece(tmp_path, monke
 
         render = render_bytes
 
-    real = scan_cli.load_plugins
-
-    def load(*a, **k):
-        loaded = real(*a, **k)
-        loaded.reporters["json"] = Chunks()
-        return loaded
-
-    monkeypatch.setattr(scan_cli, "load_plugins", load)
-    args = ["scan", str(HOSTS / "iis10-default"), "--fail-on", "never", "-f", f"json:{out}", "-f", "json:-"]
-    assert main(args) == 0
-    assert out.read_bytes() == '{"written": "in pieces \u00e9"}\n'.encode()
-    assert capsys.readouterr().out == '{"written": "in pieces \u00e9"}\n'
+    written, shown = _written_by(Chunks(), tmp_path, monkeypatch, capsys)
+    assert written == '{"written": "in pieces \u00e9"}\n'.encode()
+    assert shown == '{"written": "in pieces \u00e9"}\n'
