@@ -104,8 +104,9 @@ def by_rule(host: HostResult) -> ByRule:
     """
     global _LAST
     findings = host.findings
-    if _LAST is not None and _LAST[0] == findings:
-        return _LAST[1]
+    last_answer = _LAST  # read once: another thread may replace it meanwhile
+    if last_answer is not None and last_answer[0] == findings:
+        return last_answer[1]
     groups: dict[str, tuple[list[Finding], list[Finding]]] = {}
     states = False
     last = None
@@ -131,12 +132,12 @@ def by_rule(host: HostResult) -> ByRule:
 
 
 _LAST: tuple[list[Finding], ByRule] | None = None
-_PASS = Outcome.PASS
+_PASS, _FAIL = Outcome.PASS, Outcome.FAIL  # module names: EnumType.__getattr__ is slow on 3.11
 
 
 def state(finding: Finding) -> str:
     """How a failure counts: `active`, `waived` or `baselined`; other outcomes are their own value."""
-    if finding.outcome is not Outcome.FAIL:
+    if finding.outcome is not _FAIL:
         return finding.outcome._value_  # `.value` is a property, and a large host has 300,000 passes
     if finding.waiver is None and finding.baseline_state is None:
         return "active"  # most failures: neither property below needs asking

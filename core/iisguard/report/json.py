@@ -322,12 +322,6 @@ def _finding(f: Finding, rule: Rule | None, location: dict[str, Any]) -> dict[st
         }
     outcome = f.outcome
     properties = f.properties
-    if outcome is not _FAIL:
-        how = outcome._value_
-    elif waiver is None and f.baseline_state is None:
-        how = "active"  # as state(f) says of most failures
-    else:
-        how = state(f)
     # Enum values by `_value_`: `.value` is a property, and a large host lists 59,000 findings.
     return {
         "rule_id": f.rule_id,
@@ -335,7 +329,7 @@ def _finding(f: Finding, rule: Rule | None, location: dict[str, Any]) -> dict[st
         "severity": f.severity._value_,
         "pack": f.pack or (rule.pack if rule else None) or None,
         "outcome": outcome._value_,
-        "state": how,
+        "state": state(f),
         "host": f.host,
         "resource": f.resource,
         "message": f.message,

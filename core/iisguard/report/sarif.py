@@ -351,12 +351,7 @@ def _result(
             "message": {"text": _sentence(message)},
             "kind": "fail",
             "level": _LEVELS[finding.severity],
-            "locations": [
-                {
-                    "logicalLocations": [{"fullyQualifiedName": logical_name(finding), "kind": "resource"}],
-                    "physicalLocation": place,
-                }
-            ],
+            "locations": _locations(finding, place),
             "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
             "properties": {"host": finding.host, "resource": finding.resource},
             "ruleId": finding.rule_id,
@@ -384,12 +379,7 @@ def _result(
         result["baselineState"] = finding.baseline_state
     result["kind"] = "fail" if failed else "pass"
     result["level"] = _LEVELS[finding.severity] if failed else "none"
-    result["locations"] = [
-        {
-            "logicalLocations": [{"fullyQualifiedName": logical_name(finding), "kind": "resource"}],
-            "physicalLocation": place,
-        }
-    ]
+    result["locations"] = _locations(finding, place)
     result["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     result["properties"] = properties if waiver is None else _plain(properties)
     result["ruleId"] = finding.rule_id
@@ -397,6 +387,16 @@ def _result(
     if suppressions is not None:
         result["suppressions"] = _plain(suppressions)
     return result
+
+
+def _locations(finding: Finding, place: Any) -> list[dict[str, Any]]:
+    """A result's locations: the resource by its logical name, and the line that shows it."""
+    return [
+        {
+            "logicalLocations": [{"fullyQualifiedName": logical_name(finding), "kind": "resource"}],
+            "physicalLocation": place,
+        }
+    ]
 
 
 def _sentence(text: str) -> str:
