@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from iisguard.report import json as json_report
-from iisguard.report.base import Locator, json_bytes, json_text
+from iisguard.report.base import Locator, json_bytes, json_chunks, json_text, placeholder
 
 from .report_helpers import build_report
 
@@ -27,8 +27,9 @@ def test_batches_join_like_one_list(tmp_path, monkeypatch):
     assert count > 3
     tallies = [json_report._Tally(host, True) for host in report.hosts]
     for batch in (1, 2, count - 1, count, count + 5):
-        doc = reporter._document(report, locator, tallies, [])
-        pieces = json_report._streamed(doc, json_report._finding_dicts(report, locator, tallies), batch)
+        mark = placeholder()
+        doc = reporter._document(report, locator, tallies, mark)
+        pieces = json_chunks(doc, {mark: json_report._finding_dicts(report, locator, tallies)}, batch=batch)
         assert pieces is not None and b"".join(pieces) == whole
 
 
@@ -55,26 +56,24 @@ def test_render_bytes_are_the_text_as_utf8(tmp_path, monkeypatch):
         assert "caf\u00e9".encode() in data
 
 
-def test_chunks_are_the_document_and_let_go_as_written(tmp_path, monkeypatch):
-    """`render_chunks` (what the CLI writes) joins to `render_bytes`; each piece is dropped once taken,
-    so a large report is never held twice."""
+def test_findings_are_made_as_the_chunks_are_taken(tmp_path, monkeypatch):
+    """`render_chunks` (what the CLI writes) joins to `render_bytes`; a finding's dict is made only
+    when the batch holding it is taken, so a large report is never held whole."""
     monkeypatch.chdir(tmp_path)
     report = build_report(tmp_path)
-    kept: list = []
-    real = json_report._streamed
+    made: list[str] = []
+    real = json_report._finding
 
-    def streamed(*args, **kw):
-        pieces = real(*args, **kw)
-        kept.append(pieces)
-        return pieces
+    def finding(f, *args):
+        made.append(f.resource)
+        return real(f, *args)
 
-    monkeypatch.setattr(json_report, "_streamed", streamed)
+    monkeypatch.setattr(json_report, "_finding", finding)
     reporter = json_report.JsonReporter(include_passes=True)
     chunks = reporter.render_chunks(report)
-    first = next(chunks)
-    pieces = kept[-1]
-    assert len(pieces) > 3  # head, the list's brackets and a batch at least: several pieces left
-    left = len(pieces)
+    head = next(chunks)
+    assert bytes(head).startswith(b'{\n  "format": "iisguard-findings"') and made == []
     rest = list(chunks)
-    assert pieces == [] and left == len(rest)  # every piece handed over once, the list emptied
-    assert b"".join([first, *rest]) == reporter.render_bytes(report) == json_bytes(reporter.build(report))
+    assert len(made) == sum(len(h.findings) for h in report.hosts)
+    made.clear()
+    assert b"".join([head, *rest]) == reporter.render_bytes(report) == json_bytes(reporter.build(report))

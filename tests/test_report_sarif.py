@@ -586,3 +586,31 @@ def test_multitool_accepts_locations_outside_the_root(tmp_path, monkeypatch):
     sarif = repo / "out.sarif"
     sarif.write_text(SarifReporter(base=str(repo)).render(report), encoding="utf-8")
     assert multitool_errors(sarif, repo / "check.sarif") == []
+
+
+# --- written in pieces ------------------------------------------------------------------------------
+
+
+def test_chunks_are_the_built_log_and_results_are_made_as_they_are_taken(report, workdir, monkeypatch):
+    """What the CLI writes (`render_chunks`) is byte for byte the log `build` gives, encoded at once,
+    with each run's results made only as their batch is taken (a large host has 29,000)."""
+    from iisguard.report import sarif
+
+    hosts = [*report.hosts, HostResult("EMPTY01", None, [])]  # a run without results too
+    rep = replace(report, hosts=hosts)
+    reporter = SarifReporter(max_results=2)  # several runs a host
+    whole = report_base.json_bytes(reporter.build(rep))
+    made: list[str] = []
+    real = sarif._result
+
+    def result(f, *args):
+        made.append(f.resource)
+        return real(f, *args)
+
+    monkeypatch.setattr(sarif, "_result", result)
+    chunks = reporter.render_chunks(rep)
+    head = next(chunks)
+    assert bytes(head).startswith(b'{\n  "$schema": ') and made == []
+    assert b"".join([head, *chunks]) == whole == reporter.render_bytes(rep)
+    assert len(made) == 2 * sum(1 for _, r in results(json.loads(whole)))  # render_bytes made them again
+    assert len(json.loads(whole)["runs"]) > len(hosts)

@@ -6,15 +6,17 @@ document as a string; the CLI writes it atomically.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import filterfalse
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from ..engine.evaluate import HostResult, Report
@@ -58,6 +60,81 @@ def json_bytes(data: Any) -> bytes:
         return orjson.dumps(data, option=option, default=str)
     except TypeError:  # a key that is not a string, an integer beyond 64 bits: let json decide
         return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def placeholder() -> str:
+    """A string that stands in a document for an array `json_chunks` writes in its place."""
+    return f"@@iisguard-items-{uuid.uuid4().hex}@@"
+
+
+def json_chunks(
+    document: Any, arrays: dict[str, Iterable[Any]], *, batch: int = 1024
+) -> Iterator[bytes | memoryview] | None:
+    """`json_bytes(document)` in pieces, each `placeholder()` value in it replaced by the array of
+    the items `arrays` gives for it, which are made, encoded and let go a batch at a time as the
+    pieces are taken: a large host's 29,000 SARIF results or 59,000 JSON findings are never all
+    held as dicts, nor their text as one buffer (about 20,000 page faults a report).
+
+    Byte for byte what `json_bytes` writes: a batch is encoded inside as many lists as the array
+    is deep, so that orjson indents its items as it would in place, and cut out of them. None
+    when orjson is missing or cannot encode the document; the caller then builds it whole."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
+        return None
+    try:
+        head = orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str)
+    except TypeError:  # a key that is not a string, an integer beyond 64 bits: json_bytes decides
+        return None
+    places: list[tuple[int, int, Iterable[Any]]] = []
+    for mark, items in arrays.items():
+        quoted = f'"{mark}"'.encode()
+        at = head.find(quoted)
+        if at < 0 or head.find(quoted, at + 1) >= 0:
+            return None  # not in the document once as a value: nothing to splice safely
+        places.append((at, len(quoted), items))
+    places.sort(key=lambda place: place[0])
+    return _spliced(head, places, batch)
+
+
+def _spliced(
+    head: bytes, places: list[tuple[int, int, Iterable[Any]]], batch: int
+) -> Iterator[bytes | memoryview]:
+    view = memoryview(head)
+    start = 0
+    for at, size, items in places:
+        yield view[start:at]
+        line = head.rfind(b"\n", 0, at) + 1
+        indent = len(head[line:at]) - len(head[line:at].lstrip(b" "))
+        yield from _array(items, indent, batch)
+        start = at + size
+    yield view[start:]
+    yield b"\n"
+
+
+def _array(items: Iterable[Any], indent: int, batch: int) -> Iterator[bytes | memoryview]:
+    """The JSON text of a list of `items` whose line starts `indent` spaces in, as orjson's
+    OPT_INDENT_2 writes it there: `[]`, or its items a level deeper and `]` on a line of its own."""
+    import orjson
+
+    depth = indent // 2 + 1  # the lists around a batch that put its items at indent + 2
+    opening = b"".join(b" " * (2 * i) + b"[\n" for i in range(depth))
+    closing = b"".join(b"\n" + b" " * (2 * i) + b"]" for i in reversed(range(depth)))
+    iterator = iter(items)
+    first = True
+    while chunk := list(itertools.islice(iterator, batch)):
+        wrapped: Any = chunk
+        for _ in range(depth - 1):
+            wrapped = [wrapped]
+        try:
+            text = orjson.dumps(wrapped, option=orjson.OPT_INDENT_2, default=str)
+        except TypeError:  # as json_bytes: what orjson refuses, json writes in the same layout
+            text = json.dumps(wrapped, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+        del chunk, wrapped  # the batch's dicts go before the next batch is made
+        yield b"[\n" if first else b",\n"
+        yield memoryview(text)[len(opening) : len(text) - len(closing)]
+        first = False
+    yield b"[]" if first else b"\n" + b" " * indent + b"]"
 
 
 SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
@@ -478,15 +555,3 @@ def section_problems(host: HostResult) -> list[SectionProblem]:
         if status in ("failed", "partial"):
             grouped.setdefault((status, str(s.get("message") or "")), []).append(str(s.get("name")))
     return [SectionProblem(status, message, tuple(names)) for (status, message), names in grouped.items()]
-
-
-T = TypeVar("T")
-
-
-def drained(pieces: list[T]) -> Iterator[T]:
-    """The pieces of a document in order, each let go once taken (`render_chunks`): a large report's
-    pieces are written out without a joined copy of them all, and its memory shrinks as it is written."""
-    pieces.reverse()
-    pop = pieces.pop
-    while pieces:
-        yield pop()

@@ -70,8 +70,6 @@ Top level::
 
 from __future__ import annotations
 
-import itertools
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -84,7 +82,7 @@ from ..engine.findings import Finding, Outcome
 from ..engine.rule import Rule
 from ..hookspecs import hookimpl
 from . import shards
-from .base import SEVERITIES, Locator, by_rule, drained, json_bytes, state
+from .base import SEVERITIES, Locator, by_rule, json_bytes, json_chunks, placeholder, state
 
 FORMAT = "iisguard-findings"
 VERSION = 1
@@ -107,19 +105,17 @@ class JsonReporter:
 
     def render_chunks(self, report: Report) -> Iterator[bytes | memoryview]:
         """The document as UTF-8 in pieces (what the CLI writes to a file, never joined: 47 MB on a
-        5,000-site host), each let go once written."""
+        5,000-site host): the findings are made and encoded a batch at a time as they are written
+        (`json_chunks`)."""
         tallies = [_Tally(host, self.passes(report)) for host in report.hosts]
         locator = Locator((f for t in tallies for f in t.listed), self.base)
-        pieces = _streamed(
-            self._document(report, locator, tallies, []), _finding_dicts(report, locator, tallies)
-        )
+        findings = placeholder()
+        document = self._document(report, locator, tallies, findings)
+        pieces = json_chunks(document, {findings: _finding_dicts(report, locator, tallies)})
         if pieces is None:
-            pieces = [
-                json_bytes(
-                    self._document(report, locator, tallies, list(_finding_dicts(report, locator, tallies)))
-                )
-            ]
-        return drained(pieces)
+            document["findings"] = list(_finding_dicts(report, locator, tallies))
+            return iter([json_bytes(document)])
+        return pieces
 
     def build(self, report: Report) -> dict[str, Any]:
         tallies = [_Tally(host, self.passes(report)) for host in report.hosts]
@@ -210,47 +206,6 @@ def _finding_dicts(report: Report, locator: Locator, tallies: list[_Tally]) -> I
             if place is None:
                 place = places[(loc.uri, loc.line)] = {"uri": loc.uri, "line": loc.line}
             yield _finding(f, rules.get(f.rule_id), place)
-
-
-_BATCH_OPEN, _BATCH_CLOSE = b'{\n  "f": [\n', b"\n  ]\n}"
-
-
-def _streamed(
-    document: dict[str, Any], findings: Iterator[dict[str, Any]], batch: int = 4096
-) -> list[bytes | memoryview] | None:
-    """`json_bytes` of the document with these findings, in pieces, without holding every finding as
-    a dict.
-
-    A scan of a large host has hundreds of thousands of findings: their dicts, the encoded bytes
-    and the decoded text at once were most of a scan's peak memory. The findings are encoded a
-    batch at a time with orjson and spliced in with the indentation orjson gives them in place,
-    so the pieces joined are byte for byte `json_bytes(build(report))`. None when orjson is missing or
-    cannot encode something; the caller then takes the plain way.
-    """
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is optional (the `fast` extra)
-        return None
-    mark = f"@@iisguard-findings-{uuid.uuid4().hex}@@"
-    document["findings"] = mark
-    try:
-        before, *after = orjson.dumps(document, option=orjson.OPT_INDENT_2).split(f'"{mark}"'.encode())
-        if len(after) != 1:
-            return None
-        parts: list[memoryview] = []
-        while chunk := list(itertools.islice(findings, batch)):
-            # Items of a list under a key of the top object are indented as under "findings": the
-            # batch's text is what lies between that list's brackets, as it is (no copy).
-            text = orjson.dumps({"f": chunk}, option=orjson.OPT_INDENT_2)
-            parts.append(memoryview(text)[len(_BATCH_OPEN) : -len(_BATCH_CLOSE)])
-    except TypeError:  # a value orjson does not encode: let json_bytes decide
-        return None
-    pieces: list[bytes | memoryview] = [before, b"[\n"] if parts else [before, b"[]"]
-    for i, part in enumerate(parts):
-        pieces += (b",\n", part) if i else (part,)
-    del parts
-    pieces += [b"\n  ]", after[0], b"\n"] if len(pieces) > 2 else [after[0], b"\n"]
-    return pieces
 
 
 def _summary(report: Report, tallies: list[_Tally] | None = None) -> dict[str, Any]:
