@@ -270,3 +270,29 @@ def test_chunks_are_the_document_as_utf8_in_groups(report, monkeypatch):
         chunks = list(REPORTER.render_chunks(report))
         assert b"".join(chunks) == text.encode("utf-8")
         assert len(chunks) > 1 or group == 10**6
+
+
+def test_cases_are_made_as_the_chunks_are_taken(report, monkeypatch):
+    """The counts of every start tag come first, from the outcomes alone, so the document is made
+    as it is written: the head is out before any test case's text is made (a large host's JUnit
+    file is 47 MB)."""
+    from iisguard.report import junit
+
+    made: list[str] = []
+    real = junit._outcome_element
+
+    def element(f, *args):
+        made.append(f.resource)
+        return real(f, *args)
+
+    monkeypatch.setattr(junit, "_GROUP", 1)
+    for name in ("_active_failure", "_not_reviewed", "_not_applicable"):
+        monkeypatch.setattr(junit, name, lambda *args: None)  # every case through _outcome_element
+    monkeypatch.setattr(junit, "_outcome_element", element)
+    chunks = REPORTER.render_chunks(report)
+    head = next(chunks)
+    assert head.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="iisguard" tests=')
+    assert made == []
+    rest = list(chunks)
+    assert len(made) == sum(1 for h in report.hosts for f in h.findings if f.outcome is not Outcome.PASS)
+    assert b"".join([head, *rest]) == REPORTER.render(report).encode("utf-8")

@@ -68,7 +68,7 @@ def placeholder() -> str:
 
 
 def json_chunks(
-    document: Any, arrays: dict[str, Iterable[Any]], *, batch: int = 1024
+    document: Any, arrays: dict[str, Iterable[Any]], *, batch: int = 256
 ) -> Iterator[bytes | memoryview] | None:
     """`json_bytes(document)` in pieces, each `placeholder()` value in it replaced by the array of
     the items `arrays` gives for it, which are made, encoded and let go a batch at a time as the

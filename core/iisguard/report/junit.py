@@ -19,6 +19,7 @@ The XML is written as text, escaped and indented as ``xml.etree.ElementTree`` (`
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ _PASS, _FAIL, _ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR
 _NOT_REVIEWED, _NOT_APPLICABLE = Outcome.NOT_REVIEWED, Outcome.NOT_APPLICABLE
 COUNTS = ("tests", "failures", "errors", "skipped")
 # Indentation as ElementTree.indent gives it: a child on its own line, two spaces a level.
-_GROUP = 4096  # pieces joined and encoded at a time by render_chunks
+_GROUP = 512  # pieces joined and encoded at a time by render_chunks
 _IN1, _IN2, _IN3, _IN4 = ("\n" + "  " * level for level in range(1, 5))
 
 
@@ -53,59 +54,89 @@ class JunitReporter:
         return "".join(self._pieces(report))
 
     def render_chunks(self, report: Report) -> Iterator[bytes]:
-        """The document as UTF-8, a few thousand test cases at a time (what the CLI writes to a
-        file): never joined whole (47 MB on a 5,000-site host, twice: the text, then its bytes)."""
+        """The document as UTF-8, a few thousand pieces at a time as they are made (what the CLI
+        writes to a file): never held whole (47 MB on a 5,000-site host)."""
         return _encoded(self._pieces(report))
 
-    def _pieces(self, report: Report) -> list[str]:
-        """The document's text in pieces, in order."""
+    def _pieces(self, report: Report) -> Iterator[str]:
+        """The document's text in pieces, in order, made as they are taken: every count a start tag
+        holds is worked out first, from the outcomes alone (`_kind`)."""
         grouped = [by_rule(host).groups for host in report.hosts]
         locator = Locator(
             (f for groups in grouped for others, _ in groups.values() for f in others if f.outcome is _FAIL),
             self.base,
         )
-        out = [""]  # the document's pieces, joined once at the end; first the head, once counted
-        totals = dict.fromkeys(COUNTS, 0)
-        seconds = 0.0
-        for i, (host, groups) in enumerate(zip(report.hosts, grouped, strict=True)):
-            notices = [f"{n.level}: {n.message}" for n in report.notices] if i == 0 else []
-            out.append(_IN1)
-            counts = _suite(out, report, host, groups, locator, notices)
-            for key in totals:
-                totals[key] += counts[key]
-            seconds += host.seconds
+        counted = [_counts(host, groups) for host, groups in zip(report.hosts, grouped, strict=True)]
+        totals = {key: sum(counts[key] for counts, _ in counted) for key in COUNTS}
+        seconds = sum(host.seconds for host in report.hosts)
         head = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="iisguard"'
         head += "".join(f' {key}="{value}"' for key, value in totals.items()) + f' time="{seconds:.3f}"'
-        if len(out) == 1:
-            return [head + " />\n"]
-        out[0] = head + ">"
-        out.append("\n</testsuites>\n")
-        return out
+        if not report.hosts:
+            yield head + " />\n"
+            return
+        yield head + ">"
+        for i, (host, groups, (counts, passed)) in enumerate(
+            zip(report.hosts, grouped, counted, strict=True)
+        ):
+            notices = [f"{n.level}: {n.message}" for n in report.notices] if i == 0 else []
+            yield _IN1
+            yield from _suite(report, host, groups, counts, passed, locator, notices)
+        yield "\n</testsuites>\n"
 
 
-def _encoded(pieces: list[str]) -> Iterator[bytes]:
+def _encoded(pieces: Iterator[str]) -> Iterator[bytes]:
     """The pieces as UTF-8, `_GROUP` of them joined at a time, each group let go once encoded."""
-    pieces.reverse()  # taken from the end: each group's pieces are freed as it is encoded
-    while pieces:
-        group = pieces[-_GROUP:]
-        del pieces[-_GROUP:]
-        group.reverse()
+    while group := list(itertools.islice(pieces, _GROUP)):
         yield "".join(group).encode("utf-8")
 
 
+def _kind(f: Finding) -> str:
+    """The count a test case of this finding (anything but a pass) adds to: a failure, unless waived
+    or baselined (skipped); missing data or a rule error is an error; not applicable is skipped."""
+    outcome = f.outcome
+    if outcome is _FAIL:
+        return (
+            "failures" if (f.waiver is None and not f.baseline_state) or state(f) == "active" else "skipped"
+        )
+    if outcome is _NOT_APPLICABLE:
+        return "skipped"
+    return "errors"  # not reviewed, or the rule errored
+
+
+def _counts(
+    host: HostResult, groups: dict[str, tuple[list[Finding], list[Finding]]]
+) -> tuple[dict[str, int], int]:
+    """A host's `<testsuite>` counts, and how many resources passed, before any of its text is made."""
+    counts = dict.fromkeys(COUNTS, 0)
+    collection = len(host.failed_sections) + len(host.gaps)  # one error case each
+    counts["tests"] = counts["errors"] = collection
+    passed = 0
+    for others, passes in groups.values():
+        counts["tests"] += len(others) + (1 if passes else 0)  # a rule's passes fold into one case
+        passed += len(passes)
+        for f in others:
+            counts[_kind(f)] += 1
+    return counts, passed
+
+
 def _suite(
-    out: list[str],
     report: Report,
     host: HostResult,
     groups: dict[str, tuple[list[Finding], list[Finding]]],
+    counts: dict[str, int],
+    passed: int,
     locator: Locator,
     notices: list[str],
-) -> dict[str, int]:
-    """Append one host's `<testsuite>` to `out`; return its counts."""
-    start = len(out)
-    out.append("")  # the start tag, written once the counts are known
-    counts = dict.fromkeys(COUNTS, 0)
-    out.append(f"{_IN2}<properties>")
+) -> Iterator[str]:
+    """One host's `<testsuite>` in pieces; `counts` and `passed` are its `_counts`."""
+    # Attributes in the order readers expect, counts first.
+    attrs = "".join(f' {key}="{count}"' for key, count in counts.items())
+    timestamp = _attr((report.started_at or "").rstrip("Z"))
+    yield (
+        f'<testsuite name="{_attr(_x(host.host))}"{attrs} time="{host.seconds:.3f}" '
+        f'timestamp="{timestamp}" hostname="{_attr(_x(host.host))}">'
+    )
+    yield f"{_IN2}<properties>"
     for key, value in (
         ("snapshot", locator.relative(host.snapshot_path) if host.snapshot_path else None),
         ("source", host.source),
@@ -114,36 +145,26 @@ def _suite(
         ("tool_version", report.tool_version),
     ):
         if value:
-            out.append(f'{_IN3}<property name="{key}" value="{_attr(_x(value))}" />')
-    passed_at = len(out)
-    out.append("")  # resources_passed, known at the end
-    out.append(f"{_IN2}</properties>")
+            yield f'{_IN3}<property name="{key}" value="{_attr(_x(value))}" />'
+    yield f'{_IN3}<property name="resources_passed" value="{passed}" />'
+    yield f"{_IN2}</properties>"
     for section in host.failed_sections:
         detail = str(section.get("message") or "no message")
-        out.append(
-            _case(
-                _classname("collection", host.host),
-                _x(f"section {section.get('name')}"),
-                _leaf(
-                    "error",
-                    (("message", _x(f"collection section failed: {detail}")), ("type", "collection")),
-                    _x(detail),
-                ),
-            )
+        yield _case(
+            _classname("collection", host.host),
+            _x(f"section {section.get('name')}"),
+            _leaf(
+                "error",
+                (("message", _x(f"collection section failed: {detail}")), ("type", "collection")),
+                _x(detail),
+            ),
         )
-        counts["tests"] += 1
-        counts["errors"] += 1
     for gap in host.gaps:
-        out.append(
-            _case(
-                _classname("collection", host.host),
-                "collection",
-                _leaf("error", (("message", _x(gap)), ("type", "collection")), _x(gap)),
-            )
+        yield _case(
+            _classname("collection", host.host),
+            "collection",
+            _leaf("error", (("message", _x(gap)), ("type", "collection")), _x(gap)),
         )
-        counts["tests"] += 1
-        counts["errors"] += 1
-    passed_total = 0
     # By rule (in id order): its other outcomes by resource, then its passes folded into one case.
     # Only the first few passes by resource are named (a large host has 215,000 passes).
     classes: dict[str, str] = {}  # pack -> the classname attribute, escaped
@@ -171,43 +192,23 @@ def _suite(
             elif outcome is _FAIL:
                 if f.waiver is None and not f.baseline_state:
                     child = _active_failure(f, escaped, parts, locator, plain)
-                kind = "failures"
             elif outcome is _NOT_REVIEWED:
                 child = _not_reviewed(f, escaped, plain)
-                kind = "errors"
             elif outcome is _NOT_APPLICABLE:
                 child = _not_applicable(f)
-                kind = "skipped"
             if child is None:
-                kind, child = _outcome_element(f, rule, parts, locator)
+                child = _outcome_element(f, rule, parts, locator)
             pack = f.pack or default_pack
             classname = classes.get(pack)
             if classname is None:
                 classname = classes[pack] = _attr(_classname(pack, host.host))
-            out.append(
-                f'{_IN2}<testcase classname="{classname}" name="{named}{name}">{_IN3}{child}{_IN2}</testcase>'
-            )
-            counts[kind] += 1
-        counts["tests"] += len(others)
+            yield f'{_IN2}<testcase classname="{classname}" name="{named}{name}">{_IN3}{child}{_IN2}</testcase>'
         if passes:
-            out.append(
-                # sorted()[:n] is what heapq.nsmallest gives, at C speed (nsmallest loops in Python).
-                _folded_passes(report, host, sorted(passes, key=_resource)[:SHOWN_PASSES], len(passes))
-            )
-            passed_total += len(passes)
-            counts["tests"] += 1
-    out[passed_at] = f'{_IN3}<property name="resources_passed" value="{passed_total}" />'
+            # sorted()[:n] is what heapq.nsmallest gives, at C speed (nsmallest loops in Python).
+            yield _folded_passes(report, host, sorted(passes, key=_resource)[:SHOWN_PASSES], len(passes))
     if notices:
-        out.append(f"{_IN2}{_leaf('system-out', (), _x(chr(10).join(notices)))}")
-    out.append(f"{_IN1}</testsuite>")
-    # Attributes in the order readers expect, counts first.
-    attrs = "".join(f' {key}="{count}"' for key, count in counts.items())
-    timestamp = _attr((report.started_at or "").rstrip("Z"))
-    out[start] = (
-        f'<testsuite name="{_attr(_x(host.host))}"{attrs} time="{host.seconds:.3f}" '
-        f'timestamp="{timestamp}" hostname="{_attr(_x(host.host))}">'
-    )
-    return counts
+        yield f"{_IN2}{_leaf('system-out', (), _x(chr(10).join(notices)))}"
+    yield f"{_IN1}</testsuite>"
 
 
 SHOWN_PASSES = 20
@@ -245,24 +246,22 @@ def _folded_passes(report: Report, host: HostResult, passes: list[Finding], tota
     )
 
 
-def _outcome_element(f: Finding, rule: Rule | None, parts: _RuleText, locator: Locator) -> tuple[str, str]:
-    """The child that says how this test case (of anything but a pass) went, and the count it adds to."""
+def _outcome_element(f: Finding, rule: Rule | None, parts: _RuleText, locator: Locator) -> str:
+    """The child that says how this test case (of anything but a pass) went (its count: `_kind`)."""
     outcome = f.outcome
     if outcome is _NOT_REVIEWED:
         message = _x(f.message)
         text = _x(f"{f.rule_id} could not judge {f.resource} on {f.host}: ") + message
-        return "errors", (
-            f'<error message="not reviewed: {_attr(message)}" type="not_reviewed">{_text(text)}</error>'
-        )
+        return f'<error message="not reviewed: {_attr(message)}" type="not_reviewed">{_text(text)}</error>'
     if outcome is _NOT_APPLICABLE:
         message = _x(f"not applicable: {f.message}" if f.message else "not applicable")
-        return "skipped", f'<skipped message="{_attr(message)}" />'
+        return f'<skipped message="{_attr(message)}" />'
     if outcome is _ERROR:
         message = _x(f.message or "rule errored")
-        return "errors", _leaf("error", (("message", message), ("type", "error")), _x(f.message))
+        return _leaf("error", (("message", message), ("type", "error")), _x(f.message))
     if f.waiver is None and not f.baseline_state:  # an active failure: most of a report
         message = _x(_one_line(f.message or (rule.title if rule else f.rule_id)))
-        return "failures", (
+        return (
             f'<failure message="{_attr(message)}" type="{f.severity._value_}">'  # a word: nothing to escape
             f"{_text(_active_details(f, parts, locator))}</failure>"
         )
@@ -271,16 +270,12 @@ def _outcome_element(f: Finding, rule: Rule | None, parts: _RuleText, locator: L
     if how == "waived" and f.waiver is not None:
         w = f.waiver
         message = _x(f"waived until {w.expires}: {w.reason}")
-        return "skipped", _leaf(
-            "skipped", (("message", message),), _x(f"Waiver owner: {w.owner}\n\n{details}")
-        )
+        return _leaf("skipped", (("message", message),), _x(f"Waiver owner: {w.owner}\n\n{details}"))
     if how == "baselined":
         message = _x(f"in the baseline ({f.baseline_state}): {f.message}")
-        return "skipped", _leaf("skipped", (("message", message),), _x(details))
+        return _leaf("skipped", (("message", message),), _x(details))
     message = _x(_one_line(f.message or (rule.title if rule else f.rule_id)))
-    return "failures", (
-        f'<failure message="{_attr(message)}" type="{_attr(f.severity._value_)}">{_text(_x(details))}</failure>'
-    )
+    return f'<failure message="{_attr(message)}" type="{_attr(f.severity._value_)}">{_text(_x(details))}</failure>'
 
 
 class _RuleText:
