@@ -223,6 +223,30 @@ def test_content_folders_map_each_captured_folder_to_its_nearest_content_root():
     assert iis.content_folders(fresh) == folders
 
 
+def test_content_folder_grants_are_content_folders_with_their_acls_and_write_grants():
+    paths = [
+        "D:\\Sites",
+        "D:\\Sites\\Web",
+        "D:\\Sites\\Web\\bin",
+        "E:\\Other\\file.aspx",
+        "D:\\Sites\\Web\\api",
+        "D:\\Sites\\Web\\bin\\Site.dll",
+        "D:\\Sites\\Web\\api\\web.config",
+    ]
+    acl_list = [{"path": p, "aces": [ace("Everyone", ["M"]), ace("BUILTIN\\Users", ["RX"])]} for p in paths]
+    for fresh in (
+        snapshot(acls=acl_list),
+        snapshot(acls=[*acl_list, {"path": "d:\\sites\\web\\bin", "aces": []}]),
+    ):
+        by_path, grants = fresh.acls_by_path, acls.write_grants_by_path(fresh)
+        expected = [
+            (key, root, by_path[key], grants[key]) for key, root in iis.content_folders(fresh).items()
+        ]
+        assert list(acls.content_folder_grants(fresh)) == expected
+        assert len(expected) == 3
+        assert acls.content_folder_grants(fresh) is acls.content_folder_grants(fresh)
+
+
 def test_pool_identity_is_remembered_per_pool_object():
     snap = snapshot()
     web, api = snap.app_pools

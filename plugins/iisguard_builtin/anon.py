@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from operator import itemgetter
+from typing import Any
 
 from iisguard import (
     Location,
@@ -399,19 +402,22 @@ def anon_can_write_content(snap, params):
                     (config, site["name"], app.get("app_pool"), phys)
                 )
     root_acls = {k: snap.acl(v[0][3]) for k, v in roots.items()}  # content root key -> its ACL
-    folders = iis.content_folders(snap)  # folder key -> its content root (`roots` has content_roots' keys)
-    by_path = snap.acls_by_path
-    if len(by_path) == len(snap.acls):  # no path captured twice: each ACL is the one `by_path` holds
-        first: dict[str, dict] = by_path  # folder key -> its ACL
+    # (path key, its content root's key or None for a root itself, its ACL, its write grants or None)
+    # for every root and every captured path below one (`roots` has content_roots' keys, which
+    # content_folders leaves out).
+    entries: list[tuple[str, str | None, Mapping[str, Any] | None, acls.Grants | None]]
+    if len(snap.acls_by_path) == len(snap.acls):  # no path captured twice: `acls_by_path` holds each
         grants_by_path = acls.write_grants_by_path(snap)
+        entries = [(k, None, acl, grants_by_path.get(k)) for k, acl in root_acls.items()]
+        entries += acls.content_folder_grants(snap)  # no lookup by key for each of 90,000 paths
     else:  # a path captured twice: the first ACL captured is the one judged
-        first = {}
+        first: dict[str, Mapping[str, Any]] = {}
         path_key = snap.path_key
         for acl in snap.acls:
             first.setdefault(path_key(acl["path"]), acl)
-        grants_by_path = {}
-    keys = [*root_acls, *folders]  # content_folders leaves the content roots out
-    keys.sort()  # parents before their children
+        entries = [(k, None, acl, None) for k, acl in root_acls.items()]
+        entries += [(k, root, first[k], None) for k, root in iis.content_folders(snap).items()]
+    entries.sort(key=itemgetter(0))  # parents before their children (each path key once)
 
     locations = snap.locations
     auth = locations.index
@@ -459,12 +465,10 @@ def anon_can_write_content(snap, params):
     allowed_here = acls.folder_matcher(allowed) if allowed else None
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
-    for key in keys:
-        root = folders.get(key)
+    for key, root, acl, grants in entries:
         sub = root is not None  # a folder below a content root, not the root itself
         if root is None:
             root = key
-            acl = root_acls[key]
             if acl is None:
                 uses = roots[root]
                 shown = uses[0][3]
@@ -472,8 +476,6 @@ def anon_can_write_content(snap, params):
                     f"acls/{shown}", f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
                 )
                 continue
-        else:
-            acl = first[key]
         shown = acl["path"]
         if sub and allowed_here is not None and allowed_here(iis.relative(key, root)):
             yield not_applicable(f"acls/{shown}", f"{shown} is an allow-listed writable folder.", at=acl)
@@ -486,7 +488,6 @@ def anon_can_write_content(snap, params):
                 f"acls/{shown}", f"Anonymous authentication is off wherever {shown} is served.", at=acl
             )
             continue
-        grants = grants_by_path.get(key)
         if grants is None:  # a path captured twice
             grants = acls.write_grants(snap, acl)
         for _, k in grants:

@@ -11,11 +11,11 @@ import fnmatch
 import hashlib
 import re
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from . import rights, sids
+from . import iis, rights, sids
 
 if TYPE_CHECKING:
     from .snapshot import Snapshot
@@ -190,6 +190,36 @@ def _write_grants(
         else:
             out[path] = ()
     return out
+
+
+ContentFolder = tuple[str, str, Mapping[str, Any], Grants]
+
+
+def content_folder_grants(snap: Snapshot) -> Sequence[ContentFolder]:
+    """(path key, content root key, ACL, `write_grants`) of every folder and file of
+    `iis.content_folders`, in the same order (`Snapshot.acls_by_path`'s ACL for a path captured twice);
+    worked out once per snapshot, in one walk alongside `acls_by_path`. For rules judging each of the
+    90,000 captured paths below the content roots of a large host: their lookups by path key in three
+    100,000-entry dicts were a third of their time (each one a cache miss). Do not modify."""
+    found = snap._memo.get("content_folder_grants")
+    if found is None:
+        folders = iis.content_folders(snap)
+        out: list[ContentFolder] = []
+        pending = iter(folders.items())
+        want, root = next(pending, (None, ""))
+        # `content_folders` and `write_grants_by_path` follow `acls_by_path`'s order: one pass over the
+        # three, the folders picked out as they come (no lookup by key).
+        for (key, acl), grants in zip(
+            snap.acls_by_path.items(), write_grants_by_path(snap).values(), strict=True
+        ):
+            if key == want:
+                out.append((key, root, acl, grants))
+                want, root = next(pending, (None, ""))
+        if len(out) != len(folders):  # not in step (cannot happen while the three are built as they are)
+            by_path, grants_of = snap.acls_by_path, write_grants_by_path(snap)
+            out = [(key, root, by_path[key], grants_of[key]) for key, root in folders.items()]
+        found = snap._memo["content_folder_grants"] = {"": tuple(out)}
+    return found[""]
 
 
 def _grant_key(snap: Snapshot, ace: Mapping[str, Any]) -> str | None:
