@@ -334,6 +334,37 @@ def test_anon_005_judges_a_folder_by_the_authentication_configured_below_its_roo
     }
 
 
+def test_cfg_055_counts_a_nested_content_root_as_a_file_of_the_outer_one(builtin_rules):
+    """The rule walks `acls.content_folder_grants`, unless a content root lies inside another one or a
+    path was captured twice: the same findings either way."""
+    listing = [
+        "D:\\Sites\\Web",
+        "D:\\Sites\\Web\\web.config.bak",
+        "D:\\Sites\\Web\\api.old",  # the nested content root: a backup name in the outer listing
+        "D:\\Sites\\Web\\api.old\\Copy of default.aspx",
+        "D:\\Sites\\Web\\index.html",
+    ]
+    rule = builtin_rules["IIS-CFG-055"]
+
+    def messages(sites, paths):
+        acl_list = [{"path": p, "aces": [ace("Everyone", ["R"])]} for p in paths]
+        snap = snapshot(iis={"sites": sites}, acls=acl_list)
+        found = evaluate(snap, [Selected(rule, rule.severity, rule.default_parameters())]).findings
+        return {f.resource: (f.outcome.value, f.message) for f in found}
+
+    one = [site("Web", "D:\\Sites\\Web", "Web")]
+    nested = [*one, site("Api", "D:\\Sites\\Web\\api.old", "Api")]
+    plain = messages(one, listing)
+    assert plain["acls/D:\\Sites\\Web"][0] == "fail"
+    assert "4 captured" not in plain["acls/D:\\Sites\\Web"][1]
+    assert messages(one, [*listing, listing[-1]]) == plain  # a path captured twice: looked up by key
+    both = messages(nested, listing)
+    assert "api.old;" in both["acls/D:\\Sites\\Web"][1]  # the nested root is still a file of Web
+    assert both["acls/D:\\Sites\\Web\\api.old"][0] == "fail"
+    assert "Copy of default.aspx" in both["acls/D:\\Sites\\Web\\api.old"][1]
+    assert "Copy of default.aspx" not in both["acls/D:\\Sites\\Web"][1]
+
+
 def test_matches_any_returns_the_first_glob_matching_case_insensitively():
     import fnmatch
 

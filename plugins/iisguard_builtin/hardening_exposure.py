@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from iisguard import Parameter, fail, hookimpl, iis, names, not_applicable, not_reviewed, passed, rule
+from iisguard import Parameter, acls, fail, hookimpl, iis, names, not_applicable, not_reviewed, passed, rule
 from iisguard import references as refs
 
 
@@ -102,20 +102,26 @@ def backup_files_in_content(snap, params):
     backup: dict[str, bool] = {}  # file name -> whether it names a backup copy (names repeat per site)
     folders = iis.content_folders(snap)  # every captured path below a root but the roots themselves
     by_path = snap.acls_by_path
-    if len(by_path) == len(snap.acls):  # each path listed once: the keyed listing, in listing order
-        listing = by_path.items()
+    # A content root inside another one is a file of the outer one (rare: then each listed path is
+    # looked up by key; else the content folders' walk, shared with the ACL rules, holds every file).
+    nested = {}  # nested content root key -> the outer root's key
+    for key in roots:
+        parent = iis.parent_key(key)
+        outer = iis.content_root_of(snap, parent) if parent else None
+        if outer is not None and key in by_path:
+            nested[key] = outer
+    if len(by_path) == len(snap.acls) and not nested:  # the common case: no lookup by key per path
+        listing = acls.content_folder_grants(snap)  # (key, root, ACL, grants) of each file
     else:
-        path_key = snap.path_key
-        listing = [(path_key(a["path"]), a) for a in snap.acls]  # type: ignore[assignment]
-    for key, acl in listing:
-        root = folders.get(key)
+        if len(by_path) == len(snap.acls):  # each path listed once: the keyed listing, in listing order
+            keyed = by_path.items()
+        else:
+            path_key = snap.path_key
+            keyed = [(path_key(a["path"]), a) for a in snap.acls]  # type: ignore[assignment]
+        listing = [(key, folders.get(key) or nested.get(key), acl, ()) for key, acl in keyed]
+    for _, root, acl, _ in listing:
         if root is None:
-            if key not in roots:
-                continue
-            parent = iis.parent_key(key)  # a content root inside another one: a file of the outer one
-            root = iis.content_root_of(snap, parent) if parent else None
-            if root is None:
-                continue
+            continue
         files[root] += 1
         path = acl["path"]
         # iis.leaf, inlined for the common path (backslashes, no trailing one): 100,000 files.
