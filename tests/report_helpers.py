@@ -347,3 +347,17 @@ def assert_golden(name: str, text: str, root: Path) -> None:
     assert got == want, (
         f"{name} differs from {path}; if the change is intended, rerun with IISGUARD_UPDATE_GOLDEN=1"
     )
+
+
+def record_made(monkeypatch, module, name: str) -> list[str]:
+    """Wrap `module.name` (a function whose first argument is a finding) to list the resource of each
+    finding it is called for: tests of reporters that make their text as it is written."""
+    made: list[str] = []
+    real = getattr(module, name)
+
+    def recording(f, *args):
+        made.append(f.resource)
+        return real(f, *args)
+
+    monkeypatch.setattr(module, name, recording)
+    return made

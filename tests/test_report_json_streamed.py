@@ -7,7 +7,7 @@ import dataclasses
 from iisguard.report import json as json_report
 from iisguard.report.base import Locator, json_bytes, json_chunks, json_text, placeholder
 
-from .report_helpers import build_report
+from .report_helpers import build_report, record_made
 
 
 def test_render_is_byte_for_byte_the_document_encoded_at_once(tmp_path, monkeypatch):
@@ -61,14 +61,7 @@ def test_findings_are_made_as_the_chunks_are_taken(tmp_path, monkeypatch):
     when the batch holding it is taken, so a large report is never held whole."""
     monkeypatch.chdir(tmp_path)
     report = build_report(tmp_path)
-    made: list[str] = []
-    real = json_report._finding
-
-    def finding(f, *args):
-        made.append(f.resource)
-        return real(f, *args)
-
-    monkeypatch.setattr(json_report, "_finding", finding)
+    made = record_made(monkeypatch, json_report, "_finding")
     reporter = json_report.JsonReporter(include_passes=True)
     chunks = reporter.render_chunks(report)
     head = next(chunks)

@@ -15,7 +15,15 @@ from iisguard.engine.findings import Outcome, Waiver
 from iisguard.report import base as report_base
 from iisguard.report.junit import REPORTER
 
-from .report_helpers import RULES, STARTED, assert_golden, build_report, finding, single_host_report
+from .report_helpers import (
+    RULES,
+    STARTED,
+    assert_golden,
+    build_report,
+    finding,
+    record_made,
+    single_host_report,
+)
 
 CLASSNAME = re.compile(r"^iisguard\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -278,17 +286,10 @@ def test_cases_are_made_as_the_chunks_are_taken(report, monkeypatch):
     file is 47 MB)."""
     from iisguard.report import junit
 
-    made: list[str] = []
-    real = junit._outcome_element
-
-    def element(f, *args):
-        made.append(f.resource)
-        return real(f, *args)
-
     monkeypatch.setattr(junit, "_GROUP", 1)
     for name in ("_active_failure", "_not_reviewed", "_not_applicable"):
         monkeypatch.setattr(junit, name, lambda *args: None)  # every case through _outcome_element
-    monkeypatch.setattr(junit, "_outcome_element", element)
+    made = record_made(monkeypatch, junit, "_outcome_element")
     chunks = REPORTER.render_chunks(report)
     head = next(chunks)
     assert head.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="iisguard" tests=')

@@ -29,6 +29,7 @@ from .report_helpers import (
     build_report,
     finding,
     pointer_line,
+    record_made,
     snapshot_data,
 )
 
@@ -600,14 +601,7 @@ def test_chunks_are_the_built_log_and_results_are_made_as_they_are_taken(report,
     rep = replace(report, hosts=hosts)
     reporter = SarifReporter(max_results=2)  # several runs a host
     whole = report_base.json_bytes(reporter.build(rep))
-    made: list[str] = []
-    real = sarif._result
-
-    def result(f, *args):
-        made.append(f.resource)
-        return real(f, *args)
-
-    monkeypatch.setattr(sarif, "_result", result)
+    made = record_made(monkeypatch, sarif, "_result")
     chunks = reporter.render_chunks(rep)
     head = next(chunks)
     assert bytes(head).startswith(b'{\n  "$schema": ') and made == []
