@@ -133,9 +133,15 @@ def test_lines_of_a_file_are_the_lines_of_its_text(tmp_path, monkeypatch, layout
         first < 0 or not text[first:].strip()
     )  # lines_of's rule: only whitespace after the first newline
     assert (jsonpos._ONE_LINE in layout_memo) is one_line
+    fresh: dict = {}
+    assert jsonpos.on_one_line(str(path), fresh) is one_line  # asked alone, the same answer
     if one_line:  # remembered: the file is not read again
         path.unlink()
         assert jsonpos.file_lines_of(str(path), ["/acls/0"], layout=layout_memo) == {"/acls/0": 1}
+        assert jsonpos.on_one_line(str(path), layout_memo) and jsonpos.on_one_line(str(path), fresh)
+    else:
+        path.unlink()
+        assert not jsonpos.on_one_line(str(path), fresh)  # remembered either way
 
 
 def test_a_second_line_far_into_a_file_is_seen(tmp_path, monkeypatch):

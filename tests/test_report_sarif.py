@@ -608,3 +608,33 @@ def test_chunks_are_the_built_log_and_results_are_made_as_they_are_taken(report,
     assert b"".join([head, *chunks]) == whole == reporter.render_bytes(rep)
     assert len(made) == 2 * sum(1 for _, r in results(json.loads(whole)))  # render_bytes made them again
     assert len(json.loads(whole)["runs"]) > len(hosts)
+
+
+def test_findings_of_a_compact_snapshot_are_not_gathered_for_their_lines(workdir, monkeypatch):
+    """On a snapshot written on one line every pointer is on line 1: a Locator asks no finding for
+    its pointer (a large host has 59,000 for each report) and locates each at line 1; an indented
+    snapshot still gets each pointer's own line."""
+    data = snapshot_data("WEB01", ["Payroll", "Shop"], ["C:\\inetpub"])
+    compact, indented = workdir / "compact.json", workdir / "indented.json"
+    compact.write_text(json.dumps(data))
+    indented.write_text(json.dumps(data, indent=2))
+    made = [
+        finding(resource=f"Pool{i}", pointer=f"/iis/app_pools/{i}", snapshot_path=str(path))
+        for i in range(2)
+        for path in (compact, indented)
+    ]
+    asked: list[tuple[str, list[str]]] = []  # (snapshot, its pointers) whose lines were looked up
+    real = report_base._pointer_lines
+    monkeypatch.setattr(
+        report_base,
+        "_pointer_lines",
+        lambda snap, pointers: asked.append((snap, sorted(pointers))) or real(snap, pointers),
+    )
+    locator = report_base.Locator([f for f in made if f.snapshot_path == str(compact)])
+    assert [locator.locate(f).line for f in made if f.snapshot_path == str(compact)] == [1, 1]
+    assert asked == []
+    locator = report_base.Locator(made)
+    assert asked == [(str(indented), ["/iis/app_pools/0", "/iis/app_pools/1"])]
+    lines = {(f.snapshot_path, f.pointer): locator.locate(f).line for f in made}
+    assert lines[(str(compact), "/iis/app_pools/1")] == 1
+    assert lines[(str(indented), "/iis/app_pools/1")] == pointer_line(indented, "/iis/app_pools/1") > 1

@@ -96,8 +96,23 @@ def file_lines_of(
     return lines_of(data, wanted, layout=layout)
 
 
+def on_one_line(path: str | os.PathLike[str], layout: dict[str, tuple[list[int], int]] | None = None) -> bool:
+    """Whether the file is one line (a compact snapshot), where every pointer is on line 1; found by
+    the scan `file_lines_of` makes, and remembered in `layout` (kept by the caller for one unchanged
+    file) as `file_lines_of` remembers it. Raises OSError when the file cannot be read."""
+    if layout is not None and _ONE_LINE in layout:
+        return True
+    if layout is not None and _SEVERAL_LINES in layout:
+        return False
+    one = _one_line(path)
+    if layout is not None:
+        layout[_ONE_LINE if one else _SEVERAL_LINES] = ([], 1)
+    return one
+
+
 # The `layout` entry of a one-line file: no pointer is spelt like this (every one but "" starts with "/").
 _ONE_LINE = "#one-line"
+_SEVERAL_LINES = "#several-lines"  # on_one_line's answer for any other file
 _CHUNK = 1 << 20
 
 

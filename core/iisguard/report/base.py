@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import filterfalse
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -328,12 +329,21 @@ class Locator:
         self._snapshots: dict[str, tuple[str, str]] = {}
         self._places: dict[str, tuple[str, str, dict[str, int] | None, dict[int, Location]]] = {}
         self._locations: dict[tuple[str, int], Location] = {}
+        findings = list(findings)
+        # Every pointer of a file on one line (a compact snapshot) is on its line 1: nothing to gather
+        # for its findings (59,000 of a large host's, for each report); an artifact is looked for when
+        # a finding is located.
+        files = set(map(_snapshot_path, findings))
+        one_line = {snap for snap in files if snap and _on_one_line(snap)}
+        if one_line and files <= one_line:
+            return
         wanted: dict[str, set[str]] = {}
         for f in findings:
-            if f.location is None and f.snapshot_path and f.pointer is not None:
+            snap = f.snapshot_path
+            if f.location is None and snap and f.pointer is not None and snap not in one_line:
                 evidence = f.evidence  # most findings have none: no call to look for its artifact
                 if evidence is None or not evidence.artifact or self._artifact(f) is None:
-                    wanted.setdefault(f.snapshot_path, set()).add(f.pointer)
+                    wanted.setdefault(snap, set()).add(f.pointer)
         for snap, pointers in wanted.items():
             self._lines[snap] = _pointer_lines(snap, pointers)
 
@@ -458,14 +468,31 @@ _LINES: OrderedDict[tuple[str, int, int], tuple[dict[str, int], dict[str, tuple[
 _KEEP_FILES = 4
 
 
+def _remembered(snapshot: str) -> tuple[dict[str, int], dict[str, tuple[list[int], int]]]:
+    """The lines found so far in an unchanged snapshot file, and its layout (`_LINES`); OSError when
+    it cannot be read."""
+    st = os.stat(snapshot)
+    key = (os.path.abspath(snapshot), st.st_size, st.st_mtime_ns)
+    known, layout = _LINES.pop(key) if key in _LINES else ({}, {})
+    _LINES[key] = (known, layout)  # the most recent last
+    while len(_LINES) > _KEEP_FILES:
+        _LINES.popitem(last=False)
+    return known, layout
+
+
+def _on_one_line(snapshot: str) -> bool:
+    try:
+        return jsonpos.on_one_line(snapshot, _remembered(snapshot)[1])
+    except OSError:
+        return False
+
+
+_snapshot_path = attrgetter("snapshot_path")
+
+
 def _pointer_lines(snapshot: str, pointers: set[str]) -> dict[str, int]:
     try:
-        st = os.stat(snapshot)
-        key = (os.path.abspath(snapshot), st.st_size, st.st_mtime_ns)
-        known, layout = _LINES.pop(key) if key in _LINES else ({}, {})
-        _LINES[key] = (known, layout)  # the most recent last
-        while len(_LINES) > _KEEP_FILES:
-            _LINES.popitem(last=False)
+        known, layout = _remembered(snapshot)
         missing = pointers - known.keys()
         if missing:  # a one-line (compact) file is not read whole, and only once
             known.update(jsonpos.file_lines_of(snapshot, missing, layout=layout))
