@@ -158,3 +158,20 @@ def test_a_result_the_engine_cannot_build_is_that_rules_error(result, crash):
     )
     assert [(f.outcome, f.resource) for f in found.findings] == [(Outcome.ERROR, "host")]
     assert found.findings[0].message.startswith(f"rule crashed: {crash}: ")
+
+
+@pytest.mark.parametrize("pass_details", [True, False])
+def test_findings_where_drafts_are_refused_are_the_same(monkeypatch, pass_details):
+    """engine/evaluate.py _findings fills drafts inline; where an interpreter refuses drafts
+    (iisguard.drafts) it fills editable objects and rebuilds them: the same findings, pointers too."""
+    import iisguard
+    from iisguard.engine import evaluate
+
+    from .conftest import FIXTURES
+
+    host = FIXTURES / "hosts" / "demo-misconfigured" / "snapshot.json"
+    drafted = list(iisguard.scan(host, jobs=1, pass_details=pass_details).findings())
+    monkeypatch.setattr(evaluate, "_FINDING_DRAFT", None)
+    rebuilt = list(iisguard.scan(host, jobs=1, pass_details=pass_details).findings())
+    assert rebuilt == drafted and all(type(f) is Finding for f in rebuilt)
+    assert sum(1 for f in rebuilt if f.pointer) > 50  # pointers found for the rebuilt findings

@@ -19,14 +19,19 @@ from typing import Any
 def draft_of(cls: type) -> type | None:
     """A class with `cls`'s slots whose instances may become `cls`; None where the interpreter refuses
     the `__class__` assignment (callers then call `cls`)."""
-    draft = type(
-        f"_{cls.__name__}Draft",
-        (cls,),
-        {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
-    )
+    draft = editable(cls)
     probe: Any = object.__new__(draft)
     try:
         probe.__class__ = cls
     except TypeError:  # pragma: no cover - another interpreter's rules
         return None
     return draft
+
+
+def editable(cls: type) -> type:
+    """The draft class of `cls`, whether or not its instances may become `cls` (see draft_of)."""
+    return type(
+        f"_{cls.__name__}Draft",
+        (cls,),
+        {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
+    )

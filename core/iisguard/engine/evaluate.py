@@ -10,9 +10,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from ..drafts import editable
 from ..errors import PluginError, describe
 from ..model.snapshot import DECLARED, SECTIONS, Snapshot
-from .findings import Evidence, Finding, Outcome, Result, Severity, new_finding
+from .findings import _FINDING_DRAFT, Evidence, Finding, Outcome, Result, Severity, new_finding
 from .rule import Rule
 
 NOT_STATED = "not stated by the build scripts"
@@ -364,7 +365,12 @@ def _findings(
     once. A fact that is not an object names its pointer (`at` may still lend it its evidence).
     Without `pass_details` a pass keeps neither (see evaluate)."""
     rule_id, pack, path, severity = sel.rule.id, sel.rule.pack, snapshot.path, sel.severity
-    new, evidence_of, dict_type, mapping = new_finding, Evidence, dict, Mapping
+    evidence_of, dict_type, mapping = Evidence, dict, Mapping
+    finding_class: type = Finding
+    new, draft = object.__new__, _FINDING_DRAFT
+    mark = len(located)
+    if draft is None:  # an interpreter that refuses drafts (tests/test_findings_builder.py): rebuilt below
+        draft = finding_class = _EDITABLE_FINDING
     out: list[Finding] = []
     add, locate = out.append, located.append
     for result in results:
@@ -381,32 +387,45 @@ def _findings(
                         artifact if type(artifact) is str else str(artifact), ev.get("line")
                     )
         properties = result.properties
+        # new_finding's stores, inline: its call with eleven arguments cost ~800 instructions a finding
+        f: Any = new(draft)
         if properties:
-            finding_severity = severity
             escalate = properties.get("severity")
             if escalate:
                 # A rule may raise one finding above its default ("warning, error if unencrypted").
-                finding_severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
-            properties = dict(properties)
+                f.severity = max(severity, Severity.parse(escalate), key=lambda s: s.rank)
+            else:
+                f.severity = severity
+            f.properties = dict(properties)
         else:
-            finding_severity, properties = severity, {}
-        finding = new(  # positional
-            rule_id,
-            finding_severity,
-            result.outcome,
-            host,
-            result.resource,
-            result.message,
-            pack,
-            pointer,
-            evidence,
-            path,
-            properties,
-        )
+            f.severity = severity
+            f.properties = {}
+        f.rule_id = rule_id
+        f.outcome = result.outcome
+        f.host = host
+        f.resource = result.resource
+        f.message = result.message
+        f.pack = pack
+        f.pointer = pointer
+        f.evidence = evidence
+        f.snapshot_path = path
+        f.waiver = f.baseline_state = f.location = None
+        f.__class__ = finding_class
         if pointer is None and at is not None:
-            locate((finding, at))
-        add(finding)
+            locate((f, at))
+        add(f)
+    if finding_class is not Finding:  # see above
+        rebuilt = {id(f): new_finding(*(getattr(f, name) for name in _BUILT)) for f in out}
+        located[mark:] = [(rebuilt[id(f)], at) for f, at in located[mark:]]
+        return list(rebuilt.values())
     return out
+
+
+# Where drafts are refused (iisguard.drafts): the editable class _findings fills, and the fields it fills
+# that new_finding takes.
+_EDITABLE_FINDING = editable(Finding)
+_BUILT: tuple[str, ...] = ("rule_id", "severity", "outcome", "host", "resource", "message", "pack")
+_BUILT += ("pointer", "evidence", "snapshot_path", "properties")
 
 
 def effective_rules(selected: Sequence[Selected]) -> dict[str, Rule]:
