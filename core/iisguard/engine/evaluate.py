@@ -282,7 +282,7 @@ def _run_rule(
     # A declared snapshot states only what its scripts state: a fact a rule finds unknown there is one
     # the scripts do not state (not_applicable), not one a collection missed (not_reviewed).
     declared = snapshot.declared
-    priority = _PRIORITY
+    priority, first = _PRIORITY, by_resource.setdefault
     mark = len(located)
     try:
         for result in rule.evaluate(snapshot, sel.parameters):
@@ -290,8 +290,9 @@ def _run_rule(
                 raise TypeError(f"rule yielded {type(result).__name__}, not a Result")
             if declared:
                 result = _declared(result)
-            old = by_resource.get(result.resource)
-            if old is None or priority[result.outcome] > priority[old.outcome]:
+            # One dict operation for a resource met first (a rule yields most resources once).
+            old = first(result.resource, result)
+            if old is not result and priority[result.outcome] > priority[old.outcome]:
                 by_resource[result.resource] = result
         # Inside the try: a result the engine cannot turn into a finding (an `at` that is not an
         # object, an unknown escalated severity) is this rule's error, as a crash while it ran is.
