@@ -124,7 +124,18 @@ def passed(
     resource: str, message: str = "", *, at: Mapping[str, Any] | None = None, pointer: str | None = None
 ) -> Result:
     """The resource complies."""
-    return _result(_PASS, resource, message, at, {}, pointer)
+    if _RESULT_DRAFT is None:  # pragma: no cover - see _result
+        return _result(_PASS, resource, message, at, {}, pointer)
+    # _result's stores, inline: most results are passes (277,000 of a large host's 336,000)
+    r: Any = _new(_RESULT_DRAFT)
+    r.outcome = _PASS
+    r.resource = resource
+    r.message = message
+    r.at = at
+    r.properties = {}
+    r.pointer = pointer
+    r.__class__ = Result
+    return r
 
 
 def not_applicable(
@@ -293,14 +304,12 @@ def _result(
     if _RESULT_DRAFT is None:  # pragma: no cover
         return Result(outcome, resource, message, at, properties, pointer)
     r: Any = _new(_RESULT_DRAFT)
-    r.outcome, r.resource, r.message, r.at, r.properties, r.pointer = (
-        outcome,
-        resource,
-        message,
-        at,
-        properties,
-        pointer,
-    )
+    r.outcome = outcome  # one store each: a tuple unpacked into six slots builds the tuple first
+    r.resource = resource
+    r.message = message
+    r.at = at
+    r.properties = properties
+    r.pointer = pointer
     r.__class__ = Result
     return r  # a draft typed Any; not typing.cast, a Python call per result
 
