@@ -115,9 +115,13 @@ def test_locate_finds_the_known_arrays_objects_and_members_without_a_walk(monkey
     vdir = data["iis"]["sites"][0]["applications"][0]["virtual_directories"][0]
     ace = data["acls"][3]["aces"][2]
     anonymous = data["iis"]["authentication"][0]["anonymous"]  # a member: no pointer
-    objects = [vdir, ace, data["acls"][1], anonymous, data["host"], data]
+    app, site = data["iis"]["sites"][0]["applications"][0], data["iis"]["sites"][0]
+    # an ACL and an application are searched in one loop with their ACEs and virtual directories
+    objects = [vdir, ace, data["acls"][1], anonymous, data["host"], data, app, site]
     found = snap.locate({id(o) for o in objects})
     assert {k: p for k, (p, _) in found.items()} == {
+        id(app): "/iis/sites/0/applications/0",
+        id(site): "/iis/sites/0",
         id(vdir): "/iis/sites/0/applications/0/virtual_directories/0",
         id(ace): "/acls/3/aces/2",
         id(data["acls"][1]): "/acls/1",

@@ -729,11 +729,11 @@ class Snapshot:
             wanted.discard(id(data))
         if wanted and isinstance(data, dict):
             wanted.difference_update(map(id, data.values()))  # the sections: members, no pointer
-            for pattern in OBJECT_ARRAYS:
+            for pattern, elements in _SEARCHES:
                 if not wanted:
                     break
-                _in_arrays(data, pattern, 0, "", wanted, found)
-            for pattern in OBJECT_ARRAYS:
+                _in_arrays(data, pattern, 0, "", wanted, found, elements)
+            for pattern in _MEMBERS_ORDER:
                 if not wanted:
                     break
                 _members(data, pattern, 0, wanted)
@@ -804,6 +804,28 @@ OBJECT_ARRAYS: tuple[tuple[str, ...], ...] = (
 )
 
 
+def _searches(patterns: tuple[tuple[str, ...], ...]) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The patterns as locate() searches them, each with whether the elements holding its last arrays
+    are searched in the same loop: an array followed by its elements' arrays (the ACLs, then their
+    ACEs) is one pass over the elements, not two (100,000 ACLs on a large host)."""
+    out: list[tuple[tuple[str, ...], bool]] = []
+    for pattern in patterns:
+        if out and not out[-1][1] and pattern[-2:-1] == ("*",) and pattern[:-2] == out[-1][0]:
+            out[-1] = (pattern, True)
+        else:
+            out.append((pattern, False))
+    return tuple(out)
+
+
+_SEARCHES = _searches(OBJECT_ARRAYS)
+# The members the built-in rules point at are an authentication entry's (`anonymous`: IIS-ANON) and a
+# web.config entry's (`identity`): their arrays are searched for members first (a search that finds
+# none walks every element's members: on a large host 25 ms for the arrays before them).
+_MEMBERS_ORDER = (("iis", "authentication"), ("aspnet",)) + tuple(
+    p for p in OBJECT_ARRAYS if p not in (("iis", "authentication"), ("aspnet",))
+)
+
+
 def _step(part: str) -> str:
     return "/" + (jsonpos.escape(part) if "~" in part or "/" in part else part)
 
@@ -815,8 +837,10 @@ def _in_arrays(
     prefix: str,
     wanted: set[int],
     found: dict[int, tuple[str, Any]],
+    elements: bool = False,
 ) -> None:
-    """Find wanted objects among the elements of the arrays `pattern` names below `value` (at `prefix`)."""
+    """Find wanted objects among the elements of the arrays `pattern` names below `value` (at `prefix`);
+    with `elements`, among the elements holding those arrays too (the pattern ends in `*` and a key)."""
     if k == len(pattern):
         if isinstance(value, list) and not wanted.isdisjoint(map(id, value)):
             _hits(value, prefix, wanted, found)
@@ -829,17 +853,20 @@ def _in_arrays(
             key = pattern[k + 1]
             for i, v in enumerate(value):
                 if isinstance(v, dict):
+                    if elements and id(v) in wanted:  # as _hits: the first place of an object listed twice
+                        found[id(v)] = (f"{prefix}/{i}", v)
+                        wanted.discard(id(v))
                     array = v.get(key)
                     if isinstance(array, list) and not wanted.isdisjoint(map(id, array)):
                         _hits(array, f"{prefix}/{i}{_step(key)}", wanted, found)
             return
         for i, v in enumerate(value):
             if wanted:
-                _in_arrays(v, pattern, k + 1, f"{prefix}/{i}", wanted, found)
+                _in_arrays(v, pattern, k + 1, f"{prefix}/{i}", wanted, found, elements)
     elif isinstance(value, dict):
         v = value.get(part)
         if v is not None:
-            _in_arrays(v, pattern, k + 1, prefix + _step(part), wanted, found)
+            _in_arrays(v, pattern, k + 1, prefix + _step(part), wanted, found, elements)
 
 
 def _hits(array: list[Any], prefix: str, wanted: set[int], found: dict[int, tuple[str, Any]]) -> None:
