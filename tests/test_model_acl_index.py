@@ -240,7 +240,8 @@ def test_content_folder_grants_are_content_folders_with_their_acls_and_write_gra
     ):
         by_path, grants = fresh.acls_by_path, acls.write_grants_by_path(fresh)
         expected = [
-            (key, root, by_path[key], grants[key]) for key, root in iis.content_folders(fresh).items()
+            (key, root, by_path[key], grants[key], by_path[key]["path"])
+            for key, root in iis.content_folders(fresh).items()
         ]
         assert list(acls.content_folder_grants(fresh)) == expected
         assert len(expected) == 3

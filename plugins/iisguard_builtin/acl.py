@@ -458,7 +458,7 @@ def scripts_writable(snap, params):
         )
         return judged
 
-    for key, root, acl, grants in acls.content_folder_grants(snap):  # no lookups by key: 90,000 paths
+    for key, root, acl, grants, path in acls.content_folder_grants(snap):  # no lookups by key: 90,000 paths
         if not key.endswith(exts):
             continue
         scripts[root] = scripts.get(root, 0) + 1
@@ -469,9 +469,9 @@ def scripts_writable(snap, params):
         parent = key.rpartition("\\")[0] or None  # iis.parent_key, inlined
         judged = folders.get(parent)
         folder, folder_bad = folder_of(parent) if judged is None else judged
-        resource = f"acls/{acl['path']}"
+        resource = f"acls/{path}"
         if not bad and not folder_bad:
-            yield passed(resource, f"Only administrators can change {acl['path']}", at=acl)
+            yield passed(resource, f"Only administrators can change {path}", at=acl)
         else:
             parts = []
             if bad:

@@ -402,21 +402,23 @@ def anon_can_write_content(snap, params):
                     (config, site["name"], app.get("app_pool"), phys)
                 )
     root_acls = {k: snap.acl(v[0][3]) for k, v in roots.items()}  # content root key -> its ACL
-    # (path key, its content root's key or None for a root itself, its ACL, its write grants or None)
-    # for every root and every captured path below one (`roots` has content_roots' keys, which
-    # content_folders leaves out).
-    entries: list[tuple[str, str | None, Mapping[str, Any] | None, acls.Grants | None]]
+    # (path key, its content root's key or None for a root itself, its ACL, its write grants or None,
+    # the ACL's path) for every root and every captured path below one (`roots` has content_roots'
+    # keys, which content_folders leaves out).
+    entries: list[tuple[str, str | None, Mapping[str, Any] | None, acls.Grants | None, str | None]]
     if len(snap.acls_by_path) == len(snap.acls):  # no path captured twice: `acls_by_path` holds each
         grants_by_path = acls.write_grants_by_path(snap)
-        entries = [(k, None, acl, grants_by_path.get(k)) for k, acl in root_acls.items()]
+        entries = [(k, None, acl, grants_by_path.get(k), acl and acl["path"]) for k, acl in root_acls.items()]
         entries += acls.content_folder_grants(snap)  # no lookup by key for each of 90,000 paths
     else:  # a path captured twice: the first ACL captured is the one judged
         first: dict[str, Mapping[str, Any]] = {}
         path_key = snap.path_key
         for acl in snap.acls:
             first.setdefault(path_key(acl["path"]), acl)
-        entries = [(k, None, acl, None) for k, acl in root_acls.items()]
-        entries += [(k, root, first[k], None) for k, root in iis.content_folders(snap).items()]
+        entries = [(k, None, acl, None, acl and acl["path"]) for k, acl in root_acls.items()]
+        entries += [
+            (k, root, first[k], None, first[k]["path"]) for k, root in iis.content_folders(snap).items()
+        ]
     entries.sort(key=itemgetter(0))  # parents before their children (each path key once)
 
     locations = snap.locations
@@ -465,7 +467,7 @@ def anon_can_write_content(snap, params):
     allowed_here = acls.folder_matcher(allowed) if allowed else None
 
     failing: dict[str, list] = {}  # path key -> [resource, message, acl, aces, folded count]
-    for key, root, acl, grants in entries:
+    for key, root, acl, grants, shown in entries:
         sub = root is not None  # a folder below a content root, not the root itself
         if root is None:
             root = key
@@ -476,7 +478,6 @@ def anon_can_write_content(snap, params):
                     f"acls/{shown}", f"The ACL of content folder {shown} ({uses[0][0]}) was not captured."
                 )
                 continue
-        shown = acl["path"]
         if sub and allowed_here is not None and allowed_here(iis.relative(key, root)):
             yield not_applicable(f"acls/{shown}", f"{shown} is an allow-listed writable folder.", at=acl)
             continue

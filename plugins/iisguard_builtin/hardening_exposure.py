@@ -111,19 +111,18 @@ def backup_files_in_content(snap, params):
         if outer is not None and key in by_path:
             nested[key] = outer
     if len(by_path) == len(snap.acls) and not nested:  # the common case: no lookup by key per path
-        listing = acls.content_folder_grants(snap)  # (key, root, ACL, grants) of each file
+        listing = acls.content_folder_grants(snap)  # (key, root, ACL, grants, path) of each file
     else:
         if len(by_path) == len(snap.acls):  # each path listed once: the keyed listing, in listing order
             keyed = by_path.items()
         else:
             path_key = snap.path_key
             keyed = [(path_key(a["path"]), a) for a in snap.acls]  # type: ignore[assignment]
-        listing = [(key, folders.get(key) or nested.get(key), acl, ()) for key, acl in keyed]
-    for _, root, acl, _ in listing:
+        listing = [(key, folders.get(key) or nested.get(key), acl, (), acl["path"]) for key, acl in keyed]
+    for _, root, acl, _, path in listing:
         if root is None:
             continue
         files[root] += 1
-        path = acl["path"]
         # iis.leaf, inlined for the common path (backslashes, no trailing one): 100,000 files.
         name = path[path.rfind("\\") + 1 :] if "/" not in path and path[-1:] != "\\" else iis.leaf(path)
         hit = backup.get(name)

@@ -192,15 +192,16 @@ def _write_grants(
     return out
 
 
-ContentFolder = tuple[str, str, Mapping[str, Any], Grants]
+ContentFolder = tuple[str, str, Mapping[str, Any], Grants, str]
 
 
 def content_folder_grants(snap: Snapshot) -> Sequence[ContentFolder]:
-    """(path key, content root key, ACL, `write_grants`) of every folder and file of
-    `iis.content_folders`, in the same order (`Snapshot.acls_by_path`'s ACL for a path captured twice);
-    worked out once per snapshot, in one walk alongside `acls_by_path`. For rules judging each of the
-    90,000 captured paths below the content roots of a large host: their lookups by path key in three
-    100,000-entry dicts were a third of their time (each one a cache miss). Do not modify."""
+    """(path key, content root key, ACL, `write_grants`, the ACL's `path` as captured) of every folder
+    and file of `iis.content_folders`, in the same order (`Snapshot.acls_by_path`'s ACL for a path
+    captured twice); worked out once per snapshot, in one walk alongside `acls_by_path`. For rules
+    judging each of the 90,000 captured paths below the content roots of a large host: their lookups
+    by path key in three 100,000-entry dicts, and reading each ACL's path again (each a cache miss),
+    were a third of their time. Do not modify."""
     found = snap._memo.get("content_folder_grants")
     if found is None:
         folders = iis.content_folders(snap)
@@ -213,11 +214,14 @@ def content_folder_grants(snap: Snapshot) -> Sequence[ContentFolder]:
             snap.acls_by_path.items(), write_grants_by_path(snap).values(), strict=True
         ):
             if key == want:
-                out.append((key, root, acl, grants))
+                out.append((key, root, acl, grants, acl["path"]))
                 want, root = next(pending, (None, ""))
         if len(out) != len(folders):  # not in step (cannot happen while the three are built as they are)
             by_path, grants_of = snap.acls_by_path, write_grants_by_path(snap)
-            out = [(key, root, by_path[key], grants_of[key]) for key, root in folders.items()]
+            out = [
+                (key, root, by_path[key], grants_of[key], by_path[key]["path"])
+                for key, root in folders.items()
+            ]
         found = snap._memo["content_folder_grants"] = {"": tuple(out)}
     return found[""]
 
