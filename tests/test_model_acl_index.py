@@ -396,3 +396,29 @@ def test_iis_principals_are_remembered_with_and_without_local_system():
     assert iis.iis_principals(snap, include_local_system=1) is with_system
     fresh = snapshot()  # another snapshot: its own answer
     assert sids.LOCAL_SYSTEM not in iis.iis_principals(fresh, include_local_system=True)
+
+
+def test_iis_principals_worked_out_together_are_each_as_if_alone():
+    """Both answers come from one walk: LocalSystem named later (an anonymous user) keeps its first
+    role in each answer, as two separate walks would give."""
+    snap = snapshot()
+    snap.data["iis"]["app_pools"].append({"name": "Legacy", "identity": {"type": "LocalSystem"}})
+    snap.data["iis"]["authentication"].append(
+        {
+            "location": "Web",
+            "anonymous": {"enabled": True, "user": "NT AUTHORITY\\SYSTEM", "user_state": "set"},
+        }
+    )
+    without = iis.iis_principals(snap)
+    with_system = iis.iis_principals(snap, include_local_system=True)
+    assert without[sids.LOCAL_SYSTEM].role == "anonymous user at 'Web'"
+    assert with_system[sids.LOCAL_SYSTEM].role == "identity of application pool 'Legacy'"
+    assert list(without) == [
+        sids.IIS_IUSRS,
+        sids.IUSR,
+        sids.app_pool_sid("Web"),
+        sids.app_pool_sid("Api"),
+        sids.LOCAL_SYSTEM,
+    ]
+    assert list(with_system) == list(without)
+    assert all(with_system[k] is without[k] for k in without if k != sids.LOCAL_SYSTEM)

@@ -618,25 +618,40 @@ def iis_principals(snap: Snapshot, *, include_local_system: bool = False) -> dic
     Remembered per snapshot (with and without LocalSystem): rules ask it of a 5,000-pool host several
     times. The answer is shared: do not change it.
     """
-    memo = snap._memo.setdefault("iis_principals", {})
-    found = memo.get(bool(include_local_system))
-    if found is None:
-        found = memo[bool(include_local_system)] = _iis_principals(snap, bool(include_local_system))
-    return found
+    memo = snap._memo.get("iis_principals")
+    if memo is None:  # both answers in one walk: the engine's rules ask for both on a large host
+        without, with_system = _iis_principals(snap)
+        memo = snap._memo["iis_principals"] = {False: without, True: with_system}
+    return memo[bool(include_local_system)]
 
 
-def _iis_principals(snap: Snapshot, include_local_system: bool) -> dict[str, IisPrincipal]:
-    found: dict[str, IisPrincipal] = {}
+def _iis_principals(snap: Snapshot) -> tuple[dict[str, IisPrincipal], dict[str, IisPrincipal]]:
+    """(without LocalSystem, with it): each as if worked out on its own, in one walk."""
+    without: dict[str, IisPrincipal] = {}
+    with_system: dict[str, IisPrincipal] = {}
 
     def add(key: str, name: str, role: str) -> None:
-        if key and key not in found:
-            found[key] = IisPrincipal(key, name, role)
+        if key:
+            found = without.get(key)
+            if found is None:
+                found = without[key] = IisPrincipal(key, name, role)
+            if key not in with_system:  # `with_system` holds every key of `without`: `found` is new
+                with_system[key] = found
+
+    def known(key: str) -> bool:  # in both answers already: the role need not be written out
+        return key in without and key in with_system
 
     add(sids.IIS_IUSRS, "BUILTIN\\IIS_IUSRS", "IIS_IUSRS, whose SID is in every application pool worker")
     add(sids.IUSR, "NT AUTHORITY\\IUSR", "IUSR, the default anonymous identity")
     for pool in snap.app_pools:
         ident = pool_identity(snap, pool)
-        if ident.key == sids.LOCAL_SYSTEM and not include_local_system:
+        if known(ident.key):
+            continue
+        if ident.key == sids.LOCAL_SYSTEM:  # only when asked: IIS-POOL-001 reports it
+            if ident.key not in with_system:
+                with_system[ident.key] = IisPrincipal(
+                    ident.key, ident.name, f"identity of application pool '{pool['name']}'"
+                )
             continue
         add(ident.key, ident.name, f"identity of application pool '{pool['name']}'")
     accounts = snap.accounts
@@ -644,26 +659,27 @@ def _iis_principals(snap: Snapshot, include_local_system: bool) -> dict[str, Iis
         anon = auth.get("anonymous") or {}
         user = anon.get("user")
         if user and anon.get("user_state") != "empty":
-            where = auth.get("location") or "server level"
-            add(accounts.key(user), user, f"anonymous user at '{where}'")
+            key = accounts.key(user)
+            if not known(key):  # 5,000 sites name IUSR: no role written for each
+                add(key, user, f"anonymous user at '{auth.get('location') or 'server level'}'")
     for site in snap.sites:
         for app in site.get("applications") or []:
             for vdir in app.get("virtual_directories") or []:
                 if vdir.get("user"):
-                    add(
-                        accounts.key(vdir["user"]),
-                        vdir["user"],
-                        f"connect-as user of a virtual directory of '{site['name']}'",
-                    )
+                    key = accounts.key(vdir["user"])
+                    if not known(key):
+                        add(key, vdir["user"], f"connect-as user of a virtual directory of '{site['name']}'")
     for entry in snap.data.get("aspnet") or []:
         user = (entry.get("identity") or {}).get("user")
         if user:
-            add(accounts.key(user), user, f"ASP.NET impersonation user at '{entry.get('location', '')}'")
+            key = accounts.key(user)
+            if not known(key):
+                add(key, user, f"ASP.NET impersonation user at '{entry.get('location', '')}'")
     for p in snap.data.get("principals") or []:
         sid = str(p.get("sid") or "").upper()
-        if sids.is_app_pool_sid(sid):
+        if sids.is_app_pool_sid(sid) and not known(sid):
             add(sid, str(p.get("name") or sid), "an IIS APPPOOL virtual account")
-    return found
+    return without, with_system
 
 
 def apppool_principal(key: str, shown: str) -> IisPrincipal | None:
