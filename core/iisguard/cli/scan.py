@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import gc
 import os
 import re
 import shutil
@@ -396,41 +397,47 @@ def write_reports(
         include_passes=include_passes,
     )
     stdout_text: str | None = None
-    with Batch() as batch:
-        # Every file is staged first, so the batch knows each temporary file whoever writes it.
-        staged = [batch.reserve(path) if path != "-" else None for _, _, path in tasks]
+    # Paused for every output, not only while each renders: the walks reporters share (by_rule, the
+    # host walk, the fingerprints) keep lists of every finding, and a collection between two outputs
+    # rescanned them (0.1 s on a large host). What they keep is then moved out of the collector's
+    # view, as evaluate_files does with the findings: it lives until the report is dropped.
+    with snapmod.gc_paused():
+        with Batch() as batch:
+            # Every file is staged first, so the batch knows each temporary file whoever writes it.
+            staged = [batch.reserve(path) if path != "-" else None for _, _, path in tasks]
 
-        def produce(i: int) -> str | None:
-            """Render one output into its staged file; the text itself for stdout or a device."""
-            out, shown, path = tasks[i]
-            # Reporters build large acyclic trees, and pieces may still be rendered as they are
-            # written: collections would only rescan them.
-            with snapmod.gc_paused():
-                text = render_to(out, shown)
+            def produce(i: int) -> str | None:
+                """Render one output into its staged file; the text itself for stdout or a device."""
+                out, shown, path = tasks[i]
+                text = render_to(out, shown)  # the collector paused above (and in a forked renderer)
                 tmp = staged[i]
                 if tmp is None:
                     if isinstance(text, str):
                         return text
                     return (text if isinstance(text, bytes) else b"".join(text)).decode("utf-8")
                 fill(tmp, path, text.encode("utf-8") if isinstance(text, str) else text)
-            return None
+                return None
 
-        # A large report's outputs render side by side in forked processes (each writes its own file),
-        # after the lines of the findings in their snapshots are found here once, for all of them
-        # (2 s on an indented 5,000-site snapshot, which each renderer would otherwise redo).
-        workers = _render_workers(report, len(tasks), jobs)
-        if workers > 1:
-            Locator(
-                f for h in report.hosts for f in h.findings if include_passes or f.outcome is not Outcome.PASS
-            )
-        texts = forked_map(produce, range(len(tasks)), workers=workers)
-        for (_, _, path), text in zip(tasks, texts, strict=True):
-            if text is None:
-                continue
-            if path == "-":
-                stdout_text = text
-            else:
-                batch.write_text(path, text)
+            # A large report's outputs render side by side in forked processes (each writes its own
+            # file), after the lines of the findings in their snapshots are found here once, for all of
+            # them (2 s on an indented 5,000-site snapshot, which each renderer would otherwise redo).
+            workers = _render_workers(report, len(tasks), jobs)
+            if workers > 1:
+                Locator(
+                    f
+                    for h in report.hosts
+                    for f in h.findings
+                    if include_passes or f.outcome is not Outcome.PASS
+                )
+            texts = forked_map(produce, range(len(tasks)), workers=workers)
+            for (_, _, path), text in zip(tasks, texts, strict=True):
+                if text is None:
+                    continue
+                if path == "-":
+                    stdout_text = text
+                else:
+                    batch.write_text(path, text)
+        gc.freeze()
     if stdout_text is not None:
         # The text report escapes what it quotes; a JSON or XML report keeps bidi characters raw (#18).
         sys.stdout.write(escape_markup(stdout_text))
