@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from iisguard.cli import main
 from iisguard.errors import SnapshotError
@@ -100,3 +102,28 @@ def test_indexes_resolve_principals_by_sid_and_name():
     assert sids.ADMINISTRATORS in idx.groups_of("WEB-GOLDEN\\Administrator")
     assert snap.acl("d:/sites/shop/") is snap.acl("D:\\Sites\\Shop")
     assert snap.pool("shop")["name"] == "Shop"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\\/?%.:aBcß\u00a0\u0130Σ", max_size=12), max_size=8))
+@example(
+    [
+        "\\\\?\\C:\\Sites\\",
+        " C:/Inetpub/wwwroot/ ",
+        "c:\\INETPUB\\wwwroot",
+        "%SystemDrive%\\x",
+        "STRAßE\u0130",
+    ]
+)
+def test_acls_by_path_keys_are_path_keys(paths):
+    """acls_by_path normalizes each ACL's path inline (100,000 on a large host): the keys must be what
+    canon_path gives, the last ACL of a path captured twice winning."""
+    data = {"host": {"name": "H", "environment": {"SystemDrive": "D:"}}, "acls": [{"path": p} for p in paths]}
+    snap = snapmod.Snapshot(data)
+    expected = {}
+    for acl in data["acls"]:
+        expected[snapmod.canon_path(acl["path"], snap.environment)] = acl
+    by_path = snap.acls_by_path
+    assert list(by_path) == list(expected)
+    assert all(by_path[k] is v for k, v in expected.items())
+    assert all(snap.path_key(p) == snapmod.canon_path(p, snap.environment) for p in paths)

@@ -570,7 +570,12 @@ class Snapshot:
             path = acl["path"]
             key = keys.get(path)
             if key is None:
-                key = keys[path] = canon_path(path, env)
+                if "%" in path:
+                    key = canon_path(path, env)
+                else:  # norm_path's steps, inline (two calls per ACL less; tests/test_snapshot_model.py)
+                    p = path.strip().replace("/", "\\").rstrip("\\")
+                    key = (p[4:] if p.startswith("\\\\?\\") else p).casefold()
+                keys[path] = key
             out[key] = acl
         return out
 
