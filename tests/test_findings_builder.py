@@ -104,15 +104,29 @@ def test_enum_members_hash_by_identity_and_still_equal_only_themselves(enum):
 
 
 def test_drafted_findings_and_results_are_the_frozen_classes_themselves():
-    """The engine builds findings and the result helpers build results as drafts that become the
-    frozen class (findings.new_finding, findings._result): nothing may tell them apart."""
-    from iisguard.engine.findings import _result, fail, new_finding, passed
+    """The engine builds findings (engine/evaluate.py _findings) and the result helpers build results
+    (findings._result, passed) as drafts that become the frozen class: nothing may tell them apart."""
+    from iisguard.engine.evaluate import Selected, evaluate
+    from iisguard.engine.findings import _result, fail, passed
+    from iisguard.engine.rule import Rule
+    from iisguard.model.snapshot import Snapshot
 
-    args = dict(FINDING_ARGS[1])
-    for name in ("waiver", "baseline_state", "location"):
-        args.pop(name)
-    drafted = new_finding(*args.values())
-    called = Finding(*args.values())
+    def rule_func(snapshot, parameters):
+        yield fail("r", "bad", pointer="/x/1", severity="critical", why="it is")
+
+    rule = Rule(
+        id="IIS-T-1", name="t", title="t", severity=Severity.HIGH, description="d", rationale="r",
+        remediation="m", func=rule_func, pack="p",
+    )  # fmt: skip
+    snap = Snapshot({"schema_version": "1.0", "host": {"name": "H"}}, path="s.json")
+    (drafted,) = evaluate(snap, [Selected(rule, rule.severity, {})]).findings
+    called = Finding(**{f.name: getattr(drafted, f.name) for f in dataclasses.fields(Finding)})
+    assert (drafted.rule_id, drafted.severity, drafted.pointer, drafted.properties) == (
+        "IIS-T-1",
+        Severity.CRITICAL,
+        "/x/1",
+        {"severity": "critical", "why": "it is"},
+    )
     assert type(drafted) is Finding and drafted == called
     assert dataclasses.astuple(drafted) == dataclasses.astuple(called)
     assert pickle.loads(pickle.dumps(drafted)) == drafted

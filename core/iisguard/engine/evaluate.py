@@ -420,7 +420,7 @@ def _findings(
                         artifact if type(artifact) is str else str(artifact), ev.get("line")
                     )
         properties = result.properties
-        # new_finding's stores, inline: its call with eleven arguments cost ~800 instructions a finding
+        # The draft's stores here, not in a call with eleven arguments (~800 instructions a finding)
         f: Any = new(draft)
         if properties:
             escalate = properties.get("severity")

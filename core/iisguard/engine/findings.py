@@ -327,38 +327,22 @@ def new_finding(
     snapshot_path: str | None,
     properties: Mapping[str, Any],
 ) -> Finding:
-    """Finding(...) without waiver, baseline state or location, built as a draft (iisguard.drafts). The
-    engine's _findings makes the same stores inline (one call per finding less); call Finding(...)
-    anywhere else."""
-    if _FINDING_DRAFT is None:  # pragma: no cover
-        return Finding(
-            rule_id,
-            severity,
-            outcome,
-            host,
-            resource,
-            message,
-            pack,
-            pointer,
-            evidence,
-            snapshot_path,
-            properties,
-        )
-    f: Any = _new(_FINDING_DRAFT)
-    f.rule_id = rule_id
-    f.severity = severity
-    f.outcome = outcome
-    f.host = host
-    f.resource = resource
-    f.message = message
-    f.pack = pack
-    f.pointer = pointer
-    f.evidence = evidence
-    f.snapshot_path = snapshot_path
-    f.properties = properties
-    f.waiver = f.baseline_state = f.location = None
-    f.__class__ = Finding
-    return f  # as in _result
+    """Finding(...) without waiver, baseline state or location, by position: what the engine's
+    _findings builds as drafts (iisguard.drafts, its stores inline there: one call per finding less),
+    and what it builds instead where an interpreter refuses drafts. Call Finding(...) anywhere else."""
+    return Finding(
+        rule_id,
+        severity,
+        outcome,
+        host,
+        resource,
+        message,
+        pack,
+        pointer,
+        evidence,
+        snapshot_path,
+        properties,
+    )
 
 
 @lru_cache(maxsize=1 << 16)  # SARIF and JSON both ask for every failure's (30,000 on a large host)
