@@ -202,7 +202,7 @@ def content_folder_grants(snap: Snapshot) -> Sequence[ContentFolder]:
     judging each of the 90,000 captured paths below the content roots of a large host: their lookups
     by path key in three 100,000-entry dicts, and reading each ACL's path again (each a cache miss),
     were a third of their time. Do not modify."""
-    found = snap._memo.get("content_folder_grants")
+    found: Sequence[ContentFolder] | None = snap._memo.get("content_folder_grants")
     if found is None:
         folders = iis.content_folders(snap)
         out: list[ContentFolder] = []
@@ -222,8 +222,8 @@ def content_folder_grants(snap: Snapshot) -> Sequence[ContentFolder]:
                 (key, root, by_path[key], grants_of[key], by_path[key]["path"])
                 for key, root in folders.items()
             ]
-        found = snap._memo["content_folder_grants"] = {"": tuple(out)}
-    return found[""]
+        found = snap._memo["content_folder_grants"] = tuple(out)
+    return found
 
 
 def _grant_key(snap: Snapshot, ace: Mapping[str, Any]) -> str | None:

@@ -678,7 +678,7 @@ class Snapshot:
         return parse_time((self.data.get("collection") or {}).get("collected_at"))
 
     @cached_property
-    def _memo(self) -> dict[str, dict[Any, Any]]:
+    def _memo(self) -> dict[str, Any]:
         """Per-snapshot caches of model lookups the rules repeat (acls.write_grants, iis.content_root_of)."""
         return {}
 
