@@ -53,3 +53,17 @@ def test_outcomes_handed_out_are_copies():
     h = host(finding())
     h.outcomes()[Outcome.FAIL] = 99
     assert h.outcomes()[Outcome.FAIL] == 1
+
+
+def test_findings_by_rule_follow_the_list_too():
+    """The reports' grouping (report.base.by_rule) comes from the same remembered walk."""
+    from iisguard.report.base import by_rule
+
+    a, b = finding(resource="A"), finding(resource="B", outcome=Outcome.PASS)
+    c = finding(rule_id="IIS-KRB-001", resource="C")
+    h = host(a, b, c)
+    assert by_rule(h).groups == {"IIS-POOL-001": ([a], [b]), "IIS-KRB-001": ([c], [])}
+    assert not by_rule(h).states
+    h.findings[1] = replace(b, baseline_state="absent")
+    grouped = by_rule(h)
+    assert grouped.states and grouped.groups["IIS-POOL-001"][1] == [h.findings[1]]

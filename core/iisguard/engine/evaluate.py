@@ -28,10 +28,14 @@ _PRIORITY = {
 _FAIL, _PASS, _ERROR, _NOT_REVIEWED = Outcome.FAIL, Outcome.PASS, Outcome.ERROR, Outcome.NOT_REVIEWED
 
 
-class _Walked:
-    """What one walk of a host's findings tells: each outcome's count, and the failures in order."""
+ByRule = dict[str, tuple[list[Finding], list[Finding]]]  # rule id -> (its other outcomes, its passes)
 
-    __slots__ = ("counts", "failures")
+
+class _Walked:
+    """What a host's findings tell, each part worked out once: each outcome's count, the failures in
+    order, and (when asked: the reports) the findings by rule with whether any has a baseline state."""
+
+    __slots__ = ("counts", "failures", "_findings", "_by_rule")
 
     def __init__(self, findings: list[Finding]) -> None:
         outcomes = [f.outcome for f in findings]  # the slot read in a list display, then counted at C speed
@@ -39,6 +43,33 @@ class _Walked:
         self.failures = (
             [f for f, o in zip(findings, outcomes, strict=True) if o is _FAIL] if self.counts[_FAIL] else []
         )
+        self._findings = findings  # the remembered copy (see _walk)
+        self._by_rule: tuple[ByRule, bool] | None = None
+
+    def by_rule(self) -> tuple[ByRule, bool]:
+        found = self._by_rule
+        if found is None:
+            groups: ByRule = {}
+            states = False
+            last = None
+            # One plain loop (groupby or a chain of map() passes costs more on 3.11); a rule's findings
+            # mostly come in a run, so its lists are looked up when the rule changes.
+            for f in self._findings:
+                rule_id = f.rule_id
+                if rule_id != last:
+                    last = rule_id
+                    group = groups.get(rule_id)
+                    if group is None:
+                        group = groups[rule_id] = ([], [])
+                    others, passes = group
+                if f.outcome is _PASS:
+                    passes.append(f)
+                else:
+                    others.append(f)
+                if f.baseline_state is not None:
+                    states = True
+            found = self._by_rule = (groups, states)
+        return found
 
 
 _LAST_WALK: tuple[list[Finding], _Walked] | None = None
@@ -52,8 +83,9 @@ def _walk(findings: list[Finding]) -> _Walked:
     last = _LAST_WALK  # read once: another thread may replace it meanwhile
     if last is not None and last[0] == findings:
         return last[1]
-    walked = _Walked(findings)
-    _LAST_WALK = (list(findings), walked)
+    copy = list(findings)
+    walked = _Walked(copy)
+    _LAST_WALK = (copy, walked)
     return walked
 
 
@@ -126,6 +158,13 @@ class HostResult:
     def outcomes(self) -> Counter[Outcome]:
         """How many findings have each outcome."""
         return Counter(_walk(self.findings).counts)
+
+    def by_rule(self) -> tuple[ByRule, bool]:
+        """The findings by rule (rule id -> its other outcomes, its passes; rules in the order they
+        first appear, each list in the host's order), and whether any finding has a baseline state:
+        what the reports read. Worked out once while `findings` holds the same findings, with the
+        counts; the lists are shared: do not change them."""
+        return _walk(self.findings).by_rule()
 
     @property
     def execution_successful(self) -> bool:
