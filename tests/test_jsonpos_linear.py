@@ -196,3 +196,20 @@ def test_a_compact_100_site_host_scans_like_an_indented_one(tmp_path):
     assert {f["location"]["line"] for f in doc_cmp["findings"] if f["location"]["uri"].endswith(".json")} == {
         1
     }
+
+
+@pytest.mark.parametrize("layout", ["indented", "one line"])
+def test_a_file_is_scanned_for_its_first_newline_once(tmp_path, monkeypatch, layout):
+    """A report asks whether a snapshot is on one line, then for the lines of its pointers: with the
+    caller's `layout` kept, the file is scanned for its first newline once, whatever the answer."""
+    text = json.dumps(acls(12), indent=2 if layout == "indented" else None)
+    path = tmp_path / "snapshot.json"
+    path.write_text(text)
+    scans: list[str] = []
+    real = jsonpos._one_line
+    monkeypatch.setattr(jsonpos, "_one_line", lambda p: scans.append(str(p)) or real(p))
+    memo: dict = {}
+    one = jsonpos.on_one_line(str(path), memo)
+    lines = jsonpos.file_lines_of(str(path), ["/acls/3"], layout=memo)
+    assert one is (layout == "one line") and lines == jsonpos.lines_of(text, ["/acls/3"])
+    assert scans == [str(path)]

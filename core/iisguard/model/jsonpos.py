@@ -85,11 +85,7 @@ def file_lines_of(
     wanted = set(pointers)
     if not wanted:
         return {}
-    if layout is not None and _ONE_LINE in layout:
-        return dict.fromkeys(wanted, 1)
-    if _one_line(path):
-        if layout is not None:
-            layout[_ONE_LINE] = ([], 1)
+    if on_one_line(path, layout):
         return dict.fromkeys(wanted, 1)
     with open(path, "rb") as f:
         data = f.read()
@@ -97,9 +93,9 @@ def file_lines_of(
 
 
 def on_one_line(path: str | os.PathLike[str], layout: dict[str, tuple[list[int], int]] | None = None) -> bool:
-    """Whether the file is one line (a compact snapshot), where every pointer is on line 1; found by
-    the scan `file_lines_of` makes, and remembered in `layout` (kept by the caller for one unchanged
-    file) as `file_lines_of` remembers it. Raises OSError when the file cannot be read."""
+    """Whether the file is one line (a compact snapshot), where every pointer is on line 1: a scan for
+    its first newline in fixed-size chunks, whose answer either way `layout` (kept by the caller for
+    one unchanged file) remembers, for `file_lines_of` too. Raises OSError when the file cannot be read."""
     if layout is not None and _ONE_LINE in layout:
         return True
     if layout is not None and _SEVERAL_LINES in layout:
